@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks against peer tools (``make bench``); not part of ``make test``."""

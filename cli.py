@@ -1,0 +1,260 @@
+"""Command-line entry point: ``python cli.py FEATURE [options]`` or ``mini-orchestrator FEATURE``.
+
+Thin by design: parse options, build :class:`pipeline.ExecutionSettings`, call the feature's ``run``
+from the registry, render the result, and map exceptions to exit codes in one place:
+
+* 0 success
+* 1 unexpected internal error
+* 2 usage or input error (one line on stderr; the traceback only with ``--verbose``)
+* 3 the run completed but some inputs failed (named in the report and on stderr)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline import registry
+from pipeline.errors import InputError, PipelineError
+from pipeline.execution import DEFAULT_MODE, DEFAULT_WORKERS, MODES, ExecutionSettings
+from pipeline.report import render_json
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+
+log = logging.getLogger("mini_orchestrator")
+
+
+class FeatureGroup(click.Group):
+    """A group whose subcommands are the registered features, plus the fixed utility commands.
+
+    Usage errors are reported as one ``Error: ...`` line on stderr (exit 2), not click's
+    three-line block.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *registry.features()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        feature = registry.get(cmd_name)
+        return _feature_command(feature) if feature is not None else None
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            code = exc.exit_code
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            code = 130
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=FeatureGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mini-orchestrator")
+def cli() -> None:
+    """Parallel batch jobs on Dask.
+
+    Run a feature on its bundled sample data, e.g. `python cli.py ingest` or
+    `python cli.py prime --mode process --worker 2`. Every feature accepts --path, --worker,
+    --mode, --format, --output and --progress; see `python cli.py FEATURE --help`.
+    """
+
+
+def _common_params() -> list[click.Parameter]:
+    """Options shared by every feature command: the execution settings and the output."""
+    return [
+        click.Option(
+            ["--path", "path"],
+            default=None,
+            metavar="PATH",
+            help="Input file, directory, glob or URL. Default: the bundled sample.",
+        ),
+        click.Option(
+            ["--worker", "--workers", "workers"],
+            type=click.IntRange(min=1),
+            default=DEFAULT_WORKERS,
+            show_default=True,
+            help="Number of parallel workers (Dask num_workers).",
+        ),
+        click.Option(
+            ["--mode"],
+            type=click.Choice(MODES),
+            default=DEFAULT_MODE,
+            show_default=True,
+            help="threading: threads; process: spawned processes; sync: one thread.",
+        ),
+        click.Option(
+            ["--format", "output_format"],
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help="Report format on stdout.",
+        ),
+        click.Option(
+            ["--output"],
+            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            default=None,
+            help="Write the report to this file instead of stdout.",
+        ),
+        click.Option(
+            ["--progress/--no-progress"],
+            default=None,
+            help="Progress bar on stderr. Default: only when stderr is a terminal.",
+        ),
+        click.Option(["--verbose", "-v"], is_flag=True, help="DEBUG logging and tracebacks."),
+    ]
+
+
+def _feature_command(feature: registry.Feature) -> click.Command:
+    """Build the click command of one registered feature."""
+
+    def callback(**params: Any) -> None:
+        verbose: bool = params.pop("verbose")
+        _configure_logging(verbose)
+        progress = params.pop("progress")
+        output_format: str = params.pop("output_format")
+        output: Path | None = params.pop("output")
+        path: str | None = params.pop("path")
+        code = _guarded(
+            verbose, lambda: _run(feature, path, params, progress, output_format, output)
+        )
+        click.get_current_context().exit(code)
+
+    command = click.Command(
+        name=feature.name,
+        callback=callback,
+        help=_feature_help(feature),
+        short_help=feature.help,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    for option in feature.options:
+        command.params.append(_click_option(option))
+    command.params.extend(_common_params())
+    return command
+
+
+def _click_option(option: registry.FeatureOption) -> click.Option:
+    flag = "--" + option.name.replace("_", "-")
+    if option.type is bool:
+        negative = "--no-" + option.name.replace("_", "-")
+        return click.Option(
+            [f"{flag}/{negative}", option.name],
+            default=option.default,
+            help=option.help,
+            show_default=True,
+        )
+    click_type: Any = option.type
+    if option.type is int and option.min is not None:
+        click_type = click.IntRange(min=int(option.min))
+    elif option.type is float and option.min is not None:
+        click_type = click.FloatRange(min=option.min)
+    return click.Option(
+        [flag, option.name],
+        type=click_type,
+        default=option.default,
+        help=option.help,
+        show_default=option.default is not None,
+        metavar=option.metavar,
+    )
+
+
+def _feature_help(feature: registry.Feature) -> str:
+    parts = [feature.help]
+    if feature.description:
+        parts.append(feature.description)
+    parts.append(f"Default --path: {feature.default_path}")
+    if feature.examples:
+        parts.append("Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in feature.examples))
+    return "\n\n".join(parts)
+
+
+def _run(
+    feature: registry.Feature,
+    path: str | None,
+    options: dict[str, Any],
+    progress: bool | None,
+    output_format: str,
+    output: Path | None,
+) -> int:
+    settings = ExecutionSettings(
+        mode=options.pop("mode"),
+        workers=options.pop("workers"),
+        progress=sys.stderr.isatty() if progress is None else progress,
+    )
+    result = registry.run_feature(feature.name, path, settings, **options)
+    text = render_json(result) if output_format == "json" else feature.render_text(result)
+    if not text.endswith("\n"):
+        text += "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write report to {output}: {exc.strerror or exc}") from exc
+        log.info("report written to %s", output)
+    for failed in result.failed_inputs:
+        log.warning("input failed: %s: %s", failed.path, failed.error)
+    return EXIT_PARTIAL if result.failed_inputs else EXIT_OK
+
+
+def _guarded(verbose: bool, action: Callable[[], int]) -> int:
+    """The one translation point from exceptions to exit codes."""
+    try:
+        return action()
+    except InputError as exc:
+        if verbose:
+            traceback.print_exc(file=sys.stderr)
+        click.echo(f"Error: {exc}", err=True)
+        return EXIT_INPUT
+    except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
+        raise
+    except (PipelineError, Exception) as exc:
+        if verbose:
+            traceback.print_exc(file=sys.stderr)
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(
+            f"Internal error: {type(exc).__name__}: {message}"
+            + ("" if verbose else " (run with --verbose for the traceback)"),
+            err=True,
+        )
+        return EXIT_INTERNAL
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:  # third-party chatter stays at WARNING unless asked for
+        for noisy in ("distributed", "bokeh", "tornado", "fsspec", "asyncio"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main() -> None:
+    """Console-script entry point (``mini-orchestrator``)."""
+    cli(prog_name="mini-orchestrator")
+
+
+if __name__ == "__main__":
+    cli(prog_name="cli.py")

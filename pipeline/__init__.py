@@ -1,0 +1,26 @@
+"""mini-orchestrator: parallel batch jobs on Dask.
+
+The public API is small: the ``run_*`` functions, their result dataclasses, the execution settings
+and the error types. Everything else is an implementation detail.
+
+>>> from pipeline import ExecutionSettings
+>>> ExecutionSettings(mode="sync").describe()
+{'mode': 'sync', 'workers': 1}
+"""
+
+from __future__ import annotations
+
+from pipeline.errors import ConfigurationError, InputError, PipelineError
+from pipeline.execution import ExecutionSettings, compute
+from pipeline.report import FailedInput, JobResult, render_json
+
+__all__ = [
+    "ConfigurationError",
+    "ExecutionSettings",
+    "FailedInput",
+    "InputError",
+    "JobResult",
+    "PipelineError",
+    "compute",
+    "render_json",
+]

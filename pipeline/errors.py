@@ -1,0 +1,23 @@
+"""Domain exceptions raised by the library.
+
+The library never imports click: it raises these, and ``cli.py`` maps them to exit codes in one
+place (``InputError`` -> 2, anything else -> 1). A run that completed but could not read some of its
+inputs does not raise; its result lists them in ``failed_inputs`` and the CLI exits with 3.
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class InputError(PipelineError):
+    """The user's input cannot be used: a missing path, an invalid file, an out-of-range value.
+
+    The message is one line that names the problem and the offending input.
+    """
+
+
+class ConfigurationError(InputError):
+    """An execution setting is invalid (unknown mode, workers < 1, unreachable scheduler...)."""

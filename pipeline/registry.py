@@ -1,0 +1,112 @@
+"""The feature registry: what the CLI can run.
+
+A feature is a name, a help line, a default input path, a ``run`` function and a text renderer.
+``run(path, settings, **options)`` builds and computes the job and returns a result with
+``to_dict()`` (see :class:`pipeline.report.JobResult`). Feature-specific options are declared as
+plain :class:`FeatureOption` data, so the library stays free of click and the CLI turns them into
+flags. Our own features are registered in :mod:`pipeline.features`; third-party packages add theirs
+through the entry-point group ``mini_orchestrator.features`` (the entry point names a
+:class:`Feature` object, or a zero-argument callable returning one).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from pipeline.execution import ExecutionSettings
+from pipeline.report import JobResult
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP: Final[str] = "mini_orchestrator.features"
+
+
+@dataclass(frozen=True)
+class FeatureOption:
+    """An extra option of one feature; the CLI exposes it as ``--name-with-dashes``.
+
+    ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch).
+    ``min`` bounds numeric values (inclusive); the run function still validates.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    min: float | None = None
+    metavar: str | None = None
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A runnable job and how to present it."""
+
+    name: str
+    help: str
+    default_path: Path
+    run: Callable[..., JobResult]
+    render_text: Callable[[Any], str]
+    options: tuple[FeatureOption, ...] = ()
+    examples: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass
+class _Registry:
+    features: dict[str, Feature] = field(default_factory=dict)
+    loaded: bool = False
+
+
+_REGISTRY = _Registry()
+
+
+def register(feature: Feature, *, replace: bool = False) -> Feature:
+    """Add a feature; registering an existing name again is an error unless ``replace``."""
+    if feature.name in _REGISTRY.features and not replace:
+        raise ValueError(f"feature {feature.name!r} is already registered")
+    _REGISTRY.features[feature.name] = feature
+    return feature
+
+
+def unregister(name: str) -> None:
+    """Remove a feature (used by tests that register a temporary one)."""
+    _REGISTRY.features.pop(name, None)
+
+
+def features() -> Mapping[str, Feature]:
+    """Every registered feature, by name: ours first, then entry-point plugins."""
+    _load_once()
+    return dict(sorted(_REGISTRY.features.items()))
+
+
+def get(name: str) -> Feature | None:
+    """The feature called ``name``, or None."""
+    return features().get(name)
+
+
+def _load_once() -> None:
+    if _REGISTRY.loaded:
+        return
+    _REGISTRY.loaded = True
+    import pipeline.features  # noqa: F401  (registers the built-in features)
+
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = entry_point.load()
+            feature = loaded if isinstance(loaded, Feature) else loaded()
+            register(feature)
+        except Exception as exc:  # a broken plugin must not break the CLI
+            log.warning("cannot load feature plugin %r: %s", entry_point.name, exc)
+
+
+def run_feature(name: str, path: str | None, settings: ExecutionSettings, **options: Any) -> Any:
+    """Run a registered feature by name, with its default path when ``path`` is None."""
+    feature = get(name)
+    if feature is None:
+        raise KeyError(name)
+    return feature.run(str(path if path is not None else feature.default_path), settings, **options)
