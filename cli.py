@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +23,16 @@ import click
 
 from pipeline import registry
 from pipeline.errors import InputError, PipelineError
-from pipeline.execution import DEFAULT_MODE, DEFAULT_WORKERS, MODES, ExecutionSettings
+from pipeline.execution import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_DASHBOARD,
+    DEFAULT_MODE,
+    DEFAULT_WORKERS,
+    MODES,
+    ExecutionSettings,
+    Session,
+    session,
+)
 from pipeline.report import render_json
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
@@ -100,7 +110,8 @@ def _common_params() -> list[click.Parameter]:
             type=click.Choice(MODES),
             default=DEFAULT_MODE,
             show_default=True,
-            help="threading: threads; process: spawned processes; sync: one thread.",
+            help="threading: threads; process: spawned processes; sync: one thread; "
+            "distributed: a dask.distributed cluster (local unless --scheduler).",
         ),
         click.Option(
             ["--format", "output_format"],
@@ -121,6 +132,49 @@ def _common_params() -> list[click.Parameter]:
             help="Progress bar on stderr. Default: only when stderr is a terminal.",
         ),
         click.Option(["--verbose", "-v"], is_flag=True, help="DEBUG logging and tracebacks."),
+        click.Option(
+            ["--scheduler", "scheduler_address"],
+            envvar="DASK_SCHEDULER_ADDRESS",
+            default=None,
+            metavar="ADDRESS",
+            help="Run on this existing dask.distributed scheduler (e.g. tcp://10.0.0.5:8786); "
+            "implies --mode distributed. Env: DASK_SCHEDULER_ADDRESS.",
+        ),
+        click.Option(
+            ["--threads-per-worker"],
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Threads of each local-cluster worker process (--mode distributed).",
+        ),
+        click.Option(
+            ["--dashboard-address"],
+            default=DEFAULT_DASHBOARD,
+            show_default=True,
+            metavar="HOST:PORT",
+            help="Where the local cluster's dashboard listens (a free port if taken).",
+        ),
+        click.Option(
+            ["--connect-timeout"],
+            type=click.FloatRange(min=0, min_open=True),
+            default=DEFAULT_CONNECT_TIMEOUT_S,
+            show_default=True,
+            metavar="SECONDS",
+            help="How long to wait for --scheduler and its first worker.",
+        ),
+        click.Option(
+            ["--keep-alive"],
+            is_flag=True,
+            help="After the report, keep the local cluster and dashboard up until Ctrl-C.",
+        ),
+        click.Option(
+            ["--profile", "profile"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            metavar="FILE.html",
+            help="Write an HTML profile of the run (performance report in distributed mode, "
+            "Dask's local diagnostics otherwise).",
+        ),
     ]
 
 
@@ -187,6 +241,31 @@ def _feature_help(feature: registry.Feature) -> str:
     return "\n\n".join(parts)
 
 
+def _settings(options: dict[str, Any], progress: bool | None) -> ExecutionSettings:
+    """Pop the execution options out of ``options`` and build the settings."""
+    ctx = click.get_current_context()
+    mode: str = options.pop("mode")
+    address: str | None = options.pop("scheduler_address") or None
+    explicit_mode = ctx.get_parameter_source("mode") is not click.core.ParameterSource.DEFAULT
+    if address is not None:
+        if explicit_mode and mode != "distributed":
+            raise click.UsageError(f"--scheduler runs on dask.distributed; drop --mode {mode}")
+        mode = "distributed"
+        if ctx.get_parameter_source("workers") is not click.core.ParameterSource.DEFAULT:
+            log.info("note: --worker is ignored with --scheduler; the cluster's workers are used")
+    profile: Path | None = options.pop("profile")
+    return ExecutionSettings(
+        mode=mode,
+        workers=options.pop("workers"),
+        progress=sys.stderr.isatty() if progress is None else progress,
+        scheduler_address=address,
+        threads_per_worker=options.pop("threads_per_worker"),
+        dashboard_address=options.pop("dashboard_address"),
+        connect_timeout=options.pop("connect_timeout"),
+        profile=str(profile) if profile is not None else None,
+    )
+
+
 def _run(
     feature: registry.Feature,
     path: str | None,
@@ -195,12 +274,31 @@ def _run(
     output_format: str,
     output: Path | None,
 ) -> int:
-    settings = ExecutionSettings(
-        mode=options.pop("mode"),
-        workers=options.pop("workers"),
-        progress=sys.stderr.isatty() if progress is None else progress,
-    )
-    result = registry.run_feature(feature.name, path, settings, **options)
+    keep_alive: bool = options.pop("keep_alive")
+    settings = _settings(options, progress)
+    with session(settings) as opened:
+        result = registry.run_feature(feature.name, path, settings, **options)
+        code = _emit(feature, result, output_format, output)
+        if keep_alive:
+            _wait_for_interrupt(opened)
+    return code
+
+
+def _wait_for_interrupt(opened: Session) -> None:
+    """``--keep-alive``: keep our local cluster (and its dashboard) up until Ctrl-C."""
+    if not opened.owns_cluster:
+        log.info("--keep-alive only applies to a local cluster (--mode distributed); ignored")
+        return
+    log.info("cluster kept alive; dashboard: %s; press Ctrl-C to stop", opened.dashboard_link)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        log.info("stopping the local cluster")
+
+
+def _emit(feature: registry.Feature, result: Any, output_format: str, output: Path | None) -> int:
+    """Render the report to stdout or ``--output``; the exit code follows the failed inputs."""
     text = render_json(result) if output_format == "json" else feature.render_text(result)
     if not text.endswith("\n"):
         text += "\n"
@@ -241,14 +339,21 @@ def _guarded(verbose: bool, action: Callable[[], int]) -> int:
 
 
 def _configure_logging(verbose: bool) -> None:
+    """INFO (DEBUG with --verbose) for our loggers on stderr; others only from WARNING up."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    if not verbose:
+        handler.addFilter(_ours_or_warning)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    if not verbose:  # third-party chatter stays at WARNING unless asked for
-        for noisy in ("distributed", "bokeh", "tornado", "fsspec", "asyncio"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _ours_or_warning(record: logging.LogRecord) -> bool:
+    """Let our own records through; third-party chatter (distributed, bokeh) only from WARNING."""
+    return record.levelno >= logging.WARNING or record.name.startswith(
+        ("pipeline", "mini_orchestrator")
+    )
 
 
 def main() -> None:

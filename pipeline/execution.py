@@ -1,13 +1,14 @@
 """How work is computed: the one place that names a Dask scheduler.
 
 Job modules build Dask collections or delayed graphs and call :func:`compute` with the user's
-:class:`ExecutionSettings`; they never pick a scheduler themselves. Our CLI words map to Dask's
+:class:`ExecutionSettings`; they never pick a scheduler themselves. Our mode names map to Dask's
 explicitly (``process`` -> ``processes``: Dask rejects the singular), and the scheduler is always
-passed, because bags and dataframes default to different ones.
+passed, because bags and dataframes default to different ones. ``distributed`` computes through a
+``distributed.Client`` (see :mod:`pipeline.cluster`); :func:`session` keeps one client (and an
+optional HTML profile) open across a whole run.
 
 >>> import dask
->>> settings = ExecutionSettings(mode="sync")
->>> compute(dask.delayed(sum)([1, 2, 3]), settings=settings)
+>>> compute(dask.delayed(sum)([1, 2, 3]), settings=ExecutionSettings(mode="sync"))
 (6,)
 """
 
@@ -22,69 +23,163 @@ from typing import Any, Final
 
 import dask
 
+from pipeline import cluster
 from pipeline.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
-#: Our CLI's mode names -> Dask's scheduler names (local schedulers only).
+#: Our local mode names -> Dask's scheduler names.
 LOCAL_SCHEDULERS: Final[dict[str, str]] = {
     "threading": "threads",
     "process": "processes",
     "sync": "synchronous",
 }
-MODES: Final[tuple[str, ...]] = tuple(LOCAL_SCHEDULERS)
+#: Modes the CLI offers. ``auto`` (library default) is ``distributed`` when a default
+#: ``distributed.Client`` exists (e.g. made in a notebook), else ``threading``.
+MODES: Final[tuple[str, ...]] = (*LOCAL_SCHEDULERS, "distributed")
 DEFAULT_MODE: Final[str] = "threading"
 DEFAULT_WORKERS: Final[int] = 4
+DEFAULT_DASHBOARD: Final[str] = "127.0.0.1:8787"
+DEFAULT_CONNECT_TIMEOUT_S: Final[float] = 10.0
+#: Attempts per task after a worker is lost (distributed only). 0-10; more hides real bugs longer.
+DEFAULT_RETRIES: Final[int] = 2
 
 
 @dataclass(frozen=True)
 class ExecutionSettings:
-    """How a job is computed; built once by the CLI or a notebook and handed to a ``run_*`` call.
+    """How a job is computed; built once by the CLI or a notebook and handed to ``run_*``.
 
     Parameters
     ----------
     mode
-        ``threading`` (Dask's threaded scheduler), ``process`` (processes scheduler, spawned
-        workers) or ``sync`` (single-threaded, for debugging).
+        ``threading`` (threaded scheduler), ``process`` (processes scheduler, spawned workers),
+        ``sync`` (one thread, for debugging), ``distributed`` (dask.distributed) or ``auto``
+        (``distributed`` when a default client exists, else ``threading``).
     workers
-        ``num_workers`` of the scheduler, at least 1.
+        ``num_workers`` of a local scheduler, or worker processes of a local cluster.
     progress
-        Show Dask's progress bar on stderr.
+        Show a progress bar on stderr.
+    scheduler_address
+        Connect to this existing scheduler (``distributed`` mode only).
+    threads_per_worker, dashboard_address
+        Local cluster layout and where its dashboard listens (loopback by default).
+    connect_timeout
+        Seconds to wait for a remote scheduler and its first worker.
+    retries
+        Retries of a task whose worker died (distributed only).
+    profile
+        Write an HTML profile of everything computed in a :func:`session` to this file.
     """
 
-    mode: str = DEFAULT_MODE
+    mode: str = "auto"
     workers: int = DEFAULT_WORKERS
     progress: bool = False
+    scheduler_address: str | None = None
+    threads_per_worker: int = 1
+    dashboard_address: str = DEFAULT_DASHBOARD
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S
+    retries: int = DEFAULT_RETRIES
+    profile: str | None = None
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
+        if self.mode not in (*MODES, "auto"):
             choices = ", ".join(MODES)
             raise ConfigurationError(f"unknown mode {self.mode!r}; choose one of: {choices}")
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
-            raise ConfigurationError(f"workers must be an integer >= 1, got {self.workers!r}")
+        for name in ("workers", "threads_per_worker"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.scheduler_address is not None and self.mode not in ("distributed", "auto"):
+            raise ConfigurationError(
+                f"a scheduler address implies mode 'distributed', not {self.mode!r}"
+            )
+        if not 0 <= self.retries <= 10:
+            raise ConfigurationError(f"retries must be between 0 and 10, got {self.retries}")
+        if not self.connect_timeout > 0:
+            raise ConfigurationError(f"connect timeout must be > 0 s, got {self.connect_timeout}")
+
+    @property
+    def resolved_mode(self) -> str:
+        """The concrete mode: ``auto`` resolved against the current default client."""
+        if self.mode != "auto":
+            return self.mode
+        if self.scheduler_address is not None or cluster.default_client() is not None:
+            return "distributed"
+        return DEFAULT_MODE
 
     @property
     def effective_workers(self) -> int:
-        """Workers actually used (``sync`` always runs on one)."""
-        return 1 if self.mode == "sync" else self.workers
+        """Workers actually used: 1 for ``sync``, the cluster's count for a client we reuse."""
+        mode = self.resolved_mode
+        if mode == "sync":
+            return 1
+        if mode == "distributed":
+            client = cluster.default_client()
+            if client is not None:
+                return cluster.cluster_workers(client)
+        return self.workers
 
     def describe(self) -> dict[str, Any]:
         """The ``execution`` block shared by every report (without timings)."""
-        return {"mode": self.mode, "workers": self.effective_workers}
+        return {"mode": self.resolved_mode, "workers": self.effective_workers}
 
 
 def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tuple[Any, ...]:
     """Compute Dask collections or delayed objects in one pass with the chosen scheduler.
 
-    Extra keyword arguments go to :func:`dask.compute` (e.g. ``optimize_graph``).
+    Extra keyword arguments go to :func:`dask.compute` (e.g. ``optimize_graph``). In
+    ``distributed`` mode the current :func:`session`'s client is used, or a temporary one.
     """
-    scheduler = LOCAL_SCHEDULERS[settings.mode]
+    mode = settings.resolved_mode
+    if mode == "distributed":
+        with cluster.open_client(settings) as client:
+            futures = client.compute(list(collections), retries=settings.retries, **kwargs)
+            if settings.progress:
+                cluster.show_progress(futures)
+            return tuple(client.gather(futures))
+    scheduler = LOCAL_SCHEDULERS[mode]
     options: dict[str, Any] = {"scheduler": scheduler}
-    if settings.mode != "sync":
+    if mode != "sync":
         options["num_workers"] = settings.workers
     log.debug("computing with scheduler=%s num_workers=%s", scheduler, settings.effective_workers)
     with _progress(settings):
         return tuple(dask.compute(*collections, **options, **kwargs))
+
+
+@dataclass(frozen=True)
+class Session:
+    """What :func:`session` opened: the distributed client (or None) and its dashboard."""
+
+    client: Any | None
+    dashboard_link: str | None
+    owns_cluster: bool
+
+
+@contextlib.contextmanager
+def session(settings: ExecutionSettings) -> Iterator[Session]:
+    """Keep what a run needs open across all of its ``compute`` calls.
+
+    In ``distributed`` mode that is one client (a new local cluster, a connection to
+    ``scheduler_address``, or the existing default client); with ``settings.profile`` an HTML
+    profile covers the whole block. Everything opened here is closed on exit.
+    """
+    from pipeline import profiling
+
+    distributed = settings.resolved_mode == "distributed"
+    reused = (
+        distributed
+        and settings.scheduler_address is None
+        and (cluster.default_client() is not None)
+    )
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(cluster.open_client(settings)) if distributed else None
+        if settings.profile:
+            stack.enter_context(profiling.profile(settings.profile, distributed=distributed))
+        yield Session(
+            client=client,
+            dashboard_link=client.dashboard_link if client is not None else None,
+            owns_cluster=distributed and not reused and settings.scheduler_address is None,
+        )
 
 
 @contextlib.contextmanager

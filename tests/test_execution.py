@@ -49,7 +49,7 @@ def test_scheduler_is_set_even_for_collections_with_other_defaults() -> None:
     [
         (
             {"mode": "processes"},
-            "unknown mode 'processes'; choose one of: threading, process, sync",
+            "unknown mode 'processes'; choose one of: threading, process, sync, distributed",
         ),
         ({"workers": 0}, "workers must be an integer >= 1, got 0"),
         ({"workers": True}, "workers must be an integer >= 1, got True"),

@@ -1,0 +1,186 @@
+"""dask.distributed clients: start a local cluster, or connect to one, and make sure its workers
+can run our task functions.
+
+Used only through :func:`pipeline.execution.session` and :func:`pipeline.execution.compute`.
+Everything we start listens on 127.0.0.1 unless the user names another host for the dashboard:
+an unauthenticated dashboard is never exposed on all interfaces by default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline import _worker_probe
+from pipeline.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from pipeline.execution import ExecutionSettings
+
+log = logging.getLogger(__name__)
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+#: Ids of clients whose workers were already probed (the probe runs once per client).
+_VERIFIED_CLIENTS: set[str] = set()
+
+
+def default_client() -> Any | None:
+    """The ``distributed.Client`` that is currently the default (e.g. made in a notebook)."""
+    try:
+        from distributed import default_client as _default_client
+    except ImportError:  # pragma: no cover - distributed is a runtime dependency
+        return None
+    try:
+        return _default_client()
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def open_client(settings: ExecutionSettings) -> Iterator[Any]:
+    """Yield a client for ``settings``: the default client if one exists, else a new connection
+    to ``settings.scheduler_address``, else a new ``LocalCluster``. What we open, we close."""
+    existing = default_client()
+    address = settings.scheduler_address
+    if existing is not None and (address is None or _same_scheduler(existing, address)):
+        log.debug("using the existing default client %s", existing)
+        ensure_workers_can_run(existing, timeout=settings.connect_timeout)
+        yield existing
+        return
+    if address is not None:
+        with _connect(settings) as client:
+            ensure_workers_can_run(client, timeout=settings.connect_timeout)
+            yield client
+        return
+    with _local_cluster(settings) as client:
+        _VERIFIED_CLIENTS.add(client.id)  # its workers run this very interpreter's code
+        yield client
+
+
+def _same_scheduler(client: Any, address: str) -> bool:
+    current = str(client.scheduler.address)
+    wanted = address if "://" in address else f"tcp://{address}"
+    return current == wanted
+
+
+@contextlib.contextmanager
+def _connect(settings: ExecutionSettings) -> Iterator[Any]:
+    from distributed import Client
+
+    address = settings.scheduler_address
+    try:
+        client = Client(address, timeout=settings.connect_timeout, set_as_default=True)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigurationError(
+            f"cannot reach the Dask scheduler at {address} within {settings.connect_timeout:g} s"
+        ) from exc
+    try:
+        log.info("connected to scheduler %s (dashboard: %s)", address, client.dashboard_link)
+        yield client
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def _local_cluster(settings: ExecutionSettings) -> Iterator[Any]:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=settings.workers,
+        threads_per_worker=settings.threads_per_worker,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=settings.dashboard_address,
+        silence_logs=logging.WARNING,
+    )
+    try:
+        client = Client(cluster, set_as_default=True)
+        try:
+            log.info(
+                "local cluster: %d workers; dashboard: %s", settings.workers, client.dashboard_link
+            )
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+def ensure_workers_can_run(client: Any, *, timeout: float) -> None:
+    """Probe the workers; ship this package to them when they lack it or run another version.
+
+    Raises :class:`ConfigurationError` with one line when shipping cannot help (no workers,
+    missing third-party libraries on the workers).
+    """
+    import cloudpickle
+
+    if client.id in _VERIFIED_CLIENTS:
+        return
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError as exc:
+        raise ConfigurationError(f"the Dask cluster has no workers (waited {timeout:g} s)") from exc
+    cloudpickle.register_pickle_by_value(_worker_probe)
+    try:
+        reports: dict[str, dict[str, Any]] = client.run(_worker_probe.probe)
+        lacking = sorted({name for report in reports.values() for name in report["missing"]})
+        if lacking:
+            raise ConfigurationError(
+                "the Dask workers cannot run this job: they lack " + ", ".join(lacking)
+            )
+        local = _worker_probe.source_digest("pipeline")
+        stale = [addr for addr, report in reports.items() if report["pipeline_digest"] != local]
+        if not stale:
+            _VERIFIED_CLIENTS.add(client.id)
+            return
+        log.info("shipping this project's code to %d of %d workers", len(stale), len(reports))
+        _upload_package(client)
+        reports = client.run(_worker_probe.probe)
+        if any(report["pipeline_digest"] != local for report in reports.values()):
+            log.info("restarting workers that had another version of the code imported")
+            client.restart()
+            reports = client.run(_worker_probe.probe)
+        if any(report["pipeline_digest"] != local for report in reports.values()):
+            raise ConfigurationError(
+                "the Dask workers run another version of mini-orchestrator and could not be updated"
+            )
+        _VERIFIED_CLIENTS.add(client.id)
+    finally:
+        cloudpickle.unregister_pickle_by_value(_worker_probe)
+
+
+def _upload_package(client: Any) -> None:
+    """Zip ``pipeline/`` and register it as an ``UploadFile`` worker plugin (kept for workers that
+    join later); workers put the zip first on ``sys.path``."""
+    from distributed.diagnostics.plugin import UploadFile
+
+    digest = (_worker_probe.source_digest("pipeline") or "unknown")[:12]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for source in sorted(_PACKAGE_DIR.rglob("*.py")):
+            archive.write(source, Path("pipeline") / source.relative_to(_PACKAGE_DIR))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"mini_orchestrator_{digest}.zip"
+        path.write_bytes(buffer.getvalue())
+        client.register_plugin(UploadFile(str(path)), name=f"mini-orchestrator-code-{digest}")
+
+
+def show_progress(futures: list[Any]) -> None:
+    """distributed's text progress bar, drawn on stderr (it writes to stdout by default)."""
+    from distributed import progress
+
+    with contextlib.redirect_stdout(sys.stderr):
+        progress(futures)
+    sys.stderr.write("\n")
+
+
+def cluster_workers(client: Any) -> int:
+    """Number of workers the client's scheduler currently has."""
+    return len(client.nthreads())

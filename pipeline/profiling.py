@@ -1,0 +1,43 @@
+"""HTML profiles of a run (``--profile FILE.html``), self-contained (bokeh resources inlined).
+
+* distributed: Dask's ``performance_report`` (task stream, worker profile, bandwidth).
+* local modes: Dask's local diagnostics (``Profiler``, ``ResourceProfiler``, ``CacheProfiler``)
+  rendered with ``dask.diagnostics.visualize``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def profile(path: str | Path, *, distributed: bool) -> Iterator[None]:
+    """Profile everything computed inside the block and write the HTML report to ``path``."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        from pipeline.errors import InputError
+
+        raise InputError(f"cannot write profile to {target}: no such directory")
+    if distributed:
+        from distributed import performance_report
+
+        with performance_report(filename=str(target), mode="inline"):
+            yield
+    else:
+        with _local_profile(target):
+            yield
+    log.info("profile written to %s", target)
+
+
+@contextlib.contextmanager
+def _local_profile(target: Path) -> Iterator[None]:
+    from dask.diagnostics import CacheProfiler, Profiler, ResourceProfiler, visualize
+
+    with Profiler() as tasks, ResourceProfiler(dt=0.25) as resources, CacheProfiler() as cache:
+        yield
+    visualize([tasks, resources, cache], filename=str(target), show=False, save=True, mode="inline")
