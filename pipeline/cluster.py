@@ -129,7 +129,7 @@ def ensure_workers_can_run(client: Any, *, timeout: float) -> None:
         raise ConfigurationError(f"the Dask cluster has no workers (waited {timeout:g} s)") from exc
     cloudpickle.register_pickle_by_value(_worker_probe)
     try:
-        reports: dict[str, dict[str, Any]] = client.run(_worker_probe.probe)
+        reports = _probe_all(client)
         lacking = sorted({name for report in reports.values() for name in report["missing"]})
         if lacking:
             raise ConfigurationError(
@@ -142,11 +142,11 @@ def ensure_workers_can_run(client: Any, *, timeout: float) -> None:
             return
         log.info("shipping this project's code to %d of %d workers", len(stale), len(reports))
         _upload_package(client)
-        reports = client.run(_worker_probe.probe)
+        reports = _probe_all(client)
         if any(report["pipeline_digest"] != local for report in reports.values()):
             log.info("restarting workers that had another version of the code imported")
             client.restart()
-            reports = client.run(_worker_probe.probe)
+            reports = _probe_all(client)
         if any(report["pipeline_digest"] != local for report in reports.values()):
             raise ConfigurationError(
                 "the Dask workers run another version of mini-orchestrator and could not be updated"
@@ -156,11 +156,16 @@ def ensure_workers_can_run(client: Any, *, timeout: float) -> None:
         cloudpickle.unregister_pickle_by_value(_worker_probe)
 
 
-def _upload_package(client: Any) -> None:
-    """Zip ``pipeline/`` and register it as an ``UploadFile`` worker plugin (kept for workers that
-    join later); workers put the zip first on ``sys.path``."""
-    from distributed.diagnostics.plugin import UploadFile
+def _probe_all(client: Any) -> dict[str, dict[str, Any]]:
+    """Probe reports of every worker and of the scheduler (which unpickles our task graphs)."""
+    reports: dict[str, dict[str, Any]] = client.run(_worker_probe.probe)
+    reports["scheduler"] = client.run_on_scheduler(_worker_probe.probe)
+    return reports
 
+
+def _upload_package(client: Any) -> None:
+    """Zip ``pipeline/`` and send it with ``Client.upload_file``: the scheduler (which unpickles
+    the graph) and every worker, including workers that join later, put it first on sys.path."""
     digest = (_worker_probe.source_digest("pipeline") or "unknown")[:12]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -169,7 +174,7 @@ def _upload_package(client: Any) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"mini_orchestrator_{digest}.zip"
         path.write_bytes(buffer.getvalue())
-        client.register_plugin(UploadFile(str(path)), name=f"mini-orchestrator-code-{digest}")
+        client.upload_file(str(path))
 
 
 def show_progress(futures: list[Any]) -> None:

@@ -12,6 +12,9 @@ from tests.toy_feature import TOY_FEATURE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+#: Real dask.distributed processes (scheduler and workers) for the distributed tests.
+pytest_plugins = ["tests.cluster_fixtures"]
+
 
 @pytest.fixture
 def toy_feature() -> Iterator[registry.Feature]:

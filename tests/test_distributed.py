@@ -1,0 +1,183 @@
+"""dask.distributed: local clusters, an external cluster without this project, reliability."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dask
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from pipeline import ExecutionSettings, compute, registry
+from pipeline._worker_probe import probe, source_digest
+from pipeline.report import _json_safe
+from tests.cluster_fixtures import ExternalCluster, free_port
+from tests.toy_feature import run_toy
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _slow_square(value: int) -> int:
+    time.sleep(0.15)
+    return value * value
+
+
+@pytest.fixture
+def local_client() -> Iterator[object]:
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def test_worker_environment_lacks_this_project(external_cluster: ExternalCluster) -> None:
+    check = subprocess.run(
+        [
+            str(external_cluster.python),
+            "-c",
+            "import pandas, pyarrow, distributed; import pipeline",
+        ],
+        cwd="/",
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 1
+    assert "No module named 'pipeline'" in check.stderr
+
+
+def test_code_is_shipped_to_workers_that_lack_it(external_cluster: ExternalCluster) -> None:
+    from distributed import Client
+
+    settings = ExecutionSettings(mode="distributed", scheduler_address=external_cluster.address)
+    (cleaned,) = compute(
+        dask.delayed(_json_safe)({"x": float("nan"), "y": [1.5]}), settings=settings
+    )
+    assert cleaned == {"x": None, "y": [1.5]}
+    with Client(external_cluster.address, set_as_default=False) as client:
+        import cloudpickle
+
+        from pipeline import _worker_probe
+
+        cloudpickle.register_pickle_by_value(_worker_probe)
+        try:
+            reports = client.run(probe)
+        finally:
+            cloudpickle.unregister_pickle_by_value(_worker_probe)
+    assert len(reports) == 2
+    assert {r["pipeline_digest"] for r in reports.values()} == {source_digest("pipeline")}
+
+
+def test_unreachable_scheduler_fails_fast_with_one_line(toy_feature: registry.Feature) -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["toy", "--scheduler", address, "--connect-timeout", "2"])
+    assert time.monotonic() - started < 15
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot reach the Dask scheduler at {address} within 2 s\n"
+
+
+def test_scheduler_with_another_mode_is_a_usage_error(toy_feature: registry.Feature) -> None:
+    result = CliRunner().invoke(cli, ["toy", "--scheduler", "tcp://127.0.0.1:1", "--mode", "sync"])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --scheduler runs on dask.distributed; drop --mode sync\n"
+
+
+def test_existing_default_client_is_used(local_client: object) -> None:
+    from distributed import get_task_stream
+
+    path = str(Path(__file__).parent / "toy_numbers.txt")
+    with get_task_stream() as stream:
+        result = run_toy(path, ExecutionSettings())
+    assert result.total == 28
+    assert result.execution == {"mode": "distributed", "workers": 2}
+    assert len(stream.data) == result.chunks
+
+
+def test_task_failure_gives_the_same_error_as_local_modes(
+    toy_feature: registry.Feature, tmp_path: Path
+) -> None:
+    boom = tmp_path / "boom.txt"
+    boom.write_text("boom\n1\n")
+    outcomes = {
+        mode: CliRunner().invoke(
+            cli,
+            [
+                "toy",
+                "--path",
+                str(boom),
+                "--mode",
+                mode,
+                "--worker",
+                "1",
+                "--dashboard-address",
+                "127.0.0.1:0",
+            ],
+        )
+        for mode in ("sync", "distributed")
+    }
+    assert {r.exit_code for r in outcomes.values()} == {1}
+    assert outcomes["distributed"].stderr.splitlines()[-1] == outcomes["sync"].stderr.strip()
+
+
+def test_job_survives_a_killed_worker(local_client: object) -> None:
+    client = local_client
+    worker_pids: dict[str, int] = client.run(os.getpid)  # type: ignore[attr-defined]
+    tasks = [dask.delayed(_slow_square)(i) for i in range(40)]
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        outcome["values"] = compute(*tasks, settings=ExecutionSettings(mode="distributed"))
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    time.sleep(1.0)
+    victim = next(iter(worker_pids.values()))
+    psutil.Process(victim).kill()
+    runner.join(timeout=120)
+    assert not runner.is_alive()
+    assert outcome["values"] == tuple(i * i for i in range(40))
+
+
+@pytest.mark.parametrize(
+    ("mode", "needle"),
+    [
+        ("threading", "Profile Results"),
+        ("sync", "Profile Results"),
+        ("distributed", "Dask Performance Report"),
+    ],
+)
+def test_profile_writes_html(
+    toy_feature: registry.Feature, tmp_path: Path, mode: str, needle: str
+) -> None:
+    target = tmp_path / "profile.html"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "toy",
+            "--mode",
+            mode,
+            "--worker",
+            "1",
+            "--profile",
+            str(target),
+            "--dashboard-address",
+            "127.0.0.1:0",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    html = target.read_text()
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert needle in html
+    assert "cdn.bokeh.org" not in html  # resources inlined: opens offline
