@@ -1,0 +1,151 @@
+"""The real CLI in subprocesses on dask.distributed: external cluster, dashboard, no leaks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.cluster_fixtures import ExternalCluster, free_port, wait_until
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.timeout(240)
+
+CLI = str(REPO_ROOT / "cli.py")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, CLI, *args],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=200,
+    )
+
+
+def without_execution(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "execution"}
+
+
+@pytest.mark.parametrize("feature", ["ingest", "prime"])
+def test_external_cluster_gives_threading_results(
+    external_cluster: ExternalCluster, feature: str
+) -> None:
+    threaded = run_cli(feature, "--format", "json", "--mode", "threading")
+    remote = run_cli(feature, "--format", "json", "--scheduler", external_cluster.address)
+    assert threaded.returncode == 0, threaded.stderr
+    assert remote.returncode == 0, remote.stderr
+    remote_doc = json.loads(remote.stdout)
+    assert without_execution(remote_doc) == without_execution(json.loads(threaded.stdout))
+    assert remote_doc["execution"]["mode"] == "distributed"
+    assert remote_doc["execution"]["workers"] == 2
+
+
+def _processes_tagged(tag: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("MINI_ORCH_TEST_TAG") == tag:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def test_local_cluster_leaves_no_process_behind() -> None:
+    tag = uuid.uuid4().hex
+    env = {**os.environ, "MINI_ORCH_TEST_TAG": tag}
+    result = run_cli(
+        "prime",
+        "--mode",
+        "distributed",
+        "--worker",
+        "2",
+        "--format",
+        "json",
+        "--dashboard-address",
+        f"127.0.0.1:{free_port()}",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    execution = json.loads(result.stdout)["execution"]
+    assert (execution["mode"], execution["workers"]) == ("distributed", 2)
+    assert wait_until(lambda: not _processes_tagged(tag), timeout=20), _processes_tagged(tag)
+
+
+def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None:
+    tag = uuid.uuid4().hex
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            CLI,
+            "prime",
+            "--mode",
+            "distributed",
+            "--worker",
+            "1",
+            "--keep-alive",
+            "--dashboard-address",
+            f"127.0.0.1:{port}",
+        ],
+        cwd="/",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MINI_ORCH_TEST_TAG": tag},
+    )
+    try:
+        assert process.stderr is not None
+        url = None
+        for line in process.stderr:
+            match = re.search(r"kept alive; dashboard: (\S+)", line)
+            if match:
+                url = match.group(1)
+                break
+        assert url == f"http://127.0.0.1:{port}/status"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+        listening = [
+            conn.laddr
+            for proc in _processes_tagged(tag)
+            for conn in proc.net_connections(kind="inet")
+            if conn.status == psutil.CONN_LISTEN
+        ]
+        assert any(addr.port == port for addr in listening)
+        assert {addr.ip for addr in listening} == {"127.0.0.1"}, listening
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert wait_until(lambda: not _processes_tagged(tag), timeout=20), _processes_tagged(tag)
+
+
+def test_real_subprocess_profile_in_distributed_mode(tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    result = run_cli(
+        "prime",
+        "--mode",
+        "distributed",
+        "--worker",
+        "1",
+        "--profile",
+        str(target),
+        "--dashboard-address",
+        f"127.0.0.1:{free_port()}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Dask Performance Report" in target.read_text()
