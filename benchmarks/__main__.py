@@ -1,6 +1,8 @@
-"""Run every benchmark module: ``python -m benchmarks [NAME ...]`` (``make bench``).
+"""Run benchmark modules: ``python -m benchmarks [NAME ...] [OPTIONS]`` (``make bench``: all).
 
 Each ``benchmarks/bench_*.py`` defines ``main(argv: list[str]) -> int`` and prints its own table.
+Leading arguments that name a module (``ingest``, ``prime``) select it; everything from the first
+other argument on (e.g. ``--repeat 3``) is passed to each selected module.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ def main(argv: list[str]) -> int:
         for info in pkgutil.iter_modules([str(Path(__file__).parent)])
         if info.name.startswith("bench_")
     )
-    wanted = [arg for arg in argv if not arg.startswith("-")]
+    known = {name.removeprefix("bench_") for name in names}
+    wanted: list[str] = []
+    while argv and argv[0] in known:
+        wanted.append(argv.pop(0))
     selected = [name for name in names if not wanted or name.removeprefix("bench_") in wanted]
     status = 0
     for name in selected:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"== {name} ==", flush=True)
-        status |= module.main([arg for arg in argv if arg.startswith("-")])
+        status |= module.main(list(argv))
     return status
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pipeline.errors import ConfigurationError, InputError, PipelineError
 from pipeline.execution import ExecutionSettings, compute
+from pipeline.prime import PrimeResult, run_prime
 from pipeline.report import FailedInput, JobResult, render_json
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "InputError",
     "JobResult",
     "PipelineError",
+    "PrimeResult",
     "compute",
     "render_json",
+    "run_prime",
 ]

@@ -32,3 +32,7 @@ def test_every_feature_and_its_options_are_documented(name: str) -> None:
 def test_utility_commands_are_documented() -> None:
     for name in cli.commands:
         assert f"python cli.py {name}" in README
+
+
+def test_builtin_features_are_registered() -> None:
+    assert {"ingest", "prime"} <= set(registry.features())

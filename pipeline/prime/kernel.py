@@ -1,0 +1,270 @@
+"""Segmented sieve of Eratosthenes on a wheel-30 byte array, in pure numpy.
+
+Why this shape: a numpy sieve is limited by two costs, the bytes it touches per crossing-off and
+the Python overhead per numpy call. The *wheel-30* representation keeps one byte for each of the 8
+residues coprime to 30 in every run of 30 numbers (byte ``8*k + j`` is ``30*k + RESIDUES[j]``), so
+2, 3 and 5 never cost a write and there are 8/30 bytes per number instead of 1/2 for odd-only.
+Multiples ``p*m`` of a sieving prime with ``m`` in one residue class mod 30 land on one byte column
+every ``p`` wheel turns, i.e. an arithmetic progression of step ``8*p`` bytes: 8 progressions per
+prime. The segment is walked in cache-sized blocks (``BLOCK_BYTES``), and primes are treated by size
+class, as primesieve does:
+
+* the tiniest primes (``PRESIEVE_GROUPS``) are never crossed off: a pre-computed periodic pattern is
+  copied (first group) and AND-ed (later groups) into the block;
+* *small* primes, with at least ``SLICE_MIN_HITS`` hits per column and block, are crossed off with
+  one strided slice assignment per column (8 numpy calls per prime and block, amortised);
+* *bucket* primes, which hit a block rarely, are grouped in bands of similar size; all their hit
+  positions in the block are generated in one broadcast expression and cleared with one fancy-index
+  assignment (positions past the block are clipped onto a pad byte), so their Python cost is per
+  band, not per prime.
+
+Each prime's next offset is carried from block to block, so start positions are computed once per
+segment. All arithmetic is int64; with ``end <= MAX_END = 1e15`` no intermediate exceeds ~1e15.
+
+>>> [int(p) for p in segment_primes(0, 50, base_primes(7))]
+[2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47]
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.prime.summary import Accumulator, Summary
+from pipeline.prime.tuning import BLOCK_BYTES, PRESIEVE_GROUPS, SLICE_MIN_HITS
+
+I64 = npt.NDArray[np.int64]
+
+#: The residues mod 30 coprime to 30, ascending: byte column j of a wheel turn holds RESIDUES[j].
+RESIDUES: Final[tuple[int, ...]] = (1, 7, 11, 13, 17, 19, 23, 29)
+_RES: Final[I64] = np.array(RESIDUES, dtype=np.int64)
+#: residue mod 30 -> its byte column (only defined for residues coprime to 30).
+_COLUMN: Final[I64] = np.zeros(30, dtype=np.int64)
+_COLUMN[_RES] = np.arange(8)
+#: For a prime residue a = p % 30 and column j: (a * RESIDUES[j]) // 30 and the byte column of
+#: (a * RESIDUES[j]) % 30 (rows for residues not coprime to 30 are unused).
+_CARRY: Final[I64] = (np.arange(30)[:, None] * _RES[None, :]) // 30
+_PRODUCT_COLUMN: Final[I64] = _COLUMN[(np.arange(30)[:, None] * _RES[None, :]) % 30]
+_ON_WHEEL: Final[npt.NDArray[np.bool_]] = np.zeros(30, dtype=np.bool_)
+_ON_WHEEL[_RES] = True
+_PRESIEVED: Final[tuple[int, ...]] = tuple(p for group in PRESIEVE_GROUPS for p in group)
+_MAX_PRESIEVED: Final[int] = max(_PRESIEVED)
+
+
+def base_primes(limit: int) -> I64:
+    """All primes ``<= limit``, ascending (the sieving primes of every segment).
+
+    A plain odd-only sieve over the whole interval: ``limit`` is at most ``isqrt(MAX_END)``
+    (about 3.2e7, a 16 MB array), so segmentation would only add code.
+
+    >>> base_primes(30).tolist()
+    [2, 3, 5, 7, 11, 13, 17, 19, 23, 29]
+    """
+    if limit < 2:
+        return np.zeros(0, dtype=np.int64)
+    odd = np.ones((limit - 1) // 2 + 1, dtype=np.bool_)  # odd[i] <-> 2*i + 1
+    odd[0] = False
+    for i in range(1, (math.isqrt(limit) - 1) // 2 + 1):
+        if odd[i]:
+            p = 2 * i + 1
+            odd[p * p // 2 :: p] = False
+    return np.concatenate(([2], 2 * np.flatnonzero(odd) + 1)).astype(np.int64)
+
+
+def sieve_segment(lo: int, hi: int, cuts: Sequence[int], primes: I64) -> tuple[Summary, ...]:
+    """Sieve task: summaries of the primes in each piece ``[cuts[i], cuts[i+1])`` of ``[lo, hi)``.
+
+    ``cuts`` are the range boundaries strictly inside the segment; the segment is split there so
+    each range (and the union) can be reduced from whole pieces. ``primes`` must contain every
+    prime up to ``isqrt(hi - 1)``. Returns one summary per piece, ascending; never the primes.
+    """
+    bounds = [lo, *cuts, hi]
+    accs = [Accumulator(a, b) for a, b in itertools.pairwise(bounds)]
+    edges = np.array(cuts, dtype=np.int64)
+    for chunk in iter_primes(lo, hi, primes):
+        if len(accs) == 1:
+            accs[0].add(chunk)
+            continue
+        splits = np.searchsorted(chunk, edges, side="left")
+        for acc, part in zip(accs, np.split(chunk, splits), strict=True):
+            acc.add(part)
+    return tuple(acc.summary() for acc in accs)
+
+
+def segment_primes(lo: int, hi: int, primes: I64) -> I64:
+    """All primes in ``[lo, hi)`` as one array (for ``--primes-out`` and tests; memory grows)."""
+    chunks = list(iter_primes(lo, hi, primes))
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+
+
+def iter_primes(lo: int, hi: int, primes: I64) -> Iterator[I64]:
+    """Yield the primes in ``[lo, hi)`` ascending, one block's worth (an int64 array) at a time."""
+    if hi <= lo:
+        return
+    k_first, k_stop = lo // 30, -(-hi // 30)  # wheel turns covering [lo, hi)
+    block_turns = BLOCK_BYTES // 8
+    sieving = primes[(primes > _MAX_PRESIEVED) & (primes * primes < hi)]
+    small_limit = block_turns // SLICE_MIN_HITS
+    block_bytes = 8 * min(block_turns, k_stop - k_first)
+    small = _Sieving(sieving[sieving <= small_limit], k_first, block_bytes, slices=True)
+    large_limit = 30 * (block_bytes // 8)  # above it, a prime has <= 1 multiple per block
+    medium = sieving[(sieving > small_limit) & (sieving <= large_limit)]
+    bands = [_Sieving(b, k_first, block_bytes) for b in _bands(medium)]
+    large = _Large(sieving[sieving > large_limit], k_first)
+    buffer = np.empty(BLOCK_BYTES + 1, dtype=np.bool_)  # + pad byte for clipped bucket hits
+    for k0 in range(k_first, k_stop, block_turns):
+        length = 8 * min(block_turns, k_stop - k0)
+        block = buffer[:length]
+        _presieve(block, k0)
+        for start, step in zip(small.offsets.ravel().tolist(), small.column_steps, strict=True):
+            block[start::step] = False
+        small.advance(length)
+        for band in bands:
+            hits = band.offsets[:, :, None] + band.steps[:, :, None] * band.ramp
+            np.minimum(hits, length, out=hits)
+            buffer[hits.ravel()] = False
+            band.advance(length)
+        large.sieve(buffer, k0, length)
+        if 30 * k0 <= _MAX_PRESIEVED:
+            _fix_first_turns(block, k0)
+        if k0 <= lo // 30:
+            block[: _flat_index(lo, k0)] = False
+        if k0 + length // 8 >= k_stop:
+            block[_flat_index(hi, k0) :] = False
+        flat = np.flatnonzero(block)
+        found = 30 * (k0 + (flat >> 3)) + _RES[flat & 7]
+        if k0 == 0:
+            found = np.concatenate(([p for p in (2, 3, 5) if lo <= p < hi], found)).astype(np.int64)
+        yield found
+
+
+class _Sieving:
+    """Sieving primes of one size class with their next hit offset in the current block.
+
+    ``offsets[i, c]`` is the byte offset (from the current block start) of the next multiple of
+    ``primes[i]`` in its ``c``-th residue class of cofactors; ``steps[i, 0] = 8 * primes[i]``.
+    """
+
+    def __init__(self, primes: I64, k0: int, block_bytes: int, *, slices: bool = False) -> None:
+        self.steps: I64 = (8 * primes)[:, None]
+        self.offsets: I64 = _first_offsets(primes, k0)
+        max_hits = -(-block_bytes // int(self.steps[0, 0])) if primes.size else 0
+        self.ramp: I64 = np.arange(max_hits, dtype=np.int64)
+        self.column_steps: list[int] = np.repeat(8 * primes, 8).tolist() if slices else []
+
+    def advance(self, length: int) -> None:
+        """Move every offset past a block of ``length`` bytes (now relative to the next block)."""
+        if self.offsets.size and int(self.steps[0, 0]) >= length:  # at most one hit per column
+            self.offsets -= length
+            np.add(self.offsets, self.steps, out=self.offsets, where=self.offsets < 0)
+        elif self.offsets.size:
+            turns = np.maximum(length - self.offsets + self.steps - 1, 0) // self.steps
+            self.offsets += turns * self.steps - length
+
+
+class _Large:
+    """Sieving primes larger than a block's span of numbers: at most one multiple per block.
+
+    Kept as 1-D arrays of each prime's next multiple (any cofactor); per block only the primes
+    that hit are touched, and multiples that are not on the wheel (divisible by 2, 3 or 5) are
+    dropped. This is the "rarely hits" path that keeps narrow ranges near 1e15 cheap, where
+    millions of sieving primes each hit a block with small probability.
+    """
+
+    def __init__(self, primes: I64, k0: int) -> None:
+        self.primes = primes
+        start = np.maximum(primes * primes, 30 * k0)
+        self.next: I64 = -(-start // primes) * primes
+
+    def sieve(self, buffer: npt.NDArray[np.bool_], k0: int, length: int) -> None:
+        """Clear this block's multiples (the block starts at turn ``k0``, ``length`` bytes)."""
+        if not self.primes.size:
+            return
+        hit = self.next < 30 * (k0 + length // 8)
+        multiples = self.next[hit]
+        self.next[hit] += self.primes[hit]
+        turns, residues = np.divmod(multiples, 30)
+        on_wheel = _ON_WHEEL[residues]
+        buffer[8 * (turns[on_wheel] - k0) + _COLUMN[residues[on_wheel]]] = False
+
+
+def _first_offsets(primes: I64, k0: int) -> I64:
+    """Byte offsets from wheel turn ``k0`` of the first multiple ``p*m >= max(p*p, 30*k0)`` of
+    each prime with cofactor ``m`` in each residue class mod 30; shape ``(len(primes), 8)``.
+
+    Divisions are done once per prime (1-D); the ``(n, 8)`` part is multiply-add and table
+    look-ups, which matters at 1e15 where a narrow range has ~2 million sieving primes.
+    """
+    p = primes[:, None]
+    m0 = np.maximum(primes, -(-(30 * k0) // primes))[:, None]
+    q0, s0 = np.divmod(m0, 30)
+    p_turns, p_res = np.divmod(p, 30)
+    # m = 30 * (q0 + [r < s0]) + r is the first cofactor >= m0 with m % 30 == r, and
+    # p * m = 30 * (p * (q0 + [r < s0]) + p_turns * r + (p_res * r) // 30) + (p_res * r) % 30.
+    turn = p * (q0 + (s0 > _RES)) + p_turns * _RES + _CARRY[p_res[:, 0]] - k0
+    offsets: I64 = 8 * turn + _PRODUCT_COLUMN[p_res[:, 0]]
+    return offsets
+
+
+def _bands(primes: I64) -> list[I64]:
+    """Split bucket primes into bands where the largest is below twice the smallest.
+
+    Hits are generated as a dense ``(primes, 8, max_hits)`` array per band, so a factor-2 band
+    wastes at most half of it on clipped positions.
+    """
+    bands: list[I64] = []
+    i = 0
+    while i < primes.size:
+        j = int(np.searchsorted(primes, 2 * primes[i], side="left"))
+        if primes[i] > BLOCK_BYTES // 8:  # at most one hit per column: one band for the rest
+            j = primes.size
+        bands.append(primes[i:j])
+        i = j
+    return bands
+
+
+@functools.cache
+def _pattern(group: tuple[int, ...], block_bytes: int) -> npt.NDArray[np.bool_]:
+    """Wheel bytes of one period (8 * prod(group) bytes) with the multiples of ``group`` cleared,
+    tiled to one period plus a block so every block is one contiguous slice."""
+    period = math.prod(group)
+    keep = np.ones(8 * period, dtype=np.bool_)
+    for q in group:
+        inverse = pow(30, -1, q)
+        for column, residue in enumerate(RESIDUES):
+            turn = (-residue * inverse) % q  # 30 * turn + residue == 0 (mod q)
+            keep[8 * turn + column :: 8 * q] = False
+    return np.resize(keep, 8 * period + block_bytes)
+
+
+def _presieve(block: npt.NDArray[np.bool_], k0: int) -> None:
+    """Initialise ``block`` (starting at wheel turn ``k0``) from the pre-sieve patterns."""
+    for n, group in enumerate(PRESIEVE_GROUPS):
+        pattern = _pattern(group, BLOCK_BYTES)
+        start = 8 * (k0 % math.prod(group))
+        window = pattern[start : start + block.size]
+        if n == 0:
+            block[:] = window
+        else:
+            np.logical_and(block, window, out=block)
+
+
+def _fix_first_turns(block: npt.NDArray[np.bool_], k0: int) -> None:
+    """A block near 0: 1 is not prime; the pre-sieved primes themselves are."""
+    if k0 == 0:
+        block[0] = False
+    for q in _PRESIEVED:
+        index = 8 * (q // 30 - k0) + int(_COLUMN[q % 30])
+        if 0 <= index < block.size:
+            block[index] = True
+
+
+def _flat_index(n: int, k0: int) -> int:
+    """Index of the first wheel byte holding a number ``>= n`` in a block starting at turn k0."""
+    return 8 * (n // 30 - k0) + int(np.searchsorted(_RES, n % 30, side="left"))

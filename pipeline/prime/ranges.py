@@ -1,0 +1,139 @@
+"""Loading and validating the ranges file, before any task is built.
+
+Accepted shapes: a JSON list, or an object whose ``"ranges"`` key holds the list. Each item is
+``{"start": a, "end": b}`` with an optional ``"name"``, or a two-element list ``[a, b]``; bounds are
+inclusive. Integers are required; a float with an integral value is accepted up to 2**53 (beyond
+that a float is not exactly the integer the user wrote). Every problem raises
+:class:`pipeline.errors.InputError` with one line naming the item index and what is wrong.
+
+>>> [r.as_tuple() for r in parse_ranges('[[1, 10], {"start": 5, "end": 2e1, "name": "b"}]')]
+[(None, 1, 10), ('b', 5, 20)]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from pipeline.errors import InputError
+from pipeline.prime.tuning import MAX_END
+
+#: Largest float accepted as an integer: every integer up to 2**53 is exactly representable.
+MAX_EXACT_FLOAT: Final[int] = 2**53
+_KEYS: Final[frozenset[str]] = frozenset({"start", "end", "name"})
+
+
+@dataclass(frozen=True)
+class PrimeRange:
+    """One inclusive range ``[start, end]`` of the input, in input order."""
+
+    start: int
+    end: int
+    name: str | None = None
+
+    def as_tuple(self) -> tuple[str | None, int, int]:
+        """``(name, start, end)``, handy in tests and doctests."""
+        return (self.name, self.start, self.end)
+
+
+def load_ranges(path: str) -> tuple[PrimeRange, ...]:
+    """Read and validate a ranges file; raise :class:`InputError` naming the problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"ranges file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"ranges path is a directory, not a file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read ranges file {path}: {exc}") from None
+    return parse_ranges(text, source=path)
+
+
+def parse_ranges(text: str, *, source: str = "<ranges>") -> tuple[PrimeRange, ...]:
+    """Validate the text of a ranges file (see the module docstring for the format)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    if isinstance(document, dict):
+        extra = sorted(set(document) - {"ranges"})
+        if "ranges" not in document:
+            raise InputError(f'{source}: an object must have a "ranges" key holding the list')
+        if extra:
+            raise InputError(f"{source}: unknown top-level key(s): {', '.join(extra)}")
+        document = document["ranges"]
+    if not isinstance(document, list):
+        raise InputError(
+            f'{source}: expected a list of ranges or {{"ranges": [...]}}, got {_kind(document)}'
+        )
+    if not document:
+        raise InputError(f"{source}: the list of ranges is empty")
+    return tuple(_parse_item(item, index, source) for index, item in enumerate(document))
+
+
+def _parse_item(item: Any, index: int, source: str) -> PrimeRange:
+    where = f"{source}: range {index}"
+    name: str | None = None
+    if isinstance(item, dict):
+        unknown = sorted(set(item) - _KEYS)
+        if unknown:
+            raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        for key in ("start", "end"):
+            if key not in item:
+                raise InputError(f'{where}: missing key "{key}"')
+        if "name" in item and item["name"] is not None and not isinstance(item["name"], str):
+            raise InputError(f"{where}: name must be a string, got {_kind(item['name'])}")
+        name = item.get("name")
+        raw_start, raw_end = item["start"], item["end"]
+    elif isinstance(item, list):
+        if len(item) != 2:
+            raise InputError(f"{where}: a list item must be [start, end], got {len(item)} values")
+        raw_start, raw_end = item
+    else:
+        raise InputError(f"{where}: expected {{'start': a, 'end': b}} or [a, b], got {_kind(item)}")
+    start = _integer(raw_start, f"{where}: start")
+    end = _integer(raw_end, f"{where}: end")
+    if start > end:
+        raise InputError(f"{where}: start {start} is greater than end {end}")
+    if end > MAX_END:
+        raise InputError(f"{where}: end {end} exceeds the supported limit {MAX_END} (10^15)")
+    return PrimeRange(start=start, end=end, name=name)
+
+
+def _integer(value: Any, what: str) -> int:
+    """A non-negative integer from a JSON number; integral floats only up to 2**53."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | list | dict):
+        raise InputError(f"{what} must be an integer, got {_kind(value)}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputError(f"{what} must be an integer, got {value!r}")
+        if not value.is_integer():
+            raise InputError(f"{what} must be an integer, got the fraction {value!r}")
+        if abs(value) > MAX_EXACT_FLOAT:
+            raise InputError(
+                f"{what}: float {value!r} is above 2^53 and not exact; write it as an integer"
+            )
+        value = int(value)
+    if not isinstance(value, int):
+        raise InputError(f"{what} must be an integer, got {_kind(value)}")
+    if value < 0:
+        raise InputError(f"{what} must be >= 0, got {value}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, float | int):
+        return f"number {value!r}"
+    return {"list": "a list", "dict": "an object"}.get(type(value).__name__, type(value).__name__)

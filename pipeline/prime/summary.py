@@ -1,0 +1,175 @@
+"""Small per-interval summaries of the primes in ``[lo, hi)`` and their associative merge.
+
+A sieve task never returns its primes: it returns a :class:`Summary` per piece of its segment
+(count, the first and last few primes, twin pairs and the largest gap inside). Two summaries of
+disjoint intervals, the first entirely below the second, merge in O(1): the only facts that cross
+the seam are ``(a.last, b.first)``, which is a twin pair when they differ by 2 and a gap candidate
+``b.first - a.last``. Merging is associative with the empty summary as identity, so the job can
+reduce summaries in any tree shape and still get the answer of one sequential pass.
+
+>>> a = Summary.of(0, 10, [2, 3, 5, 7])
+>>> b = Summary.of(10, 20, [11, 13, 17, 19])
+>>> m = merge(a, b)
+>>> m.count, m.twin_pairs, m.max_gap, m.gap_after
+(8, 4, 4, 7)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.prime.tuning import EDGE_PRIMES
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a sieve task reports about the primes in the half-open interval ``[lo, hi)``.
+
+    Attributes
+    ----------
+    lo, hi
+        The interval covered. Merged summaries cover ``[a.lo, b.hi)`` even when the union of the
+        inputs has holes (top-level totals merge pieces of different ranges).
+    count
+        Number of primes.
+    head, tail
+        The first and last ``EDGE_PRIMES`` primes, ascending (the same primes when few).
+    twin_pairs
+        Pairs ``(p, p + 2)`` with both members among the summarised primes.
+    max_gap, gap_after
+        Largest difference between consecutive summarised primes and the smaller prime of the
+        first such pair; ``0`` and ``None`` with fewer than two primes.
+    """
+
+    lo: int
+    hi: int
+    count: int = 0
+    head: tuple[int, ...] = ()
+    tail: tuple[int, ...] = ()
+    twin_pairs: int = 0
+    max_gap: int = 0
+    gap_after: int | None = None
+
+    @property
+    def first(self) -> int | None:
+        """Smallest prime, or None when empty."""
+        return self.head[0] if self.head else None
+
+    @property
+    def last(self) -> int | None:
+        """Largest prime, or None when empty."""
+        return self.tail[-1] if self.tail else None
+
+    @classmethod
+    def of(cls, lo: int, hi: int, primes: Iterable[int]) -> Summary:
+        """Summarise an explicit ascending list of primes (tests and tiny inputs)."""
+        acc = Accumulator(lo, hi)
+        acc.add(np.fromiter(primes, dtype=np.int64))
+        return acc.summary()
+
+
+def merge(a: Summary, b: Summary) -> Summary:
+    """Combine summaries of two disjoint intervals, ``a`` entirely below ``b``.
+
+    Ties in the largest gap keep the first (lowest) occurrence, so the result does not depend on
+    how a sequence of summaries is grouped.
+    """
+    lo, hi = min(a.lo, b.lo), max(a.hi, b.hi)
+    if a.count == 0:
+        return replace(b, lo=lo, hi=hi)
+    if b.count == 0:
+        return replace(a, lo=lo, hi=hi)
+    a_last, b_first = a.tail[-1], b.head[0]
+    seam = b_first - a_last
+    gap, after = a.max_gap, a.gap_after
+    if seam > gap:
+        gap, after = seam, a_last
+    if b.max_gap > gap:
+        gap, after = b.max_gap, b.gap_after
+    return Summary(
+        lo=lo,
+        hi=hi,
+        count=a.count + b.count,
+        head=(a.head + b.head)[:EDGE_PRIMES],
+        tail=(a.tail + b.tail)[-EDGE_PRIMES:],
+        twin_pairs=a.twin_pairs + b.twin_pairs + (1 if seam == 2 else 0),
+        max_gap=gap,
+        gap_after=after,
+    )
+
+
+def merge_all(summaries: Iterable[Summary]) -> Summary | None:
+    """Merge summaries given in ascending interval order; None for an empty input."""
+    result: Summary | None = None
+    for item in summaries:
+        result = item if result is None else merge(result, item)
+    return result
+
+
+def merge_within(lo: int, hi: int, *parts: Summary | Sequence[Summary]) -> Summary:
+    """Reduction task: merge, in order, the pieces among ``parts`` that lie inside ``[lo, hi)``.
+
+    ``parts`` are what sieve tasks return (a tuple of piece summaries) or what an earlier
+    reduction returned (one summary), in ascending order. Pieces never straddle ``lo`` or ``hi``
+    because segments are cut at every range boundary.
+    """
+    flat: list[Summary] = []
+    for part in parts:
+        flat.extend([part] if isinstance(part, Summary) else part)
+    inside = [s for s in flat if lo <= s.lo and s.hi <= hi]
+    return merge_all(inside) or Summary(lo, lo)
+
+
+class Accumulator:
+    """Builds a :class:`Summary` from ascending chunks of primes (one chunk per sieve block).
+
+    Only the last prime of the previous chunk is carried over, so memory is one chunk at a time.
+    """
+
+    def __init__(self, lo: int, hi: int) -> None:
+        self.lo, self.hi = lo, hi
+        self.count = 0
+        self.head: list[int] = []
+        self.tail: list[int] = []
+        self.twin_pairs = 0
+        self.max_gap = 0
+        self.gap_after: int | None = None
+
+    def add(self, primes: npt.NDArray[np.int64]) -> None:
+        """Account for the next ascending chunk of primes, all above the previous chunks."""
+        n = int(primes.size)
+        if n == 0:
+            return
+        if self.count:
+            previous = self.tail[-1]
+            seam = int(primes[0]) - previous
+            self.twin_pairs += seam == 2
+            if seam > self.max_gap:
+                self.max_gap, self.gap_after = seam, previous
+        if n > 1:
+            diffs = np.diff(primes)
+            self.twin_pairs += int(np.count_nonzero(diffs == 2))
+            at = int(np.argmax(diffs))
+            if int(diffs[at]) > self.max_gap:
+                self.max_gap, self.gap_after = int(diffs[at]), int(primes[at])
+        if len(self.head) < EDGE_PRIMES:
+            self.head.extend(primes[: EDGE_PRIMES - len(self.head)].tolist())
+        self.tail = (self.tail + primes[-EDGE_PRIMES:].tolist())[-EDGE_PRIMES:]
+        self.count += n
+
+    def summary(self) -> Summary:
+        """The summary of everything added so far."""
+        return Summary(
+            lo=self.lo,
+            hi=self.hi,
+            count=self.count,
+            head=tuple(self.head),
+            tail=tuple(self.tail),
+            twin_pairs=self.twin_pairs,
+            max_gap=self.max_gap,
+            gap_after=self.gap_after,
+        )

@@ -1,0 +1,67 @@
+"""Validation of the ranges file: every bad kind is one InputError line naming item and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.prime.ranges import load_ranges, parse_ranges
+
+
+def test_accepted_shapes() -> None:
+    text = (
+        '{"ranges": [[0, 10], {"start": 1e6, "end": 100.0e4, "name": "m"}, {"start": 3, "end": 4}]}'
+    )
+    assert [r.as_tuple() for r in parse_ranges(text)] == [
+        (None, 0, 10),
+        ("m", 1_000_000, 1_000_000),
+        (None, 3, 4),
+    ]
+    assert parse_ranges("[[5, 5]]")[0].start == 5
+    with pytest.raises(InputError, match="exceeds the supported limit"):  # 2^53 exact, too big
+        parse_ranges("[[0, 9007199254740992.0]]")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[]", "the list of ranges is empty"),
+        ('{"ranges": []}', "the list of ranges is empty"),
+        ('{"items": []}', '"ranges" key'),
+        ('"hello"', "expected a list of ranges"),
+        ("[[1.5, 3]]", "range 0: start must be an integer, got the fraction 1.5"),
+        ("[[0, 1e300]]", "range 0: end: float 1e+300 is above 2^53"),
+        ("[[0, 9007199254740994.0]]", "above 2^53"),
+        ('[[0, 5], {"start": 1, "end": 2, "step": 1}]', "range 1: unknown key(s) step"),
+        ('[["1", 2]]', "range 0: start must be an integer, got string '1'"),
+        ("[[true, 2]]", "range 0: start must be an integer, got boolean true"),
+        ("[[0, null]]", "range 0: end must be an integer, got null"),
+        ('[{"start": 1}]', 'range 0: missing key "end"'),
+        ('[{"end": 1}]', 'range 0: missing key "start"'),
+        ("[[5, 2]]", "range 0: start 5 is greater than end 2"),
+        ("[[-1, 2]]", "range 0: start must be >= 0, got -1"),
+        ("[[1, 2, 3]]", "range 0: a list item must be [start, end], got 3 values"),
+        ("[7]", "range 0: expected"),
+        ("[[0, 1000000000000001]]", "exceeds the supported limit 1000000000000000"),
+        ('[{"start": 1, "end": 2, "name": 5}]', "range 0: name must be a string"),
+        ("[[0, NaN]]", "range 0: end must be an integer, got nan"),
+    ],
+)
+def test_bad_items(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_ranges(text, source="r.json")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_invalid_json_names_line_and_column() -> None:
+    with pytest.raises(InputError, match=r"invalid JSON at line 2 column 9"):
+        parse_ranges("[[0, 1],\n [2, 3]]]")
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    with pytest.raises(InputError, match=f"ranges file not found: {missing}"):
+        load_ranges(str(missing))
