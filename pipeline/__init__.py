@@ -11,8 +11,9 @@ and the error types. Everything else is an implementation detail.
 from __future__ import annotations
 
 from pipeline.errors import ConfigurationError, InputError, PipelineError
-from pipeline.execution import ExecutionSettings, compute
+from pipeline.execution import ExecutionSettings, compute, session
 from pipeline.prime import PrimeResult, run_prime
+from pipeline.prime.explore import PrimeGraph, prime_graph
 from pipeline.report import FailedInput, JobResult, render_json
 
 __all__ = [
@@ -22,8 +23,11 @@ __all__ = [
     "InputError",
     "JobResult",
     "PipelineError",
+    "PrimeGraph",
     "PrimeResult",
     "compute",
+    "prime_graph",
     "render_json",
     "run_prime",
+    "session",
 ]

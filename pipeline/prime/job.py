@@ -86,7 +86,7 @@ def run_prime(
         first_primes=total_summary.head,
         twin_pairs=total_summary.twin_pairs,
         covered=job_plan.covered,
-        mode=settings.mode,
+        mode=settings.resolved_mode,
         workers=settings.effective_workers,
         elapsed_s=round(elapsed, 6),
         segments=len(job_plan.segments),
