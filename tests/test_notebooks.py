@@ -39,7 +39,6 @@ def test_notebook_runs_top_to_bottom(
     # Small data: the notebooks read MINI_ORCH_NOTEBOOK_SMALL and shrink their inputs.
     monkeypatch.setenv("MINI_ORCH_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("MINI_ORCH_NOTEBOOK_WORKDIR", str(tmp_path))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
     )
