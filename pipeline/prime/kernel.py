@@ -12,11 +12,16 @@ class, as primesieve does:
 * the tiniest primes (``PRESIEVE_GROUPS``) are never crossed off: a pre-computed periodic pattern is
   copied (first group) and AND-ed (later groups) into the block;
 * *small* primes, with at least ``SLICE_MIN_HITS`` hits per column and block, are crossed off with
-  one strided slice assignment per column (8 numpy calls per prime and block, amortised);
+  one fancy assignment per prime and block on a 2-D strided view of the block whose columns are
+  the prime's 8 progressions (:class:`_Grid`; plain slices before the prime's square is reached);
 * *bucket* primes, which hit a block rarely, are grouped in bands of similar size; all their hit
   positions in the block are generated in one broadcast expression and cleared with one fancy-index
   assignment (positions past the block are clipped onto a pad byte), so their Python cost is per
   band, not per prime.
+
+A sieve task never lists its primes: each block is summarised from its bytes (count, twin pairs,
+largest gap, first and last primes; see :func:`_summarise_turns`), which costs a few passes over
+the block instead of an int64 array of every prime.
 
 Each prime's next offset is carried from block to block, so start positions are computed once per
 segment. All arithmetic is int64; with ``end <= MAX_END = 1e15`` no intermediate exceeds ~1e15.
@@ -31,13 +36,21 @@ import functools
 import itertools
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import as_strided
 
-from pipeline.prime.summary import Accumulator, Summary
-from pipeline.prime.tuning import BLOCK_BYTES, PRESIEVE_GROUPS, SLICE_MIN_HITS
+from pipeline.prime.summary import Accumulator, Summary, merge, merge_all
+from pipeline.prime.tuning import (
+    BAND_RATIO,
+    BLOCK_BYTES,
+    EDGE_PRIMES,
+    PRESIEVE_GROUPS,
+    SLICE_MIN_HITS,
+)
 
 I64 = npt.NDArray[np.int64]
 
@@ -55,6 +68,13 @@ _ON_WHEEL: Final[npt.NDArray[np.bool_]] = np.zeros(30, dtype=np.bool_)
 _ON_WHEEL[_RES] = True
 _PRESIEVED: Final[tuple[int, ...]] = tuple(p for group in PRESIEVE_GROUPS for p in group)
 _MAX_PRESIEVED: Final[int] = max(_PRESIEVED)
+#: For a packed wheel turn (bit j = column j): the residue of its lowest / highest set bit.
+_LOW_RES: Final[I64] = np.array(
+    [RESIDUES[(m & -m).bit_length() - 1] if m else 0 for m in range(256)], dtype=np.int64
+)
+_HIGH_RES: Final[I64] = np.array(
+    [RESIDUES[m.bit_length() - 1] if m else 0 for m in range(256)], dtype=np.int64
+)
 
 
 def base_primes(limit: int) -> I64:
@@ -82,19 +102,18 @@ def sieve_segment(lo: int, hi: int, cuts: Sequence[int], primes: I64) -> tuple[S
 
     ``cuts`` are the range boundaries strictly inside the segment; the segment is split there so
     each range (and the union) can be reduced from whole pieces. ``primes`` must contain every
-    prime up to ``isqrt(hi - 1)``. Returns one summary per piece, ascending; never the primes.
+    prime up to ``isqrt(hi - 1)``. Returns one summary per piece, ascending; never the primes:
+    each block is summarised straight from its wheel bytes (see :func:`_summarise`).
     """
-    bounds = [lo, *cuts, hi]
-    accs = [Accumulator(a, b) for a, b in itertools.pairwise(bounds)]
-    edges = np.array(cuts, dtype=np.int64)
-    for chunk in iter_primes(lo, hi, primes):
-        if len(accs) == 1:
-            accs[0].add(chunk)
-            continue
-        splits = np.searchsorted(chunk, edges, side="left")
-        for acc, part in zip(accs, np.split(chunk, splits), strict=True):
-            acc.add(part)
-    return tuple(acc.summary() for acc in accs)
+    spans = list(itertools.pairwise([lo, *cuts, hi]))
+    pieces = [Summary(a, b) for a, b in spans]
+    for k0, block in iter_blocks(lo, hi, primes):
+        block_lo, block_hi = 30 * k0, 30 * (k0 + block.size // 8)
+        for i, (a, b) in enumerate(spans):
+            if a < block_hi and block_lo < b:
+                part = _summarise(block, k0, max(a, block_lo), min(b, block_hi))
+                pieces[i] = merge(pieces[i], part)
+    return tuple(replace(s, lo=a, hi=b) for s, (a, b) in zip(pieces, spans, strict=True))
 
 
 def segment_primes(lo: int, hi: int, primes: I64) -> I64:
@@ -105,31 +124,46 @@ def segment_primes(lo: int, hi: int, primes: I64) -> I64:
 
 def iter_primes(lo: int, hi: int, primes: I64) -> Iterator[I64]:
     """Yield the primes in ``[lo, hi)`` ascending, one block's worth (an int64 array) at a time."""
+    for k0, block in iter_blocks(lo, hi, primes):
+        found = _numbers(np.flatnonzero(block), k0)
+        if k0 == 0:
+            found = np.concatenate(([p for p in (2, 3, 5) if lo <= p < hi], found)).astype(np.int64)
+        yield found
+
+
+def iter_blocks(lo: int, hi: int, primes: I64) -> Iterator[tuple[int, npt.NDArray[np.bool_]]]:
+    """Yield ``(k0, block)``: the sieved wheel bytes of ``[lo, hi)``, one block at a time.
+
+    ``block[8*t + j]`` is True when ``30*(k0 + t) + RESIDUES[j]`` is a prime in ``[lo, hi)``
+    (2, 3 and 5 are not on the wheel). The array is reused: use it before the next iteration.
+    """
     if hi <= lo:
         return
     k_first, k_stop = lo // 30, -(-hi // 30)  # wheel turns covering [lo, hi)
     block_turns = BLOCK_BYTES // 8
+    block_bytes = 8 * min(block_turns, k_stop - k_first)
     sieving = primes[(primes > _MAX_PRESIEVED) & (primes * primes < hi)]
     small_limit = block_turns // SLICE_MIN_HITS
-    block_bytes = 8 * min(block_turns, k_stop - k_first)
-    small = _Sieving(sieving[sieving <= small_limit], k_first, block_bytes, slices=True)
+    small = sieving[sieving <= small_limit]
+    started = small * small <= 30 * k_first  # first multiple within 8*p bytes of the segment
+    pad = 8 * int(small[-1]) if small.size else 0
+    buffer = np.empty(BLOCK_BYTES + pad + 1, dtype=np.bool_)  # pad: 2-D rows, clipped hits
+    grid = _Grid(small[started], k_first, block_bytes, buffer)
+    late = _Sieving(small[~started], k_first, block_bytes, slices=True)
     large_limit = 30 * (block_bytes // 8)  # above it, a prime has <= 1 multiple per block
     medium = sieving[(sieving > small_limit) & (sieving <= large_limit)]
     bands = [_Sieving(b, k_first, block_bytes) for b in _bands(medium)]
     large = _Large(sieving[sieving > large_limit], k_first)
-    buffer = np.empty(BLOCK_BYTES + 1, dtype=np.bool_)  # + pad byte for clipped bucket hits
     for k0 in range(k_first, k_stop, block_turns):
         length = 8 * min(block_turns, k_stop - k0)
         block = buffer[:length]
         _presieve(block, k0)
-        for start, step in zip(small.offsets.ravel().tolist(), small.column_steps, strict=True):
+        grid.sieve(length)
+        for start, step in zip(late.offsets.ravel().tolist(), late.column_steps, strict=True):
             block[start::step] = False
-        small.advance(length)
+        late.advance(length)
         for band in bands:
-            hits = band.offsets[:, :, None] + band.steps[:, :, None] * band.ramp
-            np.minimum(hits, length, out=hits)
-            buffer[hits.ravel()] = False
-            band.advance(length)
+            band.scatter(buffer, length)
         large.sieve(buffer, k0, length)
         if 30 * k0 <= _MAX_PRESIEVED:
             _fix_first_turns(block, k0)
@@ -137,35 +171,71 @@ def iter_primes(lo: int, hi: int, primes: I64) -> Iterator[I64]:
             block[: _flat_index(lo, k0)] = False
         if k0 + length // 8 >= k_stop:
             block[_flat_index(hi, k0) :] = False
-        flat = np.flatnonzero(block)
-        found = 30 * (k0 + (flat >> 3)) + _RES[flat & 7]
-        if k0 == 0:
-            found = np.concatenate(([p for p in (2, 3, 5) if lo <= p < hi], found)).astype(np.int64)
-        yield found
+        yield k0, block
+
+
+class _Grid:
+    """Small primes whose next multiples are known to lie within ``8*p`` bytes of a block start.
+
+    The buffer is seen through one 2-D strided view per prime, of shape ``(rows, 8*p)``: row
+    ``r`` starts at byte ``8*p*r``, so the prime's 8 progressions are 8 *columns* of the view and
+    one fancy-index assignment ``view[:, offsets] = False`` crosses them all off (8 times fewer
+    numpy calls than one slice per progression). The last row may run past the block into the
+    buffer's pad; those writes are ignored.
+    """
+
+    def __init__(
+        self, primes: I64, k0: int, block_bytes: int, buffer: npt.NDArray[np.bool_]
+    ) -> None:
+        self.steps: I64 = (8 * primes)[:, None]
+        self.offsets: I64 = _first_offsets(primes, k0)
+        self.views = [
+            as_strided(buffer, shape=(-(-block_bytes // step), step), strides=(step, 1))
+            for step in (8 * primes).tolist()
+        ]
+
+    def sieve(self, length: int) -> None:
+        """Cross off the block, then move the offsets past its ``length`` bytes."""
+        for view, columns in zip(self.views, self.offsets, strict=True):
+            view[:, columns] = False
+        self.offsets -= length
+        self.offsets %= self.steps
 
 
 class _Sieving:
     """Sieving primes of one size class with their next hit offset in the current block.
 
-    ``offsets[i, c]`` is the byte offset (from the current block start) of the next multiple of
-    ``primes[i]`` in its ``c``-th residue class of cofactors; ``steps[i, 0] = 8 * primes[i]``.
+    ``offsets[c, i]`` is the byte offset (from the current block start) of the next multiple of
+    ``primes[i]`` in its ``c``-th residue class of cofactors; ``steps[i] = 8 * primes[i]``. The
+    prime index is the last (contiguous) axis, so every numpy expression over the ``(8, n)`` or
+    ``(hits, 8, n)`` arrays broadcasts along long rows rather than along short ones.
     """
 
     def __init__(self, primes: I64, k0: int, block_bytes: int, *, slices: bool = False) -> None:
-        self.steps: I64 = (8 * primes)[:, None]
-        self.offsets: I64 = _first_offsets(primes, k0)
-        max_hits = -(-block_bytes // int(self.steps[0, 0])) if primes.size else 0
-        self.ramp: I64 = np.arange(max_hits, dtype=np.int64)
-        self.column_steps: list[int] = np.repeat(8 * primes, 8).tolist() if slices else []
+        self.steps: I64 = 8 * primes
+        self.offsets: I64 = np.ascontiguousarray(_first_offsets(primes, k0).T)
+        max_hits = -(-block_bytes // int(self.steps[0])) if primes.size else 0
+        #: ``span[h, 0, i] = h * steps[i]``: hit ``h`` of a column, fixed for the whole segment.
+        self.span: I64 = np.arange(max_hits, dtype=np.int64)[:, None, None] * self.steps
+        self.hits: I64 = np.empty((max_hits, 8, primes.size), dtype=np.int64)
+        self.column_steps: list[int] = np.tile(self.steps, 8).tolist() if slices else []
+
+    def scatter(self, buffer: npt.NDArray[np.bool_], length: int) -> None:
+        """Clear every hit in the block with one fancy assignment (past-the-end hits go to the
+        pad byte ``buffer[length]``), then advance."""
+        np.add(self.offsets, self.span, out=self.hits)
+        np.minimum(self.hits, length, out=self.hits)
+        buffer[self.hits.ravel()] = False
+        self.advance(length)
 
     def advance(self, length: int) -> None:
-        """Move every offset past a block of ``length`` bytes (now relative to the next block)."""
-        if self.offsets.size and int(self.steps[0, 0]) >= length:  # at most one hit per column
-            self.offsets -= length
-            np.add(self.offsets, self.steps, out=self.offsets, where=self.offsets < 0)
-        elif self.offsets.size:
-            turns = np.maximum(length - self.offsets + self.steps - 1, 0) // self.steps
-            self.offsets += turns * self.steps - length
+        """Move every offset past a block of ``length`` bytes (now relative to the next block).
+
+        The block's hits covered ``[offset, length)`` of each column, so an offset that falls
+        inside the block moves to the next hit past it, ``(offset - length) mod step``.
+        """
+        self.offsets -= length
+        np.remainder(self.offsets, self.steps, out=self.offsets, where=self.offsets < 0)
 
 
 class _Large:
@@ -213,15 +283,15 @@ def _first_offsets(primes: I64, k0: int) -> I64:
 
 
 def _bands(primes: I64) -> list[I64]:
-    """Split bucket primes into bands where the largest is below twice the smallest.
+    """Split bucket primes into bands where the largest is below ``BAND_RATIO`` times the smallest.
 
-    Hits are generated as a dense ``(primes, 8, max_hits)`` array per band, so a factor-2 band
-    wastes at most half of it on clipped positions.
+    Hits are generated as a dense ``(max_hits, 8, primes)`` array per band, sized for the band's
+    smallest prime, so a band wastes at most ``1 - 1/BAND_RATIO`` of it on clipped positions.
     """
     bands: list[I64] = []
     i = 0
     while i < primes.size:
-        j = int(np.searchsorted(primes, 2 * primes[i], side="left"))
+        j = int(np.searchsorted(primes, BAND_RATIO * primes[i], side="left"))
         if primes[i] > BLOCK_BYTES // 8:  # at most one hit per column: one band for the rest
             j = primes.size
         bands.append(primes[i:j])
@@ -268,3 +338,88 @@ def _fix_first_turns(block: npt.NDArray[np.bool_], k0: int) -> None:
 def _flat_index(n: int, k0: int) -> int:
     """Index of the first wheel byte holding a number ``>= n`` in a block starting at turn k0."""
     return 8 * (n // 30 - k0) + int(np.searchsorted(_RES, n % 30, side="left"))
+
+
+def _numbers(flat: I64, k0: int) -> I64:
+    """The numbers held by wheel bytes ``flat`` of a block starting at turn ``k0``."""
+    found: I64 = 30 * (k0 + (flat >> 3)) + _RES[flat & 7]
+    return found
+
+
+def _summarise(block: npt.NDArray[np.bool_], k0: int, lo: int, hi: int) -> Summary:
+    """Summary of the primes of ``block`` (starting at turn ``k0``) in ``[lo, hi)``.
+
+    Whole wheel turns go through :func:`_summarise_turns`, which never lists the primes; the at
+    most two partial turns at the ends (and turn 0, home of 2, 3, 5 and the twins (3, 5), (5, 7))
+    are listed and summarised exactly. Adjacent parts are merged, which accounts for the twin
+    pairs and gaps across their seams.
+    """
+    a, b = _flat_index(lo, k0), _flat_index(hi, k0)
+    a8 = min(max(-(-a // 8) * 8, 0 if k0 else 8), b)
+    b8 = max(b // 8 * 8, a8)
+    parts = [_summarise_exact(block, k0, a, a8, lo, hi)] if a < a8 or k0 == 0 else []
+    if a8 < b8:
+        parts.append(_summarise_turns(block, k0, a8, b8))
+    if b8 < b:
+        parts.append(_summarise_exact(block, k0, b8, b, lo, hi))
+    return merge_all(parts) or Summary(lo, hi)
+
+
+def _summarise_exact(
+    block: npt.NDArray[np.bool_], k0: int, a: int, b: int, lo: int = 0, hi: int = 0
+) -> Summary:
+    """Summary of the wheel bytes ``block[a:b]`` from the listed primes (short or sparse parts).
+
+    In the block of turn 0 it also counts those of 2, 3, 5 that lie in ``[lo, hi)``.
+    """
+    found = _numbers(np.flatnonzero(block[a:b]) + a, k0)
+    if k0 == 0 and a < 8:
+        found = np.concatenate(([p for p in (2, 3, 5) if lo <= p < hi], found)).astype(np.int64)
+    acc = Accumulator(30 * k0 + 30 * (a // 8), 30 * k0 + 30 * -(-b // 8))
+    acc.add(found)
+    return acc.summary()
+
+
+def _summarise_turns(block: npt.NDArray[np.bool_], k0: int, a: int, b: int) -> Summary:
+    """Summary of the whole wheel turns ``block[a:b]`` (``a``, ``b`` multiples of 8, ``k0 > 0``
+    or ``a >= 8``) without listing its primes.
+
+    The turns are packed to one byte each (bit ``j`` = column ``j``). Count: ``count_nonzero``.
+    Twins: within a turn only (11, 13) and (17, 19) are twins, i.e. bits 2&3 and 4&5; across
+    turns (29, 31) is bit 7 of a turn and bit 0 of the next. Largest gap: between consecutive
+    non-empty turns ``t < u`` the gap is ``30*(u - t)`` plus at most 28 either way, and a gap
+    inside a turn is at most 28; so when the largest turn distance ``D`` is at least 2, only
+    pairs with distance ``>= D - 1`` can hold the largest gap, and just those are evaluated.
+    The first and last ``EDGE_PRIMES`` primes come from the first and last non-empty turns.
+    """
+    view = block[a:b]
+    turns = np.packbits(view, bitorder="little")
+    filled = np.flatnonzero(turns != 0)  # numpy's nonzero is ~5x faster on bool than on uint8
+    if filled.size < 2 * EDGE_PRIMES:
+        return _summarise_exact(block, k0, a, b)
+    distance = np.diff(filled)
+    widest = int(distance.max())
+    if widest < 2:
+        return _summarise_exact(block, k0, a, b)
+    pairs = turns & (turns >> 1)
+    twins = int(np.count_nonzero(pairs & 0x04)) + int(np.count_nonzero(pairs & 0x10))
+    twins += int(np.count_nonzero(turns[:-1] & (turns[1:] << 7)))
+    wide = np.flatnonzero(distance >= widest - 1)
+    left, right = turns[filled[wide]], turns[filled[wide + 1]]
+    gaps = 30 * distance[wide] + _LOW_RES[right] - _HIGH_RES[left]
+    best = int(np.argmax(gaps))  # the first of equal gaps
+    k = k0 + a // 8
+    head_end = a + 8 * (int(filled[EDGE_PRIMES - 1]) + 1)
+    tail_start = a + 8 * int(filled[-EDGE_PRIMES])
+    return Summary(
+        lo=30 * k,
+        hi=30 * (k0 + b // 8),
+        count=int(np.count_nonzero(view)),
+        head=tuple(_numbers(np.flatnonzero(block[a:head_end]) + a, k0)[:EDGE_PRIMES].tolist()),
+        tail=tuple(
+            _numbers(np.flatnonzero(block[tail_start:b]) + tail_start, k0)[-EDGE_PRIMES:].tolist()
+        ),
+        twin_pairs=twins,
+        max_gap=int(gaps[best]),
+        gap_after=30 * (k + int(filled[wide[best]])) + int(_HIGH_RES[left[best]]),
+    )
