@@ -1,7 +1,10 @@
 """mini-orchestrator: parallel batch jobs on Dask.
 
-The public API is small: the ``run_*`` functions, their result dataclasses, the execution settings
-and the error types. Everything else is an implementation detail.
+The public API is small: the ``run_*`` functions, their result dataclasses, the execution settings,
+the error types and a few helpers for notebooks. Everything else is an implementation detail.
+
+Names are imported on first use (PEP 562): a process-scheduler worker that only unpickles a prime
+sieve task then never pays for importing pandas and the ingest job, and vice versa.
 
 >>> from pipeline import ExecutionSettings
 >>> ExecutionSettings(mode="sync").describe()
@@ -10,24 +13,67 @@ and the error types. Everything else is an implementation detail.
 
 from __future__ import annotations
 
-from pipeline.errors import ConfigurationError, InputError, PipelineError
-from pipeline.execution import ExecutionSettings, compute, session
-from pipeline.prime import PrimeResult, run_prime
-from pipeline.prime.explore import PrimeGraph, prime_graph
-from pipeline.report import FailedInput, JobResult, render_json
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.errors import ConfigurationError, InputError, PipelineError
+    from pipeline.execution import ExecutionSettings, compute, session
+    from pipeline.ingest import IngestResult, parsed_frame, run_ingest
+    from pipeline.ingest.generate import generate_logs
+    from pipeline.prime import PrimeResult, run_prime
+    from pipeline.prime.explore import PrimeGraph, prime_graph
+    from pipeline.report import FailedInput, JobResult, render_json
+
+#: Public name -> the module that defines it.
+_EXPORTS: dict[str, str] = {
+    "ConfigurationError": "pipeline.errors",
+    "InputError": "pipeline.errors",
+    "PipelineError": "pipeline.errors",
+    "ExecutionSettings": "pipeline.execution",
+    "compute": "pipeline.execution",
+    "session": "pipeline.execution",
+    "IngestResult": "pipeline.ingest",
+    "parsed_frame": "pipeline.ingest",
+    "run_ingest": "pipeline.ingest",
+    "generate_logs": "pipeline.ingest.generate",
+    "PrimeResult": "pipeline.prime",
+    "run_prime": "pipeline.prime",
+    "PrimeGraph": "pipeline.prime.explore",
+    "prime_graph": "pipeline.prime.explore",
+    "FailedInput": "pipeline.report",
+    "JobResult": "pipeline.report",
+    "render_json": "pipeline.report",
+}
 
 __all__ = [
     "ConfigurationError",
     "ExecutionSettings",
     "FailedInput",
+    "IngestResult",
     "InputError",
     "JobResult",
     "PipelineError",
     "PrimeGraph",
     "PrimeResult",
     "compute",
+    "generate_logs",
+    "parsed_frame",
     "prime_graph",
     "render_json",
+    "run_ingest",
     "run_prime",
     "session",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

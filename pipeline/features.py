@@ -8,16 +8,57 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from pipeline.ingest.job import DEFAULT_BLOCKSIZE, MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.render import render_ingest
+from pipeline.prime import DEFAULT_SEGMENT_SIZE, render_prime, run_prime
+from pipeline.prime.tuning import MIN_SEGMENT_SIZE
+from pipeline.registry import Feature, FeatureOption, register
+
 #: Bundled sample inputs, resolved from this file so the defaults work from any directory.
 DATA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "data"
 
 # --- registrations (one block per feature) ---
 
-# prime: segmented sieves over the ranges in a JSON file (pipeline/prime/)
-from pipeline.prime import DEFAULT_SEGMENT_SIZE, render_prime, run_prime  # noqa: E402
-from pipeline.prime.tuning import MIN_SEGMENT_SIZE  # noqa: E402
-from pipeline.registry import Feature, FeatureOption, register  # noqa: E402
+# ingest: web-request logs -> counts and latency statistics (pipeline/ingest/)
+register(
+    Feature(
+        name="ingest",
+        help="Parse web-request logs; request counts and latency statistics.",
+        description=(
+            "Reads every file below --path (compression inferred from .gz/.bz2/.xz), parses the "
+            "lines '[METHOD] PATH, status=STATUS, time=LATENCYms user-agent=UA' and reports "
+            "counts, exact latency percentiles, top paths and user agents. Files that cannot "
+            "be read are reported and the exit code is 3."
+        ),
+        default_path=DATA_DIR / "logs",
+        run=run_ingest,
+        render_text=render_ingest,
+        options=(
+            FeatureOption(
+                "malformed_out",
+                str,
+                None,
+                "Write every malformed line as FILE<TAB>LINE to this file.",
+                metavar="FILE",
+            ),
+            FeatureOption(
+                "blocksize",
+                int,
+                DEFAULT_BLOCKSIZE,
+                "Partition size in bytes for uncompressed files.",
+                min=MIN_BLOCKSIZE,
+                metavar="BYTES",
+            ),
+        ),
+        examples=(
+            "python cli.py ingest",
+            "python cli.py ingest --path ./data/logs --worker 4 --mode threading",
+            "python cli.py ingest --path 'logs/*.log.gz' --format json --malformed-out bad.txt",
+        ),
+    )
+)
 
+# prime: segmented sieves over the ranges in a JSON file (pipeline/prime/)
 register(
     Feature(
         name="prime",

@@ -59,3 +59,11 @@ def test_ci_runs_exactly_make_test() -> None:
         if line.strip() and not line.lstrip().startswith(("#", "set ", "cd "))
     ]
     assert commands == ["make test"]
+
+
+def test_every_public_name_resolves() -> None:
+    import pipeline
+
+    assert sorted(pipeline._EXPORTS) == sorted(pipeline.__all__)
+    for name in pipeline.__all__:
+        assert getattr(pipeline, name).__name__ == name

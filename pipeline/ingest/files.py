@@ -1,0 +1,135 @@
+"""Which files ``--path`` means, and how they are cut into partitions ("blocks").
+
+``--path`` is a file, a directory (walked recursively in sorted order, skipping every file or
+directory whose name starts with ``.``, following symbolic links), a glob pattern, or any fsspec
+URL (``file://``, ``s3://`` with s3fs, ...). A path naming nothing raises
+:class:`~pipeline.errors.InputError` before any task is built.
+
+Uncompressed files are split into blocks of about ``blocksize`` bytes at line boundaries, the
+way ``dask.bag.read_text`` splits them; compressed files cannot be read from the middle, so each
+is one block. Compression is inferred from the suffix, case-insensitively.
+
+>>> compression_of("logs/2026-11-27.LOG.GZ"), compression_of("app.log")
+('gzip', None)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import fsspec
+
+from pipeline.errors import InputError
+
+#: Suffix (lower case) -> fsspec compression name.
+COMPRESSIONS: Final[dict[str, str]] = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
+
+_GLOB_CHARS: Final[frozenset[str]] = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One partition of input: ``length`` bytes of ``path`` from ``offset`` (line-aligned).
+
+    ``length`` None means the whole file, read as a stream (compressed files, unknown sizes).
+    """
+
+    path: str
+    offset: int = 0
+    length: int | None = None
+    compression: str | None = None
+
+
+def compression_of(path: str) -> str | None:
+    """The compression implied by the file name's suffix, or None for plain text."""
+    return COMPRESSIONS.get(os.path.splitext(path)[1].lower())
+
+
+def expand_path(path: str) -> list[str]:
+    """Every input file ``path`` names, in sorted order; raises InputError when there is none."""
+    if "://" in path and not path.startswith("file://"):
+        return _expand_url(path)
+    local = path.removeprefix("file://")
+    if os.path.isdir(local):
+        found = _walk(local)
+        if not found:
+            raise InputError(f"no input files in directory: {path}")
+        return found
+    if os.path.exists(local) or os.path.islink(local):
+        return [local]
+    if _GLOB_CHARS & set(local):
+        matches = sorted(
+            match for match in glob.glob(local, recursive=True) if not os.path.isdir(match)
+        )
+        if not matches:
+            raise InputError(f"no files match: {path}")
+        return matches
+    raise InputError(f"no such file or directory: {path}")
+
+
+def _walk(root: str) -> list[str]:
+    """Non-hidden files below ``root``, recursively, sorted; dangling links kept (they fail)."""
+    found: list[str] = []
+    for directory, subdirs, names in os.walk(root, followlinks=True):
+        subdirs[:] = [name for name in subdirs if not name.startswith(".")]
+        for name in names:
+            if name.startswith("."):
+                continue
+            full = os.path.join(directory, name)
+            if os.path.isfile(full) or os.path.islink(full):
+                found.append(full)
+    return sorted(found, key=lambda item: Path(item).relative_to(root).parts)
+
+
+def _expand_url(url: str) -> list[str]:
+    try:
+        fs, stripped = fsspec.core.url_to_fs(url)
+        if fs.isdir(stripped):
+            names = [
+                name
+                for name in fs.find(stripped)
+                if not any(part.startswith(".") for part in name[len(stripped) :].split("/"))
+            ]
+        elif _GLOB_CHARS & set(stripped):
+            names = [name for name in fs.glob(stripped) if not fs.isdir(name)]
+        else:
+            names = [stripped] if fs.exists(stripped) else []
+    except (OSError, ValueError, ImportError) as exc:
+        raise InputError(f"cannot list {url}: {exc}") from exc
+    if not names:
+        raise InputError(f"no such file or no files match: {url}")
+    return sorted(fs.unstrip_protocol(name) for name in names)
+
+
+def plan_blocks(paths: list[str], blocksize: int) -> list[Block]:
+    """Cut files into line-aligned blocks of about ``blocksize`` bytes; order is input order.
+
+    A file whose size cannot be read becomes one block, so that reading it fails in its task
+    and is reported, instead of aborting the run here.
+    """
+    if blocksize < 1:
+        raise InputError(f"blocksize must be >= 1 byte, got {blocksize}")
+    blocks: list[Block] = []
+    for path in paths:
+        compression = compression_of(path)
+        size = _size(path) if compression is None else None
+        if size is None or size <= blocksize:
+            blocks.append(Block(path, 0, None, compression))
+            continue
+        blocks.extend(
+            Block(path, offset, min(blocksize, size - offset), None)
+            for offset in range(0, size, blocksize)
+        )
+    return blocks
+
+
+def _size(path: str) -> int | None:
+    try:
+        fs, stripped = fsspec.core.url_to_fs(path)
+        return int(fs.size(stripped))
+    except (OSError, ValueError, TypeError):
+        return None

@@ -1,0 +1,193 @@
+"""The ingest report: :class:`IngestResult`, built from the merged counts of a run.
+
+``to_dict()`` is the JSON document of issue 3, key for key. Ordering rules: dictionaries keyed by
+method or status are in ascending key order, status classes from ``1xx`` to ``5xx``; ``top_paths``
+by count descending then path ascending; ``user_agents.top`` by count descending then agent
+ascending ("ascending" is code-point order).
+
+>>> user_agent_family("Mozilla/5.0 (compatible; Googlebot/2.1)"), user_agent_family("curl/8.5")
+('bot', 'tool')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from pipeline.execution import ExecutionSettings
+from pipeline.ingest.stats import Partial, latency_summary
+from pipeline.report import FailedInput
+
+#: Entries of ``top_paths`` and ``user_agents.top``.
+TOP_N: Final[int] = 10
+
+STATUS_CLASSES: Final[tuple[str, ...]] = ("1xx", "2xx", "3xx", "4xx", "5xx")
+FAMILIES: Final[tuple[str, ...]] = ("browser", "bot", "tool", "other", "unknown")
+_BOT_WORDS: Final[tuple[str, ...]] = ("bot", "crawler", "spider", "slurp")
+_TOOL_PREFIXES: Final[tuple[str, ...]] = (
+    "curl/",
+    "wget/",
+    "python-requests/",
+    "python-urllib",
+    "go-http-client/",
+    "postmanruntime/",
+    "httpie/",
+    "okhttp/",
+    "axios/",
+    "node-fetch",
+    "java/",
+)
+
+
+def user_agent_family(agent: str) -> str:
+    """The family of a user agent; case-insensitive rules, first match wins."""
+    if agent == "":
+        return "unknown"
+    lowered = agent.lower()
+    if any(word in lowered for word in _BOT_WORDS):
+        return "bot"
+    if lowered.startswith(_TOOL_PREFIXES):
+        return "tool"
+    if lowered.startswith("mozilla/"):
+        return "browser"
+    return "other"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Everything ``python cli.py ingest`` reports; see the module docstring for orderings."""
+
+    files: int
+    failed: tuple[FailedInput, ...]
+    parsed: int
+    malformed: int
+    malformed_samples: tuple[str, ...]
+    by_method: Mapping[str, int]
+    by_status_class: Mapping[str, int]
+    by_status: Mapping[str, int]
+    latency_ms: Mapping[str, Any]
+    latency_by_method: Mapping[str, Mapping[str, Any]]
+    latency_by_status_class: Mapping[str, Mapping[str, Any]]
+    top_paths: tuple[Mapping[str, Any], ...]
+    user_agents_unique: int
+    user_agents_top: tuple[Mapping[str, Any], ...]
+    user_agents_by_family: Mapping[str, int]
+    execution: Mapping[str, Any]
+
+    @property
+    def failed_inputs(self) -> Sequence[FailedInput]:
+        """Files that could not be read (the CLI exits with 3 when there are any)."""
+        return self.failed
+
+    @property
+    def requests_total(self) -> int:
+        """Parsed lines, i.e. requests."""
+        return self.parsed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of issue 3."""
+        return {
+            "feature": "ingest",
+            "inputs": {"files": self.files, "failed": [f.to_dict() for f in self.failed]},
+            "lines": {
+                "total": self.parsed + self.malformed,
+                "parsed": self.parsed,
+                "malformed": self.malformed,
+                "malformed_samples": list(self.malformed_samples),
+            },
+            "requests": {
+                "total": self.parsed,
+                "by_method": dict(self.by_method),
+                "by_status_class": dict(self.by_status_class),
+                "by_status": dict(self.by_status),
+            },
+            "latency_ms": dict(self.latency_ms),
+            "latency_by_method": {k: dict(v) for k, v in self.latency_by_method.items()},
+            "latency_by_status_class": {
+                k: dict(v) for k, v in self.latency_by_status_class.items()
+            },
+            "top_paths": [dict(entry) for entry in self.top_paths],
+            "user_agents": {
+                "unique": self.user_agents_unique,
+                "top": [dict(entry) for entry in self.user_agents_top],
+                "by_family": dict(self.user_agents_by_family),
+            },
+            "execution": dict(self.execution),
+        }
+
+
+def build_result(partial: Partial, settings: ExecutionSettings, elapsed_s: float) -> IngestResult:
+    """Turn the merged counts of a run into the report."""
+    requests = partial.requests
+    methods = requests.groupby(level="method").sum()
+    statuses = requests.groupby(level="status").sum()
+    by_class = dict.fromkeys(STATUS_CLASSES, 0)
+    for status, count in statuses.items():
+        by_class[f"{int(str(status)) // 100}xx"] += int(count)
+    latency = partial.latency
+    return IngestResult(
+        files=partial.files,
+        failed=tuple(partial.failed),
+        parsed=partial.parsed,
+        malformed=partial.malformed,
+        malformed_samples=tuple(partial.malformed_samples),
+        by_method={str(k): int(v) for k, v in sorted(methods.items())},
+        by_status_class=by_class,
+        by_status={str(k): int(v) for k, v in sorted(statuses.items())},
+        latency_ms=_summary(latency.groupby(level="latency_ms").sum()),
+        latency_by_method=_grouped(latency, "method", str),
+        latency_by_status_class=_grouped(latency, "status_class", lambda c: f"{int(c)}xx"),
+        top_paths=_top_paths(partial.path_latency),
+        user_agents_unique=len(partial.user_agents),
+        user_agents_top=_top_agents(partial.user_agents),
+        user_agents_by_family=_families(partial.user_agents),
+        execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
+    )
+
+
+def _summary(counts: pd.Series) -> dict[str, Any]:
+    """Latency statistics of a Series indexed by latency value."""
+    values = np.asarray(counts.index.get_level_values(-1), dtype=np.float64)
+    return latency_summary(values, counts.to_numpy(dtype=np.int64))
+
+
+def _grouped(latency: pd.Series, level: str, label: Any) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    if not len(latency):
+        return out
+    by_key = latency.groupby(level=[level, "latency_ms"]).sum()
+    for key in sorted(by_key.index.get_level_values(0).unique()):
+        out[label(key)] = _summary(by_key.xs(key, level=0))
+    return out
+
+
+def _top_paths(path_latency: pd.Series) -> tuple[dict[str, Any], ...]:
+    if not len(path_latency):
+        return ()
+    totals = path_latency.groupby(level="path").sum()
+    ranked = sorted(totals.items(), key=lambda item: (-int(item[1]), str(item[0])))[:TOP_N]
+    entries = []
+    for path, count in ranked:
+        stats = _summary(path_latency.xs(path, level="path"))
+        entries.append(
+            {"path": str(path), "count": int(count), "mean": stats["mean"], "p95": stats["p95"]}
+        )
+    return tuple(entries)
+
+
+def _top_agents(agents: pd.Series) -> tuple[dict[str, Any], ...]:
+    named = [(str(k[0] if isinstance(k, tuple) else k), int(v)) for k, v in agents.items()]
+    ranked = sorted(((ua, n) for ua, n in named if ua), key=lambda item: (-item[1], item[0]))
+    return tuple({"user_agent": ua, "count": n} for ua, n in ranked[:TOP_N])
+
+
+def _families(agents: pd.Series) -> dict[str, int]:
+    families = dict.fromkeys(FAMILIES, 0)
+    for key, count in agents.items():
+        agent = str(key[0] if isinstance(key, tuple) else key)
+        families[user_agent_family(agent)] += int(count)
+    return families

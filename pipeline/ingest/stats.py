@@ -1,0 +1,266 @@
+"""Mergeable partial aggregates of parsed log lines, and the exact statistics computed from them.
+
+Why value counts: the report needs exact medians and percentiles, which a running sum cannot
+give. Each partition therefore reduces its lines to counts keyed by the distinct values that
+matter (``(method, status class, latency)``, ``(path without query, latency)``, user agent...).
+Partials merge by adding counts, so memory grows with the number of distinct values, not with
+the number of lines, and ``--mode process`` ships these small tables between processes instead
+of parsed partitions. Mean and sample standard deviation are computed exactly from the merged
+counts (a two-pass formula over the distinct values, numerically stable), and percentiles
+replicate numpy's default ``linear`` method on the expanded data without expanding it.
+
+>>> import numpy as np
+>>> stats = latency_summary(np.array([1.0, 2.0, 10.0]), np.array([2, 1, 1]))
+>>> stats["median"], stats["max"], stats["count"]
+(1.5, 10.0, 4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.ingest.parse import ParsedPartition
+from pipeline.report import FailedInput
+
+#: How many malformed lines the report quotes.
+MALFORMED_SAMPLES: Final[int] = 5
+
+#: Percentiles reported besides the median, as (key, percent).
+PERCENTILES: Final[tuple[tuple[str, int], ...]] = (("p90", 90), ("p95", 95), ("p99", 99))
+
+#: The keys of every latency block, in report order.
+LATENCY_KEYS: Final[tuple[str, ...]] = (
+    "count",
+    "mean",
+    "median",
+    "min",
+    "max",
+    "std",
+    "p90",
+    "p95",
+    "p99",
+)
+
+
+def _counts(names: Sequence[str]) -> pd.Series:
+    index: pd.Index = (
+        pd.Index([], name=names[0])
+        if len(names) == 1
+        else pd.MultiIndex.from_arrays([[] for _ in names], names=list(names))
+    )
+    return pd.Series(np.zeros(0, dtype=np.int64), index=index, name="count")
+
+
+@dataclass
+class Partial:
+    """Counts of one partition, one file or a whole run; combine with :func:`merge_partials`.
+
+    Attributes
+    ----------
+    parsed, malformed
+        Line counts (blank lines are not counted).
+    malformed_samples
+        The first malformed lines, up to :data:`MALFORMED_SAMPLES`.
+    files
+        Input files covered (failed ones included).
+    failed
+        Files that could not be read; they contribute nothing else.
+    malformed_lines
+        ``FILE<TAB>LINE`` records of every malformed line, only when ``--malformed-out`` asked.
+    requests
+        Count by ``(method, status)``.
+    latency
+        Count by ``(method, status_class, latency_ms)``; the status class is ``status // 100``.
+    path_latency
+        Count by ``(path, latency_ms)``, path with its query string removed.
+    user_agents
+        Count by ``(user_agent,)``, the empty agent included.
+    """
+
+    files: int = 0
+    failed: list[FailedInput] = field(default_factory=list)
+    parsed: int = 0
+    malformed: int = 0
+    malformed_samples: list[str] = field(default_factory=list)
+    malformed_lines: list[str] = field(default_factory=list)
+    requests: pd.Series = field(default_factory=lambda: _counts(["method", "status"]))
+    latency: pd.Series = field(
+        default_factory=lambda: _counts(["method", "status_class", "latency_ms"])
+    )
+    path_latency: pd.Series = field(default_factory=lambda: _counts(["path", "latency_ms"]))
+    user_agents: pd.Series = field(default_factory=lambda: _counts(["user_agent"]))
+
+
+def aggregate_partition(
+    parsed: ParsedPartition, source: str, *, keep_malformed: bool = False
+) -> Partial:
+    """Reduce one parsed partition to its counts (the per-partition half of the job).
+
+    Parameters
+    ----------
+    parsed
+        Output of :func:`pipeline.ingest.parse.parse_text`.
+    source
+        The file the partition came from, used in ``malformed_lines`` records.
+    keep_malformed
+        Keep every malformed line (for ``--malformed-out``), not only the first samples.
+    """
+    frame = parsed.frame
+    malformed = parsed.malformed_array
+    method = frame["method"]
+    status_class = (frame["status"] // 100).astype(np.int16).rename("status_class")
+    base = _strip_query(pa.array(frame["path"], type=pa.large_string()))
+    path = pd.Series(base.to_pandas(), index=frame.index, name="path")
+    samples = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
+    records = [f"{source}\t{line}" for line in malformed.to_pylist()] if keep_malformed else []
+    return Partial(
+        files=0,
+        parsed=len(frame),
+        malformed=len(malformed),
+        malformed_samples=[str(line) for line in samples],
+        malformed_lines=records,
+        requests=_plain(frame.groupby([method, frame["status"]], sort=False, observed=True).size()),
+        latency=_plain(
+            frame.groupby(
+                [method, status_class, frame["latency_ms"]], sort=False, observed=True
+            ).size()
+        ),
+        path_latency=frame.groupby([path, frame["latency_ms"]], sort=False).size().rename("count"),
+        user_agents=frame.groupby(frame["user_agent"], sort=False).size().rename("count"),
+    )
+
+
+def merge_partials(partials: Sequence[Partial]) -> Partial:
+    """Add up partials; samples and malformed records keep input order.
+
+    >>> merge_partials([Partial(parsed=2), Partial(parsed=3, files=1)]).parsed
+    5
+    """
+    if len(partials) == 1:
+        return partials[0]
+    samples: list[str] = []
+    records: list[str] = []
+    failed: list[FailedInput] = []
+    for part in partials:
+        samples.extend(part.malformed_samples[: MALFORMED_SAMPLES - len(samples)])
+        records.extend(part.malformed_lines)
+        failed.extend(part.failed)
+    return Partial(
+        files=sum(part.files for part in partials),
+        failed=failed,
+        parsed=sum(part.parsed for part in partials),
+        malformed=sum(part.malformed for part in partials),
+        malformed_samples=samples,
+        malformed_lines=records,
+        requests=_add([part.requests for part in partials]),
+        latency=_add([part.latency for part in partials]),
+        path_latency=_add([part.path_latency for part in partials]),
+        user_agents=_add([part.user_agents for part in partials]),
+    )
+
+
+def merge_file(partials: Sequence[Partial], path: str) -> Partial:
+    """Combine the partitions of one file; a file with any failed partition contributes nothing.
+
+    >>> bad = Partial(failed=[FailedInput("a.gz", "corrupt")])
+    >>> merged = merge_file([Partial(parsed=4), bad], "a.gz")
+    >>> (merged.files, merged.parsed, [f.path for f in merged.failed])
+    (1, 0, ['a.gz'])
+    """
+    failures = [failure for part in partials for failure in part.failed]
+    if failures:
+        return Partial(files=1, failed=[failures[0]])
+    merged = merge_partials(partials) if partials else Partial()
+    merged.files = 1
+    return merged
+
+
+def _plain(counts: pd.Series) -> pd.Series:
+    """Counts whose categorical ``method`` level is turned into plain strings (cheap: the levels
+    hold distinct values only), so partials with different categories concatenate cleanly."""
+    index = counts.index
+    assert isinstance(index, pd.MultiIndex)
+    methods: Any = index.levels[0].astype(str)
+    plain: pd.MultiIndex = index.set_levels(methods, level=0, verify_integrity=False)
+    out: pd.Series = pd.Series(counts.to_numpy(), index=plain, name="count")
+    return out
+
+
+def _add(tables: Sequence[pd.Series]) -> pd.Series:
+    nonempty = [table for table in tables if len(table)]
+    if not nonempty:
+        return tables[0]
+    if len(nonempty) == 1:
+        return nonempty[0]
+    combined = pd.concat(nonempty)
+    levels = list(range(combined.index.nlevels))
+    summed: pd.Series = combined.groupby(level=levels, sort=False).sum()
+    return summed
+
+
+def _strip_query(paths: pa.Array) -> pa.Array:
+    """Paths without their query string (from the first ``?``); ``?x`` becomes ``""``."""
+    return pc.list_element(pc.split_pattern(paths, "?", max_splits=1), 0)
+
+
+def latency_summary(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """Exact statistics of the multiset where ``values[i]`` occurs ``counts[i]`` times.
+
+    ``median`` and the percentiles equal ``numpy.median`` / ``numpy.percentile`` (``linear``) of
+    the expanded data; ``std`` has ``ddof=1`` and is None below 2 values; everything but
+    ``count`` is None when there are no values.
+
+    >>> latency_summary(np.array([5.0]), np.array([1]))["std"] is None
+    True
+    """
+    keep = counts > 0
+    values = np.asarray(values, dtype=np.float64)[keep]
+    counts = np.asarray(counts, dtype=np.int64)[keep]
+    total = int(counts.sum())
+    stats: dict[str, Any] = dict.fromkeys(LATENCY_KEYS)
+    stats["count"] = total
+    if total == 0:
+        return stats
+    order = np.argsort(values, kind="stable")
+    values, counts = values[order], counts[order]
+    cumulative = np.cumsum(counts)
+    mean = float(np.dot(values, counts) / total)
+    stats["mean"] = mean
+    stats["min"] = float(values[0])
+    stats["max"] = float(values[-1])
+    if total > 1:
+        deviation = values - mean
+        stats["std"] = float(np.sqrt(np.dot(deviation * deviation, counts) / (total - 1)))
+
+    def at(rank: int) -> np.float64:
+        found: np.float64 = values[int(np.searchsorted(cumulative, rank, side="right"))]
+        return found
+
+    middle = total // 2
+    median = at(middle) if total % 2 else (at(middle - 1) + at(middle)) / np.float64(2)
+    stats["median"] = float(median)
+    for key, percent in PERCENTILES:
+        stats[key] = _percentile(at, total, percent)
+    return stats
+
+
+def _percentile(at: Any, total: int, percent: int) -> float:
+    """numpy's ``linear`` percentile, operation for operation, from a rank lookup."""
+    virtual = np.float64(total - 1) * (np.float64(percent) / np.float64(100))
+    below = np.floor(virtual)
+    gamma = virtual - below
+    lower = int(below)
+    if virtual >= total - 1:
+        return float(at(total - 1))
+    a, b = at(lower), at(lower + 1)
+    diff = b - a
+    if gamma >= 0.5:
+        return float(b - diff * (1 - gamma))
+    return float(a + diff * gamma)

@@ -1,0 +1,75 @@
+"""pipeline.ingest.files: what --path means, and line-aligned blocks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.ingest.files import compression_of, expand_path, plan_blocks
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    for name in ["b.log", "a.log.gz", "sub/c.log", "sub/deeper/d.txt", ".hidden", ".dir/e.log"]:
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"")
+    return tmp_path
+
+
+def test_directory_is_walked_sorted_skipping_hidden(tree: Path) -> None:
+    found = [Path(p).relative_to(tree).as_posix() for p in expand_path(str(tree))]
+    assert found == ["a.log.gz", "b.log", "sub/c.log", "sub/deeper/d.txt"]
+
+
+def test_explicit_hidden_file_and_file_url(tree: Path) -> None:
+    assert expand_path(str(tree / ".hidden")) == [str(tree / ".hidden")]
+    assert expand_path(f"file://{tree / 'b.log'}") == [str(tree / "b.log")]
+
+
+def test_glob(tree: Path) -> None:
+    found = expand_path(str(tree / "**" / "*.log"))
+    assert [Path(p).name for p in found] == ["b.log", "c.log"]
+
+
+def test_symlinks_are_followed(tree: Path) -> None:
+    os.symlink(tree / "sub", tree / "link")
+    found = {Path(p).relative_to(tree).as_posix() for p in expand_path(str(tree))}
+    assert {"link/c.log", "link/deeper/d.txt"} <= found
+
+
+@pytest.mark.parametrize(
+    ("suffix", "message"),
+    [("missing.log", "no such file or directory: "), ("*.nothing", "no files match: ")],
+)
+def test_nothing_matches(tree: Path, suffix: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        expand_path(str(tree / suffix))
+    assert str(info.value) == message + str(tree / suffix)
+
+
+def test_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / ".only-hidden").write_text("x")
+    with pytest.raises(InputError, match="no input files in directory"):
+        expand_path(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("a.gz", "gzip"), ("a.LOG.GZ", "gzip"), ("a.Bz2", "bz2"), ("a.xz", "xz"), ("a.log", None)],
+)
+def test_compression_of(name: str, expected: str | None) -> None:
+    assert compression_of(name) == expected
+
+
+def test_blocks_cover_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    path.write_bytes(b"x" * 1000)
+    blocks = plan_blocks([str(path)], 300)
+    assert [(b.offset, b.length) for b in blocks] == [(0, 300), (300, 300), (600, 300), (900, 100)]
+    gz = tmp_path / "x.log.gz"
+    gz.write_bytes(b"y" * 1000)
+    assert [(b.length, b.compression) for b in plan_blocks([str(gz)], 300)] == [(None, "gzip")]

@@ -1,0 +1,204 @@
+"""An independent, deliberately plain reference implementation of the ingest report.
+
+One Python ``re.fullmatch`` per line and numpy over the full latency lists: slow, obvious, and
+sharing no code with ``pipeline.ingest``. The other ingest tests compare against it. The tests in
+this file pin the reference itself on hand-checked answers.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import math
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+
+LINE = re.compile(
+    r"\[([A-Z]+)\] (\S+), status=([0-9]{3}), time=([0-9]+(?:\.[0-9]+)?)ms user-agent=(.*)"
+)
+TOOLS = (
+    "curl/",
+    "wget/",
+    "python-requests/",
+    "python-urllib",
+    "go-http-client/",
+    "postmanruntime/",
+    "httpie/",
+    "okhttp/",
+    "axios/",
+    "node-fetch",
+    "java/",
+)
+
+
+def ref_parse(text: str) -> tuple[list[tuple[str, str, int, float, str]], list[str]]:
+    """(parsed rows, malformed lines) of a decoded text, per the issue's grammar."""
+    rows, bad = [], []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        match = LINE.fullmatch(line)
+        if match and 100 <= int(match.group(3)) <= 599:
+            method, path, status, latency, agent = match.groups()
+            rows.append((method, path, int(status), float(latency), agent))
+        else:
+            bad.append(line)
+    return rows, bad
+
+
+def ref_decode(name: str, data: bytes) -> str:
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        data = gzip.decompress(data)
+    elif lower.endswith(".bz2"):
+        data = bz2.decompress(data)
+    elif lower.endswith(".xz"):
+        data = lzma.decompress(data) if data else b""
+    return data.decode("utf-8", errors="replace")
+
+
+def ref_stats(values: list[float]) -> dict[str, Any]:
+    keys = ("count", "mean", "median", "min", "max", "std", "p90", "p95", "p99")
+    out: dict[str, Any] = dict.fromkeys(keys)
+    out["count"] = len(values)
+    if not values:
+        return out
+    arr = np.array(values, dtype=np.float64)
+    out.update(
+        mean=float(np.mean(arr)),
+        median=float(np.median(arr)),
+        min=float(arr.min()),
+        max=float(arr.max()),
+        std=float(np.std(arr, ddof=1)) if len(arr) > 1 else None,
+        p90=float(np.percentile(arr, 90)),
+        p95=float(np.percentile(arr, 95)),
+        p99=float(np.percentile(arr, 99)),
+    )
+    return out
+
+
+def ref_family(agent: str) -> str:
+    low = agent.lower()
+    if not agent:
+        return "unknown"
+    if any(word in low for word in ("bot", "crawler", "spider", "slurp")):
+        return "bot"
+    if any(low.startswith(prefix) for prefix in TOOLS):
+        return "tool"
+    return "browser" if low.startswith("mozilla/") else "other"
+
+
+def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
+    """The JSON document (without ``execution``) for decoded texts of readable files."""
+    rows: list[tuple[str, str, int, float, str]] = []
+    bad: list[str] = []
+    for text in texts:
+        r, b = ref_parse(text)
+        rows += r
+        bad += b
+    by_method = Counter(r[0] for r in rows)
+    by_status = Counter(r[2] for r in rows)
+    classes = {f"{c}xx": 0 for c in range(1, 6)}
+    for status, count in by_status.items():
+        classes[f"{status // 100}xx"] += count
+    lat_method: dict[str, list[float]] = {}
+    lat_class: dict[str, list[float]] = {}
+    paths: dict[str, list[float]] = {}
+    for method, path, status, latency, _ in rows:
+        lat_method.setdefault(method, []).append(latency)
+        lat_class.setdefault(f"{status // 100}xx", []).append(latency)
+        paths.setdefault(path.split("?", 1)[0], []).append(latency)
+    agents = Counter(r[4] for r in rows)
+    top_paths = sorted(paths.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
+    top_agents = sorted(((a, n) for a, n in agents.items() if a), key=lambda kv: (-kv[1], kv[0]))
+    families = dict.fromkeys(("browser", "bot", "tool", "other", "unknown"), 0)
+    for agent, count in agents.items():
+        families[ref_family(agent)] += count
+    return {
+        "feature": "ingest",
+        "inputs": {"files": len(texts) if files is None else files, "failed": []},
+        "lines": {
+            "total": len(rows) + len(bad),
+            "parsed": len(rows),
+            "malformed": len(bad),
+            "malformed_samples": bad[:5],
+        },
+        "requests": {
+            "total": len(rows),
+            "by_method": dict(sorted(by_method.items())),
+            "by_status_class": classes,
+            "by_status": {str(k): v for k, v in sorted(by_status.items())},
+        },
+        "latency_ms": ref_stats([r[3] for r in rows]),
+        "latency_by_method": {k: ref_stats(v) for k, v in sorted(lat_method.items())},
+        "latency_by_status_class": {k: ref_stats(v) for k, v in sorted(lat_class.items())},
+        "top_paths": [
+            {
+                "path": p,
+                "count": len(v),
+                "mean": float(np.mean(v)),
+                "p95": float(np.percentile(v, 95)),
+            }
+            for p, v in top_paths
+        ],
+        "user_agents": {
+            "unique": len(agents),
+            "top": [{"user_agent": a, "count": n} for a, n in top_agents[:10]],
+            "by_family": families,
+        },
+    }
+
+
+def assert_same_report(got: dict[str, Any], want: dict[str, Any]) -> None:
+    """Equal documents; means and standard deviations up to rounding, everything else exact."""
+    got = {k: v for k, v in got.items() if k != "execution"}
+    assert list(got) == list(want)
+    _compare(got, want, "")
+
+
+def _compare(got: Any, want: Any, where: str) -> None:
+    if isinstance(want, dict):
+        assert isinstance(got, dict), where
+        assert list(got) == list(want), where
+        for key in want:
+            _compare(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _compare(g, w, f"{where}[{i}]")
+    elif isinstance(want, float):
+        assert isinstance(got, float), where
+        if where.endswith(("mean", "std")):
+            assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9), (where, got, want)
+        else:
+            assert got == want or (math.isinf(got) and math.isinf(want)), (where, got, want)
+    else:
+        assert got == want and type(got) is type(want), (where, got, want)
+
+
+@pytest.mark.parametrize(
+    ("line", "ok"),
+    [
+        ("[GET] /a, status=200, time=5ms user-agent=x", True),
+        ("[PURGE] /a?x=1, status=599, time=007ms user-agent=", True),
+        ("[GET] /a, status=600, time=5ms user-agent=x", False),
+        ("[GET] /a, status=200, time=.5ms user-agent=x", False),
+        ("[GET]/a, status=200, time=5ms user-agent=x", False),
+    ],
+)
+def test_reference_grammar(line: str, ok: bool) -> None:
+    rows, bad = ref_parse(line)
+    assert (len(rows), len(bad)) == ((1, 0) if ok else (0, 1))
+
+
+def test_reference_stats_known_answer() -> None:
+    stats = ref_stats([1.0, 2.0, 3.0, 4.0])
+    assert stats["median"] == 2.5
+    assert stats["p90"] == pytest.approx(3.7)
+    assert ref_stats([2.0])["std"] is None
