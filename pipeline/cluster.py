@@ -157,8 +157,15 @@ def ensure_workers_can_run(client: Any, *, timeout: float) -> None:
 
 
 def _probe_all(client: Any) -> dict[str, dict[str, Any]]:
-    """Probe reports of every worker and of the scheduler (which unpickles our task graphs)."""
-    reports: dict[str, dict[str, Any]] = client.run(_worker_probe.probe)
+    """Probe reports of every reachable worker and of the scheduler (which unpickles graphs).
+
+    A worker lost while it is being probed is left out rather than failing the run: the
+    scheduler reschedules its tasks, and a replacement worker receives uploaded code on start.
+    """
+    replies = client.run(_worker_probe.probe, on_error="return")
+    reports: dict[str, dict[str, Any]] = {
+        address: reply for address, reply in replies.items() if isinstance(reply, dict)
+    }
     reports["scheduler"] = client.run_on_scheduler(_worker_probe.probe)
     return reports
 

@@ -142,7 +142,11 @@ def test_job_survives_a_killed_worker(local_client: object) -> None:
 
     runner = threading.Thread(target=run)
     runner.start()
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60
+    while not any(client.processing().values()):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    time.sleep(0.5)
     victim = next(iter(worker_pids.values()))
     psutil.Process(victim).kill()
     runner.join(timeout=120)
