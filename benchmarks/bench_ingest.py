@@ -7,7 +7,7 @@ i.e. ``str.extract`` of every field in one pass) and the naive dask pipeline
 every line and computes counts per method and latency mean/median/p95 per method. The median
 wall time of ``--repeat`` runs is reported (the naive pipeline runs once: it is the slow line).
 
-Options (``python -m benchmarks ingest`` forwards only ``-``-prefixed words, so use ``=``)::
+Options (``python -m benchmarks ingest --repeat=1``; ``--repeat 1`` works too)::
 
     --lines=N       lines in the generated file (default 5,000,000, about 460 MB)
     --repeat=R      runs per engine (default 3)
