@@ -53,7 +53,7 @@ def block_partial(block: Block, keep_malformed: bool = False) -> Partial:
             )
     except READ_ERRORS as exc:
         message = describe_error(exc)
-        log.warning("cannot read %s: %s", block.path, message)
+        log.debug("cannot read %s: %s", block.path, message)
         return Partial(failed=[FailedInput(block.path, message)])
     return merge_partials(parts) if parts else Partial()
 
