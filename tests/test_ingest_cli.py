@@ -70,7 +70,8 @@ def test_failed_input_exits_3_and_warns(tmp_path: Path) -> None:
     doc = json.loads(out)
     assert [Path(f["path"]).name for f in doc["inputs"]["failed"]] == ["bad.log.gz"]
     assert doc["lines"]["parsed"] == 1
-    assert "WARNING" in err and "bad.log.gz" in err
+    warnings = [line for line in err.splitlines() if "bad.log.gz" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("WARNING input failed: ")
 
 
 def test_malformed_out_option(tmp_path: Path) -> None:

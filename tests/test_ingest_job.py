@@ -91,7 +91,8 @@ def test_edge_case_bytes(tmp_path: Path) -> None:
     assert result.parsed == 12
 
 
-def test_bad_files_are_reported_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_files_are_reported_not_fatal(tmp_path: Path) -> None:
+    """Failures are returned in the result; the CLI names each on stderr (test_ingest_cli)."""
     good = b"[GET] /x, status=200, time=5ms user-agent=ua\n"
     (tmp_path / "good.log").write_bytes(good * 3)
     (tmp_path / "corrupt.log.gz").write_bytes(b"\x1f\x8b\x08\x00garbage-not-deflate" * 4)
@@ -112,8 +113,6 @@ def test_bad_files_are_reported_not_fatal(tmp_path: Path, caplog: pytest.LogCapt
     doc = result.to_dict()
     assert doc["inputs"]["files"] == 5
     assert doc["lines"] == {"total": 3, "parsed": 3, "malformed": 0, "malformed_samples": []}
-    warned = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
-    assert all(name in warned for name in failed)
 
 
 def test_failed_file_contributes_nothing_even_when_split(tmp_path: Path) -> None:
