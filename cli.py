@@ -387,14 +387,14 @@ def generate_logs_command(
         summary = generate_logs(
             out, lines=lines, files=files, seed=seed, malformed_rate=malformed_rate, gzip=gzip
         )
+        where = (
+            str(summary.files[0])
+            if len(summary.files) == 1
+            else f"{len(summary.files)} files in {out}"
+        )
         click.echo(
             f"wrote {summary.lines:,} lines ({summary.malformed:,} malformed, "
-            f"{summary.bytes:,} bytes) to "
-            + (
-                str(summary.files[0])
-                if len(summary.files) == 1
-                else f"{len(summary.files)} files in {out}"
-            ),
+            f"{summary.bytes:,} bytes) to {where}",
             err=True,
         )
         return EXIT_OK

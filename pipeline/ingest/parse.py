@@ -117,8 +117,7 @@ def parse_text(text: str) -> ParsedPartition:
     >>> frame.to_dict("records")
     [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
     """
-    block = pa.array([text], type=pa.large_string())
-    return _parse_array(pc.list_flatten(pc.split_pattern(block, "\n")))
+    return parse_lines([text])
 
 
 def _parse_array(raw: pa.Array) -> ParsedPartition:
@@ -127,8 +126,7 @@ def _parse_array(raw: pa.Array) -> ParsedPartition:
     lines = trimmed.filter(pc.greater(pc.binary_length(trimmed), 0))
     ok = pc.match_substring_regex(lines, pattern=_VALID_PREFIX)
     malformed = lines.filter(pc.invert(ok))
-    valid = pa.concat_arrays([lines.filter(ok)])
-    table = _fields(valid)
+    table = _fields(lines.filter(ok))
     frame = table.to_pandas()
     if not len(frame):  # an empty dictionary array converts to object categories
         categories = pd.Index([], dtype=frame["path"].dtype)

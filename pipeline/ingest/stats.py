@@ -18,7 +18,7 @@ replicate numpy's default ``linear`` method on the expanded data without expandi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -121,7 +121,6 @@ def aggregate_partition(
     samples = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     records = [f"{source}\t{line}" for line in malformed.to_pylist()] if keep_malformed else []
     return Partial(
-        files=0,
         parsed=len(frame),
         malformed=len(malformed),
         malformed_samples=[str(line) for line in samples],
@@ -178,8 +177,7 @@ def merge_file(partials: Sequence[Partial], path: str) -> Partial:
     if failures:
         return Partial(files=1, failed=[failures[0]])
     merged = merge_partials(partials) if partials else Partial()
-    merged.files = 1
-    return merged
+    return replace(merged, files=1)  # a copy: the inputs are other tasks' results
 
 
 def _plain(counts: pd.Series) -> pd.Series:

@@ -126,9 +126,7 @@ def iter_primes(lo: int, hi: int, primes: I64) -> Iterator[I64]:
     """Yield the primes in ``[lo, hi)`` ascending, one block's worth (an int64 array) at a time."""
     for k0, block in iter_blocks(lo, hi, primes):
         found = _numbers(np.flatnonzero(block), k0)
-        if k0 == 0:
-            found = np.concatenate(([p for p in (2, 3, 5) if lo <= p < hi], found)).astype(np.int64)
-        yield found
+        yield _with_wheel_primes(found, lo, hi) if k0 == 0 else found
 
 
 def iter_blocks(lo: int, hi: int, primes: I64) -> Iterator[tuple[int, npt.NDArray[np.bool_]]]:
@@ -346,6 +344,12 @@ def _numbers(flat: I64, k0: int) -> I64:
     return found
 
 
+def _with_wheel_primes(found: I64, lo: int, hi: int) -> I64:
+    """``found`` (primes of turn 0 onwards) preceded by those of 2, 3, 5 in ``[lo, hi)``."""
+    wheel = np.array([p for p in (2, 3, 5) if lo <= p < hi], dtype=np.int64)
+    return np.concatenate((wheel, found))
+
+
 def _summarise(block: npt.NDArray[np.bool_], k0: int, lo: int, hi: int) -> Summary:
     """Summary of the primes of ``block`` (starting at turn ``k0``) in ``[lo, hi)``.
 
@@ -374,7 +378,7 @@ def _summarise_exact(
     """
     found = _numbers(np.flatnonzero(block[a:b]) + a, k0)
     if k0 == 0 and a < 8:
-        found = np.concatenate(([p for p in (2, 3, 5) if lo <= p < hi], found)).astype(np.int64)
+        found = _with_wheel_primes(found, lo, hi)
     acc = Accumulator(30 * k0 + 30 * (a // 8), 30 * k0 + 30 * -(-b // 8))
     acc.add(found)
     return acc.summary()
