@@ -207,7 +207,7 @@ def _feature_command(feature: registry.Feature) -> click.Command:
 
 
 def _click_option(option: registry.FeatureOption) -> click.Option:
-    flag = "--" + option.name.replace("_", "-")
+    flag = option.flag or "--" + option.name.replace("_", "-")
     if option.type is bool:
         negative = "--no-" + option.name.replace("_", "-")
         return click.Option(
@@ -226,8 +226,9 @@ def _click_option(option: registry.FeatureOption) -> click.Option:
         type=click_type,
         default=option.default,
         help=option.help,
-        show_default=option.default is not None,
+        show_default=option.default is not None and not option.multiple,
         metavar=option.metavar,
+        multiple=option.multiple,
     )
 
 
@@ -275,6 +276,10 @@ def _run(
     output: Path | None,
 ) -> int:
     keep_alive: bool = options.pop("keep_alive")
+    for option in feature.options:
+        if option.replaces_path and options.get(option.name) and path is not None:
+            flag = option.flag or "--" + option.name.replace("_", "-")
+            raise click.UsageError(f"--path and {flag} cannot be used together")
     settings = _settings(options, progress)
     with session(settings) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
@@ -312,6 +317,11 @@ def _emit(feature: registry.Feature, result: Any, output_format: str, output: Pa
         log.info("report written to %s", output)
     for failed in result.failed_inputs:
         log.warning("input failed: %s: %s", failed.path, failed.error)
+    output_errors: tuple[str, ...] = getattr(result, "output_errors", ())
+    for message in output_errors:  # an extra output file failed; the report is out already
+        click.echo(f"Error: {message}", err=True)
+    if output_errors:
+        return EXIT_INPUT
     return EXIT_PARTIAL if result.failed_inputs else EXIT_OK
 
 

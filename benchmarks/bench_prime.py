@@ -1,16 +1,23 @@
-"""Prime job vs primesieve vs a plain numpy sieve: pi(N) wall times, plus a memory check.
+"""Prime job vs primesieve vs a plain numpy sieve, as a user runs them, in one run.
 
-Run: ``python -m benchmarks prime [--limit 1e10] [--repeat 3] [--memory]``. Measures, in one
-run and with the median of ``repeat`` runs each:
+Run: ``python -m benchmarks prime [--repeat 3] [--memory] [--cases pi1e10,pi1e11,high]``.
 
-* our job, ``python cli.py prime --worker 2 --mode process`` on one range ``[0, N]`` (a fresh
-  process each time, so spawn and import costs are included, as a user would see them);
-* ``primesieve N -c -t2`` (the reference C++ sieve), skipped with a note when not installed;
-* a plain numpy sieve of Eratosthenes (one bool array, one slice per prime) up to
-  ``min(N, --numpy-max)``, extrapolated to N by ``N log log N`` and labelled so.
+Every measurement is a fresh process (spawning and imports included):
 
-``--memory`` also runs pi(10^11) once with ``--worker 2`` and reports the peak resident memory of
-the whole process tree (psutil polling every child every 50 ms); the requirement is < 500 MB.
+* our job, ``python cli.py prime --range START:END --worker 2`` in ``--mode threading`` and
+  ``--mode process``, median of ``--repeat`` runs;
+* the *first run*: the same command after the numba cache was cleared (``NUMBA_CACHE_DIR``
+  pointing at an empty directory), i.e. including the one-time compile;
+* ``primesieve START END -c -t2`` on the same range (the reference C++ sieve; Debian's
+  ``primesieve`` package), skipped with a note when it is not installed;
+* a plain numpy sieve (one bool array, one slice per prime) up to ``--numpy-max``, extrapolated
+  by ``N log log N`` and labelled so;
+* a trivial run (``--range 0:100``), the start-up a user waits for;
+* with ``--memory``: the peak resident memory of the whole process tree for pi(10^11) in process
+  mode (psutil, every 50 ms).
+
+Cases: ``pi1e10`` = [0, 10^10], ``pi1e11`` = [0, 10^11], ``high`` = [10^15 - 10^10, 10^15].
+The machine may be shared: compare the ratios, measured in the same run, and note the load.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import shutil
 import statistics
 import subprocess
@@ -30,25 +38,28 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+CASES = {
+    "pi1e10": (0, 10**10),
+    "pi1e11": (0, 10**11),
+    "high": (10**15 - 10**10, 10**15),
+}
 
 
-def _number(text: str) -> int:
-    return int(float(text)) if "e" in text.lower() else int(text)
-
-
-def _ours(limit: int, workers: int, ranges: Path) -> tuple[float, int]:
-    command = [sys.executable, str(REPO / "cli.py"), "prime", "--path", str(ranges)]
-    command += ["--worker", str(workers), "--mode", "process", "--format", "json"]
+def _ours(
+    lo: int, hi: int, mode: str, workers: int, env: dict[str, str] | None = None
+) -> tuple[float, int]:
+    command = [sys.executable, str(REPO / "cli.py"), "prime", "--range", f"{lo}:{hi}"]
+    command += ["--worker", str(workers), "--mode", mode, "--format", "json"]
     started = time.perf_counter()
-    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO, env=env)
     elapsed = time.perf_counter() - started
     return elapsed, int(json.loads(done.stdout)["total_primes"])
 
 
-def _primesieve(limit: int, binary: str) -> tuple[float, int]:
+def _primesieve(lo: int, hi: int, binary: str) -> tuple[float, int]:
     started = time.perf_counter()
     done = subprocess.run(
-        [binary, str(limit), "-c", "-t2", "-q"], check=True, capture_output=True, text=True
+        [binary, str(lo), str(hi), "-c", "-t2", "-q"], check=True, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - started
     return elapsed, int(done.stdout.split()[-1])
@@ -65,10 +76,6 @@ def _plain_numpy(limit: int) -> tuple[float, int]:
     elapsed = time.perf_counter() - started
     del flags
     return elapsed, count
-
-
-def _median(samples: list[float]) -> float:
-    return statistics.median(samples)
 
 
 def _peak_tree_rss(command: list[str]) -> tuple[float, float]:
@@ -93,58 +100,77 @@ def _peak_tree_rss(command: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, peak / 2**20
 
 
+def _row(name: str, seconds: float, count: int | None, reference: float) -> str:
+    shown = "-" if count is None else f"{count:,}"
+    ratio = seconds / reference if reference == reference else math.nan
+    return f"| {name} | {seconds:.2f} | {shown} | {ratio:.2f}x |"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks prime")
-    parser.add_argument("--limit", type=_number, default=10**10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--numpy-max", type=_number, default=10**9)
-    parser.add_argument("--memory", action="store_true", help="also check pi(10^11) peak RSS")
-    parser.add_argument("--memory-limit", type=_number, default=10**11)
+    parser.add_argument("--cases", default="pi1e10,pi1e11,high")
+    parser.add_argument("--numpy-max", type=float, default=1e9)
+    parser.add_argument("--memory", action="store_true", help="peak RSS of pi(10^11), process")
     args = parser.parse_args(argv)
-    limit = args.limit
-    with tempfile.TemporaryDirectory() as tmp:
-        ranges = Path(tmp) / "ranges.json"
-        ranges.write_text(json.dumps([[0, limit]]))
-        ours = [_ours(limit, args.workers, ranges) for _ in range(args.repeat)]
-        binary = shutil.which("primesieve")
-        ps = [_primesieve(limit, binary) for _ in range(args.repeat)] if binary else []
-        np_limit = min(limit, args.numpy_max)
-        plain = [_plain_numpy(np_limit) for _ in range(args.repeat)]
-        ours_t = _median([t for t, _ in ours])
-        rows = [(f"mini-orchestrator prime (process, {args.workers} workers)", ours_t, ours[0][1])]
-        if ps:
-            ps_t = _median([t for t, _ in ps])
-            rows.append((f"primesieve {limit} -c -t2", ps_t, ps[0][1]))
-            if ps[0][1] != ours[0][1]:
-                print(f"MISMATCH: ours {ours[0][1]} != primesieve {ps[0][1]}")
-                return 1
-        else:
-            ps_t = math.nan
-            print("note: primesieve binary not found; its row is skipped")
-        np_t = _median([t for t, _ in plain])
-        rows.append((f"plain numpy sieve, measured up to {np_limit:.0e}", np_t, plain[0][1]))
-        if np_limit < limit:
-            scale = limit * math.log(math.log(limit)) / (np_limit * math.log(math.log(np_limit)))
-            rows.append((f"plain numpy sieve, extrapolated to {limit:.0e}", np_t * scale, None))
-        print(f"\npi({limit:.0e}), median of {args.repeat} run(s), wall seconds\n")
+    binary = shutil.which("primesieve")
+    if binary is None:
+        print("note: primesieve binary not found (apt install primesieve); its rows are skipped")
+    print(f"load average at start: {os.getloadavg()}")
+    status = 0
+    with tempfile.TemporaryDirectory() as cold:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cold)
+        first = _ours(0, 10**9, "threading", args.workers, env=env)
+        warm = _ours(0, 10**9, "threading", args.workers)
+        print(
+            f"\nfirst run (numba compiles the kernel), pi(1e9) threading: {first[0]:.2f} s; "
+            f"the same with the cache: {warm[0]:.2f} s; compile is about {first[0] - warm[0]:.1f} s"
+        )
+    trivial = sorted(_ours(0, 100, "threading", args.workers)[0] for _ in range(args.repeat))
+    print(
+        f"trivial run (--range 0:100), median of {args.repeat}: {statistics.median(trivial):.2f} s"
+    )
+    for case in args.cases.split(","):
+        lo, hi = CASES[case]
+        ps_t = math.nan
+        rows = []
+        results: dict[str, int] = {}
+        for mode in ("threading", "process"):
+            runs = [_ours(lo, hi, mode, args.workers) for _ in range(args.repeat)]
+            results[mode] = runs[0][1]
+            rows.append((f"prime --mode {mode} --worker {args.workers}", runs))
+        if binary:
+            runs = [_primesieve(lo, hi, binary) for _ in range(args.repeat)]
+            ps_t = statistics.median(t for t, _ in runs)
+            results["primesieve"] = runs[0][1]
+            rows.append((f"primesieve {lo} {hi} -c -t2", runs))
+        if len(set(results.values())) != 1:
+            print(f"MISMATCH in {case}: {results}")
+            status = 1
+        print(f"\n{case}: [{lo:.0e}, {hi:.0e}], median of {args.repeat}, wall seconds\n")
         print("| method | wall s | primes | vs primesieve |")
         print("|---|---:|---:|---:|")
-        for name, seconds, count in rows:
-            ratio = seconds / ps_t if ps else math.nan
-            shown = "-" if count is None else f"{count:,}"
-            print(f"| {name} | {seconds:.2f} | {shown} | {ratio:.2f}x |")
-        if args.memory:
-            ranges.write_text(json.dumps([[0, args.memory_limit]]))
-            command = [sys.executable, "cli.py", "prime", "--path", str(ranges)]
-            command += ["--worker", str(args.workers), "--mode", "process", "--format", "json"]
-            seconds, peak = _peak_tree_rss(command)
-            verdict = "OK" if peak < 500 else "OVER 500 MB"
-            print(
-                f"\nmemory: pi({args.memory_limit:.0e}) with {args.workers} workers: "
-                f"{seconds:.1f} s, peak RSS of the process tree {peak:.0f} MB ({verdict})"
-            )
-    return 0
+        for name, runs in rows:
+            print(_row(name, statistics.median(t for t, _ in runs), runs[0][1], ps_t))
+        if lo == 0:
+            np_limit = int(min(hi, args.numpy_max))
+            np_t, np_count = _plain_numpy(np_limit)
+            print(_row(f"plain numpy sieve, measured up to {np_limit:.0e}", np_t, np_count, ps_t))
+            if np_limit < hi:
+                scale = hi * math.log(math.log(hi)) / (np_limit * math.log(math.log(np_limit)))
+                print(_row(f"plain numpy, extrapolated to {hi:.0e}", np_t * scale, None, ps_t))
+    if args.memory:
+        command = [sys.executable, "cli.py", "prime", "--range", "0:1e11"]
+        command += ["--worker", str(args.workers), "--mode", "process", "--format", "json"]
+        seconds, peak = _peak_tree_rss(command)
+        verdict = "OK" if peak < 600 else "OVER 600 MB"
+        print(
+            f"\nmemory: pi(1e11) process mode, {args.workers} workers: {seconds:.1f} s, "
+            f"peak RSS of the process tree {peak:.0f} MB ({verdict})"
+        )
+    print(f"load average at end: {os.getloadavg()}")
+    return status
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 #: Third-party modules our task functions import on workers.
-REQUIRED_MODULES = ("dask", "distributed", "pandas", "numpy", "pyarrow")
+REQUIRED_MODULES = ("dask", "distributed", "pandas", "numpy", "numba", "pyarrow")
 
 
 def source_digest(package: str = "pipeline") -> str | None:

@@ -1,6 +1,9 @@
 """Registration of the built-in features: one ``register`` call per job module.
 
-A new job is a new module under ``pipeline/`` plus one ``register(Feature(...))`` here.
+A new job is a new module under ``pipeline/`` plus one ``register(Feature(...))`` here. The prime
+feature registers itself in :mod:`pipeline.prime.feature` (listed in
+:data:`pipeline.registry.BUILTIN`), so ``cli.py prime`` never imports this module and its
+pandas-based jobs: a trivial prime run starts in well under a second.
 """
 
 from __future__ import annotations
@@ -10,8 +13,6 @@ from typing import Final
 
 from pipeline.ingest.job import DEFAULT_BLOCKSIZE, MIN_BLOCKSIZE, run_ingest
 from pipeline.ingest.render import render_ingest
-from pipeline.prime import DEFAULT_SEGMENT_SIZE, render_prime, run_prime
-from pipeline.prime.tuning import MIN_SEGMENT_SIZE
 from pipeline.registry import Feature, FeatureOption, register
 
 #: Bundled sample inputs, resolved from this file so the defaults work from any directory.
@@ -54,43 +55,6 @@ register(
             "python cli.py ingest",
             "python cli.py ingest --path ./data/logs --worker 4 --mode threading",
             "python cli.py ingest --path 'logs/*.log.gz' --format json --malformed-out bad.txt",
-        ),
-    )
-)
-
-# prime: segmented sieves over the ranges in a JSON file (pipeline/prime/)
-register(
-    Feature(
-        name="prime",
-        help="Count primes, twin pairs and gaps in the ranges of a JSON file.",
-        description=(
-            "Each range is cut into segments sieved in parallel (one task per segment); "
-            "totals are over the union of the ranges."
-        ),
-        default_path=DATA_DIR / "ranges.json",
-        run=run_prime,
-        render_text=render_prime,
-        options=(
-            FeatureOption(
-                "segment_size",
-                int,
-                DEFAULT_SEGMENT_SIZE,
-                "Numbers per sieve task (task granularity; memory does not depend on it).",
-                min=MIN_SEGMENT_SIZE,
-                metavar="N",
-            ),
-            FeatureOption(
-                "primes_out",
-                str,
-                None,
-                "Also write every prime of the union to FILE, ascending, one per line.",
-                metavar="FILE",
-            ),
-        ),
-        examples=(
-            "python cli.py prime",
-            "python cli.py prime --path ranges.json --worker 2 --mode process --format json",
-            "python cli.py prime --segment-size 10000000 --primes-out primes.txt",
         ),
     )
 )

@@ -24,6 +24,9 @@ from pipeline.report import JobResult
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP: Final[str] = "mini_orchestrator.features"
+#: Built-in features that register themselves in a module of their own: ``get(name)`` imports
+#: only that module, so running one feature does not import the others' dependencies.
+BUILTIN: Final[dict[str, str]] = {"prime": "pipeline.prime.feature"}
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,9 @@ class FeatureOption:
     """An extra option of one feature; the CLI exposes it as ``--name-with-dashes``.
 
     ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch).
-    ``min`` bounds numeric values (inclusive); the run function still validates.
+    ``min`` bounds numeric values (inclusive); the run function still validates. ``flag``
+    overrides the flag's spelling; ``multiple`` makes it repeatable (a tuple of values);
+    ``replaces_path`` means the option is the input itself, so ``--path`` with it is an error.
     """
 
     name: str
@@ -40,6 +45,9 @@ class FeatureOption:
     help: str
     min: float | None = None
     metavar: str | None = None
+    flag: str | None = None
+    multiple: bool = False
+    replaces_path: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,9 @@ def features() -> Mapping[str, Feature]:
 
 def get(name: str) -> Feature | None:
     """The feature called ``name``, or None."""
+    if name in BUILTIN:
+        importlib.import_module(BUILTIN[name])
+        return _REGISTRY.features.get(name)
     return features().get(name)
 
 
@@ -94,6 +105,9 @@ def _load_once() -> None:
         return
     _REGISTRY.loaded = True
     import pipeline.features  # noqa: F401  (registers the built-in features)
+
+    for module in BUILTIN.values():
+        importlib.import_module(module)
 
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:

@@ -1,38 +1,48 @@
-"""The numpy wheel sieve and the summary merge against an independent reference sieve."""
+"""The compiled wheel sieve and the summary merge against independent references.
+
+The references are a plain segmented sieve of Eratosthenes on a Python bytearray and, near 10^15,
+deterministic Miller-Rabin. Tiny kernel blocks (``_TUNING``, passed to the compiled kernel as an
+argument) push every prime class (small, medium, bucketed large) across many block edges.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
 import math
+from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.prime import kernel
-from pipeline.prime.kernel import base_primes, segment_primes, sieve_segment
+from pipeline.prime.kernel import base_primes, sieve_window, window_primes
 from pipeline.prime.summary import Summary, merge, merge_all
-
-BASE = base_primes(10**6)  # enough for every segment below 10^12
 
 
 def reference_primes(lo: int, hi: int) -> list[int]:
-    """Plain sieve of Eratosthenes with a Python list (independent of the code under test)."""
-    if hi <= 2:
+    """Plain segmented sieve of Eratosthenes on a bytearray (independent of the code under test)."""
+    if hi <= 2 or hi <= lo:
         return []
-    flags = [True] * hi
-    flags[0] = flags[1] = False
-    for i in range(2, math.isqrt(hi - 1) + 1):
-        if flags[i]:
-            flags[i * i :: i] = [False] * len(range(i * i, hi, i))
-    return [n for n in range(lo, hi) if flags[n]]
+    root = math.isqrt(hi - 1)
+    small = bytearray([1]) * (root + 1)
+    small[0:2] = b"\0\0"
+    for i in range(2, math.isqrt(root) + 1):
+        if small[i]:
+            small[i * i :: i] = bytes(len(range(i * i, root + 1, i)))
+    flags = bytearray([1]) * (hi - lo)
+    for p in (i for i in range(2, root + 1) if small[i]):
+        first = max(p * p, -(-lo // p) * p)
+        flags[first - lo :: p] = bytes(len(range(first, hi, p)))
+    return [lo + i for i in range(hi - lo) if flags[i] and lo + i >= 2]
 
 
 def reference_summary(lo: int, hi: int, primes: list[int]) -> Summary:
     """Twin pairs and the first largest gap computed by brute force."""
     gaps = [(b - a, a) for a, b in itertools.pairwise(primes)]
-    best = (0, None)
+    best: tuple[int, int | None] = (0, None)
     for gap, after in gaps:
         if gap > best[0]:
             best = (gap, after)
@@ -48,66 +58,86 @@ def reference_summary(lo: int, hi: int, primes: list[int]) -> Summary:
     )
 
 
+#: (block log, small-prime hits, large-prime blocks, bucket chunk, edge primes): tiny blocks make
+#: medium and bucketed primes appear at small heights and cross many block edges.
+TINY = [(10, 1, 1, 16, 20), (12, 4, 1, 16, 20), (13, 2, 2, 64, 20)]
+
+
+@pytest.fixture(params=TINY, ids=lambda t: f"block2^{t[0]}")
+def tiny_blocks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(kernel, "_TUNING", np.array(request.param, dtype=np.int64))
+    yield
+
+
 PI = [(10, 4), (100, 25), (1000, 168), (10**4, 1229), (10**5, 9592), (10**6, 78498)]
 PI += [(10**7, 664579), (10**8, 5761455), (10**9, 50847534)]
 
 
 @pytest.mark.parametrize(("n", "count"), PI)
 def test_pi_of_powers_of_ten(n: int, count: int) -> None:
-    (summary,) = sieve_segment(0, n + 1, (), base_primes(math.isqrt(n)))
+    (summary,) = sieve_window(0, n + 1, ())
     assert summary.count == count
+    assert len(window_primes(0, n + 1)) == count if n <= 10**7 else True
 
 
 def test_base_primes_small() -> None:
     assert base_primes(1).tolist() == []
     assert base_primes(2).tolist() == [2]
     assert base_primes(100).tolist() == reference_primes(0, 101)
+    assert base_primes(100_000).tolist() == reference_primes(0, 100_001)
 
 
+EDGES = [
+    (0, 1), (0, 2), (0, 3), (1, 2), (2, 3), (0, 31), (31, 32), (29, 32), (7, 8), (8, 11),
+    (0, 50), (0, 10**5), (10**6 - 500, 10**6 + 500), (104729, 104730), (999983, 999984),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("lo", "hi"), EDGES)
+def test_window_primes_edges(lo: int, hi: int) -> None:
+    assert window_primes(lo, hi).tolist() == reference_primes(lo, hi)
+    (summary,) = sieve_window(lo, hi, ())
+    assert summary == reference_summary(lo, hi, reference_primes(lo, hi))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    lo=st.integers(0, 3 * 10**6),
+    width=st.integers(1, 40_000),
+    cuts=st.lists(st.floats(0, 1), max_size=4),
+)
+def test_random_windows_and_cuts_match_reference(lo: int, width: int, cuts: list[float]) -> None:
+    hi = lo + width
+    inner = sorted({lo + 1 + int(c * (width - 1)) for c in cuts} - {hi}) if width > 1 else []
+    pieces = sieve_window(lo, hi, inner)
+    bounds = [lo, *inner, hi]
+    expected = reference_primes(lo, hi)
+    for piece, (a, b) in zip(pieces, itertools.pairwise(bounds), strict=True):
+        assert piece == reference_summary(a, b, [p for p in expected if a <= p < b])
+
+
+@pytest.mark.usefixtures("tiny_blocks")
 @pytest.mark.parametrize(
-    ("lo", "hi"),
+    ("lo", "hi", "cuts"),
     [
-        (0, 1),
-        (0, 2),
-        (0, 3),
-        (1, 2),
-        (2, 3),
-        (0, 31),
-        (31, 32),
-        (29, 32),
-        (7, 8),
-        (8, 11),
-        (0, 10**5),
-        (10**6 - 500, 10**6 + 500),
-        (104729, 104730),
-        (999983, 999984),
+        (0, 300_000, (3, 4, 6, 30, 31, 32, 99_991)),
+        (50_000, 120_001, (65_536,)),
+        (10**9 - 7, 10**9 + 250_003, (10**9 + 31, 10**9 + 122_880, 10**9 + 122_881)),
+        (10**12 + 1, 10**12 + 100_000, ()),
     ],
 )
-def test_segment_primes_edges(lo: int, hi: int) -> None:
-    assert segment_primes(lo, hi, BASE).tolist() == reference_primes(lo, hi)
-
-
-@settings(max_examples=60, deadline=None)
-@given(lo=st.integers(0, 3 * 10**6), width=st.integers(0, 40_000))
-def test_random_ranges_match_reference(lo: int, width: int) -> None:
-    expected = reference_primes(lo, lo + width)
-    (summary,) = sieve_segment(lo, lo + width, (), BASE)
-    assert summary == reference_summary(lo, lo + width, expected)
-
-
-def test_blocks_and_bands_across_many_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tiny blocks force every path (slices, bands, large primes) to cross many block edges."""
-    monkeypatch.setattr(kernel, "BLOCK_BYTES", 64)
-    monkeypatch.setattr(kernel, "SLICE_MIN_HITS", 2)
-    lo, hi = 50_000, 120_000
-    assert segment_primes(lo, hi, BASE).tolist() == reference_primes(lo, hi)
-    monkeypatch.setattr(kernel, "BLOCK_BYTES", 2**12)
-    assert segment_primes(0, 300_000, BASE).tolist() == reference_primes(0, 300_000)
+def test_tiny_blocks_across_block_edges(lo: int, hi: int, cuts: tuple[int, ...]) -> None:
+    """Segment, block, word and byte boundaries all fall inside pieces and on their edges."""
+    expected = reference_primes(lo, hi)
+    assert window_primes(lo, hi).tolist() == expected
+    bounds = [lo, *cuts, hi]
+    for piece, (a, b) in zip(sieve_window(lo, hi, cuts), itertools.pairwise(bounds), strict=True):
+        assert piece == reference_summary(a, b, [p for p in expected if a <= p < b])
 
 
 def test_pieces_split_at_cuts() -> None:
     cuts = (5, 6, 100, 101, 1000)
-    pieces = sieve_segment(0, 5000, cuts, BASE)
+    pieces = sieve_window(0, 5000, cuts)
     bounds = [0, *cuts, 5000]
     assert [(s.lo, s.hi) for s in pieces] == list(itertools.pairwise(bounds))
     for piece in pieces:
@@ -120,9 +150,15 @@ def test_pieces_split_at_cuts() -> None:
 def test_summing_adjacent_intervals(step: int) -> None:
     """Counts, twins and gaps of adjacent intervals merge to the whole (primesieve's check)."""
     lo, hi = 0, 20_000
-    parts = [sieve_segment(a, min(a + step, hi), (), BASE)[0] for a in range(lo, hi, step)]
+    parts = [sieve_window(a, min(a + step, hi), ())[0] for a in range(lo, hi, step)]
     assert sum(p.count for p in parts) == len(reference_primes(lo, hi))
     assert merge_all(parts) == reference_summary(lo, hi, reference_primes(lo, hi))
+
+
+def test_primes_text() -> None:
+    primes = np.array([2, 3, 10**15 - 11, 999_999_999_999_989], dtype=np.int64)
+    assert kernel.primes_text(primes).tobytes() == b"2\n3\n999999999999989\n999999999999989\n"
+    assert kernel.primes_text(np.zeros(0, dtype=np.int64)).tobytes() == b""
 
 
 def test_twin_and_gap_across_a_seam() -> None:
@@ -172,24 +208,22 @@ def is_prime_miller_rabin(n: int) -> bool:
 def test_narrow_range_near_1e15() -> None:
     hi = 10**15 + 1
     lo = hi - 3000
-    summary = sieve_segment(lo, hi, (lo + 1000,), base_primes(math.isqrt(hi)))
+    summary = sieve_window(lo, hi, (lo + 1000,))
     expected = [n for n in range(lo, hi) if is_prime_miller_rabin(n)]
     assert merge_all(summary) == reference_summary(lo, hi, expected)
     assert expected[-1] == 999_999_999_999_989
 
 
-@pytest.mark.parametrize("block_bytes", [2**12, 2**20])
-def test_block_summaries_match_listed_primes(
-    monkeypatch: pytest.MonkeyPatch, block_bytes: int
-) -> None:
-    """The summaries built from packed wheel turns (never listing primes) equal summaries of the
-    listed primes, for pieces cut mid-turn, across block edges, and with 2, 3, 5 in turn 0."""
-    monkeypatch.setattr(kernel, "BLOCK_BYTES", block_bytes)
-    for lo, hi, cuts in [
-        (10**8 + 7, 10**8 + 2_000_003, (10**8 + 31, 10**8 + 600_001, 10**8 + 600_002)),
-        (0, 500_000, (3, 4, 6, 30, 31, 32, 99_991)),
-    ]:
-        pieces = sieve_segment(lo, hi, cuts, BASE)
-        for piece in pieces:
-            listed = segment_primes(piece.lo, piece.hi, BASE).tolist()
-            assert piece == reference_summary(piece.lo, piece.hi, listed)
+@pytest.mark.usefixtures("tiny_blocks")
+def test_buckets_near_1e15_across_blocks() -> None:
+    """Near 10^15 the sieving primes reach 3.2e7: with tiny blocks nearly all are bucketed and
+    the window spans several blocks; Miller-Rabin is the oracle."""
+    hi = 10**15 - 10**9
+    lo = hi - 70_000
+    wheel = [n for n in range(lo, hi) if math.gcd(n, 30030) == 1]
+    expected = [n for n in wheel if is_prime_miller_rabin(n)]
+    assert window_primes(lo, hi).tolist() == expected
+    cuts = (lo + 30_000, lo + 30_001)
+    bounds = [lo, *cuts, hi]
+    for piece, (a, b) in zip(sieve_window(lo, hi, cuts), itertools.pairwise(bounds), strict=True):
+        assert piece == reference_summary(a, b, [p for p in expected if a <= p < b])

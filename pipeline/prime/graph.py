@@ -1,21 +1,26 @@
-"""The dask.delayed graph of the prime job: one base-primes task, one task per segment, trees.
+"""The plan and the dask.delayed graph of the prime job: sieve tasks, then one reduction task.
 
 Union semantics with minimal work: the ranges (inclusive) become half-open intervals whose union
-is computed as disjoint intervals, and only the union is sieved, once. Each union interval is cut
-into segments of ``segment_size`` numbers, and every segment is further split at each range
-boundary that falls inside it, so a segment task returns one summary per *piece* and every piece
-lies entirely inside or outside each range. Per-range statistics are the ordered merge of the
-pieces inside the range; the top-level (union) statistics are the ordered merge of all pieces.
-Overlapping or identical ranges therefore cost no extra sieving, and a twin pair split between two
-ranges is found at the seam of the global merge.
+is computed as disjoint intervals, and only the union is sieved, once. The union is cut at every
+range boundary into *pieces*, and into *windows* of at most ``segment_size`` numbers; a *task*
+sieves one long window or several short ones (many small ranges), so the number of tasks stays
+near ``total cost / segment_size`` however the ranges are laid out. A piece lies entirely inside
+or outside each range, so a range's statistics are the ordered merge of a run of consecutive
+pieces and the union's the merge of all of them; identical or overlapping ranges cost no extra
+sieving.
 
 Graph shape::
 
-    base_primes(isqrt(max end)) --> sieve_segment x S --> merge_within tree per range (fan-in 8)
-                                                     \\-> merge_within tree over everything
+    sieve_task x T (each: windows -> piece summaries) --> reduce_pieces (per range and union)
 
-No task returns primes; the graph is built here and computed by :mod:`pipeline.prime.job` through
-:func:`pipeline.execution.compute`, which alone picks the scheduler.
+Everything here is linear or ``n log n`` in the number of ranges: the plan sorts once, pieces are
+found by bisection, and the reduction answers each range with at most ``O(log pieces)`` merges
+(a segment tree over the pieces, built only when some range spans many pieces). Every task key
+contains :func:`dask.base.tokenize` of the task's inputs, so two different jobs on one
+long-lived ``distributed`` client never share a key.
+
+No task returns primes; the graph is built here and computed by :mod:`pipeline.prime.job`
+through :func:`pipeline.execution.compute`, which alone picks the scheduler.
 """
 
 from __future__ import annotations
@@ -27,101 +32,237 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
+from dask.base import tokenize
 
-from pipeline.prime.kernel import base_primes, sieve_segment
+from pipeline.errors import InputError
 from pipeline.prime.ranges import PrimeRange
-from pipeline.prime.summary import merge_within
-from pipeline.prime.tuning import MAX_END, REDUCE_FANIN
+from pipeline.prime.summary import Summary, merge
+from pipeline.prime.tuning import (
+    INIT_NUMBERS_PER_PRIME,
+    MAX_RANGES,
+    MAX_TASKS,
+    NS_PER_NUMBER,
+    PLAIN_MAX_COST,
+    PLAIN_NUMBERS_PER_PRIME,
+    SEGMENT_TREE_SPAN,
+)
 
-
-@dataclass(frozen=True)
-class Segment:
-    """One sieve task's interval ``[lo, hi)`` and the range boundaries strictly inside it."""
-
-    lo: int
-    hi: int
-    cuts: tuple[int, ...]
+#: One window of a task: ``(lo, hi, cuts)``, sieving ``[lo, hi)`` split at ``cuts``.
+Window = tuple[int, int, tuple[int, ...]]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything decided before any task runs: the union, the segments, the sieve limit."""
+    """Everything decided before any task runs.
+
+    Attributes
+    ----------
+    union
+        Disjoint half-open intervals covering the ranges, ascending.
+    tasks
+        The windows of each sieve task, ascending; pieces are numbered across all tasks in order.
+    spans
+        For each range (input order), the pieces ``[first, stop)`` that make it up.
+    segment_size
+        The numbers per task actually used (at least the requested size; raised to keep the
+        number of tasks at most ``MAX_TASKS``).
+    cost
+        The plan's estimated work in "numbers" (numbers sieved plus start-up per window).
+    compiled
+        Whether tasks use the compiled kernel; False only for tiny jobs, which the plain numpy
+        sieve of :mod:`pipeline.prime.plain` finishes before numba could even start.
+    """
 
     union: tuple[tuple[int, int], ...]
-    segments: tuple[Segment, ...]
-    base_limit: int
+    tasks: tuple[tuple[Window, ...], ...]
+    spans: tuple[tuple[int, int], ...]
+    segment_size: int
+    cost: int
+    compiled: bool = True
 
     @property
     def covered(self) -> int:
         """How many integers the union of the ranges contains."""
         return sum(hi - lo for lo, hi in self.union)
 
+    @property
+    def pieces(self) -> int:
+        """Number of pieces (summaries returned by all tasks together)."""
+        return sum(len(cuts) + 1 for task in self.tasks for _, _, cuts in task)
+
+    def estimate_seconds(self, workers: int) -> float:
+        """Rough wall time on ``workers`` cores from the measured kernel rate (see tuning)."""
+        return self.cost * NS_PER_NUMBER * 1e-9 / max(1, min(workers, len(self.tasks)))
+
+
+def window_cost(lo: int, hi: int, per_prime: int = INIT_NUMBERS_PER_PRIME) -> int:
+    """Estimated work of sieving ``[lo, hi)``: its numbers plus ``per_prime`` per sieving prime."""
+    root = math.isqrt(max(hi - 1, 1))
+    sieving = root / max(math.log(root), 1.0) if root > 2 else 0.0
+    return (hi - lo) + int(per_prime * sieving)
+
 
 def plan(ranges: Sequence[PrimeRange], segment_size: int) -> Plan:
-    """Cut the union of ``ranges`` into segments of at most ``segment_size`` numbers.
+    """Cut the union of ``ranges`` into pieces, windows and tasks of about ``segment_size``.
 
     >>> p = plan([PrimeRange(0, 9), PrimeRange(5, 24)], segment_size=10)
-    >>> p.union, [(s.lo, s.hi, s.cuts) for s in p.segments]
-    (((0, 25),), [(0, 10, (5,)), (10, 20, ()), (20, 25, ())])
+    >>> p.union, p.tasks, p.spans
+    (((0, 25),), (((0, 10, (5,)),), ((10, 20, ()),), ((20, 25, ()),)), ((0, 2), (1, 4)))
     """
-    intervals = sorted((r.start, r.end + 1) for r in ranges)
+    if len(ranges) > MAX_RANGES:
+        raise InputError(
+            f"{len(ranges):,} ranges exceed the supported {MAX_RANGES:,}; merge them first"
+        )
+    union = _union(ranges)
+    boundaries = sorted({b for r in ranges for b in (r.start, r.end + 1)})
+    cost = sum(window_cost(lo, hi) for lo, hi in union)
+    plain_cost = sum(window_cost(lo, hi, PLAIN_NUMBERS_PER_PRIME) for lo, hi in union)
+    # every task but the last costs at least `size`, so there are at most MAX_TASKS of them
+    size = max(segment_size, -(-cost // (MAX_TASKS - 1)))
+    tasks: list[tuple[Window, ...]] = []
+    current: list[Window] = []
+    current_cost = 0
+    starts: list[int] = []  # first number of every piece, ascending
+    for lo, hi in union:
+        for a in range(lo, hi, size):
+            b = min(a + size, hi)
+            inner = boundaries[
+                bisect.bisect_right(boundaries, a) : bisect.bisect_left(boundaries, b)
+            ]
+            starts.append(a)
+            starts.extend(inner)
+            current.append((a, b, tuple(inner)))
+            current_cost += window_cost(a, b)
+            if current_cost >= size:
+                tasks.append(tuple(current))
+                current, current_cost = [], 0
+    if current:
+        tasks.append(tuple(current))
+    spans = tuple(
+        (bisect.bisect_left(starts, r.start), bisect.bisect_left(starts, r.end + 1)) for r in ranges
+    )
+    return Plan(tuple(union), tuple(tasks), spans, size, cost, plain_cost > PLAIN_MAX_COST)
+
+
+def _union(ranges: Sequence[PrimeRange]) -> list[tuple[int, int]]:
     union: list[tuple[int, int]] = []
-    for lo, hi in intervals:
+    for lo, hi in sorted((r.start, r.end + 1) for r in ranges):
         if union and lo <= union[-1][1]:
             union[-1] = (union[-1][0], max(union[-1][1], hi))
         else:
             union.append((lo, hi))
-    boundaries = sorted({b for r in ranges for b in (r.start, r.end + 1)})
-    segments: list[Segment] = []
-    for lo, hi in union:
-        for a in range(lo, hi, segment_size):
-            b = min(a + segment_size, hi)
-            inner = boundaries[
-                bisect.bisect_right(boundaries, a) : bisect.bisect_left(boundaries, b)
-            ]
-            segments.append(Segment(a, b, tuple(inner)))
-    return Plan(tuple(union), tuple(segments), math.isqrt(max(r.end for r in ranges)))
+    return union
 
 
-def build_graph(ranges: Sequence[PrimeRange], job_plan: Plan) -> tuple[list[Any], Any]:
-    """Delayed summaries: one per range (input order) and one for the union.
+def sieve_task(windows: tuple[Window, ...], compiled: bool = True) -> tuple[Summary, ...]:
+    """Sieve task: the summaries of every piece of ``windows``, in order.
 
-    The base primes are one delayed task passed to every segment task, so they are computed once
-    and shipped to the workers (a few hundred kB for 10^11; 15 MB at the 10^15 limit).
+    The kernel is imported here, in the worker, so building a graph never starts numba.
     """
-    base = dask.delayed(base_primes, pure=True)(
-        job_plan.base_limit, dask_key_name=f"prime-base-primes-{job_plan.base_limit}"
-    )
-    segments = [
-        dask.delayed(sieve_segment, pure=True)(
-            s.lo, s.hi, s.cuts, base, dask_key_name=f"prime-segment-{s.lo}-{s.hi}"
+    if not compiled:
+        from pipeline.prime import plain
+
+        return tuple(
+            s
+            for lo, hi, cuts in windows
+            for s in plain.summaries(plain.plain_primes(lo, hi), [lo, *cuts, hi])
         )
-        for s in job_plan.segments
-    ]
+    from pipeline.prime.kernel import sieve_window
+
+    return tuple(s for lo, hi, cuts in windows for s in sieve_window(lo, hi, cuts))
+
+
+def reduce_pieces(
+    spans: tuple[tuple[int, int], ...], *task_outputs: tuple[Summary, ...]
+) -> tuple[tuple[Summary, ...], Summary]:
+    """Reduction task: one summary per range (its span of pieces) and one for the union.
+
+    Short spans are merged directly; when a range spans more than ``SEGMENT_TREE_SPAN`` pieces
+    the pieces go into a segment tree once, and each range costs ``O(log pieces)`` merges.
+    """
+    pieces = [s for output in task_outputs for s in output]
+    tree = _SegmentTree(pieces) if any(b - a > SEGMENT_TREE_SPAN for a, b in spans) else None
     per_range = []
-    for index, r in enumerate(ranges):
-        lo, hi = r.start, r.end + 1
-        inside = [
-            t for s, t in zip(job_plan.segments, segments, strict=True) if s.lo < hi and lo < s.hi
-        ]
-        per_range.append(_tree(lo, hi, inside, f"prime-range-{index}"))
-    union = _tree(0, MAX_END + 2, segments, "prime-union")
-    return per_range, union
+    for a, b in spans:
+        if tree is not None and b - a > SEGMENT_TREE_SPAN:
+            found = tree.query(a, b)
+        else:
+            found = None
+            for s in pieces[a:b]:
+                found = s if found is None else merge(found, s)
+        per_range.append(found if found is not None else Summary(0, 0))
+    if tree is not None:
+        union = tree.query(0, len(pieces))
+    else:
+        union = None
+        for s in pieces:
+            union = s if union is None else merge(union, s)
+    return tuple(per_range), union if union is not None else Summary(0, 0)
 
 
-def _tree(lo: int, hi: int, parts: list[Any], name: str) -> Any:
-    """Reduce ``parts`` (in order) with ``merge_within`` in a tree of fan-in ``REDUCE_FANIN``."""
-    level = 0
-    while True:
-        parts = [
-            dask.delayed(merge_within, pure=True)(
-                lo,
-                hi,
-                *parts[i : i + REDUCE_FANIN],
-                dask_key_name=f"{name}-L{level}-{i // REDUCE_FANIN}",
-            )
-            for i in range(0, max(len(parts), 1), REDUCE_FANIN)
-        ]
-        level += 1
-        if len(parts) == 1:
-            return parts[0]
+class _SegmentTree:
+    """Ordered merges of any run of pieces in ``O(log n)`` (``merge`` is associative)."""
+
+    def __init__(self, pieces: list[Summary]) -> None:
+        self.size = 1
+        while self.size < len(pieces):
+            self.size *= 2
+        self.nodes: list[Summary | None] = [None] * (2 * self.size)
+        self.nodes[self.size : self.size + len(pieces)] = pieces
+        for i in range(self.size - 1, 0, -1):
+            self.nodes[i] = _merge_optional(self.nodes[2 * i], self.nodes[2 * i + 1])
+
+    def query(self, a: int, b: int) -> Summary | None:
+        """The ordered merge of pieces ``a .. b-1``."""
+        left: Summary | None = None
+        right: Summary | None = None
+        a += self.size
+        b += self.size
+        while a < b:
+            if a & 1:
+                left = _merge_optional(left, self.nodes[a])
+                a += 1
+            if b & 1:
+                b -= 1
+                right = _merge_optional(self.nodes[b], right)
+            a //= 2
+            b //= 2
+        return _merge_optional(left, right)
+
+
+def _merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return merge(a, b)
+
+
+def build_graph(job_plan: Plan) -> Any:
+    """The delayed ``(per-range summaries, union summary)`` of ``job_plan``.
+
+    Key names carry a token of their inputs: the same windows give the same key (computed once
+    on a shared client), different inputs never collide.
+    """
+    tasks = [
+        dask.delayed(sieve_task, pure=True)(
+            windows,
+            job_plan.compiled,
+            dask_key_name=f"prime-sieve-{tokenize(windows, job_plan.compiled)}",
+        )
+        for windows in job_plan.tasks
+    ]
+    token = tokenize(job_plan.spans, [t.key for t in tasks])
+    return dask.delayed(reduce_pieces, pure=True, nout=2)(
+        job_plan.spans, *tasks, dask_key_name=f"prime-reduce-{token}"
+    )
+
+
+def describe(job_plan: Plan, ranges: int, workers: int) -> str:
+    """The INFO line of a plan: what will be sieved and about how long it takes."""
+    return (
+        f"prime: {ranges:,} range(s), {len(job_plan.union):,} union interval(s), "
+        f"{job_plan.covered:,} numbers in {len(job_plan.tasks):,} task(s) of up to "
+        f"{job_plan.segment_size:,}; estimated {job_plan.estimate_seconds(workers):.1f} s "
+        f"on {workers} worker(s)"
+    )

@@ -1,122 +1,245 @@
-"""``run_prime``: validate the ranges and options, build the sieve graph, compute, report.
+"""``run_prime``: validate the ranges and options, plan, compute the sieve graph, report.
 
-Validation happens first (ranges file, ``segment_size``, the ``--primes-out`` file), then the graph
-of :mod:`pipeline.prime.graph` is computed in one :func:`pipeline.execution.compute` call with the
-caller's settings. With ``primes_out`` the union is sieved a second time, segment by segment in
-ascending batches of a few tasks, and each batch's primes are appended to the file before the next
-batch is computed, so at most ``workers`` segments of primes are in memory at once. (Writing
-decimal text costs far more than sieving, so the second sieve pass is the simple honest choice.)
+Validation happens first (ranges file or ``--range`` values, ``segment_size``, the
+``--primes-out`` file), then the plan of :mod:`pipeline.prime.graph` is logged at INFO with a
+time estimate and computed in one :func:`pipeline.execution.compute` call.
+
+With ``primes_out`` the same tasks instead *list* their primes (as decimal text, formatted in
+compiled code) along with their summaries, and :func:`pipeline.execution.compute_ordered` hands
+them back in order with a bounded number in flight, so the file is written as the sieve advances
+and never more than a few tasks' primes are in memory. Tasks are smaller in this mode
+(``PRIMES_OUT_SEGMENT``) because a task's text is held whole. The file is written to a temporary
+file in the same directory and renamed at the end, so a failed run (a full disk, a file size
+limit) leaves no truncated file; a device such as ``/dev/null`` is written directly.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import os
+import tempfile
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
 
-import dask
-
 from pipeline.errors import InputError
-from pipeline.execution import ExecutionSettings, compute
-from pipeline.prime.graph import Plan, build_graph, plan
-from pipeline.prime.kernel import base_primes, segment_primes
-from pipeline.prime.ranges import load_ranges
+from pipeline.execution import ExecutionSettings, compute, compute_ordered
+from pipeline.prime.graph import Plan, Window, build_graph, describe, plan, reduce_pieces
+from pipeline.prime.ranges import PrimeRange, load_ranges, parse_range_options
 from pipeline.prime.result import PrimeResult, RangeStats
 from pipeline.prime.summary import Summary
-from pipeline.prime.tuning import DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE
+from pipeline.prime.tuning import (
+    DEFAULT_SEGMENT_SIZE,
+    MAX_SEGMENT_SIZE,
+    MIN_SEGMENT_SIZE,
+    PRIMES_OUT_SEGMENT,
+)
 
 log = logging.getLogger(__name__)
 
 
 def run_prime(
-    path: str,
+    path: str | None,
     settings: ExecutionSettings,
     *,
-    segment_size: int = DEFAULT_SEGMENT_SIZE,
+    segment_size: int | None = None,
     primes_out: str | None = None,
+    ranges: Sequence[str] = (),
 ) -> PrimeResult:
-    """Find the primes in every range of the JSON file at ``path``.
+    """Find the primes in every range of the JSON file at ``path`` (or of ``ranges``).
 
     Parameters
     ----------
     path
-        Ranges file (see :mod:`pipeline.prime.ranges` for the format).
+        Ranges file (see :mod:`pipeline.prime.ranges` for the format); ignored when ``ranges``
+        is given.
     settings
-        Execution settings; the scheduler is chosen by :func:`pipeline.execution.compute`.
+        Execution settings; the scheduler is chosen by :mod:`pipeline.execution`.
     segment_size
-        Numbers per sieve task (``MIN_SEGMENT_SIZE`` .. ``MAX_SEGMENT_SIZE``).
+        Numbers per sieve task (``MIN_SEGMENT_SIZE`` .. ``MAX_SEGMENT_SIZE``); None for
+        ``DEFAULT_SEGMENT_SIZE``. Raised automatically to keep at most ``MAX_TASKS`` tasks.
     primes_out
         Also write every prime of the union, ascending, one per line, to this file.
+    ranges
+        ``"START:END"`` strings (the CLI's ``--range``), used instead of ``path``.
 
     Examples
     --------
-    >>> import json, tempfile
-    >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-    ...     json.dump([[0, 100], [90, 120]], f)
-    >>> result = run_prime(f.name, ExecutionSettings(mode="sync"))
+    >>> result = run_prime(None, ExecutionSettings(mode="sync"), ranges=["0:100", "90:120"])
     >>> result.total_primes, [r.count for r in result.ranges]
     (30, [25, 6])
     """
-    if isinstance(segment_size, bool) or not isinstance(segment_size, int):
-        raise InputError(f"segment_size must be an integer, got {segment_size!r}")
-    if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
+    size = DEFAULT_SEGMENT_SIZE if segment_size is None else segment_size
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise InputError(f"segment_size must be an integer, got {size!r}")
+    if not MIN_SEGMENT_SIZE <= size <= MAX_SEGMENT_SIZE:
         raise InputError(
-            f"segment_size must be between {MIN_SEGMENT_SIZE} and {MAX_SEGMENT_SIZE}, "
-            f"got {segment_size}"
+            f"segment_size must be between {MIN_SEGMENT_SIZE} and {MAX_SEGMENT_SIZE}, got {size}"
         )
-    ranges = load_ranges(path)
-    job_plan = plan(ranges, segment_size)
-    out = _open_output(primes_out) if primes_out is not None else None
+    if ranges:
+        parsed = parse_range_options(ranges)
+    elif path is None:
+        raise InputError("no ranges: give a ranges file or at least one START:END range")
+    else:
+        parsed = load_ranges(path)
+    if primes_out is not None:
+        size = min(size, PRIMES_OUT_SEGMENT)
+    job_plan = plan(parsed, size)
+    if job_plan.segment_size > size:
+        log.info(
+            "prime: segment size raised from %d to %d to stay within the task limit",
+            size,
+            job_plan.segment_size,
+        )
+    writer = _PrimesFile(primes_out) if primes_out is not None else None
+    workers = settings.effective_workers
+    log.info("%s", describe(job_plan, len(parsed), workers))
     started = time.perf_counter()
-    per_range, union = build_graph(ranges, job_plan)
-    log.info("prime: %d range(s), %d segment(s)", len(ranges), len(job_plan.segments))
-    *range_summaries, total = compute(*per_range, union, settings=settings)
-    if out is not None:
-        with out:
-            _write_primes(out, job_plan, settings)
+    output_error: str | None = None
+    if writer is None:
+        ((range_summaries, total),) = compute(build_graph(job_plan), settings=settings)
+    else:
+        range_summaries, total, output_error = _sieve_and_write(job_plan, settings, writer)
     elapsed = time.perf_counter() - started
-    total_summary: Summary = total
+    return _result(
+        parsed, job_plan, range_summaries, total, settings, elapsed, primes_out, output_error
+    )
+
+
+def _result(
+    ranges: Sequence[PrimeRange],
+    job_plan: Plan,
+    range_summaries: Sequence[Summary],
+    total: Summary,
+    settings: ExecutionSettings,
+    elapsed: float,
+    primes_out: str | None,
+    output_error: str | None,
+) -> PrimeResult:
     return PrimeResult(
         ranges=tuple(
             RangeStats.from_summary(r, s) for r, s in zip(ranges, range_summaries, strict=True)
         ),
-        total_primes=total_summary.count,
-        smallest=total_summary.first,
-        largest=total_summary.last,
-        first_primes=total_summary.head,
-        twin_pairs=total_summary.twin_pairs,
+        total_primes=total.count,
+        smallest=total.first,
+        largest=total.last,
+        first_primes=total.head,
+        twin_pairs=total.twin_pairs,
         covered=job_plan.covered,
         mode=settings.resolved_mode,
         workers=settings.effective_workers,
         elapsed_s=round(elapsed, 6),
-        segments=len(job_plan.segments),
+        segments=len(job_plan.tasks),
         primes_out=primes_out,
+        output_errors=() if output_error is None else (output_error,),
     )
 
 
-def _open_output(primes_out: str) -> IO[str]:
-    """Open the primes file up front so an unwritable path fails before any sieving."""
-    try:
-        return open(primes_out, "w", encoding="ascii")
-    except OSError as exc:
-        raise InputError(f"cannot write primes to {primes_out}: {exc.strerror or exc}") from None
+def primes_task(
+    windows: tuple[Window, ...], compiled: bool = True
+) -> tuple[tuple[Summary, ...], bytes]:
+    """``--primes-out`` task: the piece summaries and the primes (decimal text) of ``windows``.
+
+    One sieve pass: the primes are listed once, summarised per piece with numpy and formatted
+    by the compiled :func:`pipeline.prime.kernel.primes_text` (``str`` for tiny jobs).
+    """
+    from pipeline.prime import plain
+
+    pieces: list[Summary] = []
+    texts: list[bytes] = []
+    for lo, hi, cuts in windows:
+        if compiled:
+            from pipeline.prime.kernel import primes_text, window_primes
+
+            primes = window_primes(lo, hi)
+            texts.append(primes_text(primes).tobytes())
+        else:
+            primes = plain.plain_primes(lo, hi)
+            texts.append("".join(f"{p}\n" for p in primes.tolist()).encode("ascii"))
+        pieces.extend(plain.summaries(primes, [lo, *cuts, hi]))
+    return tuple(pieces), b"".join(texts)
 
 
-def _write_primes(out: IO[str], job_plan: Plan, settings: ExecutionSettings) -> None:
-    """Stream the union's primes to ``out`` in ascending batches of ``workers`` segments."""
-    base = base_primes(job_plan.base_limit)
-    batch = max(settings.effective_workers, 1)
-    segments = job_plan.segments
-    for first in range(0, len(segments), batch):
-        tasks = [
-            dask.delayed(segment_primes, pure=True)(s.lo, s.hi, base)
-            for s in segments[first : first + batch]
-        ]
-        for primes in compute(*tasks, settings=settings):
-            if primes.size:
-                out.write("\n".join(map(str, primes.tolist())))
-                out.write("\n")
-    log.info("primes written to %s", out.name)
+def _sieve_and_write(
+    job_plan: Plan, settings: ExecutionSettings, writer: _PrimesFile
+) -> tuple[tuple[Summary, ...], Summary, str | None]:
+    """Compute the primes tasks in order, appending each one's text to the file as it arrives.
+
+    Once a write fails the run goes on (the report is still wanted) without writing.
+    """
+    outputs: list[tuple[Summary, ...]] = []
+    error: str | None = None
+    task = functools.partial(primes_task, compiled=job_plan.compiled)
+    for summaries, text in compute_ordered(task, job_plan.tasks, settings=settings):
+        outputs.append(summaries)
+        if error is None:
+            error = writer.write(text)
+    if error is None:
+        error = writer.commit()
+    else:
+        writer.discard()
+    if error is None:
+        log.info("primes written to %s", writer.target)
+    per_range, total = reduce_pieces(job_plan.spans, *outputs)
+    return per_range, total, error
 
 
-__all__ = ["run_prime"]
+class _PrimesFile:
+    """The ``--primes-out`` file: a temporary file in the target's directory, renamed at the end.
+
+    Opened up front so an unwritable path fails before any sieving (exit 2). A target that
+    exists and is not a regular file (``/dev/null``, ``/dev/full``, a pipe) is written directly.
+    """
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.temporary: str | None = None
+        path = Path(target)
+        try:
+            if path.exists() and not path.is_file():
+                self.handle: IO[bytes] = open(path, "wb")  # noqa: SIM115 (closed in commit)
+            else:
+                fd, self.temporary = tempfile.mkstemp(
+                    dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+                )
+                self.handle = os.fdopen(fd, "wb")
+        except OSError as exc:
+            raise InputError(f"cannot write primes to {target}: {exc.strerror or exc}") from None
+
+    def _message(self, exc: OSError) -> str:
+        return f"cannot write primes to {self.target}: {exc.strerror or exc}"
+
+    def write(self, data: bytes) -> str | None:
+        """Append ``data``; the error message instead of raising (the run goes on)."""
+        try:
+            self.handle.write(data)
+        except OSError as exc:
+            return self._message(exc)
+        return None
+
+    def commit(self) -> str | None:
+        """Flush, close and move the temporary file into place; an error message on failure."""
+        try:
+            self.handle.close()
+            if self.temporary is not None:
+                os.replace(self.temporary, self.target)
+                self.temporary = None
+        except OSError as exc:
+            self.discard()
+            return self._message(exc)
+        return None
+
+    def discard(self) -> None:
+        """Close and delete the temporary file (nothing truncated is left behind)."""
+        with contextlib.suppress(OSError):
+            self.handle.close()
+        if self.temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.temporary)
+            self.temporary = None
+
+
+__all__ = ["primes_task", "run_prime"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -77,8 +78,35 @@ def parse_ranges(text: str, *, source: str = "<ranges>") -> tuple[PrimeRange, ..
     return tuple(_parse_item(item, index, source) for index, item in enumerate(document))
 
 
-def _parse_item(item: Any, index: int, source: str) -> PrimeRange:
-    where = f"{source}: range {index}"
+def parse_range_options(values: Sequence[str]) -> tuple[PrimeRange, ...]:
+    """Validate ``--range START:END`` values with the same rules as the file's bounds.
+
+    Each bound is read as a JSON number, so ``1e10`` is accepted (an integral float up to 2**53)
+    and ``1.5`` or ``abc`` are not.
+
+    >>> [r.as_tuple() for r in parse_range_options(["0:100", "1e9:1.5e9"])]
+    [(None, 0, 100), (None, 1000000000, 1500000000)]
+    """
+    parsed = []
+    for index, text in enumerate(values):
+        parts = text.split(":")
+        if len(parts) != 2:
+            raise InputError(f"--range {text!r}: expected START:END, e.g. 0:1e6")
+        bounds = [_number(part.strip(), text) for part in parts]
+        parsed.append(_parse_item(bounds, index, f"--range {text!r}", prefix=False))
+    return tuple(parsed)
+
+
+def _number(part: str, text: str) -> Any:
+    """A bound of ``--range`` as JSON reads it (int or float); strings stay strings (rejected)."""
+    try:
+        return json.loads(part)
+    except ValueError:
+        return part
+
+
+def _parse_item(item: Any, index: int, source: str, *, prefix: bool = True) -> PrimeRange:
+    where = f"{source}: range {index}" if prefix else source
     name: str | None = None
     if isinstance(item, dict):
         unknown = sorted(set(item) - _KEYS)

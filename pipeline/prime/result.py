@@ -73,6 +73,8 @@ class PrimeResult:
     Top-level figures are over the *union* of the ranges (a prime in two overlapping ranges counts
     once; a twin pair counts when both members lie in the union). ``covered`` is the number of
     integers in the union, so ``total_primes / covered`` is the overall density.
+    ``output_errors`` holds one message per output file that could not be written (the CLI
+    prints the report, then each message, and exits 2).
     """
 
     ranges: tuple[RangeStats, ...]
@@ -87,6 +89,7 @@ class PrimeResult:
     elapsed_s: float
     segments: int
     primes_out: str | None = None
+    output_errors: tuple[str, ...] = ()
 
     @property
     def failed_inputs(self) -> tuple[FailedInput, ...]:

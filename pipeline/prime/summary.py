@@ -16,7 +16,7 @@ reduce summaries in any tree shape and still get the answer of one sequential pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -108,20 +108,6 @@ def merge_all(summaries: Iterable[Summary]) -> Summary | None:
     for item in summaries:
         result = item if result is None else merge(result, item)
     return result
-
-
-def merge_within(lo: int, hi: int, *parts: Summary | Sequence[Summary]) -> Summary:
-    """Reduction task: merge, in order, the pieces among ``parts`` that lie inside ``[lo, hi)``.
-
-    ``parts`` are what sieve tasks return (a tuple of piece summaries) or what an earlier
-    reduction returned (one summary), in ascending order. Pieces never straddle ``lo`` or ``hi``
-    because segments are cut at every range boundary.
-    """
-    flat: list[Summary] = []
-    for part in parts:
-        flat.extend([part] if isinstance(part, Summary) else part)
-    inside = [s for s in flat if lo <= s.lo and s.hi <= hi]
-    return merge_all(inside) or Summary(lo, lo)
 
 
 class Accumulator:

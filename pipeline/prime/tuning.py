@@ -1,13 +1,11 @@
 """Tuning constants of the prime job, in one place, each with its trade-off and legal range.
 
 The sieve has two granularities. ``segment_size`` (numbers per Dask task) sets the size of the
-graph and the load balance; inside a task the kernel walks its segment in cache-sized *blocks* of
-``BLOCK_BYTES`` wheel bytes, so the working set stays in the CPU cache whatever the task size.
-Primes are split by how often they hit a block (the primesieve lesson): the tiniest are stamped
-from a pre-computed pattern, small ones are crossed off with one fancy assignment per prime on a
-2-D strided view whose columns are the prime's 8 wheel progressions, and the rest ("bucket"
-primes, few hits per block) have all their hit positions generated at once with numpy arithmetic
-and cleared by one fancy-index assignment.
+graph and the load balance; inside a task the compiled kernel walks its windows in cache-sized
+*blocks* of ``2**BLOCK_LOG`` wheel bytes, so the working set stays in the CPU cache whatever the
+task size. Primes are split by how often they hit a block (the primesieve lesson): the tiniest
+are stamped from pre-computed patterns, small ones are crossed off with strided loops, medium
+ones walk the wheel, and large ones wait in buckets for the blocks they hit.
 """
 
 from __future__ import annotations
@@ -20,48 +18,84 @@ from typing import Final
 #: Raising it is safe for int64 up to about 4e18 but the base-prime task grows with its root.
 MAX_END: Final[int] = 10**15
 
-#: Default numbers per segment task. Larger means fewer tasks (less scheduler and pickling
-#: overhead, about 1 ms per task in process mode) but coarser load balance across workers and a
-#: larger largest-task latency. 2**27 (134 million) gives ~75 tasks for pi(10^10), plenty for
-#: balance on a few workers. Legal range: MIN_SEGMENT_SIZE .. MAX_SEGMENT_SIZE; a task's memory
-#: does not depend on it (the kernel works block by block).
-DEFAULT_SEGMENT_SIZE: Final[int] = 2**27
+#: Default numbers per sieve task. Larger means fewer tasks (less scheduler overhead, about 1 ms
+#: per task in process mode, and less start-up per window: placing each sieving prime, about
+#: 30 ms per window near 10^15) but coarser load balance and a longer longest task, which is what
+#: Ctrl-C waits for (a compiled task cannot be interrupted). 2**28 (268 million) is about 0.2 s
+#: of one core at 10^10 and 0.5 s near 10^15; pi(10^11) is 373 tasks. Legal range:
+#: MIN_SEGMENT_SIZE .. MAX_SEGMENT_SIZE; a task's memory does not depend on it.
+DEFAULT_SEGMENT_SIZE: Final[int] = 2**28
 MIN_SEGMENT_SIZE: Final[int] = 30
 MAX_SEGMENT_SIZE: Final[int] = 2**40
 
-#: Bytes of the wheel-30 sieve array processed at once (8 bytes = one wheel turn of 30 numbers,
-#: so a block covers ``BLOCK_BYTES * 30 / 8`` numbers). Smaller blocks stay in L1/L2 and make each
-#: strided write cheaper, but every block pays Python overhead for every small prime (about 1-2 us
-#: per 2-D assignment), a few numpy calls for every bucket band, and fewer primes qualify as small.
-#: Measured on a 2-core EPYC (1 MiB L2): 2**20 beats 2**18 and 2**19; bigger blocks make the
-#: bucket scatter miss L2. Legal range: a multiple of 8, 2**12 .. 2**26.
-BLOCK_BYTES: Final[int] = 2**20
+#: Most sieve tasks a run builds. When the requested segment size would give more, the segment
+#: size grows (logged at INFO) instead: a graph of millions of tasks costs more memory and time in
+#: the scheduler than the sieving it organises (``--segment-size 30`` over the sample, or
+#: ``[[0, 1e15]]``). 10,000 tasks keep graph building and scheduling under a few seconds.
+#: Legal range: >= 2.
+MAX_TASKS: Final[int] = 10_000
 
-#: Pre-sieve groups: each group's product P gives a pattern of period 8*P bytes that is tiled
-#: (copied, then AND-ed for later groups) instead of crossing off its primes one by one. Larger
-#: products remove more crossings per byte but cost memory (8*P + BLOCK_BYTES bytes per group,
-#: built once per process); a third group (37, 41, 43) measured slower, not faster, here, as the
-#: extra pattern streams evict the block from L2. Primes must be > 5 (2, 3, 5 are the wheel)
-#: and ascending.
+#: Most ranges a file may hold. Plans, piece summaries and the report grow with the number of
+#: ranges (about 2 kB each in all), so a million ranges is a few GB and is refused up front
+#: rather than running out of memory. Legal range: >= 1.
+MAX_RANGES: Final[int] = 1_000_000
+
+#: The plan's cost model, from the kernel measured on the reference machine (AMD EPYC, 2 cores):
+#: about 1 ns of one core per number (1.5 ns near 10^15) and, per window, about 20 numbers' worth
+#: of work for each sieving prime up to ``sqrt(hi)`` (finding its first multiple). It groups
+#: small windows into tasks and gives the INFO line's time estimate; it needs no precision.
+NS_PER_NUMBER: Final[float] = 1.2
+INIT_NUMBERS_PER_PRIME: Final[int] = 20
+
+#: The reduction merges a range's pieces one by one when it spans at most this many, otherwise
+#: through a segment tree over all pieces (built once, ``O(log pieces)`` merges per range). Any
+#: value >= 1 is correct; this one keeps both paths cheap.
+SEGMENT_TREE_SPAN: Final[int] = 64
+
+#: log2 of the bytes of wheel-30 sieve processed at once (a *block*; one byte = 30 numbers, so
+#: 2**17 bytes = 3.9 million numbers). Small and medium primes write all over the block, so it
+#: should sit in the L2 cache (512 kB - 1 MB per core on current x86); smaller blocks make every
+#: prime pay its per-block loop overhead more often. Legal range: 12 .. 22 (large-prime bucket
+#: entries keep the in-block offset in 26 bits).
+BLOCK_LOG: Final[int] = 17
+
+#: Pre-sieve groups: each group's product P is the period (in bytes) of a pattern that is copied
+#: (first group) or AND-ed (the others) into every block instead of crossing off its primes one by
+#: one. Larger products remove more crossings per byte but the patterns (P bytes each, built once
+#: per process) must stream through the cache with the block. Primes must be > 5 (2, 3, 5 are the
+#: wheel), ascending, and all smaller than the first sieving prime.
 PRESIEVE_GROUPS: Final[tuple[tuple[int, ...], ...]] = ((7, 11, 13, 17, 19), (23, 29, 31))
 
-#: A sieving prime is crossed off through the 2-D strided view (one assignment per prime and
-#: block) when each of its 8 wheel columns has at least this many hits in a block
-#: (``BLOCK_BYTES / 8 / p``); otherwise its hits are generated in bulk (the bucket path). The
-#: assignment costs ~1-2 us of Python overhead, a bulk hit about 4-6 ns against ~2-3 ns for a
-#: strided one, so the break-even is a few dozen hits per column. Legal range: >= 1.
-SLICE_MIN_HITS: Final[int] = 64
+#: A sieving prime is *small* (8 strided loops per block, one per residue class) when each class
+#: has at least this many hits per block (``p <= 2**BLOCK_LOG / SMALL_PRIME_HITS``), otherwise it
+#: walks the wheel hit by hit (*medium*). The strided loops have the tighter inner loop but pay
+#: 8 loop set-ups per prime and block. Legal range: >= 1.
+SMALL_PRIME_HITS: Final[int] = 4
 
-#: Bucket primes are grouped in bands whose largest prime is below ``BAND_RATIO`` times the
-#: smallest. A band's hits are generated as a dense ``(max_hits, 8, primes)`` array, sized for its
-#: smallest prime, so a wide band writes up to ``1 - 1/BAND_RATIO`` of its hits to the clipped
-#: pad byte; a narrow band wastes less but costs a few more numpy calls per block (about 5 each).
-#: Legal range: > 1.
-BAND_RATIO: Final[float] = 1.5
+#: A sieving prime is *large* (kept in buckets, touched only by the blocks it hits) when
+#: ``p >= 2**BLOCK_LOG * LARGE_PRIME_BLOCKS``, i.e. it has about ``8 / LARGE_PRIME_BLOCKS`` hits
+#: per block. Lower values move more primes to the buckets (less per-block work for primes that
+#: miss the block, more bucket traffic per hit). Legal range: >= 1.
+LARGE_PRIME_BLOCKS: Final[int] = 2
+
+#: Entries per chunk of the large-prime bucket pool. Bigger chunks mean fewer chunk switches but
+#: more memory held by partly filled chunks (one per bucket). Legal range: >= 16.
+BUCKET_CHUNK: Final[int] = 2048
 
 #: How many primes a summary keeps at each end (the report shows the first 20 primes).
 EDGE_PRIMES: Final[int] = 20
 
-#: Fan-in of the summary reduction tree: more children per task means fewer, shallower tasks.
-#: Summaries are tiny, so anything from 2 up works; 8 keeps the tree depth at 2-3 levels.
-REDUCE_FANIN: Final[int] = 8
+#: Numbers per task with ``--primes-out``. Such a task returns its primes as text (about 12 bytes
+#: per prime near 10^11) and a few tasks' worth wait in memory for their turn to be written, so it
+#: is smaller than a counting task: 2**24 numbers are under 1 million primes, about 10 MB of text.
+#: Smaller means more tasks; larger means more memory per task. Legal range: MIN_SEGMENT_SIZE ..
+#: MAX_SEGMENT_SIZE.
+PRIMES_OUT_SEGMENT: Final[int] = 2**24
+
+#: A job whose whole estimated work, costed for the plain numpy sieve (each number, plus
+#: ``PLAIN_NUMBERS_PER_PRIME`` per sieving prime and window for its Python-level slice), is at
+#: most ``PLAIN_MAX_COST`` runs on :mod:`pipeline.prime.plain` instead of the compiled kernel: a
+#: few milliseconds of numpy beat the half second numba needs to start. Raising it moves bigger
+#: jobs to the slow path; 0 disables it. Legal range: >= 0.
+PLAIN_MAX_COST: Final[int] = 2_000_000
+PLAIN_NUMBERS_PER_PRIME: Final[int] = 2_000

@@ -1,0 +1,77 @@
+"""Registration of the prime feature (imported by :mod:`pipeline.registry` on demand).
+
+Kept apart from :mod:`pipeline.features` so that running ``cli.py prime`` imports neither pandas
+nor the ingest job: only this light module, and the job itself when it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.prime.tuning import DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE
+from pipeline.registry import Feature, FeatureOption, register
+
+DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
+
+
+def _run(path: str, settings: Any, **options: Any) -> Any:
+    from pipeline.prime.job import run_prime
+
+    return run_prime(path, settings, **options)
+
+
+def _render(result: Any) -> str:
+    from pipeline.prime.render import render_prime
+
+    return render_prime(result)
+
+
+PRIME = register(
+    Feature(
+        name="prime",
+        help="Count primes, twin pairs and gaps in the ranges of a JSON file or of --range.",
+        description=(
+            "Each range is cut into segments sieved in parallel (one task per segment); "
+            "totals are over the union of the ranges."
+        ),
+        default_path=DATA_DIR / "ranges.json",
+        run=_run,
+        render_text=_render,
+        options=(
+            FeatureOption(
+                "segment_size",
+                int,
+                DEFAULT_SEGMENT_SIZE,
+                "Numbers per sieve task (task granularity; memory does not depend on it). "
+                "Raised automatically to keep at most 10,000 tasks.",
+                min=MIN_SEGMENT_SIZE,
+                metavar="N",
+            ),
+            FeatureOption(
+                "primes_out",
+                str,
+                None,
+                "Also write every prime of the union to FILE, ascending, one per line.",
+                metavar="FILE",
+            ),
+            FeatureOption(
+                "ranges",
+                str,
+                (),
+                "Sieve START:END (both included; 1e10 notation allowed) instead of a ranges "
+                "file. Repeatable; not with --path.",
+                metavar="START:END",
+                flag="--range",
+                multiple=True,
+                replaces_path=True,
+            ),
+        ),
+        examples=(
+            "python cli.py prime",
+            "python cli.py prime --range 0:1e10 --worker 2",
+            "python cli.py prime --path ranges.json --worker 2 --mode process --format json",
+            "python cli.py prime --segment-size 10000000 --primes-out primes.txt",
+        ),
+    )
+)

@@ -1,0 +1,116 @@
+"""The plan and the graph: linear structure, identical ranges once, a task cap, unique keys."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import dask
+import pytest
+
+from pipeline import ExecutionSettings, prime_graph, run_prime
+from pipeline.prime.graph import build_graph, plan, reduce_pieces
+from pipeline.prime.ranges import PrimeRange, parse_ranges
+from pipeline.prime.summary import Summary
+from pipeline.prime.tuning import MAX_TASKS, SEGMENT_TREE_SPAN
+from tests.test_prime_kernel import reference_primes, reference_summary
+
+SYNC = ExecutionSettings(mode="sync")
+
+
+def disjoint(count: int, width: int = 10) -> list[PrimeRange]:
+    return [PrimeRange(1000 * i, 1000 * i + width) for i in range(count)]
+
+
+@pytest.mark.parametrize("count", [1000, 2000, 4000])
+def test_structure_grows_linearly_with_disjoint_ranges(count: int) -> None:
+    job_plan = plan(disjoint(count), 2**28)
+    assert job_plan.pieces == count  # one piece per range
+    assert job_plan.spans == tuple((i, i + 1) for i in range(count))
+    # tasks group many small windows: about cost / segment size of them, not one per range
+    assert len(job_plan.tasks) <= job_plan.cost // job_plan.segment_size + 1
+    graph = dict(build_graph(job_plan).__dask_graph__())
+    assert len(graph) == len(job_plan.tasks) + 1
+
+
+def test_identical_ranges_are_sieved_once() -> None:
+    ranges = [PrimeRange(0, 10**6)] * 10_000
+    job_plan = plan(ranges, 2**28)
+    assert len(job_plan.tasks) == 1 and job_plan.pieces == 1
+    assert set(job_plan.spans) == {(0, 1)}
+    assert len(dict(build_graph(job_plan).__dask_graph__())) == 2
+
+
+def test_segment_size_grows_to_cap_the_number_of_tasks() -> None:
+    job_plan = plan([PrimeRange(0, 10**15)], 30)
+    assert len(job_plan.tasks) <= MAX_TASKS
+    assert job_plan.segment_size > 10**15 // MAX_TASKS
+    many = plan(disjoint(50_000, width=500), 30)
+    assert len(many.tasks) <= MAX_TASKS
+    assert many.pieces == 50_000
+
+
+def test_too_many_ranges_are_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.errors import InputError
+    from pipeline.prime import graph
+
+    monkeypatch.setattr(graph, "MAX_RANGES", 100)
+    with pytest.raises(InputError, match="101 ranges exceed the supported 100"):
+        plan(disjoint(101), 2**28)
+
+
+def test_reduction_with_long_and_short_spans_matches_reference(tmp_path: Path) -> None:
+    """A range spanning more than SEGMENT_TREE_SPAN pieces goes through the segment tree."""
+    rng = random.Random(7)
+    small = [[a, a + rng.randrange(0, 50)] for a in sorted(rng.sample(range(0, 20_000), 150))]
+    ranges = [[0, 20_000], *small, [5000, 5000], [19_990, 20_050]]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(ranges))
+    job_plan = plan(parse_ranges(path.read_text()), 1000)
+    assert max(b - a for a, b in job_plan.spans) > SEGMENT_TREE_SPAN
+    result = run_prime(str(path), SYNC, segment_size=1000)
+    for (a, b), stats in zip(ranges, result.ranges, strict=True):
+        ref = reference_summary(a, b + 1, reference_primes(a, b + 1))
+        assert (stats.count, stats.smallest, stats.largest) == (ref.count, ref.first, ref.last)
+        assert (stats.twin_pairs, stats.max_gap or 0, stats.gap_after) == (
+            ref.twin_pairs,
+            ref.max_gap,
+            ref.gap_after,
+        )
+    assert result.total_primes == len(reference_primes(0, 20_051))
+
+
+def test_reduce_pieces_of_empty_and_single_pieces() -> None:
+    pieces = (Summary.of(0, 10, [2, 3, 5, 7]), Summary(10, 11), Summary.of(11, 12, [11]))
+    per_range, union = reduce_pieces(((0, 1), (1, 2), (0, 3)), pieces)
+    assert [s.count for s in per_range] == [4, 0, 5]
+    assert union.count == 5 and union.max_gap == 4 and union.gap_after == 7
+
+
+def test_keys_carry_a_token_of_their_inputs() -> None:
+    a = build_graph(plan(parse_ranges("[[0, 2000]]"), 1000))
+    b = build_graph(plan(parse_ranges("[[0, 1000]]"), 1000))
+    keys_a, keys_b = set(dict(a.__dask_graph__())), set(dict(b.__dask_graph__()))
+    assert a.key != b.key
+    assert not {k for k in keys_a & keys_b if str(k).startswith("prime-reduce")}
+    again = build_graph(plan(parse_ranges("[[0, 2000]]"), 1000))
+    assert again.key == a.key  # same input, same key: a shared client computes it once
+
+
+def test_shared_distributed_client_runs_two_different_jobs(tmp_path: Path) -> None:
+    """Persisting one job's graph must not make another job read its results."""
+    distributed = pytest.importorskip("distributed")
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text("[[0, 1000]]")
+    second.write_text("[[0, 2000]]")
+    with distributed.Client(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as client:
+        graph = prime_graph(str(first), segment_size=1000)
+        persisted = client.persist(graph.result)
+        result = run_prime(str(second), ExecutionSettings(), segment_size=1000)
+        assert result.mode == "distributed"
+        assert result.total_primes == 303
+        ((_, total),) = dask.compute(persisted)
+        assert total.count == 168

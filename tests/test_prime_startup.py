@@ -1,0 +1,146 @@
+"""Start-up of the prime job: which modules a run imports, and where numba caches its code.
+
+Both run in fresh subprocesses, because what matters is a new process as a user starts it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+IMPORTS_AFTER_RUN = """
+import runpy, sys
+sys.argv = ["cli.py", "prime", "--format", "json", *sys.argv[1:]]
+try:
+    runpy.run_path("cli.py", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pandas", "distributed", "numba"})
+print("\\n" + " ".join(heavy), code)
+"""
+
+
+@pytest.mark.parametrize(
+    ("ranges", "numba_expected"),
+    [("0:100", False), ("0:1e7", True)],
+    ids=["trivial-plain-sieve", "compiled-kernel"],
+)
+def test_a_prime_run_imports_neither_pandas_nor_distributed(
+    ranges: str, numba_expected: bool
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER_RUN, "--range", ranges],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=240,
+    )
+    *report, modules_line = done.stdout.strip().splitlines()
+    *modules, code = modules_line.split(" ")
+    assert code == "0", done.stderr
+    assert json.loads("\n".join(report))["total_primes"] == (25 if ranges == "0:100" else 664579)
+    assert "pandas" not in modules and "distributed" not in modules
+    assert ("numba" in modules) == numba_expected
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A temporary directory any user can enter (pytest's tmp_path is private to its owner)."""
+    path = Path(tempfile.mkdtemp(prefix="mo-numba-cache-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        for root, dirs, _ in os.walk(path):
+            for name in dirs:
+                Path(root, name).chmod(0o755)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def read_only_copy(base: Path) -> Path:
+    """A copy of the ``pipeline`` package that cannot cache next to its sources.
+
+    The tree is made read-only; for root, whom permission bits do not stop, every
+    ``__pycache__`` is also pre-empted by a plain file, which stops anyone.
+    """
+    root = base / "site"
+    shutil.copytree(
+        REPO_ROOT / "pipeline", root / "pipeline", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for folder, dirs, _ in os.walk(root):
+        for name in dirs:
+            Path(folder, name, "__pycache__").write_text("not a directory\n")
+    for folder, _, files in os.walk(root):
+        for name in files:
+            Path(folder, name).chmod(0o444)
+        Path(folder).chmod(0o555)
+    return root
+
+
+COMPILE_SMALL = (
+    "from pipeline.prime.kernel import base_primes; from pipeline.prime import compiled; "
+    "print(compiled.CACHE_DIR); print(base_primes(100)[-1])"
+)
+
+
+def run_from(site: Path, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(env_extra, PYTHONPATH=str(site), PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run(
+        [sys.executable, "-c", COMPILE_SMALL],
+        cwd=site,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def cache_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.nbi"))
+
+
+def test_read_only_package_caches_in_the_user_cache_dir(shared_tmp: Path) -> None:
+    site = read_only_copy(shared_tmp)
+    user_cache = shared_tmp / "cache"
+    done = run_from(site, {"XDG_CACHE_HOME": str(user_cache)})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no warning from numba or from us
+    where, last = done.stdout.split()
+    assert last == "97"
+    assert Path(where) == user_cache / "mini-orchestrator" / "numba"
+    assert cache_files(Path(where))  # the compiled code was cached there
+    assert not any(p.is_dir() for p in site.rglob("__pycache__"))
+    again = run_from(site, {"XDG_CACHE_HOME": str(user_cache)})  # a second process loads it
+    assert again.returncode == 0 and again.stderr == ""
+
+
+def test_numba_cache_dir_wins_and_an_unwritable_home_falls_back_to_tmp(shared_tmp: Path) -> None:
+    site = read_only_copy(shared_tmp)
+    chosen = shared_tmp / "chosen"
+    done = run_from(site, {"NUMBA_CACHE_DIR": str(chosen)})
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.split()[0] == str(chosen) and cache_files(chosen)
+    blocked = shared_tmp / "blocked-file"
+    blocked.write_text("")
+    blocked.chmod(stat.S_IRUSR)
+    nowhere = run_from(
+        site,
+        {"XDG_CACHE_HOME": str(blocked), "HOME": str(blocked), "TMPDIR": str(blocked)},
+    )
+    assert nowhere.returncode == 0 and nowhere.stderr == "", nowhere.stderr
+    where, last = nowhere.stdout.split()
+    assert last == "97" and "mini-orchestrator-numba-" in where  # the temporary directory
