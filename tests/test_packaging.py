@@ -39,7 +39,16 @@ def test_runtime_dependencies_match_environment_yml() -> None:
     project = _pyproject()["project"]
     assert isinstance(project, dict)
     runtime = {_name(req) for req in project["dependencies"]}
-    assert runtime == {"dask", "distributed", "pandas", "numpy", "numba", "pyarrow", "click", "bokeh"}
+    assert runtime == {
+        "dask",
+        "distributed",
+        "pandas",
+        "numpy",
+        "numba",
+        "pyarrow",
+        "click",
+        "bokeh",
+    }
     extras = project["optional-dependencies"]
     notebook_extra = {_name(req) for req in extras.get("notebooks", [])}
     assert _environment_packages() == runtime | notebook_extra

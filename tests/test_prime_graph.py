@@ -114,3 +114,9 @@ def test_shared_distributed_client_runs_two_different_jobs(tmp_path: Path) -> No
         assert result.total_primes == 303
         ((_, total),) = dask.compute(persisted)
         assert total.count == 168
+        out = tmp_path / "primes.txt"  # --primes-out streams through the same client
+        streamed = run_prime(
+            str(second), ExecutionSettings(), segment_size=300, primes_out=str(out)
+        )
+        assert [int(p) for p in out.read_text().split()] == reference_primes(0, 2001)
+        assert streamed.total_primes == 303 and streamed.segments > 3

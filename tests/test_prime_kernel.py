@@ -227,3 +227,19 @@ def test_buckets_near_1e15_across_blocks() -> None:
     bounds = [lo, *cuts, hi]
     for piece, (a, b) in zip(sieve_window(lo, hi, cuts), itertools.pairwise(bounds), strict=True):
         assert piece == reference_summary(a, b, [p for p in expected if a <= p < b])
+
+
+@settings(max_examples=40, deadline=None)
+@given(lo=st.integers(0, 10**7), width=st.integers(1, 20_000))
+def test_plain_sieve_for_tiny_jobs_agrees(lo: int, width: int) -> None:
+    """The numpy sieve of tiny jobs agrees with the reference and with the compiled kernel."""
+    from pipeline.prime import plain
+
+    expected = reference_primes(lo, lo + width)
+    assert plain.plain_primes(lo, lo + width).tolist() == expected
+    assert window_primes(lo, lo + width).tolist() == expected
+    cut = lo + width // 2
+    bounds = [lo, cut, lo + width] if lo < cut else [lo, lo + width]
+    assert plain.summaries(plain.plain_primes(lo, lo + width), bounds) == sieve_window(
+        lo, lo + width, bounds[1:-1]
+    )

@@ -25,6 +25,8 @@ def test_range_option_is_repeatable_and_takes_1e_notation() -> None:
         "--range", "0:1e3", "--range", "10:20", "--format", "json", "--mode", "sync"
     )
     assert code == 0, err
+    assert "INFO prime: 2 range(s), 1 union interval(s), 1,001 numbers in 1 task(s)" in err
+    assert "estimated" in err
     doc = json.loads(out)
     assert [(r["start"], r["end"], r["count"]) for r in doc["ranges"]] == [
         (0, 1000, 168),
