@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
+import numpy as np
+import numpy.typing as npt
 from dask.base import tokenize
 
 from pipeline.errors import InputError
@@ -154,11 +156,14 @@ def _union(ranges: Sequence[PrimeRange]) -> list[tuple[int, int]]:
     return union
 
 
-def sieve_task(windows: tuple[Window, ...], compiled: bool = True) -> tuple[Summary, ...]:
-    """Sieve task: the summaries of every piece of ``windows``, in order.
+def sieve_task(packed: npt.NDArray[np.int64], compiled: bool = True) -> tuple[Summary, ...]:
+    """Sieve task: the summaries of every piece of the windows in ``packed``, in order.
 
-    The kernel is imported here, in the worker, so building a graph never starts numba.
+    ``packed`` is :func:`pack_windows` of the task's windows (a flat array, which dask neither
+    traverses nor tokenizes element by element). The kernel is imported here, in the worker, so
+    building a graph never starts numba.
     """
+    windows = unpack_windows(packed)
     if not compiled:
         from pipeline.prime import plain
 
@@ -172,15 +177,46 @@ def sieve_task(windows: tuple[Window, ...], compiled: bool = True) -> tuple[Summ
     return tuple(s for lo, hi, cuts in windows for s in sieve_window(lo, hi, cuts))
 
 
+def pack_windows(windows: Sequence[Window]) -> npt.NDArray[np.int64]:
+    """Windows as one flat array: ``lo, hi, number of cuts, cuts...`` for each window.
+
+    >>> pack_windows([(0, 10, (5,)), (20, 30, ())]).tolist()
+    [0, 10, 1, 5, 20, 30, 0]
+    >>> unpack_windows(pack_windows([(0, 10, (5,)), (20, 30, ())]))
+    [(0, 10, (5,)), (20, 30, ())]
+    """
+    flat: list[int] = []
+    for lo, hi, cuts in windows:
+        flat += (lo, hi, len(cuts), *cuts)
+    return np.array(flat, dtype=np.int64)
+
+
+def unpack_windows(packed: npt.NDArray[np.int64]) -> list[Window]:
+    """The inverse of :func:`pack_windows`."""
+    values = packed.tolist()
+    windows = []
+    i = 0
+    while i < len(values):
+        lo, hi, count = values[i : i + 3]
+        windows.append((lo, hi, tuple(values[i + 3 : i + 3 + count])))
+        i += 3 + count
+    return windows
+
+
 def reduce_pieces(
-    spans: tuple[tuple[int, int], ...], *task_outputs: tuple[Summary, ...]
+    spans: Sequence[tuple[int, int]] | npt.NDArray[np.int64], *task_outputs: tuple[Summary, ...]
 ) -> tuple[tuple[Summary, ...], Summary]:
     """Reduction task: one summary per range (its span of pieces) and one for the union.
+
+    ``spans`` is ``Plan.spans``, or the same as an ``(n, 2)`` array (in the graph, so dask does
+    not traverse a hundred thousand tuples).
 
     Short spans are merged directly; when a range spans more than ``SEGMENT_TREE_SPAN`` pieces
     the pieces go into a segment tree once, and each range costs ``O(log pieces)`` merges.
     """
     pieces = [s for output in task_outputs for s in output]
+    if isinstance(spans, np.ndarray):
+        spans = [(int(a), int(b)) for a, b in spans.tolist()]
     tree = _SegmentTree(pieces) if any(b - a > SEGMENT_TREE_SPAN for a, b in spans) else None
     per_range = []
     for a, b in spans:
@@ -244,17 +280,17 @@ def build_graph(job_plan: Plan) -> Any:
     Key names carry a token of their inputs: the same windows give the same key (computed once
     on a shared client), different inputs never collide.
     """
-    tasks = [
-        dask.delayed(sieve_task, pure=True)(
-            windows,
-            job_plan.compiled,
-            dask_key_name=f"prime-sieve-{tokenize(windows, job_plan.compiled)}",
+    tasks = []
+    for windows in job_plan.tasks:
+        packed = pack_windows(windows)
+        key = f"prime-sieve-{tokenize(packed, job_plan.compiled)}"
+        tasks.append(
+            dask.delayed(sieve_task, pure=True)(packed, job_plan.compiled, dask_key_name=key)
         )
-        for windows in job_plan.tasks
-    ]
-    token = tokenize(job_plan.spans, [t.key for t in tasks])
+    spans = np.array(job_plan.spans, dtype=np.int64).reshape(-1, 2)
+    token = tokenize(spans, [t.key for t in tasks])
     return dask.delayed(reduce_pieces, pure=True, nout=2)(
-        job_plan.spans, *tasks, dask_key_name=f"prime-reduce-{token}"
+        spans, *tasks, dask_key_name=f"prime-reduce-{token}"
     )
 
 

@@ -143,7 +143,7 @@ def sieve_window(lo: int, hi: int, cuts: Sequence[int]) -> list[Summary]:
     if hi <= lo or np.any(np.diff(bounds) <= 0):
         raise ValueError(f"bad window [{lo}, {hi}) with cuts {list(cuts)}")
     pattern, offsets, periods = _patterns()
-    primes = base_primes(math.isqrt(hi - 1))
+    primes = base_primes(_sieving_limit(hi))
     stats, heads, tails, _ = _sieve(
         lo, hi, bounds, primes, pattern, offsets, periods, _PRESIEVED, False, _empty_out(), _TUNING
     )
@@ -173,7 +173,7 @@ def window_primes(lo: int, hi: int) -> I64:
     if hi <= lo:
         return np.zeros(0, dtype=np.int64)
     pattern, offsets, periods = _patterns()
-    primes = base_primes(math.isqrt(hi - 1))
+    primes = base_primes(_sieving_limit(hi))
     width = hi - lo
     # Brun-Titchmarsh (Montgomery-Vaughan): at most 2y/log(y) primes in any interval of length y.
     capacity = 2 * width // max(int(math.log(width)), 1) + 64 if width > 64 else width
@@ -184,6 +184,13 @@ def window_primes(lo: int, hi: int) -> I64:
     )
     small = np.array([p for p in _WHEEL_PRIMES if lo <= p < hi], dtype=np.int64)
     return np.concatenate((small, out[: int(found)]))
+
+
+def _sieving_limit(hi: int) -> int:
+    """``isqrt(hi - 1)`` rounded up to a power of two: the windows of a job share a few limits,
+    so the per-process cache of :func:`base_primes` hits (the kernel ignores primes above
+    ``isqrt(hi - 1)``)."""
+    return 1 << max(math.isqrt(hi - 1), 1).bit_length()
 
 
 def _empty_out() -> I64:

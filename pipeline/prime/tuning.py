@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Final
 
 #: Largest ``end`` a range may have. Every intermediate value (``p * p``, ``p * m`` for a multiple
-#: past a block start, flat block offsets) stays far below ``2**63``, and the base primes up to
-#: ``isqrt(MAX_END)`` (about 1.9 million, 15 MB) are cheap to compute and ship to each task.
-#: Raising it is safe for int64 up to about 4e18 but the base-prime task grows with its root.
+#: past a block start, byte offsets) stays far below ``2**63``, and the sieving primes up to
+#: ``isqrt(MAX_END)`` (about 1.9 million, 15 MB) are cheap to compute once per worker process.
+#: Raising it is safe for int64 up to about 4e18 but the sieving primes grow with its root.
 MAX_END: Final[int] = 10**15
 
 #: Default numbers per sieve task. Larger means fewer tasks (less scheduler overhead, about 1 ms
@@ -55,8 +55,8 @@ SEGMENT_TREE_SPAN: Final[int] = 64
 #: log2 of the bytes of wheel-30 sieve processed at once (a *block*; one byte = 30 numbers, so
 #: 2**17 bytes = 3.9 million numbers). Small and medium primes write all over the block, so it
 #: should sit in the L2 cache (512 kB - 1 MB per core on current x86); smaller blocks make every
-#: prime pay its per-block loop overhead more often. Legal range: 12 .. 22 (large-prime bucket
-#: entries keep the in-block offset in 26 bits).
+#: prime pay its per-block loop overhead more often. Legal range: 10 .. 22 (large-prime bucket
+#: entries keep the in-block offset in 26 bits; the tests use 10 to cross many blocks).
 BLOCK_LOG: Final[int] = 17
 
 #: Pre-sieve groups: each group's product P is the period (in bytes) of a pattern that is copied
