@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -19,15 +20,19 @@ from tests.test_prime_kernel import reference_primes, reference_summary
 SYNC = ExecutionSettings(mode="sync")
 
 
-def disjoint(count: int, width: int = 10) -> list[PrimeRange]:
-    return [PrimeRange(1000 * i, 1000 * i + width) for i in range(count)]
+def disjoint(count: int, width: int = 10, base: int = 0) -> list[PrimeRange]:
+    return [PrimeRange(base + 1000 * i, base + 1000 * i + width) for i in range(count)]
 
 
 @pytest.mark.parametrize("count", [1000, 2000, 4000])
 def test_structure_grows_linearly_with_disjoint_ranges(count: int) -> None:
-    job_plan = plan(disjoint(count), 2**28)
+    job_plan = plan(disjoint(count), 2**28, bridge=False)
     assert job_plan.pieces == count  # one piece per range
     assert job_plan.spans == tuple((i, i + 1) for i in range(count))
+    # high up, the gaps are cheaper to sieve than starting new windows
+    bridged = plan(disjoint(count, base=10**9), 2**28)
+    assert bridged.pieces == 2 * count - 1 and bridged.outside == tuple(range(1, 2 * count - 1, 2))
+    assert sum(len(task) for task in bridged.tasks) == 1
     # tasks group many small windows: about cost / segment size of them, not one per range
     assert len(job_plan.tasks) <= job_plan.cost // job_plan.segment_size + 1
     graph = dict(build_graph(job_plan).__dask_graph__())
@@ -46,7 +51,7 @@ def test_segment_size_grows_to_cap_the_number_of_tasks() -> None:
     job_plan = plan([PrimeRange(0, 10**15)], 30)
     assert len(job_plan.tasks) <= MAX_TASKS
     assert job_plan.segment_size > 10**15 // MAX_TASKS
-    many = plan(disjoint(50_000, width=500), 30)
+    many = plan(disjoint(50_000, width=500), 30, bridge=False)
     assert len(many.tasks) <= MAX_TASKS
     assert many.pieces == 50_000
 
@@ -83,9 +88,26 @@ def test_reduction_with_long_and_short_spans_matches_reference(tmp_path: Path) -
 
 def test_reduce_pieces_of_empty_and_single_pieces() -> None:
     pieces = (Summary.of(0, 10, [2, 3, 5, 7]), Summary(10, 11), Summary.of(11, 12, [11]))
-    per_range, union = reduce_pieces(((0, 1), (1, 2), (0, 3)), pieces)
+    per_range, union = reduce_pieces(((0, 1), (1, 2), (0, 3)), (), pieces)
     assert [s.count for s in per_range] == [4, 0, 5]
     assert union.count == 5 and union.max_gap == 4 and union.gap_after == 7
+
+
+@pytest.mark.parametrize("base", [10**9, 10**12])
+def test_bridged_gaps_never_count(tmp_path: Path, base: int) -> None:
+    """Ranges close together share a window; the primes of the gaps count nowhere."""
+    rng = random.Random(base)
+    ranges = [[base + a, base + a + rng.randrange(0, 40)] for a in range(0, 6000, 300)]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(ranges))
+    job_plan = plan(parse_ranges(path.read_text()), 2**28)
+    assert job_plan.outside and sum(len(task) for task in job_plan.tasks) == 1
+    result = run_prime(str(path), SYNC)
+    expected = [reference_primes(a, b + 1) for a, b in ranges]
+    assert [r.count for r in result.ranges] == [len(e) for e in expected]
+    union = [p for e in expected for p in e]
+    assert result.total_primes == len(union) and result.first_primes == tuple(union[:20])
+    assert result.twin_pairs == sum(1 for p, q in itertools.pairwise(union) if q - p == 2)
 
 
 def test_keys_carry_a_token_of_their_inputs() -> None:

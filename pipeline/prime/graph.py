@@ -73,6 +73,8 @@ class Plan:
     compiled
         Whether tasks use the compiled kernel; False only for tiny jobs, which the plain numpy
         sieve of :mod:`pipeline.prime.plain` finishes before numba could even start.
+    outside
+        Pieces that lie in a bridged gap between union intervals (sieved, never counted).
     """
 
     union: tuple[tuple[int, int], ...]
@@ -81,6 +83,7 @@ class Plan:
     segment_size: int
     cost: int
     compiled: bool = True
+    outside: tuple[int, ...] = ()
 
     @property
     def covered(self) -> int:
@@ -104,28 +107,41 @@ def window_cost(lo: int, hi: int, per_prime: int = INIT_NUMBERS_PER_PRIME) -> in
     return (hi - lo) + int(per_prime * sieving)
 
 
-def plan(ranges: Sequence[PrimeRange], segment_size: int) -> Plan:
+def plan(ranges: Sequence[PrimeRange], segment_size: int, *, bridge: bool = True) -> Plan:
     """Cut the union of ``ranges`` into pieces, windows and tasks of about ``segment_size``.
+
+    With ``bridge``, neighbouring union intervals whose gap costs less to sieve than starting a
+    new window (placing every sieving prime) share one window; the gap becomes a piece of its
+    own, listed in ``Plan.outside`` and left out of every total. 100,000 small ranges close
+    together are then a few windows, not 100,000.
 
     >>> p = plan([PrimeRange(0, 9), PrimeRange(5, 24)], segment_size=10)
     >>> p.union, p.tasks, p.spans
     (((0, 25),), (((0, 10, (5,)),), ((10, 20, ()),), ((20, 25, ()),)), ((0, 2), (1, 4)))
+    >>> plan([PrimeRange(10**9, 10**9 + 9), PrimeRange(10**9 + 100, 10**9 + 109)], 2**28).outside
+    (1,)
     """
     if len(ranges) > MAX_RANGES:
         raise InputError(
             f"{len(ranges):,} ranges exceed the supported {MAX_RANGES:,}; merge them first"
         )
     union = _union(ranges)
+    runs: list[tuple[int, int]] = []
+    for lo, hi in union:
+        if bridge and runs and lo - runs[-1][1] <= window_cost(lo, hi) - (hi - lo):
+            runs[-1] = (runs[-1][0], hi)
+        else:
+            runs.append((lo, hi))
     boundaries = sorted({b for r in ranges for b in (r.start, r.end + 1)})
-    cost = sum(window_cost(lo, hi) for lo, hi in union)
-    plain_cost = sum(window_cost(lo, hi, PLAIN_NUMBERS_PER_PRIME) for lo, hi in union)
+    cost = sum(window_cost(lo, hi) for lo, hi in runs)
+    plain_cost = sum(window_cost(lo, hi, PLAIN_NUMBERS_PER_PRIME) for lo, hi in runs)
     # every task but the last costs at least `size`, so there are at most MAX_TASKS of them
     size = max(segment_size, -(-cost // (MAX_TASKS - 1)))
     tasks: list[tuple[Window, ...]] = []
     current: list[Window] = []
     current_cost = 0
     starts: list[int] = []  # first number of every piece, ascending
-    for lo, hi in union:
+    for lo, hi in runs:
         for a in range(lo, hi, size):
             b = min(a + size, hi)
             inner = boundaries[
@@ -143,7 +159,16 @@ def plan(ranges: Sequence[PrimeRange], segment_size: int) -> Plan:
     spans = tuple(
         (bisect.bisect_left(starts, r.start), bisect.bisect_left(starts, r.end + 1)) for r in ranges
     )
-    return Plan(tuple(union), tuple(tasks), spans, size, cost, plain_cost > PLAIN_MAX_COST)
+    outside: tuple[int, ...] = ()
+    if len(runs) < len(union):
+        union_starts = [lo for lo, _ in union]
+        outside = tuple(
+            index
+            for index, start in enumerate(starts)
+            if start >= union[bisect.bisect_right(union_starts, start) - 1][1]
+        )
+    compiled = plain_cost > PLAIN_MAX_COST
+    return Plan(tuple(union), tuple(tasks), spans, size, cost, compiled, outside)
 
 
 def _union(ranges: Sequence[PrimeRange]) -> list[tuple[int, int]]:
@@ -204,12 +229,15 @@ def unpack_windows(packed: npt.NDArray[np.int64]) -> list[Window]:
 
 
 def reduce_pieces(
-    spans: Sequence[tuple[int, int]] | npt.NDArray[np.int64], *task_outputs: tuple[Summary, ...]
+    spans: Sequence[tuple[int, int]] | npt.NDArray[np.int64],
+    outside: Sequence[int] | npt.NDArray[np.int64],
+    *task_outputs: tuple[Summary, ...],
 ) -> tuple[tuple[Summary, ...], Summary]:
     """Reduction task: one summary per range (its span of pieces) and one for the union.
 
     ``spans`` is ``Plan.spans``, or the same as an ``(n, 2)`` array (in the graph, so dask does
-    not traverse a hundred thousand tuples).
+    not traverse a hundred thousand tuples); the pieces listed in ``outside`` (``Plan.outside``)
+    are left out of the union.
 
     Short spans are merged directly; when a range spans more than ``SEGMENT_TREE_SPAN`` pieces
     the pieces go into a segment tree once, and each range costs ``O(log pieces)`` merges.
@@ -227,12 +255,14 @@ def reduce_pieces(
             for s in pieces[a:b]:
                 found = s if found is None else merge(found, s)
         per_range.append(found if found is not None else Summary(0, 0))
-    if tree is not None:
+    if tree is not None and len(outside) == 0:
         union = tree.query(0, len(pieces))
     else:
+        skip = {int(i) for i in outside}
         union = None
-        for s in pieces:
-            union = s if union is None else merge(union, s)
+        for index, s in enumerate(pieces):
+            if index not in skip:
+                union = s if union is None else merge(union, s)
     return tuple(per_range), union if union is not None else Summary(0, 0)
 
 
@@ -288,9 +318,10 @@ def build_graph(job_plan: Plan) -> Any:
             dask.delayed(sieve_task, pure=True)(packed, job_plan.compiled, dask_key_name=key)
         )
     spans = np.array(job_plan.spans, dtype=np.int64).reshape(-1, 2)
-    token = tokenize(spans, [t.key for t in tasks])
+    outside = np.array(job_plan.outside, dtype=np.int64)
+    token = tokenize(spans, outside, [t.key for t in tasks])
     return dask.delayed(reduce_pieces, pure=True, nout=2)(
-        spans, *tasks, dask_key_name=f"prime-reduce-{token}"
+        spans, outside, *tasks, dask_key_name=f"prime-reduce-{token}"
     )
 
 

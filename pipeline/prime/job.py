@@ -87,7 +87,7 @@ def run_prime(
         parsed = load_ranges(path)
     if primes_out is not None:
         size = min(size, PRIMES_OUT_SEGMENT)
-    job_plan = plan(parsed, size)
+    job_plan = plan(parsed, size, bridge=primes_out is None)  # gaps would need filtering
     if job_plan.segment_size > size:
         log.info(
             "prime: segment size raised from %d to %d to stay within the task limit",
@@ -183,7 +183,7 @@ def _sieve_and_write(
         writer.discard()
     if error is None:
         log.info("primes written to %s", writer.target)
-    per_range, total = reduce_pieces(job_plan.spans, *outputs)
+    per_range, total = reduce_pieces(job_plan.spans, job_plan.outside, *outputs)
     return per_range, total, error
 
 
