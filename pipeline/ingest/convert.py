@@ -64,30 +64,42 @@ def decimal_to_ms(strings: pa.Array, exponent: int) -> tuple[FloatArray, BoolArr
     (a request without a latency); a value above :data:`MAX_LATENCY_MS` is invalid.
     """
     count = len(strings)
-    values = np.full(count, np.nan, dtype=np.float64)
     if count == 0:
-        return values, np.ones(0, dtype=bool)
+        return np.zeros(0, dtype=np.float64), np.ones(0, dtype=bool)
     dash = _bool(pc.equal(strings, "-"))
-    digits_text = pc.replace_substring(strings, ".", "")
-    lengths = _int(pc.utf8_length(digits_text))
-    fast = ~dash & (lengths <= _FAST_DIGITS)
-    if fast.any():
-        fast_idx = np.flatnonzero(fast)
-        picked = digits_text.take(pa.array(fast_idx))
-        number = np.asarray(pc.cast(picked, pa.int64()).to_numpy(zero_copy_only=False), np.float64)
-        dot = _int(pc.find_substring(strings.take(pa.array(fast_idx)), "."))
-        full = _int(pc.utf8_length(strings.take(pa.array(fast_idx))))
-        scale = np.where(dot < 0, 0, full - dot - 1)
-        power = exponent - scale
-        up = power >= 0
-        result = np.empty(len(fast_idx), dtype=np.float64)
-        result[up] = number[up] * _POW10[power[up]]
-        result[~up] = number[~up] / _POW10[-power[~up]]
-        values[fast_idx] = result
-    for index in np.flatnonzero(~dash & ~fast):  # more than 15 digits: rare, exact via Decimal
-        values[index] = _slow_decimal(str(strings[int(index)].as_py()), exponent)
+    numeric = pc.if_else(pa.array(dash), "0", strings) if dash.any() else strings
+    if exponent == 0:
+        # Arrow's string -> float64 cast rounds correctly (it is what float(text) gives), so for
+        # milliseconds no integer arithmetic is needed; too large a value becomes inf (invalid).
+        values = _float(pc.cast(numeric, pa.float64()))
+    else:
+        values = _scaled_decimals(numeric, exponent)
+    values[dash] = np.nan
     valid = dash | (np.isfinite(values) & (values <= MAX_LATENCY_MS))
     return values, valid
+
+
+def _scaled_decimals(strings: pa.Array, exponent: int) -> FloatArray:
+    """``[0-9]+(.[0-9]+)?`` strings times ``10**exponent``, correctly rounded (see module doc)."""
+    dot = _int(pc.find_substring(strings, "."))
+    length = _int(pc.binary_length(strings))
+    digits = length - (dot >= 0)
+    fast = digits <= _FAST_DIGITS
+    picked = strings if fast.all() else pc.if_else(pa.array(fast), strings, "0")
+    number = _float(pc.cast(pc.replace_substring(picked, ".", ""), pa.int64()))
+    power = exponent - np.where(dot < 0, 0, length - dot - 1)
+    values: FloatArray = np.where(
+        power >= 0,
+        number * _POW10[np.clip(power, 0, 22)],
+        number / _POW10[np.clip(-power, 0, 22)],
+    )
+    for index in np.flatnonzero(~fast):  # more than 15 digits: rare, exact via Decimal
+        values[index] = _slow_decimal(str(strings[int(index)].as_py()), exponent)
+    return values
+
+
+def _float(array: Any) -> FloatArray:
+    return np.array(array.to_numpy(zero_copy_only=False), dtype=np.float64)  # writable copy
 
 
 def _slow_decimal(text: str, exponent: int) -> float:
