@@ -15,7 +15,7 @@ def render_ingest(result: IngestResult) -> str:
     """Render an :class:`IngestResult` as readable plain text (``--format text``)."""
     data = result.to_dict()
     lines, inputs, requests = data["lines"], data["inputs"], data["requests"]
-    formats = ", ".join(f"{name} ({count:,})" for name, count in inputs["formats"].items())
+    formats = ", ".join(f"{_short(name)} ({count:,})" for name, count in inputs["formats"].items())
     parts = [
         "Ingest report",
         "",
@@ -69,6 +69,11 @@ def render_ingest(result: IngestResult) -> str:
         parts += ["", *timeline_text(data["timeline"])]
     parts += ["", _execution(data["execution"])]
     return "\n".join(parts) + "\n"
+
+
+def _short(name: str, width: int = 60) -> str:
+    """A pasted format's name cut to ``width`` characters for the text report (JSON has it all)."""
+    return name if len(name) <= width else name[: width - 3] + "..."
 
 
 def _time_range(time_range: Mapping[str, Any] | None) -> str:
