@@ -180,7 +180,8 @@ def aggregate_partition(
     method = frame["method"]
     status_class = (frame["status"] // 100).astype(np.int16).rename("status_class")
     grouped = base if raw_paths else template_paths(base)
-    path = pd.Series(grouped.to_pandas(), index=frame.index, name="path")
+    # .array: positional, not aligned by label (a filter leaves gaps in frame.index)
+    path = pd.Series(grouped.to_pandas().array, index=frame.index, name="path")
     errors = (status_class >= 4).to_numpy()
     samples = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     records = [f"{source}\t{line}" for line in malformed.to_pylist()] if keep_malformed else []
