@@ -142,6 +142,8 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
     >>> merge_partials([Partial(parsed=2), Partial(parsed=3, files=1)]).parsed
     5
     """
+    if not partials:
+        return Partial()
     if len(partials) == 1:
         return partials[0]
     samples: list[str] = []
