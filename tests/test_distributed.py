@@ -18,7 +18,7 @@ from cli import cli
 from pipeline import ExecutionSettings, compute, registry
 from pipeline._worker_probe import probe, source_digest
 from pipeline.report import _json_safe
-from tests.cluster_fixtures import ExternalCluster, free_port
+from tests.cluster_fixtures import ExternalCluster, refused_address
 from tests.toy_feature import run_toy
 
 pytestmark = pytest.mark.timeout(180)
@@ -35,7 +35,7 @@ def local_client() -> Iterator[object]:
 
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0"
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -80,9 +80,9 @@ def test_code_is_shipped_to_workers_that_lack_it(external_cluster: ExternalClust
 
 
 def test_unreachable_scheduler_fails_fast_with_one_line(toy_feature: registry.Feature) -> None:
-    address = f"tcp://127.0.0.1:{free_port()}"
-    started = time.monotonic()
-    result = CliRunner().invoke(cli, ["toy", "--scheduler", address, "--connect-timeout", "2"])
+    with refused_address() as address:
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["toy", "--scheduler", address, "--connect-timeout", "2"])
     assert time.monotonic() - started < 15
     assert result.exit_code == 2
     assert result.stderr == f"Error: cannot reach the Dask scheduler at {address} within 2 s\n"

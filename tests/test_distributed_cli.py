@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.cluster_fixtures import ExternalCluster, free_port, wait_until
+from tests.cluster_fixtures import ExternalCluster, LineReader, wait_until
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(240)
@@ -76,7 +75,7 @@ def test_local_cluster_leaves_no_process_behind() -> None:
         "--format",
         "json",
         "--dashboard-address",
-        f"127.0.0.1:{free_port()}",
+        "127.0.0.1:0",
         env=env,
     )
     assert result.returncode == 0, result.stderr
@@ -87,7 +86,6 @@ def test_local_cluster_leaves_no_process_behind() -> None:
 
 def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None:
     tag = uuid.uuid4().hex
-    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -99,7 +97,7 @@ def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None
             "1",
             "--keep-alive",
             "--dashboard-address",
-            f"127.0.0.1:{port}",
+            "127.0.0.1:0",
         ],
         cwd="/",
         stdout=subprocess.PIPE,
@@ -109,13 +107,9 @@ def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None
     )
     try:
         assert process.stderr is not None
-        url = None
-        for line in process.stderr:
-            match = re.search(r"kept alive; dashboard: (\S+)", line)
-            if match:
-                url = match.group(1)
-                break
-        assert url == f"http://127.0.0.1:{port}/status"
+        stderr = LineReader(process.stderr)
+        match = stderr.wait_for(r"kept alive; dashboard: (http://127\.0\.0\.1:(\d+)/status)", 120)
+        url, port = match.group(1), int(match.group(2))
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200
         listening = [
@@ -145,7 +139,7 @@ def test_real_subprocess_profile_in_distributed_mode(tmp_path: Path) -> None:
         "--profile",
         str(target),
         "--dashboard-address",
-        f"127.0.0.1:{free_port()}",
+        "127.0.0.1:0",
     )
     assert result.returncode == 0, result.stderr
     assert "Dask Performance Report" in target.read_text()
