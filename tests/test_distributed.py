@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dask
 import psutil
@@ -131,27 +132,75 @@ def test_task_failure_gives_the_same_error_as_local_modes(
     assert outcomes["distributed"].stderr.splitlines()[-1] == outcomes["sync"].stderr.strip()
 
 
-def test_job_survives_a_killed_worker(local_client: object) -> None:
-    client = local_client
-    worker_pids: dict[str, int] = client.run(os.getpid)  # type: ignore[attr-defined]
-    tasks = [dask.delayed(_slow_square)(i) for i in range(40)]
-    outcome: dict[str, object] = {}
+def _count_attempt_then_fail(log: str) -> int:
+    with open(log, "a") as attempts:
+        attempts.write("attempt\n")
+    raise ValueError("task failed on its own")
+
+
+def test_a_failing_task_runs_once(local_client: object, tmp_path: Path) -> None:
+    """Only a task whose worker died is run again (distributed's allowed-failures), never one
+    that raised: a retry would repeat side effects and delay the error."""
+    log = tmp_path / "attempts.txt"
+    with pytest.raises(ValueError, match="task failed on its own"):
+        compute(
+            dask.delayed(_count_attempt_then_fail)(str(log)),
+            settings=ExecutionSettings(mode="distributed"),
+        )
+    assert log.read_text() == "attempt\n"
+
+
+def _kill_a_busy_worker_mid_run(client: Any, tasks: list[Any]) -> dict[str, Any]:
+    """Run ``tasks`` in a thread, kill the worker process that is running some of them while
+    others have not started, and return the outcome of the run (values or error)."""
+    worker_pids: dict[str, int] = client.run(os.getpid)
+    outcome: dict[str, Any] = {}
 
     def run() -> None:
-        outcome["values"] = compute(*tasks, settings=ExecutionSettings(mode="distributed"))
+        try:
+            outcome["values"] = compute(*tasks, settings=ExecutionSettings(mode="distributed"))
+        except Exception as exc:
+            outcome["error"] = exc
 
     runner = threading.Thread(target=run)
     runner.start()
     deadline = time.monotonic() + 60
-    while not any(client.processing().values()):  # type: ignore[attr-defined]
-        assert time.monotonic() < deadline, "the job never started"
-        time.sleep(0.05)
-    time.sleep(0.5)
-    victim = next(iter(worker_pids.values()))
-    psutil.Process(victim).kill()
+    while True:
+        busy = {address: keys for address, keys in client.processing().items() if keys}
+        if len(busy) == len(worker_pids):  # every worker has tasks: the run is under way
+            break
+        assert time.monotonic() < deadline and runner.is_alive(), "the job never got going"
+        time.sleep(0.02)
+    victim_address = next(iter(busy))
+    victim = psutil.Process(worker_pids[victim_address])
+    victim.kill()
+    victim.wait(timeout=10)
+    assert not outcome, "the run ended before the kill: the test proves nothing"
     runner.join(timeout=120)
     assert not runner.is_alive()
-    assert outcome["values"] == tuple(i * i for i in range(40))
+    return outcome
+
+
+def test_job_survives_a_worker_killed_mid_run(local_client: object) -> None:
+    tasks = [dask.delayed(_slow_square)(i) for i in range(40)]
+    outcome = _kill_a_busy_worker_mid_run(local_client, tasks)
+    assert outcome == {"values": tuple(i * i for i in range(40))}
+
+
+def test_the_kill_hits_running_tasks() -> None:
+    """With allowed-failures 0, the same kill fails the run: it really hit running tasks."""
+    from distributed import Client, KilledWorker, LocalCluster
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        tasks = [dask.delayed(_slow_square)(i) for i in range(40)]
+        outcome = _kill_a_busy_worker_mid_run(client, tasks)
+    assert isinstance(outcome.get("error"), KilledWorker), outcome
 
 
 @pytest.mark.parametrize(
