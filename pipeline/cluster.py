@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import sys
 import tempfile
 import warnings
 import zipfile
@@ -82,10 +81,11 @@ def _connect(settings: ExecutionSettings) -> Iterator[Any]:
             f"cannot reach the Dask scheduler at {address} within {settings.connect_timeout:g} s"
         ) from exc
     try:
-        log.info("connected to scheduler %s (dashboard: %s)", address, client.dashboard_link)
+        log.info("connected to scheduler %s (dashboard: %s)", address, dashboard_url(client))
         yield client
     finally:
-        client.close()
+        with _quiet_shutdown(client, our_workers=False):
+            client.close()
 
 
 @contextlib.contextmanager
@@ -116,9 +116,34 @@ def _local_cluster(settings: ExecutionSettings) -> Iterator[Any]:
             )
             yield client
         finally:
-            client.close()
+            with _quiet_shutdown(client, our_workers=True):
+                client.close()
+                cluster.close()
     finally:
-        cluster.close()
+        cluster.close()  # no-op when closed above; here when the client could not be made
+
+
+@contextlib.contextmanager
+def _quiet_shutdown(client: Any, *, our_workers: bool) -> Iterator[None]:
+    """Silence logging while a cluster connection closes, unless DEBUG logging is on.
+
+    Closing (above all after Ctrl-C, a failed task or a lost worker) makes distributed log
+    tracebacks that say nothing to the user: heartbeats that find the scheduler gone, tasks
+    cancelled on workers, comms closed. The workers of our own local cluster are silenced too
+    (they write to our stderr), just before they are told to stop.
+    """
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    if our_workers:
+        with contextlib.suppress(Exception):
+            client.run(logging.disable, logging.CRITICAL)
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 def _dashboard_port(cluster: Any) -> int | None:
@@ -133,6 +158,9 @@ def dashboard_url(client: Any) -> str | None:
     server = getattr(scheduler, "http_server", None)
     if server is not None and getattr(server, "port", None) is not None:
         return addresses.http_url(str(server.address), int(server.port))
+    with contextlib.suppress(Exception):
+        if "dashboard" not in client.scheduler_info(n_workers=0).get("services", {}):
+            return None  # a scheduler started without one (distributed would show a guess)
     link = client.dashboard_link
     return str(link) if link else None
 
@@ -206,15 +234,6 @@ def _upload_package(client: Any) -> None:
         path = Path(folder) / f"mini_orchestrator_{digest}.zip"
         path.write_bytes(buffer.getvalue())
         client.upload_file(str(path))
-
-
-def show_progress(futures: list[Any]) -> None:
-    """distributed's text progress bar, drawn on stderr (it writes to stdout by default)."""
-    from distributed import progress
-
-    with contextlib.redirect_stdout(sys.stderr):
-        progress(futures)
-    sys.stderr.write("\n")
 
 
 def cluster_workers(client: Any) -> int:

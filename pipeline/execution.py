@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import dask
 
-from pipeline import addresses, cluster
+from pipeline import addresses, cluster, gathering
 from pipeline.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -177,9 +177,11 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
     if mode == "distributed":
         with cluster.open_client(settings) as client:
             futures = client.compute(list(collections), **kwargs)
-            if settings.progress:
-                cluster.show_progress(futures)
-            return tuple(client.gather(futures))
+            return tuple(
+                gathering.gather(
+                    client, futures, timeout=settings.connect_timeout, progress=settings.progress
+                )
+            )
     scheduler = LOCAL_SCHEDULERS[mode]
     options: dict[str, Any] = {"scheduler": scheduler}
     if mode != "sync":

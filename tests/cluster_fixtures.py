@@ -172,6 +172,34 @@ def external_cluster(
         yield cluster
 
 
+def processes_tagged(tag: str) -> list[psutil.Process]:
+    """Processes whose environment has ``MINI_ORCH_TEST_TAG=tag`` (a CLI run and its children)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("MINI_ORCH_TEST_TAG") == tag:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must react to SIGINT: a shell without job control starts
+    background jobs with SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def kill_tree(process: psutil.Process) -> None:
+    """SIGKILL a process and its descendants (a ``dask worker`` runs its worker in a child)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        family = [*process.children(recursive=True), process]
+        for member in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.kill()
+        psutil.wait_procs(family, timeout=10)
+
+
 def wait_until(predicate: object, timeout: float = 30, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -234,3 +234,11 @@ def test_profile_writes_html(
     assert html.lstrip().lower().startswith("<!doctype html>")
     assert needle in html
     assert "cdn.bokeh.org" not in html  # resources inlined: opens offline
+
+
+def test_progress_bar_in_distributed_mode_goes_to_stderr(toy_feature: registry.Feature) -> None:
+    args = ["toy", "--mode", "distributed", "--worker", "1", "--dashboard-address", ":0"]
+    result = CliRunner().invoke(cli, [*args, "--progress"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "toy total: 28 (4 chunks)\n"
+    assert "100% Completed" in result.stderr

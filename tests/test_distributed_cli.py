@@ -15,7 +15,13 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.cluster_fixtures import ExternalCluster, LineReader, wait_until
+from tests.cluster_fixtures import (
+    ExternalCluster,
+    LineReader,
+    default_sigint,
+    processes_tagged,
+    wait_until,
+)
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(240)
@@ -52,17 +58,6 @@ def test_external_cluster_gives_threading_results(
     assert remote_doc["execution"]["workers"] == 2
 
 
-def _processes_tagged(tag: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("MINI_ORCH_TEST_TAG") == tag:
-                found.append(process)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return found
-
-
 def test_local_cluster_leaves_no_process_behind() -> None:
     tag = uuid.uuid4().hex
     env = {**os.environ, "MINI_ORCH_TEST_TAG": tag}
@@ -81,7 +76,7 @@ def test_local_cluster_leaves_no_process_behind() -> None:
     assert result.returncode == 0, result.stderr
     execution = json.loads(result.stdout)["execution"]
     assert (execution["mode"], execution["workers"]) == ("distributed", 2)
-    assert wait_until(lambda: not _processes_tagged(tag), timeout=20), _processes_tagged(tag)
+    assert wait_until(lambda: not processes_tagged(tag), timeout=20), processes_tagged(tag)
 
 
 def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None:
@@ -104,6 +99,7 @@ def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "MINI_ORCH_TEST_TAG": tag},
+        preexec_fn=default_sigint,
     )
     try:
         assert process.stderr is not None
@@ -114,7 +110,7 @@ def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None
             assert response.status == 200
         listening = [
             conn.laddr
-            for proc in _processes_tagged(tag)
+            for proc in processes_tagged(tag)
             for conn in proc.net_connections(kind="inet")
             if conn.status == psutil.CONN_LISTEN
         ]
@@ -125,7 +121,7 @@ def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None
     finally:
         if process.poll() is None:
             process.kill()
-    assert wait_until(lambda: not _processes_tagged(tag), timeout=20), _processes_tagged(tag)
+    assert wait_until(lambda: not processes_tagged(tag), timeout=20), processes_tagged(tag)
 
 
 def test_real_subprocess_profile_in_distributed_mode(tmp_path: Path) -> None:
