@@ -217,7 +217,9 @@ def _click_option(option: registry.FeatureOption) -> click.Option:
             show_default=True,
         )
     click_type: Any = option.type
-    if option.type is int and option.min is not None:
+    if option.choices is not None:
+        click_type = click.Choice(option.choices)
+    elif option.type is int and option.min is not None:
         click_type = click.IntRange(min=int(option.min))
     elif option.type is float and option.min is not None:
         click_type = click.FloatRange(min=option.min)
@@ -246,7 +248,7 @@ def _settings(options: dict[str, Any], progress: bool | None) -> ExecutionSettin
     """Pop the execution options out of ``options`` and build the settings."""
     ctx = click.get_current_context()
     mode: str = options.pop("mode")
-    address: str | None = options.pop("scheduler_address") or None
+    address: str | None = options.pop("scheduler_address")  # '' is an error, not "none"
     explicit_mode = ctx.get_parameter_source("mode") is not click.core.ParameterSource.DEFAULT
     if address is not None:
         if explicit_mode and mode != "distributed":

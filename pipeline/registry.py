@@ -24,8 +24,9 @@ from pipeline.report import JobResult
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP: Final[str] = "mini_orchestrator.features"
-#: Built-in features that register themselves in a module of their own: ``get(name)`` imports
-#: only that module, so running one feature does not import the others' dependencies.
+#: Built-in features that register themselves in a module of their own (which defines
+#: ``FEATURE``): ``get(name)`` imports only that module, so running one feature does not import
+#: the others' dependencies.
 BUILTIN: Final[dict[str, str]] = {"prime": "pipeline.prime.feature"}
 
 
@@ -34,9 +35,10 @@ class FeatureOption:
     """An extra option of one feature; the CLI exposes it as ``--name-with-dashes``.
 
     ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch).
-    ``min`` bounds numeric values (inclusive); the run function still validates. ``flag``
-    overrides the flag's spelling; ``multiple`` makes it repeatable (a tuple of values);
-    ``replaces_path`` means the option is the input itself, so ``--path`` with it is an error.
+    ``min`` bounds numeric values (inclusive); ``choices`` restricts a ``str``; ``multiple``
+    makes the option repeatable (the run function receives a tuple). The run function still
+    validates. ``flag`` overrides the flag's spelling; ``replaces_path`` means the option is
+    the input itself, so ``--path`` with it is an error.
     """
 
     name: str
@@ -45,8 +47,9 @@ class FeatureOption:
     help: str
     min: float | None = None
     metavar: str | None = None
-    flag: str | None = None
+    choices: tuple[str, ...] | None = None
     multiple: bool = False
+    flag: str | None = None
     replaces_path: bool = False
 
 
@@ -95,19 +98,28 @@ def features() -> Mapping[str, Feature]:
 def get(name: str) -> Feature | None:
     """The feature called ``name``, or None."""
     if name in BUILTIN:
-        importlib.import_module(BUILTIN[name])
+        _load_builtin(name)
         return _REGISTRY.features.get(name)
     return features().get(name)
 
 
+def _load_builtin(name: str) -> None:
+    """Import the module of a self-registering built-in feature; register its ``FEATURE`` again
+    if the registry was reset after the module was imported (tests do that)."""
+    module = importlib.import_module(BUILTIN[name])
+    if name not in _REGISTRY.features:
+        register(module.FEATURE)
+
+
 def _load_once() -> None:
+    """Import the built-in features, then the plugins; marked loaded only when that worked,
+    so a failed import raises again on the next call instead of leaving an empty registry."""
     if _REGISTRY.loaded:
         return
-    _REGISTRY.loaded = True
     import pipeline.features  # noqa: F401  (registers the built-in features)
 
-    for module in BUILTIN.values():
-        importlib.import_module(module)
+    for name in BUILTIN:
+        _load_builtin(name)
 
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
@@ -116,6 +128,7 @@ def _load_once() -> None:
             register(feature)
         except Exception as exc:  # a broken plugin must not break the CLI
             log.warning("cannot load feature plugin %r: %s", entry_point.name, exc)
+    _REGISTRY.loaded = True
 
 
 def run_feature(name: str, path: str | None, settings: ExecutionSettings, **options: Any) -> Any:

@@ -27,7 +27,7 @@ def _render(result: Any) -> str:
     return render_prime(result)
 
 
-PRIME = register(
+FEATURE = register(
     Feature(
         name="prime",
         help="Count primes, twin pairs and gaps in the ranges of a JSON file or of --range.",
