@@ -31,7 +31,9 @@ class FeatureOption:
     """An extra option of one feature; the CLI exposes it as ``--name-with-dashes``.
 
     ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch).
-    ``min`` bounds numeric values (inclusive); the run function still validates.
+    ``min`` bounds numeric values (inclusive); ``choices`` restricts a ``str``; ``multiple``
+    makes the option repeatable (the run function receives a tuple). The run function still
+    validates.
     """
 
     name: str
@@ -40,6 +42,8 @@ class FeatureOption:
     help: str
     min: float | None = None
     metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    multiple: bool = False
 
 
 @dataclass(frozen=True)

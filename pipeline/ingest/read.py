@@ -28,7 +28,9 @@ import fsspec.core
 import fsspec.utils
 
 from pipeline.ingest.files import Block
-from pipeline.ingest.parse import parse_text
+from pipeline.ingest.filters import Filters
+from pipeline.ingest.formats import LogFormat
+from pipeline.ingest.parse import DEFAULT_FORMAT, parse_text
 from pipeline.ingest.stats import Partial, aggregate_partition, merge_partials
 from pipeline.report import FailedInput
 
@@ -43,13 +45,26 @@ STREAM_CHUNK: Final[int] = 16 * 2**20
 READ_ERRORS: Final = (OSError, EOFError, zlib.error, lzma.LZMAError, UnicodeError)
 
 
-def block_partial(block: Block, keep_malformed: bool = False) -> Partial:
-    """Read, parse and aggregate one block; a read failure is returned, not raised."""
+def block_partial(
+    block: Block,
+    keep_malformed: bool = False,
+    fmt: LogFormat = DEFAULT_FORMAT,
+    filters: Filters | None = None,
+    raw_paths: bool = False,
+) -> Partial:
+    """Read, parse (with the file's format) and aggregate one block; a read failure is returned,
+    not raised."""
     parts: list[Partial] = []
     try:
         for text in block_texts(block):
             parts.append(
-                aggregate_partition(parse_text(text), block.path, keep_malformed=keep_malformed)
+                aggregate_partition(
+                    parse_text(text, fmt),
+                    block.path,
+                    keep_malformed=keep_malformed,
+                    filters=filters,
+                    raw_paths=raw_paths,
+                )
             )
     except READ_ERRORS as exc:
         message = describe_error(exc)
