@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from pipeline import registry
+from pipeline.display import escape_text, escape_undecodable
 from pipeline.errors import InputError, PipelineError
 from pipeline.execution import (
     DEFAULT_CONNECT_TIMEOUT_S,
@@ -33,6 +34,7 @@ from pipeline.execution import (
     Session,
     session,
 )
+from pipeline.outputs import atomic_text, check_outputs
 from pipeline.report import render_json
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
@@ -276,6 +278,11 @@ def _run(
 ) -> int:
     keep_alive: bool = options.pop("keep_alive")
     settings = _settings(options, progress)
+    written = {"--output": output, "--profile": settings.profile}
+    for option in feature.options:
+        if option.output:
+            written["--" + option.name.replace("_", "-")] = options.get(option.name)
+    check_outputs(written, [str(path if path is not None else feature.default_path)])
     with session(settings) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
         code = _emit(feature, result, output_format, output)
@@ -299,19 +306,23 @@ def _wait_for_interrupt(opened: Session) -> None:
 
 def _emit(feature: registry.Feature, result: Any, output_format: str, output: Path | None) -> int:
     """Render the report to stdout or ``--output``; the exit code follows the failed inputs."""
-    text = render_json(result) if output_format == "json" else feature.render_text(result)
+    text = (
+        render_json(result)
+        if output_format == "json"
+        else escape_undecodable(feature.render_text(result))
+    )
     if not text.endswith("\n"):
         text += "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write report to {output}: {exc.strerror or exc}") from exc
-        log.info("report written to %s", output)
-    for failed in result.failed_inputs:
-        log.warning("input failed: %s: %s", failed.path, failed.error)
+    try:
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            with atomic_text(output, what="report") as handle:
+                handle.write(text)
+            log.info("report written to %s", output)
+    finally:
+        for failed in result.failed_inputs:
+            log.warning("input failed: %s: %s", failed.path, failed.error)
     return EXIT_PARTIAL if result.failed_inputs else EXIT_OK
 
 
@@ -319,17 +330,17 @@ def _guarded(verbose: bool, action: Callable[[], int]) -> int:
     """The one translation point from exceptions to exit codes."""
     try:
         return action()
-    except InputError as exc:
+    except InputError as exc:  # OutputError included: exit 2 wins over 3
         if verbose:
             traceback.print_exc(file=sys.stderr)
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {escape_text(str(exc))}", err=True)
         return EXIT_INPUT
     except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
         raise
     except (PipelineError, Exception) as exc:
         if verbose:
             traceback.print_exc(file=sys.stderr)
-        message = str(exc).splitlines()[0] if str(exc) else ""
+        message = escape_text(str(exc).splitlines()[0]) if str(exc) else ""
         click.echo(
             f"Internal error: {type(exc).__name__}: {message}"
             + ("" if verbose else " (run with --verbose for the traceback)"),
@@ -341,12 +352,20 @@ def _guarded(verbose: bool, action: Callable[[], int]) -> int:
 def _configure_logging(verbose: bool) -> None:
     """INFO (DEBUG with --verbose) for our loggers on stderr; others only from WARNING up."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(_EscapingFormatter("%(levelname)s %(message)s"))
     if not verbose:
         handler.addFilter(_ours_or_warning)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+class _EscapingFormatter(logging.Formatter):
+    """One record, one line: newlines, TABs, control characters and undecodable bytes of the
+    message (file names, input lines) are escaped, so input cannot forge a log line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_text(super().formatMessage(record))
 
 
 def _ours_or_warning(record: logging.LogRecord) -> bool:

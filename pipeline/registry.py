@@ -31,7 +31,9 @@ class FeatureOption:
     """An extra option of one feature; the CLI exposes it as ``--name-with-dashes``.
 
     ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch).
-    ``min`` bounds numeric values (inclusive); the run function still validates.
+    ``min`` bounds numeric values (inclusive); the run function still validates. ``output``
+    marks a ``str`` option that names a file the run writes: the CLI checks it with the report's
+    ``--output`` before computing (see :func:`pipeline.outputs.check_outputs`).
     """
 
     name: str
@@ -40,6 +42,7 @@ class FeatureOption:
     help: str
     min: float | None = None
     metavar: str | None = None
+    output: bool = False
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from pipeline.ingest.parse import empty_frame, parse_text
 from pipeline.ingest.read import block_partial, block_texts
 from pipeline.ingest.result import IngestResult, build_result
 from pipeline.ingest.stats import Partial, merge_file, merge_partials
+from pipeline.outputs import atomic_text, check_outputs
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,7 @@ def run_ingest(
     started = time.perf_counter()
     _check_blocksize(blocksize)
     out_path = Path(malformed_out) if malformed_out is not None else None
-    if out_path is not None and not out_path.parent.is_dir():
-        raise InputError(f"cannot write malformed lines to {malformed_out}: no such directory")
+    check_outputs({"malformed_out": out_path}, [path])
     files = expand_path(path)
     blocks = plan_blocks(files, blocksize)
     log.debug("ingest: %d files, %d blocks", len(files), len(blocks))
@@ -117,14 +117,10 @@ def _tree(level: list[Any]) -> Any:
 
 
 def _write_malformed(out_path: Path, records: Sequence[str]) -> None:
-    try:
-        with out_path.open("w", encoding="utf-8", errors="surrogateescape") as handle:
-            for record in records:
-                handle.write(record + "\n")
-    except OSError as exc:
-        raise InputError(
-            f"cannot write malformed lines to {out_path}: {exc.strerror or exc}"
-        ) from exc
+    """Write the records whole or not at all (:func:`pipeline.outputs.atomic_text`)."""
+    with atomic_text(out_path, what="malformed lines", errors="surrogateescape") as handle:
+        for record in records:
+            handle.write(record + "\n")
     log.info("%d malformed lines written to %s", len(records), out_path)
 
 

@@ -27,6 +27,7 @@ import fsspec
 import fsspec.core
 import fsspec.utils
 
+from pipeline.display import escape_text
 from pipeline.ingest.files import Block
 from pipeline.ingest.parse import parse_text
 from pipeline.ingest.stats import Partial, aggregate_partition, merge_partials
@@ -49,7 +50,9 @@ def block_partial(block: Block, keep_malformed: bool = False) -> Partial:
     try:
         for text in block_texts(block):
             parts.append(
-                aggregate_partition(parse_text(text), block.path, keep_malformed=keep_malformed)
+                aggregate_partition(
+                    parse_text(text), escape_text(block.path), keep_malformed=keep_malformed
+                )
             )
     except READ_ERRORS as exc:
         message = describe_error(exc)
