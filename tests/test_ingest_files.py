@@ -35,10 +35,40 @@ def test_glob(tree: Path) -> None:
     assert [Path(p).name for p in found] == ["b.log", "c.log"]
 
 
-def test_symlinks_are_followed(tree: Path) -> None:
-    os.symlink(tree / "sub", tree / "link")
-    found = {Path(p).relative_to(tree).as_posix() for p in expand_path(str(tree))}
-    assert {"link/c.log", "link/deeper/d.txt"} <= found
+def test_symlinks_are_followed_and_each_file_is_found_once(tree: Path) -> None:
+    os.symlink(tree / "sub", tree / "link")  # the same directory under a second name
+    outside = tree.parent / f"{tree.name}-outside"
+    outside.mkdir()
+    (outside / "e.log").write_bytes(b"")
+    os.symlink(outside, tree / "elsewhere")
+    found = [Path(p).relative_to(tree).as_posix() for p in expand_path(str(tree))]
+    assert found == ["a.log.gz", "b.log", "elsewhere/e.log", "sub/c.log", "sub/deeper/d.txt"]
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        [("me", ".")],
+        [("self", "../loopdir"), ("sub/up", "..")],
+        [("sub/deeper/top", "../.."), ("sub/again", "../sub")],
+    ],
+)
+def test_symlink_loops_end_and_count_each_file_once(
+    tmp_path: Path, links: list[tuple[str, str]]
+) -> None:
+    root = tmp_path / "loopdir"
+    for name in ["a.log", "sub/b.log", "sub/deeper/c.log"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    for name, target in links:
+        os.symlink(target, root / name)
+    found = expand_path(str(root))
+    # reference: the regular files of the tree, found without following any link
+    expected = sorted(
+        str(Path(d) / f) for d, _, files in os.walk(root) for f in files
+        if not (Path(d) / f).is_symlink()
+    )  # fmt: skip
+    assert sorted(found) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Which files ``--path`` means, and how they are cut into partitions ("blocks").
 
 ``--path`` is a file, a directory (walked recursively in sorted order, skipping every file or
-directory whose name starts with ``.``, following symbolic links), a glob pattern, or any fsspec
+directory whose name starts with ``.``, following symbolic links but visiting each directory and
+file once), a glob pattern, or any fsspec
 URL (``file://``, ``s3://`` with s3fs, ...). A path naming nothing raises
 :class:`~pipeline.errors.InputError` before any task is built.
 
@@ -72,17 +73,46 @@ def expand_path(path: str) -> list[str]:
 
 
 def _walk(root: str) -> list[str]:
-    """Non-hidden files below ``root``, recursively, sorted; dangling links kept (they fail)."""
+    """Non-hidden files below ``root``, recursively, sorted; dangling links kept (they fail).
+
+    Symbolic links are followed, but every directory and every file is visited once, by device
+    and inode: a link loop (``me -> .``, ``sub/up -> ..``) ends, and a file reachable under two
+    names is read once. At each level real entries come before links, so a file keeps its real
+    name when a link elsewhere in the tree leads to it too (within one level, sorted order).
+    """
     found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    _visit_once(root, seen)
     for directory, subdirs, names in os.walk(root, followlinks=True):
-        subdirs[:] = [name for name in subdirs if not name.startswith(".")]
-        for name in names:
+        subdirs[:] = [
+            name
+            for name in _real_first(directory, subdirs)
+            if not name.startswith(".") and _visit_once(os.path.join(directory, name), seen)
+        ]
+        for name in _real_first(directory, names):
             if name.startswith("."):
                 continue
             full = os.path.join(directory, name)
-            if os.path.isfile(full) or os.path.islink(full):
+            if (os.path.isfile(full) or os.path.islink(full)) and _visit_once(full, seen):
                 found.append(full)
     return sorted(found, key=lambda item: Path(item).relative_to(root).parts)
+
+
+def _real_first(directory: str, names: list[str]) -> list[str]:
+    return sorted(names, key=lambda name: (os.path.islink(os.path.join(directory, name)), name))
+
+
+def _visit_once(path: str, seen: set[tuple[int, int]]) -> bool:
+    """False when ``path`` (links followed) was seen before; a dangling link is always new."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return True
+    key = (info.st_dev, info.st_ino)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def _expand_url(url: str) -> list[str]:
