@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -128,6 +129,8 @@ def _expand_url(url: str) -> list[str]:
             names = [name for name in fs.glob(stripped) if not fs.isdir(name)]
         else:
             names = [stripped] if fs.exists(stripped) else []
+    except zipfile.BadZipFile:
+        return [url]  # one input that fails in its task (exit 3), like a corrupt gzip file
     except (OSError, ValueError, ImportError) as exc:
         raise InputError(f"cannot list {url}: {exc}") from exc
     if not names:
@@ -161,5 +164,5 @@ def _size(path: str) -> int | None:
     try:
         fs, stripped = fsspec.core.url_to_fs(path)
         return int(fs.size(stripped))
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, zipfile.BadZipFile):
         return None

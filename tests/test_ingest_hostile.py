@@ -1,0 +1,88 @@
+"""Hostile inputs to ingest: devices, FIFOs, fake zips, endless lines, bugs that look like I/O."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from pipeline.execution import ExecutionSettings
+from pipeline.ingest import read
+from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.stream import MAX_LINE_BYTES
+
+SYNC = ExecutionSettings(mode="sync")
+GOOD = b"[GET] /x, status=200, time=5ms user-agent=curl/8\n"
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [*args, "--mode", "sync"])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_device_is_a_failed_input_not_an_endless_read() -> None:
+    result = run_ingest("/dev/zero", SYNC)
+    assert [(f.path, f.error) for f in result.failed] == [
+        ("/dev/zero", "UnsupportedFileType: not a regular file or FIFO (character device)")
+    ]
+    assert result.parsed == result.malformed == 0
+
+
+def test_a_fifo_is_read_as_a_stream(tmp_path: Path) -> None:
+    fifo = tmp_path / "live.log"
+    os.mkfifo(fifo)
+
+    def writer() -> None:
+        with open(fifo, "wb") as handle:
+            handle.write(GOOD * 3 + b"junk\n")
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    result = run_ingest(str(fifo), ExecutionSettings(mode="threading", workers=2))
+    thread.join(timeout=10)
+    assert (result.parsed, result.malformed, result.failed) == (3, 1, ())
+
+
+def test_a_line_over_the_cap_is_one_malformed_line(tmp_path: Path) -> None:
+    long_valid = b"[GET] /y, status=200, time=5ms user-agent=" + b"u" * MAX_LINE_BYTES + b"\n"
+    log = tmp_path / "a.log"
+    log.write_bytes(GOOD + long_valid + GOOD)
+    bad = tmp_path / "bad.txt"
+    for blocksize in (MIN_BLOCKSIZE, 2**30):  # the line spans many blocks, or lies in one
+        result = run_ingest(str(log), SYNC, blocksize=blocksize, malformed_out=str(bad))
+        assert (result.parsed, result.malformed) == (2, 1)
+        expected = (
+            f"<line of {len(long_valid)} bytes at byte {len(GOOD)} skipped: "
+            f"longer than {MAX_LINE_BYTES} bytes>"
+        )
+        assert result.to_dict()["lines"]["malformed_samples"] == [expected]
+        assert bad.read_text() == f"{log}\t{expected}\n"
+
+
+def test_a_zip_url_that_is_not_a_zip_is_a_failed_input(tmp_path: Path) -> None:
+    (tmp_path / "s.log").write_bytes(GOOD)
+    url = f"zip://x::file://{tmp_path / 's.log'}"
+    code, out, err = _run("ingest", "--path", url)
+    assert code == 3
+    assert "Ingest report" in out
+    assert err.splitlines() == [f"WARNING input failed: {url}: BadZipFile: File is not a zip file"]
+
+
+def test_an_oserror_from_parsing_is_a_bug_not_a_failed_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.log").write_bytes(GOOD)
+
+    def broken(text: str) -> object:
+        raise OSError("a bug in the parser")
+
+    monkeypatch.setattr(read, "parse_text", broken)
+    with pytest.raises(OSError, match="a bug in the parser"):
+        run_ingest(str(tmp_path / "a.log"), SYNC)
+    code, _, err = _run("ingest", "--path", str(tmp_path / "a.log"))
+    assert code == 1
+    assert err.startswith("Internal error: OSError: a bug in the parser")
