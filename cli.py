@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from pipeline import registry
+from pipeline import interrupts, registry
 from pipeline.display import escape_text, escape_undecodable
 from pipeline.errors import InputError, PipelineError
 from pipeline.execution import (
@@ -72,9 +72,9 @@ class FeatureGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"Error: {exc.format_message()}", err=True)
             code = exc.exit_code
-        except click.Abort:
-            click.echo("Aborted.", err=True)
-            code = 130
+        except click.Abort:  # Ctrl-C or SIGTERM (pipeline.interrupts): 130 or 143
+            interrupts.announce()
+            code = interrupts.exit_code()
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else EXIT_OK)
@@ -190,9 +190,13 @@ def _feature_command(feature: registry.Feature) -> click.Command:
         output_format: str = params.pop("output_format")
         output: Path | None = params.pop("output")
         path: str | None = params.pop("path")
-        code = _guarded(
-            verbose, lambda: _run(feature, path, params, progress, output_format, output)
-        )
+        try:
+            code = _guarded(
+                verbose, lambda: _run(feature, path, params, progress, output_format, output)
+            )
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: one line, before click adds a blank one
+            interrupts.announce()
+            code = interrupts.exit_code()
         click.get_current_context().exit(code)
 
     command = click.Command(
@@ -286,6 +290,7 @@ def _run(
     with session(settings) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
         code = _emit(feature, result, output_format, output)
+        interrupts.decided(code)
         if keep_alive:
             _wait_for_interrupt(opened)
     return code
@@ -421,10 +426,20 @@ def generate_logs_command(
     click.get_current_context().exit(_guarded(False, action))
 
 
-def main() -> None:
-    """Console-script entry point (``mini-orchestrator``)."""
-    cli(prog_name="mini-orchestrator")
+def main(prog_name: str = "mini-orchestrator") -> None:
+    """Console-script entry point (``mini-orchestrator``).
+
+    Ctrl-C and SIGTERM end the run within seconds and stop every worker process
+    (:mod:`pipeline.interrupts`); only the real entry point installs those handlers.
+    """
+    interrupts.install()
+    try:
+        cli(prog_name=prog_name)
+    except SystemExit as exc:
+        if interrupts.received() is not None:
+            interrupts.finish(exc.code if isinstance(exc.code, int) else EXIT_INTERNAL)
+        raise
 
 
 if __name__ == "__main__":
-    cli(prog_name="cli.py")
+    main("cli.py")
