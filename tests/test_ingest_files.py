@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.ingest.files import compression_of, expand_path, plan_blocks
+from pipeline.ingest.files import compression_of, expand_path, plan_blocks, plan_tasks
+from pipeline.ingest.job import DEFAULT_BLOCKSIZE
 
 
 @pytest.fixture
@@ -103,3 +104,44 @@ def test_blocks_cover_the_file(tmp_path: Path) -> None:
     gz = tmp_path / "x.log.gz"
     gz.write_bytes(b"y" * 1000)
     assert [(b.length, b.compression) for b in plan_blocks([str(gz)], 300)] == [(None, "gzip")]
+
+
+def test_a_thousand_tiny_files_share_a_few_tasks(tmp_path: Path) -> None:
+    paths = []
+    for index in range(1000):
+        path = tmp_path / f"{index:04}.log"
+        path.write_bytes(b"x" * (index % 97 + 1) + b"\n")
+        paths.append(str(path))
+    blocksize = 4096
+    tasks = plan_tasks(paths, blocksize)
+    # reference: a plain loop closing a group as soon as its bytes reach the blocksize
+    groups, current, total = [], 0, 0
+    for path in paths:
+        current += 1
+        total += os.path.getsize(path)
+        if total >= blocksize:
+            groups.append(current)
+            current, total = 0, 0
+    groups += [current] if current else []
+    assert [len(task) for task in tasks] == groups
+    size = sum(map(os.path.getsize, paths))
+    assert size // blocksize - 1 <= len(tasks) <= size // blocksize + 1  # not 1,000 tasks
+    assert [block.path for task in tasks for block in task] == paths  # input order, each once
+    assert len(plan_tasks(paths, DEFAULT_BLOCKSIZE)) == 1
+
+
+def test_split_files_and_unknown_sizes_are_tasks_of_their_own(tmp_path: Path) -> None:
+    for name, size in [("a.log", 10), ("big.log", 1000), ("b.log", 10), ("c.log", 10)]:
+        (tmp_path / name).write_bytes(b"x" * (size - 1) + b"\n")
+    paths = [str(tmp_path / n) for n in ("a.log", "big.log", "b.log")]
+    paths += [f"zip://x::file://{tmp_path / 'c.log'}", str(tmp_path / "c.log")]
+    shape = [[(Path(b.path).name, b.offset, b.length) for b in t] for t in plan_tasks(paths, 400)]
+    assert shape == [
+        [("a.log", 0, None)],
+        [("big.log", 0, 400)],
+        [("big.log", 400, 400)],
+        [("big.log", 800, 200)],
+        [("b.log", 0, None)],
+        [("c.log", 0, None)],  # the zip:// URL: its size is unknown
+        [("c.log", 0, None)],
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pipeline.execution import ExecutionSettings
 from pipeline.ingest import read
 from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
 from pipeline.ingest.stream import MAX_LINE_BYTES
+from tests.test_ingest_reference import assert_same_report, ref_report
 
 SYNC = ExecutionSettings(mode="sync")
 GOOD = b"[GET] /x, status=200, time=5ms user-agent=curl/8\n"
@@ -86,3 +88,31 @@ def test_an_oserror_from_parsing_is_a_bug_not_a_failed_input(
     code, _, err = _run("ingest", "--path", str(tmp_path / "a.log"))
     assert code == 1
     assert err.startswith("Internal error: OSError: a bug in the parser")
+
+
+def _random_line(rng: random.Random) -> str:
+    if rng.random() < 0.1:
+        return "junk\n"
+    method, status = rng.choice(["GET", "POST"]), rng.choice([200, 404])
+    return (
+        f"[{method}] /p{rng.randint(0, 9)}, status={status}, time={rng.randint(1, 50)}ms "
+        f"user-agent=ua{rng.randint(0, 3)}\n"
+    )
+
+
+def test_many_small_files_grouped_match_the_reference(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    texts = []
+    for index in range(400):
+        lines = [_random_line(rng) for _ in range(rng.randint(0, 4))]
+        texts.append("".join(lines))
+        (tmp_path / f"{index:03}.log").write_text(texts[-1])
+    (tmp_path / "150.5.log.gz").write_bytes(b"corrupt")  # a failed file in the middle of a group
+    for settings in (SYNC, ExecutionSettings(mode="process", workers=2)):
+        result = run_ingest(str(tmp_path), settings, blocksize=MIN_BLOCKSIZE)
+        document = result.to_dict()
+        assert [f["path"] for f in document["inputs"]["failed"]] == [
+            str(tmp_path / "150.5.log.gz")
+        ]
+        document["inputs"]["failed"] = []
+        assert_same_report(document, ref_report(texts, files=401))

@@ -29,11 +29,12 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.execution import ExecutionSettings, compute
-from pipeline.ingest.files import Block, expand_path, plan_blocks
+from pipeline.ingest.files import Block, expand_path, plan_blocks, plan_tasks
 from pipeline.ingest.parse import empty_frame, parse_text
-from pipeline.ingest.read import block_partial, block_texts
+from pipeline.ingest.read import block_partial, block_texts, files_partial
 from pipeline.ingest.result import IngestResult, build_result
 from pipeline.ingest.stats import Partial, merge_file, merge_partials
+from pipeline.ingest.stdin import STDIN_PATH, stdin_total
 from pipeline.outputs import atomic_text, check_outputs
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def run_ingest(
     ----------
     path
         File, directory, glob pattern or fsspec URL
-        (see :func:`~pipeline.ingest.files.expand_path`).
+        (see :func:`~pipeline.ingest.files.expand_path`), or ``-`` for standard input
+        (see :mod:`pipeline.ingest.stdin`).
     settings
         How to compute (mode and workers); the scheduler is chosen by :mod:`pipeline.execution`.
     malformed_out
@@ -82,27 +84,39 @@ def run_ingest(
     _check_blocksize(blocksize)
     out_path = Path(malformed_out) if malformed_out is not None else None
     check_outputs({"malformed_out": out_path}, [path])
-    files = expand_path(path)
-    blocks = plan_blocks(files, blocksize)
-    log.debug("ingest: %d files, %d blocks", len(files), len(blocks))
-    (total,) = compute(_graph(files, blocks, out_path is not None), settings=settings)
+    if path == STDIN_PATH:
+        total = stdin_total(settings, blocksize=blocksize, keep_malformed=out_path is not None)
+    else:
+        files = expand_path(path)
+        tasks = plan_tasks(files, blocksize)
+        log.debug("ingest: %d files, %d read tasks", len(files), len(tasks))
+        (total,) = compute(_graph(tasks, out_path is not None), settings=settings)
     if out_path is not None:
         _write_malformed(out_path, total.malformed_lines)
     return build_result(total, settings, time.perf_counter() - started)
 
 
-def _graph(files: Sequence[str], blocks: Sequence[Block], keep_malformed: bool) -> Any:
-    """The delayed tree: block tasks -> a merge tree per file -> one merge tree over files.
+def _graph(tasks: Sequence[tuple[Block, ...]], keep_malformed: bool) -> Any:
+    """The delayed tree: read tasks -> a merge tree per split file -> one merge tree overall.
 
-    Merging in trees of fan-in :data:`MERGE_FAN_IN` (also inside one big file) lets the scheduler
-    free partials as it goes, so a 5 GB file never has all its block partials alive at once.
+    A task is one block of a large file, or a group of whole small files read together
+    (:func:`~pipeline.ingest.files.plan_tasks`). Merging in trees of fan-in
+    :data:`MERGE_FAN_IN` (also inside one big file) lets the scheduler free partials as it goes,
+    so a 5 GB file never has all its block partials alive at once.
     """
-    per_file: dict[str, list[Any]] = {name: [] for name in files}
-    for block in blocks:
-        per_file[block.path].append(dask.delayed(block_partial, pure=True)(block, keep_malformed))
-    level = [
-        dask.delayed(merge_file, pure=True)(_tree(parts), name) for name, parts in per_file.items()
-    ]
+    split: dict[str, list[Any]] = {}
+    for task in tasks:
+        if task[0].length is not None:
+            block = dask.delayed(block_partial, pure=True)(task[0], keep_malformed)
+            split.setdefault(task[0].path, []).append(block)
+    level: list[Any] = []
+    for task in tasks:  # input order, one entry per group or per split file
+        first = task[0]
+        if first.length is None:
+            level.append(dask.delayed(files_partial, pure=True)(task, keep_malformed))
+        elif first.offset == 0:
+            tree = _tree(split[first.path])
+            level.append(dask.delayed(merge_file, pure=True)(tree, first.path))
     return _tree(level)[0]
 
 

@@ -37,7 +37,13 @@ from fsspec.implementations.local import LocalFileSystem
 from pipeline.display import escape_text
 from pipeline.ingest.files import Block
 from pipeline.ingest.parse import parse_text
-from pipeline.ingest.stats import MALFORMED_SAMPLES, Partial, aggregate_partition, merge_partials
+from pipeline.ingest.stats import (
+    MALFORMED_SAMPLES,
+    Partial,
+    aggregate_partition,
+    merge_file,
+    merge_partials,
+)
 from pipeline.ingest.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
 from pipeline.report import FailedInput
 
@@ -80,6 +86,11 @@ def block_partial(block: Block, keep_malformed: bool = False) -> Partial:
     if overlong:
         parts.append(overlong_partial(overlong, source, keep_malformed))
     return merge_partials(parts) if parts else Partial()
+
+
+def files_partial(blocks: Sequence[Block], keep_malformed: bool = False) -> Partial:
+    """Several whole files read by one task (small files): each still counts, and fails, alone."""
+    return merge_partials([merge_file([block_partial(b, keep_malformed)], b.path) for b in blocks])
 
 
 def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: bool) -> Partial:
