@@ -5,8 +5,10 @@ from the registry, render the result, and map exceptions to exit codes in one pl
 
 * 0 success
 * 1 unexpected internal error
-* 2 usage or input error (one line on stderr; the traceback only with ``--verbose``)
+* 2 usage, input or output error (one line on stderr; the traceback only with ``--verbose``);
+  it wins over 3 when an output failed too
 * 3 the run completed but some inputs failed (named in the report and on stderr)
+* 130 Ctrl-C, 143 SIGTERM (:mod:`pipeline.interrupts`), unless the report was already out
 """
 
 from __future__ import annotations
