@@ -225,7 +225,9 @@ def _click_option(option: registry.FeatureOption) -> click.Option:
             show_default=True,
         )
     click_type: Any = option.type
-    if option.type is int and option.min is not None:
+    if option.choices is not None:
+        click_type = click.Choice(option.choices)
+    elif option.type is int and option.min is not None:
         click_type = click.IntRange(min=int(option.min))
     elif option.type is float and option.min is not None:
         click_type = click.FloatRange(min=option.min)
@@ -234,8 +236,9 @@ def _click_option(option: registry.FeatureOption) -> click.Option:
         type=click_type,
         default=option.default,
         help=option.help,
-        show_default=option.default is not None,
+        show_default=option.default is not None and not option.multiple,
         metavar=option.metavar,
+        multiple=option.multiple,
     )
 
 

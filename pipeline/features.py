@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from pipeline.ingest.formats import PRESETS
 from pipeline.ingest.job import DEFAULT_BLOCKSIZE, MIN_BLOCKSIZE, run_ingest
 from pipeline.ingest.render import render_ingest
+from pipeline.ingest.timeline import BUCKET_CHOICES
 from pipeline.prime import DEFAULT_SEGMENT_SIZE, render_prime, run_prime
 from pipeline.prime.tuning import MIN_SEGMENT_SIZE
 from pipeline.registry import Feature, FeatureOption, register
@@ -25,10 +27,13 @@ register(
         name="ingest",
         help="Parse web-request logs; request counts and latency statistics.",
         description=(
-            "Reads every file below --path (compression inferred from .gz/.bz2/.xz), parses the "
-            "lines '[METHOD] PATH, status=STATUS, time=LATENCYms user-agent=UA' and reports "
-            "counts, exact latency percentiles, top paths and user agents. Files that cannot "
-            "be read are reported and the exit code is 3."
+            "Reads every file below --path (compression inferred from .gz/.bz2/.xz) in its log "
+            "format (detected per file: the project's '[METHOD] PATH, status=STATUS, "
+            "time=LATENCYms user-agent=UA', Apache/nginx common or combined, JSON lines; or "
+            "given with --log-format, also as a pasted nginx log_format or Apache LogFormat "
+            "string) and reports counts, exact latency percentiles (ms), top paths, user agents "
+            "and, when the lines have times, a timeline. Files that cannot be read are reported "
+            "and the exit code is 3."
         ),
         default_path=DATA_DIR / "logs",
         run=run_ingest,
@@ -50,9 +55,70 @@ register(
                 min=MIN_BLOCKSIZE,
                 metavar="BYTES",
             ),
+            FeatureOption(
+                "log_format",
+                str,
+                "auto",
+                f"Log format: {', '.join(PRESETS)} (detected per file), or an nginx log_format "
+                "string ('$remote_addr ... $request_time') or Apache LogFormat string "
+                "('%h %l %u %t \"%r\" %>s %b %D').",
+                metavar="FORMAT",
+            ),
+            FeatureOption(
+                "field",
+                str,
+                (),
+                "JSON lines: read CANON (method, path, status, latency, user_agent, time) from "
+                "KEY (dotted for nested objects); UNIT s, ms, us or ns. Repeatable.",
+                metavar="CANON=KEY[:UNIT]",
+                multiple=True,
+            ),
+            FeatureOption(
+                "bucket",
+                str,
+                "auto",
+                "Timeline bucket; auto: the smallest giving at most 300 rows.",
+                choices=BUCKET_CHOICES,
+            ),
+            FeatureOption(
+                "since",
+                str,
+                None,
+                "Only requests at or after this time (ISO 8601 date or date-time; UTC unless "
+                "an offset is given).",
+                metavar="TIME",
+            ),
+            FeatureOption(
+                "until", str, None, "Only requests before this time (exclusive).", metavar="TIME"
+            ),
+            FeatureOption(
+                "status",
+                str,
+                None,
+                "Only these statuses: a comma list of codes and classes, e.g. 5xx,404.",
+                metavar="LIST",
+            ),
+            FeatureOption(
+                "method",
+                str,
+                None,
+                "Only these methods: a comma list, e.g. GET,POST.",
+                metavar="LIST",
+            ),
+            FeatureOption(
+                "path_regex",
+                str,
+                None,
+                "Only paths (without query string) in which this RE2 pattern is found.",
+                metavar="RE",
+            ),
         ),
         examples=(
             "python cli.py ingest",
+            "python cli.py ingest --path /var/log/nginx/access.log --since 2026-11-27 --status 5xx",
+            "python cli.py ingest --path access.log --log-format "
+            '\'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+            '"$http_referer" "$http_user_agent" $request_time\'',
             "python cli.py ingest --path ./data/logs --worker 4 --mode threading",
             "python cli.py ingest --path 'logs/*.log.gz' --format json --malformed-out bad.txt",
         ),

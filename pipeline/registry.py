@@ -31,9 +31,11 @@ class FeatureOption:
     """An extra option of one feature; the CLI exposes it as ``--name-with-dashes``.
 
     ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch).
-    ``min`` bounds numeric values (inclusive); the run function still validates. ``output``
-    marks a ``str`` option that names a file the run writes: the CLI checks it with the report's
-    ``--output`` before computing (see :func:`pipeline.outputs.check_outputs`).
+    ``min`` bounds numeric values (inclusive); ``choices`` restricts a ``str``; ``multiple``
+    makes the option repeatable (the run function receives a tuple). The run function still
+    validates. ``output`` marks a ``str`` option that names a file the run writes: the CLI
+    checks it with the report's ``--output`` before computing
+    (see :func:`pipeline.outputs.check_outputs`).
     """
 
     name: str
@@ -42,6 +44,8 @@ class FeatureOption:
     help: str
     min: float | None = None
     metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    multiple: bool = False
     output: bool = False
 
 

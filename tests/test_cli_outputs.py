@@ -132,7 +132,7 @@ def test_file_names_cannot_forge_log_lines_or_malformed_records(tmp_path: Path) 
     forged = inputs / "x.gz\nWARNING fake.gz"
     forged.write_bytes(b"corrupt")
     tabbed = inputs / "tab\there\nnext.log"
-    tabbed.write_text(GOOD + BAD + BAD)
+    tabbed.write_text(GOOD * 3 + BAD + BAD)
     records = tmp_path / "bad.txt"
     code, _, err = _run("ingest", "--path", str(inputs), "--malformed-out", str(records))
     assert code == 3

@@ -21,6 +21,7 @@ TOP_KEYS = [
     "latency_by_status_class",
     "top_paths",
     "user_agents",
+    "notes",
     "execution",
 ]
 
@@ -43,8 +44,11 @@ def test_json_schema() -> None:
     assert code == 0
     doc = json.loads(out)
     assert list(doc) == TOP_KEYS
-    assert list(doc["inputs"]) == ["files", "failed"]
-    assert list(doc["lines"]) == ["total", "parsed", "malformed", "malformed_samples"]
+    assert list(doc["inputs"]) == ["files", "formats", "failed"]
+    assert doc["inputs"]["formats"] == {"default": 2}
+    assert list(doc["lines"]) == ["total", "parsed", "malformed", "filtered", "malformed_samples"]
+    assert doc["lines"]["filtered"] == 0
+    assert doc["notes"] == []
     assert list(doc["requests"]) == ["total", "by_method", "by_status_class", "by_status"]
     assert list(doc["requests"]["by_status_class"]) == ["1xx", "2xx", "3xx", "4xx", "5xx"]
     keys = ["count", "mean", "median", "min", "max", "std", "p90", "p95", "p99"]

@@ -112,7 +112,13 @@ def test_bad_files_are_reported_not_fatal(tmp_path: Path) -> None:
     assert failed["dangling.log"].startswith("FileNotFoundError")
     doc = result.to_dict()
     assert doc["inputs"]["files"] == 5
-    assert doc["lines"] == {"total": 3, "parsed": 3, "malformed": 0, "malformed_samples": []}
+    assert doc["lines"] == {
+        "total": 3,
+        "parsed": 3,
+        "malformed": 0,
+        "filtered": 0,
+        "malformed_samples": [],
+    }
 
 
 def test_failed_file_contributes_nothing_even_when_split(tmp_path: Path) -> None:

@@ -44,7 +44,8 @@ def ref_parse(text: str) -> tuple[list[tuple[str, str, int, float, str]], list[s
         if not line:
             continue
         match = LINE.fullmatch(line)
-        if match and 100 <= int(match.group(3)) <= 599:
+        # a latency above 1e9 ms (or too large for a float: inf) makes the line malformed
+        if match and 100 <= int(match.group(3)) <= 599 and float(match.group(4)) <= 1e9:
             method, path, status, latency, agent = match.groups()
             rows.append((method, path, int(status), float(latency), agent))
         else:
@@ -122,11 +123,16 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
         families[ref_family(agent)] += count
     return {
         "feature": "ingest",
-        "inputs": {"files": len(texts) if files is None else files, "failed": []},
+        "inputs": {
+            "files": len(texts) if files is None else files,
+            "formats": {"default": len(texts)} if texts else {},
+            "failed": [],
+        },
         "lines": {
             "total": len(rows) + len(bad),
             "parsed": len(rows),
             "malformed": len(bad),
+            "filtered": 0,
             "malformed_samples": bad[:5],
         },
         "requests": {
@@ -152,6 +158,7 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
             "top": [{"user_agent": a, "count": n} for a, n in top_agents[:10]],
             "by_family": families,
         },
+        "notes": [],
     }
 
 

@@ -46,17 +46,25 @@ def test_stdin_matches_the_reference_in_pieces(log: Path, compress: bool) -> Non
     data = log.read_bytes()
     stream = io.BytesIO(gzip.compress(data) if compress else data)
     settings = ExecutionSettings(mode="threading", workers=2)
-    total = stdin_total(settings, blocksize=MIN_BLOCKSIZE, stream=stream)
-    document = build_result(total, settings, 0.0).to_dict()
+    total, detection = stdin_total(settings, blocksize=MIN_BLOCKSIZE, stream=stream)
+    assert detection.format.name == "default"
+    document = build_result(total, settings, 0.0, formats={"default": 1}).to_dict()
     assert_same_report(document, ref_report([ref_decode("a.log", data)]))
 
 
-def test_cli_reads_gzip_from_a_pipe_as_one_input(log: Path) -> None:
-    piped = _cli(gzip.compress(log.read_bytes()), "--path", "-", "--format", "json")
-    direct = _cli(b"", "--path", str(log), "--format", "json")
+@pytest.mark.parametrize("nginx", [False, True], ids=["default-gzip", "combined-plain"])
+def test_cli_reads_a_pipe_as_one_input_with_its_format(log: Path, nginx: bool) -> None:
+    source = REPO_ROOT / "tests" / "data" / "nginx" / "combined.log" if nginx else log
+    data = source.read_bytes()
+    piped = _cli(data if nginx else gzip.compress(data), "--path", "-", "--format", "json")
+    direct = _cli(b"", "--path", str(source), "--format", "json")
     assert piped.returncode == direct.returncode == 0, piped.stderr
     got, want = json.loads(piped.stdout), json.loads(direct.stdout)
-    assert got["inputs"] == {"files": 1, "failed": []}
+    assert got["inputs"] == {
+        "files": 1,
+        "formats": {"combined" if nginx else "default": 1},
+        "failed": [],
+    }
     assert {k: v for k, v in got.items() if k != "execution"} == {
         k: v for k, v in want.items() if k != "execution"
     }

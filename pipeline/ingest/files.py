@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,22 @@ class Block:
 def compression_of(path: str) -> str | None:
     """The compression implied by the file name's suffix, or None for plain text."""
     return COMPRESSIONS.get(os.path.splitext(path)[1].lower())
+
+
+def is_special_file(path: str) -> bool:
+    """True for a local input that is not a regular file (a FIFO, a device, a socket): it must
+    be opened once, by its task, if at all (a FIFO's data is read only once; /dev/zero never
+    ends).
+
+    >>> is_special_file("/dev/zero"), is_special_file(__file__)
+    (True, False)
+    """
+    if "://" in path and not path.startswith("file://"):
+        return False
+    try:
+        return not stat.S_ISREG(os.stat(path.removeprefix("file://")).st_mode)
+    except OSError:
+        return False
 
 
 def expand_path(path: str) -> list[str]:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,12 +31,17 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.execution import ExecutionSettings, compute
+from pipeline.ingest.detect import Detection, detect_formats
 from pipeline.ingest.files import Block, expand_path, plan_blocks, plan_tasks
+from pipeline.ingest.filters import Filters, build_filters
+from pipeline.ingest.formats import LogFormat, compile_format
+from pipeline.ingest.jsonlines import CANONICAL, UNITS
 from pipeline.ingest.parse import empty_frame, parse_text
 from pipeline.ingest.read import block_partial, block_texts, files_partial
 from pipeline.ingest.result import IngestResult, build_result
 from pipeline.ingest.stats import Partial, merge_file, merge_partials
-from pipeline.ingest.stdin import STDIN_PATH, stdin_total
+from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
+from pipeline.ingest.timeline import check_bucket
 from pipeline.outputs import atomic_text, check_outputs
 
 log = logging.getLogger(__name__)
@@ -52,6 +59,9 @@ MAX_BLOCKSIZE: Final[int] = 2**30
 #: Partials merged per task in the reduction tree; higher means fewer, bigger merge tasks.
 MERGE_FAN_IN: Final[int] = 8
 
+#: Share of malformed lines above which a file gets a WARNING suggesting ``--log-format``.
+MALFORMED_WARNING_SHARE: Final[float] = 0.5
+
 
 def run_ingest(
     path: str,
@@ -59,6 +69,14 @@ def run_ingest(
     *,
     malformed_out: str | None = None,
     blocksize: int = DEFAULT_BLOCKSIZE,
+    log_format: str = "auto",
+    field: Sequence[str] = (),
+    bucket: str = "auto",
+    since: str | None = None,
+    until: str | None = None,
+    status: str | None = None,
+    method: str | None = None,
+    path_regex: str | None = None,
 ) -> IngestResult:
     """Parse the logs at ``path`` and compute request counts and latency statistics.
 
@@ -74,29 +92,142 @@ def run_ingest(
         Also write every malformed line as ``FILE<TAB>LINE`` to this file.
     blocksize
         Partition size in bytes for uncompressed files.
+    log_format
+        ``auto`` (detect per file), a preset (``default``, ``combined``, ``common``, ``json``),
+        or an nginx ``log_format`` / Apache ``LogFormat`` string
+        (:func:`~pipeline.ingest.formats.compile_format`).
+    field
+        JSON key overrides ``CANON=KEY[:UNIT]``.
+    bucket
+        Timeline bucket: ``auto``, ``1m``, ``5m``, ``15m``, ``1h`` or ``1d``.
+    since, until, status, method, path_regex
+        Filters (:func:`~pipeline.ingest.filters.build_filters`).
 
     Raises
     ------
     InputError
-        ``path`` names no file, ``blocksize`` is out of range or ``malformed_out`` is unwritable.
+        ``path`` names no file, an option is invalid, ``malformed_out`` is unwritable, or a time
+        filter is given while no input's format has a time field.
     """
     started = time.perf_counter()
     _check_blocksize(blocksize)
+    check_bucket(bucket)
+    overrides = parse_field_overrides(field)
+    fixed = None if log_format.strip() == "auto" else compile_format(log_format)
+    filters = build_filters(
+        since=since, until=until, status=status, method=method, path_regex=path_regex
+    )
     out_path = Path(malformed_out) if malformed_out is not None else None
     check_outputs({"malformed_out": out_path}, [path])
+    keep = out_path is not None
     if path == STDIN_PATH:
-        total = stdin_total(settings, blocksize=blocksize, keep_malformed=out_path is not None)
+        total, detection = stdin_total(
+            settings, blocksize=blocksize, keep_malformed=keep, fmt=fixed, filters=filters
+        )
+        files, detections = [STDIN_NAME], [detection]
+        formats = [_with_overrides(detection.format, overrides)]
     else:
         files = expand_path(path)
+        detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
+        formats = [_with_overrides(d.format, overrides) for d in detections]
+        if filters.by_time and not any(fmt.has_time for fmt in formats):
+            names = ", ".join(sorted({fmt.name for fmt in formats}))
+            raise InputError(
+                f"--since/--until need a time field; no input's format has one ({names})"
+            )
         tasks = plan_tasks(files, blocksize)
         log.debug("ingest: %d files, %d read tasks", len(files), len(tasks))
-        (total,) = compute(_graph(tasks, out_path is not None), settings=settings)
+        (total,) = compute(_graph(files, formats, tasks, keep, filters), settings=settings)
     if out_path is not None:
         _write_malformed(out_path, total.malformed_lines)
-    return build_result(total, settings, time.perf_counter() - started)
+    read = {report.path for report in total.file_reports}
+    used = [fmt for name, fmt in zip(files, formats, strict=True) if name in read]
+    extras = sorted(
+        {d.format.name for name, d in zip(files, detections, strict=True) if d.extra_fields}
+    )
+    _warn_malformed(total)
+    return build_result(
+        total,
+        settings,
+        time.perf_counter() - started,
+        formats=dict(sorted(Counter(fmt.name for fmt in used).items())),
+        notes=_notes(used) + [_EXTRA_FIELDS_NOTE.format(name) for name in extras],
+        has_bytes=any(fmt.has_bytes for fmt in used),
+        has_time=any(fmt.has_time for fmt in used),
+        bucket=bucket,
+    )
 
 
-def _graph(tasks: Sequence[tuple[Block, ...]], keep_malformed: bool) -> Any:
+def _with_overrides(
+    fmt: LogFormat, overrides: tuple[tuple[str, str, str | None], ...]
+) -> LogFormat:
+    return replace(fmt, json_fields=overrides) if fmt.kind == "json" else fmt
+
+
+def parse_field_overrides(items: Sequence[str]) -> tuple[tuple[str, str, str | None], ...]:
+    """``--field CANON=KEY[:UNIT]`` items as ``(canonical, key, unit)``; InputError when bad.
+
+    >>> parse_field_overrides(["latency=resp.took:us", "path=route"])
+    (('latency', 'resp.took', 'us'), ('path', 'route', None))
+    """
+    out = []
+    for item in items:
+        canonical, sep, key = item.partition("=")
+        unit: str | None = None
+        if ":" in key and key.rsplit(":", 1)[1] in UNITS:
+            key, unit = key.rsplit(":", 1)
+        if not sep or canonical not in CANONICAL or not key:
+            raise InputError(
+                f"--field {item!r}: expected CANON=KEY[:UNIT] with CANON one of "
+                f"{', '.join(CANONICAL)} and UNIT one of {', '.join(UNITS)}"
+            )
+        if unit is not None and canonical not in ("latency", "time"):
+            raise InputError(f"--field {item!r}: only latency and time take a unit")
+        out.append((canonical, key, unit))
+    return tuple(out)
+
+
+_EXTRA_FIELDS_NOTE: Final[str] = (
+    "lines read as {0!r} carry more fields after the format's last one (ignored); if they hold "
+    "a latency, pass your server's format string, e.g. --log-format '<log_format string>'"
+)
+
+
+def _notes(formats: Sequence[LogFormat]) -> list[str]:
+    """Plain-language remarks the report carries (which figures a format cannot give)."""
+    notes = []
+    for name in sorted({fmt.name for fmt in formats if not fmt.has_latency}):
+        notes.append(
+            f"format {name!r} has no latency field: its requests are counted but are not in "
+            "the latency statistics"
+        )
+    for name in sorted({fmt.name for fmt in formats if not fmt.has_time}):
+        if any(fmt.has_time for fmt in formats):
+            notes.append(f"format {name!r} has no time field: its requests are not in the timeline")
+    return notes
+
+
+def _warn_malformed(total: Partial) -> None:
+    for report in total.file_reports:
+        lines = report.parsed + report.malformed + report.filtered
+        if report.parsed + report.filtered and report.malformed > MALFORMED_WARNING_SHARE * lines:
+            log.warning(
+                "%s: %.0f%% of %d lines are malformed in log format %r; "
+                "pass --log-format to choose another",
+                report.path,
+                100 * report.malformed / lines,
+                lines,
+                report.format,
+            )
+
+
+def _graph(
+    files: Sequence[str],
+    formats: Sequence[LogFormat],
+    tasks: Sequence[tuple[Block, ...]],
+    keep_malformed: bool,
+    filters: Filters,
+) -> Any:
     """The delayed tree: read tasks -> a merge tree per split file -> one merge tree overall.
 
     A task is one block of a large file, or a group of whole small files read together
@@ -104,19 +235,26 @@ def _graph(tasks: Sequence[tuple[Block, ...]], keep_malformed: bool) -> Any:
     :data:`MERGE_FAN_IN` (also inside one big file) lets the scheduler free partials as it goes,
     so a 5 GB file never has all its block partials alive at once.
     """
+    fmt_of = dict(zip(files, formats, strict=True))
     split: dict[str, list[Any]] = {}
     for task in tasks:
-        if task[0].length is not None:
-            block = dask.delayed(block_partial, pure=True)(task[0], keep_malformed)
-            split.setdefault(task[0].path, []).append(block)
+        first = task[0]
+        if first.length is not None:
+            block = dask.delayed(block_partial, pure=True)(
+                first, keep_malformed, fmt_of[first.path], filters
+            )
+            split.setdefault(first.path, []).append(block)
     level: list[Any] = []
     for task in tasks:  # input order, one entry per group or per split file
         first = task[0]
         if first.length is None:
-            level.append(dask.delayed(files_partial, pure=True)(task, keep_malformed))
+            fmts = [fmt_of[block.path] for block in task]
+            group = dask.delayed(files_partial, pure=True)(task, keep_malformed, fmts, filters)
+            level.append(group)
         elif first.offset == 0:
             tree = _tree(split[first.path])
-            level.append(dask.delayed(merge_file, pure=True)(tree, first.path))
+            name = fmt_of[first.path].name
+            level.append(dask.delayed(merge_file, pure=True)(tree, first.path, name))
     return _tree(level)[0]
 
 
@@ -147,14 +285,16 @@ def _check_blocksize(blocksize: int) -> None:
         )
 
 
-def parsed_frame(path: str, *, blocksize: int = DEFAULT_BLOCKSIZE) -> dd.DataFrame:
+def parsed_frame(
+    path: str, *, blocksize: int = DEFAULT_BLOCKSIZE, log_format: str = "auto"
+) -> dd.DataFrame:
     """The parsed lines at ``path`` as a lazy dask DataFrame (for notebooks and exploration).
 
     One pandas partition per block of input, from ``dd.from_map`` over the same line-aligned
     blocks and the same vectorised parser as :func:`run_ingest`, so the frame holds exactly the
     lines the report counts as parsed. Unlike :func:`run_ingest`, a file that cannot be read
     raises when computed. Columns: method (category), path, status (int16), latency_ms
-    (float64), user_agent.
+    (float64), user_agent, time (UTC), bytes. ``log_format`` as in :func:`run_ingest`.
 
     (``dask.bag.read_text(...).map_partitions(parse)`` followed by ``dd.from_delayed`` gives the
     same partitions, but with dask 2026.8 the result breaks as soon as it is turned into a dask
@@ -163,16 +303,21 @@ def parsed_frame(path: str, *, blocksize: int = DEFAULT_BLOCKSIZE) -> dd.DataFra
     >>> from pipeline.features import DATA_DIR
     >>> frame = parsed_frame(str(DATA_DIR / "logs"))
     >>> list(frame.columns)
-    ['method', 'path', 'status', 'latency_ms', 'user_agent']
+    ['method', 'path', 'status', 'latency_ms', 'user_agent', 'time', 'bytes']
     """
     _check_blocksize(blocksize)
-    blocks = plan_blocks(expand_path(path), blocksize)
-    return dd.from_map(_frame_of_block, blocks, meta=empty_frame(), enforce_metadata=False)
+    files = expand_path(path)
+    fixed = None if log_format.strip() == "auto" else compile_format(log_format)
+    detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
+    fmt_of = {name: d.format for name, d in zip(files, detections, strict=True)}
+    pairs = [(block, fmt_of[block.path]) for block in plan_blocks(files, blocksize)]
+    return dd.from_map(_frame_of_block, pairs, meta=empty_frame(), enforce_metadata=False)
 
 
-def _frame_of_block(block: Block) -> pd.DataFrame:
+def _frame_of_block(pair: tuple[Block, LogFormat]) -> pd.DataFrame:
     """Block -> pandas partition (top level, so it pickles); raises on unreadable input."""
-    frames = [parse_text(text).frame for text in block_texts(block)]
+    block, fmt = pair
+    frames = [parse_text(text, fmt).frame for text in block_texts(block)]
     if not frames:
         return empty_frame()
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

@@ -1,12 +1,15 @@
 """Vectorised parsing of one partition of log lines into a typed pandas DataFrame.
 
 Algorithm: the whole partition goes into one Arrow string array, is split on ``\\n``, trimmed
-exactly like :meth:`str.strip`, and matched against one RE2 pattern with
-:func:`pyarrow.compute.extract_regex`. RE2 runs in C++ without the GIL, so threads parse in
-parallel, and no Python object is created per line (per-line ``re`` calls and dicts are the slow
-path this module exists to avoid).
+exactly like :meth:`str.strip`, and matched against one RE2 pattern (the line's
+:class:`~pipeline.ingest.formats.LogFormat`) with pyarrow compute functions. RE2 runs in C++
+without the GIL, so threads parse in parallel, and no Python object is created per line
+(per-line ``re`` calls and dicts are the slow path this module exists to avoid; JSON lines are
+the one exception, see :mod:`pipeline.ingest.jsonlines`). Captured fields become typed columns
+through :mod:`pipeline.ingest.convert`; a line whose field does not convert (a latency above
+:data:`~pipeline.ingest.convert.MAX_LATENCY_MS`, a 31 February) is malformed.
 
-The grammar (issue 3), applied to each trimmed, non-empty line::
+The project's own grammar (the ``default`` format), applied to each trimmed, non-empty line::
 
     [METHOD] PATH, status=STATUS, time=LATENCYms user-agent=UA
 
@@ -32,6 +35,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from pipeline.ingest.convert import (
+    clf_time_ms,
+    decimal_to_ms,
+    integer_or_dash,
+    iso_time_ms,
+    latency_list_to_ms,
+    positions,
+    split_request,
+    status_codes,
+    substrings,
+)
+from pipeline.ingest.formats import LogFormat
+from pipeline.ingest.jsonlines import JsonRows, parse_json
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
 #: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.
@@ -59,8 +76,29 @@ LINE_PATTERN: Final[str] = (
 #: adds nothing because a line never contains ``\n``. Fields are then cut out by position.
 _VALID_PREFIX: Final[str] = re.sub(r"\(\?P<\w+>", "(?:", LINE_PATTERN).removesuffix("(?:.*)$")
 
-#: Column names and dtypes of a parsed partition (also the ``meta`` of the dask dataframe).
-COLUMNS: Final[tuple[str, ...]] = ("method", "path", "status", "latency_ms", "user_agent")
+#: Column names of a parsed partition (also the ``meta`` of the dask dataframe).
+COLUMNS: Final[tuple[str, ...]] = (
+    "method",
+    "path",
+    "status",
+    "latency_ms",
+    "user_agent",
+    "time",
+    "bytes",
+)
+
+DEFAULT_FORMAT: Final[LogFormat] = LogFormat("default", "default")
+
+#: Time unit of the ``time`` column: UTC milliseconds since the epoch.
+TIME_TYPE: Final = pa.timestamp("ms", tz="UTC")
+
+#: Latency roles -> power of ten to milliseconds.
+_LATENCY_EXPONENT: Final[dict[str, int]] = {
+    "latency_s": 3,
+    "latency_s_int": 3,
+    "latency_ms": 0,
+    "latency_us": -3,
+}
 
 
 @dataclass(frozen=True)
@@ -70,9 +108,11 @@ class ParsedPartition:
     Attributes
     ----------
     frame
-        One row per parsed line, in input order: ``method`` (categorical), ``path`` (string,
-        query string included), ``status`` (int16), ``latency_ms`` (float64), ``user_agent``
-        (string, verbatim, possibly empty).
+        One row per parsed line, in input order: ``method`` (categorical; ``-`` when the request
+        line is not ``METHOD TARGET PROTOCOL``), ``path`` (string, query string included),
+        ``status`` (int16), ``latency_ms`` (float64, NaN when the line has none), ``user_agent``
+        (string, ``""`` when missing or ``-``), ``time`` (UTC, NaT when none), ``bytes`` (int64,
+        0 when the format has no size).
     malformed_array
         The trimmed malformed lines, in input order, as an Arrow array (no Python objects until
         someone asks for them).
@@ -96,46 +136,57 @@ def empty_frame() -> pd.DataFrame:
     """A zero-row frame with the parsed columns and dtypes (dask ``meta``).
 
     >>> list(empty_frame().dtypes.astype(str))
-    ['category', 'str', 'int16', 'float64', 'str']
+    ['category', 'str', 'int16', 'float64', 'str', 'datetime64[ms, UTC]', 'int64']
     """
     return parse_lines([]).frame
 
 
-def parse_lines(lines: Sequence[str]) -> ParsedPartition:
+def parse_lines(lines: Sequence[str], fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPartition:
     """Parse a partition given as lines, the shape ``dask.bag.read_text`` produces.
 
     Terminators (``\n``, ``\r\n``) may be attached; a ``\n`` inside an item still ends a line.
     """
     items = pa.array(lines, type=pa.large_string())
-    return _parse_array(pc.list_flatten(pc.split_pattern(items, "\n")))
+    return _parse_array(pc.list_flatten(pc.split_pattern(items, "\n")), fmt)
 
 
-def parse_text(text: str) -> ParsedPartition:
+def parse_text(text: str, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPartition:
     """Parse a block of text holding many lines; a line ends at ``\\n`` only.
 
     >>> frame = parse_text("\\n  \\r\\n[PURGE] /x, status=404, time=007ms user-agent=\\n").frame
-    >>> frame.to_dict("records")
+    >>> frame.drop(columns=["time", "bytes"]).to_dict("records")
     [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
     """
-    return parse_lines([text])
+    return parse_lines([text], fmt)
 
 
-def _parse_array(raw: pa.Array) -> ParsedPartition:
-    """Trim, drop blank lines, validate against the grammar and cut the fields out by position."""
+def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:
+    """Trim, drop blank lines, match the format, convert the fields; the rest is malformed."""
     trimmed = pc.utf8_trim(raw, characters=PY_WHITESPACE)
     lines = trimmed.filter(pc.greater(pc.binary_length(trimmed), 0))
-    ok = pc.match_substring_regex(lines, pattern=_VALID_PREFIX)
-    malformed = lines.filter(pc.invert(ok))
-    table = _fields(lines.filter(ok))
-    frame = table.to_pandas()
+    if fmt.kind == "default":
+        ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
+        columns, valid = _default_fields(lines.filter(pa.array(ok)))
+    elif fmt.kind == "regex":
+        parts = pc.extract_regex(lines, pattern=fmt.pattern)
+        ok = _bool(pc.is_valid(parts))
+        columns, valid = _regex_fields(parts.filter(pa.array(ok)), fmt)
+    else:
+        rows = parse_json(lines, fmt.json_fields)
+        ok = rows.ok
+        columns, valid = _json_fields(rows)
+    if not valid.all():  # matched, but a field did not convert: malformed after all
+        ok[np.flatnonzero(ok)[~valid]] = False
+        columns = {name: column.filter(pa.array(valid)) for name, column in columns.items()}
+    frame = pa.table(columns).to_pandas()
     if not len(frame):  # an empty dictionary array converts to object categories
         categories = pd.Index([], dtype=frame["path"].dtype)
         frame["method"] = pd.Categorical([], categories=categories)
-    return ParsedPartition(frame=frame, malformed_array=malformed)
+    return ParsedPartition(frame=frame, malformed_array=lines.filter(pa.array(~ok)))
 
 
-def _fields(valid: pa.Array) -> pa.Table:
-    """The typed columns of lines known to match the grammar.
+def _default_fields(valid: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:
+    """The typed columns of lines known to match the default grammar (positional cut).
 
     Every separator is found with a plain substring search: its first occurrence is the right one
     because METHOD, PATH, STATUS and LATENCY cannot contain a space, and every separator does.
@@ -145,42 +196,98 @@ def _fields(valid: pa.Array) -> pa.Table:
     ]
     data = valid.buffers()[2]
     start, end = offsets[:-1], offsets[1:]
-    close = start + _positions(valid, "] ")
-    comma = start + _positions(valid, ", status=")
-    unit = start + _positions(valid, "ms user-agent=")
+    close = start + positions(valid, "] ")
+    comma = start + positions(valid, ", status=")
+    unit = start + positions(valid, "ms user-agent=")
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     digits = [raw[comma + 9 + i].astype(np.int16) - ord("0") for i in range(3)]
     status = digits[0] * 100 + digits[1] * 10 + digits[2]
-    latency = _substrings(data, comma + 19, unit)
-    return pa.table(
-        {
-            "method": _substrings(data, start + 1, close).dictionary_encode(),
-            "path": _substrings(data, close + 2, comma),
-            "status": pa.array(status, type=pa.int16()),
-            "latency_ms": pc.cast(latency, pa.float64()),
-            "user_agent": _substrings(data, unit + 14, end),
-        }
-    )
+    latency, latency_ok = decimal_to_ms(substrings(data, comma + 19, unit), exponent=0)
+    count = len(valid)
+    return {
+        "method": substrings(data, start + 1, close).dictionary_encode(),
+        "path": substrings(data, close + 2, comma),
+        "status": pa.array(status, type=pa.int16()),
+        "latency_ms": pa.array(latency, type=pa.float64()),
+        "user_agent": substrings(data, unit + 14, end),
+        "time": pa.nulls(count, TIME_TYPE),
+        "bytes": pa.array(np.zeros(count, dtype=np.int64)),
+    }, latency_ok
 
 
-def _positions(strings: pa.Array, needle: str) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Byte index of the first ``needle`` in each string."""
-    found = pc.find_substring(strings, needle)
-    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+def _regex_fields(
+    parts: pa.StructArray, fmt: LogFormat
+) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:
+    """The typed columns of lines that matched a compiled format (see the roles in formats)."""
+    count = len(parts)
+    fields = {role: pc.struct_field(parts, f"g{i}") for i, role in enumerate(fmt.roles)}
+    valid = np.ones(count, dtype=bool)
+    dash = pa.array(["-"] * count, type=pa.large_string()) if count else pa.array([], pa.string())
+    method: pa.Array = fields.get("method", dash)
+    target: pa.Array = fields.get("target", fields.get("path", dash))
+    if "request" in fields:
+        method, target = split_request(fields["request"])
+    latency = np.full(count, np.nan)
+    role = fmt.latency_role
+    if role == "latency_list_s":
+        latency, ok = latency_list_to_ms(fields[role])
+        valid &= ok
+    elif role is not None:
+        latency, ok = decimal_to_ms(fields[role], _LATENCY_EXPONENT[role])
+        valid &= ok
+    time_ms, has_time = np.zeros(count, dtype=np.int64), np.zeros(count, dtype=bool)
+    time_role = fmt.time_role
+    if time_role is not None:
+        has_time[:] = True
+        if time_role == "time_clf":
+            time_ms, ok = clf_time_ms(fields[time_role], shape_checked=True)
+        elif time_role == "time_iso":
+            time_ms, ok = iso_time_ms(fields[time_role])
+        else:
+            seconds, ok = decimal_to_ms(fields[time_role], exponent=3)
+            time_ms = np.floor(np.nan_to_num(seconds)).astype(np.int64)
+            ok &= ~np.isnan(seconds)
+        valid &= ok
+    agent = fields.get("user_agent")
+    return {
+        "method": pc.cast(method, pa.large_string()).dictionary_encode(),
+        "path": pc.cast(target, pa.large_string()),
+        "status": pa.array(
+            status_codes(fields["status"]) if "status" in fields else np.zeros(count, np.int16),
+            type=pa.int16(),
+        ),
+        "latency_ms": pa.array(latency, type=pa.float64()),
+        "user_agent": _agents(agent, count),
+        "time": _times(time_ms, has_time),
+        "bytes": pa.array(
+            integer_or_dash(fields["bytes"]) if "bytes" in fields else np.zeros(count, np.int64)
+        ),
+    }, valid
 
 
-def _substrings(
-    data: pa.Buffer | None, begin: np.ndarray[Any, Any], stop: np.ndarray[Any, Any]
-) -> pa.Array:
-    """Strings ``data[begin[i]:stop[i]]`` without a Python loop.
+def _json_fields(rows: JsonRows) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:
+    keep = pa.array(rows.ok)
+    return {
+        "method": pc.cast(rows.method.filter(keep), pa.large_string()).dictionary_encode(),
+        "path": pc.cast(rows.path.filter(keep), pa.large_string()),
+        "status": pa.array(rows.status[rows.ok], type=pa.int16()),
+        "latency_ms": pa.array(rows.latency_ms[rows.ok], type=pa.float64()),
+        "user_agent": pc.cast(rows.user_agent.filter(keep), pa.large_string()),
+        "time": _times(rows.time_ms[rows.ok], rows.has_time[rows.ok]),
+        "bytes": pa.array(rows.bytes[rows.ok]),
+    }, np.ones(int(rows.ok.sum()), dtype=bool)
 
-    The spans are in increasing order and do not overlap, so ``[b0, s0, b1, s1, ...]`` is a valid
-    offsets buffer whose even elements are the wanted substrings; one ``take`` compacts them.
-    """
-    if len(begin) == 0 or data is None:
-        return pa.array([], type=pa.large_string())
-    bounds = np.empty(2 * len(begin), dtype=np.int64)
-    bounds[0::2] = begin
-    bounds[1::2] = stop
-    spans = pa.LargeStringArray.from_buffers(len(bounds) - 1, pa.py_buffer(bounds), data)
-    return spans.take(pa.array(np.arange(0, len(bounds), 2, dtype=np.int64)))
+
+def _agents(agent: pa.Array | None, count: int) -> pa.Array:
+    """User agents; a missing field or ``-`` (nginx's empty value) is the empty agent."""
+    if agent is None:
+        return pa.array([""] * count, type=pa.large_string())
+    return pc.cast(pc.if_else(pc.equal(agent, "-"), "", agent), pa.large_string())
+
+
+def _times(time_ms: np.ndarray[Any, Any], has_time: np.ndarray[Any, Any]) -> pa.Array:
+    return pa.array(time_ms, type=pa.int64(), mask=~has_time).cast(TIME_TYPE)
+
+
+def _bool(array: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)

@@ -36,7 +36,9 @@ from fsspec.implementations.local import LocalFileSystem
 
 from pipeline.display import escape_text
 from pipeline.ingest.files import Block
-from pipeline.ingest.parse import parse_text
+from pipeline.ingest.filters import Filters
+from pipeline.ingest.formats import LogFormat
+from pipeline.ingest.parse import DEFAULT_FORMAT, parse_text
 from pipeline.ingest.stats import (
     MALFORMED_SAMPLES,
     Partial,
@@ -67,8 +69,14 @@ class UnsupportedFileType(OSError):
     (``/dev/zero`` would never end)."""
 
 
-def block_partial(block: Block, keep_malformed: bool = False) -> Partial:
-    """Read, parse and aggregate one block; a read failure is returned, not raised."""
+def block_partial(
+    block: Block,
+    keep_malformed: bool = False,
+    fmt: LogFormat = DEFAULT_FORMAT,
+    filters: Filters | None = None,
+) -> Partial:
+    """Read, parse (with the file's format) and aggregate one block; a read failure is returned,
+    not raised. Read errors are caught around reading and decompressing only."""
     source = escape_text(block.path)
     overlong: list[Overlong] = []
     pieces = block_texts(block, overlong)
@@ -82,15 +90,32 @@ def block_partial(block: Block, keep_malformed: bool = False) -> Partial:
             return Partial(failed=[FailedInput(block.path, message)])
         if text is None:
             break
-        parts.append(aggregate_partition(parse_text(text), source, keep_malformed=keep_malformed))
+        parsed = parse_text(text, fmt)
+        parts.append(
+            aggregate_partition(parsed, source, keep_malformed=keep_malformed, filters=filters)
+        )
     if overlong:
         parts.append(overlong_partial(overlong, source, keep_malformed))
     return merge_partials(parts) if parts else Partial()
 
 
-def files_partial(blocks: Sequence[Block], keep_malformed: bool = False) -> Partial:
-    """Several whole files read by one task (small files): each still counts, and fails, alone."""
-    return merge_partials([merge_file([block_partial(b, keep_malformed)], b.path) for b in blocks])
+def files_partial(
+    blocks: Sequence[Block],
+    keep_malformed: bool = False,
+    formats: Sequence[LogFormat] | None = None,
+    filters: Filters | None = None,
+) -> Partial:
+    """Several whole files read by one task (small files): each still counts, and fails, alone.
+
+    ``formats`` gives each file's log format (default: the default grammar for all).
+    """
+    fmts = list(formats) if formats is not None else [DEFAULT_FORMAT] * len(blocks)
+    return merge_partials(
+        [
+            merge_file([block_partial(b, keep_malformed, fmt, filters)], b.path, fmt.name)
+            for b, fmt in zip(blocks, fmts, strict=True)
+        ]
+    )
 
 
 def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: bool) -> Partial:

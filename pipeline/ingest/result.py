@@ -20,6 +20,7 @@ import pandas as pd
 
 from pipeline.execution import ExecutionSettings
 from pipeline.ingest.stats import Partial, latency_summary
+from pipeline.ingest.timeline import choose_bucket, iso_utc, timeline_rows
 from pipeline.report import FailedInput
 
 #: Entries of ``top_paths`` and ``user_agents.top``.
@@ -77,6 +78,12 @@ class IngestResult:
     user_agents_top: tuple[Mapping[str, Any], ...]
     user_agents_by_family: Mapping[str, int]
     execution: Mapping[str, Any]
+    filtered: int = 0
+    formats: Mapping[str, int] | None = None
+    notes: tuple[str, ...] = ()
+    bytes_sent: int | None = None
+    time_range: Mapping[str, Any] | None = None
+    timeline: Mapping[str, Any] | None = None
 
     @property
     def failed_inputs(self) -> Sequence[FailedInput]:
@@ -89,39 +96,74 @@ class IngestResult:
         return self.parsed
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document of issue 3."""
-        return {
+        """The JSON document (README, "JSON report"); optional keys only when they apply."""
+        requests: dict[str, Any] = {
+            "total": self.parsed,
+            "by_method": dict(self.by_method),
+            "by_status_class": dict(self.by_status_class),
+            "by_status": dict(self.by_status),
+        }
+        if self.bytes_sent is not None:
+            requests["bytes_sent"] = self.bytes_sent
+        document: dict[str, Any] = {
             "feature": "ingest",
-            "inputs": {"files": self.files, "failed": [f.to_dict() for f in self.failed]},
+            "inputs": {
+                "files": self.files,
+                "formats": dict(self.formats or {}),
+                "failed": [f.to_dict() for f in self.failed],
+            },
             "lines": {
-                "total": self.parsed + self.malformed,
+                "total": self.parsed + self.malformed + self.filtered,
                 "parsed": self.parsed,
                 "malformed": self.malformed,
+                "filtered": self.filtered,
                 "malformed_samples": list(self.malformed_samples),
             },
-            "requests": {
-                "total": self.parsed,
-                "by_method": dict(self.by_method),
-                "by_status_class": dict(self.by_status_class),
-                "by_status": dict(self.by_status),
-            },
-            "latency_ms": dict(self.latency_ms),
-            "latency_by_method": {k: dict(v) for k, v in self.latency_by_method.items()},
-            "latency_by_status_class": {
-                k: dict(v) for k, v in self.latency_by_status_class.items()
-            },
-            "top_paths": [dict(entry) for entry in self.top_paths],
-            "user_agents": {
-                "unique": self.user_agents_unique,
-                "top": [dict(entry) for entry in self.user_agents_top],
-                "by_family": dict(self.user_agents_by_family),
-            },
-            "execution": dict(self.execution),
+            "requests": requests,
         }
+        if self.time_range is not None:
+            document["time_range"] = dict(self.time_range)
+        document.update(
+            {
+                "latency_ms": dict(self.latency_ms),
+                "latency_by_method": {k: dict(v) for k, v in self.latency_by_method.items()},
+                "latency_by_status_class": {
+                    k: dict(v) for k, v in self.latency_by_status_class.items()
+                },
+                "top_paths": [dict(entry) for entry in self.top_paths],
+                "user_agents": {
+                    "unique": self.user_agents_unique,
+                    "top": [dict(entry) for entry in self.user_agents_top],
+                    "by_family": dict(self.user_agents_by_family),
+                },
+            }
+        )
+        if self.timeline is not None:
+            document["timeline"] = {
+                "bucket": self.timeline["bucket"],
+                "rows": [dict(row) for row in self.timeline["rows"]],
+            }
+        document["notes"] = list(self.notes)
+        document["execution"] = dict(self.execution)
+        return document
 
 
-def build_result(partial: Partial, settings: ExecutionSettings, elapsed_s: float) -> IngestResult:
-    """Turn the merged counts of a run into the report."""
+def build_result(
+    partial: Partial,
+    settings: ExecutionSettings,
+    elapsed_s: float,
+    *,
+    formats: Mapping[str, int] | None = None,
+    notes: Sequence[str] = (),
+    has_bytes: bool = False,
+    has_time: bool = False,
+    bucket: str = "auto",
+) -> IngestResult:
+    """Turn the merged counts of a run into the report.
+
+    ``has_time``: some input's format has a time field (then ``time_range`` and ``timeline`` are
+    reported, even when no request was kept); ``has_bytes``: some format has a response size.
+    """
     requests = partial.requests
     methods = requests.groupby(level="method").sum()
     statuses = requests.groupby(level="status").sum()
@@ -146,7 +188,33 @@ def build_result(partial: Partial, settings: ExecutionSettings, elapsed_s: float
         user_agents_top=_top_agents(partial.user_agents),
         user_agents_by_family=_families(partial.user_agents),
         execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
+        filtered=partial.filtered,
+        formats=dict(formats or {}),
+        notes=tuple(notes),
+        bytes_sent=partial.bytes_sent if has_bytes else None,
+        **_time_keys(partial, has_time, bucket),
     )
+
+
+def _time_keys(partial: Partial, has_time: bool, bucket: str) -> dict[str, Any]:
+    """``time_range`` and ``timeline`` (None for both without a time field or a timed request)."""
+    if not has_time:
+        return {"time_range": None, "timeline": None}
+    first, last = partial.time_min, partial.time_max
+    if first is None or last is None:
+        empty = {"first": None, "last": None, "requests_without_time": partial.untimed}
+        shown = "1m" if bucket == "auto" else bucket
+        return {"time_range": empty, "timeline": {"bucket": shown, "rows": []}}
+    chosen = choose_bucket(first, last, bucket)
+    rows = timeline_rows(first, last, chosen, partial.timeline, partial.timeline_latency)
+    return {
+        "time_range": {
+            "first": iso_utc(first),
+            "last": iso_utc(last),
+            "requests_without_time": partial.untimed,
+        },
+        "timeline": {"bucket": chosen, "rows": rows},
+    }
 
 
 def _summary(counts: pd.Series) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.ingest.filters import Filters
 from pipeline.ingest.parse import ParsedPartition
 from pipeline.report import FailedInput
 
@@ -58,6 +59,23 @@ def _counts(names: Sequence[str]) -> pd.Series:
     return pd.Series(np.zeros(0, dtype=np.int64), index=index, name="count")
 
 
+#: Milliseconds per minute: the timeline is counted per UTC minute and regrouped into the
+#: report's bucket at the end, so partials never depend on the (global) time range.
+MINUTE_MS: Final[int] = 60_000
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """How one file was read: its format and line counts (for ``inputs.formats`` and warnings)."""
+
+    path: str
+    format: str
+    parsed: int
+    malformed: int
+    filtered: int
+    first_malformed: str | None
+
+
 @dataclass
 class Partial:
     """Counts of one partition, one file or a whole run; combine with :func:`merge_partials`.
@@ -82,6 +100,20 @@ class Partial:
         Count by ``(path, latency_ms)``, path with its query string removed.
     user_agents
         Count by ``(user_agent,)``, the empty agent included.
+    filtered
+        Parsed lines removed by a filter (they are in no other count).
+    bytes_sent
+        Sum of the response sizes of the requests counted.
+    time_min, time_max
+        Earliest and latest request time (UTC ms), None when no request had a time.
+    untimed
+        Requests counted without a time.
+    timeline
+        Count by ``(minute, status_class)``; minute is UTC ms // 60000.
+    timeline_latency
+        Count by ``(minute, latency_ms)`` of the requests that have both.
+    file_reports
+        One entry per file read (set by :func:`merge_file`).
     """
 
     files: int = 0
@@ -96,10 +128,22 @@ class Partial:
     )
     path_latency: pd.Series = field(default_factory=lambda: _counts(["path", "latency_ms"]))
     user_agents: pd.Series = field(default_factory=lambda: _counts(["user_agent"]))
+    filtered: int = 0
+    bytes_sent: int = 0
+    time_min: int | None = None
+    time_max: int | None = None
+    untimed: int = 0
+    timeline: pd.Series = field(default_factory=lambda: _counts(["minute", "status_class"]))
+    timeline_latency: pd.Series = field(default_factory=lambda: _counts(["minute", "latency_ms"]))
+    file_reports: list[FileReport] = field(default_factory=list)
 
 
 def aggregate_partition(
-    parsed: ParsedPartition, source: str, *, keep_malformed: bool = False
+    parsed: ParsedPartition,
+    source: str,
+    *,
+    keep_malformed: bool = False,
+    filters: Filters | None = None,
 ) -> Partial:
     """Reduce one parsed partition to its counts (the per-partition half of the job).
 
@@ -111,15 +155,29 @@ def aggregate_partition(
         The file the partition came from, used in ``malformed_lines`` records.
     keep_malformed
         Keep every malformed line (for ``--malformed-out``), not only the first samples.
+    filters
+        Which parsed lines count; the others are only counted as filtered.
     """
     frame = parsed.frame
     malformed = parsed.malformed_array
+    base = _strip_query(pa.array(frame["path"], type=pa.large_string()))
+    filtered = 0
+    if filters is not None and filters.active:
+        keep = filters.keep(frame, base)
+        filtered = int(len(frame) - keep.sum())
+        if filtered:
+            frame = frame[keep]
+            base = base.filter(pa.array(keep))
     method = frame["method"]
     status_class = (frame["status"] // 100).astype(np.int16).rename("status_class")
-    base = _strip_query(pa.array(frame["path"], type=pa.large_string()))
     path = pd.Series(base.to_pandas(), index=frame.index, name="path")
     samples = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     records = [f"{source}\t{line}" for line in malformed.to_pylist()] if keep_malformed else []
+    times = frame["time"]
+    timed = times.notna()
+    millis = times[timed].to_numpy(dtype="datetime64[ms]").view(np.int64)
+    minute = pd.Series(millis // MINUTE_MS, index=times.index[timed], name="minute")
+    timeline, timeline_latency = _timeline(frame, timed, minute, status_class)
     return Partial(
         parsed=len(frame),
         malformed=len(malformed),
@@ -131,9 +189,31 @@ def aggregate_partition(
                 [method, status_class, frame["latency_ms"]], sort=False, observed=True
             ).size()
         ),
-        path_latency=frame.groupby([path, frame["latency_ms"]], sort=False).size().rename("count"),
+        path_latency=frame.groupby([path, frame["latency_ms"]], sort=False, dropna=False)
+        .size()
+        .rename("count"),
         user_agents=frame.groupby(frame["user_agent"], sort=False).size().rename("count"),
+        filtered=filtered,
+        bytes_sent=int(frame["bytes"].sum()),
+        time_min=int(millis.min()) if len(millis) else None,
+        time_max=int(millis.max()) if len(millis) else None,
+        untimed=int((~timed).sum()),
+        timeline=timeline,
+        timeline_latency=timeline_latency,
     )
+
+
+def _timeline(
+    frame: pd.DataFrame, timed: pd.Series, minute: pd.Series, status_class: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Counts by ``(minute, status_class)`` and ``(minute, latency_ms)`` of the timed rows."""
+    if not timed.any():
+        return _counts(["minute", "status_class"]), _counts(["minute", "latency_ms"])
+    if not timed.all():
+        frame, status_class = frame[timed], status_class[timed]
+    by_class = frame.groupby([minute, status_class], sort=False).size().rename("count")
+    by_latency = frame.groupby([minute, frame["latency_ms"]], sort=False).size().rename("count")
+    return by_class, by_latency
 
 
 def merge_partials(partials: Sequence[Partial]) -> Partial:
@@ -142,6 +222,8 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
     >>> merge_partials([Partial(parsed=2), Partial(parsed=3, files=1)]).parsed
     5
     """
+    if not partials:
+        return Partial()
     if len(partials) == 1:
         return partials[0]
     samples: list[str] = []
@@ -162,22 +244,44 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         latency=_add([part.latency for part in partials]),
         path_latency=_add([part.path_latency for part in partials]),
         user_agents=_add([part.user_agents for part in partials]),
+        filtered=sum(part.filtered for part in partials),
+        bytes_sent=sum(part.bytes_sent for part in partials),
+        time_min=min((p.time_min for p in partials if p.time_min is not None), default=None),
+        time_max=max((p.time_max for p in partials if p.time_max is not None), default=None),
+        untimed=sum(part.untimed for part in partials),
+        timeline=_add([part.timeline for part in partials]),
+        timeline_latency=_add([part.timeline_latency for part in partials]),
+        file_reports=[report for part in partials for report in part.file_reports],
     )
 
 
-def merge_file(partials: Sequence[Partial], path: str) -> Partial:
+def merge_file(partials: Sequence[Partial], path: str, format_name: str = "default") -> Partial:
     """Combine the partitions of one file; a file with any failed partition contributes nothing.
+
+    A non-empty file in which no line matches its format is listed as failed too, but its lines
+    still count (as malformed), so none disappears.
 
     >>> bad = Partial(failed=[FailedInput("a.gz", "corrupt")])
     >>> merged = merge_file([Partial(parsed=4), bad], "a.gz")
     >>> (merged.files, merged.parsed, [f.path for f in merged.failed])
     (1, 0, ['a.gz'])
+    >>> merge_file([Partial(malformed=2, malformed_samples=["x"])], "b.log").failed[0].error
+    "no line matches log format 'default'; first line: 'x'"
     """
     failures = [failure for part in partials for failure in part.failed]
     if failures:
         return Partial(files=1, failed=[failures[0]])
-    merged = merge_partials(partials) if partials else Partial()
-    return replace(merged, files=1)  # a copy: the inputs are other tasks' results
+    merged = merge_partials(partials)
+    first = merged.malformed_samples[0] if merged.malformed_samples else None
+    report = FileReport(path, format_name, merged.parsed, merged.malformed, merged.filtered, first)
+    failed: list[FailedInput] = []
+    if merged.parsed + merged.filtered == 0 and merged.malformed:
+        shown = first if first is None or len(first) <= 120 else first[:120] + "..."
+        failed = [
+            FailedInput(path, f"no line matches log format {format_name!r}; first line: {shown!r}")
+        ]
+    # a copy: the inputs are other tasks' results
+    return replace(merged, files=1, failed=failed, file_reports=[report])
 
 
 def _plain(counts: pd.Series) -> pd.Series:
@@ -199,7 +303,7 @@ def _add(tables: Sequence[pd.Series]) -> pd.Series:
         return nonempty[0]
     combined = pd.concat(nonempty)
     levels = list(range(combined.index.nlevels))
-    summed: pd.Series = combined.groupby(level=levels, sort=False).sum()
+    summed: pd.Series = combined.groupby(level=levels, sort=False, dropna=False).sum()
     return summed
 
 
@@ -218,8 +322,9 @@ def latency_summary(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) 
     >>> latency_summary(np.array([5.0]), np.array([1]))["std"] is None
     True
     """
-    keep = counts > 0
-    values = np.asarray(values, dtype=np.float64)[keep]
+    values = np.asarray(values, dtype=np.float64)
+    keep = (np.asarray(counts) > 0) & ~np.isnan(values)  # NaN: a request without a latency
+    values = values[keep]
     counts = np.asarray(counts, dtype=np.int64)[keep]
     total = int(counts.sum())
     stats: dict[str, Any] = dict.fromkeys(LATENCY_KEYS)

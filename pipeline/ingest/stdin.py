@@ -24,7 +24,10 @@ import dask
 
 from pipeline.errors import InputError
 from pipeline.execution import ExecutionSettings, compute
-from pipeline.ingest.parse import parse_text
+from pipeline.ingest.detect import SAMPLE_BYTES, Detection, detect_sample, head_lines
+from pipeline.ingest.filters import Filters
+from pipeline.ingest.formats import DETECTION_ORDER, LogFormat, preset
+from pipeline.ingest.parse import DEFAULT_FORMAT, parse_text
 from pipeline.ingest.read import READ_ERRORS, describe_error, overlong_partial
 from pipeline.ingest.stats import Partial, aggregate_partition, merge_file, merge_partials
 from pipeline.ingest.stream import Overlong, line_pieces
@@ -47,9 +50,13 @@ def stdin_total(
     *,
     blocksize: int,
     keep_malformed: bool = False,
+    fmt: LogFormat | None = None,
+    filters: Filters | None = None,
     stream: IO[bytes] | None = None,
-) -> Partial:
-    """The counts of the log on standard input (or ``stream``), as one file ``<stdin>``.
+) -> tuple[Partial, Detection]:
+    """The counts of the log on standard input (or ``stream``), as one file ``<stdin>``, and
+    the log format used: ``fmt``, or when None the one detected from the first piece
+    (:func:`~pipeline.ingest.detect.detect_sample`, as for a file).
 
     Raises
     ------
@@ -63,29 +70,48 @@ def stdin_total(
     batch = BATCH_PER_WORKER * settings.effective_workers
     total = Partial()
     pieces = _pieces(stream, blocksize)
+    detection = Detection(fmt) if fmt is not None else None
     while True:
         try:
             chunk = _take(pieces, batch)
         except READ_ERRORS as exc:  # corrupt gzip on stdin: a failed input, as for a file
             failure = FailedInput(STDIN_NAME, describe_error(exc))
-            return Partial(files=1, failed=[failure])
+            return Partial(files=1, failed=[failure]), detection or Detection(DEFAULT_FORMAT)
         if not chunk:
             break
+        if detection is None:
+            detection = _detect(chunk[0])
+        use = detection.format
         parts = [
             dask.delayed(overlong_partial)([piece], STDIN_NAME, keep_malformed)
             if isinstance(piece, Overlong)
-            else dask.delayed(text_partial, pure=False)(piece, STDIN_NAME, keep_malformed)
+            else dask.delayed(text_partial, pure=False)(
+                piece, STDIN_NAME, keep_malformed, use, filters
+            )
             for piece in chunk
         ]
         (done,) = compute(dask.delayed(merge_partials)(parts), settings=settings)
         total = merge_partials([total, done])
-    return merge_file([total], STDIN_NAME)
+    detection = detection or Detection(DEFAULT_FORMAT)
+    return merge_file([total], STDIN_NAME, detection.format.name), detection
 
 
-def text_partial(data: bytes, source: str, keep_malformed: bool) -> Partial:
+def _detect(first: bytes | Overlong) -> Detection:
+    candidates = [preset(name) for name in DETECTION_ORDER]
+    if isinstance(first, Overlong):
+        return Detection(candidates[0])
+    sample = first[:SAMPLE_BYTES]
+    return detect_sample(head_lines(sample, cut=len(sample) < len(first)), candidates)
+
+
+def text_partial(
+    data: bytes, source: str, keep_malformed: bool, fmt: LogFormat, filters: Filters | None
+) -> Partial:
     """Parse and aggregate one piece of whole lines (a task; top level so that it pickles)."""
     text = data.decode("utf-8", errors="replace")
-    return aggregate_partition(parse_text(text), source, keep_malformed=keep_malformed)
+    return aggregate_partition(
+        parse_text(text, fmt), source, keep_malformed=keep_malformed, filters=filters
+    )
 
 
 def _take(pieces: Iterator[bytes | Overlong], count: int) -> list[bytes | Overlong]:
