@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from cli import cli
 from pipeline.execution import ExecutionSettings
-from pipeline.ingest import read
+from pipeline.ingest import group, read
 from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
 from pipeline.ingest.stream import MAX_LINE_BYTES
 from tests.test_ingest_reference import assert_same_report, ref_report
@@ -82,7 +82,8 @@ def test_an_oserror_from_parsing_is_a_bug_not_a_failed_input(
     def broken(*args: object) -> object:
         raise OSError("a bug in the parser")
 
-    monkeypatch.setattr(read, "parse_text", broken)
+    monkeypatch.setattr(read, "parse_text", broken)  # a block of a large file
+    monkeypatch.setattr(group, "parse_text", broken)  # small files read together
     with pytest.raises(OSError, match="a bug in the parser"):
         run_ingest(str(tmp_path / "a.log"), SYNC)
     code, _, err = _run("ingest", "--path", str(tmp_path / "a.log"))

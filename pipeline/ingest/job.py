@@ -35,9 +35,10 @@ from pipeline.ingest.detect import Detection, detect_formats
 from pipeline.ingest.files import Block, expand_path, plan_blocks, plan_tasks
 from pipeline.ingest.filters import Filters, build_filters
 from pipeline.ingest.formats import LogFormat, compile_format
+from pipeline.ingest.group import files_partial
 from pipeline.ingest.jsonlines import CANONICAL, UNITS
 from pipeline.ingest.parse import empty_frame, parse_text
-from pipeline.ingest.read import block_partial, block_texts, files_partial
+from pipeline.ingest.read import block_partial, block_texts
 from pipeline.ingest.result import IngestResult, build_result
 from pipeline.ingest.stats import Partial, merge_file, merge_partials
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total

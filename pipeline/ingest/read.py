@@ -39,13 +39,7 @@ from pipeline.ingest.files import Block
 from pipeline.ingest.filters import Filters
 from pipeline.ingest.formats import LogFormat
 from pipeline.ingest.parse import DEFAULT_FORMAT, parse_text
-from pipeline.ingest.stats import (
-    MALFORMED_SAMPLES,
-    Partial,
-    aggregate_partition,
-    merge_file,
-    merge_partials,
-)
+from pipeline.ingest.stats import MALFORMED_SAMPLES, Partial, aggregate_partition, merge_partials
 from pipeline.ingest.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
 from pipeline.report import FailedInput
 
@@ -97,25 +91,6 @@ def block_partial(
     if overlong:
         parts.append(overlong_partial(overlong, source, keep_malformed))
     return merge_partials(parts) if parts else Partial()
-
-
-def files_partial(
-    blocks: Sequence[Block],
-    keep_malformed: bool = False,
-    formats: Sequence[LogFormat] | None = None,
-    filters: Filters | None = None,
-) -> Partial:
-    """Several whole files read by one task (small files): each still counts, and fails, alone.
-
-    ``formats`` gives each file's log format (default: the default grammar for all).
-    """
-    fmts = list(formats) if formats is not None else [DEFAULT_FORMAT] * len(blocks)
-    return merge_partials(
-        [
-            merge_file([block_partial(b, keep_malformed, fmt, filters)], b.path, fmt.name)
-            for b, fmt in zip(blocks, fmts, strict=True)
-        ]
-    )
 
 
 def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: bool) -> Partial:
