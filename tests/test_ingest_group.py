@@ -72,3 +72,29 @@ def test_a_file_holding_the_boundary_line_falls_back(tmp_path: Path) -> None:
     together = group.files_partial(blocks, True)
     assert _view(together) == _view(group._one_by_one(blocks, [DEFAULT_FORMAT] * 2, True))
     assert (together.parsed, together.malformed) == (3, 1)
+
+
+def test_batched_detection_equals_one_file_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.ingest import detect
+    from pipeline.ingest.formats import DETECTION_ORDER
+
+    nginx = REPO_ROOT / "tests" / "data" / "nginx"
+    combined = (nginx / "combined.log").read_text().splitlines(keepends=True)
+    extra = [line.rstrip("\n") + " rt=0.123\n" for line in combined]  # fields after the format
+    texts = {
+        "default.log": GOOD * 3,
+        "mixed.log": GOOD + "".join(combined[:2]),
+        "extra.log": "".join(extra),
+        "empty.log": "",
+        "junk.log": "junk\n",
+    }
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+    paths = sorted(str(p) for p in nginx.iterdir()) + [str(tmp_path / n) for n in texts]
+    candidates = [preset(name) for name in DETECTION_ORDER]
+    expected = [detect.detect_format(path, candidates) for path in paths]  # one by one
+    monkeypatch.setattr(detect, "detect_sample", _must_not_run)  # the batched path, no fallback
+    assert detect.detect_formats(paths) == expected
+    assert len({d.format.name for d in expected}) >= 3 and any(d.extra_fields for d in expected)

@@ -29,7 +29,7 @@ from pipeline.display import escape_text
 from pipeline.ingest.files import Block
 from pipeline.ingest.filters import Filters
 from pipeline.ingest.formats import LogFormat
-from pipeline.ingest.parse import DEFAULT_FORMAT, PY_WHITESPACE, parse_text
+from pipeline.ingest.parse import DEFAULT_FORMAT, PY_WHITESPACE, ParsedPartition, parse_text
 from pipeline.ingest.read import (
     READ_ERRORS,
     block_partial,
@@ -109,27 +109,46 @@ def _one_by_one(
     )
 
 
+def parsed_counts(texts: Sequence[str], fmt: LogFormat) -> tuple[list[int], ParsedPartition] | None:
+    """Parse ``texts`` joined by boundary lines, once; each text's parsed-line count.
+
+    The texts' malformed lines come back in order between the boundary lines; a text's parsed
+    count is its non-blank lines minus its malformed ones. None when the boundary lines did not
+    all come back as malformed lines (a format that parses them, a text that contains one).
+    """
+    joined = (BOUNDARY + "\n").join(t if not t or t.endswith("\n") else t + "\n" for t in texts)
+    parsed = parse_text(joined, fmt)
+    bad = _malformed_per_text(parsed, len(texts))
+    nonblank = _nonblank_lines(joined, len(texts))
+    if bad is None or nonblank is None:
+        return None
+    counts = [int(n) - len(lines) for n, lines in zip(nonblank, bad, strict=True)]
+    if sum(counts) != len(parsed.frame) or min(counts, default=0) < 0:
+        return None
+    return counts, parsed
+
+
+def _malformed_per_text(parsed: ParsedPartition, texts: int) -> list[list[str]] | None:
+    per_text: list[list[str]] = [[]]
+    for line in parsed.malformed_array.to_pylist():
+        if line == BOUNDARY:
+            per_text.append([])
+        else:
+            per_text[-1].append(str(line))
+    return per_text if len(per_text) == texts else None
+
+
 def _together(
     files: Sequence[tuple[Block, str, list[Overlong]]], fmt: LogFormat, keep_malformed: bool
 ) -> Partial | None:
     """One parse and one aggregation for all ``files`` (same format); None if the boundary
     lines did not all come back as malformed lines."""
-    texts = [text if not text or text.endswith("\n") else text + "\n" for _, text, _ in files]
-    joined = (BOUNDARY + "\n").join(texts)
-    parsed = parse_text(joined, fmt)
-    malformed = [str(line) for line in parsed.malformed_array.to_pylist()]
-    per_file: list[list[str]] = [[]]
-    for line in malformed:
-        if line == BOUNDARY:
-            per_file.append([])
-        else:
-            per_file[-1].append(line)
-    nonblank = _nonblank_lines(joined, len(files))
-    if len(per_file) != len(files) or nonblank is None:
+    found = parsed_counts([text for _, text, _ in files], fmt)
+    if found is None:
         return None
-    counts = [int(n) - len(bad) for n, bad in zip(nonblank, per_file, strict=True)]
-    if sum(counts) != len(parsed.frame) or min(counts, default=0) < 0:
-        return None
+    counts, parsed = found
+    per_file = _malformed_per_text(parsed, len(files))
+    assert per_file is not None
     total = aggregate_partition(parsed, "")
     reports: list[FileReport] = []
     failed: list[FailedInput] = []
