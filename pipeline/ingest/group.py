@@ -57,25 +57,28 @@ def files_partial(
     keep_malformed: bool = False,
     formats: Sequence[LogFormat] | None = None,
     filters: Filters | None = None,
+    raw_paths: bool = False,
 ) -> Partial:
     """Several whole files read by one task: each still counts, and fails, on its own.
 
-    ``formats`` gives each file's log format (default: the default grammar for all).
+    ``formats`` gives each file's log format (default: the default grammar for all); ``filters``
+    and ``raw_paths`` as in :func:`~pipeline.ingest.read.block_partial`.
     """
     fmts = list(formats) if formats is not None else [DEFAULT_FORMAT] * len(blocks)
     plain = (filters is not None and filters.active) or any(b.compression for b in blocks)
     if plain:
-        return _one_by_one(blocks, fmts, keep_malformed, filters)
+        return _one_by_one(blocks, fmts, keep_malformed, filters, raw_paths)
     parts: list[Partial] = []
     run: list[tuple[Block, str, list[Overlong]]] = []  # consecutive readable files, one format
     run_format = DEFAULT_FORMAT
 
     def flush() -> None:
         if run:
-            together = _together(run, run_format, keep_malformed)
+            together = _together(run, run_format, keep_malformed, raw_paths)
             if together is None:
                 runs = [block for block, _, _ in run]
-                together = _one_by_one(runs, [run_format] * len(run), keep_malformed)
+                fmts = [run_format] * len(run)
+                together = _one_by_one(runs, fmts, keep_malformed, raw_paths=raw_paths)
             parts.append(together)
             run.clear()
 
@@ -100,10 +103,13 @@ def _one_by_one(
     fmts: Sequence[LogFormat],
     keep_malformed: bool,
     filters: Filters | None = None,
+    raw_paths: bool = False,
 ) -> Partial:
     return merge_partials(
         [
-            merge_file([block_partial(b, keep_malformed, fmt, filters)], b.path, fmt.name)
+            merge_file(
+                [block_partial(b, keep_malformed, fmt, filters, raw_paths)], b.path, fmt.name
+            )
             for b, fmt in zip(blocks, fmts, strict=True)
         ]
     )
@@ -139,7 +145,10 @@ def _malformed_per_text(parsed: ParsedPartition, texts: int) -> list[list[str]] 
 
 
 def _together(
-    files: Sequence[tuple[Block, str, list[Overlong]]], fmt: LogFormat, keep_malformed: bool
+    files: Sequence[tuple[Block, str, list[Overlong]]],
+    fmt: LogFormat,
+    keep_malformed: bool,
+    raw_paths: bool,
 ) -> Partial | None:
     """One parse and one aggregation for all ``files`` (same format); None if the boundary
     lines did not all come back as malformed lines."""
@@ -149,7 +158,7 @@ def _together(
     counts, parsed = found
     per_file = _malformed_per_text(parsed, len(files))
     assert per_file is not None
-    total = aggregate_partition(parsed, "")
+    total = aggregate_partition(parsed, "", raw_paths=raw_paths)
     reports: list[FileReport] = []
     failed: list[FailedInput] = []
     samples: list[str] = []

@@ -60,6 +60,11 @@ MAX_BLOCKSIZE: Final[int] = 2**30
 #: Partials merged per task in the reduction tree; higher means fewer, bigger merge tasks.
 MERGE_FAN_IN: Final[int] = 8
 
+#: Default and largest length of the top lists. The lists are computed from merged counts, so a
+#: longer list costs report size, not memory.
+DEFAULT_TOP: Final[int] = 10
+MAX_TOP: Final[int] = 1000
+
 #: Share of malformed lines above which a file gets a WARNING suggesting ``--log-format``.
 MALFORMED_WARNING_SHARE: Final[float] = 0.5
 
@@ -78,6 +83,8 @@ def run_ingest(
     status: str | None = None,
     method: str | None = None,
     path_regex: str | None = None,
+    top: int = DEFAULT_TOP,
+    raw_paths: bool = False,
 ) -> IngestResult:
     """Parse the logs at ``path`` and compute request counts and latency statistics.
 
@@ -103,6 +110,10 @@ def run_ingest(
         Timeline bucket: ``auto``, ``1m``, ``5m``, ``15m``, ``1h`` or ``1d``.
     since, until, status, method, path_regex
         Filters (:func:`~pipeline.ingest.filters.build_filters`).
+    top
+        Length of every top list (paths, error paths, user agents), 1 to :data:`MAX_TOP`.
+    raw_paths
+        Group paths as written instead of by template (:mod:`pipeline.ingest.templates`).
 
     Raises
     ------
@@ -113,6 +124,8 @@ def run_ingest(
     started = time.perf_counter()
     _check_blocksize(blocksize)
     check_bucket(bucket)
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
+        raise InputError(f"--top must be an integer from 1 to {MAX_TOP}, got {top!r}")
     overrides = parse_field_overrides(field)
     fixed = None if log_format.strip() == "auto" else compile_format(log_format)
     filters = build_filters(
@@ -123,7 +136,12 @@ def run_ingest(
     keep = out_path is not None
     if path == STDIN_PATH:
         total, detection = stdin_total(
-            settings, blocksize=blocksize, keep_malformed=keep, fmt=fixed, filters=filters
+            settings,
+            blocksize=blocksize,
+            keep_malformed=keep,
+            fmt=fixed,
+            filters=filters,
+            raw_paths=raw_paths,
         )
         files, detections = [STDIN_NAME], [detection]
         formats = [_with_overrides(detection.format, overrides)]
@@ -131,6 +149,8 @@ def run_ingest(
         files = expand_path(path)
         detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
         formats = [_with_overrides(d.format, overrides) for d in detections]
+        if overrides and not any(fmt.kind == "json" for fmt in formats):
+            log.warning("--field applies to JSON lines only; no input is read as json")
         if filters.by_time and not any(fmt.has_time for fmt in formats):
             names = ", ".join(sorted({fmt.name for fmt in formats}))
             raise InputError(
@@ -138,7 +158,8 @@ def run_ingest(
             )
         tasks = plan_tasks(files, blocksize)
         log.debug("ingest: %d files, %d read tasks", len(files), len(tasks))
-        (total,) = compute(_graph(files, formats, tasks, keep, filters), settings=settings)
+        graph = _graph(files, formats, tasks, keep, filters, raw_paths)
+        (total,) = compute(graph, settings=settings)
     if out_path is not None:
         _write_malformed(out_path, total.malformed_lines)
     read = {report.path for report in total.file_reports}
@@ -156,6 +177,7 @@ def run_ingest(
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
         bucket=bucket,
+        top=top,
     )
 
 
@@ -228,6 +250,7 @@ def _graph(
     tasks: Sequence[tuple[Block, ...]],
     keep_malformed: bool,
     filters: Filters,
+    raw_paths: bool,
 ) -> Any:
     """The delayed tree: read tasks -> a merge tree per split file -> one merge tree overall.
 
@@ -242,7 +265,7 @@ def _graph(
         first = task[0]
         if first.length is not None:
             block = dask.delayed(block_partial, pure=True)(
-                first, keep_malformed, fmt_of[first.path], filters
+                first, keep_malformed, fmt_of[first.path], filters, raw_paths
             )
             split.setdefault(first.path, []).append(block)
     level: list[Any] = []
@@ -250,7 +273,9 @@ def _graph(
         first = task[0]
         if first.length is None:
             fmts = [fmt_of[block.path] for block in task]
-            group = dask.delayed(files_partial, pure=True)(task, keep_malformed, fmts, filters)
+            group = dask.delayed(files_partial, pure=True)(
+                task, keep_malformed, fmts, filters, raw_paths
+            )
             level.append(group)
         elif first.offset == 0:
             tree = _tree(split[first.path])

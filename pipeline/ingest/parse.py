@@ -49,6 +49,7 @@ from pipeline.ingest.convert import (
 )
 from pipeline.ingest.formats import LogFormat
 from pipeline.ingest.jsonlines import JsonRows, parse_json
+from pipeline.ingest.scan import cut_fields
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
 #: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.
@@ -168,9 +169,8 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:
         ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
         columns, valid = _default_fields(lines.filter(pa.array(ok)))
     elif fmt.kind == "regex":
-        parts = pc.extract_regex(lines, pattern=fmt.pattern)
-        ok = _bool(pc.is_valid(parts))
-        columns, valid = _regex_fields(parts.filter(pa.array(ok)), fmt)
+        ok = _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
+        columns, valid = _regex_fields(cut_fields(lines.filter(pa.array(ok)), fmt), fmt)
     else:
         rows = parse_json(lines, fmt.json_fields)
         ok = rows.ok
@@ -216,11 +216,14 @@ def _default_fields(valid: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray[An
 
 
 def _regex_fields(
-    parts: pa.StructArray, fmt: LogFormat
+    groups: dict[str, pa.Array], fmt: LogFormat
 ) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:
-    """The typed columns of lines that matched a compiled format (see the roles in formats)."""
-    count = len(parts)
-    fields = {role: pc.struct_field(parts, f"g{i}") for i, role in enumerate(fmt.roles)}
+    """The typed columns of lines that matched a compiled format (see the roles in formats).
+
+    ``groups`` holds the captured text of each group (``g0``, ``g1``, ...), one entry per line.
+    """
+    count = len(groups["g0"]) if groups else 0
+    fields = {role: groups[f"g{i}"] for i, role in enumerate(fmt.roles)}
     valid = np.ones(count, dtype=bool)
     dash = pa.array(["-"] * count, type=pa.large_string()) if count else pa.array([], pa.string())
     method: pa.Array = fields.get("method", dash)

@@ -68,6 +68,7 @@ def block_partial(
     keep_malformed: bool = False,
     fmt: LogFormat = DEFAULT_FORMAT,
     filters: Filters | None = None,
+    raw_paths: bool = False,
 ) -> Partial:
     """Read, parse (with the file's format) and aggregate one block; a read failure is returned,
     not raised. Read errors are caught around reading and decompressing only."""
@@ -86,7 +87,13 @@ def block_partial(
             break
         parsed = parse_text(text, fmt)
         parts.append(
-            aggregate_partition(parsed, source, keep_malformed=keep_malformed, filters=filters)
+            aggregate_partition(
+                parsed,
+                source,
+                keep_malformed=keep_malformed,
+                filters=filters,
+                raw_paths=raw_paths,
+            )
         )
     if overlong:
         parts.append(overlong_partial(overlong, source, keep_malformed))

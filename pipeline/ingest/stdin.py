@@ -52,6 +52,7 @@ def stdin_total(
     keep_malformed: bool = False,
     fmt: LogFormat | None = None,
     filters: Filters | None = None,
+    raw_paths: bool = False,
     stream: IO[bytes] | None = None,
 ) -> tuple[Partial, Detection]:
     """The counts of the log on standard input (or ``stream``), as one file ``<stdin>``, and
@@ -86,7 +87,7 @@ def stdin_total(
             dask.delayed(overlong_partial)([piece], STDIN_NAME, keep_malformed)
             if isinstance(piece, Overlong)
             else dask.delayed(text_partial, pure=False)(
-                piece, STDIN_NAME, keep_malformed, use, filters
+                piece, STDIN_NAME, keep_malformed, use, filters, raw_paths
             )
             for piece in chunk
         ]
@@ -105,12 +106,18 @@ def _detect(first: bytes | Overlong) -> Detection:
 
 
 def text_partial(
-    data: bytes, source: str, keep_malformed: bool, fmt: LogFormat, filters: Filters | None
+    data: bytes,
+    source: str,
+    keep_malformed: bool,
+    fmt: LogFormat,
+    filters: Filters | None,
+    raw_paths: bool = False,
 ) -> Partial:
     """Parse and aggregate one piece of whole lines (a task; top level so that it pickles)."""
     text = data.decode("utf-8", errors="replace")
+    parsed = parse_text(text, fmt)
     return aggregate_partition(
-        parse_text(text, fmt), source, keep_malformed=keep_malformed, filters=filters
+        parsed, source, keep_malformed=keep_malformed, filters=filters, raw_paths=raw_paths
     )
 
 
