@@ -46,6 +46,7 @@ register(
                 None,
                 "Write every malformed line as FILE<TAB>LINE to this file.",
                 metavar="FILE",
+                output=True,
             ),
             FeatureOption(
                 "blocksize",

@@ -37,8 +37,10 @@ class FeatureOption:
     ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch).
     ``min`` bounds numeric values (inclusive); ``choices`` restricts a ``str``; ``multiple``
     makes the option repeatable (the run function receives a tuple). The run function still
-    validates. ``flag`` overrides the flag's spelling; ``replaces_path`` means the option is
-    the input itself, so ``--path`` with it is an error.
+    validates. ``output`` marks a ``str`` option that names a file the run writes: the CLI
+    checks it with the report's ``--output`` before computing
+    (see :func:`pipeline.outputs.check_outputs`). ``flag`` overrides the flag's spelling;
+    ``replaces_path`` means the option is the input itself, so ``--path`` with it is an error.
     """
 
     name: str
@@ -49,6 +51,7 @@ class FeatureOption:
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
     multiple: bool = False
+    output: bool = False
     flag: str | None = None
     replaces_path: bool = False
 

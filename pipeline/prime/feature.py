@@ -54,6 +54,7 @@ FEATURE = register(
                 None,
                 "Also write every prime of the union to FILE, ascending, one per line.",
                 metavar="FILE",
+                output=True,
             ),
             FeatureOption(
                 "ranges",
