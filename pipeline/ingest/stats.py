@@ -170,7 +170,7 @@ def aggregate_partition(
             base = base.filter(pa.array(keep))
     method = frame["method"]
     status_class = (frame["status"] // 100).astype(np.int16).rename("status_class")
-    path = pd.Series(base.to_pandas(), index=frame.index, name="path")
+    path = pd.Series(base.to_pandas().array, index=frame.index, name="path")
     samples = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     records = [f"{source}\t{line}" for line in malformed.to_pylist()] if keep_malformed else []
     times = frame["time"]
