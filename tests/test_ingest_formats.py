@@ -188,7 +188,7 @@ def test_formats_are_copied_verbatim_from_the_recorded_config() -> None:
 def test_real_nginx_logs(zone: str, log: str, option: str, fmt: Fmt) -> None:
     path = REAL / zone / log
     got = _run(path, log_format=option)
-    _check(got, RefRun([(str(path), _text(path), fmt)]))
+    _check(got, RefRun([(str(path), _text(path), fmt)], auto=option == "auto"))
     assert got["lines"]["malformed"] == 0  # nginx wrote every line: all of them must parse
 
 
@@ -213,7 +213,8 @@ def test_real_nginx_upstream_lists_are_summed() -> None:
 )
 def test_lead_recorded_nginx_logs(log: str, option: str, fmt: Fmt) -> None:
     path = DATA / "nginx" / log
-    _check(_run(path, log_format=option), RefRun([(str(path), _text(path), fmt)]))
+    reference = RefRun([(str(path), _text(path), fmt)], auto=option == "auto")
+    _check(_run(path, log_format=option), reference)
 
 
 def test_auto_detection_on_the_real_directory() -> None:
@@ -228,7 +229,7 @@ def test_auto_detection_on_the_real_directory() -> None:
         "combined", "json", "combined", "default", "default",
     ]  # fmt: skip
     got = _run(root)
-    _check(got, RefRun(expected))
+    _check(got, RefRun(expected, auto=True))
     assert got["inputs"]["formats"] == {"combined": 2, "default": 2, "json": 1}
 
 
@@ -280,7 +281,7 @@ NASTY = [
 def test_nasty_lines(tmp_path: Path, option: str, fmt: Fmt | None) -> None:
     path = _file(tmp_path, "access.log", NASTY)
     got = _run(path, log_format=option)
-    _check(got, RefRun([(str(path), _text(path), fmt or detect(_text(path)))]))
+    _check(got, RefRun([(str(path), _text(path), fmt or detect(_text(path)))], auto=fmt is None))
     assert got["requests"]["by_method"]["-"] >= 4  # "-", TLS bytes, lowercase, space in target
 
 
@@ -402,7 +403,7 @@ JSON_LINES = [
 def test_json_lines_every_alias(tmp_path: Path) -> None:
     path = _file(tmp_path, "app.json", JSON_LINES)
     got = _run(path)
-    _check(got, RefRun([(str(path), _text(path), JSON)]))
+    _check(got, RefRun([(str(path), _text(path), JSON)], auto=True))
     assert got["lines"]["malformed"] == 11
 
 
@@ -458,7 +459,7 @@ def test_detection_on_a_mixed_directory(tmp_path: Path) -> None:
     names = [fmt.name for _, _, fmt in expected]
     assert names == ["default", "combined", "common", "json", "default", "default", "common"]
     got = _run(tmp_path)
-    _check(got, RefRun(expected))
+    _check(got, RefRun(expected, auto=True))
     assert got["inputs"]["formats"] == {"combined": 1, "common": 2, "default": 3, "json": 1}
     assert [f["path"] for f in got["inputs"]["failed"]] == [str(tmp_path / "e-garbage.txt")]
 
@@ -508,7 +509,7 @@ def test_mixed_formats_with_and_without_time_and_latency(tmp_path: Path) -> None
     expected = [(str(p), _text(p), detect(_text(p))) for p in sorted(tmp_path.iterdir())]
     assert [fmt.name for _, _, fmt in expected] == ["default", "common"]
     got = _run(tmp_path)
-    _check(got, RefRun(expected))
+    _check(got, RefRun(expected, auto=True))
     assert len(got["notes"]) == 2
     assert got["time_range"]["requests_without_time"] == 3
 
@@ -631,7 +632,7 @@ def test_time_filters_drop_untimed_lines_of_a_mixed_run(tmp_path: Path, filters:
     _file(tmp_path, "b.log", FILTER_LINES)
     expected = [(str(p), _text(p), detect(_text(p))) for p in sorted(tmp_path.iterdir())]
     got = _run(tmp_path, **filters.options())
-    _check(got, RefRun(expected, filters))
+    _check(got, RefRun(expected, filters, auto=True))
     assert got["lines"]["filtered"] == 4 + 3
     assert got["time_range"]["requests_without_time"] == 0
 
@@ -642,7 +643,7 @@ def test_filtered_method_matches_case_insensitively(tmp_path: Path) -> None:
     path = _file(tmp_path, "app.json", ['{"method":"get","path":"/x","status":200}'] * 2)
     filters = Filters(method="GET")
     got = _run(path, **filters.options())
-    _check(got, RefRun([(str(path), _text(path), JSON)], filters))
+    _check(got, RefRun([(str(path), _text(path), JSON)], filters, auto=True))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,6 +19,10 @@ Readings of the README where it leaves a corner open (said here so a reviewer ca
   (``""``) is "no latency", like ``-``.
 * With ``--bucket auto`` and no timed request kept, the timeline is ``1m`` with no rows (the
   smallest bucket giving at most 300 rows).
+* ``requests_without_time`` counts kept requests without a time, JSON lines without a time key
+  included; status classes in ``--status`` are case-insensitive (``2XX``).
+* The note about fields after the last one of ``common``/``combined`` (main since b29a38d, not in
+  the README) is worded as main words it.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import numpy as np
 import pytest
 
 from tests.test_ingest_reference import LINE as DEFAULT_LINE
-from tests.test_ingest_reference import ref_family, ref_stats
+from tests.test_ingest_reference import ref_family, ref_stats, ref_template
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_LATENCY_MS = Decimal(10) ** 9
@@ -441,6 +445,26 @@ def lines_of(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
+STRICT = {
+    "common": re.compile(rf'{BARE} - {BARE} {CLF} "{Q}" {STATUS} {SIZE}'),
+    "combined": re.compile(rf'{BARE} - {BARE} {CLF} "{Q}" {STATUS} {SIZE} "{Q}" "{Q}"'),
+}
+EXTRA_FIELDS_NOTE = (
+    "lines read as {0!r} carry more fields after the format's last one (ignored); if they hold "
+    "a latency, pass your server's format string, e.g. --log-format '<log_format string>'"
+)
+
+
+def has_extra_fields(text: str, fmt: Fmt) -> bool:
+    """A detected common/combined file whose sampled lines mostly parse only thanks to the
+    fields they carry after the format's last one (main's note since b29a38d)."""
+    if fmt.name not in STRICT:
+        return False
+    parsed = [line for line in lines_of(text)[:100] if parse_line(fmt, line) is not None]
+    exact = [line for line in parsed if STRICT[fmt.name].fullmatch(line)]
+    return bool(parsed) and 2 * len(exact) < len(parsed)
+
+
 def detect(text: str) -> Fmt:
     """The candidate that parses most of the first 100 non-empty lines (ties: the earlier)."""
     sample = lines_of(text)[:100]
@@ -536,6 +560,7 @@ class RefRun:
     files: list[tuple[str, str, Fmt]]
     filters: Filters = field(default_factory=Filters)
     bucket: str = "auto"
+    auto: bool = False  # formats detected (--log-format auto): notes about extra fields
 
     def report(self) -> dict[str, Any]:
         """The JSON document without ``execution``."""
@@ -561,7 +586,10 @@ class RefRun:
                     {"path": name, "error": f"no line matches log format {fmt.name!r}; "}
                 )
         formats = [fmt for _, _, fmt in self.files]
-        return assemble(kept, bad, filtered, failed, formats, self.bucket)
+        doc = assemble(kept, bad, filtered, failed, formats, self.bucket)
+        extras = {f.name for _, text, f in self.files if self.auto and has_extra_fields(text, f)}
+        doc["notes"] += [EXTRA_FIELDS_NOTE.format(name) for name in sorted(extras)]
+        return doc
 
 
 def stats(values: list[float]) -> dict[str, Any]:
@@ -584,13 +612,18 @@ def assemble(
     lat_method: dict[str, list[float]] = {}
     lat_class: dict[str, list[float]] = {}
     paths: dict[str, list[float | None]] = {}
+    errors: dict[str, list[int]] = {}
     for row in rows:
-        paths.setdefault(row.path.split("?", 1)[0], []).append(row.latency)
+        template = ref_template(row.path.split("?", 1)[0])
+        paths.setdefault(template, []).append(row.latency)
+        if row.status >= 400:
+            errors.setdefault(template, []).append(row.status // 100)
         if row.latency is not None:
             lat_method.setdefault(row.method, []).append(row.latency)
             lat_class.setdefault(f"{row.status // 100}xx", []).append(row.latency)
     agents = Counter(r.agent for r in rows)
     top_paths = sorted(paths.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
+    top_errors = sorted(errors.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
     top_agents = sorted(((a, n) for a, n in agents.items() if a), key=lambda kv: (-kv[1], kv[0]))
     families = dict.fromkeys(("browser", "bot", "tool", "other", "unknown"), 0)
     for agent, count in agents.items():
@@ -630,9 +663,19 @@ def assemble(
 
     def top_entry(path: str, took: list[float | None]) -> dict[str, Any]:
         values = [v for v in took if v is not None]
-        mean = float(np.mean(values)) if values else None
-        p95 = float(np.percentile(values, 95)) if values else None
-        return {"path": path, "count": len(took), "mean": mean, "p95": p95}
+
+        def pick(percent: int) -> float | None:
+            return float(np.percentile(values, percent)) if values else None
+
+        return {
+            "path": path,
+            "count": len(took),
+            "share": len(took) / len(rows),
+            "mean": float(np.mean(values)) if values else None,
+            "p50": pick(50),
+            "p95": pick(95),
+            "p99": pick(99),
+        }
 
     doc.update(
         {
@@ -640,6 +683,10 @@ def assemble(
             "latency_by_method": {k: stats(v) for k, v in sorted(lat_method.items())},
             "latency_by_status_class": {k: stats(v) for k, v in sorted(lat_class.items())},
             "top_paths": [top_entry(p, v) for p, v in top_paths],
+            "top_errors": [
+                {"path": p, "count": len(v), "status_4xx": v.count(4), "status_5xx": v.count(5)}
+                for p, v in top_errors
+            ],
             "user_agents": {
                 "unique": len(agents),
                 "top": [{"user_agent": a, "count": n} for a, n in top_agents[:10]],
