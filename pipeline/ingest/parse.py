@@ -249,7 +249,7 @@ def _regex_fields(
         else:
             seconds, ok = decimal_to_ms(fields[time_role], exponent=3)
             time_ms = np.floor(np.nan_to_num(seconds)).astype(np.int64)
-            ok &= ~np.isnan(seconds)
+            ok = np.isfinite(seconds) & (seconds < 2.0**62)  # an epoch is no latency: no 1e9 cap
         valid &= ok
     agent = fields.get("user_agent")
     return {
