@@ -31,7 +31,7 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.execution import ExecutionSettings, compute
-from pipeline.ingest.detect import detect_formats
+from pipeline.ingest.detect import Detection, detect_formats
 from pipeline.ingest.files import Block, expand_path, plan_blocks
 from pipeline.ingest.filters import Filters, build_filters
 from pipeline.ingest.formats import LogFormat, compile_format
@@ -118,7 +118,8 @@ def run_ingest(
     if out_path is not None and not out_path.parent.is_dir():
         raise InputError(f"cannot write malformed lines to {malformed_out}: no such directory")
     files = expand_path(path)
-    formats = [fixed] * len(files) if fixed is not None else detect_formats(files)
+    detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
+    formats = [d.format for d in detections]
     formats = [replace(f, json_fields=overrides) if f.kind == "json" else f for f in formats]
     if filters.by_time and not any(fmt.has_time for fmt in formats):
         names = ", ".join(sorted({fmt.name for fmt in formats}))
@@ -131,13 +132,16 @@ def run_ingest(
         _write_malformed(out_path, total.malformed_lines)
     read = {report.path for report in total.file_reports}
     used = [fmt for name, fmt in zip(files, formats, strict=True) if name in read]
+    extras = sorted(
+        {d.format.name for name, d in zip(files, detections, strict=True) if d.extra_fields}
+    )
     _warn_malformed(total)
     return build_result(
         total,
         settings,
         time.perf_counter() - started,
         formats=dict(sorted(Counter(fmt.name for fmt in used).items())),
-        notes=_notes(used),
+        notes=_notes(used) + [_EXTRA_FIELDS_NOTE.format(name) for name in extras],
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
         bucket=bucket,
@@ -165,6 +169,12 @@ def parse_field_overrides(items: Sequence[str]) -> tuple[tuple[str, str, str | N
             raise InputError(f"--field {item!r}: only latency and time take a unit")
         out.append((canonical, key, unit))
     return tuple(out)
+
+
+_EXTRA_FIELDS_NOTE: Final[str] = (
+    "lines read as {0!r} carry more fields after the format's last one (ignored); if they hold "
+    "a latency, pass your server's format string, e.g. --log-format '<log_format string>'"
+)
 
 
 def _notes(formats: Sequence[LogFormat]) -> list[str]:
@@ -276,8 +286,8 @@ def parsed_frame(
     _check_blocksize(blocksize)
     files = expand_path(path)
     fixed = None if log_format.strip() == "auto" else compile_format(log_format)
-    formats = [fixed] * len(files) if fixed is not None else detect_formats(files)
-    fmt_of = dict(zip(files, formats, strict=True))
+    detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
+    fmt_of = {name: d.format for name, d in zip(files, detections, strict=True)}
     pairs = [(block, fmt_of[block.path]) for block in plan_blocks(files, blocksize)]
     return dd.from_map(_frame_of_block, pairs, meta=empty_frame(), enforce_metadata=False)
 

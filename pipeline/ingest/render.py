@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -14,7 +15,7 @@ def render_ingest(result: IngestResult) -> str:
     """Render an :class:`IngestResult` as readable plain text (``--format text``)."""
     data = result.to_dict()
     lines, inputs, requests = data["lines"], data["inputs"], data["requests"]
-    formats = ", ".join(f"{name} ({count:,})" for name, count in inputs["formats"].items())
+    formats = ", ".join(f"{_short(name)} ({count:,})" for name, count in inputs["formats"].items())
     parts = [
         "Ingest report",
         "",
@@ -27,7 +28,10 @@ def render_ingest(result: IngestResult) -> str:
         _time_range(data.get("time_range")),
     ]
     if data["notes"]:
-        parts += ["", "Notes"] + [f"  - {note}" for note in data["notes"]]
+        parts += ["", "Notes"] + [
+            textwrap.fill(note, 100, initial_indent="  - ", subsequent_indent="    ")
+            for note in data["notes"]
+        ]
     if inputs["failed"]:
         parts += ["", "Failed inputs", format_table(["path", "error"], _rows(inputs["failed"]))]
     if lines["malformed_samples"]:
@@ -67,6 +71,11 @@ def render_ingest(result: IngestResult) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _short(name: str, width: int = 60) -> str:
+    """A pasted format's name cut to ``width`` characters for the text report (JSON has it all)."""
+    return name if len(name) <= width else name[: width - 3] + "..."
+
+
 def _time_range(time_range: Mapping[str, Any] | None) -> str:
     if time_range is None:
         return "Time range: none (the log format has no time field)"
@@ -101,7 +110,8 @@ def timeline_text(timeline: Mapping[str, Any]) -> list[str]:
     per = timeline["bucket"] if groups == 1 else f"{groups} x {timeline['bucket']}"
     peak = max((value or 0.0) for value in requests)
     lines = [
-        f"Timeline ({len(rows):,} buckets of {timeline['bucket']}; one column = {per}; "
+        f"Timeline ({len(rows):,} bucket{'s' if len(rows) != 1 else ''} of {timeline['bucket']}; "
+        f"one column = {per}; "
         f"from {rows[0]['start']})",
         f"{'requests':<15} {_spark(requests)}  max {peak:,.0f}",
     ]

@@ -177,6 +177,7 @@ def aggregate_partition(
     timed = times.notna()
     millis = times[timed].to_numpy(dtype="datetime64[ms]").view(np.int64)
     minute = pd.Series(millis // MINUTE_MS, index=times.index[timed], name="minute")
+    timeline, timeline_latency = _timeline(frame, timed, minute, status_class)
     return Partial(
         parsed=len(frame),
         malformed=len(malformed),
@@ -197,15 +198,22 @@ def aggregate_partition(
         time_min=int(millis.min()) if len(millis) else None,
         time_max=int(millis.max()) if len(millis) else None,
         untimed=int((~timed).sum()),
-        timeline=frame[timed]
-        .groupby([minute, status_class[timed]], sort=False)
-        .size()
-        .rename("count"),
-        timeline_latency=frame[timed]
-        .groupby([minute, frame["latency_ms"][timed]], sort=False)
-        .size()
-        .rename("count"),
+        timeline=timeline,
+        timeline_latency=timeline_latency,
     )
+
+
+def _timeline(
+    frame: pd.DataFrame, timed: pd.Series, minute: pd.Series, status_class: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Counts by ``(minute, status_class)`` and ``(minute, latency_ms)`` of the timed rows."""
+    if not timed.any():
+        return _counts(["minute", "status_class"]), _counts(["minute", "latency_ms"])
+    if not timed.all():
+        frame, status_class = frame[timed], status_class[timed]
+    by_class = frame.groupby([minute, status_class], sort=False).size().rename("count")
+    by_latency = frame.groupby([minute, frame["latency_ms"]], sort=False).size().rename("count")
+    return by_class, by_latency
 
 
 def merge_partials(partials: Sequence[Partial]) -> Partial:
