@@ -482,7 +482,7 @@ def profile_parse(case: Case, block_mib: int = 16, repeat: int = 3) -> int:
             rows.append((f"`{function.strip('{}')}`", cumulative / repeat))
         elif filename.endswith("pandas_compat.py") and function == "table_to_dataframe":
             rows.append(("`Table.to_pandas`", cumulative / repeat))
-        elif filename.endswith(("ingest/parse.py", "ingest/convert.py")):
+        elif "pipeline/ingest/" in filename.replace(os.sep, "/"):
             rows.append((f"{Path(filename).name}:`{function}` (cumulative)", cumulative / repeat))
     print()
     print("| call | CPU s per block | share of parse_text |")
