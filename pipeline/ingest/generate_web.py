@@ -143,6 +143,14 @@ _MALFORMED_JSON: Final = (
 )
 
 
+_HEAD: Final[int] = [name for name, _ in METHODS].index("HEAD")
+_EMPTY_REFERER: Final[int] = [text for text, _ in _REFERERS].index("")
+_EMPTY_AGENT: Final[int] = [text for text, _ in _AGENTS].index("")
+#: Pieces of a request line; the last (empty) entry is used for the odd request lines.
+_METHOD_PIECES: Final = pa.array([f"{name} " for name, _ in METHODS] + [""])
+_PROTOCOL_PIECES: Final = pa.array([f" {name}" for name, _ in _PROTOCOLS] + [""])
+
+
 @dataclass(frozen=True)
 class WebPlan:
     """Everything a chunk needs besides the generator: the format, the period and the pools.
@@ -224,6 +232,7 @@ class _Draws:
 
 
 def _draw(rng: np.random.Generator, plan: WebPlan, first: int, size: int) -> _Draws:
+    """Every random field of lines ``first ..`` (odd request lines: 400, no body, ``-`` agent)."""
     methods = pick(rng, METHODS, size)
     statuses = np.array([code for code, _ in STATUSES])[pick(rng, STATUSES, size)]
     paths = pick_zipf(rng, len(plan.path_has_query), size)
@@ -264,16 +273,6 @@ def _draw(rng: np.random.Generator, plan: WebPlan, first: int, size: int) -> _Dr
         dash_size=dash_size,
         epoch_s=plan.start_s + np.floor(offset_s).astype(np.int64),
     )
-
-
-_HEAD: Final[int] = [name for name, _ in METHODS].index("HEAD")
-
-
-_EMPTY_REFERER: Final[int] = [text for text, _ in _REFERERS].index("")
-_EMPTY_AGENT: Final[int] = [text for text, _ in _AGENTS].index("")
-#: Pieces of a request line; the last (empty) entry is used for the odd request lines.
-_METHOD_PIECES: Final = pa.array([f"{name} " for name, _ in METHODS] + [""])
-_PROTOCOL_PIECES: Final = pa.array([f" {name}" for name, _ in _PROTOCOLS] + [""])
 
 
 def _target_pool(paths: list[str]) -> pa.Array:
