@@ -251,7 +251,7 @@ def iso_time_ms(strings: pa.Array) -> tuple[IntArray, BoolArray]:
         return np.asarray(pc.cast(field, pa.int64()).to_numpy(zero_copy_only=False), np.int64)
 
     fraction = pc.fill_null(pc.struct_field(parts, "f"), "")
-    padded = pc.binary_join_element_wise(fraction, "000", "")
+    padded = pc.binary_join_element_wise(pc.cast(fraction, pa.string()), "000", "")
     millis = number_from(pc.utf8_slice_codeunits(padded, 0, 3))
     zone = pc.fill_null(pc.struct_field(parts, "z"), "Z")
     is_utc = _bool(pc.equal(zone, "Z"))

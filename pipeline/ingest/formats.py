@@ -335,6 +335,11 @@ class _Builder:
         self.layout.append(("field", group, stops))
 
     def build(self, name: str) -> LogFormat:
+        if "status" not in self.roles:
+            raise InputError(
+                f"log format {name.split(':', 1)[-1]!r} has no status field ($status, %s or %>s); "
+                "every request needs one"
+            )
         return LogFormat(
             name,
             "regex",

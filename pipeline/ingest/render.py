@@ -56,8 +56,25 @@ def render_ingest(result: IngestResult) -> str:
         "Latency by status class (ms)",
         _latency_table(data["latency_by_status_class"], "class"),
         "",
-        "Top paths",
-        format_table(["path", "count", "mean", "p95"], _rows(data["top_paths"])),
+        "Top paths (latency in ms)",
+        format_table(
+            ["path", "count", "share %", "mean", "p50", "p95", "p99"],
+            [
+                [
+                    row["path"],
+                    row["count"],
+                    None if row["share"] is None else 100 * row["share"],
+                    row["mean"],
+                    row["p50"],
+                    row["p95"],
+                    row["p99"],
+                ]
+                for row in data["top_paths"]
+            ],
+        ),
+        "",
+        "Top error paths (4xx and 5xx)",
+        format_table(["path", "errors", "4xx", "5xx"], _rows(data["top_errors"])),
         "",
         f"User agents: {data['user_agents']['unique']:,} unique",
         format_table(["user agent", "count"], _rows(data["user_agents"]["top"])),
