@@ -33,7 +33,9 @@ class FeatureOption:
     ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch).
     ``min`` bounds numeric values (inclusive); ``choices`` restricts a ``str``; ``multiple``
     makes the option repeatable (the run function receives a tuple). The run function still
-    validates.
+    validates. ``output`` marks a ``str`` option that names a file the run writes: the CLI
+    checks it with the report's ``--output`` before computing
+    (see :func:`pipeline.outputs.check_outputs`).
     """
 
     name: str
@@ -44,6 +46,7 @@ class FeatureOption:
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
     multiple: bool = False
+    output: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pipeline.display import escape_undecodable
+
 
 @dataclass(frozen=True)
 class FailedInput:
@@ -38,11 +40,14 @@ class JobResult(Protocol):
 
 
 def _json_safe(value: Any) -> Any:
-    """Replace non-finite floats by None so the document is strict JSON."""
+    """Replace non-finite floats by None so the document is strict JSON, and undecodable bytes
+    of file names (lone surrogates) by ``\\xNN``, so it can be written as UTF-8."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return escape_undecodable(value)
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
+        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(item) for item in value]
     return value
