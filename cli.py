@@ -412,18 +412,54 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
     help="Share of lines replaced by malformed ones.",
 )
 @click.option("--gzip", is_flag=True, help="gzip-compress the files (adds .gz).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["default", "common", "combined", "nginx-timed", "json"]),
+    default="default",
+    show_default=True,
+    help="Line format; nginx-timed is combined plus ' rt=$request_time' (see the README).",
+)
+@click.option(
+    "--start",
+    default=None,
+    help="First time (ISO 8601, UTC unless an offset is given) [default: 2026-11-27T00:00:00Z].",
+)
+@click.option(
+    "--period",
+    default=None,
+    help="How long the times last: 1d, 6h, 30m, 1d12h ... [default: 1d].",
+)
 def generate_logs_command(
-    lines: int, out: Path, files: int, seed: int, malformed_rate: float, gzip: bool
+    lines: int,
+    out: Path,
+    files: int,
+    seed: int,
+    malformed_rate: float,
+    gzip: bool,
+    log_format: str,
+    start: str | None,
+    period: str | None,
 ) -> None:
     """Write realistic, deterministic web-request logs for benchmarks and scale tests.
 
     Example: `python cli.py generate-logs --lines 5000000 --out big.log --malformed-rate 0.001`
+
+    Web-server formats carry times spread over --period from --start:
+    `python cli.py generate-logs --lines 100000 --out access.log --log-format combined --period 7d`
     """
     from pipeline.ingest.generate import generate_logs
 
     def action() -> int:
         summary = generate_logs(
-            out, lines=lines, files=files, seed=seed, malformed_rate=malformed_rate, gzip=gzip
+            out,
+            lines=lines,
+            files=files,
+            seed=seed,
+            malformed_rate=malformed_rate,
+            gzip=gzip,
+            log_format=log_format,
+            start=start,
+            period=period,
         )
         where = (
             str(summary.files[0])

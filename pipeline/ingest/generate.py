@@ -1,89 +1,62 @@
 """Deterministic generator of realistic web-request logs (``python cli.py generate-logs``).
 
-Benchmarks and scale tests need large inputs that look like production logs: a skewed mix of
-methods, statuses, paths and user agents, log-normal latencies (slower for 5xx), a share of query
-strings, and optionally malformed lines. Everything is drawn from one seeded
-:class:`numpy.random.Generator`, so the same arguments always write the same bytes.
+Benchmarks, scale tests and notebooks need large inputs that look like production logs: a skewed
+mix of methods, statuses, paths and user agents, log-normal latencies (slower for 5xx), a share of
+query strings, and optionally malformed lines. Formats (:data:`FORMATS`): the project's own
+grammar (``default``), and web-server access logs written as nginx and Apache write them
+(``common``, ``combined``, ``nginx-timed`` = combined plus `` rt=$request_time``, and ``json``
+lines), with times spread over a chosen period (see :mod:`pipeline.ingest.generate_web`).
+Everything is drawn from one seeded :class:`numpy.random.Generator`, so the same arguments always
+write the same bytes.
 
-Lines are produced in chunks of :data:`CHUNK_LINES`: the random draws are vectorised and only the
-final string formatting runs per line, which keeps 5 million lines at a few seconds.
+Lines are produced in chunks of :data:`CHUNK_LINES`: the random draws are vectorised, and so is
+the formatting of the web formats (Arrow string kernels); the default grammar formats each line
+with an f-string, which still keeps 5 million lines at a few seconds.
 
 >>> import tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "x.log"
 >>> summary = generate_logs(out, lines=3, seed=1)
 >>> (summary.lines, len(out.read_text().splitlines()))
 (3, 3)
+>>> _ = generate_logs(out, lines=1, seed=1, log_format="common", start="2026-11-27", period="1s")
+>>> out.read_text()
+'104.12.197.125 - - [27/Nov/2026:00:00:00 +0000] "GET /index.html HTTP/2.0" 200 695\\n'
 """
 
 from __future__ import annotations
 
 import gzip as gzip_module
-from collections.abc import Iterator
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Final, cast
 
 import numpy as np
+import pyarrow as pa
 
 from pipeline.errors import InputError
+from pipeline.ingest.generate_mix import METHODS, PATHS, STATUSES, pick, pick_zipf
+from pipeline.ingest.generate_web import NGINX_TIMED_FORMAT, WebFormat, web_chunk, web_plan
 
 #: Lines formatted per batch. Larger batches vectorise more of the draws but hold more strings in
-#: memory (about 100 bytes each); 200,000 keeps a batch near 20 MB. Legal range: >= 1.
+#: memory (about 100-300 bytes each); 200,000 keeps a batch near 20-60 MB. Legal range: >= 1.
 CHUNK_LINES: Final[int] = 200_000
 
-_METHODS: Final = (
-    ("GET", 0.62),
-    ("POST", 0.2),
-    ("PUT", 0.06),
-    ("DELETE", 0.04),
-    ("PATCH", 0.03),
-    ("HEAD", 0.03),
-    ("OPTIONS", 0.015),
-    ("PURGE", 0.005),
-)
-_STATUSES: Final = (
-    (200, 0.70),
-    (201, 0.04),
-    (204, 0.03),
-    (101, 0.002),
-    (301, 0.02),
-    (302, 0.03),
-    (304, 0.05),
-    (400, 0.02),
-    (401, 0.015),
-    (403, 0.01),
-    (404, 0.05),
-    (429, 0.005),
-    (500, 0.015),
-    (502, 0.007),
-    (503, 0.006),
-)
-_PATHS: Final = (
-    "/",
-    "/index.html",
-    "/login",
-    "/logout",
-    "/search",
-    "/api/v1/items",
-    "/api/v1/items/42",
-    "/api/v1/users",
-    "/api/v1/users/me",
-    "/api/v1/orders",
-    "/api/v1/orders/1001",
-    "/api/v2/health",
-    "/static/app.js",
-    "/static/app.css",
-    "/static/logo.png",
-    "/favicon.ico",
-    "/robots.txt",
-    "/docs/getting-started",
-    "/docs/api",
-    "/cart",
-    "/checkout",
-    "/admin",
-    "/metrics",
-    "/graphql",
-)
+#: The formats ``generate_logs`` writes (``--log-format`` of ``generate-logs``).
+FORMATS: Final[tuple[str, ...]] = ("default", "common", "combined", "nginx-timed", "json")
+
+#: Where the times of the web formats start, and how long they last, unless told.
+DEFAULT_START: Final[str] = "2026-11-27T00:00:00Z"
+DEFAULT_PERIOD: Final[str] = "1d"
+
+#: Units of ``--period``: ``90s``, ``30m``, ``6h``, ``1d``, ``2w``, or a sum such as ``1d12h``.
+_PERIOD_UNITS: Final[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+__all__ = ["FORMATS", "NGINX_TIMED_FORMAT", "GenerateSummary", "generate_logs"]
+
 _USER_AGENTS: Final = (
     ("Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", 0.34),
     ("Mozilla/5.0 (Windows NT 10.0; rv:128.0) Firefox/128.0", 0.18),
@@ -129,6 +102,9 @@ def generate_logs(
     seed: int = 0,
     malformed_rate: float = 0.0,
     gzip: bool = False,
+    log_format: str = "default",
+    start: str | datetime | None = None,
+    period: str | timedelta | None = None,
 ) -> GenerateSummary:
     """Write ``lines`` log lines to ``out`` (one file) or spread over ``files`` files in ``out``.
 
@@ -141,13 +117,24 @@ def generate_logs(
     lines
         Total number of lines, >= 0, split as evenly as possible over the files.
     files
-        Number of files, >= 1.
+        Number of files, >= 1. With a time period, the files follow each other in time (like
+        rotated logs): the first holds the earliest part of the period.
     seed
         Seed of the random generator: same arguments, same bytes.
     malformed_rate
         Probability in [0, 1] that a line is replaced by a malformed one.
     gzip
         Compress the output.
+    log_format
+        One of :data:`FORMATS`. ``nginx-timed`` is read by ``ingest --log-format`` with
+        :data:`NGINX_TIMED_FORMAT`; the others are detected by ``--log-format auto``.
+    start
+        First time of the web formats: ISO 8601 date or date-time (no offset means UTC), default
+        :data:`DEFAULT_START`. Fractions of a second are dropped.
+    period
+        How long the times last, e.g. ``"1d"``, ``"6h"``, ``"1d12h"`` (units s, m, h, d, w), at
+        least one second; default :data:`DEFAULT_PERIOD`. The ``default`` format has no time
+        field and accepts neither ``start`` nor ``period``.
     """
     if lines < 0:
         raise InputError(f"--lines must be >= 0, got {lines}")
@@ -155,6 +142,12 @@ def generate_logs(
         raise InputError(f"--files must be >= 1, got {files}")
     if not 0.0 <= malformed_rate <= 1.0:
         raise InputError(f"--malformed-rate must be in [0, 1], got {malformed_rate}")
+    if log_format not in FORMATS:
+        raise InputError(f"unknown log format {log_format!r}; valid names: {', '.join(FORMATS)}")
+    if log_format == "default" and (start is not None or period is not None):
+        raise InputError("--start and --period need a format with times; 'default' has none")
+    start_s = parse_start(DEFAULT_START if start is None else start)
+    period_s = parse_period(DEFAULT_PERIOD if period is None else period)
     suffix = ".gz" if gzip else ""
     if files == 1:
         targets = [out if out.name.endswith(suffix) else out.with_name(out.name + suffix)]
@@ -165,18 +158,68 @@ def generate_logs(
     except OSError as exc:
         raise InputError(f"cannot create {targets[0].parent}: {exc.strerror or exc}") from exc
     rng = np.random.default_rng(seed)
+    if log_format == "default":
+        chunk: Callable[[int, int], tuple[bytes | pa.Buffer, int]] = partial(
+            _default_chunk, rng, malformed_rate=malformed_rate
+        )
+    else:
+        plan = web_plan(rng, cast(WebFormat, log_format), start_s, period_s, lines)
+        chunk = partial(web_chunk, rng, plan, malformed_rate=malformed_rate)
     counts = [lines // files + (1 if index < lines % files else 0) for index in range(files)]
-    malformed = 0
+    malformed, first = 0, 0
     for target, count in zip(targets, counts, strict=True):
         try:
             with _open(target, gzip) as handle:
-                for chunk, bad in _chunks(rng, count, malformed_rate):
-                    handle.write(chunk.encode("utf-8"))
+                for offset in range(0, count, CHUNK_LINES):
+                    data, bad = chunk(first + offset, min(CHUNK_LINES, count - offset))
+                    handle.write(data)
                     malformed += bad
         except OSError as exc:
             raise InputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        first += count
     size = sum(target.stat().st_size for target in targets)
     return GenerateSummary(files=tuple(targets), lines=lines, malformed=malformed, bytes=size)
+
+
+def parse_start(value: str | datetime) -> int:
+    """``--start``: ISO 8601 date or date-time (no offset: UTC) -> epoch seconds.
+
+    >>> parse_start("2026-11-27"), parse_start("2026-11-27T01:00:00+01:00")
+    (1795737600, 1795737600)
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InputError(
+                f"--start must be an ISO 8601 date or date-time, got {value!r}"
+            ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp() // 1)
+
+
+def parse_period(value: str | timedelta) -> int:
+    """``--period``: ``1d``, ``6h``, ``1d12h``, ``90s``, ``2w`` (or a timedelta) -> seconds.
+
+    >>> parse_period("1d12h"), parse_period("90s"), parse_period(timedelta(minutes=5))
+    (129600, 90, 300)
+    """
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+    else:
+        text = value.strip().lower()
+        if not re.fullmatch(r"(?:[0-9]+[smhdw])+", text):
+            raise InputError(
+                f"--period must be a duration such as 1d, 6h, 30m or 1d12h, got {value!r}"
+            )
+        seconds = sum(
+            int(number) * _PERIOD_UNITS[unit]
+            for number, unit in re.findall(r"([0-9]+)([smhdw])", text)
+        )
+    if seconds < 1:
+        raise InputError(f"--period must be at least 1s, got {value!r}")
+    return seconds
 
 
 def _open(target: Path, gzip: bool) -> IO[bytes]:
@@ -185,20 +228,14 @@ def _open(target: Path, gzip: bool) -> IO[bytes]:
     return target.open("wb")
 
 
-def _chunks(
-    rng: np.random.Generator, lines: int, malformed_rate: float
-) -> Iterator[tuple[str, int]]:
-    """Formatted text of up to :data:`CHUNK_LINES` lines at a time, with its malformed count."""
-    for start in range(0, lines, CHUNK_LINES):
-        yield _chunk(rng, min(CHUNK_LINES, lines - start), malformed_rate)
-
-
-def _chunk(rng: np.random.Generator, size: int, malformed_rate: float) -> tuple[str, int]:
-    methods = _pick(rng, _METHODS, size)
-    statuses = np.array([code for code, _ in _STATUSES])[_pick(rng, _STATUSES, size)]
-    agents = _pick(rng, _USER_AGENTS, size)
-    path_weights = 1.0 / np.arange(1, len(_PATHS) + 1)  # Zipf-like popularity
-    paths = rng.choice(len(_PATHS), size=size, p=path_weights / path_weights.sum())
+def _default_chunk(
+    rng: np.random.Generator, first: int, size: int, *, malformed_rate: float
+) -> tuple[bytes, int]:
+    """``size`` lines of the default grammar (``first`` is unused: they carry no time)."""
+    methods = pick(rng, METHODS, size)
+    statuses = np.array([code for code, _ in STATUSES])[pick(rng, STATUSES, size)]
+    agents = pick(rng, _USER_AGENTS, size)
+    paths = pick_zipf(rng, len(PATHS), size)
     query = rng.random(size) < 0.25
     query_ids = rng.integers(1, 500, size=size)
     slow = np.where(statuses >= 500, 4.0, 1.0)
@@ -211,19 +248,11 @@ def _chunk(rng: np.random.Generator, size: int, malformed_rate: float) -> tuple[
         if bad[i]:
             out.append(_MALFORMED[bad_kind[i]])
             continue
-        path = _PATHS[paths[i]] + (f"?id={query_ids[i]}" if query[i] else "")
+        path = PATHS[paths[i]] + (f"?id={query_ids[i]}" if query[i] else "")
         value = latency[i]
         text = f"{value:.0f}" if integral[i] else f"{value:.1f}"
         out.append(
-            f"[{_METHODS[methods[i]][0]}] {path}, status={statuses[i]}, "
+            f"[{METHODS[methods[i]][0]}] {path}, status={statuses[i]}, "
             f"time={text}ms user-agent={_USER_AGENTS[agents[i]][0]}"
         )
-    return "\n".join(out) + "\n", int(bad.sum())
-
-
-def _pick(
-    rng: np.random.Generator, table: tuple[tuple[object, float], ...], size: int
-) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Indices into ``table`` drawn with its weights."""
-    weights = np.array([weight for _, weight in table])
-    return rng.choice(len(table), size=size, p=weights / weights.sum())
+    return ("\n".join(out) + "\n").encode("utf-8"), int(bad.sum())
