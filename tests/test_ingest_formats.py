@@ -104,29 +104,6 @@ F_VARS = Fmt(f"nginx:{VARS}", parse_vars, latency=False, time=True, size=True)
 F_JSONFMT = Fmt(f"nginx:{JSONFMT}", parse_jsonfmt, latency=True, time=True, size=True)
 F_TIMED = Fmt(f"nginx:{TIMED}", parse_timed, latency=True, time=True, size=True)
 
-#: Bugs found by this suite and reported to the lead (see the branch's report).
-BUG_METHOD_DASH = (
-    "nginx writes an empty $request_method as '-' ('\"\"' with escape=json); the compiled "
-    "pattern [A-Za-z]+ makes such lines malformed instead of counting them with method '-'"
-)
-BUG_JSON_EMPTY = (
-    "with escape=json nginx writes an empty $upstream_response_time as \"\" and an empty "
-    "$request_method as \"\": both make the line malformed in a pasted escape=json format"
-)
-BUG_URL_PATH = (
-    "'url' is looked up before 'url.path' and wins when present, so an ECS line whose 'url' is "
-    "an object is malformed: the url.path alias can never be reached"
-)
-
-BUG_UPSTREAM_FLOAT_SUM = (
-    "the items of $upstream_response_time are summed as floats (0.0001 + 0.0002 s gives "
-    "0.30000000000000004 ms), not as decimals (0.3 ms)"
-)
-BUG_METHOD_CASE = (
-    "--method upper-cases its values but compares them with the method as logged, so a JSON "
-    "line with method 'get' is dropped by --method get (and by --method GET)"
-)
-
 
 def _text(path: Path) -> str:
     return path.read_bytes().decode("utf-8", errors="replace")
@@ -177,11 +154,9 @@ def test_formats_are_copied_verbatim_from_the_recorded_config() -> None:
         ("json.log", "auto", JSON),
         pytest.param(
             "vars.log", VARS_DIRECTIVE, F_VARS,
-            marks=pytest.mark.xfail(strict=True, reason=BUG_METHOD_DASH),
         ),
         pytest.param(
             "json.log", JSONFMT_DIRECTIVE, F_JSONFMT,
-            marks=pytest.mark.xfail(strict=True, reason=BUG_JSON_EMPTY),
         ),
     ],
 )  # fmt: skip
@@ -319,7 +294,6 @@ def test_upstream_response_time_lists(tmp_path: Path) -> None:
     assert got["latency_ms"]["max"] == 1500.0 and got["latency_ms"]["count"] == 7
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_UPSTREAM_FLOAT_SUM)
 def test_upstream_sum_is_the_float_nearest_the_exact_sum(tmp_path: Path) -> None:
     """nginx writes ms resolution, but the README promises the float nearest the decimal value."""
     line = '::1 [28/Nov/2026:16:00:00 +0000] "GET /u HTTP/1.1" 200 1 "-" urt="0.0001, 0.0002"'
@@ -407,7 +381,6 @@ def test_json_lines_every_alias(tmp_path: Path) -> None:
     assert got["lines"]["malformed"] == 11
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_URL_PATH)
 def test_json_url_path_alias_is_reachable(tmp_path: Path) -> None:
     """ECS logs write {"url": {"path": ...}}; the README lists url.path among the path keys."""
     path = _file(tmp_path, "ecs.json", ['{"url":{"path":"/h"},"status":200}'])
@@ -547,7 +520,7 @@ def test_msec_and_uri_args_format(tmp_path: Path) -> None:
         '1795881599.999 ::1 "POST /b?" 503 -',
         '1795881659.5 ::1 "PUT /c?y" 404 1.5',  # nginx writes 3 decimals, any are read
         '1795881600 ::1 "GET /d?" 200 0.001',  # no fraction: malformed
-        "1795881601.000 ::1 \"GET /e?\" 200 1e3",  # malformed latency
+        '1795881601.000 ::1 "GET /e?" 200 1e3',  # malformed latency
     ]
     path = _file(tmp_path, "msec.log", lines)
 
@@ -637,7 +610,6 @@ def test_time_filters_drop_untimed_lines_of_a_mixed_run(tmp_path: Path, filters:
     assert got["time_range"]["requests_without_time"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_METHOD_CASE)
 def test_filtered_method_matches_case_insensitively(tmp_path: Path) -> None:
     """--method is case-insensitive; a JSON method written in lower case is still that method."""
     path = _file(tmp_path, "app.json", ['{"method":"get","path":"/x","status":200}'] * 2)

@@ -203,9 +203,7 @@ def _is_upstream_list(text: str) -> bool:
 
 
 #: nginx ``main`` pasted as a whole directive (tests/data/nginx-real/nginx.conf.in).
-MAIN_RE = re.compile(
-    rf'{BARE} - {BARE} {CLF} "{Q}" {STATUS} {SIZE} "{Q}" "{Q}" "{Q}" rt={DEC}'
-)
+MAIN_RE = re.compile(rf'{BARE} - {BARE} {CLF} "{Q}" {STATUS} {SIZE} "{Q}" "{Q}" "{Q}" rt={DEC}')
 
 
 def parse_main(line: str) -> Row | None:
@@ -269,9 +267,7 @@ def parse_jsonfmt(line: str) -> Row | None:
 
 
 #: Apache: '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" LATENCY'.
-APACHE_RE = re.compile(
-    rf'([^ ]+) ([^ ]+) {BARE} {CLF} "{Q}" {STATUS} {SIZE} "{Q}" "{Q}" ([0-9]+)'
-)
+APACHE_RE = re.compile(rf'([^ ]+) ([^ ]+) {BARE} {CLF} "{Q}" {STATUS} {SIZE} "{Q}" "{Q}" ([0-9]+)')
 
 
 def apache_parser(factor: Decimal) -> Callable[[str], Row | None]:
@@ -582,9 +578,7 @@ class RefRun:
                 else:
                     filtered += 1
             if lines and rows_here == 0:
-                failed.append(
-                    {"path": name, "error": f"no line matches log format {fmt.name!r}; "}
-                )
+                failed.append({"path": name, "error": f"no line matches log format {fmt.name!r}; "})
         formats = [fmt for _, _, fmt in self.files]
         doc = assemble(kept, bad, filtered, failed, formats, self.bucket)
         extras = {f.name for _, text, f in self.files if self.auto and has_extra_fields(text, f)}

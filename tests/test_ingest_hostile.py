@@ -113,8 +113,6 @@ def test_many_small_files_grouped_match_the_reference(tmp_path: Path) -> None:
     for settings in (SYNC, ExecutionSettings(mode="process", workers=2)):
         result = run_ingest(str(tmp_path), settings, blocksize=MIN_BLOCKSIZE)
         document = result.to_dict()
-        assert [f["path"] for f in document["inputs"]["failed"]] == [
-            str(tmp_path / "150.5.log.gz")
-        ]
+        assert [f["path"] for f in document["inputs"]["failed"]] == [str(tmp_path / "150.5.log.gz")]
         document["inputs"]["failed"] = []
         assert_same_report(document, ref_report(texts, files=401))

@@ -21,6 +21,7 @@ whose field does not convert is malformed (the caller moves it), so nothing is s
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -116,22 +117,24 @@ def latency_list_to_ms(strings: pa.Array) -> tuple[FloatArray, BoolArray]:
     """``$upstream_response_time`` in seconds: ``0.010, 0.020`` or ``0.010 : 0.020`` -> the sum.
 
     Each upstream tried adds its time; ``-`` items (an upstream that gave no response) add
-    nothing; a list of only ``-`` has no latency (NaN).
+    nothing; a list of only ``-`` (or ``""``, nginx's empty value with ``escape=json``) has no
+    latency (NaN). A single item is converted exactly like any latency; a list is summed as
+    decimals (exact), then rounded once to float.
     """
     count = len(strings)
     if count == 0:
         return np.zeros(0, dtype=np.float64), np.ones(0, dtype=bool)
-    items = pc.split_pattern_regex(strings, r", | : ")
-    flat = pc.list_flatten(items)
-    parents = _int(pc.list_parent_indices(items))
-    item_values, item_ok = decimal_to_ms(flat, exponent=3)
-    present = ~np.isnan(item_values)
-    sums = np.bincount(parents[present], weights=item_values[present], minlength=count)
-    has_any = np.bincount(parents[present], minlength=count) > 0
-    valid = np.ones(count, dtype=bool)
-    np.logical_and.at(valid, parents, item_ok)
-    values = np.where(has_any, sums, np.nan)
-    return values.astype(np.float64), valid & ~(values > MAX_LATENCY_MS)
+    strings = pc.if_else(pc.equal(strings, ""), "-", strings)
+    is_list = _bool(pc.match_substring_regex(strings, pattern=", | : "))
+    single = pc.if_else(pa.array(is_list), "-", strings) if is_list.any() else strings
+    values, valid = decimal_to_ms(single, exponent=3)
+    for index in np.flatnonzero(is_list):  # several upstreams: rare, summed exactly
+        items = re.split(r", | : ", str(strings[int(index)].as_py()))
+        numbers = [Decimal(item) for item in items if item != "-"]
+        total = float(sum(numbers, Decimal(0)).scaleb(3)) if numbers else float("nan")
+        values[index] = total
+        valid[index] = not total > MAX_LATENCY_MS
+    return values, valid
 
 
 def integer_or_dash(strings: pa.Array) -> IntArray:

@@ -65,7 +65,7 @@ class Filters:
                 status // 100, list(self.classes)
             )
         if self.methods:
-            keep &= frame["method"].astype(str).isin(self.methods).to_numpy()
+            keep &= frame["method"].astype(str).str.upper().isin(self.methods).to_numpy()
         if self.path_regex is not None:
             found = pc.match_substring_regex(paths, pattern=self.path_regex)
             keep &= np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)

@@ -63,8 +63,13 @@ DECIMAL_OR_DASH: Final[str] = rf"(?:{DECIMAL}|-)"
 INTEGER_OR_DASH: Final[str] = r"(?:[0-9]+|-)"
 STATUS: Final[str] = r"[1-5][0-9][0-9]"
 #: ``$upstream_response_time``: one time per upstream tried, separated by ``, `` (next server)
-#: or `` : `` (internal redirect); each may be ``-``.
+#: or `` : `` (internal redirect); each may be ``-``; ``escape=json`` writes none as ``""``.
 LATENCY_LIST: Final[str] = rf"{DECIMAL_OR_DASH}(?:(?:, | : ){DECIMAL_OR_DASH})*"
+#: The same in an ``escape=json`` format, where nginx writes an empty value as ``""``.
+LATENCY_LIST_OR_EMPTY: Final[str] = rf"(?:{LATENCY_LIST})?"
+
+#: ``$request_method``: nginx writes ``-`` when there is none (``""`` with ``escape=json``).
+METHOD_OR_DASH: Final[str] = r"(?:[A-Za-z]*|-)"
 
 #: Latency roles in the order they are preferred, with their unit.
 LATENCY_PRIORITY: Final[tuple[str, ...]] = (
@@ -91,7 +96,7 @@ class Field:
 #: nginx variables with a meaning or a shape (any other ``$name`` matches ``BARE``/``QUOTED``).
 NGINX_VARIABLES: Final[dict[str, Field]] = {
     "request": Field(r'[^"]*', "request", QUOTED),
-    "request_method": Field(r"[A-Za-z]+", "method"),
+    "request_method": Field(METHOD_OR_DASH, "method", METHOD_OR_DASH),
     "request_uri": Field(BARE, "target", QUOTED),
     "uri": Field(BARE, "path", QUOTED),
     "document_uri": Field(BARE, "path", QUOTED),
@@ -245,7 +250,8 @@ def compile_format(spec: str) -> LogFormat:
         raise InputError(f"unknown log format {text!r}; valid names: {', '.join(PRESETS)}")
     nginx = _unwrap_nginx(text)
     if re.search(r"\$\{?[A-Za-z_]", nginx):
-        return _compile_nginx(nginx, f"nginx:{nginx}")
+        json_escape = re.match(r"log_format\s+\S+\s+escape=json\b", text) is not None
+        return _compile_nginx(nginx, f"nginx:{nginx}", json_escape)
     apache = _unwrap_apache(text)
     if "%" in apache:
         return _compile_apache(apache, f"apache:{apache}")
@@ -299,16 +305,19 @@ _NEVER_CONTAINS: Final[dict[str, str]] = {
     DECIMAL_OR_DASH: ' "[]',
     r"[0-9]+\.[0-9]+": ' "[]',
     r"[A-Za-z]+": ' "[]',
+    METHOD_OR_DASH: ' "[]',
     CLF_TIME: '"[]',
     ISO_TIME: ' "[]',
     LATENCY_LIST: '"[]',
+    LATENCY_LIST_OR_EMPTY: '"[]',
 }
 
 
 class _Builder:
     """Accumulates pattern pieces, capture groups and the layout while a format is scanned."""
 
-    def __init__(self) -> None:
+    def __init__(self, json_escape: bool = False) -> None:
+        self.json_escape = json_escape
         self.parts: list[str] = []
         self.roles: list[str] = []
         self.layout: list[tuple[str, str, str]] = []
@@ -323,6 +332,8 @@ class _Builder:
         pattern = field.quoted_pattern if quoted and field.quoted_pattern else field.pattern
         if quoted and field.quoted_pattern is None and field.pattern in (BARE, r"[^ ]+"):
             pattern = QUOTED
+        if self.json_escape and pattern == LATENCY_LIST:
+            pattern = LATENCY_LIST_OR_EMPTY
         stops = _NEVER_CONTAINS.get(pattern, "")
         role = field.role
         if role is None or role in self.roles:  # a repeated role is matched, not captured
@@ -353,8 +364,8 @@ def _quoted_at(fmt: str, start: int, end: int) -> bool:
     return start > 0 and fmt[start - 1] == '"' and end < len(fmt) and fmt[end] == '"'
 
 
-def _compile_nginx(fmt: str, name: str) -> LogFormat:
-    builder = _Builder()
+def _compile_nginx(fmt: str, name: str, json_escape: bool = False) -> LogFormat:
+    builder = _Builder(json_escape)
     position = 0
     for match in re.finditer(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))", fmt):
         builder.literal(fmt[position : match.start()])

@@ -146,8 +146,8 @@ def parse_json(lines: pa.Array, overrides: tuple[tuple[str, str, str | None], ..
         if not isinstance(record, dict):
             continue
         code = _status(_lookup(record, aliases["status"]))
-        path = _lookup(record, aliases["path"])
-        request = _lookup(record, aliases["request"])
+        path = _lookup(record, aliases["path"], str)
+        request = _lookup(record, aliases["request"], str)
         if code is None or not (isinstance(path, str) or isinstance(request, str)):
             continue
         found_latency = _lookup_unit(record, aliases["latency"])
@@ -167,13 +167,13 @@ def parse_json(lines: pa.Array, overrides: tuple[tuple[str, str, str | None], ..
                     continue
                 time_ms[index] = int(np.floor(epoch))
                 has_time[index] = True
-        method = _lookup(record, aliases["method"])
+        method = _lookup(record, aliases["method"], str)
         if isinstance(path, str):
             paths[index] = path
         else:
             requests[index] = str(request)
         methods[index] = method if isinstance(method, str) and method else "-"
-        agent = _lookup(record, aliases["user_agent"])
+        agent = _lookup(record, aliases["user_agent"], str)
         agents[index] = agent if isinstance(agent, str) and agent != "-" else ""
         size = _lookup(record, aliases["bytes"])
         byte_counts[index] = (
@@ -215,22 +215,26 @@ def _aliases(
     return table
 
 
-def _lookup(record: dict[str, Any], keys: tuple[tuple[str, str | None], ...]) -> Any:
-    found = _lookup_unit(record, keys)
+def _lookup(
+    record: dict[str, Any], keys: tuple[tuple[str, str | None], ...], kind: type | None = None
+) -> Any:
+    found = _lookup_unit(record, keys, kind)
     return None if found is None else found[0]
 
 
 def _lookup_unit(
-    record: dict[str, Any], keys: tuple[tuple[str, str | None], ...]
+    record: dict[str, Any], keys: tuple[tuple[str, str | None], ...], kind: type | None = None
 ) -> tuple[Any, str | None] | None:
-    """The first present, non-null value among ``keys``, with the unit of that key."""
+    """The first present, non-null value among ``keys`` (of type ``kind`` when given: an ECS
+    ``"url": {...}`` object is skipped for the path, so ``url.path`` is reached), with the unit
+    of that key."""
     for key, unit in keys:
         value = record.get(key)
         if value is None and "." in key:
             value = record
             for part in key.split("."):
                 value = value.get(part) if isinstance(value, dict) else None
-        if value is not None:
+        if value is not None and (kind is None or isinstance(value, kind)):
             return value, unit
     return None
 

@@ -227,6 +227,8 @@ def _regex_fields(
     valid = np.ones(count, dtype=bool)
     dash = pa.array(["-"] * count, type=pa.large_string()) if count else pa.array([], pa.string())
     method: pa.Array = fields.get("method", dash)
+    if "method" in fields:  # nginx's empty $request_method ("" with escape=json) is "-"
+        method = pc.if_else(pc.equal(method, ""), "-", method)
     target: pa.Array = fields.get("target", fields.get("path", dash))
     if "request" in fields:
         method, target = split_request(fields["request"])
