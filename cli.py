@@ -12,6 +12,7 @@ from the registry, render the result, and map exceptions to exit codes in one pl
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 import time
 import traceback
@@ -65,6 +66,9 @@ class FeatureGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        # the command line as typed, for the HTML report's header (ctx.obj reaches subcommands)
+        typed = list(args) if args is not None else sys.argv[1:]
+        extra.setdefault("obj", {"argv": [prog_name or "cli.py", *typed]})
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
@@ -115,10 +119,10 @@ def _common_params() -> list[click.Parameter]:
         ),
         click.Option(
             ["--format", "output_format"],
-            type=click.Choice(["text", "json"]),
+            type=click.Choice(["text", "json", "html"]),
             default="text",
             show_default=True,
-            help="Report format on stdout.",
+            help="Report format: text, json, or html (one self-contained page).",
         ),
         click.Option(
             ["--output"],
@@ -281,7 +285,10 @@ def _run(
     settings = _settings(options, progress)
     with session(settings) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
-        code = _emit(feature, result, output_format, output)
+        obj = click.get_current_context().obj
+        argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
+        context = (path if path is not None else str(feature.default_path), argv)
+        code = _emit(feature, result, output_format, output, context)
         if keep_alive:
             _wait_for_interrupt(opened)
     return code
@@ -300,9 +307,23 @@ def _wait_for_interrupt(opened: Session) -> None:
         log.info("stopping the local cluster")
 
 
-def _emit(feature: registry.Feature, result: Any, output_format: str, output: Path | None) -> int:
-    """Render the report to stdout or ``--output``; the exit code follows the failed inputs."""
-    text = render_json(result) if output_format == "json" else feature.render_text(result)
+def _emit(
+    feature: registry.Feature,
+    result: Any,
+    output_format: str,
+    output: Path | None,
+    context: tuple[str, Sequence[str]] = ("", ()),
+) -> int:
+    """Render the report to stdout or ``--output``; the exit code follows the failed inputs.
+
+    ``context`` is the input path and the command line, shown in the HTML page's header.
+    """
+    if output_format == "html":
+        text = _render_html(feature, result, *context)
+    elif output_format == "json":
+        text = render_json(result)
+    else:
+        text = feature.render_text(result)
     if not text.endswith("\n"):
         text += "\n"
     if output is None:
@@ -316,6 +337,15 @@ def _emit(feature: registry.Feature, result: Any, output_format: str, output: Pa
     for failed in result.failed_inputs:
         log.warning("input failed: %s: %s", failed.path, failed.error)
     return EXIT_PARTIAL if result.failed_inputs else EXIT_OK
+
+
+def _render_html(feature: registry.Feature, result: Any, path: str, argv: Sequence[str]) -> str:
+    from pipeline.html import PageContext
+
+    if feature.render_html is None:
+        raise InputError(f"{feature.name} has no HTML report; use --format text or json")
+    command = shlex.join(argv)
+    return feature.render_html(result, PageContext.now(command=command, path=path))
 
 
 def _guarded(verbose: bool, action: Callable[[], int]) -> int:

@@ -6,7 +6,7 @@ A new job is a new module under ``pipeline/`` plus one ``register(Feature(...))`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from pipeline.ingest.formats import PRESETS
 from pipeline.ingest.job import DEFAULT_BLOCKSIZE, MIN_BLOCKSIZE, run_ingest
@@ -18,6 +18,21 @@ from pipeline.registry import Feature, FeatureOption, register
 
 #: Bundled sample inputs, resolved from this file so the defaults work from any directory.
 DATA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "data"
+
+
+def _ingest_html(result: Any, context: Any) -> str:
+    """``--format html`` of ingest; Bokeh is imported only here, when a page is asked for."""
+    from pipeline.html.ingest import render_ingest_html
+
+    return render_ingest_html(result, context)
+
+
+def _prime_html(result: Any, context: Any) -> str:
+    """``--format html`` of prime."""
+    from pipeline.html.prime import render_prime_html
+
+    return render_prime_html(result, context)
+
 
 # --- registrations (one block per feature) ---
 
@@ -38,6 +53,7 @@ register(
         default_path=DATA_DIR / "logs",
         run=run_ingest,
         render_text=render_ingest,
+        render_html=_ingest_html,
         options=(
             FeatureOption(
                 "malformed_out",
@@ -136,6 +152,7 @@ register(
         default_path=DATA_DIR / "ranges.json",
         run=run_prime,
         render_text=render_prime,
+        render_html=_prime_html,
         options=(
             FeatureOption(
                 "segment_size",

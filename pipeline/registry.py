@@ -58,6 +58,9 @@ class Feature:
     options: tuple[FeatureOption, ...] = ()
     examples: tuple[str, ...] = ()
     description: str = ""
+    #: ``render_html(result, context)`` -> a self-contained page (``--format html``); the
+    #: context is a :class:`pipeline.html.PageContext`. None: the feature has no HTML report.
+    render_html: Callable[[Any, Any], str] | None = None
 
 
 @dataclass

@@ -48,9 +48,52 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def json_document(result: JobResult) -> Any:
+    """The JSON document of a result, as Python objects (what :func:`render_json` writes)."""
+    return _json_safe(result.to_dict())
+
+
 def render_json(result: JobResult) -> str:
     """Render a result as one strict JSON document (``NaN``/``inf`` become ``null``)."""
-    return json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n"
+    return json.dumps(json_document(result), indent=2, allow_nan=False) + "\n"
+
+
+def format_ms(value: float | None) -> str:
+    """A latency in ms: 3 decimals below 10 ms, 1 at or above; ``-`` for None.
+
+    >>> format_ms(1.23456), format_ms(1203.25), format_ms(None)
+    ('1.235', '1,203.2', '-')
+    """
+    if value is None:
+        return "-"
+    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 range``, ``2 ranges``, ``1,000 integers`` (regular English plurals only).
+
+    >>> plural(1, "range"), plural(1_000, "integer"), plural(0, "worker")
+    ('1 range', '1,000 integers', '0 workers')
+    """
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def footer(elapsed_s: float, mode: str, workers: int) -> str:
+    """The one footer of every report (text and HTML).
+
+    >>> footer(1.23456, "threading", 1)
+    'computed in 1.235 s, mode threading, 1 worker'
+    """
+    return f"computed in {elapsed_s:.3f} s, mode {mode}, {plural(workers, 'worker')}"
+
+
+def format_share(part: int, total: int) -> str:
+    """``part`` as a percentage of ``total`` with one decimal; ``-`` when ``total`` is 0.
+
+    >>> format_share(1, 3), format_share(0, 0)
+    ('33.3 %', '-')
+    """
+    return f"{100 * part / total:.1f} %" if total else "-"
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

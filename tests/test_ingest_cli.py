@@ -17,6 +17,7 @@ TOP_KEYS = [
     "lines",
     "requests",
     "latency_ms",
+    "latency_histogram",
     "latency_by_method",
     "latency_by_status_class",
     "top_paths",
