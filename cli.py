@@ -34,7 +34,7 @@ from pipeline.execution import (
     Session,
     session,
 )
-from pipeline.report import render_json
+from pipeline.report import format_bytes, render_json
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -83,7 +83,9 @@ class FeatureGroup(click.Group):
 
 
 @click.group(cls=FeatureGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="mini-orchestrator")
+@click.version_option(
+    package_name="mini-orchestrator", prog_name="mini-orchestrator", message="%(prog)s %(version)s"
+)
 def cli() -> None:
     """Parallel batch jobs on Dask.
 
@@ -100,14 +102,16 @@ def _common_params() -> list[click.Parameter]:
             ["--path", "path"],
             default=None,
             metavar="PATH",
-            help="Input file, directory, glob or URL. Default: the bundled sample.",
+            help="The input. Default: the bundled sample.",
         ),
         click.Option(
             ["--worker", "--workers", "workers"],
             type=click.IntRange(min=1),
             default=DEFAULT_WORKERS,
             show_default=True,
-            help="Number of parallel workers (Dask num_workers).",
+            help="Parallel workers (Dask num_workers; local-cluster processes in distributed "
+            "mode). Threading may use more workers than cores (reads overlap); process mode "
+            "gains nothing beyond the usable CPUs.",
         ),
         click.Option(
             ["--mode"],
@@ -206,7 +210,12 @@ def _feature_command(feature: registry.Feature) -> click.Command:
     )
     for option in feature.options:
         command.params.append(_click_option(option))
-    command.params.extend(_common_params())
+    common = _common_params()
+    if feature.path_help:
+        for param in common:
+            if param.name == "path" and isinstance(param, click.Option):
+                param.help = f"{feature.path_help} Default: the bundled sample."
+    command.params.extend(common)
     return command
 
 
@@ -389,7 +398,7 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
     )
 
 
-@cli.command("generate-logs")
+@cli.command("generate-logs", short_help="Write deterministic synthetic logs for benchmarks.")
 @click.option("--lines", type=click.IntRange(min=0), required=True, help="Total lines to write.")
 @click.option(
     "--out",
@@ -397,7 +406,13 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
     required=True,
     help="Output file, or a directory when --files > 1.",
 )
-@click.option("--files", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--files",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Number of files to spread the lines over (then --out is a directory).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same bytes.")
 @click.option(
     "--malformed-rate",
@@ -427,7 +442,7 @@ def generate_logs_command(
         )
         click.echo(
             f"wrote {summary.lines:,} lines ({summary.malformed:,} malformed, "
-            f"{summary.bytes:,} bytes) to {where}",
+            f"{format_bytes(summary.bytes)}) to {where}",
             err=True,
         )
         return EXIT_OK

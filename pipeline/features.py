@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from pipeline.ingest.formats import PRESETS
-from pipeline.ingest.job import DEFAULT_BLOCKSIZE, MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
 from pipeline.ingest.render import render_ingest
 from pipeline.ingest.timeline import BUCKET_CHOICES
 from pipeline.prime import DEFAULT_SEGMENT_SIZE, render_prime, run_prime
 from pipeline.prime.tuning import MIN_SEGMENT_SIZE
 from pipeline.registry import Feature, FeatureOption, register
+from pipeline.units import parse_count, parse_size
 
 #: Bundled sample inputs, resolved from this file so the defaults work from any directory.
 DATA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "data"
@@ -40,7 +41,9 @@ def _prime_html(result: Any, context: Any) -> str:
 register(
     Feature(
         name="ingest",
-        help="Parse web-request logs; request counts and latency statistics.",
+        help="Web-request logs: counts, exact latency percentiles.",
+        path_help="Log file, directory (read recursively), glob or fsspec URL; .gz/.bz2/.xz are "
+        "decompressed.",
         description=(
             "Reads every file below --path (compression inferred from .gz/.bz2/.xz) in its log "
             "format (detected per file: the project's '[METHOD] PATH, status=STATUS, "
@@ -64,11 +67,11 @@ register(
             ),
             FeatureOption(
                 "blocksize",
-                int,
-                DEFAULT_BLOCKSIZE,
-                "Partition size in bytes for uncompressed files.",
-                min=MIN_BLOCKSIZE,
-                metavar="BYTES",
+                parse_size,
+                "16MiB",
+                f"Partition size of uncompressed files: bytes, or a size such as 16MiB or 64kB "
+                f"(dask's units), {MIN_BLOCKSIZE // 1024} KiB to 1 GiB.",
+                metavar="SIZE",
             ),
             FeatureOption(
                 "log_format",
@@ -144,7 +147,8 @@ register(
 register(
     Feature(
         name="prime",
-        help="Count primes, twin pairs and gaps in the ranges of a JSON file.",
+        help="Primes, twin pairs and gaps in the ranges of a JSON file.",
+        path_help='JSON file of ranges: a list of {"start": a, "end": b} or [a, b].',
         description=(
             "Each range is cut into segments sieved in parallel (one task per segment); "
             "totals are over the union of the ranges."
@@ -156,10 +160,10 @@ register(
         options=(
             FeatureOption(
                 "segment_size",
-                int,
+                parse_count,
                 DEFAULT_SEGMENT_SIZE,
-                "Numbers per sieve task (task granularity; memory does not depend on it).",
-                min=MIN_SEGMENT_SIZE,
+                f"Numbers per sieve task, at least {MIN_SEGMENT_SIZE}; 1e6-style notation is "
+                "accepted (task granularity; memory does not depend on it).",
                 metavar="N",
             ),
             FeatureOption(

@@ -8,9 +8,20 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
+
+#: Version of the JSON documents (``"schema_version"``): an integer, raised on every incompatible
+#: change. 2: ``malformed_samples`` entries became objects, floats rounded to 9 significant digits.
+SCHEMA_VERSION: Final[int] = 2
+
+#: Significant digits of the floats in the JSON document: enough for any latency (ms with us
+#: resolution up to 10^9 ms would need 12, but latencies are exact decimals with at most 3
+#: fraction digits below 10^6 ms) and any density, without binary noise such as
+#: ``243.11999999999992``. Legal range: 1 .. 17 (17 keeps every float exactly).
+JSON_SIGNIFICANT_DIGITS: Final[int] = 9
 
 
 @dataclass(frozen=True)
@@ -38,9 +49,16 @@ class JobResult(Protocol):
 
 
 def _json_safe(value: Any) -> Any:
-    """Replace non-finite floats by None so the document is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """Replace non-finite floats by None so the document is strict JSON; round the others to
+    :data:`JSON_SIGNIFICANT_DIGITS` significant digits.
+
+    >>> _json_safe([243.11999999999992, 1e-10 / 3, float("nan"), 7])
+    [243.12, 3.33333333e-11, None, 7]
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return float(f"{value:.{JSON_SIGNIFICANT_DIGITS}g}")
     if isinstance(value, dict):
         return {key: _json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -49,8 +67,9 @@ def _json_safe(value: Any) -> Any:
 
 
 def json_document(result: JobResult) -> Any:
-    """The JSON document of a result, as Python objects (what :func:`render_json` writes)."""
-    return _json_safe(result.to_dict())
+    """The JSON document of a result, as Python objects (what :func:`render_json` writes):
+    ``schema_version`` first, then the result's keys."""
+    return {"schema_version": SCHEMA_VERSION, **_json_safe(result.to_dict())}
 
 
 def render_json(result: JobResult) -> str:
@@ -78,6 +97,20 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
+def report_header(title: str, facts: Sequence[tuple[str, str]]) -> list[str]:
+    """The opening lines of every text report: the title, underlined, then aligned facts.
+
+    >>> for line in report_header("Prime report", [("ranges", "1 range"), ("mode", "sync")]):
+    ...     print(line)
+    Prime report
+    ============
+    ranges: 1 range
+    mode:   sync
+    """
+    width = max((len(key) for key, _ in facts), default=0) + 1
+    return [title, "=" * len(title)] + [f"{key + ':':<{width}} {value}" for key, value in facts]
+
+
 def footer(elapsed_s: float, mode: str, workers: int) -> str:
     """The one footer of every report (text and HTML).
 
@@ -85,6 +118,42 @@ def footer(elapsed_s: float, mode: str, workers: int) -> str:
     'computed in 1.235 s, mode threading, 1 worker'
     """
     return f"computed in {elapsed_s:.3f} s, mode {mode}, {plural(workers, 'worker')}"
+
+
+def format_bytes(count: int) -> str:
+    """A size in bytes for people: B below 1 KiB, else KiB/MiB/GiB/TiB with one decimal.
+
+    >>> format_bytes(512), format_bytes(27_822_613), format_bytes(16 * 2**20)
+    ('512 B', '26.5 MiB', '16.0 MiB')
+    """
+    if count < 1024:
+        return f"{count:,} B"
+    value = float(count)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:,.1f} {unit}"
+
+
+#: Control characters (C0, DEL, C1), bidirectional overrides and line separators: a terminal
+#: acts on them (an OSC title sequence ends with BEL, ESC starts a colour), so the text report
+#: shows them as escapes.
+_UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every control character written as ``\xNN`` or ``\uNNNN``.
+
+    >>> printable("ok" + chr(27) + "]0;x" + chr(7) + " tab" + chr(9) + "end")
+    'ok\\x1b]0;x\\x07 tab\\x09end'
+    """
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def format_share(part: int, total: int) -> str:
@@ -110,7 +179,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     numeric = [
-        all(isinstance(row[i], int | float) or row[i] is None for row in rows) and bool(rows)
+        all(isinstance(row[i], int | float | Cell) or row[i] is None for row in rows) and bool(rows)
         for i in range(len(headers))
     ]
 
@@ -126,11 +195,20 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class Cell:
+    """A table cell shown as ``text`` but aligned as a number (e.g. ``12.5 %`` or ``1.235``)."""
+
+    text: str
+
+
 def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 1e15 else f"{value:.6g}"
+    if isinstance(value, Cell):
+        return value.text
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return str(value)
+    return printable(str(value))

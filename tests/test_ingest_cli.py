@@ -12,6 +12,7 @@ from cli import cli
 
 GOOD = "[GET] /x, status=200, time=5ms user-agent=curl/8\n"
 TOP_KEYS = [
+    "schema_version",
     "feature",
     "inputs",
     "lines",
