@@ -261,7 +261,7 @@ def _settings(options: dict[str, Any], progress: bool | None) -> ExecutionSettin
     """Pop the execution options out of ``options`` and build the settings."""
     ctx = click.get_current_context()
     mode: str = options.pop("mode")
-    address: str | None = options.pop("scheduler_address") or None
+    address: str | None = options.pop("scheduler_address")  # '' is an error, not "none"
     explicit_mode = ctx.get_parameter_source("mode") is not click.core.ParameterSource.DEFAULT
     if address is not None:
         if explicit_mode and mode != "distributed":

@@ -3,7 +3,8 @@ can run our task functions.
 
 Used only through :func:`pipeline.execution.session` and :func:`pipeline.execution.compute`.
 Everything we start listens on 127.0.0.1 unless the user names another host for the dashboard:
-an unauthenticated dashboard is never exposed on all interfaces by default.
+an unauthenticated dashboard is never exposed on all interfaces by default (see
+:mod:`pipeline.addresses`), and the dashboard URL we log is the address actually bound.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import sys
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline import _worker_probe
+from pipeline import _worker_probe, addresses
 from pipeline.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -65,16 +66,14 @@ def open_client(settings: ExecutionSettings) -> Iterator[Any]:
 
 
 def _same_scheduler(client: Any, address: str) -> bool:
-    current = str(client.scheduler.address)
-    wanted = address if "://" in address else f"tcp://{address}"
-    return current == wanted
+    return str(client.scheduler.address) == addresses.scheduler_address(address)
 
 
 @contextlib.contextmanager
 def _connect(settings: ExecutionSettings) -> Iterator[Any]:
     from distributed import Client
 
-    address = settings.scheduler_address
+    address = addresses.scheduler_address(settings.scheduler_address or "")
     try:
         client = Client(address, timeout=settings.connect_timeout, set_as_default=True)
     except (OSError, TimeoutError) as exc:
@@ -82,35 +81,88 @@ def _connect(settings: ExecutionSettings) -> Iterator[Any]:
             f"cannot reach the Dask scheduler at {address} within {settings.connect_timeout:g} s"
         ) from exc
     try:
-        log.info("connected to scheduler %s (dashboard: %s)", address, client.dashboard_link)
+        log.info("connected to scheduler %s (dashboard: %s)", address, dashboard_url(client))
         yield client
     finally:
-        client.close()
+        with _quiet_shutdown(client, our_workers=False):
+            client.close()
 
 
 @contextlib.contextmanager
 def _local_cluster(settings: ExecutionSettings) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=settings.workers,
-        threads_per_worker=settings.threads_per_worker,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=settings.dashboard_address,
-        silence_logs=logging.WARNING,
-    )
+    host, port = addresses.dashboard_address(settings.dashboard_address)
+    addresses.check_local_host(host)  # before starting anything: one line, not a traceback
+    with warnings.catch_warnings():
+        # distributed warns in four lines when the port is taken; we log one line below.
+        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
+        cluster = LocalCluster(
+            n_workers=settings.workers,
+            threads_per_worker=settings.threads_per_worker,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=(host, port),  # a tuple: distributed keeps the host we name
+            silence_logs=logging.WARNING,
+        )
     try:
         client = Client(cluster, set_as_default=True)
         try:
+            bound = _dashboard_port(cluster)
+            if port not in (0, bound):
+                log.info("dashboard port %d is not available; using port %s instead", port, bound)
             log.info(
-                "local cluster: %d workers; dashboard: %s", settings.workers, client.dashboard_link
+                "local cluster: %d workers; dashboard: %s", settings.workers, dashboard_url(client)
             )
             yield client
         finally:
-            client.close()
+            with _quiet_shutdown(client, our_workers=True):
+                client.close()
+                cluster.close()
     finally:
-        cluster.close()
+        cluster.close()  # no-op when closed above; here when the client could not be made
+
+
+@contextlib.contextmanager
+def _quiet_shutdown(client: Any, *, our_workers: bool) -> Iterator[None]:
+    """Silence logging while a cluster connection closes, unless DEBUG logging is on.
+
+    Closing (above all after Ctrl-C, a failed task or a lost worker) makes distributed log
+    tracebacks that say nothing to the user: heartbeats that find the scheduler gone, tasks
+    cancelled on workers, comms closed. The workers of our own local cluster are silenced too
+    (they write to our stderr), just before they are told to stop.
+    """
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    if our_workers:
+        with contextlib.suppress(Exception):
+            client.run(logging.disable, logging.CRITICAL)
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
+def _dashboard_port(cluster: Any) -> int | None:
+    server = getattr(getattr(cluster, "scheduler", None), "http_server", None)
+    return getattr(server, "port", None)
+
+
+def dashboard_url(client: Any) -> str | None:
+    """The dashboard's URL: for our local cluster, the address its server actually bound
+    (distributed's ``dashboard_link`` shows the scheduler's host instead)."""
+    scheduler = getattr(getattr(client, "cluster", None), "scheduler", None)
+    server = getattr(scheduler, "http_server", None)
+    if server is not None and getattr(server, "port", None) is not None:
+        return addresses.http_url(str(server.address), int(server.port))
+    with contextlib.suppress(Exception):
+        if "dashboard" not in client.scheduler_info(n_workers=0).get("services", {}):
+            return None  # a scheduler started without one (distributed would show a guess)
+    link = client.dashboard_link
+    return str(link) if link else None
 
 
 def ensure_workers_can_run(client: Any, *, timeout: float) -> None:
@@ -182,15 +234,6 @@ def _upload_package(client: Any) -> None:
         path = Path(folder) / f"mini_orchestrator_{digest}.zip"
         path.write_bytes(buffer.getvalue())
         client.upload_file(str(path))
-
-
-def show_progress(futures: list[Any]) -> None:
-    """distributed's text progress bar, drawn on stderr (it writes to stdout by default)."""
-    from distributed import progress
-
-    with contextlib.redirect_stdout(sys.stderr):
-        progress(futures)
-    sys.stderr.write("\n")
 
 
 def cluster_workers(client: Any) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any, Final
 
 import dask
 
-from pipeline import cluster
+from pipeline import addresses, cluster, gathering
 from pipeline.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,22 @@ DEFAULT_MODE: Final[str] = "threading"
 DEFAULT_WORKERS: Final[int] = 4
 DEFAULT_DASHBOARD: Final[str] = "127.0.0.1:8787"
 DEFAULT_CONNECT_TIMEOUT_S: Final[float] = 10.0
-#: Attempts per task after a worker is lost (distributed only). 0-10; more hides real bugs longer.
-DEFAULT_RETRIES: Final[int] = 2
+#: Longest --connect-timeout: one day. A longer wait is indistinguishable from a hang.
+MAX_CONNECT_TIMEOUT_S: Final[float] = 86400.0
+#: Worker processes (or threads) per usable CPU above which we warn: beyond about 2 the extra
+#: workers only compete for the same cores (the default 4 on 2 cores stays quiet).
+WARN_WORKERS_PER_CPU: Final[int] = 2
+#: Worker processes per usable CPU above which process and distributed modes refuse to start:
+#: each process holds its own interpreter, pandas and pyarrow (about 100-150 MB), so e.g. 1,000
+#: of them exhaust memory long before they help. Threads share one process and only warn.
+MAX_PROCESSES_PER_CPU: Final[int] = 8
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and ``taskset`` narrow)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -61,12 +76,14 @@ class ExecutionSettings:
         Show a progress bar on stderr.
     scheduler_address
         Connect to this existing scheduler (``distributed`` mode only).
-    threads_per_worker, dashboard_address
-        Local cluster layout and where its dashboard listens (loopback by default).
+    threads_per_worker
+        Threads of each local-cluster worker process.
+    dashboard_address
+        Where a local cluster's dashboard listens: ``HOST:PORT``, ``:PORT``, ``PORT`` or empty
+        (see :mod:`pipeline.addresses`); without a host, 127.0.0.1.
     connect_timeout
-        Seconds to wait for a remote scheduler and its first worker.
-    retries
-        Retries of a task whose worker died (distributed only).
+        Seconds to wait for a remote scheduler and its first worker, and for a worker to come
+        back when a cluster has lost all of them (0 < seconds <= one day).
     profile
         Write an HTML profile of everything computed in a :func:`session` to this file.
     """
@@ -78,7 +95,6 @@ class ExecutionSettings:
     threads_per_worker: int = 1
     dashboard_address: str = DEFAULT_DASHBOARD
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S
-    retries: int = DEFAULT_RETRIES
     profile: str | None = None
 
     def __post_init__(self) -> None:
@@ -89,14 +105,41 @@ class ExecutionSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.scheduler_address is not None and self.mode not in ("distributed", "auto"):
+        if self.scheduler_address is not None:
+            if self.mode not in ("distributed", "auto"):
+                raise ConfigurationError(
+                    f"a scheduler address implies mode 'distributed', not {self.mode!r}"
+                )
+            addresses.scheduler_address(self.scheduler_address)
+        addresses.dashboard_address(self.dashboard_address)
+        timeout = self.connect_timeout
+        number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
+        if not (number and 0 < timeout <= MAX_CONNECT_TIMEOUT_S):
             raise ConfigurationError(
-                f"a scheduler address implies mode 'distributed', not {self.mode!r}"
+                f"the connect timeout must be more than 0 and at most {MAX_CONNECT_TIMEOUT_S:g} "
+                f"seconds, got {timeout!r}"
             )
-        if not 0 <= self.retries <= 10:
-            raise ConfigurationError(f"retries must be between 0 and 10, got {self.retries}")
-        if not self.connect_timeout > 0:
-            raise ConfigurationError(f"connect timeout must be > 0 s, got {self.connect_timeout}")
+        self._check_worker_count()
+
+    def _check_worker_count(self) -> None:
+        """Refuse process counts that would exhaust memory; warn about oversubscription."""
+        if self.mode == "sync" or self.scheduler_address is not None:
+            return  # one thread, or the cluster's own workers
+        cpus = usable_cpus()
+        processes = self.mode in ("process", "distributed")
+        if processes and self.workers > MAX_PROCESSES_PER_CPU * cpus:
+            raise ConfigurationError(
+                f"{self.workers} worker processes are too many for {cpus} usable CPUs: "
+                f"at most {MAX_PROCESSES_PER_CPU * cpus} ({MAX_PROCESSES_PER_CPU} per CPU), "
+                "since each holds its own interpreter and libraries in memory"
+            )
+        if self.workers > WARN_WORKERS_PER_CPU * cpus:
+            log.warning(
+                "%d workers on %d usable CPUs: more than %d per CPU only compete for the cores",
+                self.workers,
+                cpus,
+                WARN_WORKERS_PER_CPU,
+            )
 
     @property
     def resolved_mode(self) -> str:
@@ -133,10 +176,12 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
     mode = settings.resolved_mode
     if mode == "distributed":
         with cluster.open_client(settings) as client:
-            futures = client.compute(list(collections), retries=settings.retries, **kwargs)
-            if settings.progress:
-                cluster.show_progress(futures)
-            return tuple(client.gather(futures))
+            futures = client.compute(list(collections), **kwargs)
+            return tuple(
+                gathering.gather(
+                    client, futures, timeout=settings.connect_timeout, progress=settings.progress
+                )
+            )
     scheduler = LOCAL_SCHEDULERS[mode]
     options: dict[str, Any] = {"scheduler": scheduler}
     if mode != "sync":
@@ -177,7 +222,7 @@ def session(settings: ExecutionSettings) -> Iterator[Session]:
             stack.enter_context(profiling.profile(settings.profile, distributed=distributed))
         yield Session(
             client=client,
-            dashboard_link=client.dashboard_link if client is not None else None,
+            dashboard_link=cluster.dashboard_url(client) if client is not None else None,
             owns_cluster=distributed and not reused and settings.scheduler_address is None,
         )
 

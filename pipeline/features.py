@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pipeline.ingest.formats import PRESETS
-from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.job import DEFAULT_TOP, MIN_BLOCKSIZE, run_ingest
 from pipeline.ingest.render import render_ingest
 from pipeline.ingest.timeline import BUCKET_CHOICES
 from pipeline.prime import DEFAULT_SEGMENT_SIZE, render_prime, run_prime
@@ -122,6 +122,20 @@ register(
                 None,
                 "Only these methods: a comma list, e.g. GET,POST.",
                 metavar="LIST",
+            ),
+            FeatureOption(
+                "top",
+                int,
+                DEFAULT_TOP,
+                "Length of every top list (paths, error paths, user agents).",
+                min=1,
+                metavar="N",
+            ),
+            FeatureOption(
+                "raw_paths",
+                bool,
+                False,
+                "Group paths as written instead of by template (/items/42 -> /items/{id}).",
             ),
             FeatureOption(
                 "path_regex",

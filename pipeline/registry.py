@@ -101,9 +101,10 @@ def get(name: str) -> Feature | None:
 
 
 def _load_once() -> None:
+    """Import the built-in features, then the plugins; marked loaded only when that worked,
+    so a failed import raises again on the next call instead of leaving an empty registry."""
     if _REGISTRY.loaded:
         return
-    _REGISTRY.loaded = True
     import pipeline.features  # noqa: F401  (registers the built-in features)
 
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -113,6 +114,7 @@ def _load_once() -> None:
             register(feature)
         except Exception as exc:  # a broken plugin must not break the CLI
             log.warning("cannot load feature plugin %r: %s", entry_point.name, exc)
+    _REGISTRY.loaded = True
 
 
 def run_feature(name: str, path: str | None, settings: ExecutionSettings, **options: Any) -> Any:

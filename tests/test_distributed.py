@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dask
 import psutil
@@ -18,7 +19,7 @@ from cli import cli
 from pipeline import ExecutionSettings, compute, registry
 from pipeline._worker_probe import probe, source_digest
 from pipeline.report import _json_safe
-from tests.cluster_fixtures import ExternalCluster, free_port
+from tests.cluster_fixtures import ExternalCluster, refused_address
 from tests.toy_feature import run_toy
 
 pytestmark = pytest.mark.timeout(180)
@@ -35,7 +36,7 @@ def local_client() -> Iterator[object]:
 
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0"
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -80,9 +81,9 @@ def test_code_is_shipped_to_workers_that_lack_it(external_cluster: ExternalClust
 
 
 def test_unreachable_scheduler_fails_fast_with_one_line(toy_feature: registry.Feature) -> None:
-    address = f"tcp://127.0.0.1:{free_port()}"
-    started = time.monotonic()
-    result = CliRunner().invoke(cli, ["toy", "--scheduler", address, "--connect-timeout", "2"])
+    with refused_address() as address:
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["toy", "--scheduler", address, "--connect-timeout", "2"])
     assert time.monotonic() - started < 15
     assert result.exit_code == 2
     assert result.stderr == f"Error: cannot reach the Dask scheduler at {address} within 2 s\n"
@@ -131,27 +132,75 @@ def test_task_failure_gives_the_same_error_as_local_modes(
     assert outcomes["distributed"].stderr.splitlines()[-1] == outcomes["sync"].stderr.strip()
 
 
-def test_job_survives_a_killed_worker(local_client: object) -> None:
-    client = local_client
-    worker_pids: dict[str, int] = client.run(os.getpid)  # type: ignore[attr-defined]
-    tasks = [dask.delayed(_slow_square)(i) for i in range(40)]
-    outcome: dict[str, object] = {}
+def _count_attempt_then_fail(log: str) -> int:
+    with open(log, "a") as attempts:
+        attempts.write("attempt\n")
+    raise ValueError("task failed on its own")
+
+
+def test_a_failing_task_runs_once(local_client: object, tmp_path: Path) -> None:
+    """Only a task whose worker died is run again (distributed's allowed-failures), never one
+    that raised: a retry would repeat side effects and delay the error."""
+    log = tmp_path / "attempts.txt"
+    with pytest.raises(ValueError, match="task failed on its own"):
+        compute(
+            dask.delayed(_count_attempt_then_fail)(str(log)),
+            settings=ExecutionSettings(mode="distributed"),
+        )
+    assert log.read_text() == "attempt\n"
+
+
+def _kill_a_busy_worker_mid_run(client: Any, tasks: list[Any]) -> dict[str, Any]:
+    """Run ``tasks`` in a thread, kill the worker process that is running some of them while
+    others have not started, and return the outcome of the run (values or error)."""
+    worker_pids: dict[str, int] = client.run(os.getpid)
+    outcome: dict[str, Any] = {}
 
     def run() -> None:
-        outcome["values"] = compute(*tasks, settings=ExecutionSettings(mode="distributed"))
+        try:
+            outcome["values"] = compute(*tasks, settings=ExecutionSettings(mode="distributed"))
+        except Exception as exc:
+            outcome["error"] = exc
 
     runner = threading.Thread(target=run)
     runner.start()
     deadline = time.monotonic() + 60
-    while not any(client.processing().values()):  # type: ignore[attr-defined]
-        assert time.monotonic() < deadline, "the job never started"
-        time.sleep(0.05)
-    time.sleep(0.5)
-    victim = next(iter(worker_pids.values()))
-    psutil.Process(victim).kill()
+    while True:
+        busy = {address: keys for address, keys in client.processing().items() if keys}
+        if len(busy) == len(worker_pids):  # every worker has tasks: the run is under way
+            break
+        assert time.monotonic() < deadline and runner.is_alive(), "the job never got going"
+        time.sleep(0.02)
+    victim_address = next(iter(busy))
+    victim = psutil.Process(worker_pids[victim_address])
+    victim.kill()
+    victim.wait(timeout=10)
+    assert not outcome, "the run ended before the kill: the test proves nothing"
     runner.join(timeout=120)
     assert not runner.is_alive()
-    assert outcome["values"] == tuple(i * i for i in range(40))
+    return outcome
+
+
+def test_job_survives_a_worker_killed_mid_run(local_client: object) -> None:
+    tasks = [dask.delayed(_slow_square)(i) for i in range(40)]
+    outcome = _kill_a_busy_worker_mid_run(local_client, tasks)
+    assert outcome == {"values": tuple(i * i for i in range(40))}
+
+
+def test_the_kill_hits_running_tasks() -> None:
+    """With allowed-failures 0, the same kill fails the run: it really hit running tasks."""
+    from distributed import Client, KilledWorker, LocalCluster
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        tasks = [dask.delayed(_slow_square)(i) for i in range(40)]
+        outcome = _kill_a_busy_worker_mid_run(client, tasks)
+    assert isinstance(outcome.get("error"), KilledWorker), outcome
 
 
 @pytest.mark.parametrize(
@@ -185,3 +234,11 @@ def test_profile_writes_html(
     assert html.lstrip().lower().startswith("<!doctype html>")
     assert needle in html
     assert "cdn.bokeh.org" not in html  # resources inlined: opens offline
+
+
+def test_progress_bar_in_distributed_mode_goes_to_stderr(toy_feature: registry.Feature) -> None:
+    args = ["toy", "--mode", "distributed", "--worker", "1", "--dashboard-address", ":0"]
+    result = CliRunner().invoke(cli, [*args, "--progress"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "toy total: 28 (4 chunks)\n"
+    assert "100% Completed" in result.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -16,7 +15,13 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.cluster_fixtures import ExternalCluster, free_port, wait_until
+from tests.cluster_fixtures import (
+    ExternalCluster,
+    LineReader,
+    default_sigint,
+    processes_tagged,
+    wait_until,
+)
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(240)
@@ -53,17 +58,6 @@ def test_external_cluster_gives_threading_results(
     assert remote_doc["execution"]["workers"] == 2
 
 
-def _processes_tagged(tag: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("MINI_ORCH_TEST_TAG") == tag:
-                found.append(process)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return found
-
-
 def test_local_cluster_leaves_no_process_behind() -> None:
     tag = uuid.uuid4().hex
     env = {**os.environ, "MINI_ORCH_TEST_TAG": tag}
@@ -76,18 +70,17 @@ def test_local_cluster_leaves_no_process_behind() -> None:
         "--format",
         "json",
         "--dashboard-address",
-        f"127.0.0.1:{free_port()}",
+        "127.0.0.1:0",
         env=env,
     )
     assert result.returncode == 0, result.stderr
     execution = json.loads(result.stdout)["execution"]
     assert (execution["mode"], execution["workers"]) == ("distributed", 2)
-    assert wait_until(lambda: not _processes_tagged(tag), timeout=20), _processes_tagged(tag)
+    assert wait_until(lambda: not processes_tagged(tag), timeout=20), processes_tagged(tag)
 
 
 def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None:
     tag = uuid.uuid4().hex
-    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -99,28 +92,25 @@ def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None
             "1",
             "--keep-alive",
             "--dashboard-address",
-            f"127.0.0.1:{port}",
+            "127.0.0.1:0",
         ],
         cwd="/",
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "MINI_ORCH_TEST_TAG": tag},
+        preexec_fn=default_sigint,
     )
     try:
         assert process.stderr is not None
-        url = None
-        for line in process.stderr:
-            match = re.search(r"kept alive; dashboard: (\S+)", line)
-            if match:
-                url = match.group(1)
-                break
-        assert url == f"http://127.0.0.1:{port}/status"
+        stderr = LineReader(process.stderr)
+        match = stderr.wait_for(r"kept alive; dashboard: (http://127\.0\.0\.1:(\d+)/status)", 120)
+        url, port = match.group(1), int(match.group(2))
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200
         listening = [
             conn.laddr
-            for proc in _processes_tagged(tag)
+            for proc in processes_tagged(tag)
             for conn in proc.net_connections(kind="inet")
             if conn.status == psutil.CONN_LISTEN
         ]
@@ -131,7 +121,7 @@ def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None
     finally:
         if process.poll() is None:
             process.kill()
-    assert wait_until(lambda: not _processes_tagged(tag), timeout=20), _processes_tagged(tag)
+    assert wait_until(lambda: not processes_tagged(tag), timeout=20), processes_tagged(tag)
 
 
 def test_real_subprocess_profile_in_distributed_mode(tmp_path: Path) -> None:
@@ -145,7 +135,7 @@ def test_real_subprocess_profile_in_distributed_mode(tmp_path: Path) -> None:
         "--profile",
         str(target),
         "--dashboard-address",
-        f"127.0.0.1:{free_port()}",
+        "127.0.0.1:0",
     )
     assert result.returncode == 0, result.stderr
     assert "Dask Performance Report" in target.read_text()

@@ -69,3 +69,75 @@ def test_toy_job_identical_across_modes() -> None:
         for mode in ("threading", "process", "sync")
     }
     assert {r.total for r in results.values()} == {28}
+
+
+@pytest.fixture
+def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend this process may run on 2 CPUs, as on the machine the limits were set for."""
+    import pipeline.execution
+
+    monkeypatch.setattr(pipeline.execution, "usable_cpus", lambda: 2)
+
+
+def _oversubscription_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "usable CPUs" in r.getMessage()]
+
+
+@pytest.mark.parametrize("mode", ["process", "distributed"])
+def test_too_many_worker_processes_are_refused(
+    two_cpus: None, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        ExecutionSettings(mode=mode, workers=17)
+    assert str(info.value) == (
+        "17 worker processes are too many for 2 usable CPUs: at most 16 (8 per CPU), "
+        "since each holds its own interpreter and libraries in memory"
+    )
+    caplog.clear()
+    ExecutionSettings(mode=mode, workers=16)  # the limit itself is allowed, with a warning
+    assert _oversubscription_warnings(caplog) == [
+        "16 workers on 2 usable CPUs: more than 2 per CPU only compete for the cores"
+    ]
+
+
+@pytest.mark.parametrize("mode", ["threading", "process", "distributed", "auto"])
+def test_the_default_and_twice_the_cpus_do_not_warn(
+    two_cpus: None, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    ExecutionSettings(mode=mode)
+    ExecutionSettings(mode=mode, workers=4)
+    assert _oversubscription_warnings(caplog) == []
+    ExecutionSettings(mode=mode, workers=5)
+    assert len(_oversubscription_warnings(caplog)) == 1
+
+
+def test_threads_only_warn_and_remote_workers_are_not_counted(
+    two_cpus: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    ExecutionSettings(mode="threading", workers=1000)
+    assert _oversubscription_warnings(caplog) == [
+        "1000 workers on 2 usable CPUs: more than 2 per CPU only compete for the cores"
+    ]
+    caplog.clear()
+    ExecutionSettings(mode="sync", workers=1000)
+    ExecutionSettings(mode="distributed", workers=1000, scheduler_address="tcp://10.0.0.5:8786")
+    assert _oversubscription_warnings(caplog) == []
+
+
+def test_cli_refuses_a_thousand_processes_in_one_line(two_cpus: None, toy_feature: object) -> None:
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    result = CliRunner().invoke(cli, ["toy", "--worker", "1000", "--mode", "process"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "Error: 1000 worker processes are too many for 2 usable CPUs: at most 16 (8 per CPU), "
+        "since each holds its own interpreter and libraries in memory\n"
+    )
+
+
+def test_usable_cpus_follows_the_affinity_mask() -> None:
+    from pipeline.execution import usable_cpus
+
+    assert usable_cpus() == len(os.sched_getaffinity(0))

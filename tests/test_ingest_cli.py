@@ -22,6 +22,7 @@ TOP_KEYS = [
     "latency_by_method",
     "latency_by_status_class",
     "top_paths",
+    "top_errors",
     "user_agents",
     "notes",
     "execution",
@@ -56,7 +57,9 @@ def test_json_schema() -> None:
     keys = ["count", "mean", "median", "min", "max", "std", "p90", "p95", "p99"]
     assert list(doc["latency_ms"]) == keys
     assert all(list(block) == keys for block in doc["latency_by_method"].values())
-    assert all(list(p) == ["path", "count", "mean", "p95"] for p in doc["top_paths"])
+    keys = ["path", "count", "share", "mean", "p50", "p95", "p99"]
+    assert all(list(p) == keys for p in doc["top_paths"])
+    assert all(list(p) == ["path", "count", "status_4xx", "status_5xx"] for p in doc["top_errors"])
     assert list(doc["user_agents"]) == ["unique", "top", "by_family"]
     assert sum(doc["user_agents"]["by_family"].values()) == doc["requests"]["total"]
     assert doc["execution"]["mode"] == "threading" and doc["execution"]["workers"] == 2

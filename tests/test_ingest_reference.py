@@ -53,6 +53,23 @@ def ref_parse(text: str) -> tuple[list[tuple[str, str, int, float, str]], list[s
     return rows, bad
 
 
+def ref_template(path: str) -> str:
+    """Path template per the README: whole segments that are a UUID, digits, or 16+ hex digits."""
+    out = []
+    for segment in path.split("/"):
+        if re.fullmatch(
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", segment
+        ):
+            out.append("{uuid}")
+        elif re.fullmatch(r"[0-9]+", segment):
+            out.append("{id}")
+        elif re.fullmatch(r"[0-9a-fA-F]{16,}", segment):
+            out.append("{hex}")
+        else:
+            out.append(segment)
+    return "/".join(out)
+
+
 def ref_decode(name: str, data: bytes) -> str:
     lower = name.lower()
     if lower.endswith(".gz"):
@@ -131,10 +148,14 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
     lat_method: dict[str, list[float]] = {}
     lat_class: dict[str, list[float]] = {}
     paths: dict[str, list[float]] = {}
+    errors: dict[str, list[int]] = {}
     for method, path, status, latency, _ in rows:
         lat_method.setdefault(method, []).append(latency)
         lat_class.setdefault(f"{status // 100}xx", []).append(latency)
-        paths.setdefault(path.split("?", 1)[0], []).append(latency)
+        paths.setdefault(ref_template(path.split("?", 1)[0]), []).append(latency)
+        if status >= 400:
+            errors.setdefault(ref_template(path.split("?", 1)[0]), []).append(status // 100)
+    top_errors = sorted(errors.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
     agents = Counter(r[4] for r in rows)
     top_paths = sorted(paths.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
     top_agents = sorted(((a, n) for a, n in agents.items() if a), key=lambda kv: (-kv[1], kv[0]))
@@ -169,10 +190,17 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
             {
                 "path": p,
                 "count": len(v),
+                "share": len(v) / len(rows),
                 "mean": float(np.mean(v)),
+                "p50": float(np.median(v)),
                 "p95": float(np.percentile(v, 95)),
+                "p99": float(np.percentile(v, 99)),
             }
             for p, v in top_paths
+        ],
+        "top_errors": [
+            {"path": p, "count": len(v), "status_4xx": v.count(4), "status_5xx": v.count(5)}
+            for p, v in top_errors
         ],
         "user_agents": {
             "unique": len(agents),

@@ -78,3 +78,14 @@ def test_merge_is_independent_of_partitioning(lines: list[str], cuts: list[int])
         want = getattr(whole, name)
         want = want.groupby(level=list(range(want.index.nlevels))).sum()
         assert sorted(got.items()) == sorted(want.items()), name
+
+
+def test_merging_no_partials_is_the_empty_partial() -> None:
+    empty = merge_partials([])
+    assert (empty.files, empty.parsed, empty.malformed, empty.failed) == (0, 0, 0, [])
+    for name in ("requests", "latency", "path_latency", "user_agents"):
+        assert len(getattr(empty, name)) == 0, name
+    one = aggregate_partition(parse_text("[GET] /a, status=200, time=5ms user-agent=x\nbad"), "f")
+    merged = merge_partials([empty, one])
+    assert (merged.parsed, merged.malformed) == (1, 1)
+    assert sorted(merged.requests.items()) == sorted(one.requests.items())

@@ -62,3 +62,15 @@ def test_entry_point_feature_runs_through_the_cli(plugin_on_path: str) -> None:
     result = CliRunner().invoke(cli, [plugin_on_path, "--mode", "sync"])
     assert result.exit_code == 0
     assert result.stdout == "toy total: 28 (4 chunks)\n"
+
+
+def test_a_failed_import_of_the_builtin_features_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One failed import must not leave an empty registry for the rest of the process."""
+    monkeypatch.setattr(registry, "_REGISTRY", registry._Registry())
+    monkeypatch.setitem(sys.modules, "pipeline.features", None)  # importing it raises
+    with pytest.raises(ImportError):
+        registry.features()
+    monkeypatch.delitem(sys.modules, "pipeline.features")  # importable again
+    assert {"ingest", "prime"} <= set(registry.features())

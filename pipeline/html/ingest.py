@@ -348,11 +348,21 @@ def _paths_section(data: Mapping[str, Any]) -> str:
         ]
         for entry in data["top_paths"]
     ]
-    return section(
-        "Top paths",
+    parts = [
         table(["path", "requests", "share", "mean ms", "p95 ms"], rows, table_id="top-paths"),
         '<p class="note">Paths without their query string; click a header to sort.</p>',
-    )
+    ]
+    errors = data.get("top_errors")
+    if errors:
+        error_rows = [
+            [entry["path"], entry["count"], entry["status_4xx"], entry["status_5xx"]]
+            for entry in errors
+        ]
+        parts += [
+            "<h3>Top error paths (4xx and 5xx)</h3>",
+            table(["path", "errors", "4xx", "5xx"], error_rows, table_id="top-errors"),
+        ]
+    return section("Top paths", *parts)
 
 
 def _agents_section(data: Mapping[str, Any], plots: list[Plot]) -> str:

@@ -64,30 +64,42 @@ def decimal_to_ms(strings: pa.Array, exponent: int) -> tuple[FloatArray, BoolArr
     (a request without a latency); a value above :data:`MAX_LATENCY_MS` is invalid.
     """
     count = len(strings)
-    values = np.full(count, np.nan, dtype=np.float64)
     if count == 0:
-        return values, np.ones(0, dtype=bool)
+        return np.zeros(0, dtype=np.float64), np.ones(0, dtype=bool)
     dash = _bool(pc.equal(strings, "-"))
-    digits_text = pc.replace_substring(strings, ".", "")
-    lengths = _int(pc.utf8_length(digits_text))
-    fast = ~dash & (lengths <= _FAST_DIGITS)
-    if fast.any():
-        fast_idx = np.flatnonzero(fast)
-        picked = digits_text.take(pa.array(fast_idx))
-        number = np.asarray(pc.cast(picked, pa.int64()).to_numpy(zero_copy_only=False), np.float64)
-        dot = _int(pc.find_substring(strings.take(pa.array(fast_idx)), "."))
-        full = _int(pc.utf8_length(strings.take(pa.array(fast_idx))))
-        scale = np.where(dot < 0, 0, full - dot - 1)
-        power = exponent - scale
-        up = power >= 0
-        result = np.empty(len(fast_idx), dtype=np.float64)
-        result[up] = number[up] * _POW10[power[up]]
-        result[~up] = number[~up] / _POW10[-power[~up]]
-        values[fast_idx] = result
-    for index in np.flatnonzero(~dash & ~fast):  # more than 15 digits: rare, exact via Decimal
-        values[index] = _slow_decimal(str(strings[int(index)].as_py()), exponent)
+    numeric = pc.if_else(pa.array(dash), "0", strings) if dash.any() else strings
+    if exponent == 0:
+        # Arrow's string -> float64 cast rounds correctly (it is what float(text) gives), so for
+        # milliseconds no integer arithmetic is needed; too large a value becomes inf (invalid).
+        values = _float(pc.cast(numeric, pa.float64()))
+    else:
+        values = _scaled_decimals(numeric, exponent)
+    values[dash] = np.nan
     valid = dash | (np.isfinite(values) & (values <= MAX_LATENCY_MS))
     return values, valid
+
+
+def _scaled_decimals(strings: pa.Array, exponent: int) -> FloatArray:
+    """``[0-9]+(.[0-9]+)?`` strings times ``10**exponent``, correctly rounded (see module doc)."""
+    dot = _int(pc.find_substring(strings, "."))
+    length = _int(pc.binary_length(strings))
+    digits = length - (dot >= 0)
+    fast = digits <= _FAST_DIGITS
+    picked = strings if fast.all() else pc.if_else(pa.array(fast), strings, "0")
+    number = _float(pc.cast(pc.replace_substring(picked, ".", ""), pa.int64()))
+    power = exponent - np.where(dot < 0, 0, length - dot - 1)
+    values: FloatArray = np.where(
+        power >= 0,
+        number * _POW10[np.clip(power, 0, 22)],
+        number / _POW10[np.clip(-power, 0, 22)],
+    )
+    for index in np.flatnonzero(~fast):  # more than 15 digits: rare, exact via Decimal
+        values[index] = _slow_decimal(str(strings[int(index)].as_py()), exponent)
+    return values
+
+
+def _float(array: Any) -> FloatArray:
+    return np.array(array.to_numpy(zero_copy_only=False), dtype=np.float64)  # writable copy
 
 
 def _slow_decimal(text: str, exponent: int) -> float:
@@ -138,30 +150,60 @@ def status_codes(strings: pa.Array) -> np.ndarray[Any, np.dtype[np.int16]]:
 
 
 def split_request(requests: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """(method, target) of each request line; ``-`` for both when it is not a request line."""
-    parts = pc.extract_regex(requests, pattern=REQUEST_PATTERN)
-    valid = pc.is_valid(parts)
-    method = pc.if_else(valid, pc.struct_field(parts, "method"), "-")
-    target = pc.if_else(valid, pc.struct_field(parts, "target"), "-")
-    return method, target
+    """(method, target) of each request line; ``-`` for both when it is not a request line.
+
+    The pattern is only matched (RE2's fast DFA, no capture groups); method and target are then
+    cut at the first and second space, which a valid request line has in those places only.
+    """
+    requests = pc.cast(requests, pa.large_string())
+    if isinstance(requests, pa.ChunkedArray):
+        requests = requests.combine_chunks()
+    valid = pc.fill_null(pc.match_substring_regex(requests, pattern=REQUEST_PATTERN), False)
+    lines = pc.if_else(valid, requests, "- -")
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
+        lines.offset : lines.offset + len(lines) + 1
+    ]
+    data = lines.buffers()[2]
+    start, end = offsets[:-1], offsets[1:]
+    first = start + positions(lines, " ")
+    rest = substrings(data, first + 1, end)
+    second = positions(rest, " ")
+    target_end = np.where(second < 0, end, first + 1 + second)
+    return substrings(data, start, first), substrings(data, first + 1, target_end)
 
 
-def clf_time_ms(strings: pa.Array) -> tuple[IntArray, BoolArray]:
-    """``dd/Mon/yyyy:HH:MM:SS +hhmm`` (fixed width, as nginx and Apache write it) -> UTC ms."""
+def clf_time_ms(strings: pa.Array, shape_checked: bool = False) -> tuple[IntArray, BoolArray]:
+    """``dd/Mon/yyyy:HH:MM:SS +hhmm`` (fixed width, as nginx and Apache write it) -> UTC ms.
+
+    The 26 bytes are read by position straight from the Arrow buffers (numpy arithmetic on
+    bytes, no string slicing); a value of another shape is invalid. ``shape_checked``: every
+    value is known to match :data:`~pipeline.ingest.formats.CLF_TIME` already.
+    """
     if len(strings) == 0:
         return np.zeros(0, dtype=np.int64), np.ones(0, dtype=bool)
-    shaped = _bool(pc.match_substring_regex(strings, pattern=f"^{CLF_TIME}$"))
-    strings = pc.if_else(pa.array(shaped), strings, "01/Jan/1970:00:00:00 +0000")
+    shaped = np.ones(len(strings), dtype=bool)
+    if not shape_checked:
+        shaped = _bool(pc.match_substring_regex(strings, pattern=f"^{CLF_TIME}$"))
+        strings = pc.if_else(pa.array(shaped), strings, "01/Jan/1970:00:00:00 +0000")
+    raw, starts = _bytes_and_starts(strings)
 
-    def number(start: int, stop: int) -> IntArray:
-        piece = pc.utf8_slice_codeunits(strings, start, stop)
-        return np.asarray(pc.cast(piece, pa.int64()).to_numpy(zero_copy_only=False), np.int64)
+    def number(begin: int, stop: int) -> IntArray:
+        value = np.zeros(len(starts), dtype=np.int64)
+        for position in range(begin, stop):
+            value = value * 10 + (raw[starts + position].astype(np.int64) - ord("0"))
+        return value
 
-    names = pc.dictionary_encode(pc.utf8_lower(pc.utf8_slice_codeunits(strings, 3, 6)))
-    lookup = np.array([_MONTHS.get(str(n), 0) for n in names.dictionary.to_pylist()], np.int64)
-    month = lookup[_int(names.indices)] if len(lookup) else np.zeros(0, dtype=np.int64)
-    sign = np.where(_bool(pc.equal(pc.utf8_slice_codeunits(strings, 21, 22), "-")), -1, 1)
-    offset = sign * (number(22, 24) * 60 + number(24, 26))
+    name = (
+        (raw[starts + 3].astype(np.int64) | 0x20) << 16
+        | (raw[starts + 4].astype(np.int64) | 0x20) << 8
+        | (raw[starts + 5].astype(np.int64) | 0x20)
+    )
+    month = np.zeros(len(starts), dtype=np.int64)
+    for text, number_of_month in _MONTHS.items():
+        code = ord(text[0]) << 16 | ord(text[1]) << 8 | ord(text[2])
+        month[name == code] = number_of_month
+    sign = np.where(raw[starts + 21] == ord("-"), -1, 1)
+    zone_h, zone_m = number(22, 24), number(24, 26)
     epoch, valid = _civil_ms(
         number(7, 11),
         month,
@@ -169,11 +211,23 @@ def clf_time_ms(strings: pa.Array) -> tuple[IntArray, BoolArray]:
         number(12, 14),
         number(15, 17),
         number(18, 20),
-        np.zeros(len(strings), dtype=np.int64),
-        offset,
-        valid_offset=(number(22, 24) <= 23) & (number(24, 26) <= 59),
+        np.zeros(len(starts), dtype=np.int64),
+        sign * (zone_h * 60 + zone_m),
+        valid_offset=(zone_h <= 23) & (zone_m <= 59),
     )
     return epoch, valid & shaped
+
+
+def _bytes_and_starts(strings: pa.Array) -> tuple[np.ndarray[Any, np.dtype[np.uint8]], IntArray]:
+    """The data buffer of a string array as bytes, and each string's start offset in it."""
+    strings = pc.cast(strings, pa.large_string())
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)
+    starts = offsets[strings.offset : strings.offset + len(strings)]
+    data = strings.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return raw, starts
 
 
 #: ISO 8601 as ``$time_iso8601`` and JSON logs write it; the zone is required.
@@ -197,7 +251,7 @@ def iso_time_ms(strings: pa.Array) -> tuple[IntArray, BoolArray]:
         return np.asarray(pc.cast(field, pa.int64()).to_numpy(zero_copy_only=False), np.int64)
 
     fraction = pc.fill_null(pc.struct_field(parts, "f"), "")
-    padded = pc.binary_join_element_wise(fraction, "000", "")
+    padded = pc.binary_join_element_wise(pc.cast(fraction, pa.string()), "000", "")
     millis = number_from(pc.utf8_slice_codeunits(padded, 0, 3))
     zone = pc.fill_null(pc.struct_field(parts, "z"), "Z")
     is_utc = _bool(pc.equal(zone, "Z"))
@@ -273,3 +327,26 @@ def _bool(array: Any) -> BoolArray:
 
 def _int(array: Any) -> IntArray:
     return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def positions(strings: pa.Array, needle: str) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Byte index of the first ``needle`` in each string."""
+    found = pc.find_substring(strings, needle)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def substrings(
+    data: pa.Buffer | None, begin: np.ndarray[Any, Any], stop: np.ndarray[Any, Any]
+) -> pa.Array:
+    """Strings ``data[begin[i]:stop[i]]`` without a Python loop.
+
+    The spans are in increasing order and do not overlap, so ``[b0, s0, b1, s1, ...]`` is a valid
+    offsets buffer whose even elements are the wanted substrings; one ``take`` compacts them.
+    """
+    if len(begin) == 0 or data is None:
+        return pa.array([], type=pa.large_string())
+    bounds = np.empty(2 * len(begin), dtype=np.int64)
+    bounds[0::2] = begin
+    bounds[1::2] = stop
+    spans = pa.LargeStringArray.from_buffers(len(bounds) - 1, pa.py_buffer(bounds), data)
+    return spans.take(pa.array(np.arange(0, len(bounds), 2, dtype=np.int64)))

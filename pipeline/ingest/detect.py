@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Final
 
 import fsspec
@@ -35,7 +36,16 @@ SAMPLE_BYTES: Final[int] = 256 * 1024
 DETECT_THREADS: Final[int] = 8
 
 
-def detect_formats(paths: Sequence[str]) -> list[LogFormat]:
+@dataclass(frozen=True)
+class Detection:
+    """The format chosen for one file, and whether its lines carry fields beyond that format's
+    last one (``common``/``combined`` ignore them; they often hold a latency)."""
+
+    format: LogFormat
+    extra_fields: bool = False
+
+
+def detect_formats(paths: Sequence[str]) -> list[Detection]:
     """The detected format of each file, in the order given."""
     candidates = [preset(name) for name in DETECTION_ORDER]
     if len(paths) <= 1:
@@ -44,14 +54,20 @@ def detect_formats(paths: Sequence[str]) -> list[LogFormat]:
         return list(pool.map(lambda path: detect_format(path, candidates), paths))
 
 
-def detect_format(path: str, candidates: Sequence[LogFormat]) -> LogFormat:
+def detect_format(path: str, candidates: Sequence[LogFormat]) -> Detection:
     """The candidate that parses the most of the file's first lines (ties: the earlier one)."""
     sample = _head(path)
     if not sample:
-        return candidates[0]
+        return Detection(candidates[0])
     scores = [len(parse_text(sample, fmt).frame) for fmt in candidates]
     best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
-    return candidates[best]
+    chosen = candidates[best]
+    extra = False
+    if chosen.name in ("common", "combined") and scores[best]:
+        strict = chosen.pattern.removesuffix("(?: .*)?$") + "$"
+        exact = len(parse_text(sample, replace(chosen, pattern=strict)).frame)
+        extra = exact * 2 < scores[best]
+    return Detection(chosen, extra)
 
 
 def _head(path: str) -> str:

@@ -38,7 +38,7 @@ others only have to match.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from pipeline.errors import InputError
@@ -115,8 +115,8 @@ APACHE_DIRECTIVES: Final[dict[str, Field]] = {
     "{c}a": Field(r"[^ ]+"),
     "l": Field(r"[^ ]+"),
     "u": Field(BARE, None, QUOTED),
-    # %t writes the brackets itself: [10/Oct/2000:13:55:36 -0700]
-    "t": Field(rf"\[(?P<T>{CLF_TIME})\]", "time_clf"),
+    # %t writes the brackets itself, [10/Oct/2000:13:55:36 -0700]: see _compile_apache
+    "t": Field(CLF_TIME, "time_clf"),
     "r": Field(r'[^"]*', "request", QUOTED),
     "m": Field(r"[A-Za-z]+", "method"),
     "U": Field(BARE, "path", QUOTED),
@@ -156,6 +156,12 @@ class LogFormat:
         For ``regex``: the role of each group, in group order.
     json_fields
         For ``json``: ``--field`` overrides as ``(canonical, key, unit)``.
+    layout
+        For ``regex``: the format as a sequence of ``("literal", text, "")`` and
+        ``("field", group or "", characters the field never contains)`` (used by
+        :mod:`pipeline.ingest.scan` to cut validated lines at their delimiters).
+    extras
+        The line may continue after the format (``common``/``combined``: `` ...``).
     """
 
     name: str
@@ -163,6 +169,13 @@ class LogFormat:
     pattern: str = ""
     roles: tuple[str, ...] = ()
     json_fields: tuple[tuple[str, str, str | None], ...] = ()
+    layout: tuple[tuple[str, str, str], ...] = ()
+    extras: bool = False
+
+    @property
+    def match_pattern(self) -> str:
+        """``pattern`` without capture groups: RE2 then runs its fast DFA to validate lines."""
+        return re.sub(r"\(\?P<\w+>", "(?:", self.pattern)
 
     @property
     def latency_role(self) -> str | None:
@@ -214,7 +227,7 @@ def preset(name: str) -> LogFormat:
     if name in ("common", "combined"):
         compiled = _compile_nginx(_COMMON if name == "common" else _COMBINED, name)
         pattern = compiled.pattern.removesuffix("$") + "(?: .*)?$"
-        return LogFormat(name, "regex", pattern, compiled.roles)
+        return replace(compiled, pattern=pattern, extras=True)
     raise InputError(f"unknown log format {name!r}; valid names: {', '.join(PRESETS)}")
 
 
@@ -272,33 +285,68 @@ def _literal(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in " _" else "\\" + ch for ch in text)
 
 
+#: Characters a field's pattern never matches, by pattern (what lets :mod:`pipeline.ingest.scan`
+#: find where a field ends: at the first following delimiter it cannot contain). A pattern not
+#: listed never ends early, so a format using one is parsed by the regex alone.
+_NEVER_CONTAINS: Final[dict[str, str]] = {
+    BARE: " ",
+    r"[^ ]+": " ",
+    QUOTED: '"',
+    r'[^"]*': '"',
+    STATUS: ' "[]',
+    r"[0-9]+": ' "[]',
+    INTEGER_OR_DASH: ' "[]',
+    DECIMAL_OR_DASH: ' "[]',
+    r"[0-9]+\.[0-9]+": ' "[]',
+    r"[A-Za-z]+": ' "[]',
+    CLF_TIME: '"[]',
+    ISO_TIME: ' "[]',
+    LATENCY_LIST: '"[]',
+}
+
+
 class _Builder:
-    """Accumulates pattern pieces and capture groups while a format string is scanned."""
+    """Accumulates pattern pieces, capture groups and the layout while a format is scanned."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.roles: list[str] = []
+        self.layout: list[tuple[str, str, str]] = []
 
     def literal(self, text: str) -> None:
+        if not text:
+            return
         self.parts.append(_literal(text))
+        self.layout.append(("literal", text, ""))
 
     def field(self, field: Field, quoted: bool) -> None:
         pattern = field.quoted_pattern if quoted and field.quoted_pattern else field.pattern
         if quoted and field.quoted_pattern is None and field.pattern in (BARE, r"[^ ]+"):
             pattern = QUOTED
+        stops = _NEVER_CONTAINS.get(pattern, "")
         role = field.role
         if role is None or role in self.roles:  # a repeated role is matched, not captured
-            self.parts.append(f"(?:{re.sub(r'[(][?]P<T>', '(?:', pattern)})")
+            self.parts.append(f"(?:{pattern})")
+            self.layout.append(("field", "", stops))
             return
         group = f"g{len(self.roles)}"
         self.roles.append(role)
-        if "(?P<T>" in pattern:  # the field's value is a part of what it matches (%t)
-            self.parts.append(pattern.replace("(?P<T>", f"(?P<{group}>"))
-        else:
-            self.parts.append(f"(?P<{group}>{pattern})")
+        self.parts.append(f"(?P<{group}>{pattern})")
+        self.layout.append(("field", group, stops))
 
     def build(self, name: str) -> LogFormat:
-        return LogFormat(name, "regex", "^" + "".join(self.parts) + "$", tuple(self.roles))
+        if "status" not in self.roles:
+            raise InputError(
+                f"log format {name.split(':', 1)[-1]!r} has no status field ($status, %s or %>s); "
+                "every request needs one"
+            )
+        return LogFormat(
+            name,
+            "regex",
+            "^" + "".join(self.parts) + "$",
+            tuple(self.roles),
+            layout=tuple(self.layout),
+        )
 
 
 def _quoted_at(fmt: str, start: int, end: int) -> bool:
@@ -327,6 +375,10 @@ def _compile_apache(fmt: str, name: str) -> LogFormat:
         argument, letter = match.group(1), match.group(2)
         if letter == "%":
             builder.literal("%")
+        elif letter == "t" and argument is None:  # [10/Oct/2000:13:55:36 -0700]
+            builder.literal("[")
+            builder.field(APACHE_DIRECTIVES["t"], quoted=False)
+            builder.literal("]")
         else:
             field = _apache_field(argument, letter, match.group(0))
             builder.field(field, _quoted_at(fmt, match.start(), match.end()))

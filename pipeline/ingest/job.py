@@ -31,7 +31,7 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.execution import ExecutionSettings, compute
-from pipeline.ingest.detect import detect_formats
+from pipeline.ingest.detect import Detection, detect_formats
 from pipeline.ingest.files import Block, expand_path, plan_blocks
 from pipeline.ingest.filters import Filters, build_filters
 from pipeline.ingest.formats import LogFormat, compile_format
@@ -57,6 +57,11 @@ MAX_BLOCKSIZE: Final[int] = 2**30
 #: Partials merged per task in the reduction tree; higher means fewer, bigger merge tasks.
 MERGE_FAN_IN: Final[int] = 8
 
+#: Default and largest length of the top lists. The lists are computed from merged counts, so a
+#: longer list costs report size, not memory.
+DEFAULT_TOP: Final[int] = 10
+MAX_TOP: Final[int] = 1000
+
 #: Share of malformed lines above which a file gets a WARNING suggesting ``--log-format``.
 MALFORMED_WARNING_SHARE: Final[float] = 0.5
 
@@ -75,6 +80,8 @@ def run_ingest(
     status: str | None = None,
     method: str | None = None,
     path_regex: str | None = None,
+    top: int = DEFAULT_TOP,
+    raw_paths: bool = False,
 ) -> IngestResult:
     """Parse the logs at ``path`` and compute request counts and latency statistics.
 
@@ -99,6 +106,10 @@ def run_ingest(
         Timeline bucket: ``auto``, ``1m``, ``5m``, ``15m``, ``1h`` or ``1d``.
     since, until, status, method, path_regex
         Filters (:func:`~pipeline.ingest.filters.build_filters`).
+    top
+        Length of every top list (paths, error paths, user agents), 1 to :data:`MAX_TOP`.
+    raw_paths
+        Group paths as written instead of by template (:mod:`pipeline.ingest.templates`).
 
     Raises
     ------
@@ -109,6 +120,8 @@ def run_ingest(
     started = time.perf_counter()
     _check_blocksize(blocksize)
     check_bucket(bucket)
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
+        raise InputError(f"--top must be an integer from 1 to {MAX_TOP}, got {top!r}")
     overrides = parse_field_overrides(field)
     fixed = None if log_format.strip() == "auto" else compile_format(log_format)
     filters = build_filters(
@@ -118,29 +131,36 @@ def run_ingest(
     if out_path is not None and not out_path.parent.is_dir():
         raise InputError(f"cannot write malformed lines to {malformed_out}: no such directory")
     files = expand_path(path)
-    formats = [fixed] * len(files) if fixed is not None else detect_formats(files)
+    detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
+    formats = [d.format for d in detections]
     formats = [replace(f, json_fields=overrides) if f.kind == "json" else f for f in formats]
+    if overrides and not any(fmt.kind == "json" for fmt in formats):
+        log.warning("--field applies to JSON lines only; no input is read as json")
     if filters.by_time and not any(fmt.has_time for fmt in formats):
         names = ", ".join(sorted({fmt.name for fmt in formats}))
         raise InputError(f"--since/--until need a time field; no input's format has one ({names})")
     blocks = plan_blocks(files, blocksize)
     log.debug("ingest: %d files, %d blocks", len(files), len(blocks))
-    graph = _graph(files, formats, blocks, out_path is not None, filters)
+    graph = _graph(files, formats, blocks, out_path is not None, filters, raw_paths)
     (total,) = compute(graph, settings=settings)
     if out_path is not None:
         _write_malformed(out_path, total.malformed_lines)
     read = {report.path for report in total.file_reports}
     used = [fmt for name, fmt in zip(files, formats, strict=True) if name in read]
+    extras = sorted(
+        {d.format.name for name, d in zip(files, detections, strict=True) if d.extra_fields}
+    )
     _warn_malformed(total)
     return build_result(
         total,
         settings,
         time.perf_counter() - started,
         formats=dict(sorted(Counter(fmt.name for fmt in used).items())),
-        notes=_notes(used),
+        notes=_notes(used) + [_EXTRA_FIELDS_NOTE.format(name) for name in extras],
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
         bucket=bucket,
+        top=top,
     )
 
 
@@ -165,6 +185,12 @@ def parse_field_overrides(items: Sequence[str]) -> tuple[tuple[str, str, str | N
             raise InputError(f"--field {item!r}: only latency and time take a unit")
         out.append((canonical, key, unit))
     return tuple(out)
+
+
+_EXTRA_FIELDS_NOTE: Final[str] = (
+    "lines read as {0!r} carry more fields after the format's last one (ignored); if they hold "
+    "a latency, pass your server's format string, e.g. --log-format '<log_format string>'"
+)
 
 
 def _notes(formats: Sequence[LogFormat]) -> list[str]:
@@ -201,6 +227,7 @@ def _graph(
     blocks: Sequence[Block],
     keep_malformed: bool,
     filters: Filters,
+    raw_paths: bool,
 ) -> Any:
     """The delayed tree: block tasks -> a merge tree per file -> one merge tree over files.
 
@@ -212,7 +239,7 @@ def _graph(
     for block in blocks:
         per_file[block.path].append(
             dask.delayed(block_partial, pure=True)(
-                block, keep_malformed, fmt_of[block.path], filters
+                block, keep_malformed, fmt_of[block.path], filters, raw_paths
             )
         )
     level = [
@@ -276,8 +303,8 @@ def parsed_frame(
     _check_blocksize(blocksize)
     files = expand_path(path)
     fixed = None if log_format.strip() == "auto" else compile_format(log_format)
-    formats = [fixed] * len(files) if fixed is not None else detect_formats(files)
-    fmt_of = dict(zip(files, formats, strict=True))
+    detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
+    fmt_of = {name: d.format for name, d in zip(files, detections, strict=True)}
     pairs = [(block, fmt_of[block.path]) for block in plan_blocks(files, blocksize)]
     return dd.from_map(_frame_of_block, pairs, meta=empty_frame(), enforce_metadata=False)
 

@@ -42,11 +42,14 @@ from pipeline.ingest.convert import (
     integer_or_dash,
     iso_time_ms,
     latency_list_to_ms,
+    positions,
     split_request,
     status_codes,
+    substrings,
 )
 from pipeline.ingest.formats import LogFormat
 from pipeline.ingest.jsonlines import JsonRows, parse_json
+from pipeline.ingest.scan import cut_fields
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
 #: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.
@@ -166,9 +169,8 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:
         ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
         columns, valid = _default_fields(lines.filter(pa.array(ok)))
     elif fmt.kind == "regex":
-        parts = pc.extract_regex(lines, pattern=fmt.pattern)
-        ok = _bool(pc.is_valid(parts))
-        columns, valid = _regex_fields(parts.filter(pa.array(ok)), fmt)
+        ok = _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
+        columns, valid = _regex_fields(cut_fields(lines.filter(pa.array(ok)), fmt), fmt)
     else:
         rows = parse_json(lines, fmt.json_fields)
         ok = rows.ok
@@ -194,31 +196,34 @@ def _default_fields(valid: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray[An
     ]
     data = valid.buffers()[2]
     start, end = offsets[:-1], offsets[1:]
-    close = start + _positions(valid, "] ")
-    comma = start + _positions(valid, ", status=")
-    unit = start + _positions(valid, "ms user-agent=")
+    close = start + positions(valid, "] ")
+    comma = start + positions(valid, ", status=")
+    unit = start + positions(valid, "ms user-agent=")
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     digits = [raw[comma + 9 + i].astype(np.int16) - ord("0") for i in range(3)]
     status = digits[0] * 100 + digits[1] * 10 + digits[2]
-    latency, latency_ok = decimal_to_ms(_substrings(data, comma + 19, unit), exponent=0)
+    latency, latency_ok = decimal_to_ms(substrings(data, comma + 19, unit), exponent=0)
     count = len(valid)
     return {
-        "method": _substrings(data, start + 1, close).dictionary_encode(),
-        "path": _substrings(data, close + 2, comma),
+        "method": substrings(data, start + 1, close).dictionary_encode(),
+        "path": substrings(data, close + 2, comma),
         "status": pa.array(status, type=pa.int16()),
         "latency_ms": pa.array(latency, type=pa.float64()),
-        "user_agent": _substrings(data, unit + 14, end),
+        "user_agent": substrings(data, unit + 14, end),
         "time": pa.nulls(count, TIME_TYPE),
         "bytes": pa.array(np.zeros(count, dtype=np.int64)),
     }, latency_ok
 
 
 def _regex_fields(
-    parts: pa.StructArray, fmt: LogFormat
+    groups: dict[str, pa.Array], fmt: LogFormat
 ) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:
-    """The typed columns of lines that matched a compiled format (see the roles in formats)."""
-    count = len(parts)
-    fields = {role: pc.struct_field(parts, f"g{i}") for i, role in enumerate(fmt.roles)}
+    """The typed columns of lines that matched a compiled format (see the roles in formats).
+
+    ``groups`` holds the captured text of each group (``g0``, ``g1``, ...), one entry per line.
+    """
+    count = len(groups["g0"]) if groups else 0
+    fields = {role: groups[f"g{i}"] for i, role in enumerate(fmt.roles)}
     valid = np.ones(count, dtype=bool)
     dash = pa.array(["-"] * count, type=pa.large_string()) if count else pa.array([], pa.string())
     method: pa.Array = fields.get("method", dash)
@@ -238,7 +243,7 @@ def _regex_fields(
     if time_role is not None:
         has_time[:] = True
         if time_role == "time_clf":
-            time_ms, ok = clf_time_ms(fields[time_role])
+            time_ms, ok = clf_time_ms(fields[time_role], shape_checked=True)
         elif time_role == "time_iso":
             time_ms, ok = iso_time_ms(fields[time_role])
         else:
@@ -289,26 +294,3 @@ def _times(time_ms: np.ndarray[Any, Any], has_time: np.ndarray[Any, Any]) -> pa.
 
 def _bool(array: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _positions(strings: pa.Array, needle: str) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Byte index of the first ``needle`` in each string."""
-    found = pc.find_substring(strings, needle)
-    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def _substrings(
-    data: pa.Buffer | None, begin: np.ndarray[Any, Any], stop: np.ndarray[Any, Any]
-) -> pa.Array:
-    """Strings ``data[begin[i]:stop[i]]`` without a Python loop.
-
-    The spans are in increasing order and do not overlap, so ``[b0, s0, b1, s1, ...]`` is a valid
-    offsets buffer whose even elements are the wanted substrings; one ``take`` compacts them.
-    """
-    if len(begin) == 0 or data is None:
-        return pa.array([], type=pa.large_string())
-    bounds = np.empty(2 * len(begin), dtype=np.int64)
-    bounds[0::2] = begin
-    bounds[1::2] = stop
-    spans = pa.LargeStringArray.from_buffers(len(bounds) - 1, pa.py_buffer(bounds), data)
-    return spans.take(pa.array(np.arange(0, len(bounds), 2, dtype=np.int64)))

@@ -50,6 +50,7 @@ def block_partial(
     keep_malformed: bool = False,
     fmt: LogFormat = DEFAULT_FORMAT,
     filters: Filters | None = None,
+    raw_paths: bool = False,
 ) -> Partial:
     """Read, parse (with the file's format) and aggregate one block; a read failure is returned,
     not raised."""
@@ -62,6 +63,7 @@ def block_partial(
                     block.path,
                     keep_malformed=keep_malformed,
                     filters=filters,
+                    raw_paths=raw_paths,
                 )
             )
     except READ_ERRORS as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -34,7 +35,9 @@ def render_ingest(result: IngestResult) -> str:
     data = result.to_dict()
     lines, inputs, requests = data["lines"], data["inputs"], data["requests"]
     total = requests["total"]
-    formats = ", ".join(f"{name} ({count:,})" for name, count in inputs["formats"].items())
+    formats = ", ".join(
+        f"{_short(name, 60)} ({count:,})" for name, count in inputs["formats"].items()
+    )
     sent = f" ({format_bytes(requests['bytes_sent'])} sent)" if "bytes_sent" in requests else ""
     parts = report_header(
         "Ingest report",
@@ -51,7 +54,10 @@ def render_ingest(result: IngestResult) -> str:
         ],
     )
     if data["notes"]:
-        parts += ["", "Notes"] + [f"  - {printable(note)}" for note in data["notes"]]
+        parts += ["", "Notes"] + [
+            textwrap.fill(printable(note), 100, initial_indent="  - ", subsequent_indent="    ")
+            for note in data["notes"]
+        ]
     if inputs["failed"]:
         parts += ["", "Failed inputs", format_table(["path", "error"], _rows(inputs["failed"]))]
     if lines["malformed_samples"]:
@@ -77,18 +83,28 @@ def render_ingest(result: IngestResult) -> str:
         "Latency by status class (ms)",
         _latency_table(data["latency_by_status_class"], "class"),
         "",
-        "Top paths",
+        "Top paths (latency in ms)",
         format_table(
-            ["path", "requests", "share", "mean ms", "p95 ms"],
+            ["path", "requests", "share", "p50 ms", "p95 ms", "p99 ms"],
             [
                 [
-                    _short(entry["path"]),
-                    entry["count"],
-                    Cell(format_share(entry["count"], total)),
-                    Cell(format_ms(entry["mean"])),
-                    Cell(format_ms(entry["p95"])),
+                    _short(row["path"], 40),
+                    row["count"],
+                    Cell("-" if row["share"] is None else f"{100 * row['share']:.1f} %"),
+                    Cell(format_ms(row["p50"])),
+                    Cell(format_ms(row["p95"])),
+                    Cell(format_ms(row["p99"])),
                 ]
-                for entry in data["top_paths"]
+                for row in data["top_paths"]
+            ],
+        ),
+        "",
+        "Top error paths (4xx and 5xx)",
+        format_table(
+            ["path", "errors", "4xx", "5xx"],
+            [
+                [_short(row["path"]), row["count"], row["status_4xx"], row["status_5xx"]]
+                for row in data["top_errors"]
             ],
         ),
         "",
@@ -120,10 +136,11 @@ def _count_table(label: str, counts: Mapping[str, int], total: int) -> str:
     return format_table([label, "requests", "share"], rows)
 
 
-def _short(text: str) -> str:
-    """Control characters escaped, then cut to :data:`TEXT_WIDTH` with an ellipsis."""
+def _short(text: str, width: int = TEXT_WIDTH) -> str:
+    """Control characters escaped, then cut to ``width`` characters with an ellipsis (the JSON
+    report has the whole text)."""
     shown = printable(text)
-    return shown if len(shown) <= TEXT_WIDTH else shown[: TEXT_WIDTH - 1] + "\u2026"
+    return shown if len(shown) <= width else shown[: width - 1] + "\u2026"
 
 
 def _sample(sample: Any) -> str:
@@ -166,7 +183,8 @@ def timeline_text(timeline: Mapping[str, Any]) -> list[str]:
     per = timeline["bucket"] if groups == 1 else f"{groups} x {timeline['bucket']}"
     peak = max((value or 0.0) for value in requests)
     lines = [
-        f"Timeline ({len(rows):,} buckets of {timeline['bucket']}; one column = {per}; "
+        f"Timeline ({len(rows):,} bucket{'s' if len(rows) != 1 else ''} of {timeline['bucket']}; "
+        f"one column = {per}; "
         f"from {rows[0]['start']})",
         f"{'requests':<15} {_spark(requests)}  max {peak:,.0f}",
     ]

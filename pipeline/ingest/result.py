@@ -81,6 +81,7 @@ class IngestResult:
     latency_by_method: Mapping[str, Mapping[str, Any]]
     latency_by_status_class: Mapping[str, Mapping[str, Any]]
     top_paths: tuple[Mapping[str, Any], ...]
+    top_errors: tuple[Mapping[str, Any], ...]
     user_agents_unique: int
     user_agents_top: tuple[Mapping[str, Any], ...]
     user_agents_by_family: Mapping[str, int]
@@ -140,6 +141,7 @@ class IngestResult:
                     k: dict(v) for k, v in self.latency_by_status_class.items()
                 },
                 "top_paths": [dict(entry) for entry in self.top_paths],
+                "top_errors": [dict(entry) for entry in self.top_errors],
                 "user_agents": {
                     "unique": self.user_agents_unique,
                     "top": [dict(entry) for entry in self.user_agents_top],
@@ -167,6 +169,7 @@ def build_result(
     has_bytes: bool = False,
     has_time: bool = False,
     bucket: str = "auto",
+    top: int = TOP_N,
 ) -> IngestResult:
     """Turn the merged counts of a run into the report.
 
@@ -194,9 +197,10 @@ def build_result(
         latency_histogram=latency_histogram(latency_values),
         latency_by_method=_grouped(latency, "method", str),
         latency_by_status_class=_grouped(latency, "status_class", lambda c: f"{int(c)}xx"),
-        top_paths=_top_paths(partial.path_latency),
+        top_paths=_top_paths(partial.path_latency, partial.parsed, top),
+        top_errors=_top_errors(partial.path_errors, top),
         user_agents_unique=len(partial.user_agents),
-        user_agents_top=_top_agents(partial.user_agents),
+        user_agents_top=_top_agents(partial.user_agents, top),
         user_agents_by_family=_families(partial.user_agents),
         execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
         filtered=partial.filtered,
@@ -278,24 +282,63 @@ def _grouped(latency: pd.Series, level: str, label: Any) -> dict[str, dict[str, 
     return out
 
 
-def _top_paths(path_latency: pd.Series) -> tuple[dict[str, Any], ...]:
+def _ranked(counts: pd.Series, top: int) -> list[tuple[str, int]]:
+    """The ``top`` largest counts of a Series indexed by name: count descending, then name
+    ascending in code-point order (vectorised: no Python loop over every distinct name)."""
+    frame = pd.DataFrame({"name": counts.index.astype(str), "count": counts.to_numpy()})
+    # candidates: every name whose count reaches the top-th largest count (ties included)
+    if len(frame) > top:
+        threshold = frame["count"].nlargest(top).iloc[-1]
+        frame = frame[frame["count"] >= threshold]
+    ordered = sorted(zip(frame["name"], frame["count"], strict=True), key=lambda i: (-i[1], i[0]))
+    return [(name, int(count)) for name, count in ordered[:top]]
+
+
+def _top_paths(path_latency: pd.Series, requests: int, top: int) -> tuple[dict[str, Any], ...]:
     if not len(path_latency):
         return ()
     totals = path_latency.groupby(level="path").sum()
-    ranked = sorted(totals.items(), key=lambda item: (-int(item[1]), str(item[0])))[:TOP_N]
     entries = []
-    for path, count in ranked:
+    for path, count in _ranked(totals, top):
         stats = _summary(path_latency.xs(path, level="path"))
         entries.append(
-            {"path": str(path), "count": int(count), "mean": stats["mean"], "p95": stats["p95"]}
+            {
+                "path": path,
+                "count": count,
+                "share": count / requests if requests else None,
+                "mean": stats["mean"],
+                "p50": stats["median"],
+                "p95": stats["p95"],
+                "p99": stats["p99"],
+            }
         )
     return tuple(entries)
 
 
-def _top_agents(agents: pd.Series) -> tuple[dict[str, Any], ...]:
-    named = [(str(k[0] if isinstance(k, tuple) else k), int(v)) for k, v in agents.items()]
-    ranked = sorted(((ua, n) for ua, n in named if ua), key=lambda item: (-item[1], item[0]))
-    return tuple({"user_agent": ua, "count": n} for ua, n in ranked[:TOP_N])
+def _top_errors(path_errors: pd.Series, top: int) -> tuple[dict[str, Any], ...]:
+    """The paths with the most 4xx and 5xx responses."""
+    if not len(path_errors):
+        return ()
+    by_class = path_errors.groupby(level=["path", "status_class"]).sum().unstack(fill_value=0)
+    totals = by_class.sum(axis=1)
+    entries = []
+    for path, count in _ranked(totals, top):
+        row = by_class.loc[path]
+        entries.append(
+            {
+                "path": path,
+                "count": count,
+                "status_4xx": int(row.get(4, 0)),
+                "status_5xx": int(row.get(5, 0)),
+            }
+        )
+    return tuple(entries)
+
+
+def _top_agents(agents: pd.Series, top: int) -> tuple[dict[str, Any], ...]:
+    named = agents.groupby(level=0).sum() if isinstance(agents.index, pd.MultiIndex) else agents
+    named = named[named.index.astype(str) != ""]
+    return tuple({"user_agent": ua, "count": n} for ua, n in _ranked(named, top))
 
 
 def _families(agents: pd.Series) -> dict[str, int]:

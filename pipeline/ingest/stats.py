@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from pipeline.ingest.filters import Filters
 from pipeline.ingest.parse import ParsedPartition
+from pipeline.ingest.templates import template_paths
 from pipeline.report import FailedInput
 
 #: How many malformed lines the report quotes.
@@ -97,7 +98,11 @@ class Partial:
     latency
         Count by ``(method, status_class, latency_ms)``; the status class is ``status // 100``.
     path_latency
-        Count by ``(path, latency_ms)``, path with its query string removed.
+        Count by ``(path, latency_ms)``, path with its query string removed and templated
+        (:mod:`pipeline.ingest.templates`) unless raw paths were asked for; NaN latency for
+        requests without one.
+    path_errors
+        Count by ``(path, status_class)`` of the 4xx and 5xx responses.
     user_agents
         Count by ``(user_agent,)``, the empty agent included.
     filtered
@@ -127,6 +132,7 @@ class Partial:
         default_factory=lambda: _counts(["method", "status_class", "latency_ms"])
     )
     path_latency: pd.Series = field(default_factory=lambda: _counts(["path", "latency_ms"]))
+    path_errors: pd.Series = field(default_factory=lambda: _counts(["path", "status_class"]))
     user_agents: pd.Series = field(default_factory=lambda: _counts(["user_agent"]))
     filtered: int = 0
     bytes_sent: int = 0
@@ -144,6 +150,7 @@ def aggregate_partition(
     *,
     keep_malformed: bool = False,
     filters: Filters | None = None,
+    raw_paths: bool = False,
 ) -> Partial:
     """Reduce one parsed partition to its counts (the per-partition half of the job).
 
@@ -157,6 +164,8 @@ def aggregate_partition(
         Keep every malformed line (for ``--malformed-out``), not only the first samples.
     filters
         Which parsed lines count; the others are only counted as filtered.
+    raw_paths
+        Group paths as written instead of by template.
     """
     frame = parsed.frame
     malformed = parsed.malformed_array
@@ -170,13 +179,17 @@ def aggregate_partition(
             base = base.filter(pa.array(keep))
     method = frame["method"]
     status_class = (frame["status"] // 100).astype(np.int16).rename("status_class")
-    path = pd.Series(base.to_pandas(), index=frame.index, name="path")
+    grouped = base if raw_paths else template_paths(base)
+    # .array: positional, not aligned by label (a filter leaves gaps in frame.index)
+    path = pd.Series(grouped.to_pandas().array, index=frame.index, name="path")
+    errors = (status_class >= 4).to_numpy()
     samples = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     records = [f"{source}\t{line}" for line in malformed.to_pylist()] if keep_malformed else []
     times = frame["time"]
     timed = times.notna()
     millis = times[timed].to_numpy(dtype="datetime64[ms]").view(np.int64)
     minute = pd.Series(millis // MINUTE_MS, index=times.index[timed], name="minute")
+    timeline, timeline_latency = _timeline(frame, timed, minute, status_class)
     return Partial(
         parsed=len(frame),
         malformed=len(malformed),
@@ -191,21 +204,32 @@ def aggregate_partition(
         path_latency=frame.groupby([path, frame["latency_ms"]], sort=False, dropna=False)
         .size()
         .rename("count"),
+        path_errors=frame[errors]
+        .groupby([path[errors], status_class[errors]], sort=False)
+        .size()
+        .rename("count"),
         user_agents=frame.groupby(frame["user_agent"], sort=False).size().rename("count"),
         filtered=filtered,
         bytes_sent=int(frame["bytes"].sum()),
         time_min=int(millis.min()) if len(millis) else None,
         time_max=int(millis.max()) if len(millis) else None,
         untimed=int((~timed).sum()),
-        timeline=frame[timed]
-        .groupby([minute, status_class[timed]], sort=False)
-        .size()
-        .rename("count"),
-        timeline_latency=frame[timed]
-        .groupby([minute, frame["latency_ms"][timed]], sort=False)
-        .size()
-        .rename("count"),
+        timeline=timeline,
+        timeline_latency=timeline_latency,
     )
+
+
+def _timeline(
+    frame: pd.DataFrame, timed: pd.Series, minute: pd.Series, status_class: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Counts by ``(minute, status_class)`` and ``(minute, latency_ms)`` of the timed rows."""
+    if not timed.any():
+        return _counts(["minute", "status_class"]), _counts(["minute", "latency_ms"])
+    if not timed.all():
+        frame, status_class = frame[timed], status_class[timed]
+    by_class = frame.groupby([minute, status_class], sort=False).size().rename("count")
+    by_latency = frame.groupby([minute, frame["latency_ms"]], sort=False).size().rename("count")
+    return by_class, by_latency
 
 
 def merge_partials(partials: Sequence[Partial]) -> Partial:
@@ -235,6 +259,7 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         requests=_add([part.requests for part in partials]),
         latency=_add([part.latency for part in partials]),
         path_latency=_add([part.path_latency for part in partials]),
+        path_errors=_add([part.path_errors for part in partials]),
         user_agents=_add([part.user_agents for part in partials]),
         filtered=sum(part.filtered for part in partials),
         bytes_sent=sum(part.bytes_sent for part in partials),
