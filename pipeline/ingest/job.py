@@ -140,7 +140,7 @@ def run_ingest(
         names = ", ".join(sorted({fmt.name for fmt in formats}))
         raise InputError(f"--since/--until need a time field; no input's format has one ({names})")
     blocks = plan_blocks(files, blocksize)
-    log.debug("ingest: %d files, %d blocks", len(files), len(blocks))
+    log.info("ingest: %d file(s), %d block(s)", len(files), len(blocks))
     graph = _graph(files, formats, blocks, out_path is not None, filters, raw_paths)
     (total,) = compute(graph, settings=settings)
     if out_path is not None:

@@ -69,7 +69,7 @@ def run_prime(
     out = _open_output(primes_out) if primes_out is not None else None
     started = time.perf_counter()
     per_range, union = build_graph(ranges, job_plan)
-    log.debug("prime: %d range(s), %d segment(s)", len(ranges), len(job_plan.segments))
+    log.info("prime: %d range(s), %d segment(s)", len(ranges), len(job_plan.segments))
     *range_summaries, total = compute(*per_range, union, settings=settings)
     if out is not None:
         with out:
