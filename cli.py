@@ -5,8 +5,10 @@ from the registry, render the result, and map exceptions to exit codes in one pl
 
 * 0 success
 * 1 unexpected internal error
-* 2 usage or input error (one line on stderr; the traceback only with ``--verbose``)
+* 2 usage, input or output error (one line on stderr; the traceback only with ``--verbose``);
+  it wins over 3 when an output failed too
 * 3 the run completed but some inputs failed (named in the report and on stderr)
+* 130 Ctrl-C, 143 SIGTERM (:mod:`pipeline.interrupts`), unless the report was already out
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 
 import click
 
-from pipeline import registry
+from pipeline import interrupts, registry
+from pipeline.display import escape_text, escape_undecodable
 from pipeline.errors import InputError, PipelineError
 from pipeline.execution import (
     DEFAULT_CONNECT_TIMEOUT_S,
@@ -34,6 +37,7 @@ from pipeline.execution import (
     Session,
     session,
 )
+from pipeline.outputs import atomic_text, check_outputs
 from pipeline.report import format_bytes, render_json
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
@@ -74,9 +78,9 @@ class FeatureGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"Error: {exc.format_message()}", err=True)
             code = exc.exit_code
-        except click.Abort:
-            click.echo("Aborted.", err=True)
-            code = 130
+        except click.Abort:  # Ctrl-C or SIGTERM (pipeline.interrupts): 130 or 143
+            interrupts.announce()
+            code = interrupts.exit_code()
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else EXIT_OK)
@@ -196,9 +200,13 @@ def _feature_command(feature: registry.Feature) -> click.Command:
         output_format: str = params.pop("output_format")
         output: Path | None = params.pop("output")
         path: str | None = params.pop("path")
-        code = _guarded(
-            verbose, lambda: _run(feature, path, params, progress, output_format, output)
-        )
+        try:
+            code = _guarded(
+                verbose, lambda: _run(feature, path, params, progress, output_format, output)
+            )
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: one line, before click adds a blank one
+            interrupts.announce()
+            code = interrupts.exit_code()
         click.get_current_context().exit(code)
 
     command = click.Command(
@@ -292,12 +300,18 @@ def _run(
 ) -> int:
     keep_alive: bool = options.pop("keep_alive")
     settings = _settings(options, progress)
+    written = {"--output": output, "--profile": settings.profile}
+    for option in feature.options:
+        if option.output:
+            written["--" + option.name.replace("_", "-")] = options.get(option.name)
+    check_outputs(written, [str(path if path is not None else feature.default_path)])
     with session(settings) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
         obj = click.get_current_context().obj
         argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
         context = (path if path is not None else str(feature.default_path), argv)
         code = _emit(feature, result, output_format, output, context)
+        interrupts.decided(code)
         if keep_alive:
             _wait_for_interrupt(opened)
     return code
@@ -332,19 +346,19 @@ def _emit(
     elif output_format == "json":
         text = render_json(result)
     else:
-        text = feature.render_text(result)
+        text = escape_undecodable(feature.render_text(result))
     if not text.endswith("\n"):
         text += "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write report to {output}: {exc.strerror or exc}") from exc
-        log.info("report written to %s", output)
-    for failed in result.failed_inputs:
-        log.warning("input failed: %s: %s", failed.path, failed.error)
+    try:
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            with atomic_text(output, what="report") as handle:
+                handle.write(text)
+            log.info("report written to %s", output)
+    finally:
+        for failed in result.failed_inputs:
+            log.warning("input failed: %s: %s", failed.path, failed.error)
     return EXIT_PARTIAL if result.failed_inputs else EXIT_OK
 
 
@@ -361,17 +375,17 @@ def _guarded(verbose: bool, action: Callable[[], int]) -> int:
     """The one translation point from exceptions to exit codes."""
     try:
         return action()
-    except InputError as exc:
+    except InputError as exc:  # OutputError included: exit 2 wins over 3
         if verbose:
             traceback.print_exc(file=sys.stderr)
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {escape_text(str(exc))}", err=True)
         return EXIT_INPUT
     except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
         raise
     except (PipelineError, Exception) as exc:
         if verbose:
             traceback.print_exc(file=sys.stderr)
-        message = str(exc).splitlines()[0] if str(exc) else ""
+        message = escape_text(str(exc).splitlines()[0]) if str(exc) else ""
         click.echo(
             f"Internal error: {type(exc).__name__}: {message}"
             + ("" if verbose else " (run with --verbose for the traceback)"),
@@ -383,12 +397,20 @@ def _guarded(verbose: bool, action: Callable[[], int]) -> int:
 def _configure_logging(verbose: bool) -> None:
     """INFO (DEBUG with --verbose) for our loggers on stderr; others only from WARNING up."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(_EscapingFormatter("%(levelname)s %(message)s"))
     if not verbose:
         handler.addFilter(_ours_or_warning)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+class _EscapingFormatter(logging.Formatter):
+    """One record, one line: newlines, TABs, control characters and undecodable bytes of the
+    message (file names, input lines) are escaped, so input cannot forge a log line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_text(super().formatMessage(record))
 
 
 def _ours_or_warning(record: logging.LogRecord) -> bool:
@@ -450,10 +472,20 @@ def generate_logs_command(
     click.get_current_context().exit(_guarded(False, action))
 
 
-def main() -> None:
-    """Console-script entry point (``mini-orchestrator``)."""
-    cli(prog_name="mini-orchestrator")
+def main(prog_name: str = "mini-orchestrator") -> None:
+    """Console-script entry point (``mini-orchestrator``).
+
+    Ctrl-C and SIGTERM end the run within seconds and stop every worker process
+    (:mod:`pipeline.interrupts`); only the real entry point installs those handlers.
+    """
+    interrupts.install()
+    try:
+        cli(prog_name=prog_name)
+    except SystemExit as exc:
+        if interrupts.received() is not None:
+            interrupts.finish(exc.code if isinstance(exc.code, int) else EXIT_INTERNAL)
+        raise
 
 
 if __name__ == "__main__":
-    cli(prog_name="cli.py")
+    main("cli.py")

@@ -13,6 +13,7 @@ Options (``python -m benchmarks ingest --repeat=1``; ``--repeat 1`` works too)::
     --repeat=R      runs per engine (default 3)
     --skip-naive    leave out the naive pipeline
     --scale-gb=G    instead: memory scale test on a G GB file, peak RSS of the process tree
+    --small-files=N instead: N one-line files (grouped into shared read tasks), wall time
 
 Generated files are cached under ``benchmarks/data/`` (gitignored). Run it alone: the machine's
 other benchmarks should be serialised, e.g. ``flock /tmp/bench.lock python -m benchmarks ingest``.
@@ -215,6 +216,35 @@ def scale(gigabytes: float, mode: str) -> int:
     return 0 if peak < 1.5 * 2**30 else 1
 
 
+def small_files(count: int, repeat: int) -> int:
+    """Many one-line files: the cost per file, with small files grouped into shared tasks."""
+    from pipeline import ExecutionSettings, run_ingest
+    from pipeline.ingest.files import expand_path, plan_tasks
+    from pipeline.ingest.job import DEFAULT_BLOCKSIZE
+
+    folder = DATA / f"small-{count}"
+    if not folder.exists():
+        partial = DATA / f"small-{count}.tmp"
+        partial.mkdir(parents=True, exist_ok=True)
+        line = "[GET] /x, status=200, time=5ms user-agent=curl/8\n"
+        for index in range(count):
+            (partial / f"{index:06}.log").write_text(line)
+        partial.rename(folder)
+    tasks = len(plan_tasks(expand_path(str(folder)), DEFAULT_BLOCKSIZE))
+    print(f"{count:,} one-line files, {tasks} read task(s); median of {repeat} run(s)")
+    print("| mode | wall time (s) | ms per file |\n|---|---:|---:|")
+    for mode in ("threading", "process"):
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            result = run_ingest(str(folder), ExecutionSettings(mode=mode, workers=2))
+            times.append(time.perf_counter() - started)
+            assert result.parsed == count, result.parsed
+        wall = statistics.median(times)
+        print(f"| `--worker 2 --mode {mode}` | {wall:.2f} | {1000 * wall / count:.3f} |")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks ingest")
     parser.add_argument("--lines", type=int, default=5_000_000)
@@ -222,7 +252,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--scale-gb", type=float, default=None)
     parser.add_argument("--scale-mode", choices=["threading", "process"], default="process")
+    parser.add_argument("--small-files", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.small_files is not None:
+        return small_files(args.small_files, args.repeat)
     if args.scale_gb is not None:
         return scale(args.scale_gb, args.scale_mode)
     return compare(args.lines, args.repeat, not args.skip_naive)

@@ -21,3 +21,11 @@ class InputError(PipelineError):
 
 class ConfigurationError(InputError):
     """An execution setting is invalid (unknown mode, workers < 1, unreachable scheduler...)."""
+
+
+class OutputError(InputError):
+    """An output cannot be written, or must not be (it is one of the inputs).
+
+    Exit code 2, like every :class:`InputError`, and it wins over "some inputs failed" (3): a
+    report that did not reach its file is the more urgent news.
+    """

@@ -15,10 +15,12 @@ optional HTML profile) open across a whole run.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -187,7 +189,10 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
     if mode != "sync":
         options["num_workers"] = settings.workers
     log.debug("computing with scheduler=%s num_workers=%s", scheduler, settings.effective_workers)
-    with _progress(settings):
+    with contextlib.ExitStack() as stack:
+        if mode == "process":
+            options["pool"] = stack.enter_context(_process_pool(settings.workers))
+        stack.enter_context(_progress(settings))
         return tuple(dask.compute(*collections, **options, **kwargs))
 
 
@@ -225,6 +230,34 @@ def session(settings: ExecutionSettings) -> Iterator[Session]:
             dashboard_link=cluster.dashboard_url(client) if client is not None else None,
             owns_cluster=distributed and not reused and settings.scheduler_address is None,
         )
+
+
+@contextlib.contextmanager
+def _process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """The pool Dask's processes scheduler would make, made here so that it can be stopped.
+
+    Dask shuts its own pool down with ``wait=True`` in a ``finally`` block, so Ctrl-C or an
+    error waited for every running task, forever for a task blocked in a read, and a SIGTERM'd
+    CLI left the workers running. Here any exception (``KeyboardInterrupt`` included) terminates
+    the worker processes at once; a normal exit shuts the pool down as Dask does.
+    """
+    from dask.multiprocessing import get_context, initialize_worker_process
+
+    if os.environ.get("PYTHONHASHSEED") in (None, "0"):
+        os.environ["PYTHONHASHSEED"] = "6640"  # as Dask does: consistent hashing in workers
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=get_context(),
+        initializer=functools.partial(initialize_worker_process, user_initializer=None),
+    )
+    try:
+        yield pool
+    except BaseException:
+        for process in list(pool._processes.values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 @contextlib.contextmanager

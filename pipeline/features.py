@@ -64,6 +64,7 @@ register(
                 None,
                 "Write every malformed line as FILE<TAB>LINE to this file.",
                 metavar="FILE",
+                output=True,
             ),
             FeatureOption(
                 "blocksize",
@@ -186,6 +187,7 @@ register(
                 None,
                 "Also write every prime of the union to FILE, ascending, one per line.",
                 metavar="FILE",
+                output=True,
             ),
         ),
         examples=(

@@ -3,6 +3,11 @@
 * distributed: Dask's ``performance_report`` (task stream, worker profile, bandwidth).
 * local modes: Dask's local diagnostics (``Profiler``, ``ResourceProfiler``, ``CacheProfiler``)
   rendered with ``dask.diagnostics.visualize``.
+
+Both libraries open the file name themselves, so they write into a scratch file that
+:func:`pipeline.outputs.atomic_path` then moves into place whole; a failure (``/dev/full``, a
+full disk) is an :class:`~pipeline.errors.OutputError` (exit 2), raised when the block ends, that
+is after the report.
 """
 
 from __future__ import annotations
@@ -18,19 +23,19 @@ log = logging.getLogger(__name__)
 @contextlib.contextmanager
 def profile(path: str | Path, *, distributed: bool) -> Iterator[None]:
     """Profile everything computed inside the block and write the HTML report to ``path``."""
+    from pipeline.outputs import atomic_path, check_outputs
+
     target = Path(path)
-    if not target.parent.is_dir():
-        from pipeline.errors import InputError
+    check_outputs({"profile": target}, [])
+    with atomic_path(target, what="profile") as scratch:
+        if distributed:
+            from distributed import performance_report
 
-        raise InputError(f"cannot write profile to {target}: no such directory")
-    if distributed:
-        from distributed import performance_report
-
-        with performance_report(filename=str(target), mode="inline"):
-            yield
-    else:
-        with _local_profile(target):
-            yield
+            with performance_report(filename=scratch, mode="inline"):
+                yield
+        else:
+            with _local_profile(Path(scratch)):
+                yield
     log.info("profile written to %s", target)
 
 

@@ -35,7 +35,9 @@ class FeatureOption:
     :func:`pipeline.units.parse_size`).
     ``min`` bounds numeric values (inclusive); ``choices`` restricts a ``str``; ``multiple``
     makes the option repeatable (the run function receives a tuple). The run function still
-    validates.
+    validates. ``output`` marks a ``str`` option that names a file the run writes: the CLI
+    checks it with the report's ``--output`` before computing
+    (see :func:`pipeline.outputs.check_outputs`).
     """
 
     name: str
@@ -46,6 +48,7 @@ class FeatureOption:
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
     multiple: bool = False
+    output: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from pipeline.display import escape_undecodable
+
 #: Version of the JSON documents (``"schema_version"``): an integer, raised on every incompatible
 #: change. 2: ``malformed_samples`` entries became objects, floats rounded to 9 significant digits.
 SCHEMA_VERSION: Final[int] = 2
@@ -49,8 +51,9 @@ class JobResult(Protocol):
 
 
 def _json_safe(value: Any) -> Any:
-    """Replace non-finite floats by None so the document is strict JSON; round the others to
-    :data:`JSON_SIGNIFICANT_DIGITS` significant digits.
+    """Replace non-finite floats by None so the document is strict JSON and round the others to
+    :data:`JSON_SIGNIFICANT_DIGITS` significant digits; undecodable bytes of file names (lone
+    surrogates) become ``\\xNN``, so the document can be written as UTF-8.
 
     >>> _json_safe([243.11999999999992, 1e-10 / 3, float("nan"), 7])
     [243.12, 3.33333333e-11, None, 7]
@@ -59,8 +62,10 @@ def _json_safe(value: Any) -> Any:
         if not math.isfinite(value):
             return None
         return float(f"{value:.{JSON_SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, str):
+        return escape_undecodable(value)
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
+        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(item) for item in value]
     return value

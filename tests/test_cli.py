@@ -141,4 +141,4 @@ def test_unwritable_output_is_an_input_error(toy_feature: registry.Feature, tmp_
     target = tmp_path / "missing-dir" / "report.txt"
     code, _, err = invoke("toy", "--output", str(target))
     assert code == 2
-    assert err.startswith("Error: cannot write report to ") and len(err.splitlines()) == 1
+    assert err.startswith("Error: cannot write --output to ") and len(err.splitlines()) == 1

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.ingest.files import compression_of, expand_path, plan_blocks
+from pipeline.ingest.files import compression_of, expand_path, plan_blocks, plan_tasks
+from pipeline.ingest.job import DEFAULT_BLOCKSIZE
 
 
 @pytest.fixture
@@ -35,10 +36,40 @@ def test_glob(tree: Path) -> None:
     assert [Path(p).name for p in found] == ["b.log", "c.log"]
 
 
-def test_symlinks_are_followed(tree: Path) -> None:
-    os.symlink(tree / "sub", tree / "link")
-    found = {Path(p).relative_to(tree).as_posix() for p in expand_path(str(tree))}
-    assert {"link/c.log", "link/deeper/d.txt"} <= found
+def test_symlinks_are_followed_and_each_file_is_found_once(tree: Path) -> None:
+    os.symlink(tree / "sub", tree / "link")  # the same directory under a second name
+    outside = tree.parent / f"{tree.name}-outside"
+    outside.mkdir()
+    (outside / "e.log").write_bytes(b"")
+    os.symlink(outside, tree / "elsewhere")
+    found = [Path(p).relative_to(tree).as_posix() for p in expand_path(str(tree))]
+    assert found == ["a.log.gz", "b.log", "elsewhere/e.log", "sub/c.log", "sub/deeper/d.txt"]
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        [("me", ".")],
+        [("self", "../loopdir"), ("sub/up", "..")],
+        [("sub/deeper/top", "../.."), ("sub/again", "../sub")],
+    ],
+)
+def test_symlink_loops_end_and_count_each_file_once(
+    tmp_path: Path, links: list[tuple[str, str]]
+) -> None:
+    root = tmp_path / "loopdir"
+    for name in ["a.log", "sub/b.log", "sub/deeper/c.log"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    for name, target in links:
+        os.symlink(target, root / name)
+    found = expand_path(str(root))
+    # reference: the regular files of the tree, found without following any link
+    expected = sorted(
+        str(Path(d) / f) for d, _, files in os.walk(root) for f in files
+        if not (Path(d) / f).is_symlink()
+    )  # fmt: skip
+    assert sorted(found) == expected
 
 
 @pytest.mark.parametrize(
@@ -73,3 +104,44 @@ def test_blocks_cover_the_file(tmp_path: Path) -> None:
     gz = tmp_path / "x.log.gz"
     gz.write_bytes(b"y" * 1000)
     assert [(b.length, b.compression) for b in plan_blocks([str(gz)], 300)] == [(None, "gzip")]
+
+
+def test_a_thousand_tiny_files_share_a_few_tasks(tmp_path: Path) -> None:
+    paths = []
+    for index in range(1000):
+        path = tmp_path / f"{index:04}.log"
+        path.write_bytes(b"x" * (index % 97 + 1) + b"\n")
+        paths.append(str(path))
+    blocksize = 4096
+    tasks = plan_tasks(paths, blocksize)
+    # reference: a plain loop closing a group as soon as its bytes reach the blocksize
+    groups, current, total = [], 0, 0
+    for path in paths:
+        current += 1
+        total += os.path.getsize(path)
+        if total >= blocksize:
+            groups.append(current)
+            current, total = 0, 0
+    groups += [current] if current else []
+    assert [len(task) for task in tasks] == groups
+    size = sum(map(os.path.getsize, paths))
+    assert size // blocksize - 1 <= len(tasks) <= size // blocksize + 1  # not 1,000 tasks
+    assert [block.path for task in tasks for block in task] == paths  # input order, each once
+    assert len(plan_tasks(paths, DEFAULT_BLOCKSIZE)) == 1
+
+
+def test_split_files_and_unknown_sizes_are_tasks_of_their_own(tmp_path: Path) -> None:
+    for name, size in [("a.log", 10), ("big.log", 1000), ("b.log", 10), ("c.log", 10)]:
+        (tmp_path / name).write_bytes(b"x" * (size - 1) + b"\n")
+    paths = [str(tmp_path / n) for n in ("a.log", "big.log", "b.log")]
+    paths += [f"zip://x::file://{tmp_path / 'c.log'}", str(tmp_path / "c.log")]
+    shape = [[(Path(b.path).name, b.offset, b.length) for b in t] for t in plan_tasks(paths, 400)]
+    assert shape == [
+        [("a.log", 0, None)],
+        [("big.log", 0, 400)],
+        [("big.log", 400, 400)],
+        [("big.log", 800, 200)],
+        [("b.log", 0, None)],
+        [("c.log", 0, None)],  # the zip:// URL: its size is unknown
+        [("c.log", 0, None)],
+    ]

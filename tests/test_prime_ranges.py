@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.prime.ranges import load_ranges, parse_ranges
+from pipeline.prime.ranges import MAX_RANGES_FILE_BYTES, load_ranges, parse_ranges
 
 
 def test_accepted_shapes() -> None:
@@ -65,3 +65,28 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "nope.json"
     with pytest.raises(InputError, match=f"ranges file not found: {missing}"):
         load_ranges(str(missing))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "invalid JSON: nested too deeply"),
+        ("[[1, " + "9" * 5001 + "]]", "invalid JSON: a number has more than 4300 digits"),
+    ],
+    ids=["deep", "digits"],
+)
+def test_hostile_json_is_one_input_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as info:
+        load_ranges(str(path))
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_a_ranges_file_is_read_only_up_to_the_cap() -> None:
+    with pytest.raises(InputError) as info:
+        load_ranges("/dev/zero")  # endless: without the cap this reads until memory runs out
+    assert str(info.value) == (
+        f"ranges file /dev/zero is larger than {MAX_RANGES_FILE_BYTES} bytes; "
+        "a ranges file lists a few ranges"
+    )

@@ -20,7 +20,7 @@ from typing import Final
 
 import fsspec
 
-from pipeline.ingest.files import compression_of
+from pipeline.ingest.files import compression_of, is_special_file
 from pipeline.ingest.formats import DETECTION_ORDER, LogFormat, preset
 from pipeline.ingest.parse import parse_text
 
@@ -45,18 +45,80 @@ class Detection:
     extra_fields: bool = False
 
 
+#: Bytes of samples judged together: many small files' samples are joined and parsed once per
+#: candidate (:func:`pipeline.ingest.group.parsed_counts`), since a parse costs about a
+#: millisecond however short its input. Larger batches amortise more and hold more memory.
+#: Legal range: >= SAMPLE_BYTES.
+BATCH_BYTES: Final[int] = 8 * 2**20
+
+
 def detect_formats(paths: Sequence[str]) -> list[Detection]:
     """The detected format of each file, in the order given."""
     candidates = [preset(name) for name in DETECTION_ORDER]
     if len(paths) <= 1:
         return [detect_format(path, candidates) for path in paths]
     with ThreadPoolExecutor(DETECT_THREADS) as pool:
-        return list(pool.map(lambda path: detect_format(path, candidates), paths))
+        samples = list(pool.map(_head, paths))
+    detections: list[Detection] = []
+    batch: list[str] = []
+    size = 0
+    for sample in samples:
+        batch.append(sample)
+        size += len(sample)
+        if size >= BATCH_BYTES:
+            detections.extend(_detect_batch(batch, candidates))
+            batch, size = [], 0
+    detections.extend(_detect_batch(batch, candidates))
+    return detections
+
+
+def _best(scores: Sequence[int]) -> int:
+    """The index of the highest score, ties going to the earlier candidate."""
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))
+
+
+def _detect_batch(samples: Sequence[str], candidates: Sequence[LogFormat]) -> list[Detection]:
+    """:func:`detect_sample` of each sample, with one parse per candidate for the whole batch
+    (falls back to one sample at a time when the joined parse cannot attribute lines)."""
+    from pipeline.ingest.group import parsed_counts
+
+    if len(samples) <= 1:
+        return [detect_sample(sample, candidates) for sample in samples]
+    scores = []
+    for fmt in candidates:
+        found = parsed_counts(samples, fmt)
+        if found is None:
+            return [detect_sample(sample, candidates) for sample in samples]
+        scores.append(found[0])
+    chosen = [_best([score[j] for score in scores]) for j in range(len(samples))]
+    strict: dict[int, list[int]] = {}
+    for index in sorted(set(chosen)):
+        fmt = candidates[index]
+        if fmt.name in ("common", "combined"):
+            pattern = fmt.pattern.removesuffix("(?: .*)?$") + "$"
+            found = parsed_counts(samples, replace(fmt, pattern=pattern))
+            if found is None:
+                return [detect_sample(sample, candidates) for sample in samples]
+            strict[index] = found[0]
+    out = []
+    for j, sample in enumerate(samples):
+        if not sample:
+            out.append(Detection(candidates[0]))
+            continue
+        best = chosen[j]
+        score = scores[best][j]
+        extra = best in strict and score > 0 and strict[best][j] * 2 < score
+        out.append(Detection(candidates[best], extra))
+    return out
 
 
 def detect_format(path: str, candidates: Sequence[LogFormat]) -> Detection:
     """The candidate that parses the most of the file's first lines (ties: the earlier one)."""
-    sample = _head(path)
+    return detect_sample(_head(path), candidates)
+
+
+def detect_sample(sample: str, candidates: Sequence[LogFormat]) -> Detection:
+    """:func:`detect_format` on lines already read (standard input is read once, by the job)."""
     if not sample:
         return Detection(candidates[0])
     scores = [len(parse_text(sample, fmt).frame) for fmt in candidates]
@@ -71,14 +133,22 @@ def detect_format(path: str, candidates: Sequence[LogFormat]) -> Detection:
 
 
 def _head(path: str) -> str:
-    """The first SAMPLE_LINES non-empty lines of ``path`` (decompressed), or "" if unreadable."""
+    """The first SAMPLE_LINES non-empty lines of ``path`` (decompressed), or "" if unreadable
+    or not a regular file (a FIFO can be read only once: its task reads it)."""
+    if is_special_file(path):
+        return ""
     try:
         with fsspec.open(path, "rb", compression=compression_of(path)) as handle:
             data = handle.read(SAMPLE_BYTES)
     except Exception:  # any failure: the block task reads the file again and reports it
         return ""
+    return head_lines(data, cut=len(data) == SAMPLE_BYTES)
+
+
+def head_lines(data: bytes, *, cut: bool) -> str:
+    """The first SAMPLE_LINES non-empty lines of ``data``; ``cut``: the data may end mid-line."""
     text = data.decode("utf-8", errors="replace")
     lines = [line for line in text.split("\n") if line.strip()]
-    if len(data) == SAMPLE_BYTES and lines and not text.endswith("\n"):
+    if cut and lines and not text.endswith("\n"):
         lines.pop()  # the last line may be cut in the middle
     return "\n".join(lines[:SAMPLE_LINES])

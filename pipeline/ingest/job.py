@@ -32,15 +32,18 @@ import pandas as pd
 from pipeline.errors import InputError
 from pipeline.execution import ExecutionSettings, compute
 from pipeline.ingest.detect import Detection, detect_formats
-from pipeline.ingest.files import Block, expand_path, plan_blocks
+from pipeline.ingest.files import Block, expand_path, plan_blocks, plan_tasks
 from pipeline.ingest.filters import Filters, build_filters
 from pipeline.ingest.formats import LogFormat, compile_format
+from pipeline.ingest.group import files_partial
 from pipeline.ingest.jsonlines import CANONICAL, UNITS
 from pipeline.ingest.parse import empty_frame, parse_text
 from pipeline.ingest.read import block_partial, block_texts
 from pipeline.ingest.result import IngestResult, build_result
 from pipeline.ingest.stats import Partial, merge_file, merge_partials
+from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.ingest.timeline import check_bucket
+from pipeline.outputs import atomic_text, check_outputs
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,8 @@ def run_ingest(
     ----------
     path
         File, directory, glob pattern or fsspec URL
-        (see :func:`~pipeline.ingest.files.expand_path`).
+        (see :func:`~pipeline.ingest.files.expand_path`), or ``-`` for standard input
+        (see :mod:`pipeline.ingest.stdin`).
     settings
         How to compute (mode and workers); the scheduler is chosen by :mod:`pipeline.execution`.
     malformed_out
@@ -128,21 +132,34 @@ def run_ingest(
         since=since, until=until, status=status, method=method, path_regex=path_regex
     )
     out_path = Path(malformed_out) if malformed_out is not None else None
-    if out_path is not None and not out_path.parent.is_dir():
-        raise InputError(f"cannot write malformed lines to {malformed_out}: no such directory")
-    files = expand_path(path)
-    detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
-    formats = [d.format for d in detections]
-    formats = [replace(f, json_fields=overrides) if f.kind == "json" else f for f in formats]
-    if overrides and not any(fmt.kind == "json" for fmt in formats):
-        log.warning("--field applies to JSON lines only; no input is read as json")
-    if filters.by_time and not any(fmt.has_time for fmt in formats):
-        names = ", ".join(sorted({fmt.name for fmt in formats}))
-        raise InputError(f"--since/--until need a time field; no input's format has one ({names})")
-    blocks = plan_blocks(files, blocksize)
-    log.info("ingest: %d file(s), %d block(s)", len(files), len(blocks))
-    graph = _graph(files, formats, blocks, out_path is not None, filters, raw_paths)
-    (total,) = compute(graph, settings=settings)
+    check_outputs({"malformed_out": out_path}, [path])
+    keep = out_path is not None
+    if path == STDIN_PATH:
+        total, detection = stdin_total(
+            settings,
+            blocksize=blocksize,
+            keep_malformed=keep,
+            fmt=fixed,
+            filters=filters,
+            raw_paths=raw_paths,
+        )
+        files, detections = [STDIN_NAME], [detection]
+        formats = [_with_overrides(detection.format, overrides)]
+    else:
+        files = expand_path(path)
+        detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
+        formats = [_with_overrides(d.format, overrides) for d in detections]
+        if overrides and not any(fmt.kind == "json" for fmt in formats):
+            log.warning("--field applies to JSON lines only; no input is read as json")
+        if filters.by_time and not any(fmt.has_time for fmt in formats):
+            names = ", ".join(sorted({fmt.name for fmt in formats}))
+            raise InputError(
+                f"--since/--until need a time field; no input's format has one ({names})"
+            )
+        tasks = plan_tasks(files, blocksize)
+        log.info("ingest: %d file(s), %d read task(s)", len(files), len(tasks))
+        graph = _graph(files, formats, tasks, keep, filters, raw_paths)
+        (total,) = compute(graph, settings=settings)
     if out_path is not None:
         _write_malformed(out_path, total.malformed_lines)
     read = {report.path for report in total.file_reports}
@@ -162,6 +179,12 @@ def run_ingest(
         bucket=bucket,
         top=top,
     )
+
+
+def _with_overrides(
+    fmt: LogFormat, overrides: tuple[tuple[str, str, str | None], ...]
+) -> LogFormat:
+    return replace(fmt, json_fields=overrides) if fmt.kind == "json" else fmt
 
 
 def parse_field_overrides(items: Sequence[str]) -> tuple[tuple[str, str, str | None], ...]:
@@ -224,28 +247,40 @@ def _warn_malformed(total: Partial) -> None:
 def _graph(
     files: Sequence[str],
     formats: Sequence[LogFormat],
-    blocks: Sequence[Block],
+    tasks: Sequence[tuple[Block, ...]],
     keep_malformed: bool,
     filters: Filters,
     raw_paths: bool,
 ) -> Any:
-    """The delayed tree: block tasks -> a merge tree per file -> one merge tree over files.
+    """The delayed tree: read tasks -> a merge tree per split file -> one merge tree overall.
 
-    Merging in trees of fan-in :data:`MERGE_FAN_IN` (also inside one big file) lets the scheduler
-    free partials as it goes, so a 5 GB file never has all its block partials alive at once.
+    A task is one block of a large file, or a group of whole small files read together
+    (:func:`~pipeline.ingest.files.plan_tasks`). Merging in trees of fan-in
+    :data:`MERGE_FAN_IN` (also inside one big file) lets the scheduler free partials as it goes,
+    so a 5 GB file never has all its block partials alive at once.
     """
     fmt_of = dict(zip(files, formats, strict=True))
-    per_file: dict[str, list[Any]] = {name: [] for name in files}
-    for block in blocks:
-        per_file[block.path].append(
-            dask.delayed(block_partial, pure=True)(
-                block, keep_malformed, fmt_of[block.path], filters, raw_paths
+    split: dict[str, list[Any]] = {}
+    for task in tasks:
+        first = task[0]
+        if first.length is not None:
+            block = dask.delayed(block_partial, pure=True)(
+                first, keep_malformed, fmt_of[first.path], filters, raw_paths
             )
-        )
-    level = [
-        dask.delayed(merge_file, pure=True)(_tree(parts), name, fmt_of[name].name)
-        for name, parts in per_file.items()
-    ]
+            split.setdefault(first.path, []).append(block)
+    level: list[Any] = []
+    for task in tasks:  # input order, one entry per group or per split file
+        first = task[0]
+        if first.length is None:
+            fmts = [fmt_of[block.path] for block in task]
+            group = dask.delayed(files_partial, pure=True)(
+                task, keep_malformed, fmts, filters, raw_paths
+            )
+            level.append(group)
+        elif first.offset == 0:
+            tree = _tree(split[first.path])
+            name = fmt_of[first.path].name
+            level.append(dask.delayed(merge_file, pure=True)(tree, first.path, name))
     return _tree(level)[0]
 
 
@@ -260,14 +295,10 @@ def _tree(level: list[Any]) -> Any:
 
 
 def _write_malformed(out_path: Path, records: Sequence[str]) -> None:
-    try:
-        with out_path.open("w", encoding="utf-8", errors="surrogateescape") as handle:
-            for record in records:
-                handle.write(record + "\n")
-    except OSError as exc:
-        raise InputError(
-            f"cannot write malformed lines to {out_path}: {exc.strerror or exc}"
-        ) from exc
+    """Write the records whole or not at all (:func:`pipeline.outputs.atomic_text`)."""
+    with atomic_text(out_path, what="malformed lines", errors="surrogateescape") as handle:
+        for record in records:
+            handle.write(record + "\n")
     log.info("%d malformed lines written to %s", len(records), out_path)
 
 

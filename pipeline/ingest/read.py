@@ -6,10 +6,11 @@ record in the returned partial instead of an exception that would abort the whol
 
 Why not ``dask.bag.read_text`` in the job: its read tasks raise inside the scheduler (one corrupt
 file would abort the run), and it materialises one Python ``str`` per line, which costs more than
-all of the parsing. This module reads the same line-aligned blocks with the same fsspec calls
-(``fsspec.utils.read_block`` with ``b"\\n"``), decodes them with ``errors="replace"`` and hands
-the whole block to the vectorised parser. :func:`pipeline.ingest.job.parsed_frame` turns the
-same blocks into a dask DataFrame for exploration.
+all of the parsing. This module reads line-aligned blocks through fsspec in bounded memory
+(:mod:`pipeline.ingest.stream`: a line longer than a cap is skipped and counted malformed),
+decodes them with ``errors="replace"`` and hands the whole block to the vectorised parser.
+:func:`pipeline.ingest.job.parsed_frame` turns the same blocks into a dask DataFrame for
+exploration.
 
 Everything here is a top-level function with small, picklable arguments, as the process
 scheduler (spawn) and remote workers require.
@@ -17,32 +18,49 @@ scheduler (spawn) and remote workers require.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import lzma
+import os
+import stat
+import zipfile
 import zlib
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Sequence
+from typing import IO, Final
 
 import fsspec
+import fsspec.compression
 import fsspec.core
-import fsspec.utils
+from fsspec.implementations.local import LocalFileSystem
 
+from pipeline.display import escape_text
 from pipeline.ingest.files import Block
 from pipeline.ingest.filters import Filters
 from pipeline.ingest.formats import LogFormat
 from pipeline.ingest.parse import DEFAULT_FORMAT, parse_text
-from pipeline.ingest.stats import Partial, aggregate_partition, merge_partials
+from pipeline.ingest.stats import MALFORMED_SAMPLES, Partial, aggregate_partition, merge_partials
+from pipeline.ingest.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
 from pipeline.report import FailedInput
 
 log = logging.getLogger(__name__)
 
-#: Bytes decompressed and parsed at a time when a file is streamed whole (compressed files, small
-#: files). Bounds a task's memory at a few times this value; larger chunks amortise per-chunk
-#: overhead a little more. Legal range: >= 1; 16 MiB matches the default blocksize.
-STREAM_CHUNK: Final[int] = 16 * 2**20
+#: Errors that mean "this input cannot be read", as opposed to a bug in our code. They are
+#: caught around reading and decompressing only: the same error raised while parsing or
+#: aggregating is a bug and must reach the CLI as an internal error (exit 1).
+READ_ERRORS: Final = (
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    UnicodeError,
+    zipfile.BadZipFile,
+)
 
-#: Errors that mean "this input cannot be read", as opposed to a bug in our code.
-READ_ERRORS: Final = (OSError, EOFError, zlib.error, lzma.LZMAError, UnicodeError)
+
+class UnsupportedFileType(OSError):
+    """A device, socket or directory given as an input: only regular files and FIFOs are read
+    (``/dev/zero`` would never end)."""
 
 
 def block_partial(
@@ -53,51 +71,106 @@ def block_partial(
     raw_paths: bool = False,
 ) -> Partial:
     """Read, parse (with the file's format) and aggregate one block; a read failure is returned,
-    not raised."""
+    not raised. Read errors are caught around reading and decompressing only."""
+    source = escape_text(block.path)
+    overlong: list[Overlong] = []
+    pieces = block_texts(block, overlong)
     parts: list[Partial] = []
-    try:
-        for text in block_texts(block):
-            parts.append(
-                aggregate_partition(
-                    parse_text(text, fmt),
-                    block.path,
-                    keep_malformed=keep_malformed,
-                    filters=filters,
-                    raw_paths=raw_paths,
-                )
+    while True:
+        try:
+            text = next(pieces, None)
+        except READ_ERRORS as exc:
+            message = describe_error(exc)
+            log.debug("cannot read %s: %s", block.path, message)
+            return Partial(failed=[FailedInput(block.path, message)])
+        if text is None:
+            break
+        parsed = parse_text(text, fmt)
+        parts.append(
+            aggregate_partition(
+                parsed,
+                source,
+                keep_malformed=keep_malformed,
+                filters=filters,
+                raw_paths=raw_paths,
             )
-    except READ_ERRORS as exc:
-        message = describe_error(exc)
-        log.debug("cannot read %s: %s", block.path, message)
-        return Partial(failed=[FailedInput(block.path, message)])
+        )
+    if overlong:
+        parts.append(overlong_partial(overlong, source, keep_malformed))
     return merge_partials(parts) if parts else Partial()
 
 
-def block_texts(block: Block) -> Iterator[str]:
+def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: bool) -> Partial:
+    """Skipped overlong lines as malformed lines, quoted by a placeholder naming their offset."""
+    quoted = [
+        f"<line of {line.length} bytes at byte {line.offset} skipped: "
+        f"longer than {MAX_LINE_BYTES} bytes>"
+        for line in lines
+    ]
+    return Partial(
+        malformed=len(lines),
+        malformed_samples=quoted[:MALFORMED_SAMPLES],
+        malformed_lines=[f"{source}\t{text}" for text in quoted] if keep_malformed else [],
+    )
+
+
+def block_texts(block: Block, overlong: list[Overlong] | None = None) -> Iterator[str]:
     """The decoded text of a block, in pieces that end at a line break (or the end of file).
 
-    An empty file is an empty input whatever its suffix (bz2 and xz would call it truncated).
+    Lines longer than :data:`~pipeline.ingest.stream.MAX_LINE_BYTES` are skipped and appended
+    to ``overlong``. An empty file is an empty input whatever its suffix (bz2 and xz would call
+    it truncated). A local input that is neither a regular file nor a FIFO raises
+    :class:`UnsupportedFileType`.
     """
     fs, stripped = fsspec.core.url_to_fs(block.path)
-    if block.compression is not None and fs.size(stripped) == 0:
+    fifo = False
+    if isinstance(fs, LocalFileSystem):
+        kind = os.stat(stripped).st_mode
+        fifo = stat.S_ISFIFO(kind)
+        if not (stat.S_ISREG(kind) or fifo):
+            raise UnsupportedFileType(
+                errno.EINVAL, f"not a regular file or FIFO ({_kind_name(kind)})"
+            )
+    if not fifo and block.compression is not None and fs.size(stripped) == 0:
         return
-    with fsspec.open(block.path, "rb", compression=block.compression) as handle:
-        if block.length is not None:
-            data = fsspec.utils.read_block(handle, block.offset, block.length, delimiter=b"\n")
-            yield data.decode("utf-8", errors="replace")
+    with _open(block, stripped if fifo else None) as handle:
+        if block.length is None:
+            pieces = line_pieces(handle)
+        else:
+            start = seek_line_start(handle, block.offset)
+            stop = block.offset + block.length
+            pieces = line_pieces(handle, start=start, stop=stop) if start < stop else iter(())
+        for piece in pieces:
+            if isinstance(piece, Overlong):
+                if overlong is not None:
+                    overlong.append(piece)
+                continue
+            yield piece.decode("utf-8", errors="replace")
+
+
+@contextlib.contextmanager
+def _open(block: Block, fifo: str | None) -> Iterator[IO[bytes]]:
+    """fsspec's reader, or for a FIFO (which fsspec would seek) a plain stream, decompressed."""
+    if fifo is None:
+        with fsspec.open(block.path, "rb", compression=block.compression) as handle:
+            yield handle
+        return
+    with open(fifo, "rb") as raw:
+        if block.compression is None:
+            yield raw
             return
-        carry = b""
-        while True:
-            chunk = handle.read(STREAM_CHUNK)
-            if not chunk:
-                break
-            data = carry + chunk
-            cut = data.rfind(b"\n") + 1
-            carry = data[cut:]
-            if cut:
-                yield data[:cut].decode("utf-8", errors="replace")
-        if carry:
-            yield carry.decode("utf-8", errors="replace")
+        with fsspec.compression.compr[block.compression](raw, mode="rb") as stream:
+            yield stream
+
+
+def _kind_name(mode: int) -> str:
+    kinds = [
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISDIR, "directory"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def describe_error(exc: BaseException) -> str:

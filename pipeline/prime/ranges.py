@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 from pipeline.errors import InputError
@@ -39,18 +39,42 @@ class PrimeRange:
         return (self.name, self.start, self.end)
 
 
+#: Largest ranges file read, in bytes. A real one is a few lines; the cap keeps ``--path
+#: /dev/zero`` (or a wrong multi-GB file) from filling memory before JSON parsing even starts.
+#: Parsing needs several times the file size in memory. Legal range: >= 1 KiB.
+MAX_RANGES_FILE_BYTES: Final[int] = 8 * 2**20
+
+
 def load_ranges(path: str) -> tuple[PrimeRange, ...]:
-    """Read and validate a ranges file; raise :class:`InputError` naming the problem."""
-    file = Path(path)
+    """Read and validate a ranges file; raise :class:`InputError` naming the problem.
+
+    Besides the format rules, the file may hold at most :data:`MAX_RANGES_FILE_BYTES` bytes,
+    and JSON nested too deeply for the parser, or an integer of more digits than Python converts
+    (4,300 by default), is an invalid file, not a crash.
+    """
     try:
-        text = file.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_RANGES_FILE_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"ranges file not found: {path}") from None
     except IsADirectoryError:
         raise InputError(f"ranges path is a directory, not a file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read ranges file {path}: {exc}") from None
-    return parse_ranges(text, source=path)
+    if len(data) > MAX_RANGES_FILE_BYTES:
+        raise InputError(
+            f"ranges file {path} is larger than {MAX_RANGES_FILE_BYTES} bytes; "
+            "a ranges file lists a few ranges"
+        )
+    try:
+        return parse_ranges(text, source=path)
+    except RecursionError:
+        raise InputError(f"{path}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        limit = sys.get_int_max_str_digits()
+        reason = f"a number has more than {limit} digits" if "digits" in str(exc) else str(exc)
+        raise InputError(f"{path}: invalid JSON: {reason}") from None
 
 
 def parse_ranges(text: str, *, source: str = "<ranges>") -> tuple[PrimeRange, ...]:

@@ -1,0 +1,207 @@
+"""Many small files in one task: read each, parse and aggregate them together.
+
+Parsing and aggregating cost a few milliseconds per call whatever the size of the input (pyarrow
+and pandas set-up), so 10,000 one-line files handled one by one cost tens of seconds even in one
+task. :func:`files_partial` reads the files of a group (:func:`~pipeline.ingest.files.plan_tasks`)
+one by one, so a file that cannot be read fails alone, then joins the texts of the files that
+share a log format, separated by a boundary line that no format parses, and parses and
+aggregates that text once. The boundary lines come back among the malformed lines, in order, and
+tell which malformed line belongs to which file; each file's parsed count is its number of
+non-blank lines minus its malformed ones. So every file still gets its own line counts, its own
+``--malformed-out`` records, its own "no line matches" failure, and counts once in ``files``.
+
+Compressed files (whose text may be much larger than their size on disk), runs with filters
+(which count filtered lines per file), and any group where the boundary lines do not all come
+back as expected take the plain path: one parse and one aggregation per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.display import escape_text
+from pipeline.ingest.files import Block
+from pipeline.ingest.filters import Filters
+from pipeline.ingest.formats import LogFormat
+from pipeline.ingest.parse import DEFAULT_FORMAT, PY_WHITESPACE, ParsedPartition, parse_text
+from pipeline.ingest.read import (
+    READ_ERRORS,
+    block_partial,
+    block_texts,
+    describe_error,
+    overlong_partial,
+)
+from pipeline.ingest.stats import (
+    MALFORMED_SAMPLES,
+    FileReport,
+    Partial,
+    aggregate_partition,
+    merge_file,
+    merge_partials,
+)
+from pipeline.ingest.stream import Overlong
+from pipeline.report import FailedInput
+
+#: The line put between two files' texts: NUL bytes make it malformed in every format.
+BOUNDARY: Final[str] = "\x00mini-orchestrator file boundary\x00"
+
+
+def files_partial(
+    blocks: Sequence[Block],
+    keep_malformed: bool = False,
+    formats: Sequence[LogFormat] | None = None,
+    filters: Filters | None = None,
+    raw_paths: bool = False,
+) -> Partial:
+    """Several whole files read by one task: each still counts, and fails, on its own.
+
+    ``formats`` gives each file's log format (default: the default grammar for all); ``filters``
+    and ``raw_paths`` as in :func:`~pipeline.ingest.read.block_partial`.
+    """
+    fmts = list(formats) if formats is not None else [DEFAULT_FORMAT] * len(blocks)
+    plain = (filters is not None and filters.active) or any(b.compression for b in blocks)
+    if plain:
+        return _one_by_one(blocks, fmts, keep_malformed, filters, raw_paths)
+    parts: list[Partial] = []
+    run: list[tuple[Block, str, list[Overlong]]] = []  # consecutive readable files, one format
+    run_format = DEFAULT_FORMAT
+
+    def flush() -> None:
+        if run:
+            together = _together(run, run_format, keep_malformed, raw_paths)
+            if together is None:
+                runs = [block for block, _, _ in run]
+                fmts = [run_format] * len(run)
+                together = _one_by_one(runs, fmts, keep_malformed, raw_paths=raw_paths)
+            parts.append(together)
+            run.clear()
+
+    for block, fmt in zip(blocks, fmts, strict=True):  # input order throughout
+        overlong: list[Overlong] = []
+        try:
+            text = "".join(block_texts(block, overlong))
+        except READ_ERRORS as exc:
+            flush()
+            parts.append(Partial(files=1, failed=[FailedInput(block.path, describe_error(exc))]))
+            continue
+        if run and fmt != run_format:
+            flush()
+        run_format = fmt
+        run.append((block, text, overlong))
+    flush()
+    return merge_partials(parts) if parts else Partial()
+
+
+def _one_by_one(
+    blocks: Sequence[Block],
+    fmts: Sequence[LogFormat],
+    keep_malformed: bool,
+    filters: Filters | None = None,
+    raw_paths: bool = False,
+) -> Partial:
+    return merge_partials(
+        [
+            merge_file(
+                [block_partial(b, keep_malformed, fmt, filters, raw_paths)], b.path, fmt.name
+            )
+            for b, fmt in zip(blocks, fmts, strict=True)
+        ]
+    )
+
+
+def parsed_counts(texts: Sequence[str], fmt: LogFormat) -> tuple[list[int], ParsedPartition] | None:
+    """Parse ``texts`` joined by boundary lines, once; each text's parsed-line count.
+
+    The texts' malformed lines come back in order between the boundary lines; a text's parsed
+    count is its non-blank lines minus its malformed ones. None when the boundary lines did not
+    all come back as malformed lines (a format that parses them, a text that contains one).
+    """
+    joined = (BOUNDARY + "\n").join(t if not t or t.endswith("\n") else t + "\n" for t in texts)
+    parsed = parse_text(joined, fmt)
+    bad = _malformed_per_text(parsed, len(texts))
+    nonblank = _nonblank_lines(joined, len(texts))
+    if bad is None or nonblank is None:
+        return None
+    counts = [int(n) - len(lines) for n, lines in zip(nonblank, bad, strict=True)]
+    if sum(counts) != len(parsed.frame) or min(counts, default=0) < 0:
+        return None
+    return counts, parsed
+
+
+def _malformed_per_text(parsed: ParsedPartition, texts: int) -> list[list[str]] | None:
+    per_text: list[list[str]] = [[]]
+    for line in parsed.malformed_array.to_pylist():
+        if line == BOUNDARY:
+            per_text.append([])
+        else:
+            per_text[-1].append(str(line))
+    return per_text if len(per_text) == texts else None
+
+
+def _together(
+    files: Sequence[tuple[Block, str, list[Overlong]]],
+    fmt: LogFormat,
+    keep_malformed: bool,
+    raw_paths: bool,
+) -> Partial | None:
+    """One parse and one aggregation for all ``files`` (same format); None if the boundary
+    lines did not all come back as malformed lines."""
+    found = parsed_counts([text for _, text, _ in files], fmt)
+    if found is None:
+        return None
+    counts, parsed = found
+    per_file = _malformed_per_text(parsed, len(files))
+    assert per_file is not None
+    total = aggregate_partition(parsed, "", raw_paths=raw_paths)
+    reports: list[FileReport] = []
+    failed: list[FailedInput] = []
+    samples: list[str] = []
+    records: list[str] = []
+    extra: list[Partial] = []
+    for (block, _, overlong), bad, good in zip(files, per_file, counts, strict=True):
+        source = escape_text(block.path)
+        skipped = overlong_partial(overlong, source, keep_malformed) if overlong else None
+        mine = bad + (skipped.malformed_samples if skipped else [])
+        samples.extend(mine[: MALFORMED_SAMPLES - len(samples)])
+        if keep_malformed:
+            records.extend(f"{source}\t{line}" for line in bad)
+            records.extend(skipped.malformed_lines if skipped else [])
+        first = mine[0] if mine else None
+        if good == 0 and mine:  # "no line matches": merge_file words it (rare: its cost is fine)
+            stub = Partial(malformed=len(mine), malformed_samples=mine[:1])
+            failed.extend(merge_file([stub], block.path, fmt.name).failed)
+        reports.append(FileReport(block.path, fmt.name, good, len(mine), 0, first))
+        if skipped:
+            extra.append(replace(skipped, malformed_samples=[], malformed_lines=[]))
+    combined = replace(
+        total,
+        files=len(files),
+        malformed=total.malformed - (len(files) - 1),
+        malformed_samples=samples,
+        malformed_lines=records,
+        failed=failed,
+        file_reports=reports,
+    )
+    return merge_partials([combined, *extra]) if extra else combined
+
+
+def _nonblank_lines(joined: str, files: int) -> np.ndarray[Any, Any] | None:
+    """Non-blank lines per file of the joined text (as the parser trims them), or None."""
+    lines = pc.utf8_trim(
+        pc.split_pattern(pa.array([joined], type=pa.large_string()), "\n").flatten(),
+        characters=PY_WHITESPACE,
+    )
+    boundary = np.asarray(pc.equal(lines, BOUNDARY).to_numpy(zero_copy_only=False), dtype=bool)
+    if int(boundary.sum()) != files - 1:
+        return None
+    filled = np.asarray(
+        pc.greater(pc.binary_length(lines), 0).to_numpy(zero_copy_only=False), dtype=bool
+    )
+    which = np.cumsum(boundary)
+    return np.bincount(which[filled & ~boundary], minlength=files)

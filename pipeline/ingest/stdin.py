@@ -1,0 +1,160 @@
+"""``--path -``: the log on standard input, read by the main process and parsed by the workers.
+
+``zcat access.log.gz | mini-orchestrator ingest --path -`` works, and so does gzip data itself on
+standard input (detected by its magic bytes ``1f 8b``, whatever the file was called). The input
+counts as one file named ``<stdin>``. A pipe can be read only once and only by this process, so
+the main process cuts it into line-aligned pieces of about ``blocksize`` bytes
+(:func:`~pipeline.ingest.stream.line_pieces`, long lines capped) and hands them to the workers in
+batches of :data:`BATCH_PER_WORKER` pieces per worker, one ``compute`` per batch, merging the
+batch's partials into a running total: memory stays near ``batch x blocksize`` in every mode,
+whatever the length of the input. (In ``--mode process`` each batch starts a new pool, about two
+seconds: stdin favours ``threading``.) A terminal on standard input is an error rather than a
+silent wait for typing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from collections.abc import Iterator
+from typing import IO, Any, Final
+
+import dask
+
+from pipeline.errors import InputError
+from pipeline.execution import ExecutionSettings, compute
+from pipeline.ingest.detect import SAMPLE_BYTES, Detection, detect_sample, head_lines
+from pipeline.ingest.filters import Filters
+from pipeline.ingest.formats import DETECTION_ORDER, LogFormat, preset
+from pipeline.ingest.parse import DEFAULT_FORMAT, parse_text
+from pipeline.ingest.read import READ_ERRORS, describe_error, overlong_partial
+from pipeline.ingest.stats import Partial, aggregate_partition, merge_file, merge_partials
+from pipeline.ingest.stream import Overlong, line_pieces
+from pipeline.report import FailedInput
+
+#: The ``--path`` value that means standard input, and the input's name in reports.
+STDIN_PATH: Final[str] = "-"
+STDIN_NAME: Final[str] = "<stdin>"
+
+#: Pieces handed to each worker per batch. More keeps workers busier between batches (each
+#: batch ends with a barrier) at the cost of ``workers x this x blocksize`` bytes in memory.
+#: Legal range: >= 1.
+BATCH_PER_WORKER: Final[int] = 2
+
+_GZIP_MAGIC: Final[bytes] = b"\x1f\x8b"
+
+
+def stdin_total(
+    settings: ExecutionSettings,
+    *,
+    blocksize: int,
+    keep_malformed: bool = False,
+    fmt: LogFormat | None = None,
+    filters: Filters | None = None,
+    raw_paths: bool = False,
+    stream: IO[bytes] | None = None,
+) -> tuple[Partial, Detection]:
+    """The counts of the log on standard input (or ``stream``), as one file ``<stdin>``, and
+    the log format used: ``fmt``, or when None the one detected from the first piece
+    (:func:`~pipeline.ingest.detect.detect_sample`, as for a file).
+
+    Raises
+    ------
+    InputError
+        Standard input is a terminal (or closed).
+    """
+    if stream is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise InputError("no input on standard input (pipe a log into --path -)")
+        stream = sys.stdin.buffer
+    batch = BATCH_PER_WORKER * settings.effective_workers
+    total = Partial()
+    pieces = _pieces(stream, blocksize)
+    detection = Detection(fmt) if fmt is not None else None
+    while True:
+        try:
+            chunk = _take(pieces, batch)
+        except READ_ERRORS as exc:  # corrupt gzip on stdin: a failed input, as for a file
+            failure = FailedInput(STDIN_NAME, describe_error(exc))
+            return Partial(files=1, failed=[failure]), detection or Detection(DEFAULT_FORMAT)
+        if not chunk:
+            break
+        if detection is None:
+            detection = _detect(chunk[0])
+        use = detection.format
+        parts = [
+            dask.delayed(overlong_partial)([piece], STDIN_NAME, keep_malformed)
+            if isinstance(piece, Overlong)
+            else dask.delayed(text_partial, pure=False)(
+                piece, STDIN_NAME, keep_malformed, use, filters, raw_paths
+            )
+            for piece in chunk
+        ]
+        (done,) = compute(dask.delayed(merge_partials)(parts), settings=settings)
+        total = merge_partials([total, done])
+    detection = detection or Detection(DEFAULT_FORMAT)
+    return merge_file([total], STDIN_NAME, detection.format.name), detection
+
+
+def _detect(first: bytes | Overlong) -> Detection:
+    candidates = [preset(name) for name in DETECTION_ORDER]
+    if isinstance(first, Overlong):
+        return Detection(candidates[0])
+    sample = first[:SAMPLE_BYTES]
+    return detect_sample(head_lines(sample, cut=len(sample) < len(first)), candidates)
+
+
+def text_partial(
+    data: bytes,
+    source: str,
+    keep_malformed: bool,
+    fmt: LogFormat,
+    filters: Filters | None,
+    raw_paths: bool = False,
+) -> Partial:
+    """Parse and aggregate one piece of whole lines (a task; top level so that it pickles)."""
+    text = data.decode("utf-8", errors="replace")
+    parsed = parse_text(text, fmt)
+    return aggregate_partition(
+        parsed, source, keep_malformed=keep_malformed, filters=filters, raw_paths=raw_paths
+    )
+
+
+def _take(pieces: Iterator[bytes | Overlong], count: int) -> list[bytes | Overlong]:
+    taken: list[bytes | Overlong] = []
+    for piece in pieces:
+        taken.append(piece)
+        if len(taken) == count:
+            break
+    return taken
+
+
+def _pieces(stream: IO[bytes], blocksize: int) -> Iterator[bytes | Overlong]:
+    head = stream.read(len(_GZIP_MAGIC))
+    source: IO[bytes] | Any = io.BufferedReader(_Prefixed(head, stream))
+    if head == _GZIP_MAGIC:
+        source = gzip.GzipFile(fileobj=source, mode="rb")
+    yield from line_pieces(source, chunk_size=blocksize)
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (bytes already read to sniff the format) followed by the rest of ``rest``."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            count = min(len(view), len(self._head))
+            view[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        data = self._rest.read(len(view))
+        view[: len(data)] = data
+        return len(data)

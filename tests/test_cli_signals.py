@@ -1,0 +1,91 @@
+"""Real signals to a real CLI blocked in a read: it ends promptly, with 130/143, leaving nothing.
+
+The CLI reads a FIFO whose writer (this test) never writes: a read that cannot be interrupted
+from inside. The test knows the CLI is blocked there when its own non-blocking open of the write
+end succeeds (that needs a reader). Each case uses the mode whose shutdown path differs: threads
+(joined at exit), the process pool (workers in other processes), sync (the main thread itself).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.cluster_fixtures import wait_until
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _tagged(tag: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("MINI_ORCH_TEST_TAG") == tag:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return [p for p in found if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _open_writer(fifo: Path) -> int | None:
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # no reader yet
+            return None
+        raise
+
+
+@pytest.mark.parametrize(
+    ("mode", "sig", "code", "line"),
+    [
+        ("threading", signal.SIGINT, 130, "Aborted."),
+        ("process", signal.SIGTERM, 143, "Terminated."),
+        ("sync", signal.SIGINT, 130, "Aborted."),
+    ],
+)
+def test_a_signal_ends_a_blocked_run_and_its_workers(
+    tmp_path: Path, mode: str, sig: int, code: int, line: str
+) -> None:
+    fifo = tmp_path / "never-written.log"
+    os.mkfifo(fifo)
+    tag = uuid.uuid4().hex
+    command = [sys.executable, str(REPO_ROOT / "cli.py"), "ingest", "--path", str(fifo)]
+    process = subprocess.Popen(
+        [*command, "--mode", mode, "--worker", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MINI_ORCH_TEST_TAG": tag},
+    )
+    writer: int | None = None
+    try:
+        deadline = time.monotonic() + 90
+        while writer is None and time.monotonic() < deadline and process.poll() is None:
+            writer = _open_writer(fifo)
+            time.sleep(0.05)
+        assert writer is not None, "the CLI never opened the FIFO"
+        if mode == "process":  # the reader is a worker process, not the CLI
+            assert any(p.pid != process.pid for p in _tagged(tag))
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        if writer is not None:
+            os.close(writer)
+    assert process.returncode == code
+    assert out == ""
+    assert err.splitlines() == [line]
+    assert wait_until(lambda: not _tagged(tag), timeout=10), _tagged(tag)

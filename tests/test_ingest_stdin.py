@@ -1,0 +1,93 @@
+"""``ingest --path -``: standard input, plain or gzip, in pieces, as one input named <stdin>."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.execution import ExecutionSettings
+from pipeline.ingest.generate import generate_logs
+from pipeline.ingest.job import MIN_BLOCKSIZE
+from pipeline.ingest.result import build_result
+from pipeline.ingest.stdin import stdin_total
+from tests.conftest import REPO_ROOT
+from tests.test_ingest_reference import assert_same_report, ref_decode, ref_report
+
+pytestmark = pytest.mark.timeout(200)
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("stdin") / "a.log"
+    generate_logs(path, lines=4000, seed=3, malformed_rate=0.02)  # ~370 KB: several pieces
+    return path
+
+
+def _cli(stdin: bytes | int, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "cli.py"), "ingest", *args],
+        input=stdin if isinstance(stdin, bytes) else None,
+        stdin=stdin if isinstance(stdin, int) else None,
+        capture_output=True,
+        timeout=150,
+    )
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_stdin_matches_the_reference_in_pieces(log: Path, compress: bool) -> None:
+    data = log.read_bytes()
+    stream = io.BytesIO(gzip.compress(data) if compress else data)
+    settings = ExecutionSettings(mode="threading", workers=2)
+    total, detection = stdin_total(settings, blocksize=MIN_BLOCKSIZE, stream=stream)
+    assert detection.format.name == "default"
+    document = build_result(total, settings, 0.0, formats={"default": 1}).to_dict()
+    assert_same_report(document, ref_report([ref_decode("a.log", data)]))
+
+
+@pytest.mark.parametrize("nginx", [False, True], ids=["default-gzip", "combined-plain"])
+def test_cli_reads_a_pipe_as_one_input_with_its_format(log: Path, nginx: bool) -> None:
+    source = REPO_ROOT / "tests" / "data" / "nginx" / "combined.log" if nginx else log
+    data = source.read_bytes()
+    piped = _cli(data if nginx else gzip.compress(data), "--path", "-", "--format", "json")
+    direct = _cli(b"", "--path", str(source), "--format", "json")
+    assert piped.returncode == direct.returncode == 0, piped.stderr
+    got, want = json.loads(piped.stdout), json.loads(direct.stdout)
+    assert got["inputs"] == {
+        "files": 1,
+        "formats": {"combined" if nginx else "default": 1},
+        "failed": [],
+    }
+    assert {k: v for k, v in got.items() if k != "execution"} == {
+        k: v for k, v in want.items() if k != "execution"
+    }
+
+
+def test_corrupt_gzip_on_stdin_is_a_failed_input() -> None:
+    truncated = gzip.compress(b"[GET] /x, status=200, time=5ms user-agent=a\n")[:15]
+    result = _cli(truncated, "--path", "-")
+    assert result.returncode == 3
+    assert result.stderr.decode().splitlines() == [
+        "WARNING input failed: <stdin>: EOFError: Compressed file ended before the "
+        "end-of-stream marker was reached"
+    ]
+
+
+def test_a_terminal_on_stdin_is_exit_2() -> None:
+    controller, terminal = pty.openpty()
+    try:
+        result = _cli(terminal, "--path", "-")
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    message = "Error: no input on standard input (pipe a log into --path -)\n"
+    assert result.stderr.decode() == message
