@@ -14,6 +14,7 @@ from the registry, render the result, and map exceptions to exit codes in one pl
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 import time
 import traceback
@@ -37,7 +38,7 @@ from pipeline.execution import (
     session,
 )
 from pipeline.outputs import atomic_text, check_outputs
-from pipeline.report import render_json
+from pipeline.report import format_bytes, render_json
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -69,6 +70,9 @@ class FeatureGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        # the command line as typed, for the HTML report's header (ctx.obj reaches subcommands)
+        typed = list(args) if args is not None else sys.argv[1:]
+        extra.setdefault("obj", {"argv": [prog_name or "cli.py", *typed]})
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
@@ -83,7 +87,9 @@ class FeatureGroup(click.Group):
 
 
 @click.group(cls=FeatureGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="mini-orchestrator")
+@click.version_option(
+    package_name="mini-orchestrator", prog_name="mini-orchestrator", message="%(prog)s %(version)s"
+)
 def cli() -> None:
     """Parallel batch jobs on Dask.
 
@@ -100,14 +106,16 @@ def _common_params() -> list[click.Parameter]:
             ["--path", "path"],
             default=None,
             metavar="PATH",
-            help="Input file, directory, glob or URL. Default: the bundled sample.",
+            help="The input. Default: the bundled sample.",
         ),
         click.Option(
             ["--worker", "--workers", "workers"],
             type=click.IntRange(min=1),
             default=DEFAULT_WORKERS,
             show_default=True,
-            help="Number of parallel workers (Dask num_workers).",
+            help="Parallel workers (Dask num_workers; local-cluster processes in distributed "
+            "mode). Threading may use more workers than cores (reads overlap); process mode "
+            "gains nothing beyond the usable CPUs.",
         ),
         click.Option(
             ["--mode"],
@@ -119,10 +127,10 @@ def _common_params() -> list[click.Parameter]:
         ),
         click.Option(
             ["--format", "output_format"],
-            type=click.Choice(["text", "json"]),
+            type=click.Choice(["text", "json", "html"]),
             default="text",
             show_default=True,
-            help="Report format on stdout.",
+            help="Report format: text, json, or html (one self-contained page).",
         ),
         click.Option(
             ["--output"],
@@ -210,7 +218,12 @@ def _feature_command(feature: registry.Feature) -> click.Command:
     )
     for option in feature.options:
         command.params.append(_click_option(option))
-    command.params.extend(_common_params())
+    common = _common_params()
+    if feature.path_help:
+        for param in common:
+            if param.name == "path" and isinstance(param, click.Option):
+                param.help = f"{feature.path_help} Default: the bundled sample."
+    command.params.extend(common)
     return command
 
 
@@ -298,7 +311,10 @@ def _run(
     check_outputs(written, [str(path if path is not None else feature.default_path)])
     with session(settings) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
-        code = _emit(feature, result, output_format, output)
+        obj = click.get_current_context().obj
+        argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
+        context = (path if path is not None else str(feature.default_path), argv)
+        code = _emit(feature, result, output_format, output, context)
         interrupts.decided(code)
         if keep_alive:
             _wait_for_interrupt(opened)
@@ -318,13 +334,23 @@ def _wait_for_interrupt(opened: Session) -> None:
         log.info("stopping the local cluster")
 
 
-def _emit(feature: registry.Feature, result: Any, output_format: str, output: Path | None) -> int:
-    """Render the report to stdout or ``--output``; the exit code follows the failed inputs."""
-    text = (
-        render_json(result)
-        if output_format == "json"
-        else escape_undecodable(feature.render_text(result))
-    )
+def _emit(
+    feature: registry.Feature,
+    result: Any,
+    output_format: str,
+    output: Path | None,
+    context: tuple[str, Sequence[str]] = ("", ()),
+) -> int:
+    """Render the report to stdout or ``--output``; the exit code follows the failed inputs.
+
+    ``context`` is the input path and the command line, shown in the HTML page's header.
+    """
+    if output_format == "html":
+        text = _render_html(feature, result, *context)
+    elif output_format == "json":
+        text = render_json(result)
+    else:
+        text = escape_undecodable(feature.render_text(result))
     if not text.endswith("\n"):
         text += "\n"
     try:
@@ -343,6 +369,15 @@ def _emit(feature: registry.Feature, result: Any, output_format: str, output: Pa
     if output_errors:
         return EXIT_INPUT
     return EXIT_PARTIAL if result.failed_inputs else EXIT_OK
+
+
+def _render_html(feature: registry.Feature, result: Any, path: str, argv: Sequence[str]) -> str:
+    from pipeline.html import PageContext
+
+    if feature.render_html is None:
+        raise InputError(f"{feature.name} has no HTML report; use --format text or json")
+    command = shlex.join(argv)
+    return feature.render_html(result, PageContext.now(command=command, path=path))
 
 
 def _guarded(verbose: bool, action: Callable[[], int]) -> int:
@@ -394,7 +429,7 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
     )
 
 
-@cli.command("generate-logs")
+@cli.command("generate-logs", short_help="Write deterministic synthetic logs for benchmarks.")
 @click.option("--lines", type=click.IntRange(min=0), required=True, help="Total lines to write.")
 @click.option(
     "--out",
@@ -402,7 +437,13 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
     required=True,
     help="Output file, or a directory when --files > 1.",
 )
-@click.option("--files", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--files",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Number of files to spread the lines over (then --out is a directory).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same bytes.")
 @click.option(
     "--malformed-rate",
@@ -468,7 +509,7 @@ def generate_logs_command(
         )
         click.echo(
             f"wrote {summary.lines:,} lines ({summary.malformed:,} malformed, "
-            f"{summary.bytes:,} bytes) to {where}",
+            f"{format_bytes(summary.bytes)}) to {where}",
             err=True,
         )
         return EXIT_OK

@@ -9,16 +9,25 @@ pandas-based jobs: a trivial prime run starts in well under a second.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from pipeline.ingest.formats import PRESETS
-from pipeline.ingest.job import DEFAULT_BLOCKSIZE, DEFAULT_TOP, MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.job import DEFAULT_TOP, MIN_BLOCKSIZE, run_ingest
 from pipeline.ingest.render import render_ingest
 from pipeline.ingest.timeline import BUCKET_CHOICES
 from pipeline.registry import Feature, FeatureOption, register
+from pipeline.units import parse_size
 
 #: Bundled sample inputs, resolved from this file so the defaults work from any directory.
 DATA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "data"
+
+
+def _ingest_html(result: Any, context: Any) -> str:
+    """``--format html`` of ingest; Bokeh is imported only here, when a page is asked for."""
+    from pipeline.html.ingest import render_ingest_html
+
+    return render_ingest_html(result, context)
+
 
 # --- registrations (one block per feature) ---
 
@@ -26,7 +35,9 @@ DATA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "data"
 register(
     Feature(
         name="ingest",
-        help="Parse web-request logs; request counts and latency statistics.",
+        help="Web-request logs: counts, exact latency percentiles.",
+        path_help="Log file, directory (read recursively), glob or fsspec URL; .gz/.bz2/.xz are "
+        "decompressed.",
         description=(
             "Reads every file below --path (compression inferred from .gz/.bz2/.xz) in its log "
             "format (detected per file: the project's '[METHOD] PATH, status=STATUS, "
@@ -39,6 +50,7 @@ register(
         default_path=DATA_DIR / "logs",
         run=run_ingest,
         render_text=render_ingest,
+        render_html=_ingest_html,
         options=(
             FeatureOption(
                 "malformed_out",
@@ -50,11 +62,11 @@ register(
             ),
             FeatureOption(
                 "blocksize",
-                int,
-                DEFAULT_BLOCKSIZE,
-                "Partition size in bytes for uncompressed files.",
-                min=MIN_BLOCKSIZE,
-                metavar="BYTES",
+                parse_size,
+                "16MiB",
+                f"Partition size of uncompressed files: bytes, or a size such as 16MiB or 64kB "
+                f"(dask's units), {MIN_BLOCKSIZE // 1024} KiB to 1 GiB.",
+                metavar="SIZE",
             ),
             FeatureOption(
                 "log_format",

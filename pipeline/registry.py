@@ -34,7 +34,9 @@ BUILTIN: Final[dict[str, str]] = {"prime": "pipeline.prime.feature"}
 class FeatureOption:
     """An extra option of one feature; the CLI exposes it as ``--name-with-dashes``.
 
-    ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch).
+    ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch), or a
+    function from the typed text to the value that raises ``ValueError`` on bad input (e.g.
+    :func:`pipeline.units.parse_size`).
     ``min`` bounds numeric values (inclusive); ``choices`` restricts a ``str``; ``multiple``
     makes the option repeatable (the run function receives a tuple). The run function still
     validates. ``output`` marks a ``str`` option that names a file the run writes: the CLI
@@ -44,7 +46,7 @@ class FeatureOption:
     """
 
     name: str
-    type: type
+    type: type | Callable[[Any], Any]
     default: Any
     help: str
     min: float | None = None
@@ -68,6 +70,11 @@ class Feature:
     options: tuple[FeatureOption, ...] = ()
     examples: tuple[str, ...] = ()
     description: str = ""
+    #: What ``--path`` names for this feature (its help text); empty: a generic text.
+    path_help: str = ""
+    #: ``render_html(result, context)`` -> a self-contained page (``--format html``); the
+    #: context is a :class:`pipeline.html.PageContext`. None: the feature has no HTML report.
+    render_html: Callable[[Any, Any], str] | None = None
 
 
 @dataclass

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from pipeline.display import escape_undecodable
+
+#: Version of the JSON documents (``"schema_version"``): an integer, raised on every incompatible
+#: change. 2: ``malformed_samples`` entries became objects, floats rounded to 9 significant digits.
+SCHEMA_VERSION: Final[int] = 2
+
+#: Significant digits of the floats in the JSON document: enough for any latency (ms with us
+#: resolution up to 10^9 ms would need 12, but latencies are exact decimals with at most 3
+#: fraction digits below 10^6 ms) and any density, without binary noise such as
+#: ``243.11999999999992``. Legal range: 1 .. 17 (17 keeps every float exactly).
+JSON_SIGNIFICANT_DIGITS: Final[int] = 9
 
 
 @dataclass(frozen=True)
@@ -40,10 +51,17 @@ class JobResult(Protocol):
 
 
 def _json_safe(value: Any) -> Any:
-    """Replace non-finite floats by None so the document is strict JSON, and undecodable bytes
-    of file names (lone surrogates) by ``\\xNN``, so it can be written as UTF-8."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """Replace non-finite floats by None so the document is strict JSON and round the others to
+    :data:`JSON_SIGNIFICANT_DIGITS` significant digits; undecodable bytes of file names (lone
+    surrogates) become ``\\xNN``, so the document can be written as UTF-8.
+
+    >>> _json_safe([243.11999999999992, 1e-10 / 3, float("nan"), 7])
+    [243.12, 3.33333333e-11, None, 7]
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return float(f"{value:.{JSON_SIGNIFICANT_DIGITS}g}")
     if isinstance(value, str):
         return escape_undecodable(value)
     if isinstance(value, dict):
@@ -53,9 +71,103 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def json_document(result: JobResult) -> Any:
+    """The JSON document of a result, as Python objects (what :func:`render_json` writes):
+    ``schema_version`` first, then the result's keys."""
+    return {"schema_version": SCHEMA_VERSION, **_json_safe(result.to_dict())}
+
+
 def render_json(result: JobResult) -> str:
     """Render a result as one strict JSON document (``NaN``/``inf`` become ``null``)."""
-    return json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n"
+    return json.dumps(json_document(result), indent=2, allow_nan=False) + "\n"
+
+
+def format_ms(value: float | None) -> str:
+    """A latency in ms: 3 decimals below 10 ms, 1 at or above; ``-`` for None.
+
+    >>> format_ms(1.23456), format_ms(1203.25), format_ms(None)
+    ('1.235', '1,203.2', '-')
+    """
+    if value is None:
+        return "-"
+    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 range``, ``2 ranges``, ``1,000 integers`` (regular English plurals only).
+
+    >>> plural(1, "range"), plural(1_000, "integer"), plural(0, "worker")
+    ('1 range', '1,000 integers', '0 workers')
+    """
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def report_header(title: str, facts: Sequence[tuple[str, str]]) -> list[str]:
+    """The opening lines of every text report: the title, underlined, then aligned facts.
+
+    >>> for line in report_header("Prime report", [("ranges", "1 range"), ("mode", "sync")]):
+    ...     print(line)
+    Prime report
+    ============
+    ranges: 1 range
+    mode:   sync
+    """
+    width = max((len(key) for key, _ in facts), default=0) + 1
+    return [title, "=" * len(title)] + [f"{key + ':':<{width}} {value}" for key, value in facts]
+
+
+def footer(elapsed_s: float, mode: str, workers: int) -> str:
+    """The one footer of every report (text and HTML).
+
+    >>> footer(1.23456, "threading", 1)
+    'computed in 1.235 s, mode threading, 1 worker'
+    """
+    return f"computed in {elapsed_s:.3f} s, mode {mode}, {plural(workers, 'worker')}"
+
+
+def format_bytes(count: int) -> str:
+    """A size in bytes for people: B below 1 KiB, else KiB/MiB/GiB/TiB with one decimal.
+
+    >>> format_bytes(512), format_bytes(27_822_613), format_bytes(16 * 2**20)
+    ('512 B', '26.5 MiB', '16.0 MiB')
+    """
+    if count < 1024:
+        return f"{count:,} B"
+    value = float(count)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:,.1f} {unit}"
+
+
+#: Control characters (C0, DEL, C1), bidirectional overrides and line separators: a terminal
+#: acts on them (an OSC title sequence ends with BEL, ESC starts a colour), so the text report
+#: shows them as escapes.
+_UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every control character written as ``\xNN`` or ``\uNNNN``.
+
+    >>> printable("ok" + chr(27) + "]0;x" + chr(7) + " tab" + chr(9) + "end")
+    'ok\\x1b]0;x\\x07 tab\\x09end'
+    """
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def format_share(part: int, total: int) -> str:
+    """``part`` as a percentage of ``total`` with one decimal; ``-`` when ``total`` is 0.
+
+    >>> format_share(1, 3), format_share(0, 0)
+    ('33.3 %', '-')
+    """
+    return f"{100 * part / total:.1f} %" if total else "-"
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -72,7 +184,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     numeric = [
-        all(isinstance(row[i], int | float) or row[i] is None for row in rows) and bool(rows)
+        all(isinstance(row[i], int | float | Cell) or row[i] is None for row in rows) and bool(rows)
         for i in range(len(headers))
     ]
 
@@ -88,11 +200,20 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class Cell:
+    """A table cell shown as ``text`` but aligned as a number (e.g. ``12.5 %`` or ``1.235``)."""
+
+    text: str
+
+
 def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 1e15 else f"{value:.6g}"
+    if isinstance(value, Cell):
+        return value.text
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return str(value)
+    return printable(str(value))

@@ -12,11 +12,13 @@ from cli import cli
 
 GOOD = "[GET] /x, status=200, time=5ms user-agent=curl/8\n"
 TOP_KEYS = [
+    "schema_version",
     "feature",
     "inputs",
     "lines",
     "requests",
     "latency_ms",
+    "latency_histogram",
     "latency_by_method",
     "latency_by_status_class",
     "top_paths",

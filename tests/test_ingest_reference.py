@@ -112,6 +112,26 @@ def ref_family(agent: str) -> str:
     return "browser" if low.startswith("mozilla/") else "other"
 
 
+def ref_histogram(values: list[float]) -> list[dict[str, Any]]:
+    """Plain loop: edges 0 and 10^(k/4) ms for k = -12..36; bins [lo, hi), the last one closed;
+    from the first to the last non-empty bin."""
+    edges = [0.0] + [10 ** (k / 4) for k in range(-12, 37)]
+    counts = [0] * (len(edges) - 1)
+    for value in values:
+        for i in range(len(counts)):
+            last = i == len(counts) - 1
+            if edges[i] <= value < edges[i + 1] or (last and value == edges[i + 1]):
+                counts[i] += 1
+                break
+    used = [i for i, n in enumerate(counts) if n]
+    if not used:
+        return []
+    return [
+        {"lo": edges[i], "hi": edges[i + 1], "count": counts[i]}
+        for i in range(used[0], used[-1] + 1)
+    ]
+
+
 def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
     """The JSON document (without ``execution``) for decoded texts of readable files."""
     rows: list[tuple[str, str, int, float, str]] = []
@@ -163,6 +183,7 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
             "by_status": {str(k): v for k, v in sorted(by_status.items())},
         },
         "latency_ms": ref_stats([r[3] for r in rows]),
+        "latency_histogram": ref_histogram([r[3] for r in rows]),
         "latency_by_method": {k: ref_stats(v) for k, v in sorted(lat_method.items())},
         "latency_by_status_class": {k: ref_stats(v) for k, v in sorted(lat_class.items())},
         "top_paths": [

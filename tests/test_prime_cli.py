@@ -19,9 +19,11 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_bundled_sample_text_and_json() -> None:
     code, out, _ = run("--mode", "sync")
     assert code == 0
-    assert "total primes (union):" in out and "to-one-billion" in out
+    assert out.startswith("Prime report\n") and "to-one-billion" in out
+    text = out
     code, out, _ = run("--format", "json", "--worker", "2")
     doc = json.loads(out)
+    assert f"primes:       {doc['total_primes']:,} (union)" in text
     assert code == 0
     assert doc["feature"] == "prime"
     names = [r["name"] for r in doc["ranges"]]

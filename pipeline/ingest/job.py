@@ -157,7 +157,7 @@ def run_ingest(
                 f"--since/--until need a time field; no input's format has one ({names})"
             )
         tasks = plan_tasks(files, blocksize)
-        log.debug("ingest: %d files, %d read tasks", len(files), len(tasks))
+        log.info("ingest: %d file(s), %d read task(s)", len(files), len(tasks))
         graph = _graph(files, formats, tasks, keep, filters, raw_paths)
         (total,) = compute(graph, settings=settings)
     if out_path is not None:

@@ -7,45 +7,72 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from pipeline.ingest.result import IngestResult
-from pipeline.ingest.stats import LATENCY_KEYS
-from pipeline.report import format_table
+from pipeline.report import (
+    Cell,
+    footer,
+    format_bytes,
+    format_ms,
+    format_share,
+    format_table,
+    printable,
+    report_header,
+)
+
+#: Longest path or user agent shown in a text table (longer ones end with an ellipsis), so the
+#: tables fit 100 columns. The JSON report has them whole.
+TEXT_WIDTH: Final[int] = 56
+
+#: Latency statistics in the text tables (``min`` and ``std`` are in the JSON report).
+TEXT_LATENCY_KEYS: Final[tuple[str, ...]] = ("count", "mean", "median", "p90", "p95", "p99", "max")
 
 
 def render_ingest(result: IngestResult) -> str:
-    """Render an :class:`IngestResult` as readable plain text (``--format text``)."""
+    """Render an :class:`IngestResult` as readable plain text (``--format text``).
+
+    Text from the input (paths, agents, file names, malformed lines) has its control characters
+    escaped (:func:`pipeline.report.printable`), so no escape sequence reaches the terminal.
+    """
     data = result.to_dict()
     lines, inputs, requests = data["lines"], data["inputs"], data["requests"]
-    formats = ", ".join(f"{_short(name)} ({count:,})" for name, count in inputs["formats"].items())
-    parts = [
+    total = requests["total"]
+    formats = ", ".join(
+        f"{_short(name, 60)} ({count:,})" for name, count in inputs["formats"].items()
+    )
+    sent = f" ({format_bytes(requests['bytes_sent'])} sent)" if "bytes_sent" in requests else ""
+    parts = report_header(
         "Ingest report",
-        "",
-        f"Files: {inputs['files']:,} ({len(inputs['failed'])} failed)",
-        f"Formats: {formats or 'none'}",
-        f"Lines: {lines['total']:,} (parsed {lines['parsed']:,}, malformed "
-        f"{lines['malformed']:,}, filtered {lines['filtered']:,})",
-        f"Requests: {requests['total']:,}"
-        + (f" ({requests['bytes_sent']:,} bytes sent)" if "bytes_sent" in requests else ""),
-        _time_range(data.get("time_range")),
-    ]
+        [
+            ("files", f"{inputs['files']:,} ({len(inputs['failed']):,} failed)"),
+            ("formats", printable(formats or "none")),
+            (
+                "lines",
+                f"{lines['total']:,} (parsed {lines['parsed']:,}, malformed "
+                f"{lines['malformed']:,}, filtered {lines['filtered']:,})",
+            ),
+            ("requests", f"{total:,}{sent}"),
+            ("time range", _time_range(data.get("time_range"))),
+        ],
+    )
     if data["notes"]:
         parts += ["", "Notes"] + [
-            textwrap.fill(note, 100, initial_indent="  - ", subsequent_indent="    ")
+            textwrap.fill(printable(note), 100, initial_indent="  - ", subsequent_indent="    ")
             for note in data["notes"]
         ]
     if inputs["failed"]:
         parts += ["", "Failed inputs", format_table(["path", "error"], _rows(inputs["failed"]))]
     if lines["malformed_samples"]:
-        parts += ["", "Malformed samples"] + [f"  {line!r}" for line in lines["malformed_samples"]]
+        parts += ["", f"Malformed lines (first {len(lines['malformed_samples'])})"]
+        parts += [f"  {_sample(sample)}" for sample in lines["malformed_samples"]]
     parts += [
         "",
         "Requests by method",
-        format_table(["method", "requests"], list(requests["by_method"].items())),
+        _count_table("method", requests["by_method"], total),
         "",
         "Requests by status class",
-        format_table(["class", "requests"], list(requests["by_status_class"].items())),
+        _count_table("class", requests["by_status_class"], total),
         "",
         "Requests by status",
-        format_table(["status", "requests"], list(requests["by_status"].items())),
+        _count_table("status", requests["by_status"], total),
         "",
         "Latency (ms)",
         _latency_table({"all": data["latency_ms"]}, "scope"),
@@ -58,49 +85,78 @@ def render_ingest(result: IngestResult) -> str:
         "",
         "Top paths (latency in ms)",
         format_table(
-            ["path", "count", "share %", "mean", "p50", "p95", "p99"],
+            ["path", "requests", "share", "p50 ms", "p95 ms", "p99 ms"],
             [
                 [
-                    row["path"],
+                    _short(row["path"], 40),
                     row["count"],
-                    None if row["share"] is None else 100 * row["share"],
-                    row["mean"],
-                    row["p50"],
-                    row["p95"],
-                    row["p99"],
+                    Cell("-" if row["share"] is None else f"{100 * row['share']:.1f} %"),
+                    Cell(format_ms(row["p50"])),
+                    Cell(format_ms(row["p95"])),
+                    Cell(format_ms(row["p99"])),
                 ]
                 for row in data["top_paths"]
             ],
         ),
         "",
         "Top error paths (4xx and 5xx)",
-        format_table(["path", "errors", "4xx", "5xx"], _rows(data["top_errors"])),
+        format_table(
+            ["path", "errors", "4xx", "5xx"],
+            [
+                [_short(row["path"]), row["count"], row["status_4xx"], row["status_5xx"]]
+                for row in data["top_errors"]
+            ],
+        ),
         "",
         f"User agents: {data['user_agents']['unique']:,} unique",
-        format_table(["user agent", "count"], _rows(data["user_agents"]["top"])),
+        format_table(
+            ["user agent", "requests", "share"],
+            [
+                [
+                    _short(entry["user_agent"]),
+                    entry["count"],
+                    Cell(format_share(entry["count"], total)),
+                ]
+                for entry in data["user_agents"]["top"]
+            ],
+        ),
         "",
         "Requests by user-agent family",
-        format_table(["family", "requests"], list(data["user_agents"]["by_family"].items())),
+        _count_table("family", data["user_agents"]["by_family"], total),
     ]
     if "timeline" in data and data["timeline"]["rows"]:
         parts += ["", *timeline_text(data["timeline"])]
-    parts += ["", _execution(data["execution"])]
+    execution = data["execution"]
+    parts += ["", footer(execution["elapsed_s"], execution["mode"], execution["workers"])]
     return "\n".join(parts) + "\n"
 
 
-def _short(name: str, width: int = 60) -> str:
-    """A pasted format's name cut to ``width`` characters for the text report (JSON has it all)."""
-    return name if len(name) <= width else name[: width - 3] + "..."
+def _count_table(label: str, counts: Mapping[str, int], total: int) -> str:
+    rows = [[key, count, Cell(format_share(count, total))] for key, count in counts.items()]
+    return format_table([label, "requests", "share"], rows)
+
+
+def _short(text: str, width: int = TEXT_WIDTH) -> str:
+    """Control characters escaped, then cut to ``width`` characters with an ellipsis (the JSON
+    report has the whole text)."""
+    shown = printable(text)
+    return shown if len(shown) <= width else shown[: width - 1] + "\u2026"
+
+
+def _sample(sample: Any) -> str:
+    if isinstance(sample, Mapping):
+        return printable(f"{sample['file']}:{sample['line']}: {sample['text']}")
+    return printable(str(sample))
 
 
 def _time_range(time_range: Mapping[str, Any] | None) -> str:
     if time_range is None:
-        return "Time range: none (the log format has no time field)"
+        return "none (the log format has no time field)"
     if time_range["first"] is None:
-        return "Time range: none (no request with a time was kept)"
+        return "none (no request with a time was kept)"
     untimed = time_range["requests_without_time"]
     extra = f" ({untimed:,} requests without a time)" if untimed else ""
-    return f"Time range: {time_range['first']} .. {time_range['last']}{extra}"
+    return f"{time_range['first']} .. {time_range['last']}{extra}"
 
 
 #: Sparkline width; with the 16-character label this keeps the timeline within 100 columns.
@@ -134,7 +190,7 @@ def timeline_text(timeline: Mapping[str, Any]) -> list[str]:
     ]
     known = [value for value in p95 if value is not None]
     if known:
-        lines.append(f"{'p95 latency ms':<15} {_spark(p95)}  max {max(known):,.3f}")
+        lines.append(f"{'p95 latency ms':<15} {_spark(p95)}  max {format_ms(max(known))}")
     return lines
 
 
@@ -157,12 +213,12 @@ def _rows(entries: list[dict[str, Any]]) -> list[list[Any]]:
 
 
 def _latency_table(blocks: Mapping[str, Mapping[str, Any]], label: str) -> str:
-    rows = [[name, *(block[key] for key in LATENCY_KEYS)] for name, block in blocks.items()]
-    return format_table([label, *LATENCY_KEYS], rows)
+    rows = [
+        [name, *(_ms(block, key) for key in TEXT_LATENCY_KEYS)] for name, block in blocks.items()
+    ]
+    headers = ["p50" if key == "median" else key for key in TEXT_LATENCY_KEYS]
+    return format_table([label, *headers], rows)
 
 
-def _execution(execution: Mapping[str, Any]) -> str:
-    return (
-        f"Computed in {execution['elapsed_s']:.3f} s "
-        f"(mode {execution['mode']}, {execution['workers']} workers)"
-    )
+def _ms(block: Mapping[str, Any], key: str) -> object:
+    return block[key] if key == "count" else Cell(format_ms(block[key]))

@@ -26,6 +26,13 @@ from pipeline.report import FailedInput
 #: Entries of ``top_paths`` and ``user_agents.top``.
 TOP_N: Final[int] = 10
 
+#: ``latency_histogram``: bins per decade of latency (ms). 4 gives 48 bins from 1 us to the
+#: largest accepted latency (10^9 ms) plus one bin below 1 us: fine enough for a log-axis plot,
+#: and the report stays small (at most 49 bins). Legal range: 1 .. 20.
+HISTOGRAM_BINS_PER_DECADE: Final[int] = 4
+#: Decades covered by the log-spaced bins: 10^-3 ms (1 us) to 10^9 ms.
+HISTOGRAM_DECADES: Final[tuple[int, int]] = (-3, 9)
+
 STATUS_CLASSES: Final[tuple[str, ...]] = ("1xx", "2xx", "3xx", "4xx", "5xx")
 FAMILIES: Final[tuple[str, ...]] = ("browser", "bot", "tool", "other", "unknown")
 _BOT_WORDS: Final[tuple[str, ...]] = ("bot", "crawler", "spider", "slurp")
@@ -85,6 +92,7 @@ class IngestResult:
     bytes_sent: int | None = None
     time_range: Mapping[str, Any] | None = None
     timeline: Mapping[str, Any] | None = None
+    latency_histogram: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def failed_inputs(self) -> Sequence[FailedInput]:
@@ -127,6 +135,7 @@ class IngestResult:
         document.update(
             {
                 "latency_ms": dict(self.latency_ms),
+                "latency_histogram": [dict(b) for b in self.latency_histogram],
                 "latency_by_method": {k: dict(v) for k, v in self.latency_by_method.items()},
                 "latency_by_status_class": {
                     k: dict(v) for k, v in self.latency_by_status_class.items()
@@ -174,6 +183,7 @@ def build_result(
     for status, count in statuses.items():
         by_class[f"{int(str(status)) // 100}xx"] += int(count)
     latency = partial.latency
+    latency_values = latency.groupby(level="latency_ms").sum()
     return IngestResult(
         files=partial.files,
         failed=tuple(partial.failed),
@@ -183,7 +193,8 @@ def build_result(
         by_method={str(k): int(v) for k, v in sorted(methods.items())},
         by_status_class=by_class,
         by_status={str(k): int(v) for k, v in sorted(statuses.items())},
-        latency_ms=_summary(latency.groupby(level="latency_ms").sum()),
+        latency_ms=_summary(latency_values),
+        latency_histogram=latency_histogram(latency_values),
         latency_by_method=_grouped(latency, "method", str),
         latency_by_status_class=_grouped(latency, "status_class", lambda c: f"{int(c)}xx"),
         top_paths=_top_paths(partial.path_latency, partial.parsed, top),
@@ -219,6 +230,40 @@ def _time_keys(partial: Partial, has_time: bool, bucket: str) -> dict[str, Any]:
         },
         "timeline": {"bucket": chosen, "rows": rows},
     }
+
+
+def histogram_edges() -> np.ndarray[Any, Any]:
+    """The fixed edges of ``latency_histogram``: 0, then 10^(k/B) ms for the decades covered."""
+    low, high = HISTOGRAM_DECADES
+    per = HISTOGRAM_BINS_PER_DECADE
+    # Python's float power (correctly rounded for these exponents), the same on every platform
+    return np.array([0.0] + [10 ** (k / per) for k in range(low * per, high * per + 1)])
+
+
+def latency_histogram(counts: pd.Series) -> tuple[dict[str, Any], ...]:
+    """Requests per log-spaced latency bin, from the merged value counts.
+
+    A bin ``{"lo": a, "hi": b, "count": n}`` holds latencies ``a <= x < b`` (the last bin also
+    holds ``x == b``); the first bin is ``[0, 10^-3)``. Only the bins from the first to the last
+    non-empty one are listed, so the list is empty without latencies and never longer than 49.
+
+    >>> import pandas as pd
+    >>> [b["count"] for b in latency_histogram(pd.Series([2, 1], index=[1.0, 2.0]))]
+    [2, 1]
+    """
+    edges = histogram_edges()
+    values = np.asarray(counts.index.get_level_values(-1), dtype=np.float64)
+    weights = counts.to_numpy(dtype=np.int64)
+    keep = ~np.isnan(values) & (weights > 0)
+    slots = np.clip(np.searchsorted(edges, values[keep], side="right") - 1, 0, len(edges) - 2)
+    per_bin = np.bincount(slots, weights=weights[keep], minlength=len(edges) - 1).astype(np.int64)
+    used = np.flatnonzero(per_bin)
+    if not len(used):
+        return ()
+    return tuple(
+        {"lo": float(edges[i]), "hi": float(edges[i + 1]), "count": int(per_bin[i])}
+        for i in range(used[0], used[-1] + 1)
+    )
 
 
 def _summary(counts: pd.Series) -> dict[str, Any]:

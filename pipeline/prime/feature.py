@@ -11,6 +11,7 @@ from typing import Any
 
 from pipeline.prime.tuning import DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE
 from pipeline.registry import Feature, FeatureOption, register
+from pipeline.units import parse_count
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 
@@ -27,10 +28,17 @@ def _render(result: Any) -> str:
     return render_prime(result)
 
 
+def _render_html(result: Any, context: Any) -> str:
+    from pipeline.html.prime import render_prime_html
+
+    return render_prime_html(result, context)
+
+
 FEATURE = register(
     Feature(
         name="prime",
         help="Count primes, twin pairs and gaps in the ranges of a JSON file or of --range.",
+        path_help='JSON file of ranges: a list of {"start": a, "end": b} or [a, b].',
         description=(
             "Each range is cut into segments sieved in parallel (one task per segment); "
             "totals are over the union of the ranges."
@@ -38,14 +46,15 @@ FEATURE = register(
         default_path=DATA_DIR / "ranges.json",
         run=_run,
         render_text=_render,
+        render_html=_render_html,
         options=(
             FeatureOption(
                 "segment_size",
-                int,
+                parse_count,
                 DEFAULT_SEGMENT_SIZE,
-                "Numbers per sieve task (task granularity; memory does not depend on it). "
-                "Raised automatically to keep at most 10,000 tasks.",
-                min=MIN_SEGMENT_SIZE,
+                f"Numbers per sieve task, at least {MIN_SEGMENT_SIZE}; 1e6-style notation is "
+                "accepted (task granularity; memory does not depend on it). Raised "
+                "automatically to keep at most 10,000 tasks.",
                 metavar="N",
             ),
             FeatureOption(

@@ -181,8 +181,6 @@ def _sieve_and_write(
         error = writer.commit()
     else:
         writer.discard()
-    if error is None:
-        log.info("primes written to %s", writer.target)
     per_range, total = reduce_pieces(job_plan.spans, job_plan.outside, *outputs)
     return per_range, total, error
 
