@@ -87,5 +87,6 @@ def test_a_signal_ends_a_blocked_run_and_its_workers(
             os.close(writer)
     assert process.returncode == code
     assert out == ""
-    assert err.splitlines() == [line]
+    # the run's own INFO plan line may come first; the signal adds exactly one line
+    assert [text for text in err.splitlines() if not text.startswith("INFO ")] == [line]
     assert wait_until(lambda: not _tagged(tag), timeout=10), _tagged(tag)

@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 
 from tests.test_ingest_reference import LINE as DEFAULT_LINE
-from tests.test_ingest_reference import ref_family, ref_stats, ref_template
+from tests.test_ingest_reference import ref_family, ref_histogram, ref_stats, ref_template
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_LATENCY_MS = Decimal(10) ** 9
@@ -674,6 +674,7 @@ def assemble(
     doc.update(
         {
             "latency_ms": stats([r.latency for r in rows if r.latency is not None]),
+            "latency_histogram": ref_histogram([r.latency for r in rows if r.latency is not None]),
             "latency_by_method": {k: stats(v) for k, v in sorted(lat_method.items())},
             "latency_by_status_class": {k: stats(v) for k, v in sorted(lat_class.items())},
             "top_paths": [top_entry(p, v) for p, v in top_paths],
