@@ -28,6 +28,7 @@ from typing import Any, Final
 import dask
 import dask.dataframe as dd
 import pandas as pd
+from dask.base import tokenize
 
 from pipeline.errors import InputError
 from pipeline.execution import ExecutionSettings, compute
@@ -273,8 +274,17 @@ def _graph(
         first = task[0]
         if first.length is None:
             fmts = [fmt_of[block.path] for block in task]
-            group = dask.delayed(files_partial, pure=True)(
-                task, keep_malformed, fmts, filters, raw_paths
+            # traverse=False: the arguments hold no dask collections, and walking thousands of
+            # blocks and formats cost seconds; the key still names every input (tokenize)
+            key = "files_partial-" + tokenize(
+                [(b.path, b.offset, b.length, b.compression) for b in task],
+                [fmt.name for fmt in fmts],
+                keep_malformed,
+                filters,
+                raw_paths,
+            )
+            group = dask.delayed(files_partial, traverse=False)(
+                task, keep_malformed, fmts, filters, raw_paths, dask_key_name=key
             )
             level.append(group)
         elif first.offset == 0:
