@@ -148,7 +148,7 @@ def run_ingest(
         formats = [_with_overrides(detection.format, overrides)]
     else:
         files = expand_path(path)
-        detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
+        detections = _detections(files, fixed)
         formats = [_with_overrides(d.format, overrides) for d in detections]
         if overrides and not any(fmt.kind == "json" for fmt in formats):
             log.warning("--field applies to JSON lines only; no input is read as json")
@@ -186,6 +186,11 @@ def _with_overrides(
     fmt: LogFormat, overrides: tuple[tuple[str, str, str | None], ...]
 ) -> LogFormat:
     return replace(fmt, json_fields=overrides) if fmt.kind == "json" else fmt
+
+
+def _detections(files: Sequence[str], fixed: LogFormat | None) -> list[Detection]:
+    """The format of each file: ``fixed`` for all when given, else detected per file."""
+    return [Detection(fixed)] * len(files) if fixed is not None else detect_formats(files)
 
 
 def parse_field_overrides(items: Sequence[str]) -> tuple[tuple[str, str, str | None], ...]:
@@ -344,7 +349,7 @@ def parsed_frame(
     _check_blocksize(blocksize)
     files = expand_path(path)
     fixed = None if log_format.strip() == "auto" else compile_format(log_format)
-    detections = [Detection(fixed)] * len(files) if fixed else detect_formats(files)
+    detections = _detections(files, fixed)
     fmt_of = {name: d.format for name, d in zip(files, detections, strict=True)}
     pairs = [(block, fmt_of[block.path]) for block in plan_blocks(files, blocksize)]
     return dd.from_map(_frame_of_block, pairs, meta=empty_frame(), enforce_metadata=False)
