@@ -158,9 +158,7 @@ def split_request(requests: pa.Array) -> tuple[pa.Array, pa.Array]:
     The pattern is only matched (RE2's fast DFA, no capture groups); method and target are then
     cut at the first and second space, which a valid request line has in those places only.
     """
-    requests = pc.cast(requests, pa.large_string())
-    if isinstance(requests, pa.ChunkedArray):
-        requests = requests.combine_chunks()
+    requests = large_strings(requests)
     valid = pc.fill_null(pc.match_substring_regex(requests, pattern=REQUEST_PATTERN), False)
     lines = pc.if_else(valid, requests, "- -")
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
@@ -223,9 +221,7 @@ def clf_time_ms(strings: pa.Array, shape_checked: bool = False) -> tuple[IntArra
 
 def _bytes_and_starts(strings: pa.Array) -> tuple[np.ndarray[Any, np.dtype[np.uint8]], IntArray]:
     """The data buffer of a string array as bytes, and each string's start offset in it."""
-    strings = pc.cast(strings, pa.large_string())
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
+    strings = large_strings(strings)
     offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)
     starts = offsets[strings.offset : strings.offset + len(strings)]
     data = strings.buffers()[2]
@@ -353,3 +349,11 @@ def substrings(
     bounds[1::2] = stop
     spans = pa.LargeStringArray.from_buffers(len(bounds) - 1, pa.py_buffer(bounds), data)
     return spans.take(pa.array(np.arange(0, len(bounds), 2, dtype=np.int64)))
+
+
+def large_strings(array: Any) -> pa.Array:
+    """``array`` as one contiguous ``large_string`` array (64-bit offsets, read by position)."""
+    array = pc.cast(array, pa.large_string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array

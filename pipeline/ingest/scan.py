@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.ingest.convert import substrings
+from pipeline.ingest.convert import large_strings, substrings
 from pipeline.ingest.formats import LogFormat
 
 #: One step of a plan: (bytes to skip for a literal, or -1 for a field; the group to keep or "";
@@ -62,7 +62,7 @@ def cut_fields(lines: pa.Array, fmt: LogFormat) -> dict[str, pa.Array]:
     Same result as ``pc.extract_regex(lines, fmt.pattern)`` field by field.
     """
     steps = plan(fmt)
-    lines = _large(lines)
+    lines = large_strings(lines)
     count = len(lines)
     if steps is None or count == 0:
         return _by_regex(lines, fmt)
@@ -117,22 +117,15 @@ def _merge(
     out = {}
     for group, (begin, stop) in spans.items():
         cut = substrings(data, begin[fast], stop[fast])
-        out[group] = pa.concat_arrays([cut, _large(by_regex[group])]).take(order)
+        out[group] = pa.concat_arrays([cut, large_strings(by_regex[group])]).take(order)
     return out
 
 
 def _by_regex(lines: pa.Array, fmt: LogFormat) -> dict[str, pa.Array]:
     parts = pc.extract_regex(lines, pattern=fmt.pattern)
-    return {f"g{i}": _large(pc.struct_field(parts, f"g{i}")) for i in range(len(fmt.roles))}
+    return {f"g{i}": large_strings(pc.struct_field(parts, f"g{i}")) for i in range(len(fmt.roles))}
 
 
 def _has_backslash(lines: pa.Array) -> np.ndarray[Any, Any]:
     found = pc.find_substring(lines, "\\")
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64) >= 0
-
-
-def _large(array: Any) -> pa.Array:
-    array = pc.cast(array, pa.large_string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array
