@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
+from pipeline.ingest import files as ingest_files
 from pipeline.ingest.files import compression_of, expand_path, plan_blocks, plan_tasks
 from pipeline.ingest.job import DEFAULT_BLOCKSIZE
 
@@ -106,6 +107,19 @@ def test_blocks_cover_the_file(tmp_path: Path) -> None:
     assert [(b.length, b.compression) for b in plan_blocks([str(gz)], 300)] == [(None, "gzip")]
 
 
+def _groups(paths: list[str], blocksize: int, most: int) -> list[int]:
+    """Reference: a plain loop closing a group as soon as its bytes reach the blocksize or it
+    holds ``most`` files."""
+    groups, current, total = [], 0, 0
+    for path in paths:
+        current += 1
+        total += os.path.getsize(path)
+        if total >= blocksize or current >= most:
+            groups.append(current)
+            current, total = 0, 0
+    return groups + ([current] if current else [])
+
+
 def test_a_thousand_tiny_files_share_a_few_tasks(tmp_path: Path) -> None:
     paths = []
     for index in range(1000):
@@ -114,16 +128,11 @@ def test_a_thousand_tiny_files_share_a_few_tasks(tmp_path: Path) -> None:
         paths.append(str(path))
     blocksize = 4096
     tasks = plan_tasks(paths, blocksize)
-    # reference: a plain loop closing a group as soon as its bytes reach the blocksize
-    groups, current, total = [], 0, 0
-    for path in paths:
-        current += 1
-        total += os.path.getsize(path)
-        if total >= blocksize:
-            groups.append(current)
-            current, total = 0, 0
-    groups += [current] if current else []
-    assert [len(task) for task in tasks] == groups
+    assert [len(task) for task in tasks] == _groups(paths, blocksize, ingest_files.MAX_GROUP_FILES)
+    with pytest.MonkeyPatch.context() as patch:  # the cap on files per task
+        patch.setattr(ingest_files, "MAX_GROUP_FILES", 7)
+        capped = [len(task) for task in plan_tasks(paths, blocksize)]
+    assert capped == _groups(paths, blocksize, 7) != _groups(paths, blocksize, 1000)
     size = sum(map(os.path.getsize, paths))
     assert size // blocksize - 1 <= len(tasks) <= size // blocksize + 1  # not 1,000 tasks
     assert [block.path for task in tasks for block in task] == paths  # input order, each once

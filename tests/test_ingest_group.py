@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,104 @@ def test_batched_detection_equals_one_file_at_a_time(
     monkeypatch.setattr(detect, "detect_sample", _must_not_run)  # the batched path, no fallback
     assert detect.detect_formats(paths) == expected
     assert len({d.format.name for d in expected}) >= 3 and any(d.extra_fields for d in expected)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> Counter[str]:
+    """Count the calls of ``module.name`` by their first argument's path."""
+    calls: Counter[str] = Counter()
+    original = getattr(module, name)
+
+    def wrapper(first: object, *args: object, **kwargs: object) -> object:
+        calls[getattr(first, "path", first)] += 1  # type: ignore[index]
+        return original(first, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+def test_small_files_are_detected_in_their_task_and_opened_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+
+    from pipeline.ingest import detect, read
+    from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
+    from tests.test_ingest_formats_reference import detect as ref_detect
+    from tests.test_ingest_formats_reference import has_extra_fields
+
+    nginx = REPO_ROOT / "tests" / "data" / "nginx"
+    combined = (nginx / "combined.log").read_text()
+    lines = combined.splitlines(keepends=True)
+    texts = {
+        "a-default.log": GOOD * 3 + "junk\n",
+        "b-combined.log": combined,
+        "c-extra.log": "".join(line.rstrip("\n") + " rt=0.123\n" for line in lines),
+        "d-json.log": '{"status": 200, "path": "/j", "took": 7}\n' * 2,
+        "e-mixed.log": GOOD + "".join(lines[:2]),
+        "f-junk.log": "junk\n",
+        "g-empty.log": "",
+        # the first 100 lines do not fit in detection's 256 KiB: fewer lines are judged
+        "h-long.log": ("x" * 3000 + "\n") * 90 + "".join(lines) * 10,
+        "i-big.log": combined * 1000,  # split into blocks: detected before the graph
+    }
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+    with gzip.open(tmp_path / "j-zipped.log.gz", "wt") as handle:
+        handle.write(combined)  # compressed: detected before the graph
+    texts["j-zipped.log.gz"] = combined
+    (tmp_path / "k-unreadable.log").symlink_to(tmp_path / "missing")  # fails alone
+    blocksize = 8 * MIN_BLOCKSIZE  # 512 KiB
+    assert len(texts["i-big.log"]) > blocksize > len(texts["h-long.log"]) > detect.SAMPLE_BYTES
+    opened = _counting(monkeypatch, read, "_open")
+    headed = _counting(monkeypatch, detect, "_head")
+    monkeypatch.setattr(detect, "DETECT_THREADS", 1)  # the counters are not thread-safe
+    result = run_ingest(
+        str(tmp_path),
+        ExecutionSettings(mode="sync"),
+        blocksize=blocksize,
+        field=["latency=took"],
+    )
+    document = result.to_dict()
+    # reference: the plain detector over the lines that end in each file's first 256 KiB
+    def start(text: str) -> str:
+        data = text.encode()[: detect.SAMPLE_BYTES]
+        return data[: data.rfind(b"\n") + 1].decode() if len(data) == detect.SAMPLE_BYTES else text
+
+    expected = Counter(ref_detect(start(text)).name for text in texts.values())
+    assert ref_detect(start(texts["h-long.log"])).name != ref_detect(texts["h-long.log"]).name
+    assert document["inputs"]["formats"] == dict(sorted(expected.items()))
+    extras = {ref_detect(t).name for t in texts.values() if has_extra_fields(t, ref_detect(t))}
+    assert extras == {"combined"}
+    assert [note for note in document["notes"] if "more fields" in note] == [
+        f"lines read as {name!r} carry more fields after the format's last one (ignored); if "
+        "they hold a latency, pass your server's format string, e.g. --log-format "
+        "'<log_format string>'"
+        for name in sorted(extras)
+    ]
+    assert [f["path"] for f in document["inputs"]["failed"]] == [
+        str(tmp_path / "f-junk.log"),
+        str(tmp_path / "h-long.log"),  # read as default: no line matches
+        str(tmp_path / "k-unreadable.log"),
+    ]
+    assert document["latency_ms"]["max"] >= 7.0  # --field reached the JSON file detected in-task
+    small = [str(tmp_path / n) for n in texts if n not in ("i-big.log", "j-zipped.log.gz")]
+    assert all(opened[path] == 1 for path in small), opened
+    assert not any(headed[path] for path in small), headed
+    assert headed[str(tmp_path / "i-big.log")] == headed[str(tmp_path / "j-zipped.log.gz")] == 1
+
+
+def test_a_thousand_small_files_are_one_task_that_detects_them(tmp_path: Path) -> None:
+    from pipeline.ingest import job
+    from pipeline.ingest.files import expand_path, plan_tasks
+    from pipeline.ingest.filters import build_filters
+
+    for index in range(1000):
+        (tmp_path / f"{index:04}.log").write_text(GOOD)
+    files = expand_path(str(tmp_path))
+    tasks = plan_tasks(files, job.DEFAULT_BLOCKSIZE)
+    known = job._known_formats(files, tasks, None, detect_all=False)
+    assert set(known.values()) == {None}  # detected in the task, not here
+    formats = {name: None for name in files}
+    graph = dict(job._graph(formats, tasks, False, build_filters(), False, ()).dask)
+    calls = [key for key in graph if str(key).startswith("files_partial-")]
+    assert len([key for key in calls if not str(key).endswith(("-blocks", "-formats"))]) == 1

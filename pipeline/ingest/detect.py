@@ -6,9 +6,12 @@ The first :data:`SAMPLE_LINES` non-empty lines of a file (read from at most
 wins, ties going to the earlier candidate. A file that is empty or cannot be read gets
 ``default``: reading it again in its task reports the error as usual.
 
-Detection runs in the client before the graph is built (one small read per file, in a thread
-pool), so every block task of a file knows its format and the report can say which format each
-file was read with.
+Where it runs: a file that is split into blocks, or compressed, is detected in the client before
+the graph is built (:func:`detect_formats`: one small read per file, in a thread pool), so every
+block task of the file knows its format. A small uncompressed file, read whole by its group task
+(:mod:`pipeline.ingest.group`), is detected inside that task from the text the task reads anyway
+(:func:`head_of_text`, :func:`detect_samples`): each small file is opened once, not twice. Either
+way the report says which format each file was read with.
 """
 
 from __future__ import annotations
@@ -54,11 +57,18 @@ BATCH_BYTES: Final[int] = 8 * 2**20
 
 def detect_formats(paths: Sequence[str]) -> list[Detection]:
     """The detected format of each file, in the order given."""
-    candidates = [preset(name) for name in DETECTION_ORDER]
     if len(paths) <= 1:
+        candidates = [preset(name) for name in DETECTION_ORDER]
         return [detect_format(path, candidates) for path in paths]
     with ThreadPoolExecutor(DETECT_THREADS) as pool:
         samples = list(pool.map(_head, paths))
+    return detect_samples(samples)
+
+
+def detect_samples(samples: Sequence[str]) -> list[Detection]:
+    """:func:`detect_sample` of each sample (the first lines of a file, :func:`head_lines` or
+    :func:`head_of_text`), judged in batches of about :data:`BATCH_BYTES`."""
+    candidates = [preset(name) for name in DETECTION_ORDER]
     detections: list[Detection] = []
     batch: list[str] = []
     size = 0
@@ -147,7 +157,28 @@ def _head(path: str) -> str:
 
 def head_lines(data: bytes, *, cut: bool) -> str:
     """The first SAMPLE_LINES non-empty lines of ``data``; ``cut``: the data may end mid-line."""
-    text = data.decode("utf-8", errors="replace")
+    return _first_lines(data.decode("utf-8", errors="replace"), cut=cut)
+
+
+def head_of_text(text: str) -> str:
+    """What :func:`_head` gives for a file whose whole decoded text is ``text``: its first
+    SAMPLE_LINES non-empty lines within its first SAMPLE_BYTES bytes.
+
+    Bytes are counted as the UTF-8 encoding of the decoded text, so a byte that was not valid
+    UTF-8 (now U+FFFD) counts 3 instead of 1: with such bytes and very long lines, a line or two
+    fewer may be judged than by reading the file's start.
+
+    >>> head_of_text("a\n\n b \nc")
+    'a\n b \nc'
+    """
+    start = text[:SAMPLE_BYTES]
+    data = start.encode("utf-8")
+    if len(data) < SAMPLE_BYTES and len(start) == len(text):
+        return _first_lines(start, cut=False)
+    return head_lines(data[:SAMPLE_BYTES], cut=True)
+
+
+def _first_lines(text: str, *, cut: bool) -> str:
     lines = [line for line in text.split("\n") if line.strip()]
     if cut and lines and not text.endswith("\n"):
         lines.pop()  # the last line may be cut in the middle

@@ -33,6 +33,12 @@ COMPRESSIONS: Final[dict[str, str]] = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"
 
 _GLOB_CHARS: Final[frozenset[str]] = frozenset("*?[")
 
+#: Most files in one group task, whatever their size. A group task costs about 30 ms besides
+#: its files (detection and parsing set-up) and about 0.1 ms per file, so 2,500 files keep that
+#: fixed cost near 10 %, while 10,000 tiny files still make 4 tasks that 2 or 4 workers share
+#: (one task of 10,000 would leave every worker but one idle). Legal range: >= 1.
+MAX_GROUP_FILES: Final[int] = 2500
+
 
 @dataclass(frozen=True)
 class Block:
@@ -169,8 +175,9 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
 
     A block of a split file is a task of its own. Files read whole (small or compressed) are
     grouped in input order: a task takes files until their sizes on disk add up to
-    ``blocksize``, so 10,000 one-line files cost a handful of tasks, not 10,000 (at about 8 ms
-    of scheduling per task). A file whose size is unknown is a task of its own.
+    ``blocksize`` or it holds :data:`MAX_GROUP_FILES` files, so 10,000 one-line files cost a
+    handful of tasks, not 10,000 (at about 8 ms of scheduling per task). A file whose size is
+    unknown is a task of its own.
 
     >>> import os, tempfile
     >>> folder = tempfile.mkdtemp()
@@ -205,7 +212,7 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
             continue
         group.append(whole)
         group_bytes += size
-        if group_bytes >= blocksize:
+        if group_bytes >= blocksize or len(group) >= MAX_GROUP_FILES:
             tasks.append(tuple(group))
             group, group_bytes = [], 0
     if group:
@@ -214,6 +221,11 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
 
 
 def _size(path: str) -> int | None:
+    if "://" not in path:  # a plain path: os.stat, without fsspec's ~0.1 ms per file
+        try:
+            return os.stat(path).st_size
+        except OSError:
+            return None
     try:
         fs, stripped = fsspec.core.url_to_fs(path)
         return int(fs.size(stripped))

@@ -10,9 +10,15 @@ tell which malformed line belongs to which file; each file's parsed count is its
 non-blank lines minus its malformed ones. So every file still gets its own line counts, its own
 ``--malformed-out`` records, its own "no line matches" failure, and counts once in ``files``.
 
-Compressed files (whose text may be much larger than their size on disk), runs with filters
-(which count filtered lines per file), and any group where the boundary lines do not all come
-back as expected take the plain path: one parse and one aggregation per file.
+With ``--log-format auto``, the format of each uncompressed file of a group is detected here,
+from the text the task has just read (the same rules as in the client,
+:mod:`pipeline.ingest.detect`), so a small file is opened once, not once to detect and once to
+read.
+
+Compressed files (whose text may be much larger than their size on disk; streamed, with their
+format detected in the client), runs with filters (which count filtered lines per file: one parse
+per file, of the text already read), and any group where the boundary lines do not all come back
+as expected take the plain path: one parse and one aggregation per file.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.display import escape_text
+from pipeline.ingest.detect import detect_samples, head_of_text
 from pipeline.ingest.files import Block
 from pipeline.ingest.filters import Filters
 from pipeline.ingest.formats import LogFormat
@@ -52,22 +59,36 @@ from pipeline.report import FailedInput
 BOUNDARY: Final[str] = "\x00mini-orchestrator file boundary\x00"
 
 
+#: ``--field`` overrides, ``(canonical, key, unit)``, applied to files detected as JSON lines.
+JsonFields = tuple[tuple[str, str, str | None], ...]
+
+
 def files_partial(
     blocks: Sequence[Block],
     keep_malformed: bool = False,
-    formats: Sequence[LogFormat] | None = None,
+    formats: Sequence[LogFormat | None] | None = None,
     filters: Filters | None = None,
     raw_paths: bool = False,
+    json_fields: JsonFields = (),
 ) -> Partial:
     """Several whole files read by one task: each still counts, and fails, on its own.
 
-    ``formats`` gives each file's log format (default: the default grammar for all); ``filters``
-    and ``raw_paths`` as in :func:`~pipeline.ingest.read.block_partial`.
+    ``formats`` gives each file's log format (default: the default grammar for all); None for a
+    file means "detect it here" (``--log-format auto``), from the text this task reads anyway
+    (:func:`~pipeline.ingest.detect.head_of_text`, same rules as in the client); a file detected
+    as JSON lines gets ``json_fields``. ``filters`` and ``raw_paths`` as in
+    :func:`~pipeline.ingest.read.block_partial`.
     """
-    fmts = list(formats) if formats is not None else [DEFAULT_FORMAT] * len(blocks)
-    plain = (filters is not None and filters.active) or any(b.compression for b in blocks)
-    if plain:
-        return _one_by_one(blocks, fmts, keep_malformed, filters, raw_paths)
+    fmts: list[LogFormat | None] = (
+        list(formats) if formats is not None else [DEFAULT_FORMAT] * len(blocks)
+    )
+    filtering = filters is not None and filters.active
+    # compressed files with a known format are streamed by block_partial; others are read whole
+    texts = [
+        _read(block) if block.compression is None or fmt is None else None
+        for block, fmt in zip(blocks, fmts, strict=True)
+    ]
+    extra = _detect_missing(blocks, fmts, texts, json_fields)
     parts: list[Partial] = []
     run: list[tuple[Block, str, list[Overlong]]] = []  # consecutive readable files, one format
     run_format = DEFAULT_FORMAT
@@ -82,20 +103,83 @@ def files_partial(
             parts.append(together)
             run.clear()
 
-    for block, fmt in zip(blocks, fmts, strict=True):  # input order throughout
-        overlong: list[Overlong] = []
-        try:
-            text = "".join(block_texts(block, overlong))
-        except READ_ERRORS as exc:
+    for block, fmt, read in zip(blocks, fmts, texts, strict=True):  # input order throughout
+        assert fmt is not None  # _detect_missing filled in every readable file's format
+        if read is None or isinstance(read, FailedInput) or filtering:
             flush()
-            parts.append(Partial(files=1, failed=[FailedInput(block.path, describe_error(exc))]))
+            if read is None:
+                parts.append(_one_by_one([block], [fmt], keep_malformed, filters, raw_paths))
+            elif isinstance(read, FailedInput):
+                parts.append(Partial(files=1, failed=[read]))
+            else:
+                parts.append(_text_partial(block, *read, fmt, keep_malformed, filters, raw_paths))
             continue
         if run and fmt != run_format:
             flush()
         run_format = fmt
-        run.append((block, text, overlong))
+        run.append((block, *read))
     flush()
-    return merge_partials(parts) if parts else Partial()
+    total = merge_partials(parts) if parts else Partial()
+    if extra:
+        reports = [replace(r, extra_fields=r.path in extra) for r in total.file_reports]
+        total = replace(total, file_reports=reports)
+    return total
+
+
+def _read(block: Block) -> tuple[str, list[Overlong]] | FailedInput:
+    """The whole decoded text of a file (and its skipped overlong lines), or why it failed."""
+    overlong: list[Overlong] = []
+    try:
+        return "".join(block_texts(block, overlong)), overlong
+    except READ_ERRORS as exc:
+        return FailedInput(block.path, describe_error(exc))
+
+
+def _detect_missing(
+    blocks: Sequence[Block],
+    fmts: list[LogFormat | None],
+    texts: Sequence[tuple[str, list[Overlong]] | FailedInput | None],
+    json_fields: JsonFields,
+) -> set[str]:
+    """Fill in the formats left None from the files' texts (in place); the paths whose lines
+    carry fields after their detected format's last one."""
+    missing = [i for i, fmt in enumerate(fmts) if fmt is None]
+    samples = []
+    for i in missing:
+        read = texts[i]
+        samples.append(head_of_text(read[0]) if isinstance(read, tuple) else "")
+    extra: set[str] = set()
+    for i, found in zip(missing, detect_samples(samples), strict=True):
+        fmt = found.format
+        fmts[i] = replace(fmt, json_fields=json_fields) if fmt.kind == "json" else fmt
+        if found.extra_fields:
+            extra.add(blocks[i].path)
+    return extra
+
+
+def _text_partial(
+    block: Block,
+    text: str,
+    overlong: Sequence[Overlong],
+    fmt: LogFormat,
+    keep_malformed: bool,
+    filters: Filters | None,
+    raw_paths: bool,
+) -> Partial:
+    """One file's partial from its text already read (as :func:`block_partial` would give)."""
+    source = escape_text(block.path)
+    parts = [
+        aggregate_partition(
+            parse_text(text, fmt),
+            source,
+            keep_malformed=keep_malformed,
+            filters=filters,
+            raw_paths=raw_paths,
+        )
+    ]
+    if overlong:
+        parts.append(overlong_partial(overlong, source, keep_malformed))
+    return merge_file([merge_partials(parts)], block.path, fmt.name)
 
 
 def _one_by_one(
@@ -124,14 +208,24 @@ def parsed_counts(texts: Sequence[str], fmt: LogFormat) -> tuple[list[int], Pars
     """
     joined = (BOUNDARY + "\n").join(t if not t or t.endswith("\n") else t + "\n" for t in texts)
     parsed = parse_text(joined, fmt)
-    bad = _malformed_per_text(parsed, len(texts))
+    bad = _malformed_counts(parsed, len(texts))
     nonblank = _nonblank_lines(joined, len(texts))
     if bad is None or nonblank is None:
         return None
-    counts = [int(n) - len(lines) for n, lines in zip(nonblank, bad, strict=True)]
+    counts = [int(n) - int(b) for n, b in zip(nonblank, bad, strict=True)]
     if sum(counts) != len(parsed.frame) or min(counts, default=0) < 0:
         return None
     return counts, parsed
+
+
+def _malformed_counts(parsed: ParsedPartition, texts: int) -> np.ndarray[Any, Any] | None:
+    """Malformed lines per text, from the boundary lines among them (vectorised: with many
+    texts nearly every line may be malformed, e.g. when detection tries JSON on a plain log)."""
+    malformed = parsed.malformed_array
+    boundary = np.asarray(pc.equal(malformed, BOUNDARY).to_numpy(zero_copy_only=False), dtype=bool)
+    if int(boundary.sum()) != texts - 1:
+        return None
+    return np.bincount(np.cumsum(boundary)[~boundary], minlength=texts)
 
 
 def _malformed_per_text(parsed: ParsedPartition, texts: int) -> list[list[str]] | None:

@@ -35,13 +35,13 @@ from pipeline.execution import ExecutionSettings, compute
 from pipeline.ingest.detect import Detection, detect_formats
 from pipeline.ingest.files import Block, expand_path, plan_blocks, plan_tasks
 from pipeline.ingest.filters import Filters, build_filters
-from pipeline.ingest.formats import LogFormat, compile_format
+from pipeline.ingest.formats import LogFormat, compile_format, preset
 from pipeline.ingest.group import files_partial
 from pipeline.ingest.jsonlines import CANONICAL, UNITS
 from pipeline.ingest.parse import empty_frame, parse_text
 from pipeline.ingest.read import block_partial, block_texts
 from pipeline.ingest.result import IngestResult, build_result
-from pipeline.ingest.stats import Partial, merge_file, merge_partials
+from pipeline.ingest.stats import FileReport, Partial, merge_file, merge_partials
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.ingest.timeline import check_bucket
 from pipeline.outputs import atomic_text, check_outputs
@@ -144,29 +144,29 @@ def run_ingest(
             filters=filters,
             raw_paths=raw_paths,
         )
-        files, detections = [STDIN_NAME], [detection]
-        formats = [_with_overrides(detection.format, overrides)]
+        files = [STDIN_NAME]
+        known: dict[str, Detection | None] = {STDIN_NAME: detection}
     else:
         files = expand_path(path)
-        detections = _detections(files, fixed)
-        formats = [_with_overrides(d.format, overrides) for d in detections]
-        if overrides and not any(fmt.kind == "json" for fmt in formats):
-            log.warning("--field applies to JSON lines only; no input is read as json")
-        if filters.by_time and not any(fmt.has_time for fmt in formats):
-            names = ", ".join(sorted({fmt.name for fmt in formats}))
+        tasks = plan_tasks(files, blocksize)
+        known = _known_formats(files, tasks, fixed, detect_all=filters.by_time)
+        formats = {name: _format_of(found, overrides) for name, found in known.items()}
+        if filters.by_time and not any(fmt and fmt.has_time for fmt in formats.values()):
+            names = ", ".join(sorted({fmt.name for fmt in formats.values() if fmt}))
             raise InputError(
                 f"--since/--until need a time field; no input's format has one ({names})"
             )
-        tasks = plan_tasks(files, blocksize)
         log.info("ingest: %d file(s), %d read task(s)", len(files), len(tasks))
-        graph = _graph(files, formats, tasks, keep, filters, raw_paths)
+        graph = _graph(formats, tasks, keep, filters, raw_paths, overrides)
         (total,) = compute(graph, settings=settings)
     if out_path is not None:
         _write_malformed(out_path, total.malformed_lines)
-    read = {report.path for report in total.file_reports}
-    used = [fmt for name, fmt in zip(files, formats, strict=True) if name in read]
+    used = [_read_with(report, known, overrides) for report in total.file_reports]
+    if overrides and not any(fmt.kind == "json" for fmt in used):
+        log.warning("--field applies to JSON lines only; no input is read as json")
     extras = sorted(
-        {d.format.name for name, d in zip(files, detections, strict=True) if d.extra_fields}
+        {found.format.name for found in known.values() if found and found.extra_fields}
+        | {report.format for report in total.file_reports if report.extra_fields}
     )
     _warn_malformed(total)
     return build_result(
@@ -182,15 +182,55 @@ def run_ingest(
     )
 
 
-def _with_overrides(
-    fmt: LogFormat, overrides: tuple[tuple[str, str, str | None], ...]
+def _format_of(
+    found: Detection | LogFormat | None, overrides: tuple[tuple[str, str, str | None], ...]
+) -> LogFormat | None:
+    """The format a file is read with (``--field`` overrides on JSON lines); None: unknown yet."""
+    fmt = found.format if isinstance(found, Detection) else found
+    if fmt is None or fmt.kind != "json":
+        return fmt
+    return replace(fmt, json_fields=overrides)
+
+
+def _read_with(
+    report: FileReport,
+    known: dict[str, Detection | None],
+    overrides: tuple[tuple[str, str, str | None], ...],
 ) -> LogFormat:
-    return replace(fmt, json_fields=overrides) if fmt.kind == "json" else fmt
+    """The format a file was read with: known before the graph, or detected by its task (a
+    preset, named in its report)."""
+    found = known.get(report.path)
+    fmt = _format_of(found if found is not None else preset(report.format), overrides)
+    assert fmt is not None
+    return fmt
 
 
 def _detections(files: Sequence[str], fixed: LogFormat | None) -> list[Detection]:
     """The format of each file: ``fixed`` for all when given, else detected per file."""
     return [Detection(fixed)] * len(files) if fixed is not None else detect_formats(files)
+
+
+def _known_formats(
+    files: Sequence[str],
+    tasks: Sequence[tuple[Block, ...]],
+    fixed: LogFormat | None,
+    *,
+    detect_all: bool,
+) -> dict[str, Detection | None]:
+    """Each file's format as far as it is known before the graph is built.
+
+    ``fixed`` for every file when given. Otherwise the files split into blocks and the
+    compressed ones are detected here (their tasks need the format); a small uncompressed file,
+    read whole by its group task, is None: the task detects it from the text it reads anyway,
+    so the file is opened once. ``detect_all`` (a time filter needs every format up front to
+    check that one has a time field) detects every file here.
+    """
+    if fixed is not None:
+        return dict.fromkeys(files, Detection(fixed))
+    whole = {b.path for task in tasks for b in task if b.length is None and b.compression is None}
+    here = [name for name in files if detect_all or name not in whole]
+    found = dict(zip(here, detect_formats(here), strict=True))
+    return {name: found.get(name) for name in files}
 
 
 def parse_field_overrides(items: Sequence[str]) -> tuple[tuple[str, str, str | None], ...]:
@@ -251,51 +291,56 @@ def _warn_malformed(total: Partial) -> None:
 
 
 def _graph(
-    files: Sequence[str],
-    formats: Sequence[LogFormat],
+    formats: dict[str, LogFormat | None],
     tasks: Sequence[tuple[Block, ...]],
     keep_malformed: bool,
     filters: Filters,
     raw_paths: bool,
+    overrides: tuple[tuple[str, str, str | None], ...],
 ) -> Any:
     """The delayed tree: read tasks -> a merge tree per split file -> one merge tree overall.
 
     A task is one block of a large file, or a group of whole small files read together
-    (:func:`~pipeline.ingest.files.plan_tasks`). Merging in trees of fan-in
-    :data:`MERGE_FAN_IN` (also inside one big file) lets the scheduler free partials as it goes,
-    so a 5 GB file never has all its block partials alive at once.
+    (:func:`~pipeline.ingest.files.plan_tasks`); ``formats`` is each file's format, None for a
+    file its group task detects. Merging in trees of fan-in :data:`MERGE_FAN_IN` (also inside
+    one big file) lets the scheduler free partials as it goes, so a 5 GB file never has all its
+    block partials alive at once.
     """
-    fmt_of = dict(zip(files, formats, strict=True))
     split: dict[str, list[Any]] = {}
     for task in tasks:
         first = task[0]
         if first.length is not None:
             block = dask.delayed(block_partial, pure=True)(
-                first, keep_malformed, fmt_of[first.path], filters, raw_paths
+                first, keep_malformed, formats[first.path], filters, raw_paths
             )
             split.setdefault(first.path, []).append(block)
     level: list[Any] = []
     for task in tasks:  # input order, one entry per group or per split file
         first = task[0]
         if first.length is None:
-            fmts = [fmt_of[block.path] for block in task]
-            # traverse=False: the arguments hold no dask collections, and walking thousands of
-            # blocks and formats cost seconds; the key still names every input (tokenize)
+            fmts = tuple(formats[block.path] for block in task)
             key = "files_partial-" + tokenize(
                 [(b.path, b.offset, b.length, b.compression) for b in task],
-                [fmt.name for fmt in fmts],
+                [fmt.name if fmt else None for fmt in fmts],
                 keep_malformed,
                 filters,
                 raw_paths,
+                overrides,
             )
-            group = dask.delayed(files_partial, traverse=False)(
-                task, keep_malformed, fmts, filters, raw_paths, dask_key_name=key
+            # the blocks and formats enter the graph as data that dask does not walk: calling a
+            # delayed function walks its arguments (dataclasses included, field by field), and
+            # thousands of blocks cost seconds; the key still names every input (tokenize)
+            blocks = dask.delayed(task, name=key + "-blocks", traverse=False)
+            names = dask.delayed(fmts, name=key + "-formats", traverse=False)
+            group = dask.delayed(files_partial)(
+                blocks, keep_malformed, names, filters, raw_paths, overrides, dask_key_name=key
             )
             level.append(group)
         elif first.offset == 0:
             tree = _tree(split[first.path])
-            name = fmt_of[first.path].name
-            level.append(dask.delayed(merge_file, pure=True)(tree, first.path, name))
+            fmt = formats[first.path]
+            assert fmt is not None  # a split file is detected before the graph
+            level.append(dask.delayed(merge_file, pure=True)(tree, first.path, fmt.name))
     return _tree(level)[0]
 
 

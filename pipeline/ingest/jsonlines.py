@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.ingest.convert import (
     MAX_LATENCY_MS,
@@ -138,7 +139,13 @@ def parse_json(lines: pa.Array, overrides: tuple[tuple[str, str, str | None], ..
     time_ms = np.zeros(count, dtype=np.int64)
     has_time = np.zeros(count, dtype=bool)
     byte_counts = np.zeros(count, dtype=np.int64)
-    for index, line in enumerate(lines.to_pylist()):
+    # only a line starting with "{" can decode to an object (lines are trimmed): the others,
+    # every line when a log in another format is judged as JSON, skip json.loads
+    objects = np.asarray(
+        pc.starts_with(lines, pattern="{").to_numpy(zero_copy_only=False), dtype=bool
+    )
+    candidates = lines.filter(pa.array(objects)).to_pylist()
+    for index, line in zip(np.flatnonzero(objects).tolist(), candidates, strict=True):
         try:
             record = json.loads(line, parse_float=str)
         except ValueError:

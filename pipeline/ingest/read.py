@@ -122,18 +122,24 @@ def block_texts(block: Block, overlong: list[Overlong] | None = None) -> Iterato
     it truncated). A local input that is neither a regular file nor a FIFO raises
     :class:`UnsupportedFileType`.
     """
-    fs, stripped = fsspec.core.url_to_fs(block.path)
+    local = "://" not in block.path  # a plain path: opened directly, fsspec costs ~0.2 ms
+    fs, stripped = (None, block.path) if local else fsspec.core.url_to_fs(block.path)
     fifo = False
-    if isinstance(fs, LocalFileSystem):
-        kind = os.stat(stripped).st_mode
+    size: int | None = None
+    if local or isinstance(fs, LocalFileSystem):
+        info = os.stat(stripped)
+        kind, size = info.st_mode, info.st_size
         fifo = stat.S_ISFIFO(kind)
         if not (stat.S_ISREG(kind) or fifo):
             raise UnsupportedFileType(
                 errno.EINVAL, f"not a regular file or FIFO ({_kind_name(kind)})"
             )
-    if not fifo and block.compression is not None and fs.size(stripped) == 0:
-        return
-    with _open(block, stripped if fifo else None) as handle:
+    if not fifo and block.compression is not None:
+        if size is None and fs is not None:
+            size = fs.size(stripped)
+        if size == 0:
+            return
+    with _open(block, stripped if fifo or local else None) as handle:
         if block.length is None:
             pieces = line_pieces(handle)
         else:
@@ -149,13 +155,14 @@ def block_texts(block: Block, overlong: list[Overlong] | None = None) -> Iterato
 
 
 @contextlib.contextmanager
-def _open(block: Block, fifo: str | None) -> Iterator[IO[bytes]]:
-    """fsspec's reader, or for a FIFO (which fsspec would seek) a plain stream, decompressed."""
-    if fifo is None:
+def _open(block: Block, local: str | None) -> Iterator[IO[bytes]]:
+    """fsspec's reader, or for a local path (a FIFO, which fsspec would seek, or a plain path,
+    which fsspec only slows down) a plain file, decompressed."""
+    if local is None:
         with fsspec.open(block.path, "rb", compression=block.compression) as handle:
             yield handle
         return
-    with open(fifo, "rb") as raw:
+    with open(local, "rb") as raw:
         if block.compression is None:
             yield raw
             return

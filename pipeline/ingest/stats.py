@@ -67,7 +67,9 @@ MINUTE_MS: Final[int] = 60_000
 
 @dataclass(frozen=True)
 class FileReport:
-    """How one file was read: its format and line counts (for ``inputs.formats`` and warnings)."""
+    """How one file was read: its format and line counts (for ``inputs.formats`` and warnings);
+    ``extra_fields``: its format was detected in its task, and its lines carry fields after that
+    format's last one (:class:`pipeline.ingest.detect.Detection`)."""
 
     path: str
     format: str
@@ -75,6 +77,7 @@ class FileReport:
     malformed: int
     filtered: int
     first_malformed: str | None
+    extra_fields: bool = False
 
 
 @dataclass
