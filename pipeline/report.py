@@ -16,8 +16,9 @@ from typing import Any, Final, Protocol
 from pipeline.display import escape_undecodable
 
 #: Version of the JSON documents (``"schema_version"``): an integer, raised on every incompatible
-#: change. 2: ``malformed_samples`` entries became objects, floats rounded to 9 significant digits.
-SCHEMA_VERSION: Final[int] = 2
+#: change. 2: floats rounded to 9 significant digits. 3: ingest's ``malformed_samples`` entries
+#: became objects ``{"file", "line", "text"}`` (they were strings).
+SCHEMA_VERSION: Final[int] = 3
 
 #: Significant digits of the floats in the JSON document: enough for any latency (ms with us
 #: resolution up to 10^9 ms would need 12, but latencies are exact decimals with at most 3

@@ -40,7 +40,13 @@ import numpy as np
 import pytest
 
 from tests.test_ingest_reference import LINE as DEFAULT_LINE
-from tests.test_ingest_reference import ref_family, ref_histogram, ref_stats, ref_template
+from tests.test_ingest_reference import (
+    ref_cap,
+    ref_family,
+    ref_histogram,
+    ref_stats,
+    ref_template,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_LATENCY_MS = Decimal(10) ** 9
@@ -564,13 +570,18 @@ class RefRun:
         bad: list[str] = []
         filtered = 0
         failed: list[dict[str, str]] = []
+        samples: list[dict[str, Any]] = []
         for name, text, fmt in self.files:
             rows_here = 0
             lines = lines_of(text)
-            for line in lines:
+            for number, raw in enumerate(text.split("\n"), 1):  # line numbers count blank lines
+                line = raw.strip()
+                if not line:
+                    continue
                 row = parse_line(fmt, line)
                 if row is None:
                     bad.append(line)
+                    samples.append({"file": name, "line": number, "text": ref_cap(line)})
                     continue
                 rows_here += 1
                 if self.filters.keep(row):
@@ -581,6 +592,7 @@ class RefRun:
                 failed.append({"path": name, "error": f"no line matches log format {fmt.name!r}; "})
         formats = [fmt for _, _, fmt in self.files]
         doc = assemble(kept, bad, filtered, failed, formats, self.bucket)
+        doc["lines"]["malformed_samples"] = samples[:5]
         extras = {f.name for _, text, f in self.files if self.auto and has_extra_fields(text, f)}
         doc["notes"] += [EXTRA_FIELDS_NOTE.format(name) for name in sorted(extras)]
         return doc
@@ -642,7 +654,7 @@ def assemble(
             "parsed": len(rows),
             "malformed": len(bad),
             "filtered": filtered,
-            "malformed_samples": bad[:5],
+            "malformed_samples": [],  # RefRun.report fills it in (it knows the file names)
         },
         "requests": requests,
     }

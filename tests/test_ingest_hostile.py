@@ -61,7 +61,8 @@ def test_a_line_over_the_cap_is_one_malformed_line(tmp_path: Path) -> None:
             f"<line of {len(long_valid)} bytes at byte {len(GOOD)} skipped: "
             f"longer than {MAX_LINE_BYTES} bytes>"
         )
-        assert result.to_dict()["lines"]["malformed_samples"] == [expected]
+        sample = {"file": str(log), "line": 2, "text": expected}
+        assert result.to_dict()["lines"]["malformed_samples"] == [sample]
         assert bad.read_text() == f"{log}\t{expected}\n"
 
 
@@ -117,4 +118,5 @@ def test_many_small_files_grouped_match_the_reference(tmp_path: Path) -> None:
         document = result.to_dict()
         assert [f["path"] for f in document["inputs"]["failed"]] == [str(tmp_path / "150.5.log.gz")]
         document["inputs"]["failed"] = []
-        assert_same_report(document, ref_report(texts, files=401))
+        named = [(str(tmp_path / f"{index:03}.log"), text) for index, text in enumerate(texts)]
+        assert_same_report(document, ref_report(named, files=401))

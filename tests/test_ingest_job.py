@@ -21,7 +21,7 @@ SYNC = ExecutionSettings(mode="sync")
 
 
 def _reference(paths: list[Path]) -> dict[str, object]:
-    return ref_report([ref_decode(p.name, p.read_bytes()) for p in paths])
+    return ref_report([(str(p), ref_decode(p.name, p.read_bytes())) for p in paths])
 
 
 @pytest.fixture(scope="module")

@@ -132,8 +132,26 @@ def ref_histogram(values: list[float]) -> list[dict[str, Any]]:
     ]
 
 
-def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
-    """The JSON document (without ``execution``) for decoded texts of readable files."""
+def ref_cap(text: str) -> str:
+    """A quoted malformed line: at most 300 characters, the last an ellipsis when cut."""
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def ref_samples(named: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The first five malformed lines of the named texts, with their line numbers (from 1,
+    blank lines included), found by judging every line of every text on its own."""
+    found = []
+    for name, text in named:
+        for number, raw in enumerate(text.split("\n"), 1):
+            if ref_parse(raw)[1]:
+                found.append({"file": name, "line": number, "text": ref_cap(raw.strip())})
+    return found[:5]
+
+
+def ref_report(named: list[tuple[str, str]], files: int | None = None) -> dict[str, Any]:
+    """The JSON document (without ``execution``) for the decoded texts of readable files,
+    given as ``(name in the report, text)``."""
+    texts = [text for _, text in named]
     rows: list[tuple[str, str, int, float, str]] = []
     bad: list[str] = []
     for text in texts:
@@ -174,7 +192,7 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
             "parsed": len(rows),
             "malformed": len(bad),
             "filtered": 0,
-            "malformed_samples": bad[:5],
+            "malformed_samples": ref_samples(named),
         },
         "requests": {
             "total": len(rows),

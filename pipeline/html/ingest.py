@@ -35,7 +35,7 @@ from pipeline.html.page import (
 from pipeline.ingest.result import IngestResult
 from pipeline.ingest.stats import MINUTE_MS
 from pipeline.ingest.timeline import BUCKETS
-from pipeline.report import footer, format_ms, format_share, json_document
+from pipeline.report import footer, format_ms, format_share, json_document, printable
 
 #: Timeline points in the page (the ``auto`` bucket never gives more). Legal range: 10 .. 1000.
 MAX_TIMELINE_BUCKETS: Final[int] = 300
@@ -518,7 +518,7 @@ def _lines_section(data: Mapping[str, Any]) -> str:
     return section("Notes and malformed lines", *parts)
 
 
-def _sample(sample: Any) -> str:
-    if isinstance(sample, Mapping):
-        return f"{sample.get('file')}:{sample.get('line')}: {sample.get('text')}"
-    return str(sample)
+def _sample(sample: Mapping[str, Any]) -> str:
+    """``file:line: text``, control characters written as visible escapes (as in the text
+    report); the caller HTML-escapes it."""
+    return printable(f"{sample['file']}:{sample['line']}: {sample['text']}")

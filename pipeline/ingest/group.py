@@ -42,15 +42,16 @@ from pipeline.ingest.read import (
     block_partial,
     block_texts,
     describe_error,
-    overlong_partial,
 )
 from pipeline.ingest.stats import (
     MALFORMED_SAMPLES,
     FileReport,
+    MalformedSample,
     Partial,
     aggregate_partition,
     merge_file,
     merge_partials,
+    sample,
 )
 from pipeline.ingest.stream import Overlong
 from pipeline.report import FailedInput
@@ -90,14 +91,14 @@ def files_partial(
     ]
     extra = _detect_missing(blocks, fmts, texts, json_fields)
     parts: list[Partial] = []
-    run: list[tuple[Block, str, list[Overlong]]] = []  # consecutive readable files, one format
+    run: list[tuple[Block, str]] = []  # consecutive readable files, one format
     run_format = DEFAULT_FORMAT
 
     def flush() -> None:
         if run:
             together = _together(run, run_format, keep_malformed, raw_paths)
             if together is None:
-                runs = [block for block, _, _ in run]
+                runs = [block for block, _ in run]
                 fmts = [run_format] * len(run)
                 together = _one_by_one(runs, fmts, keep_malformed, raw_paths=raw_paths)
             parts.append(together)
@@ -105,19 +106,24 @@ def files_partial(
 
     for block, fmt, read in zip(blocks, fmts, texts, strict=True):  # input order throughout
         assert fmt is not None  # _detect_missing filled in every readable file's format
-        if read is None or isinstance(read, FailedInput) or filtering:
+        if isinstance(read, FailedInput):
             flush()
-            if read is None:
-                parts.append(_one_by_one([block], [fmt], keep_malformed, filters, raw_paths))
-            elif isinstance(read, FailedInput):
-                parts.append(Partial(files=1, failed=[read]))
-            else:
-                parts.append(_text_partial(block, *read, fmt, keep_malformed, filters, raw_paths))
+            parts.append(Partial(files=1, failed=[read]))
+            continue
+        if read is None or read[1]:
+            # compressed (streamed), or a file with overlong lines, which the read text lacks:
+            # block_partial reads it again and puts those lines where they were (rare)
+            flush()
+            parts.append(_one_by_one([block], [fmt], keep_malformed, filters, raw_paths))
+            continue
+        if filtering:
+            flush()
+            parts.append(_text_partial(block, read[0], fmt, keep_malformed, filters, raw_paths))
             continue
         if run and fmt != run_format:
             flush()
         run_format = fmt
-        run.append((block, *read))
+        run.append((block, read[0]))
     flush()
     total = merge_partials(parts) if parts else Partial()
     if extra:
@@ -160,26 +166,20 @@ def _detect_missing(
 def _text_partial(
     block: Block,
     text: str,
-    overlong: Sequence[Overlong],
     fmt: LogFormat,
     keep_malformed: bool,
     filters: Filters | None,
     raw_paths: bool,
 ) -> Partial:
     """One file's partial from its text already read (as :func:`block_partial` would give)."""
-    source = escape_text(block.path)
-    parts = [
-        aggregate_partition(
-            parse_text(text, fmt),
-            source,
-            keep_malformed=keep_malformed,
-            filters=filters,
-            raw_paths=raw_paths,
-        )
-    ]
-    if overlong:
-        parts.append(overlong_partial(overlong, source, keep_malformed))
-    return merge_file([merge_partials(parts)], block.path, fmt.name)
+    part = aggregate_partition(
+        parse_text(text, fmt),
+        escape_text(block.path),
+        keep_malformed=keep_malformed,
+        filters=filters,
+        raw_paths=raw_paths,
+    )
+    return merge_file([part], block.path, fmt.name)
 
 
 def _one_by_one(
@@ -228,61 +228,60 @@ def _malformed_counts(parsed: ParsedPartition, texts: int) -> np.ndarray[Any, An
     return np.bincount(np.cumsum(boundary)[~boundary], minlength=texts)
 
 
-def _malformed_per_text(parsed: ParsedPartition, texts: int) -> list[list[str]] | None:
-    per_text: list[list[str]] = [[]]
-    for line in parsed.malformed_array.to_pylist():
+def _malformed_per_text(parsed: ParsedPartition, texts: int) -> list[list[tuple[int, str]]]:
+    """Each text's malformed lines as ``(line number within the text, line)``."""
+    per_text: list[list[tuple[int, str]]] = [[]]
+    start = 0  # index of the text's first line in the joined text
+    lines = parsed.malformed_array.to_pylist()
+    for index, line in zip(parsed.malformed_index.tolist(), lines, strict=True):
         if line == BOUNDARY:
             per_text.append([])
+            start = index + 1
         else:
-            per_text[-1].append(str(line))
-    return per_text if len(per_text) == texts else None
+            per_text[-1].append((index - start + 1, str(line)))
+    assert len(per_text) == texts  # parsed_counts checked the boundary lines
+    return per_text
 
 
 def _together(
-    files: Sequence[tuple[Block, str, list[Overlong]]],
+    files: Sequence[tuple[Block, str]],
     fmt: LogFormat,
     keep_malformed: bool,
     raw_paths: bool,
 ) -> Partial | None:
     """One parse and one aggregation for all ``files`` (same format); None if the boundary
     lines did not all come back as malformed lines."""
-    found = parsed_counts([text for _, text, _ in files], fmt)
+    found = parsed_counts([text for _, text in files], fmt)
     if found is None:
         return None
     counts, parsed = found
     per_file = _malformed_per_text(parsed, len(files))
-    assert per_file is not None
     total = aggregate_partition(parsed, "", raw_paths=raw_paths)
     reports: list[FileReport] = []
     failed: list[FailedInput] = []
-    samples: list[str] = []
+    samples: list[MalformedSample] = []
     records: list[str] = []
-    extra: list[Partial] = []
-    for (block, _, overlong), bad, good in zip(files, per_file, counts, strict=True):
+    for (block, _), bad, good in zip(files, per_file, counts, strict=True):
         source = escape_text(block.path)
-        skipped = overlong_partial(overlong, source, keep_malformed) if overlong else None
-        mine = bad + (skipped.malformed_samples if skipped else [])
-        samples.extend(mine[: MALFORMED_SAMPLES - len(samples)])
+        quoted = [sample(line, text) for line, text in bad[: MALFORMED_SAMPLES - len(samples)]]
+        samples.extend(replace(one, file=block.path) for one in quoted)
         if keep_malformed:
-            records.extend(f"{source}\t{line}" for line in bad)
-            records.extend(skipped.malformed_lines if skipped else [])
-        first = mine[0] if mine else None
-        if good == 0 and mine:  # "no line matches": merge_file words it (rare: its cost is fine)
-            stub = Partial(malformed=len(mine), malformed_samples=mine[:1])
+            records.extend(f"{source}\t{text}" for _, text in bad)
+        first = bad[0][1] if bad else None
+        if good == 0 and bad:  # "no line matches": merge_file words it (rare: its cost is fine)
+            stub = Partial(malformed=len(bad), malformed_samples=[sample(*bad[0])])
             failed.extend(merge_file([stub], block.path, fmt.name).failed)
-        reports.append(FileReport(block.path, fmt.name, good, len(mine), 0, first))
-        if skipped:
-            extra.append(replace(skipped, malformed_samples=[], malformed_lines=[]))
-    combined = replace(
+        reports.append(FileReport(block.path, fmt.name, good, len(bad), 0, first))
+    return replace(
         total,
         files=len(files),
         malformed=total.malformed - (len(files) - 1),
         malformed_samples=samples,
+        lines_seen=0,
         malformed_lines=records,
         failed=failed,
         file_reports=reports,
     )
-    return merge_partials([combined, *extra]) if extra else combined
 
 
 def _nonblank_lines(joined: str, files: int) -> np.ndarray[Any, Any] | None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -117,10 +117,20 @@ class ParsedPartition:
     malformed_array
         The trimmed malformed lines, in input order, as an Arrow array (no Python objects until
         someone asks for them).
+    malformed_index
+        Where each malformed line is: its index (from 0) among all the lines of the text, blank
+        ones included, so that ``index + 1`` is its line number within the text.
+    line_count
+        Lines of the text, blank ones included (a final line without ``\n`` counts; the empty
+        text has none): what a later partition's line numbers are shifted by.
     """
 
     frame: pd.DataFrame
     malformed_array: pa.Array
+    malformed_index: np.ndarray[Any, Any] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
+    line_count: int = 0
 
     @property
     def malformed(self) -> list[str]:
@@ -164,7 +174,10 @@ def parse_text(text: str, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPartition:
 def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:
     """Trim, drop blank lines, match the format, convert the fields; the rest is malformed."""
     trimmed = pc.utf8_trim(raw, characters=PY_WHITESPACE)
-    lines = trimmed.filter(pc.greater(pc.binary_length(trimmed), 0))
+    filled = _bool(pc.greater(pc.binary_length(trimmed), 0))
+    lines = trimmed.filter(pa.array(filled))
+    # the last piece of the split is not a line when the text ends with \n (or is empty)
+    line_count = len(raw) - 1 if len(raw) and not pc.binary_length(raw[-1]).as_py() else len(raw)
     if fmt.kind == "default":
         ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
         columns, valid = _default_fields(lines.filter(pa.array(ok)))
@@ -182,7 +195,13 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:
     if not len(frame):  # an empty dictionary array converts to object categories
         categories = pd.Index([], dtype=frame["path"].dtype)
         frame["method"] = pd.Categorical([], categories=categories)
-    return ParsedPartition(frame=frame, malformed_array=lines.filter(pa.array(~ok)))
+    bad = pa.array(~ok)
+    return ParsedPartition(
+        frame=frame,
+        malformed_array=lines.filter(bad),
+        malformed_index=np.flatnonzero(filled)[~ok],
+        line_count=line_count,
+    )
 
 
 def _default_fields(valid: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:

@@ -39,7 +39,13 @@ from pipeline.ingest.files import Block
 from pipeline.ingest.filters import Filters
 from pipeline.ingest.formats import LogFormat
 from pipeline.ingest.parse import DEFAULT_FORMAT, parse_text
-from pipeline.ingest.stats import MALFORMED_SAMPLES, Partial, aggregate_partition, merge_partials
+from pipeline.ingest.stats import (
+    MALFORMED_SAMPLES,
+    Partial,
+    aggregate_partition,
+    merge_partials,
+    sample,
+)
 from pipeline.ingest.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
 from pipeline.report import FailedInput
 
@@ -76,6 +82,7 @@ def block_partial(
     overlong: list[Overlong] = []
     pieces = block_texts(block, overlong)
     parts: list[Partial] = []
+    skipped = 0  # overlong lines already placed: each sits between the pieces around it
     while True:
         try:
             text = next(pieces, None)
@@ -83,6 +90,9 @@ def block_partial(
             message = describe_error(exc)
             log.debug("cannot read %s: %s", block.path, message)
             return Partial(failed=[FailedInput(block.path, message)])
+        if len(overlong) > skipped:  # in stream order, so line numbers stay right
+            parts.append(overlong_partial(overlong[skipped:], source, keep_malformed))
+            skipped = len(overlong)
         if text is None:
             break
         parsed = parse_text(text, fmt)
@@ -95,13 +105,14 @@ def block_partial(
                 raw_paths=raw_paths,
             )
         )
-    if overlong:
-        parts.append(overlong_partial(overlong, source, keep_malformed))
     return merge_partials(parts) if parts else Partial()
 
 
 def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: bool) -> Partial:
-    """Skipped overlong lines as malformed lines, quoted by a placeholder naming their offset."""
+    """Skipped overlong lines as malformed lines, quoted by a placeholder naming their offset.
+
+    ``lines`` are consecutive lines of their file (lines 1, 2, ... of this partial).
+    """
     quoted = [
         f"<line of {line.length} bytes at byte {line.offset} skipped: "
         f"longer than {MAX_LINE_BYTES} bytes>"
@@ -109,7 +120,8 @@ def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: boo
     ]
     return Partial(
         malformed=len(lines),
-        malformed_samples=quoted[:MALFORMED_SAMPLES],
+        malformed_samples=[sample(n, text) for n, text in enumerate(quoted[:MALFORMED_SAMPLES], 1)],
+        lines_seen=len(lines),
         malformed_lines=[f"{source}\t{text}" for text in quoted] if keep_malformed else [],
     )
 

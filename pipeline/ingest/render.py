@@ -22,6 +22,9 @@ from pipeline.report import (
 #: tables fit 100 columns. The JSON report has them whole.
 TEXT_WIDTH: Final[int] = 56
 
+#: Columns the text report fits (tables, notes, malformed samples).
+REPORT_WIDTH: Final[int] = 100
+
 #: Latency statistics in the text tables (``min`` and ``std`` are in the JSON report).
 TEXT_LATENCY_KEYS: Final[tuple[str, ...]] = ("count", "mean", "median", "p90", "p95", "p99", "max")
 
@@ -62,7 +65,7 @@ def render_ingest(result: IngestResult) -> str:
         parts += ["", "Failed inputs", format_table(["path", "error"], _rows(inputs["failed"]))]
     if lines["malformed_samples"]:
         parts += ["", f"Malformed lines (first {len(lines['malformed_samples'])})"]
-        parts += [f"  {_sample(sample)}" for sample in lines["malformed_samples"]]
+        parts += [line for sample in lines["malformed_samples"] for line in _sample(sample)]
     parts += [
         "",
         "Requests by method",
@@ -143,10 +146,19 @@ def _short(text: str, width: int = TEXT_WIDTH) -> str:
     return shown if len(shown) <= width else shown[: width - 1] + "\u2026"
 
 
-def _sample(sample: Any) -> str:
-    if isinstance(sample, Mapping):
-        return printable(f"{sample['file']}:{sample['line']}: {sample['text']}")
-    return printable(str(sample))
+def _sample(sample: Mapping[str, Any]) -> list[str]:
+    """``  file:line: text``, control characters escaped; when that passes the report's 100
+    columns, the text goes on a line of its own, and each line is cut with an ellipsis."""
+    where = printable(f"{sample['file']}:{sample['line']}:")
+    text = printable(sample["text"])
+    one = f"  {where} {text}"
+    if len(one) <= REPORT_WIDTH:
+        return [one]
+    return [_cut(f"  {where}", REPORT_WIDTH), _cut(f"    {text}", REPORT_WIDTH)]
+
+
+def _cut(shown: str, width: int) -> str:
+    return shown if len(shown) <= width else shown[: width - 1] + "\u2026"
 
 
 def _time_range(time_range: Mapping[str, Any] | None) -> str:

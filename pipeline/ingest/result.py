@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.execution import ExecutionSettings
-from pipeline.ingest.stats import Partial, latency_summary
+from pipeline.ingest.stats import MalformedSample, Partial, latency_summary
 from pipeline.ingest.timeline import choose_bucket, iso_utc, timeline_rows
 from pipeline.report import FailedInput
 
@@ -73,7 +73,7 @@ class IngestResult:
     failed: tuple[FailedInput, ...]
     parsed: int
     malformed: int
-    malformed_samples: tuple[str, ...]
+    malformed_samples: tuple[MalformedSample, ...]
     by_method: Mapping[str, int]
     by_status_class: Mapping[str, int]
     by_status: Mapping[str, int]
@@ -126,7 +126,7 @@ class IngestResult:
                 "parsed": self.parsed,
                 "malformed": self.malformed,
                 "filtered": self.filtered,
-                "malformed_samples": list(self.malformed_samples),
+                "malformed_samples": [entry.to_dict() for entry in self.malformed_samples],
             },
             "requests": requests,
         }

@@ -34,6 +34,38 @@ from pipeline.report import FailedInput
 #: How many malformed lines the report quotes.
 MALFORMED_SAMPLES: Final[int] = 5
 
+#: Longest text of a quoted malformed line, in characters (a longer one is cut and ends with
+#: an ellipsis), so that a 200 MB line cannot make a 200 MB report. Legal range: >= 2.
+SAMPLE_CHARS: Final[int] = 300
+
+
+@dataclass(frozen=True)
+class MalformedSample:
+    """One quoted malformed line: where it is and its (capped) text.
+
+    ``line`` counts from 1, blank lines included: within the partial that found it until the
+    partials of its file are merged (:func:`merge_partials` shifts it by the lines of the
+    partials before it), then within its file, once :func:`merge_file` has set ``file``.
+
+    >>> sample(7, "x" * 400).text[-3:], len(sample(7, "x" * 400).text)
+    ('xx…', 300)
+    """
+
+    line: int
+    text: str
+    file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's ``{"file", "line", "text"}``."""
+        return {"file": self.file, "line": self.line, "text": self.text}
+
+
+def sample(line: int, text: str) -> MalformedSample:
+    """A sample at ``line`` with its text capped at :data:`SAMPLE_CHARS` characters."""
+    if len(text) > SAMPLE_CHARS:
+        text = text[: SAMPLE_CHARS - 1] + "…"
+    return MalformedSample(line, text)
+
 #: Percentiles reported besides the median, as (key, percent).
 PERCENTILES: Final[tuple[tuple[str, int], ...]] = (("p90", 90), ("p95", 95), ("p99", 99))
 
@@ -89,7 +121,10 @@ class Partial:
     parsed, malformed
         Line counts (blank lines are not counted).
     malformed_samples
-        The first malformed lines, up to :data:`MALFORMED_SAMPLES`.
+        The first malformed lines, up to :data:`MALFORMED_SAMPLES`, with their line numbers.
+    lines_seen
+        Lines the partial covers, blank ones included (what :func:`merge_partials` shifts the
+        line numbers of later partials by); 0 once the samples are anchored to their file.
     files
         Input files covered (failed ones included).
     failed
@@ -128,7 +163,8 @@ class Partial:
     failed: list[FailedInput] = field(default_factory=list)
     parsed: int = 0
     malformed: int = 0
-    malformed_samples: list[str] = field(default_factory=list)
+    malformed_samples: list[MalformedSample] = field(default_factory=list)
+    lines_seen: int = 0
     malformed_lines: list[str] = field(default_factory=list)
     requests: pd.Series = field(default_factory=lambda: _counts(["method", "status"]))
     latency: pd.Series = field(
@@ -186,7 +222,11 @@ def aggregate_partition(
     # .array: positional, not aligned by label (a filter leaves gaps in frame.index)
     path = pd.Series(grouped.to_pandas().array, index=frame.index, name="path")
     errors = (status_class >= 4).to_numpy()
-    samples = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
+    first = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
+    samples = [
+        sample(int(index) + 1, str(line))
+        for index, line in zip(parsed.malformed_index[: len(first)], first, strict=True)
+    ]
     records = [f"{source}\t{line}" for line in malformed.to_pylist()] if keep_malformed else []
     times = frame["time"]
     timed = times.notna()
@@ -196,7 +236,8 @@ def aggregate_partition(
     return Partial(
         parsed=len(frame),
         malformed=len(malformed),
-        malformed_samples=[str(line) for line in samples],
+        malformed_samples=samples,
+        lines_seen=parsed.line_count,
         malformed_lines=records,
         requests=_plain(frame.groupby([method, frame["status"]], sort=False, observed=True).size()),
         latency=_plain(
@@ -245,11 +286,15 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         return Partial()
     if len(partials) == 1:
         return partials[0]
-    samples: list[str] = []
+    samples: list[MalformedSample] = []
     records: list[str] = []
     failed: list[FailedInput] = []
+    before = 0  # lines of the partials before this one (samples not yet anchored to a file)
     for part in partials:
-        samples.extend(part.malformed_samples[: MALFORMED_SAMPLES - len(samples)])
+        for found in part.malformed_samples[: MALFORMED_SAMPLES - len(samples)]:
+            shifted = found.file is None and before
+            samples.append(replace(found, line=found.line + before) if shifted else found)
+        before += part.lines_seen
         records.extend(part.malformed_lines)
         failed.extend(part.failed)
     return Partial(
@@ -258,6 +303,7 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         parsed=sum(part.parsed for part in partials),
         malformed=sum(part.malformed for part in partials),
         malformed_samples=samples,
+        lines_seen=before,
         malformed_lines=records,
         requests=_add([part.requests for part in partials]),
         latency=_add([part.latency for part in partials]),
@@ -285,14 +331,15 @@ def merge_file(partials: Sequence[Partial], path: str, format_name: str = "defau
     >>> merged = merge_file([Partial(parsed=4), bad], "a.gz")
     >>> (merged.files, merged.parsed, [f.path for f in merged.failed])
     (1, 0, ['a.gz'])
-    >>> merge_file([Partial(malformed=2, malformed_samples=["x"])], "b.log").failed[0].error
-    "no line matches log format 'default'; first line: 'x'"
+    >>> merged = merge_file([Partial(malformed=2, malformed_samples=[sample(1, "x")])], "b.log")
+    >>> merged.failed[0].error, merged.malformed_samples[0].file
+    ("no line matches log format 'default'; first line: 'x'", 'b.log')
     """
     failures = [failure for part in partials for failure in part.failed]
     if failures:
         return Partial(files=1, failed=[failures[0]])
     merged = merge_partials(partials)
-    first = merged.malformed_samples[0] if merged.malformed_samples else None
+    first = merged.malformed_samples[0].text if merged.malformed_samples else None
     report = FileReport(path, format_name, merged.parsed, merged.malformed, merged.filtered, first)
     failed: list[FailedInput] = []
     if merged.parsed + merged.filtered == 0 and merged.malformed:
@@ -300,8 +347,16 @@ def merge_file(partials: Sequence[Partial], path: str, format_name: str = "defau
         failed = [
             FailedInput(path, f"no line matches log format {format_name!r}; first line: {shown!r}")
         ]
+    anchored = [replace(found, file=path) for found in merged.malformed_samples]
     # a copy: the inputs are other tasks' results
-    return replace(merged, files=1, failed=failed, file_reports=[report])
+    return replace(
+        merged,
+        files=1,
+        failed=failed,
+        file_reports=[report],
+        malformed_samples=anchored,
+        lines_seen=0,
+    )
 
 
 def _plain(counts: pd.Series) -> pd.Series:
