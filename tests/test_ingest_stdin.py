@@ -93,3 +93,34 @@ def test_a_terminal_on_stdin_is_exit_2() -> None:
     assert result.stdout == b""
     message = "Error: no input on standard input (pipe a log into --path -)\n"
     assert result.stderr.decode() == message
+
+
+@pytest.mark.parametrize("log_format", ["auto", "json"])
+def test_field_overrides_apply_to_json_lines_on_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_format: str
+) -> None:
+    from pipeline.ingest.job import run_ingest
+    from tests.test_ingest_formats_reference import json_parser
+
+    # detectable as JSON lines without the overrides (status, path); the overrides change
+    # which key is the path and where the latency is
+    records = [
+        {"status": 200 + i % 2, "path": "/p", "route": f"/r{i % 3}", "took": 1000 * i + 7}
+        for i in range(50)
+    ]
+    text = "".join(json.dumps(record) + "\n" for record in records)
+    fields = ["path=route", "latency=took:us"]
+    parse = json_parser(fields)  # the reference, written from the README's alias table
+    rows = [parse(line) for line in text.splitlines()]
+    assert all(row is not None for row in rows)
+    stream = io.TextIOWrapper(io.BytesIO(text.encode()))
+    monkeypatch.setattr(sys, "stdin", stream)
+    result = run_ingest("-", ExecutionSettings(mode="sync"), log_format=log_format, field=fields)
+    document = result.to_dict()
+    assert document["inputs"]["formats"] == {"json": 1}
+    assert document["requests"]["total"] == len(rows)
+    latencies = sorted(row.latency for row in rows if row is not None and row.latency is not None)
+    assert document["latency_ms"]["count"] == len(latencies) == 50
+    assert document["latency_ms"]["max"] == latencies[-1]
+    paths = {row.path for row in rows if row is not None}
+    assert {entry["path"] for entry in document["top_paths"]} == paths

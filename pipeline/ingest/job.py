@@ -143,6 +143,7 @@ def run_ingest(
             fmt=fixed,
             filters=filters,
             raw_paths=raw_paths,
+            json_fields=overrides,
         )
         files = [STDIN_NAME]
         known: dict[str, Detection | None] = {STDIN_NAME: detection}

@@ -18,6 +18,7 @@ import gzip
 import io
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import IO, Any, Final
 
 import dask
@@ -54,10 +55,12 @@ def stdin_total(
     filters: Filters | None = None,
     raw_paths: bool = False,
     stream: IO[bytes] | None = None,
+    json_fields: tuple[tuple[str, str, str | None], ...] = (),
 ) -> tuple[Partial, Detection]:
     """The counts of the log on standard input (or ``stream``), as one file ``<stdin>``, and
     the log format used: ``fmt``, or when None the one detected from the first piece
-    (:func:`~pipeline.ingest.detect.detect_sample`, as for a file).
+    (:func:`~pipeline.ingest.detect.detect_sample`, as for a file). JSON lines are read with
+    the ``--field`` overrides ``json_fields``, as files are.
 
     Raises
     ------
@@ -83,6 +86,8 @@ def stdin_total(
         if detection is None:
             detection = _detect(chunk[0])
         use = detection.format
+        if use.kind == "json":
+            use = replace(use, json_fields=json_fields)
         parts = [
             dask.delayed(overlong_partial)([piece], STDIN_NAME, keep_malformed)
             if isinstance(piece, Overlong)
