@@ -309,11 +309,13 @@ def _run(
         if option.output:
             written["--" + option.name.replace("_", "-")] = options.get(option.name)
     check_outputs(written, [str(path if path is not None else feature.default_path)])
-    with session(settings) as opened:
+    obj = click.get_current_context().obj
+    argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
+    shown_path = path if path is not None else str(feature.default_path)
+    about = {"command": shlex.join(argv), "input": shown_path}
+    with session(settings, about=about) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
-        obj = click.get_current_context().obj
-        argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
-        context = (path if path is not None else str(feature.default_path), argv)
+        context = (shown_path, argv)
         code = _emit(feature, result, output_format, output, context)
         interrupts.decided(code)
         if keep_alive:

@@ -20,7 +20,7 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -227,12 +227,15 @@ class Session:
 
 
 @contextlib.contextmanager
-def session(settings: ExecutionSettings) -> Iterator[Session]:
+def session(
+    settings: ExecutionSettings, *, about: Mapping[str, str] | None = None
+) -> Iterator[Session]:
     """Keep what a run needs open across all of its ``compute`` calls.
 
     In ``distributed`` mode that is one client (a new local cluster, a connection to
     ``scheduler_address``, or the existing default client); with ``settings.profile`` an HTML
-    profile covers the whole block. Everything opened here is closed on exit.
+    profile covers the whole block, its header saying ``about`` the run (e.g. ``command`` and
+    ``input``) followed by the mode and the workers. Everything opened here is closed on exit.
     """
     from pipeline import profiling
 
@@ -245,7 +248,13 @@ def session(settings: ExecutionSettings) -> Iterator[Session]:
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(cluster.open_client(settings)) if distributed else None
         if settings.profile:
-            stack.enter_context(profiling.profile(settings.profile, distributed=distributed))
+            facts = {**(about or {}), "mode": settings.resolved_mode}
+            facts["workers"] = (
+                "the cluster's" if settings.scheduler_address else str(settings.effective_workers)
+            )
+            stack.enter_context(
+                profiling.profile(settings.profile, distributed=distributed, facts=facts)
+            )
         yield Session(
             client=client,
             dashboard_link=cluster.dashboard_url(client) if client is not None else None,

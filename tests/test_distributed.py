@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import threading
 import time
@@ -234,6 +235,47 @@ def test_profile_writes_html(
     assert html.lstrip().lower().startswith("<!doctype html>")
     assert needle in html
     assert "cdn.bokeh.org" not in html  # resources inlined: opens offline
+    # a title and a header saying which run this is (was: "Bokeh Plot", nothing else)
+    title, facts = _page_facts(html)
+    command = shlex.join(["toy", "--mode", mode, "--worker", "1", "--profile", str(target)])
+    assert title.startswith("mini-orchestrator profile: ") and command in title
+    assert list(facts)[:4] == ["command", "input", "mode", "workers"]
+    assert command in facts["command"]
+    assert (facts["mode"], facts["workers"]) == (mode, "1")
+    assert facts["input"] == str(toy_feature.default_path)
+
+
+def _page_facts(page: str) -> tuple[str, dict[str, str]]:
+    """The page's <title> and the rows of its run-facts header, read with a plain HTML parser."""
+    from html.parser import HTMLParser
+
+    class Reader(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.title, self.cells, self.where = "", [""], ""
+            self.inside = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "header" and ("id", "run-facts") in attrs:
+                self.inside = True
+            self.where = tag
+            if self.inside and tag in ("th", "td"):
+                self.cells.append("")
+
+        def handle_endtag(self, tag: str) -> None:
+            self.inside = self.inside and tag != "header"
+            self.where = ""
+
+        def handle_data(self, data: str) -> None:
+            if self.where == "title" and not self.title:
+                self.title = data
+            elif self.inside and self.where in ("th", "code"):
+                self.cells[-1] += data
+
+    reader = Reader()
+    reader.feed(page)
+    cells = reader.cells[1:]
+    return reader.title, dict(zip(cells[::2], cells[1::2], strict=True))
 
 
 def test_progress_bar_in_distributed_mode_goes_to_stderr(toy_feature: registry.Feature) -> None:
