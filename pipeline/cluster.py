@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline import _worker_probe, addresses
+from pipeline import progress as _progress
 from pipeline.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -52,12 +53,16 @@ def open_client(settings: ExecutionSettings) -> Iterator[Any]:
     address = settings.scheduler_address
     if existing is not None and (address is None or _same_scheduler(existing, address)):
         log.debug("using the existing default client %s", existing)
-        ensure_workers_can_run(existing, timeout=settings.connect_timeout)
+        ensure_workers_can_run(
+            existing, timeout=settings.connect_timeout, progress=settings.progress
+        )
         yield existing
         return
     if address is not None:
         with _connect(settings) as client:
-            ensure_workers_can_run(client, timeout=settings.connect_timeout)
+            ensure_workers_can_run(
+                client, timeout=settings.connect_timeout, progress=settings.progress
+            )
             yield client
         return
     with _local_cluster(settings) as client:
@@ -75,7 +80,8 @@ def _connect(settings: ExecutionSettings) -> Iterator[Any]:
 
     address = addresses.scheduler_address(settings.scheduler_address or "")
     try:
-        client = Client(address, timeout=settings.connect_timeout, set_as_default=True)
+        with _progress.waiting(f"connecting to the scheduler {address}", enabled=settings.progress):
+            client = Client(address, timeout=settings.connect_timeout, set_as_default=True)
     except (OSError, TimeoutError) as exc:
         raise ConfigurationError(
             f"cannot reach the Dask scheduler at {address} within {settings.connect_timeout:g} s"
@@ -97,14 +103,16 @@ def _local_cluster(settings: ExecutionSettings) -> Iterator[Any]:
     with warnings.catch_warnings():
         # distributed warns in four lines when the port is taken; we log one line below.
         warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
-        cluster = LocalCluster(
-            n_workers=settings.workers,
-            threads_per_worker=settings.threads_per_worker,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=(host, port),  # a tuple: distributed keeps the host we name
-            silence_logs=logging.WARNING,
-        )
+        starting = f"starting a local cluster of {settings.workers} worker process(es)"
+        with _progress.waiting(starting, enabled=settings.progress):
+            cluster = LocalCluster(
+                n_workers=settings.workers,
+                threads_per_worker=settings.threads_per_worker,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=(host, port),  # a tuple: distributed keeps the host we name
+                silence_logs=logging.WARNING,
+            )
     try:
         client = Client(cluster, set_as_default=True)
         try:
@@ -165,20 +173,31 @@ def dashboard_url(client: Any) -> str | None:
     return str(link) if link else None
 
 
-def ensure_workers_can_run(client: Any, *, timeout: float) -> None:
+def ensure_workers_can_run(client: Any, *, timeout: float, progress: bool = False) -> None:
     """Probe the workers; ship this package to them when they lack it or run another version.
 
     Raises :class:`ConfigurationError` with one line when shipping cannot help (no workers,
-    missing third-party libraries on the workers).
+    missing third-party libraries on the workers). ``progress``: say on stderr what is awaited.
     """
-    import cloudpickle
-
     if client.id in _VERIFIED_CLIENTS:
         return
+    waited = f"a worker to join the scheduler {client.scheduler.address} (up to {timeout:g} s)"
+    with _progress.waiting(waited, enabled=progress):
+        _wait_for_a_worker(client, timeout)
+    with _progress.waiting("checking the workers' libraries and code", enabled=progress):
+        _check_workers(client)
+
+
+def _wait_for_a_worker(client: Any, timeout: float) -> None:
     try:
         client.wait_for_workers(1, timeout=timeout)
     except TimeoutError as exc:
         raise ConfigurationError(f"the Dask cluster has no workers (waited {timeout:g} s)") from exc
+
+
+def _check_workers(client: Any) -> None:
+    import cloudpickle
+
     cloudpickle.register_pickle_by_value(_worker_probe)
     try:
         reports = _probe_all(client)

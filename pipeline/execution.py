@@ -292,13 +292,14 @@ def _process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
 
 @contextlib.contextmanager
 def _progress(settings: ExecutionSettings) -> Iterator[None]:
-    """Dask's own progress bar, on stderr, when asked for."""
+    """Dask's progress bar with elapsed time and time left, on stderr, when asked for; nothing
+    for a run under a second (:mod:`pipeline.progress`)."""
     if not settings.progress:
         yield
         return
-    from dask.diagnostics import ProgressBar
+    from pipeline.progress import LocalBar
 
-    with ProgressBar(out=sys.stderr):
+    with LocalBar(out=sys.stderr):
         yield
 
 

@@ -97,27 +97,29 @@ def _worker_count(client: Any) -> int | None:
 
 class _Progress:
     """distributed's text progress bar on stderr, fed by the client's event loop (not blocking
-    the waiting thread, so Ctrl-C and the worker checks keep working)."""
+    the waiting thread, so Ctrl-C and the worker checks keep working), drawing the line of
+    :func:`pipeline.progress.progress_line`; nothing for a run under a second."""
 
     def __init__(self, client: Any, futures: list[Any]) -> None:
         from distributed.diagnostics.progressbar import ProgressBar
 
+        from pipeline import progress
+
         class StderrBar(ProgressBar):  # type: ignore[misc]
-            width = 40
             drawn = stopped = False
 
             def _draw_bar(self, remaining: int, all: int, **kwargs: Any) -> None:
+                if self.elapsed < progress.MINIMUM_S:  # a short run shows no bar
+                    return
                 done = (1 - remaining / all) if all else 1.0
-                bar = "#" * int(self.width * done)
-                sys.stderr.write(
-                    f"\r[{bar:<{self.width}}] | {int(100 * done)}% Completed | {self.elapsed:.1f}s"
-                )
+                sys.stderr.write("\r" + progress.progress_line(done, self.elapsed))
                 sys.stderr.flush()
                 self.drawn = True
 
             def _draw_stop(self, **kwargs: Any) -> None:
-                sys.stderr.write("\n")
-                sys.stderr.flush()
+                if self.drawn:
+                    sys.stderr.write("\n")
+                    sys.stderr.flush()
                 self.stopped = True
 
         self._client = client

@@ -123,18 +123,33 @@ def test_task_failure_is_internal_error_exit_1(
     )
 
 
-def test_progress_bar_goes_to_stderr_only(toy_feature: registry.Feature) -> None:
+def test_progress_bar_goes_to_stderr_only(
+    toy_feature: registry.Feature, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import progress
+
+    monkeypatch.setattr(progress, "MINIMUM_S", 0.0)  # shown however short the run
     code, out, err = invoke("toy", "--progress", "--mode", "sync")
     assert code == 0
     assert out == "toy total: 28 (4 chunks)\n"
-    assert "100%" in err and "Completed" in err
+    assert "100% |" in err and "elapsed | done" in err
+
+
+def test_no_progress_bar_for_a_run_under_the_minimum(
+    toy_feature: registry.Feature, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import progress
+
+    monkeypatch.setattr(progress, "MINIMUM_S", 3600.0)  # every run is shorter
+    code, _, err = invoke("toy", "--progress", "--mode", "threading")
+    assert code == 0 and "elapsed" not in err and "[" not in err
 
 
 def test_no_progress_by_default_when_stderr_is_not_a_terminal(
     toy_feature: registry.Feature,
 ) -> None:
     code, _, err = invoke("toy", "--mode", "sync")
-    assert code == 0 and "Completed" not in err
+    assert code == 0 and "elapsed" not in err
 
 
 def test_unwritable_output_is_an_input_error(toy_feature: registry.Feature, tmp_path: Path) -> None:

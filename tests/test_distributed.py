@@ -278,9 +278,17 @@ def _page_facts(page: str) -> tuple[str, dict[str, str]]:
     return reader.title, dict(zip(cells[::2], cells[1::2], strict=True))
 
 
-def test_progress_bar_in_distributed_mode_goes_to_stderr(toy_feature: registry.Feature) -> None:
+def test_progress_bar_in_distributed_mode_goes_to_stderr(
+    toy_feature: registry.Feature, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import progress
+
+    monkeypatch.setattr(progress, "MINIMUM_S", 0.0)  # shown however short the run
+    monkeypatch.setattr(progress, "REFRESH_S", 0.01)  # starting a worker process takes longer
     args = ["toy", "--mode", "distributed", "--worker", "1", "--dashboard-address", ":0"]
     result = CliRunner().invoke(cli, [*args, "--progress"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "toy total: 28 (4 chunks)\n"
-    assert "100% Completed" in result.stderr
+    assert "100% |" in result.stderr and "elapsed | done" in result.stderr
+    # what the run waited for while the worker started
+    assert "waiting: starting a local cluster of 1 worker process(es) (" in result.stderr
