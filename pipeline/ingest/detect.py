@@ -168,8 +168,8 @@ def head_of_text(text: str) -> str:
     UTF-8 (now U+FFFD) counts 3 instead of 1: with such bytes and very long lines, a line or two
     fewer may be judged than by reading the file's start.
 
-    >>> head_of_text("a\n\n b \nc")
-    'a\n b \nc'
+    >>> head_of_text("a\\n\\n b \\nc")
+    'a\\n b \\nc'
     """
     start = text[:SAMPLE_BYTES]
     data = start.encode("utf-8")

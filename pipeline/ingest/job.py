@@ -332,9 +332,10 @@ def _graph(
             # delayed function walks its arguments (dataclasses included, field by field), and
             # thousands of blocks cost seconds; the key still names every input (tokenize)
             blocks = dask.delayed(task, name=key + "-blocks", traverse=False)
-            names = dask.delayed(fmts, name=key + "-formats", traverse=False)
+            group_formats = dask.delayed(fmts, name=key + "-formats", traverse=False)
             group = dask.delayed(files_partial)(
-                blocks, keep_malformed, names, filters, raw_paths, overrides, dask_key_name=key
+                blocks, keep_malformed, group_formats, filters, raw_paths, overrides,
+                dask_key_name=key,
             )
             level.append(group)
         elif first.offset == 0:
