@@ -23,10 +23,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import dask
-import dask.dataframe as dd
 import pandas as pd
 from dask.base import tokenize
 
@@ -45,6 +44,9 @@ from pipeline.ingest.stats import FileReport, Partial, merge_file, merge_partial
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.ingest.timeline import check_bucket
 from pipeline.outputs import atomic_text, check_outputs
+
+if TYPE_CHECKING:  # dask.dataframe costs about 1 s to import: only parsed_frame needs it
+    import dask.dataframe as dd
 
 log = logging.getLogger(__name__)
 
@@ -393,6 +395,8 @@ def parsed_frame(
     >>> list(frame.columns)
     ['method', 'path', 'status', 'latency_ms', 'user_agent', 'time', 'bytes']
     """
+    import dask.dataframe as dd
+
     _check_blocksize(blocksize)
     files = expand_path(path)
     fixed = None if log_format.strip() == "auto" else compile_format(log_format)
