@@ -14,6 +14,7 @@ import pickle
 import random
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -450,3 +451,22 @@ def test_report_rejects_a_bad_top(top: Any) -> None:
     part = summarize_agents(as_counts({"curl/8": 1}))
     with pytest.raises(ValueError, match="top must be an integer >= 1"):
         agents_report(part, top)
+
+
+def test_threads_sharing_the_parser_and_cache_agree_with_one_thread() -> None:
+    rng = random.Random(4)
+    requests = {agent: rng.randint(1, 9) for agent in varied_agents(400, seed=12)}
+    blocks = split(requests, 8, seed=1)
+    agents.parse_agent.cache_clear()
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda block: summarize_agents(as_counts(block)), blocks))
+    agents.parse_agent.cache_clear()
+    alone = [summarize_agents(as_counts(block)) for block in blocks]
+    assert agents_report(merge_agents(threaded), 1000) == agents_report(merge_agents(alone), 1000)
+
+
+def test_tuning_constants_within_their_documented_ranges() -> None:
+    assert 1_000 <= agents.NAMES_CAP <= 100_000  # at least the longest --top
+    assert 0 <= agents.PARSE_CACHE_SIZE <= 10_000_000
+    assert 0 <= distinct.UNIQUE_EXACT_CAP <= 10_000_000
+    assert 7 <= distinct.HLL_LG_K <= 21
