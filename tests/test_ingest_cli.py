@@ -24,6 +24,8 @@ TOP_KEYS = [
     "top_paths",
     "top_errors",
     "user_agents",
+    "exact",
+    "error_bounds",
     "notes",
     "execution",
 ]

@@ -586,6 +586,21 @@ class RefRun:
         return doc
 
 
+#: The report keys with statistics that carry an ``exact`` flag (``timeline`` too, with a time).
+EXACT_KEYS = (
+    "requests",
+    "latency_ms",
+    "latency_histogram",
+    "latency_by_method",
+    "latency_by_status_class",
+    "top_paths",
+    "top_errors",
+    "user_agents.top",
+    "user_agents.unique",
+    "user_agents.by_family",
+)
+
+
 def stats(values: list[float]) -> dict[str, Any]:
     return ref_stats(values)
 
@@ -701,6 +716,9 @@ def assemble(
             f"format {name!r} has no time field: its requests are not in the timeline"
             for name in sorted({fmt.name for fmt in formats if not fmt.time})
         ]
+    # these logs are small: every figure is within the exact caps
+    doc["exact"] = {key: True for key in EXACT_KEYS} | ({"timeline": True} if has_time else {})
+    doc["error_bounds"] = {}
     doc["notes"] = notes
     return doc
 

@@ -207,6 +207,23 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
             "top": [{"user_agent": a, "count": n} for a, n in top_agents[:10]],
             "by_family": families,
         },
+        # a small log: every figure is within the exact caps
+        "exact": {
+            key: True
+            for key in (
+                "requests",
+                "latency_ms",
+                "latency_histogram",
+                "latency_by_method",
+                "latency_by_status_class",
+                "top_paths",
+                "top_errors",
+                "user_agents.top",
+                "user_agents.unique",
+                "user_agents.by_family",
+            )
+        },
+        "error_bounds": {},
         "notes": [],
     }
 

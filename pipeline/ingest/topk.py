@@ -73,14 +73,35 @@ def capped_counts(counts: pd.Series, cap: int, extra: pd.DataFrame | None = None
 
     ``extra``: more count columns aligned with ``counts`` (e.g. 4xx and 5xx per path).
     """
+    values = counts.to_numpy(dtype=np.int64)
+    kept, bound = top_positions(values, cap)
+    names = np.asarray(counts.index[kept], dtype=object).astype(str).astype(object)
     table = pd.DataFrame(
-        {"count": counts.to_numpy(dtype=np.int64), "error": np.zeros(len(counts), np.int64)},
-        index=pd.Index(counts.index.astype(str), dtype=object, name="name"),
+        {"count": values[kept], "error": np.zeros(len(kept), np.int64)},
+        index=pd.Index(names, dtype=object, name="name"),
     )
     if extra is not None:
         for column in extra.columns:
-            table[column] = extra[column].to_numpy(dtype=np.int64)
-    return _cap(table, cap, floor=0)
+            table[column] = extra[column].to_numpy(dtype=np.int64)[kept]
+    return CappedCounts(_ordered(table), bound)
+
+
+def top_positions(counts: np.ndarray[Any, Any], cap: int) -> tuple[np.ndarray[Any, Any], int]:
+    """Positions of the ``cap`` largest counts (ties: first positions first) and the largest
+    count left out (0 when none is). Linear time: only the kept part is sorted.
+
+    >>> top_positions(np.array([1, 5, 3, 5]), 2)
+    (array([1, 3]), 3)
+    """
+    if len(counts) <= cap:
+        return np.arange(len(counts)), 0
+    threshold = np.partition(counts, len(counts) - cap)[len(counts) - cap]
+    above = np.flatnonzero(counts > threshold)
+    ties = np.flatnonzero(counts == threshold)[: cap - len(above)]
+    kept = np.sort(np.concatenate([above, ties]))
+    left = np.ones(len(counts), dtype=bool)
+    left[kept] = False
+    return kept, int(counts[left].max())
 
 
 def merge_capped(parts: Sequence[CappedCounts], cap: int) -> CappedCounts:
@@ -102,23 +123,22 @@ def merge_capped(parts: Sequence[CappedCounts], cap: int) -> CappedCounts:
 
 
 def _cap(table: pd.DataFrame, cap: int, floor: int) -> CappedCounts:
-    """Order by count descending then name, keep ``cap`` rows; ``floor`` bounds unseen names."""
-    ordered = _ordered(table)
-    kept, dropped = ordered.iloc[:cap], ordered.iloc[cap:]
+    """Keep the ``cap`` largest counts, ordered; ``floor`` bounds the names never seen."""
+    kept, _ = top_positions(table["count"].to_numpy(), cap)
     bound = floor
-    if len(dropped):
-        bound = max(bound, int((dropped["count"] + dropped["error"]).max()))
-    return CappedCounts(kept, bound)
+    if len(kept) < len(table):
+        left = np.ones(len(table), dtype=bool)
+        left[kept] = False
+        bound = max(bound, int((table["count"] + table["error"]).to_numpy()[left].max()))
+    return CappedCounts(_ordered(table.iloc[kept]), bound)
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows by count descending, then name ascending in code-point order (stable, vectorised)."""
+    """Rows by count descending, then name ascending in code-point order."""
     if len(table) <= 1:
         return table
-    names = np.asarray(table.index, dtype=object)
-    by_name = np.argsort(names.astype(str), kind="stable")
-    counts = table["count"].to_numpy()[by_name]
-    order = by_name[np.argsort(-counts, kind="stable")]
+    names = np.asarray(table.index, dtype=object).astype(str)
+    order = np.lexsort((names, -table["count"].to_numpy()))
     ordered: pd.DataFrame = table.iloc[order]
     return ordered
 
