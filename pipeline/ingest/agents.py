@@ -12,7 +12,7 @@ The coarse split (``by_family``) classifies every request, exactly; first match 
 1. ``unknown``: the empty agent (the log had none, or ``-``);
 2. ``bot``: uap-core names the device ``Spider`` (crawlers, link-preview fetchers such as
    ``facebookexternalhit`` or ``WhatsApp/``, and ``Java/`` clients), or the agent contains
-   ``bot``, ``crawler``, ``spider`` or ``slurp`` (case-insensitive);
+   ``bot``, ``crawler``, ``spider`` or ``slurp`` (case-insensitive: Arrow's ``utf8_lower``);
 3. ``tool``: the agent starts with one of :data:`TOOL_PREFIXES` (case-insensitive);
 4. ``browser``: the parser names a browser family (anything but ``Other``);
 5. ``other``: the rest (``kube-probe/1.30``, in-house clients).
@@ -34,6 +34,7 @@ model). ``unique`` counts distinct agent strings, the empty one included: exact 
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import ua_parser
 
 from pipeline.ingest.distinct import (
@@ -96,7 +99,8 @@ TOOL_PREFIXES: Final[tuple[str, ...]] = (
     "node-fetch",
     "java/",
 )
-_BOT_PATTERN: Final[str] = "|".join(BOT_WORDS)
+_BOT_PATTERN: Final[str] = "|".join(re.escape(word) for word in BOT_WORDS)
+_TOOL_PATTERN: Final[str] = "^(?:" + "|".join(re.escape(start) for start in TOOL_PREFIXES) + ")"
 #: uap-core's device family for crawlers, and its name for "no rule matched".
 _SPIDER: Final[str] = "Spider"
 _OTHER: Final[str] = "Other"
@@ -214,10 +218,12 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
     agents = np.asarray(counts.index.astype(str), dtype=object)
     requests = counts.to_numpy(dtype=np.int64)
     present = agents != ""
+    names = [parse_agent(agent) for agent in agents[present]]
     parsed = pd.DataFrame(
-        [parse_agent(agent) for agent in agents[present]],
-        columns=["browser", "os", "device"],
-        dtype=object,
+        {
+            column: np.fromiter((row[i] for row in names), dtype=object, count=len(names))
+            for i, column in enumerate(("browser", "os", "device"))
+        }
     )
     families = np.full(len(agents), "unknown", dtype=object)
     families[present] = _families(agents[present], parsed)
@@ -271,11 +277,11 @@ def agents_report(part: AgentPartial, top: int) -> AgentReport:
 
 
 def _families(agents: np.ndarray[Any, np.dtype[np.object_]], parsed: pd.DataFrame) -> Any:
-    """Family of each non-empty agent (bot, tool, browser, other), vectorised over the agents."""
-    lowered = pd.Series(agents, dtype=object).str.lower()
-    words = lowered.str.contains(_BOT_PATTERN, regex=True).to_numpy(dtype=bool)
+    """Family of each non-empty agent (bot, tool, browser, other), vectorised with Arrow."""
+    text = pc.utf8_lower(pa.array(agents, type=pa.large_string()))
+    words = pc.match_substring_regex(text, _BOT_PATTERN).to_numpy(zero_copy_only=False)
     bot = words | (parsed["device"].to_numpy() == _SPIDER)
-    tool = lowered.str.startswith(TOOL_PREFIXES).to_numpy(dtype=bool)
+    tool = pc.match_substring_regex(text, _TOOL_PATTERN).to_numpy(zero_copy_only=False)
     browser = parsed["browser"].to_numpy() != _OTHER
     return np.select([bot, tool, browser], ["bot", "tool", "browser"], "other")
 
