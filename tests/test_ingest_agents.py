@@ -415,7 +415,15 @@ def test_capped_lists_carry_their_error(monkeypatch: pytest.MonkeyPatch) -> None
     true = {"Chrome": 10, "Firefox": 9, "curl": 5, "Wget": 6}
     for row in report.browsers:
         assert row["count"] <= true[row["name"]] <= row["count"] + row["count_error"]
-    assert "user_agents.browsers" in report.error_bounds()
+    assert report.exact_flags()["user_agents.browsers"] is False
+    assert report.error_bounds()["user_agents.browsers"] == (
+        "counts are lower bounds: each row's true count is at most count + count_error, and "
+        f"any browser family not listed has at most {merge_agents(parts).browsers.dropped_max:,} "
+        "requests"
+    )
+    flags = report.exact_flags()
+    assert set(report.error_bounds()) == {key for key, exact in flags.items() if not exact}
+    assert flags["user_agents.by_family"] and flags["user_agents.unique"]
     assert report.by_family["tool"] == 11  # the split itself is never capped
 
 

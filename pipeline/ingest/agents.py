@@ -37,7 +37,7 @@ import functools
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -133,7 +133,8 @@ class AgentReport:
 
     ``browsers``, ``os`` and ``devices`` rows are ``{"name", "count"}``, ordered by count
     descending then name ascending; when the list's ``*_exact`` flag is False each row also has
-    ``count_error`` (the true count is between ``count`` and ``count + count_error``).
+    ``count_error`` (the true count is between ``count`` and ``count + count_error``), and
+    ``list_bounds`` holds the list's bound sentence.
     """
 
     unique: int
@@ -146,6 +147,7 @@ class AgentReport:
     os_exact: bool
     devices_exact: bool
     by_family: Mapping[str, int]
+    list_bounds: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON ``user_agents`` object, without ``top``."""
@@ -172,14 +174,7 @@ class AgentReport:
         bounds = {}
         if not self.unique_exact and self.unique_error is not None:
             bounds["user_agents.unique"] = self.unique_error
-        lower = "counts are lower bounds: the true count is at most count + count_error"
-        for key, exact in (
-            ("browsers", self.browsers_exact),
-            ("os", self.os_exact),
-            ("devices", self.devices_exact),
-        ):
-            if not exact:
-                bounds[f"user_agents.{key}"] = lower
+        bounds.update({f"user_agents.{key}": text for key, text in self.list_bounds.items()})
         return bounds
 
 
@@ -262,6 +257,11 @@ def agents_report(part: AgentPartial, top: int) -> AgentReport:
     browsers, browsers_exact = _rows(part.browsers, top)
     os_rows, os_exact = _rows(part.os, top)
     devices, devices_exact = _rows(part.devices, top)
+    lists = (
+        ("browsers", "browser family", part.browsers, browsers_exact),
+        ("os", "OS family", part.os, os_exact),
+        ("devices", "device family", part.devices, devices_exact),
+    )
     return AgentReport(
         unique=part.unique.count,
         unique_exact=part.unique.exact,
@@ -273,6 +273,11 @@ def agents_report(part: AgentPartial, top: int) -> AgentReport:
         os_exact=os_exact,
         devices_exact=devices_exact,
         by_family={family: int(part.by_family.get(family, 0)) for family in FAMILIES},
+        list_bounds={
+            key: _bound_text(what, counts.dropped_max)
+            for key, what, counts, exact in lists
+            if not exact
+        },
     )
 
 
@@ -292,6 +297,14 @@ def _capped_by(parsed: pd.DataFrame, column: str) -> CappedCounts:
         return empty_capped()
     counts = parsed.groupby(column, sort=False)["count"].sum()
     return capped_counts(counts, NAMES_CAP)
+
+
+def _bound_text(what: str, dropped_max: int) -> str:
+    """The bound of a list that is not proven exact."""
+    return (
+        "counts are lower bounds: each row's true count is at most count + count_error, and "
+        f"any {what} not listed has at most {dropped_max:,} requests"
+    )
 
 
 def _rows(counts: CappedCounts, top: int) -> tuple[tuple[dict[str, Any], ...], bool]:
