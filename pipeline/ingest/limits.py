@@ -12,14 +12,16 @@ from typing import Final
 
 from pipeline.ingest.distribution import Spec
 
-#: Latency per (method, status class): exact up to 16,384 distinct latencies per group (every
-#: millisecond-resolution latency up to 16 s), then a sketch with 0.1% relative error on its
-#: percentiles. Cap >= 1; 0 < alpha < 0.5.
-LATENCY: Final[Spec] = Spec(("method", "status_class"), cap=16_384, alpha=0.001)
+#: Latency per (method, status class): exact up to 65,536 distinct latencies per group (every
+#: millisecond-resolution latency up to 65 s, every 0.1 ms one up to 6.5 s), then a sketch with
+#: 0.1% relative error on its percentiles. About 25 bytes per row: 1.6 MB per full group.
+#: Cap >= 1; 0 < alpha < 0.5.
+LATENCY: Final[Spec] = Spec(("method", "status_class"), cap=65_536, alpha=0.001)
 
-#: Latency per kept path: exact up to 2,048 distinct latencies (millisecond resolution up to
-#: 2 s), then a sketch with 1% relative error.
-PATH_LATENCY: Final[Spec] = Spec(("path",), cap=2_048, alpha=0.01)
+#: Latency per kept path: exact up to 1,024 distinct latencies (millisecond resolution up to
+#: 1 s), then a sketch with 1% relative error (about 115 buckets per decade of latency). With
+#: ``PATHS`` paths this is at most about 2 million rows (50 MB) per partial.
+PATH_LATENCY: Final[Spec] = Spec(("path",), cap=1_024, alpha=0.01)
 
 #: Latency per timeline slot: exact up to 256 distinct latencies, then a 2% sketch (a plot of
 #: p50/p95 needs no more).

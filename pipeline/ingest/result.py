@@ -249,12 +249,17 @@ def _percent(alpha: float) -> str:
     return f"{alpha * 100:g}%"
 
 
-def _sketch_bound(alpha: float, groups: str = "") -> str:
+def _sketch_bound(
+    alpha: float,
+    groups: str = "",
+    figures: str = "median, p90, p95 and p99",
+    exact: str = "count, mean, min, max and std are exact",
+) -> str:
+    """The bound of sketched percentiles (:mod:`pipeline.ingest.distribution`)."""
     where = f" of {groups}" if groups else ""
     return (
-        f"median, p90, p95 and p99{where} within {_percent(alpha)} (relative) of the exact "
-        "values (a log-bucket sketch: more distinct latencies than the exact cap); count, mean, "
-        "min, max and std are exact"
+        f"{figures}{where} within {_percent(alpha)} (relative) of the exact values (more "
+        f"distinct latencies than kept exactly: a log-bucket sketch); {exact}"
     )
 
 
@@ -286,9 +291,12 @@ def _time_keys(partial: Partial, has_time: bool, bucket: str, bounds: _Bounds) -
     bounds.flag(
         "timeline",
         exact,
-        _sketch_bound(limits.TIMELINE_LATENCY.alpha, "some buckets")
-        .replace("median, p90, p95 and p99", "latency_p50 and latency_p95")
-        .replace("; count, mean, min, max and std are exact", "; request counts are exact"),
+        _sketch_bound(
+            limits.TIMELINE_LATENCY.alpha,
+            "some buckets",
+            "latency_p50 and latency_p95",
+            "request counts are exact",
+        ),
     )
     return {
         "time_range": {
@@ -371,7 +379,10 @@ def _top_paths(partial: Partial, top: int, bounds: _Bounds) -> tuple[dict[str, A
     sketched = [name for name, (_, is_exact) in stats.items() if not is_exact]
     if sketched:
         bound = (bound + "; " if not exact else "") + _sketch_bound(
-            limits.PATH_LATENCY.alpha, f"{len(sketched)} of the listed paths"
+            limits.PATH_LATENCY.alpha,
+            f"{len(sketched)} of the listed paths",
+            "p50, p95 and p99",
+            "their mean is exact" if exact else "their mean covers the requests counted",
         )
     bounds.flag("top_paths", exact and not sketched, bound)
     requests = partial.parsed

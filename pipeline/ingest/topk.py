@@ -75,7 +75,8 @@ def capped_counts(counts: pd.Series, cap: int, extra: pd.DataFrame | None = None
     """
     values = counts.to_numpy(dtype=np.int64)
     kept, bound = top_positions(values, cap)
-    names = np.asarray(counts.index[kept], dtype=object).astype(str).astype(object)
+    # Python strings: numpy's fixed-width str dtype would drop trailing NUL characters
+    names = np.array([str(name) for name in counts.index[kept]], dtype=object)
     table = pd.DataFrame(
         {"count": values[kept], "error": np.zeros(len(kept), np.int64)},
         index=pd.Index(names, dtype=object, name="name"),
@@ -137,8 +138,8 @@ def _ordered(table: pd.DataFrame) -> pd.DataFrame:
     """Rows by count descending, then name ascending in code-point order."""
     if len(table) <= 1:
         return table
-    names = np.asarray(table.index, dtype=object).astype(str)
-    order = np.lexsort((names, -table["count"].to_numpy()))
+    keys = pd.DataFrame({"count": -table["count"].to_numpy(), "name": table.index.to_numpy()})
+    order = keys.sort_values(["count", "name"], kind="stable").index.to_numpy()
     ordered: pd.DataFrame = table.iloc[order]
     return ordered
 
@@ -160,8 +161,9 @@ def top_rows(counts: CappedCounts, top: int) -> tuple[pd.DataFrame, bool]:
         last_name = str(rows.index[-1])
         rest = table.iloc[top:]
         upper = rest["count"] + rest["error"]
-        names = np.asarray(rest.index, dtype=object).astype(str)
-        ties = (upper.to_numpy() == last_count) & (names < last_name)
+        # a Python comparison: numpy would turn last_name into its str dtype (no trailing NUL)
+        before = np.array([str(name) < last_name for name in rest.index], dtype=bool)
+        ties = (upper.to_numpy() == last_count) & before
         if bool((upper > last_count).any()) or bool(ties.any()):
             exact = False
         if len(rows) == top and counts.dropped_max >= last_count:
