@@ -12,11 +12,16 @@ The algorithm is primesieve's (``src/Erat*.cpp``, ``PreSieve.cpp``), in a smalle
   are every ``p``-th byte, always the same bit (primesieve's ``EratSmall``).
 * **Medium primes** (a few hits per block) walk the wheel multiple by multiple, keeping their
   next byte and wheel index from block to block (``EratMedium``).
-* **Large primes** (at most about one hit per block) sit in *buckets*, one per block ahead: a
-  block only touches the primes that hit it, and each moves to the bucket of its next hit
-  (``EratBig``). A prime joins when the sieve reaches its square. Buckets are linked chunks of a
-  preallocated pool, so the working set is a few sequential streams, not 2 million primes; this
-  keeps windows near 10^15 (sieving primes up to 3.2e7) fast.
+* **Large primes** (a few hits per block at most) sit in *buckets*, one per block ahead: a
+  block only touches the primes that hit it. As in ``EratBig``, each bucket entry crosses off
+  exactly one multiple and moves to the bucket of its next one (the current bucket again when it
+  hits this block twice; that bucket is emptied until it stays empty), so the hot loop has no
+  inner loop to mispredict. An entry is one uint64 (``p // 30``, byte offset, wheel index);
+  buckets are linked chunks of one preallocated pool, a full chunk recognised by its end index,
+  so the working set is a few sequential streams, not 2 million primes; this keeps windows near
+  10^15 (sieving primes up to 3.2e7) fast. A prime joins when the sieve reaches its square.
+* **First multiples** of the 2 million sieving primes near 10^15 are found once per window with
+  a float division corrected by one (an integer division costs tens of cycles each).
 * **Counting** uses popcount over 64-bit words; twin pairs are ``popcount(w & w >> 1 & mask)``;
   the largest gap and the edge primes come from the same pass, byte by byte only while the gap
   found so far is shorter than a word (:data:`pipeline.prime.wheel.WORD_SPAN_GAP`).
@@ -276,7 +281,7 @@ def _sieve(
     small_off = np.empty(nsmall * 8, dtype=np.int64)
     for a in range(nsmall):
         p = primes[first + a]
-        m0 = max(p, (lo + p - 1) // p)
+        m0 = _first_multiplier(lo, p)
         for j in range(8):
             m = m0 + (RESIDUES[j] - m0) % 30
             small_off[a * 8 + j] = p * m // 30 - k0
@@ -286,24 +291,26 @@ def _sieve(
     medium_w = np.empty(nmedium, dtype=np.int64)
     for a in range(nmedium):
         p = primes[mid + a]
-        m0 = max(p, (lo + p - 1) // p)
+        m0 = _first_multiplier(lo, p)
         m = m0 + _TO_COPRIME[m0 % 30]
         medium_off[a] = p * m // 30 - k0
         medium_w[a] = 8 * _RESIDUE_INDEX[p % 30] + _RESIDUE_INDEX[m % 30]
-    # Large primes: a bucket per block ahead (circular), chunks from a pool.
+    # Large primes: a bucket per block ahead (circular), each a list of chunks from one pool. An
+    # entry is one uint64: q = p // 30 (high 32 bits), byte offset in its block, wheel index.
     nlarge = stop - big
     max_step = 6 * (primes[stop - 1] // 30) + 7 if nlarge else 0
     nslots = 1
     while nslots < (max_step >> block_log) + 2:
         nslots *= 2
-    nchunks = nlarge // chunk + nslots + 2
-    entry_q = np.empty(nchunks * chunk if nlarge else 0, dtype=np.uint32)
-    entry_pos = np.empty(nchunks * chunk if nlarge else 0, dtype=np.uint32)
-    chunk_len = np.zeros(nchunks, dtype=np.int64)
+    # every prime is in one bucket; each bucket has one partly filled chunk and at most one empty
+    # one, and the chunk being emptied is freed only after its entries moved on
+    nchunks = nlarge // chunk + 2 * nslots + 2 if nlarge else 0
+    pool = np.empty(nchunks * chunk, dtype=np.uint64)
     chunk_next = np.full(nchunks, -1, dtype=np.int64)
     free = np.arange(nchunks - 1, -1, -1).astype(np.int64)
     nfree = nchunks
-    slot_head = np.full(nslots, -1, dtype=np.int64)
+    # slot_end[s]: pool index where bucket s's next entry goes (in its newest chunk), -1 if empty
+    slot_end = np.full(nslots, -1, dtype=np.int64)
     next_large = big
 
     small_active = 0
@@ -372,57 +379,63 @@ def _sieve(
         while next_large < stop and primes[next_large] ** 2 < block_end:
             p = primes[next_large]
             next_large += 1
-            m0 = max(p, (lo + p - 1) // p)
+            m0 = _first_multiplier(lo, p)
             m = m0 + _TO_COPRIME[m0 % 30]
             o = p * m // 30 - k0 - start
             if o >= nbytes - start:
                 continue
             w = 8 * _RESIDUE_INDEX[p % 30] + _RESIDUE_INDEX[m % 30]
             slot = (b + (o >> block_log)) & (nslots - 1)
-            h = slot_head[slot]
-            if h < 0 or chunk_len[h] == chunk:
+            x = slot_end[slot]
+            if x < 0:
                 nfree -= 1
-                c = free[nfree]
-                chunk_next[c] = h
-                chunk_len[c] = 0
-                slot_head[slot] = c
-                h = c
-            e = h * chunk + chunk_len[h]
-            entry_q[e] = p // 30
-            entry_pos[e] = ((o & (size - 1)) << 6) | w
-            chunk_len[h] += 1
-        h = slot_head[b & (nslots - 1)]
-        slot_head[b & (nslots - 1)] = -1
-        last_block = b == nblocks - 1
-        while h >= 0:
-            for e in range(h * chunk, h * chunk + chunk_len[h]):
-                q = np.int64(entry_q[e])
-                packed = np.int64(entry_pos[e])
-                o = packed >> 6
-                w = packed & 63
-                while o < n:
+                x = free[nfree] * chunk
+                chunk_next[x // chunk] = -1
+            pool[x] = np.uint64(((p // 30) << 32) | ((o & (size - 1)) << 6) | w)
+            x += 1
+            if x & (chunk - 1) == 0:  # full: link a fresh chunk in front
+                nfree -= 1
+                chunk_next[free[nfree]] = x // chunk - 1
+                x = free[nfree] * chunk
+            slot_end[slot] = x
+        # EratBig: cross off one multiple per entry, move the entry to the bucket of its next
+        # multiple; an entry that hits this block again lands in this bucket and is seen in the
+        # next round of the outer loop.
+        current = b & (nslots - 1)
+        blocks_left = nblocks - b
+        while slot_end[current] >= 0:
+            end = slot_end[current]
+            slot_end[current] = -1
+            c = end // chunk  # the newest chunk (possibly empty)
+            while c >= 0:
+                for e in range(c * chunk, end):
+                    entry = np.int64(pool[e])
+                    q = entry >> 32
+                    o = (entry >> 6) & (size - 1)
+                    w = entry & 63
                     block[o] &= _WHEEL_MASK[w]
                     o += q * _WHEEL_DELTA[w] + _WHEEL_CORRECTION[w]
-                    w = _WHEEL_NEXT[w]
-                if last_block or b + (o >> block_log) >= nblocks:
-                    continue
-                slot = (b + (o >> block_log)) & (nslots - 1)
-                t = slot_head[slot]
-                if t < 0 or chunk_len[t] == chunk:
-                    nfree -= 1
-                    c = free[nfree]
-                    chunk_next[c] = t
-                    chunk_len[c] = 0
-                    slot_head[slot] = c
-                    t = c
-                x = t * chunk + chunk_len[t]
-                entry_q[x] = np.uint32(q)
-                entry_pos[x] = np.uint32(((o & (size - 1)) << 6) | w)
-                chunk_len[t] += 1
-            following = chunk_next[h]
-            free[nfree] = h
-            nfree += 1
-            h = following
+                    ahead = o >> block_log
+                    if ahead >= blocks_left:
+                        continue  # past the window
+                    slot = (b + ahead) & (nslots - 1)
+                    x = slot_end[slot]
+                    if x < 0:
+                        nfree -= 1
+                        x = free[nfree] * chunk
+                        chunk_next[x // chunk] = -1
+                    pool[x] = np.uint64((q << 32) | ((o & (size - 1)) << 6) | _WHEEL_NEXT[w])
+                    x += 1
+                    if x & (chunk - 1) == 0:
+                        nfree -= 1
+                        chunk_next[free[nfree]] = x // chunk - 1
+                        x = free[nfree] * chunk
+                    slot_end[slot] = x
+                following = chunk_next[c]
+                free[nfree] = c
+                nfree += 1
+                c = following
+                end = c * chunk + chunk
 
         # the block is sieved: bytes [0, n) hold the wheel numbers 30*kabs .. block_end - 1
         if extract:
@@ -459,6 +472,19 @@ def _sieve(
             else:
                 break
     return stats, heads, tails, found
+
+
+@njit
+def _first_multiplier(lo: int, p: int) -> int:
+    """``max(p, ceil(lo / p))``: the first multiplier to cross off (``p*p`` at the earliest).
+
+    A float division (exact enough below 2**53, then corrected by one) instead of an integer
+    division, which costs tens of cycles for each of the 2 million sieving primes per window.
+    """
+    m: int = np.int64(np.float64(lo) / np.float64(p))  # floor or ceil of lo / p
+    if m * p < lo:
+        m += 1
+    return max(m, p)
 
 
 @njit

@@ -78,8 +78,9 @@ SMALL_PRIME_HITS: Final[int] = 4
 #: miss the block, more bucket traffic per hit). Legal range: >= 1.
 LARGE_PRIME_BLOCKS: Final[int] = 2
 
-#: Entries per chunk of the large-prime bucket pool. Bigger chunks mean fewer chunk switches but
-#: more memory held by partly filled chunks (one per bucket). Legal range: >= 16.
+#: Entries (8 bytes each) per chunk of the large-prime bucket pool. Bigger chunks mean fewer
+#: chunk switches but more memory held by partly filled chunks (up to two per bucket). Legal
+#: range: a power of two >= 16 (the kernel tests ``index & (BUCKET_CHUNK - 1)`` for a full chunk).
 BUCKET_CHUNK: Final[int] = 2048
 
 #: How many primes a summary keeps at each end (the report shows the first 20 primes).
