@@ -7,9 +7,11 @@ The algorithm is primesieve's (``src/Erat*.cpp``, ``PreSieve.cpp``), in a smalle
   sieve, walked in cache-sized *blocks* of ``2**BLOCK_LOG`` bytes.
 * **Pre-sieve.** The multiples of the primes in ``PRESIEVE_GROUPS`` are not crossed off: each
   group's periodic pattern is copied (first group) or AND-ed (others) into the block.
-* **Small primes** (many hits per block) are crossed off with 8 tight strided loops per prime,
-  one per residue class of the multiplier: the multiples ``p*m`` with ``m`` in one class mod 30
-  are every ``p``-th byte, always the same bit (primesieve's ``EratSmall``).
+* **Small primes** (many hits per L1-sized part of a block, ``2**SMALL_BLOCK_LOG`` bytes) are
+  crossed off one part at a time, so their scattered writes hit the L1 cache. The multiples
+  ``p*m`` with ``m`` in one residue class mod 30 are every ``p``-th byte, always the same bit, so
+  a prime keeps 8 offsets, one per class, all within ``p`` bytes of each other, and its loop
+  crosses off all 8 per step of ``p`` bytes (primesieve's ``EratSmall``).
 * **Medium primes** (a few hits per block) walk the wheel multiple by multiple, keeping their
   next byte and wheel index from block to block (``EratMedium``).
 * **Large primes** (a few hits per block at most) sit in *buckets*, one per block ahead: a
@@ -57,6 +59,7 @@ from pipeline.prime.tuning import (
     EDGE_PRIMES,
     LARGE_PRIME_BLOCKS,
     PRESIEVE_GROUPS,
+    SMALL_BLOCK_LOG,
     SMALL_PRIME_HITS,
 )
 
@@ -83,7 +86,8 @@ _EDGE: Final[int] = EDGE_PRIMES
 #: The tuning constants, passed to the kernel as an argument: numba's cache is keyed on this
 #: file only, so a constant frozen in from another module would survive a change to it.
 _TUNING: Final[I64] = np.array(
-    [BLOCK_LOG, SMALL_PRIME_HITS, LARGE_PRIME_BLOCKS, BUCKET_CHUNK, EDGE_PRIMES], dtype=np.int64
+    [BLOCK_LOG, SMALL_PRIME_HITS, LARGE_PRIME_BLOCKS, BUCKET_CHUNK, EDGE_PRIMES, SMALL_BLOCK_LOG],
+    dtype=np.int64,
 )
 #: Primes not on the wheel, reported by the Python wrapper.
 _WHEEL_PRIMES: Final[tuple[int, ...]] = (2, 3, 5)
@@ -247,7 +251,7 @@ def _sieve(
     last]`` (only numbers on the wheel, i.e. without 2, 3, 5), its first and last ``_EDGE``
     primes (``tails`` right-aligned), and the number of primes written to ``out``.
     """
-    block_log, small_hits, large_blocks, chunk, edge = tuning
+    block_log, small_hits, large_blocks, chunk, edge, small_log = tuning
     size = 1 << block_log
     k0 = lo // 30
     nbytes = (hi - 1) // 30 - k0 + 1
@@ -267,7 +271,7 @@ def _sieve(
     stop = first
     while stop < primes.size and primes[stop] * primes[stop] < hi:
         stop += 1
-    small_max = size // small_hits
+    small_max = (1 << small_log) // small_hits
     large_min = size * large_blocks
     mid = first
     while mid < stop and primes[mid] <= small_max:
@@ -349,16 +353,84 @@ def _sieve(
             for j in range(8):
                 small_off[small_active * 8 + j] -= start
             small_active += 1
-        for a in range(small_active):
-            p = primes[first + a]
-            i8 = 8 * _RESIDUE_INDEX[p % 30]
-            for j in range(8):
-                mask = _WHEEL_MASK[i8 + j]
-                o = small_off[a * 8 + j]
-                while o < n:
-                    block[o] &= mask
-                    o += p
-                small_off[a * 8 + j] = o - n
+        # small primes, one L1-sized part of the block at a time; each prime's 8 multiples in a
+        # span of p bytes are crossed off together (the 8 offsets stay within p of each other)
+        s1 = 0
+        while s1 < n:
+            s1 = min(s1 + (1 << small_log), n)
+            for a in range(small_active):
+                p = primes[first + a]
+                i8 = 8 * _RESIDUE_INDEX[p % 30]
+                a8 = a * 8
+                o0 = small_off[a8]
+                o1 = small_off[a8 + 1]
+                o2 = small_off[a8 + 2]
+                o3 = small_off[a8 + 3]
+                o4 = small_off[a8 + 4]
+                o5 = small_off[a8 + 5]
+                o6 = small_off[a8 + 6]
+                o7 = small_off[a8 + 7]
+                m0 = _WHEEL_MASK[i8]
+                m1 = _WHEEL_MASK[i8 + 1]
+                m2 = _WHEEL_MASK[i8 + 2]
+                m3 = _WHEEL_MASK[i8 + 3]
+                m4 = _WHEEL_MASK[i8 + 4]
+                m5 = _WHEEL_MASK[i8 + 5]
+                m6 = _WHEEL_MASK[i8 + 6]
+                m7 = _WHEEL_MASK[i8 + 7]
+                top = max(max(max(o0, o1), max(o2, o3)), max(max(o4, o5), max(o6, o7)))
+                while top < s1:
+                    block[o0] &= m0
+                    block[o1] &= m1
+                    block[o2] &= m2
+                    block[o3] &= m3
+                    block[o4] &= m4
+                    block[o5] &= m5
+                    block[o6] &= m6
+                    block[o7] &= m7
+                    o0 += p
+                    o1 += p
+                    o2 += p
+                    o3 += p
+                    o4 += p
+                    o5 += p
+                    o6 += p
+                    o7 += p
+                    top += p
+                if o0 < s1:
+                    block[o0] &= m0
+                    o0 += p
+                if o1 < s1:
+                    block[o1] &= m1
+                    o1 += p
+                if o2 < s1:
+                    block[o2] &= m2
+                    o2 += p
+                if o3 < s1:
+                    block[o3] &= m3
+                    o3 += p
+                if o4 < s1:
+                    block[o4] &= m4
+                    o4 += p
+                if o5 < s1:
+                    block[o5] &= m5
+                    o5 += p
+                if o6 < s1:
+                    block[o6] &= m6
+                    o6 += p
+                if o7 < s1:
+                    block[o7] &= m7
+                    o7 += p
+                small_off[a8] = o0
+                small_off[a8 + 1] = o1
+                small_off[a8 + 2] = o2
+                small_off[a8 + 3] = o3
+                small_off[a8 + 4] = o4
+                small_off[a8 + 5] = o5
+                small_off[a8 + 6] = o6
+                small_off[a8 + 7] = o7
+        for a in range(small_active * 8):
+            small_off[a] -= n
 
         # medium primes
         while medium_active < nmedium and primes[mid + medium_active] ** 2 < block_end:
