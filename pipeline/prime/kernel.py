@@ -156,21 +156,29 @@ def sieve_window(lo: int, hi: int, cuts: Sequence[int]) -> list[Summary]:
     stats, heads, tails, _ = _sieve(
         lo, hi, bounds, primes, pattern, offsets, periods, _PRESIEVED, False, _empty_out(), _TUNING
     )
+    # plain lists: a window may hold 100,000 pieces, and numpy indexing is slow per piece; only
+    # the edge primes that exist are converted (pieces of small ranges hold a few primes)
+    edges, rows = bounds.tolist(), stats.tolist()
+    shown_all = np.minimum(stats[:, 0], _EDGE)
+    columns = np.arange(_EDGE)
+    firsts = heads[columns < shown_all[:, None]].tolist()
+    lasts = tails[columns >= _EDGE - shown_all[:, None]].tolist()
     summaries = []
-    for index in range(bounds.size - 1):
-        a, b = int(bounds[index]), int(bounds[index + 1])
-        count, twins, gap, after = (int(x) for x in stats[index, :4])
+    at = 0
+    for index, (count, twins, gap, after, _) in enumerate(rows):
+        a, b = edges[index], edges[index + 1]
         shown = min(count, _EDGE)
         piece = Summary(
             a,
             b,
             count=count,
-            head=tuple(heads[index, :shown].tolist()),
-            tail=tuple(tails[index, _EDGE - shown :].tolist()),
+            head=tuple(firsts[at : at + shown]),
+            tail=tuple(lasts[at : at + shown]),
             twin_pairs=twins,
             max_gap=gap if count >= 2 else 0,
             gap_after=after if count >= 2 else None,
         )
+        at += shown
         if a < 6:  # 2, 3 and 5 are not on the wheel
             piece = merge(Summary.of(a, b, [p for p in _WHEEL_PRIMES if a <= p < b]), piece)
         summaries.append(piece)
