@@ -4,7 +4,7 @@ The sieve has two granularities. ``segment_size`` (numbers per Dask task) sets t
 graph and the load balance; inside a task the compiled kernel walks its windows in cache-sized
 *blocks* of ``2**BLOCK_LOG`` wheel bytes, so the working set stays in the CPU cache whatever the
 task size. Primes are split by how often they hit a block (the primesieve lesson): the tiniest
-are stamped from pre-computed patterns, small ones are crossed off with strided loops, medium
+are stamped from pre-computed patterns, small ones are crossed off in L1-sized parts, medium
 ones walk the wheel, and large ones wait in buckets for the blocks they hit.
 """
 
