@@ -72,6 +72,12 @@ _WHEEL_DELTA = wheel.WHEEL_DELTA
 _WHEEL_CORRECTION = wheel.WHEEL_CORRECTION
 _WHEEL_NEXT = wheel.WHEEL_NEXT
 _TO_COPRIME = wheel.TO_COPRIME
+# Unsigned copies for the hot loops: numba checks every signed index for a negative value (a
+# compare and a select per access, and it blocks other optimisations: 3x slower crossing-off),
+# and it turns mixed uint64/int64 arithmetic into floats, so those loops are uint64 throughout.
+_U_DELTA = wheel.WHEEL_DELTA.astype(np.uint64)
+_U_CORRECTION = wheel.WHEEL_CORRECTION.astype(np.uint64)
+_U_NEXT = wheel.WHEEL_NEXT.astype(np.uint64)
 _RESIDUE_INDEX = wheel.RESIDUE_INDEX
 _FROM_MASK = wheel.FROM_MASK
 _POP8 = wheel.POPCOUNT8
@@ -366,18 +372,19 @@ def _sieve(
         s1 = 0
         while s1 < n:
             s1 = min(s1 + (1 << small_log), n)
+            u1 = np.uint64(s1)
             for a in range(small_active):
-                p = primes[first + a]
-                i8 = 8 * _RESIDUE_INDEX[p % 30]
+                i8 = 8 * _RESIDUE_INDEX[primes[first + a] % 30]
+                p = np.uint64(primes[first + a])
                 a8 = a * 8
-                o0 = small_off[a8]
-                o1 = small_off[a8 + 1]
-                o2 = small_off[a8 + 2]
-                o3 = small_off[a8 + 3]
-                o4 = small_off[a8 + 4]
-                o5 = small_off[a8 + 5]
-                o6 = small_off[a8 + 6]
-                o7 = small_off[a8 + 7]
+                o0 = np.uint64(small_off[a8])
+                o1 = np.uint64(small_off[a8 + 1])
+                o2 = np.uint64(small_off[a8 + 2])
+                o3 = np.uint64(small_off[a8 + 3])
+                o4 = np.uint64(small_off[a8 + 4])
+                o5 = np.uint64(small_off[a8 + 5])
+                o6 = np.uint64(small_off[a8 + 6])
+                o7 = np.uint64(small_off[a8 + 7])
                 m0 = _WHEEL_MASK[i8]
                 m1 = _WHEEL_MASK[i8 + 1]
                 m2 = _WHEEL_MASK[i8 + 2]
@@ -387,7 +394,7 @@ def _sieve(
                 m6 = _WHEEL_MASK[i8 + 6]
                 m7 = _WHEEL_MASK[i8 + 7]
                 top = max(max(max(o0, o1), max(o2, o3)), max(max(o4, o5), max(o6, o7)))
-                while top < s1:
+                while top < u1:
                     block[o0] &= m0
                     block[o1] &= m1
                     block[o2] &= m2
@@ -405,38 +412,38 @@ def _sieve(
                     o6 += p
                     o7 += p
                     top += p
-                if o0 < s1:
+                if o0 < u1:
                     block[o0] &= m0
                     o0 += p
-                if o1 < s1:
+                if o1 < u1:
                     block[o1] &= m1
                     o1 += p
-                if o2 < s1:
+                if o2 < u1:
                     block[o2] &= m2
                     o2 += p
-                if o3 < s1:
+                if o3 < u1:
                     block[o3] &= m3
                     o3 += p
-                if o4 < s1:
+                if o4 < u1:
                     block[o4] &= m4
                     o4 += p
-                if o5 < s1:
+                if o5 < u1:
                     block[o5] &= m5
                     o5 += p
-                if o6 < s1:
+                if o6 < u1:
                     block[o6] &= m6
                     o6 += p
-                if o7 < s1:
+                if o7 < u1:
                     block[o7] &= m7
                     o7 += p
-                small_off[a8] = o0
-                small_off[a8 + 1] = o1
-                small_off[a8 + 2] = o2
-                small_off[a8 + 3] = o3
-                small_off[a8 + 4] = o4
-                small_off[a8 + 5] = o5
-                small_off[a8 + 6] = o6
-                small_off[a8 + 7] = o7
+                small_off[a8] = np.int64(o0)
+                small_off[a8 + 1] = np.int64(o1)
+                small_off[a8 + 2] = np.int64(o2)
+                small_off[a8 + 3] = np.int64(o3)
+                small_off[a8 + 4] = np.int64(o4)
+                small_off[a8 + 5] = np.int64(o5)
+                small_off[a8 + 6] = np.int64(o6)
+                small_off[a8 + 7] = np.int64(o7)
         for a in range(small_active * 8):
             small_off[a] -= n
 
@@ -444,16 +451,17 @@ def _sieve(
         while medium_active < nmedium and primes[mid + medium_active] ** 2 < block_end:
             medium_off[medium_active] -= start
             medium_active += 1
+        un = np.uint64(n)
         for a in range(medium_active):
-            q = primes[mid + a] // 30
-            o = medium_off[a]
-            w = medium_w[a]
-            while o < n:
-                block[o] &= _WHEEL_MASK[w]
-                o += q * _WHEEL_DELTA[w] + _WHEEL_CORRECTION[w]
-                w = _WHEEL_NEXT[w]
-            medium_off[a] = o - n
-            medium_w[a] = w
+            uq = np.uint64(primes[mid + a] // 30)
+            uo = np.uint64(medium_off[a])
+            uw = np.uint64(medium_w[a])
+            while uo < un:
+                block[uo] &= _WHEEL_MASK[uw]
+                uo += uq * _U_DELTA[uw] + _U_CORRECTION[uw]
+                uw = _U_NEXT[uw]
+            medium_off[a] = np.int64(uo - un)
+            medium_w[a] = np.int64(uw)
 
         # large primes: join when the sieve reaches their square, then the bucket of this block
         while next_large < stop and primes[next_large] ** 2 < block_end:
@@ -482,35 +490,44 @@ def _sieve(
         # multiple; an entry that hits this block again lands in this bucket and is seen in the
         # next round of the outer loop.
         current = b & (nslots - 1)
-        blocks_left = nblocks - b
+        ublocks_left = np.uint64(nblocks - b)
+        ub = np.uint64(b)
+        uslots = np.uint64(nslots - 1)
+        ulog = np.uint64(block_log)
+        uoffset = np.uint64(size - 1)
+        u6 = np.uint64(6)
+        u32 = np.uint64(32)
+        u63 = np.uint64(63)
+        uchunk = np.uint64(chunk - 1)
         while slot_end[current] >= 0:
             end = slot_end[current]
             slot_end[current] = -1
             c = end // chunk  # the newest chunk (possibly empty)
             while c >= 0:
-                for e in range(c * chunk, end):
-                    entry = np.int64(pool[e])
-                    q = entry >> 32
-                    o = (entry >> 6) & (size - 1)
-                    w = entry & 63
-                    block[o] &= _WHEEL_MASK[w]
-                    o += q * _WHEEL_DELTA[w] + _WHEEL_CORRECTION[w]
-                    ahead = o >> block_log
-                    if ahead >= blocks_left:
+                for e in range(np.uint64(c * chunk), np.uint64(end)):
+                    entry = pool[e]
+                    uq = entry >> u32
+                    uo = (entry >> u6) & uoffset
+                    uw = entry & u63
+                    block[uo] &= _WHEEL_MASK[uw]
+                    uo += uq * _U_DELTA[uw] + _U_CORRECTION[uw]
+                    ahead = uo >> ulog
+                    if ahead >= ublocks_left:
                         continue  # past the window
-                    slot = (b + ahead) & (nslots - 1)
+                    slot = (ub + ahead) & uslots
                     x = slot_end[slot]
                     if x < 0:
                         nfree -= 1
                         x = free[nfree] * chunk
                         chunk_next[x // chunk] = -1
-                    pool[x] = np.uint64((q << 32) | ((o & (size - 1)) << 6) | _WHEEL_NEXT[w])
-                    x += 1
-                    if x & (chunk - 1) == 0:
+                    ux = np.uint64(x)
+                    pool[ux] = (uq << u32) | ((uo & uoffset) << u6) | _U_NEXT[uw]
+                    ux += np.uint64(1)
+                    if ux & uchunk == 0:
                         nfree -= 1
-                        chunk_next[free[nfree]] = x // chunk - 1
-                        x = free[nfree] * chunk
-                    slot_end[slot] = x
+                        chunk_next[free[nfree]] = np.int64(ux) // chunk - 1
+                        ux = np.uint64(free[nfree] * chunk)
+                    slot_end[slot] = np.int64(ux)
                 following = chunk_next[c]
                 free[nfree] = c
                 nfree += 1
@@ -592,17 +609,20 @@ def _scan(
             v &= mask_lo
         if i == i1:
             v &= mask_hi
-        count, twins, gap, after, last = _add_byte(
-            v, kabs + i, count, twins, gap, after, last, head
-        )
+        if count < edge:
+            _head(v, kabs + i, count, head)
+        count, twins, gap, after, last = _add_byte(v, kabs + i, count, twins, gap, after, last)
         i += 1
     while i + 8 <= i1:
         w = words[i >> 3]
         if w:
             if count < edge or gap < _WORD_SPAN_GAP:
                 for t in range(8):
+                    v = block[i + t]
+                    if count < edge:
+                        _head(v, kabs + i + t, count, head)
                     count, twins, gap, after, last = _add_byte(
-                        block[i + t], kabs + i + t, count, twins, gap, after, last, head
+                        v, kabs + i + t, count, twins, gap, after, last
                     )
             else:
                 low = np.int64(trailing_zeros64(w))
@@ -621,9 +641,9 @@ def _scan(
         v = block[i]
         if i == i1:
             v &= mask_hi
-        count, twins, gap, after, last = _add_byte(
-            v, kabs + i, count, twins, gap, after, last, head
-        )
+        if count < edge:
+            _head(v, kabs + i, count, head)
+        count, twins, gap, after, last = _add_byte(v, kabs + i, count, twins, gap, after, last)
         i += 1
     stats[piece, 0], stats[piece, 1], stats[piece, 2] = count, twins, gap
     stats[piece, 3], stats[piece, 4] = after, last
@@ -638,9 +658,12 @@ def _add_byte(
     gap: int,
     after: int,
     last: int,
-    head: I64,
 ) -> tuple[int, int, int, int, int]:
-    """Account for the primes of one masked wheel byte ``v`` (numbers ``30*k + RESIDUES``)."""
+    """Account for the primes of one masked wheel byte ``v`` (numbers ``30*k + RESIDUES``).
+
+    Scalars only: numba counts references to every array passed to a function, which costs
+    more than the work here, done for millions of bytes.
+    """
     if v == 0:
         return count, twins, gap, after, last
     base = 30 * k
@@ -654,16 +677,20 @@ def _add_byte(
     if _GAP8[v] > gap:
         gap, after = np.int64(_GAP8[v]), base + _GAP8_AFTER[v]
     twins += _TWINS8[v]
-    if count < head.size:
-        h = count
-        x = v
-        while x and h < head.size:
-            head[h] = base + RESIDUES[_LOW[x]]
-            h += 1
-            x &= x - np.uint8(1)
     count += _POP8[v]
     last = base + RESIDUES[_HIGH[v]]
     return count, twins, gap, after, last
+
+
+@njit
+def _head(v: np.uint8, k: int, count: int, head: I64) -> None:
+    """Record the primes of byte ``v`` as the piece's first primes while fewer than wanted."""
+    h = count
+    x = v
+    while x and h < head.size:
+        head[h] = 30 * k + RESIDUES[_LOW[x]]
+        h += 1
+        x &= x - np.uint8(1)
 
 
 @njit
