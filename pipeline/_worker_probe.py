@@ -13,7 +13,17 @@ import sys
 from typing import Any
 
 #: Third-party modules our task functions import on workers.
-REQUIRED_MODULES = ("dask", "distributed", "pandas", "numpy", "numba", "pyarrow")
+REQUIRED_MODULES = (
+    "dask",
+    "distributed",
+    "pandas",
+    "numpy",
+    "numba",
+    "pyarrow",
+    "ua_parser",
+    "ua_parser_rs",
+    "datasketches",
+)
 
 
 def source_digest(package: str = "pipeline") -> str | None:

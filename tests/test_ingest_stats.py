@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.ingest.latency import latency_summary
 from pipeline.ingest.parse import parse_text
-from pipeline.ingest.stats import aggregate_partition, latency_summary, merge_partials
+from pipeline.ingest.stats import Partial, aggregate_partition, merge_partials
 from tests.test_ingest_reference import ref_stats
 
 _values = st.lists(
@@ -69,22 +71,28 @@ def test_merge_is_independent_of_partitioning(lines: list[str], cuts: list[int])
     merged = merge_partials(parts)
     assert (merged.parsed, merged.malformed) == (whole.parsed, whole.malformed)
     assert merged.malformed_samples == whole.malformed_samples
-    for name in ("requests", "latency", "path_latency", "user_agents"):
-        got = (
-            getattr(merged, name)
-            .groupby(level=list(range(getattr(merged, name).index.nlevels)))
-            .sum()
-        )
-        want = getattr(whole, name)
-        want = want.groupby(level=list(range(want.index.nlevels))).sum()
-        assert sorted(got.items()) == sorted(want.items()), name
+    for name in _TABLES:
+        assert _normal(merged, name) == _normal(whole, name), name
+
+
+_TABLES = ("requests", "latency", "path_latency", "paths", "error_paths", "agents", "timeline")
+
+
+def _normal(partial: Partial, name: str) -> list[tuple[object, ...]]:
+    """A table of a partial as sorted rows, whatever its type and row order."""
+    table = getattr(partial, name)
+    if isinstance(table, pd.Series):
+        summed = table.groupby(level=list(range(table.index.nlevels))).sum()
+        return sorted((*((k,) if not isinstance(k, tuple) else k), v) for k, v in summed.items())
+    frame = table.values if hasattr(table, "moments") else table.table.reset_index()
+    return sorted(tuple(row) for row in frame.itertuples(index=False))
 
 
 def test_merging_no_partials_is_the_empty_partial() -> None:
     empty = merge_partials([])
     assert (empty.files, empty.parsed, empty.malformed, empty.failed) == (0, 0, 0, [])
-    for name in ("requests", "latency", "path_latency", "user_agents"):
-        assert len(getattr(empty, name)) == 0, name
+    for name in _TABLES:
+        assert _normal(empty, name) == [], name
     one = aggregate_partition(parse_text("[GET] /a, status=200, time=5ms user-agent=x\nbad"), "f")
     merged = merge_partials([empty, one])
     assert (merged.parsed, merged.malformed) == (1, 1)

@@ -48,6 +48,8 @@ def test_runtime_dependencies_match_environment_yml() -> None:
         "pyarrow",
         "click",
         "bokeh",
+        "ua-parser",
+        "datasketches",
     }
     extras = project["optional-dependencies"]
     notebook_extra = {_name(req) for req in extras.get("notebooks", [])}

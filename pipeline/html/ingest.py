@@ -102,9 +102,9 @@ def _largest(values: Any) -> float | None:
     return max(known) if known else None
 
 
-def _approx(block: Mapping[str, Any]) -> str:
-    """`` (approx.)`` when a block says its figures are not exact (``"exact": false``)."""
-    return " (approx.)" if block.get("exact") is False else ""
+def _approx(data: Mapping[str, Any], key: str) -> str:
+    """`` (approx.)`` when the report flags a key's figures as not exact (``exact``)."""
+    return " (approx.)" if data.get("exact", {}).get(key, True) is False else ""
 
 
 def _header(data: Mapping[str, Any], context: PageContext) -> list[tuple[str, str]]:
@@ -130,7 +130,7 @@ def _summary(data: Mapping[str, Any]) -> str:
     lines, requests, latency = data["lines"], data["requests"], data["latency_ms"]
     total = requests["total"]
     classes = requests["by_status_class"]
-    mark = _approx(latency)
+    mark = _approx(data, "latency_ms")
     items = [
         ("requests", f"{total:,}"),
         ("lines parsed", f"{lines['parsed']:,}"),
@@ -186,7 +186,7 @@ def _latency_section(data: Mapping[str, Any], plots: list[Plot]) -> str:
         )
     overall = [["all", *(_ms_cell(latency, k) for k in keys)]]
     parts.append(table(headers, overall, table_id="latency-all"))
-    return section(f"Latency (ms){_approx(latency)}", *parts)
+    return section(f"Latency (ms){_approx(data, 'latency_ms')}", *parts)
 
 
 def _ms_cell(block: Mapping[str, Any], key: str) -> object:
@@ -359,10 +359,10 @@ def _paths_section(data: Mapping[str, Any]) -> str:
             for entry in errors
         ]
         parts += [
-            "<h3>Top error paths (4xx and 5xx)</h3>",
+            f"<h3>Top error paths (4xx and 5xx){escape(_approx(data, 'top_errors'))}</h3>",
             table(["path", "errors", "4xx", "5xx"], error_rows, table_id="top-errors"),
         ]
-    return section("Top paths", *parts)
+    return section(f"Top paths{_approx(data, 'top_paths')}", *parts)
 
 
 def _agents_section(data: Mapping[str, Any], plots: list[Plot]) -> str:
@@ -402,11 +402,34 @@ def _agents_section(data: Mapping[str, Any], plots: list[Plot]) -> str:
         for entry in agents["top"]
     ]
     return section(
-        f"User agents ({agents['unique']:,} unique)",
+        f"User agents ({agents['unique']:,} unique){_approx(data, 'user_agents.top')}",
         '<div class="cols"><div>{{plot:agent-families}}</div><div>',
         table(["user agent", "requests", "share"], rows, table_id="top-agents"),
         "</div></div>",
+        *_parsed_agents(data, total),
     )
+
+
+def _parsed_agents(data: Mapping[str, Any], total: int) -> list[str]:
+    """Browsers, operating systems and devices (ua-parser families), side by side."""
+    columns = []
+    for key, title in (
+        ("browsers", "Browsers"),
+        ("os", "Operating systems"),
+        ("devices", "Devices"),
+    ):
+        rows = [
+            [entry["name"], entry["count"], (format_share(entry["count"], total), entry["count"])]
+            for entry in data["user_agents"].get(key) or []
+        ]
+        if rows:
+            heading = f"<h3>{escape(title + _approx(data, 'user_agents.' + key))}</h3>"
+            columns.append(
+                f"<div>{heading}"
+                + table([title.lower(), "requests", "share"], rows, table_id=f"agents-{key}")
+                + "</div>"
+            )
+    return ['<div class="cols">' + "".join(columns) + "</div>"] if columns else []
 
 
 def _timeline_section(timeline: Mapping[str, Any], plots: list[Plot]) -> str:
@@ -507,6 +530,13 @@ def _lines_section(data: Mapping[str, Any]) -> str:
     parts = []
     if data["notes"]:
         parts.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in data["notes"]) + "</ul>")
+    bounds = data.get("error_bounds") or {}
+    if bounds:
+        parts.append(
+            "<p>Approximate figures (marked approx.; everything else is exact):</p><ul>"
+            + "".join(f"<li>{escape(k)}: {escape(v)}</li>" for k, v in bounds.items())
+            + "</ul>"
+        )
     samples = lines["malformed_samples"]
     if samples:
         parts.append(

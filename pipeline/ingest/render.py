@@ -22,6 +22,9 @@ from pipeline.report import (
 #: tables fit 100 columns. The JSON report has them whole.
 TEXT_WIDTH: Final[int] = 56
 
+#: Marks approximate figures (the JSON's ``exact`` flags) in the text report.
+APPROXIMATE: Final[str] = "~"
+
 #: Latency statistics in the text tables (``min`` and ``std`` are in the JSON report).
 TEXT_LATENCY_KEYS: Final[tuple[str, ...]] = ("count", "mean", "median", "p90", "p95", "p99", "max")
 
@@ -74,22 +77,22 @@ def render_ingest(result: IngestResult) -> str:
         "Requests by status",
         _count_table("status", requests["by_status"], total),
         "",
-        "Latency (ms)",
+        _title(data, "latency_ms", "Latency (ms)"),
         _latency_table({"all": data["latency_ms"]}, "scope"),
         "",
-        "Latency by method (ms)",
+        _title(data, "latency_by_method", "Latency by method (ms)"),
         _latency_table(data["latency_by_method"], "method"),
         "",
-        "Latency by status class (ms)",
+        _title(data, "latency_by_status_class", "Latency by status class (ms)"),
         _latency_table(data["latency_by_status_class"], "class"),
         "",
-        "Top paths (latency in ms)",
+        _title(data, "top_paths", "Top paths (latency in ms)"),
         format_table(
             ["path", "requests", "share", "p50 ms", "p95 ms", "p99 ms"],
             [
                 [
                     _short(row["path"], 40),
-                    row["count"],
+                    _count(row),
                     Cell("-" if row["share"] is None else f"{100 * row['share']:.1f} %"),
                     Cell(format_ms(row["p50"])),
                     Cell(format_ms(row["p95"])),
@@ -99,22 +102,22 @@ def render_ingest(result: IngestResult) -> str:
             ],
         ),
         "",
-        "Top error paths (4xx and 5xx)",
+        _title(data, "top_errors", "Top error paths (4xx and 5xx)"),
         format_table(
             ["path", "errors", "4xx", "5xx"],
             [
-                [_short(row["path"]), row["count"], row["status_4xx"], row["status_5xx"]]
+                [_short(row["path"]), _count(row), row["status_4xx"], row["status_5xx"]]
                 for row in data["top_errors"]
             ],
         ),
         "",
-        f"User agents: {data['user_agents']['unique']:,} unique",
+        _title(data, "user_agents.top", f"User agents: {data['user_agents']['unique']:,} unique"),
         format_table(
             ["user agent", "requests", "share"],
             [
                 [
                     _short(entry["user_agent"]),
-                    entry["count"],
+                    _count(entry),
                     Cell(format_share(entry["count"], total)),
                 ]
                 for entry in data["user_agents"]["top"]
@@ -123,12 +126,56 @@ def render_ingest(result: IngestResult) -> str:
         "",
         "Requests by user-agent family",
         _count_table("family", data["user_agents"]["by_family"], total),
+        *_parsed_agents(data, total),
     ]
     if "timeline" in data and data["timeline"]["rows"]:
         parts += ["", *timeline_text(data["timeline"])]
+        if not data["exact"].get("timeline", True):
+            parts[-1] += f"  {APPROXIMATE}"
+    if data["error_bounds"]:
+        parts += ["", f"{APPROXIMATE} approximate figures (everything else is exact)"]
+        parts += [
+            textwrap.fill(
+                printable(f"{key}: {bound}"), 100, initial_indent="  - ", subsequent_indent="    "
+            )
+            for key, bound in data["error_bounds"].items()
+        ]
     execution = data["execution"]
     parts += ["", footer(execution["elapsed_s"], execution["mode"], execution["workers"])]
     return "\n".join(parts) + "\n"
+
+
+def _title(data: Mapping[str, Any], key: str, title: str) -> str:
+    """A table title, marked when the report flags its figures approximate."""
+    return title if data["exact"].get(key, True) else f"{title}  {APPROXIMATE} approximate"
+
+
+def _count(row: Mapping[str, Any]) -> Cell | int:
+    """A top-list count; a lower bound (``count_error`` > 0) shows as ``N+``."""
+    count: int = row["count"]
+    return Cell(f"{count:,}+") if row.get("count_error") else count
+
+
+def _parsed_agents(data: Mapping[str, Any], total: int) -> list[str]:
+    """Browsers, operating systems and devices (ua-parser families), one table each."""
+    parts: list[str] = []
+    for key, title in (
+        ("browsers", "Browsers"),
+        ("os", "Operating systems"),
+        ("devices", "Devices"),
+    ):
+        rows = data["user_agents"].get(key) or []
+        if not rows:
+            continue
+        table = format_table(
+            [title.lower(), "requests", "share"],
+            [
+                [_short(row["name"]), _count(row), Cell(format_share(row["count"], total))]
+                for row in rows
+            ],
+        )
+        parts += ["", _title(data, f"user_agents.{key}", title), table]
+    return parts
 
 
 def _count_table(label: str, counts: Mapping[str, int], total: int) -> str:

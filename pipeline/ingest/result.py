@@ -5,8 +5,9 @@ method or status are in ascending key order, status classes from ``1xx`` to ``5x
 by count descending then path ascending; ``user_agents.top`` by count descending then agent
 ascending ("ascending" is code-point order).
 
->>> user_agent_family("Mozilla/5.0 (compatible; Googlebot/2.1)"), user_agent_family("curl/8.5")
-('bot', 'tool')
+``exact`` says, for every key that holds statistics, whether its figures are exact; each key
+that is not has a sentence in ``error_bounds`` stating the bound (see
+:mod:`pipeline.ingest.distribution` and :mod:`pipeline.ingest.topk` for the guarantees).
 """
 
 from __future__ import annotations
@@ -19,8 +20,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.execution import ExecutionSettings
-from pipeline.ingest.stats import Partial, latency_summary
-from pipeline.ingest.timeline import choose_bucket, iso_utc, timeline_rows
+from pipeline.ingest import limits
+from pipeline.ingest.agents import agents_report
+from pipeline.ingest.distribution import KEYED, Distributions, combine, summaries
+from pipeline.ingest.latency import latency_summary
+from pipeline.ingest.stats import Partial
+from pipeline.ingest.timeline import BUCKETS, choose_bucket, iso_utc, timeline_rows
+from pipeline.ingest.topk import CappedCounts, top_rows
 from pipeline.report import FailedInput
 
 #: Entries of ``top_paths`` and ``user_agents.top``.
@@ -34,35 +40,6 @@ HISTOGRAM_BINS_PER_DECADE: Final[int] = 4
 HISTOGRAM_DECADES: Final[tuple[int, int]] = (-3, 9)
 
 STATUS_CLASSES: Final[tuple[str, ...]] = ("1xx", "2xx", "3xx", "4xx", "5xx")
-FAMILIES: Final[tuple[str, ...]] = ("browser", "bot", "tool", "other", "unknown")
-_BOT_WORDS: Final[tuple[str, ...]] = ("bot", "crawler", "spider", "slurp")
-_TOOL_PREFIXES: Final[tuple[str, ...]] = (
-    "curl/",
-    "wget/",
-    "python-requests/",
-    "python-urllib",
-    "go-http-client/",
-    "postmanruntime/",
-    "httpie/",
-    "okhttp/",
-    "axios/",
-    "node-fetch",
-    "java/",
-)
-
-
-def user_agent_family(agent: str) -> str:
-    """The family of a user agent; case-insensitive rules, first match wins."""
-    if agent == "":
-        return "unknown"
-    lowered = agent.lower()
-    if any(word in lowered for word in _BOT_WORDS):
-        return "bot"
-    if lowered.startswith(_TOOL_PREFIXES):
-        return "tool"
-    if lowered.startswith("mozilla/"):
-        return "browser"
-    return "other"
 
 
 @dataclass(frozen=True)
@@ -86,6 +63,9 @@ class IngestResult:
     user_agents_top: tuple[Mapping[str, Any], ...]
     user_agents_by_family: Mapping[str, int]
     execution: Mapping[str, Any]
+    user_agents_browsers: tuple[Mapping[str, Any], ...] = ()
+    user_agents_os: tuple[Mapping[str, Any], ...] = ()
+    user_agents_devices: tuple[Mapping[str, Any], ...] = ()
     filtered: int = 0
     formats: Mapping[str, int] | None = None
     notes: tuple[str, ...] = ()
@@ -93,6 +73,8 @@ class IngestResult:
     time_range: Mapping[str, Any] | None = None
     timeline: Mapping[str, Any] | None = None
     latency_histogram: tuple[Mapping[str, Any], ...] = ()
+    exact: Mapping[str, bool] | None = None
+    error_bounds: Mapping[str, str] | None = None
 
     @property
     def failed_inputs(self) -> Sequence[FailedInput]:
@@ -145,6 +127,9 @@ class IngestResult:
                 "user_agents": {
                     "unique": self.user_agents_unique,
                     "top": [dict(entry) for entry in self.user_agents_top],
+                    "browsers": [dict(entry) for entry in self.user_agents_browsers],
+                    "os": [dict(entry) for entry in self.user_agents_os],
+                    "devices": [dict(entry) for entry in self.user_agents_devices],
                     "by_family": dict(self.user_agents_by_family),
                 },
             }
@@ -154,6 +139,8 @@ class IngestResult:
                 "bucket": self.timeline["bucket"],
                 "rows": [dict(row) for row in self.timeline["rows"]],
             }
+        document["exact"] = dict(self.exact or {})
+        document["error_bounds"] = dict(self.error_bounds or {})
         document["notes"] = list(self.notes)
         document["execution"] = dict(self.execution)
         return document
@@ -182,8 +169,23 @@ def build_result(
     by_class = dict.fromkeys(STATUS_CLASSES, 0)
     for status, count in statuses.items():
         by_class[f"{int(str(status)) // 100}xx"] += int(count)
+    bounds = _Bounds()
     latency = partial.latency
-    latency_values = latency.groupby(level="latency_ms").sum()
+    overall = combine(latency, limits.LATENCY, lambda frame: 0)
+    overall_stats = summaries(overall, KEYED).get(0, (_no_latency(), True))
+    bounds.flag("latency_ms", overall_stats[1], _sketch_bound(limits.LATENCY.alpha))
+    bounds.flag(
+        "latency_histogram",
+        overall_stats[1],
+        f"latencies within {_percent(limits.LATENCY.alpha)} of a bin edge may be counted in "
+        "the neighbouring bin",
+    )
+    time_keys = _time_keys(partial, has_time, bucket, bounds)
+    time_notes = time_keys.pop("notes", ())
+    agents = agents_report(partial.agent_summary, top)
+    agent_bounds = agents.error_bounds()
+    for key, exact in agents.exact_flags().items():
+        bounds.flag(key, exact, agent_bounds.get(key, ""))
     return IngestResult(
         files=partial.files,
         failed=tuple(partial.failed),
@@ -193,35 +195,123 @@ def build_result(
         by_method={str(k): int(v) for k, v in sorted(methods.items())},
         by_status_class=by_class,
         by_status={str(k): int(v) for k, v in sorted(statuses.items())},
-        latency_ms=_summary(latency_values),
-        latency_histogram=latency_histogram(latency_values),
-        latency_by_method=_grouped(latency, "method", str),
-        latency_by_status_class=_grouped(latency, "status_class", lambda c: f"{int(c)}xx"),
-        top_paths=_top_paths(partial.path_latency, partial.parsed, top),
-        top_errors=_top_errors(partial.path_errors, top),
-        user_agents_unique=len(partial.user_agents),
-        user_agents_top=_top_agents(partial.user_agents, top),
-        user_agents_by_family=_families(partial.user_agents),
+        latency_ms=overall_stats[0],
+        latency_histogram=latency_histogram(_by_value(overall)),
+        latency_by_method=_grouped(latency, "method", str, bounds),
+        latency_by_status_class=_grouped(latency, "status_class", lambda c: f"{int(c)}xx", bounds),
+        top_paths=_top_paths(partial, top, bounds),
+        top_errors=_top_errors(partial.error_paths, top, bounds),
+        user_agents_unique=agents.unique,
+        user_agents_top=_top_agents(partial.agents, top, bounds),
+        user_agents_by_family=agents.by_family,
+        user_agents_browsers=agents.browsers,
+        user_agents_os=agents.os,
+        user_agents_devices=agents.devices,
         execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
         filtered=partial.filtered,
         formats=dict(formats or {}),
-        notes=tuple(notes),
+        notes=(*notes, *time_notes),
         bytes_sent=partial.bytes_sent if has_bytes else None,
-        **_time_keys(partial, has_time, bucket),
+        exact=bounds.exact,
+        error_bounds=bounds.bounds,
+        **time_keys,
     )
 
 
-def _time_keys(partial: Partial, has_time: bool, bucket: str) -> dict[str, Any]:
+#: The keys of ``exact`` (report keys that hold statistics), in report order; ``timeline`` only
+#: when the report has one.
+EXACT_KEYS: Final[tuple[str, ...]] = (
+    "requests",
+    "latency_ms",
+    "latency_histogram",
+    "latency_by_method",
+    "latency_by_status_class",
+    "top_paths",
+    "top_errors",
+    "user_agents.top",
+    "user_agents.unique",
+    "user_agents.browsers",
+    "user_agents.os",
+    "user_agents.devices",
+    "user_agents.by_family",
+    "timeline",
+)
+
+
+class _Bounds:
+    """Collects the ``exact`` flags and the ``error_bounds`` sentences while the report is built."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, bool] = {"requests": True}
+        self._bounds: dict[str, str] = {}
+
+    def flag(self, key: str, exact: bool, bound: str) -> None:
+        self._exact[key] = exact
+        if not exact:
+            self._bounds[key] = bound
+
+    @property
+    def exact(self) -> dict[str, bool]:
+        return {key: self._exact[key] for key in EXACT_KEYS if key in self._exact}
+
+    @property
+    def bounds(self) -> dict[str, str]:
+        return {key: self._bounds[key] for key in EXACT_KEYS if key in self._bounds}
+
+
+def _percent(alpha: float) -> str:
+    return f"{alpha * 100:g}%"
+
+
+def _sketch_bound(
+    alpha: float,
+    groups: str = "",
+    figures: str = "median, p90, p95 and p99",
+    exact: str = "count, mean, min, max and std are exact",
+) -> str:
+    """The bound of sketched percentiles (:mod:`pipeline.ingest.distribution`)."""
+    where = f" of {groups}" if groups else ""
+    return (
+        f"{figures}{where} within {_percent(alpha)} (relative) of the exact values (more "
+        f"distinct latencies than kept exactly: a log-bucket sketch); {exact}"
+    )
+
+
+def _no_latency() -> dict[str, Any]:
+    """The statistics block of a group without latencies."""
+    return latency_summary(np.array([]), np.array([], dtype=np.int64))
+
+
+def _time_keys(partial: Partial, has_time: bool, bucket: str, bounds: _Bounds) -> dict[str, Any]:
     """``time_range`` and ``timeline`` (None for both without a time field or a timed request)."""
     if not has_time:
         return {"time_range": None, "timeline": None}
     first, last = partial.time_min, partial.time_max
+    notes: list[str] = []
     if first is None or last is None:
         empty = {"first": None, "last": None, "requests_without_time": partial.untimed}
         shown = "1m" if bucket == "auto" else bucket
-        return {"time_range": empty, "timeline": {"bucket": shown, "rows": []}}
+        bounds.flag("timeline", True, "")
+        return {"time_range": empty, "timeline": {"bucket": shown, "rows": []}, "notes": ()}
     chosen = choose_bucket(first, last, bucket)
-    rows = timeline_rows(first, last, chosen, partial.timeline, partial.timeline_latency)
+    if BUCKETS[chosen] < partial.timeline_minutes:
+        slot = next(name for name, size in BUCKETS.items() if size == partial.timeline_minutes)
+        notes.append(
+            f"--bucket {chosen} gives more than {limits.TIMELINE_SLOTS:,} rows over this time "
+            f"range; the timeline uses {slot}"
+        )
+        chosen = slot
+    rows, exact = timeline_rows(first, last, chosen, partial.timeline, partial.timeline_latency)
+    bounds.flag(
+        "timeline",
+        exact,
+        _sketch_bound(
+            limits.TIMELINE_LATENCY.alpha,
+            "some buckets",
+            "latency_p50 and latency_p95",
+            "request counts are exact",
+        ),
+    )
     return {
         "time_range": {
             "first": iso_utc(first),
@@ -229,6 +319,7 @@ def _time_keys(partial: Partial, has_time: bool, bucket: str) -> dict[str, Any]:
             "requests_without_time": partial.untimed,
         },
         "timeline": {"bucket": chosen, "rows": rows},
+        "notes": tuple(notes),
     }
 
 
@@ -266,84 +357,93 @@ def latency_histogram(counts: pd.Series) -> tuple[dict[str, Any], ...]:
     )
 
 
-def _summary(counts: pd.Series) -> dict[str, Any]:
-    """Latency statistics of a Series indexed by latency value."""
-    values = np.asarray(counts.index.get_level_values(-1), dtype=np.float64)
-    return latency_summary(values, counts.to_numpy(dtype=np.int64))
+def _by_value(dist: Distributions) -> pd.Series:
+    """Counts indexed by latency (bucket representatives where sketched), all groups added."""
+    values = dist.values
+    summed: pd.Series = values.groupby("latency_ms", sort=True)["count"].sum()
+    return summed
 
 
-def _grouped(latency: pd.Series, level: str, label: Any) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    if not len(latency):
-        return out
-    by_key = latency.groupby(level=[level, "latency_ms"]).sum()
-    for key in sorted(by_key.index.get_level_values(0).unique()):
-        out[label(key)] = _summary(by_key.xs(key, level=0))
-    return out
+def _grouped(
+    latency: Distributions, level: str, label: Any, bounds: _Bounds
+) -> dict[str, dict[str, Any]]:
+    """Statistics per method or per status class, and its exact flag."""
+    combined = combine(latency, limits.LATENCY, lambda frame: frame[level])
+    stats = summaries(combined, KEYED)
+    key = f"latency_by_{level}"
+    sketched = [label(name) for name, (_, exact) in sorted(stats.items()) if not exact]
+    bounds.flag(key, not sketched, _sketch_bound(limits.LATENCY.alpha, ", ".join(sketched)))
+    return {label(name): block for name, (block, _) in sorted(stats.items())}
 
 
-def _ranked(counts: pd.Series, top: int) -> list[tuple[str, int]]:
-    """The ``top`` largest counts of a Series indexed by name: count descending, then name
-    ascending in code-point order (vectorised: no Python loop over every distinct name)."""
-    frame = pd.DataFrame({"name": counts.index.astype(str), "count": counts.to_numpy()})
-    # candidates: every name whose count reaches the top-th largest count (ties included)
-    if len(frame) > top:
-        threshold = frame["count"].nlargest(top).iloc[-1]
-        frame = frame[frame["count"] >= threshold]
-    ordered = sorted(zip(frame["name"], frame["count"], strict=True), key=lambda i: (-i[1], i[0]))
-    return [(name, int(count)) for name, count in ordered[:top]]
+def _rows_exact(counts: CappedCounts, top: int, what: str) -> tuple[pd.DataFrame, bool, str]:
+    """The top rows, whether they are proven exact, and the bound sentence when not."""
+    rows, exact = top_rows(counts, top)
+    bound = (
+        "counts are lower bounds: each row's true count is at most count + count_error, and "
+        f"any {what} not listed has at most {counts.dropped_max:,} (too many distinct {what}s "
+        "to keep them all)"
+    )
+    return rows, exact, bound
 
 
-def _top_paths(path_latency: pd.Series, requests: int, top: int) -> tuple[dict[str, Any], ...]:
-    if not len(path_latency):
-        return ()
-    totals = path_latency.groupby(level="path").sum()
-    entries = []
-    for path, count in _ranked(totals, top):
-        stats = _summary(path_latency.xs(path, level="path"))
-        entries.append(
-            {
-                "path": path,
-                "count": count,
-                "share": count / requests if requests else None,
-                "mean": stats["mean"],
-                "p50": stats["median"],
-                "p95": stats["p95"],
-                "p99": stats["p99"],
-            }
+def _top_paths(partial: Partial, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:
+    rows, exact, bound = _rows_exact(partial.paths, top, "path")
+    stats = summaries(partial.path_latency, limits.PATH_LATENCY, list(rows.index))
+    sketched = [name for name, (_, is_exact) in stats.items() if not is_exact]
+    if sketched:
+        bound = (bound + "; " if not exact else "") + _sketch_bound(
+            limits.PATH_LATENCY.alpha,
+            f"{len(sketched)} of the listed paths",
+            "p50, p95 and p99",
+            "their mean is exact" if exact else "their mean covers the requests counted",
         )
+    bounds.flag("top_paths", exact and not sketched, bound)
+    requests = partial.parsed
+    entries = []
+    for path, row in rows.iterrows():
+        block = stats.get(path, (_no_latency(), True))[0]
+        entry = {
+            "path": str(path),
+            "count": int(row["count"]),
+            "share": int(row["count"]) / requests if requests else None,
+            "mean": block["mean"],
+            "p50": block["median"],
+            "p95": block["p95"],
+            "p99": block["p99"],
+        }
+        if not exact:
+            entry["count_error"] = int(row["error"])
+        entries.append(entry)
     return tuple(entries)
 
 
-def _top_errors(path_errors: pd.Series, top: int) -> tuple[dict[str, Any], ...]:
+def _top_errors(errors: CappedCounts, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:
     """The paths with the most 4xx and 5xx responses."""
-    if not len(path_errors):
-        return ()
-    by_class = path_errors.groupby(level=["path", "status_class"]).sum().unstack(fill_value=0)
-    totals = by_class.sum(axis=1)
+    rows, exact, bound = _rows_exact(errors, top, "path")
+    bounds.flag("top_errors", exact, bound)
     entries = []
-    for path, count in _ranked(totals, top):
-        row = by_class.loc[path]
-        entries.append(
-            {
-                "path": path,
-                "count": count,
-                "status_4xx": int(row.get(4, 0)),
-                "status_5xx": int(row.get(5, 0)),
-            }
-        )
+    for path, row in rows.iterrows():
+        entry = {
+            "path": str(path),
+            "count": int(row["count"]),
+            "status_4xx": int(row["status_4xx"]),
+            "status_5xx": int(row["status_5xx"]),
+        }
+        if not exact:
+            entry["count_error"] = int(row["error"])
+        entries.append(entry)
     return tuple(entries)
 
 
-def _top_agents(agents: pd.Series, top: int) -> tuple[dict[str, Any], ...]:
-    named = agents.groupby(level=0).sum() if isinstance(agents.index, pd.MultiIndex) else agents
-    named = named[named.index.astype(str) != ""]
-    return tuple({"user_agent": ua, "count": n} for ua, n in _ranked(named, top))
-
-
-def _families(agents: pd.Series) -> dict[str, int]:
-    families = dict.fromkeys(FAMILIES, 0)
-    for key, count in agents.items():
-        agent = str(key[0] if isinstance(key, tuple) else key)
-        families[user_agent_family(agent)] += int(count)
-    return families
+def _top_agents(agents: CappedCounts, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:
+    named = CappedCounts(agents.table[agents.table.index != ""], agents.dropped_max)
+    rows, exact, bound = _rows_exact(named, top, "user agent")
+    bounds.flag("user_agents.top", exact, bound)
+    entries = []
+    for agent, row in rows.iterrows():
+        entry: dict[str, Any] = {"user_agent": str(agent), "count": int(row["count"])}
+        if not exact:
+            entry["count_error"] = int(row["error"])
+        entries.append(entry)
+    return tuple(entries)

@@ -1,18 +1,19 @@
-"""Mergeable partial aggregates of parsed log lines, and the exact statistics computed from them.
+"""Mergeable partial aggregates of parsed log lines, bounded by the report, not by the input.
 
-Why value counts: the report needs exact medians and percentiles, which a running sum cannot
-give. Each partition therefore reduces its lines to counts keyed by the distinct values that
-matter (``(method, status class, latency)``, ``(path without query, latency)``, user agent...).
-Partials merge by adding counts, so memory grows with the number of distinct values, not with
-the number of lines, and ``--mode process`` ships these small tables between processes instead
-of parsed partitions. Mean and sample standard deviation are computed exactly from the merged
-counts (a two-pass formula over the distinct values, numerically stable), and percentiles
-replicate numpy's default ``linear`` method on the expanded data without expanding it.
+Each partition reduces its lines to small tables that merge by adding, so ``--mode process`` and
+``distributed`` ship summaries between processes, never parsed partitions. What is kept, and why
+its size does not grow with the input (the caps are in :mod:`pipeline.ingest.limits`):
 
->>> import numpy as np
->>> stats = latency_summary(np.array([1.0, 2.0, 10.0]), np.array([2, 1, 1]))
->>> stats["median"], stats["max"], stats["count"]
-(1.5, 10.0, 4)
+* counts by ``(method, status)``: exact, as many rows as distinct methods and statuses;
+* latency by ``(method, status class)``: :mod:`pipeline.ingest.distribution`, exact value counts
+  up to a cap per group, then a log-bucket sketch with exact moments;
+* paths, error paths and user agents: :mod:`pipeline.ingest.topk`, at most a fixed number of
+  names each, with a proven error bound per name; latency per kept path as a distribution;
+* the timeline: counts per time slot and status class, latency per slot as a distribution; the
+  slot starts at one minute and grows (5m, 15m, 1h, 1d) so a partial never holds more than
+  :data:`~pipeline.ingest.limits.TIMELINE_SLOTS` slots.
+
+The report (:mod:`pipeline.ingest.result`) says which figures are exact and bounds the others.
 """
 
 from __future__ import annotations
@@ -26,29 +27,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.ingest import limits
+from pipeline.ingest.agents import AgentPartial, merge_agents, summarize_agents
+from pipeline.ingest.distribution import (
+    Distributions,
+    distributions,
+    empty,
+    keep_groups,
+    merge,
+    rekey,
+)
 from pipeline.ingest.filters import Filters
 from pipeline.ingest.parse import ParsedPartition
 from pipeline.ingest.templates import template_paths
+from pipeline.ingest.topk import CappedCounts, capped_counts, empty_capped, merge_capped
 from pipeline.report import FailedInput
 
 #: How many malformed lines the report quotes.
 MALFORMED_SAMPLES: Final[int] = 5
-
-#: Percentiles reported besides the median, as (key, percent).
-PERCENTILES: Final[tuple[tuple[str, int], ...]] = (("p90", 90), ("p95", 95), ("p99", 99))
-
-#: The keys of every latency block, in report order.
-LATENCY_KEYS: Final[tuple[str, ...]] = (
-    "count",
-    "mean",
-    "median",
-    "min",
-    "max",
-    "std",
-    "p90",
-    "p95",
-    "p99",
-)
 
 
 def _counts(names: Sequence[str]) -> pd.Series:
@@ -60,9 +56,12 @@ def _counts(names: Sequence[str]) -> pd.Series:
     return pd.Series(np.zeros(0, dtype=np.int64), index=index, name="count")
 
 
-#: Milliseconds per minute: the timeline is counted per UTC minute and regrouped into the
-#: report's bucket at the end, so partials never depend on the (global) time range.
+#: Milliseconds per minute: the timeline is counted per UTC minute, in slots of one of
+#: :data:`SLOT_MINUTES`, and regrouped into the report's bucket at the end.
 MINUTE_MS: Final[int] = 60_000
+
+#: Timeline slot lengths in minutes, each a multiple of the one before (the timeline buckets).
+SLOT_MINUTES: Final[tuple[int, ...]] = (1, 5, 15, 60, 1440)
 
 
 @dataclass(frozen=True)
@@ -96,15 +95,19 @@ class Partial:
     requests
         Count by ``(method, status)``.
     latency
-        Count by ``(method, status_class, latency_ms)``; the status class is ``status // 100``.
+        Latency by ``(method, status_class)`` (:data:`~pipeline.ingest.limits.LATENCY`); the
+        status class is ``status // 100``.
+    paths
+        Requests per path (query string removed, templated unless raw paths were asked for),
+        capped to :data:`~pipeline.ingest.limits.PATHS` names.
     path_latency
-        Count by ``(path, latency_ms)``, path with its query string removed and templated
-        (:mod:`pipeline.ingest.templates`) unless raw paths were asked for; NaN latency for
-        requests without one.
-    path_errors
-        Count by ``(path, status_class)`` of the 4xx and 5xx responses.
-    user_agents
-        Count by ``(user_agent,)``, the empty agent included.
+        Latency per path, for the paths in ``paths`` only.
+    error_paths
+        4xx and 5xx responses per path (columns ``status_4xx``, ``status_5xx``), capped.
+    agents
+        Requests per full user-agent string (the empty agent included), capped.
+    agent_summary
+        Browsers, OS, devices, families and distinct agents (:mod:`pipeline.ingest.agents`).
     filtered
         Parsed lines removed by a filter (they are in no other count).
     bytes_sent
@@ -114,9 +117,12 @@ class Partial:
     untimed
         Requests counted without a time.
     timeline
-        Count by ``(minute, status_class)``; minute is UTC ms // 60000.
+        Count by ``(minute, status_class)``, minute being the first minute of a slot of
+        ``timeline_minutes`` minutes (UTC minutes since the epoch).
     timeline_latency
-        Count by ``(minute, latency_ms)`` of the requests that have both.
+        Latency per slot of the requests that have both.
+    timeline_minutes
+        Slot length, one of the timeline buckets (1, 5, 15, 60, 1440).
     file_reports
         One entry per file read (set by :func:`merge_file`).
     """
@@ -128,19 +134,22 @@ class Partial:
     malformed_samples: list[str] = field(default_factory=list)
     malformed_lines: list[str] = field(default_factory=list)
     requests: pd.Series = field(default_factory=lambda: _counts(["method", "status"]))
-    latency: pd.Series = field(
-        default_factory=lambda: _counts(["method", "status_class", "latency_ms"])
+    latency: Distributions = field(default_factory=lambda: empty(limits.LATENCY))
+    paths: CappedCounts = field(default_factory=empty_capped)
+    path_latency: Distributions = field(default_factory=lambda: empty(limits.PATH_LATENCY))
+    error_paths: CappedCounts = field(
+        default_factory=lambda: empty_capped(("status_4xx", "status_5xx"))
     )
-    path_latency: pd.Series = field(default_factory=lambda: _counts(["path", "latency_ms"]))
-    path_errors: pd.Series = field(default_factory=lambda: _counts(["path", "status_class"]))
-    user_agents: pd.Series = field(default_factory=lambda: _counts(["user_agent"]))
+    agents: CappedCounts = field(default_factory=empty_capped)
+    agent_summary: AgentPartial = field(default_factory=lambda: merge_agents([]))
     filtered: int = 0
     bytes_sent: int = 0
     time_min: int | None = None
     time_max: int | None = None
     untimed: int = 0
     timeline: pd.Series = field(default_factory=lambda: _counts(["minute", "status_class"]))
-    timeline_latency: pd.Series = field(default_factory=lambda: _counts(["minute", "latency_ms"]))
+    timeline_latency: Distributions = field(default_factory=lambda: empty(limits.TIMELINE_LATENCY))
+    timeline_minutes: int = 1
     file_reports: list[FileReport] = field(default_factory=list)
 
 
@@ -182,54 +191,87 @@ def aggregate_partition(
     grouped = base if raw_paths else template_paths(base)
     # .array: positional, not aligned by label (a filter leaves gaps in frame.index)
     path = pd.Series(grouped.to_pandas().array, index=frame.index, name="path")
-    errors = (status_class >= 4).to_numpy()
     samples = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     records = [f"{source}\t{line}" for line in malformed.to_pylist()] if keep_malformed else []
     times = frame["time"]
     timed = times.notna()
     millis = times[timed].to_numpy(dtype="datetime64[ms]").view(np.int64)
-    minute = pd.Series(millis // MINUTE_MS, index=times.index[timed], name="minute")
-    timeline, timeline_latency = _timeline(frame, timed, minute, status_class)
-    return Partial(
+    latency = frame.groupby([method, status_class, frame["latency_ms"]], sort=False, observed=True)
+    agents = frame.groupby(frame["user_agent"], sort=False).size()
+    partial = Partial(
         parsed=len(frame),
         malformed=len(malformed),
         malformed_samples=[str(line) for line in samples],
         malformed_lines=records,
         requests=_plain(frame.groupby([method, frame["status"]], sort=False, observed=True).size()),
-        latency=_plain(
-            frame.groupby(
-                [method, status_class, frame["latency_ms"]], sort=False, observed=True
-            ).size()
-        ),
-        path_latency=frame.groupby([path, frame["latency_ms"]], sort=False, dropna=False)
-        .size()
-        .rename("count"),
-        path_errors=frame[errors]
-        .groupby([path[errors], status_class[errors]], sort=False)
-        .size()
-        .rename("count"),
-        user_agents=frame.groupby(frame["user_agent"], sort=False).size().rename("count"),
+        latency=distributions(_plain(latency.size()), limits.LATENCY),
+        agents=capped_counts(agents, limits.AGENTS),
+        agent_summary=summarize_agents(agents),
         filtered=filtered,
         bytes_sent=int(frame["bytes"].sum()),
         time_min=int(millis.min()) if len(millis) else None,
         time_max=int(millis.max()) if len(millis) else None,
         untimed=int((~timed).sum()),
-        timeline=timeline,
-        timeline_latency=timeline_latency,
+        **_path_tables(frame, path, status_class),
+        **_timeline(frame, timed, millis // MINUTE_MS, status_class),
     )
+    return _fit_timeline(partial)
+
+
+def _path_tables(frame: pd.DataFrame, path: pd.Series, status_class: pd.Series) -> dict[str, Any]:
+    """``paths``, ``path_latency`` (kept paths only) and ``error_paths`` of a partition.
+
+    Paths are numbered once (``pd.factorize``), so every table below groups small integers.
+    """
+    codes, names = pd.factorize(path.to_numpy(dtype=object), sort=False)
+    names = np.asarray(names, dtype=object)
+    totals = np.bincount(codes, minlength=len(names))
+    paths = capped_counts(pd.Series(totals, index=names), limits.PATHS)
+    kept = np.zeros(len(names), dtype=bool)
+    kept[pd.Index(names).get_indexer(paths.table.index)] = True
+    rows = kept[codes]
+    latency = frame["latency_ms"].to_numpy()[rows]
+    by_latency = (
+        pd.Series(np.ones(len(latency), np.int64))
+        .groupby([names[codes[rows]], latency], sort=False)
+        .size()
+    )
+    by_latency.index.names = ["path", "latency_ms"]
+    klass = status_class.to_numpy()
+    status_4xx = np.bincount(codes[klass == 4], minlength=len(names))
+    status_5xx = np.bincount(codes[klass == 5], minlength=len(names))
+    errors = np.flatnonzero(status_4xx + status_5xx)
+    extra = pd.DataFrame({"status_4xx": status_4xx[errors], "status_5xx": status_5xx[errors]})
+    error_paths = capped_counts(
+        pd.Series(status_4xx[errors] + status_5xx[errors], index=names[errors]),
+        limits.ERROR_PATHS,
+        extra,
+    )
+    return {
+        "paths": paths,
+        "path_latency": distributions(by_latency, limits.PATH_LATENCY),
+        "error_paths": error_paths,
+    }
 
 
 def _timeline(
-    frame: pd.DataFrame, timed: pd.Series, minute: pd.Series, status_class: pd.Series
-) -> tuple[pd.Series, pd.Series]:
-    """Counts by ``(minute, status_class)`` and ``(minute, latency_ms)`` of the timed rows."""
+    frame: pd.DataFrame,
+    timed: pd.Series,
+    minutes: np.ndarray[Any, Any],
+    status_class: pd.Series,
+) -> dict[str, Any]:
+    """``timeline`` and ``timeline_latency`` of the timed rows, per minute."""
     if not timed.any():
-        return _counts(["minute", "status_class"]), _counts(["minute", "latency_ms"])
+        return {}
     if not timed.all():
         frame, status_class = frame[timed], status_class[timed]
+    minute = pd.Series(minutes, index=frame.index, name="minute")
     by_class = frame.groupby([minute, status_class], sort=False).size().rename("count")
-    by_latency = frame.groupby([minute, frame["latency_ms"]], sort=False).size().rename("count")
-    return by_class, by_latency
+    by_latency = frame.groupby([minute, frame["latency_ms"]], sort=False).size()
+    return {
+        "timeline": by_class,
+        "timeline_latency": distributions(by_latency, limits.TIMELINE_LATENCY),
+    }
 
 
 def merge_partials(partials: Sequence[Partial]) -> Partial:
@@ -249,7 +291,11 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         samples.extend(part.malformed_samples[: MALFORMED_SAMPLES - len(samples)])
         records.extend(part.malformed_lines)
         failed.extend(part.failed)
-    return Partial(
+    slot = max(part.timeline_minutes for part in partials)
+    timed = [_with_slot(part, slot) for part in partials]
+    paths = merge_capped([part.paths for part in partials], limits.PATHS)
+    path_latency = merge([part.path_latency for part in partials], limits.PATH_LATENCY)
+    merged = Partial(
         files=sum(part.files for part in partials),
         failed=failed,
         parsed=sum(part.parsed for part in partials),
@@ -257,19 +303,53 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         malformed_samples=samples,
         malformed_lines=records,
         requests=_add([part.requests for part in partials]),
-        latency=_add([part.latency for part in partials]),
-        path_latency=_add([part.path_latency for part in partials]),
-        path_errors=_add([part.path_errors for part in partials]),
-        user_agents=_add([part.user_agents for part in partials]),
+        latency=merge([part.latency for part in partials], limits.LATENCY),
+        paths=paths,
+        path_latency=keep_groups(path_latency, paths.table.index, limits.PATH_LATENCY),
+        error_paths=merge_capped([part.error_paths for part in partials], limits.ERROR_PATHS),
+        agents=merge_capped([part.agents for part in partials], limits.AGENTS),
+        agent_summary=merge_agents([part.agent_summary for part in partials]),
         filtered=sum(part.filtered for part in partials),
         bytes_sent=sum(part.bytes_sent for part in partials),
         time_min=min((p.time_min for p in partials if p.time_min is not None), default=None),
         time_max=max((p.time_max for p in partials if p.time_max is not None), default=None),
         untimed=sum(part.untimed for part in partials),
-        timeline=_add([part.timeline for part in partials]),
-        timeline_latency=_add([part.timeline_latency for part in partials]),
+        timeline=_add([part.timeline for part in timed]),
+        timeline_latency=merge([part.timeline_latency for part in timed], limits.TIMELINE_LATENCY),
+        timeline_minutes=slot,
         file_reports=[report for part in partials for report in part.file_reports],
     )
+    return _fit_timeline(merged)
+
+
+def _fit_timeline(partial: Partial) -> Partial:
+    """Grow the timeline slot until the time seen spans at most ``TIMELINE_SLOTS`` slots."""
+    if partial.time_min is None or partial.time_max is None:
+        return partial
+    first, last = partial.time_min // MINUTE_MS, partial.time_max // MINUTE_MS
+    slot = partial.timeline_minutes
+    for minutes in SLOT_MINUTES:
+        if minutes >= slot and (last // minutes - first // minutes + 1 <= limits.TIMELINE_SLOTS):
+            slot = minutes
+            break
+    else:
+        slot = SLOT_MINUTES[-1]
+    return _with_slot(partial, slot)
+
+
+def _with_slot(partial: Partial, slot: int) -> Partial:
+    """The partial with its timeline in slots of ``slot`` minutes (a multiple of its own)."""
+    if slot == partial.timeline_minutes:
+        return partial
+    timeline = partial.timeline
+    minute = np.asarray(timeline.index.get_level_values("minute"), dtype=np.int64)
+    klass = timeline.index.get_level_values("status_class")
+    coarse = pd.Series(timeline.to_numpy(), index=[(minute // slot) * slot, klass])
+    coarse = coarse.groupby(level=[0, 1], sort=False).sum().rename("count")
+    coarse.index.names = ["minute", "status_class"]
+    spec = limits.TIMELINE_LATENCY
+    latency = rekey(partial.timeline_latency, spec, lambda frame: (frame["minute"] // slot) * slot)
+    return replace(partial, timeline=coarse, timeline_latency=latency, timeline_minutes=slot)
 
 
 def merge_file(partials: Sequence[Partial], path: str, format_name: str = "default") -> Partial:
@@ -327,60 +407,3 @@ def _add(tables: Sequence[pd.Series]) -> pd.Series:
 def _strip_query(paths: pa.Array) -> pa.Array:
     """Paths without their query string (from the first ``?``); ``?x`` becomes ``""``."""
     return pc.list_element(pc.split_pattern(paths, "?", max_splits=1), 0)
-
-
-def latency_summary(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) -> dict[str, Any]:
-    """Exact statistics of the multiset where ``values[i]`` occurs ``counts[i]`` times.
-
-    ``median`` and the percentiles equal ``numpy.median`` / ``numpy.percentile`` (``linear``) of
-    the expanded data; ``std`` has ``ddof=1`` and is None below 2 values; everything but
-    ``count`` is None when there are no values.
-
-    >>> latency_summary(np.array([5.0]), np.array([1]))["std"] is None
-    True
-    """
-    values = np.asarray(values, dtype=np.float64)
-    keep = (np.asarray(counts) > 0) & ~np.isnan(values)  # NaN: a request without a latency
-    values = values[keep]
-    counts = np.asarray(counts, dtype=np.int64)[keep]
-    total = int(counts.sum())
-    stats: dict[str, Any] = dict.fromkeys(LATENCY_KEYS)
-    stats["count"] = total
-    if total == 0:
-        return stats
-    order = np.argsort(values, kind="stable")
-    values, counts = values[order], counts[order]
-    cumulative = np.cumsum(counts)
-    mean = float(np.dot(values, counts) / total)
-    stats["mean"] = mean
-    stats["min"] = float(values[0])
-    stats["max"] = float(values[-1])
-    if total > 1:
-        deviation = values - mean
-        stats["std"] = float(np.sqrt(np.dot(deviation * deviation, counts) / (total - 1)))
-
-    def at(rank: int) -> np.float64:
-        found: np.float64 = values[int(np.searchsorted(cumulative, rank, side="right"))]
-        return found
-
-    middle = total // 2
-    median = at(middle) if total % 2 else (at(middle - 1) + at(middle)) / np.float64(2)
-    stats["median"] = float(median)
-    for key, percent in PERCENTILES:
-        stats[key] = _percentile(at, total, percent)
-    return stats
-
-
-def _percentile(at: Any, total: int, percent: int) -> float:
-    """numpy's ``linear`` percentile, operation for operation, from a rank lookup."""
-    virtual = np.float64(total - 1) * (np.float64(percent) / np.float64(100))
-    below = np.floor(virtual)
-    gamma = virtual - below
-    lower = int(below)
-    if virtual >= total - 1:
-        return float(at(total - 1))
-    a, b = at(lower), at(lower + 1)
-    diff = b - a
-    if gamma >= 0.5:
-        return float(b - diff * (1 - gamma))
-    return float(a + diff * gamma)

@@ -5,7 +5,8 @@ can be chosen once the whole time range is known: ``auto`` picks the smallest of
 :data:`BUCKETS` that gives at most :data:`MAX_AUTO_ROWS` rows (``1d`` when even that gives more).
 Bucket starts are multiples of the bucket length since the Unix epoch (UTC). Every bucket from
 the first to the last is a row, empty ones included (0 requests, null latencies). Percentiles
-per bucket are exact (numpy's ``linear`` method on the bucket's latencies).
+per bucket are exact (numpy's ``linear`` method on the bucket's latencies) unless the bucket had
+more distinct latencies than :data:`~pipeline.ingest.limits.TIMELINE_LATENCY` keeps exactly.
 
 >>> choose_bucket(0, 3 * 3_600_000, "auto")
 '1m'
@@ -24,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.ingest.stats import MINUTE_MS, latency_summary
+from pipeline.ingest import limits
+from pipeline.ingest.distribution import KEYED, Distributions, combine, summaries
+from pipeline.ingest.stats import MINUTE_MS
 
 #: Bucket names and their length in minutes, smallest first.
 BUCKETS: Final[dict[str, int]] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 1440}
@@ -62,11 +65,12 @@ def iso_utc(millis: int) -> str:
 
 
 def timeline_rows(
-    first_ms: int, last_ms: int, bucket: str, requests: pd.Series, latency: pd.Series
-) -> list[dict[str, Any]]:
-    """One row per bucket from the first to the last request.
+    first_ms: int, last_ms: int, bucket: str, requests: pd.Series, latency: Distributions
+) -> tuple[list[dict[str, Any]], bool]:
+    """One row per bucket from the first to the last request, and whether every bucket's
+    percentiles are exact.
 
-    ``requests`` counts by ``(minute, status_class)``; ``latency`` by ``(minute, latency_ms)``.
+    ``requests`` counts by ``(minute, status_class)``; ``latency`` per ``minute`` slot.
     """
     length = BUCKETS[bucket]
     start = first_ms // MINUTE_MS // length
@@ -81,21 +85,13 @@ def timeline_rows(
         counts = requests.to_numpy(dtype=np.int64)
         np.add.at(totals, slot, counts)
         np.add.at(errors, slot[klass == 5], counts[klass == 5])
-    by_slot: dict[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
-    if len(latency):
-        minute = np.asarray(latency.index.get_level_values("minute"), dtype=np.int64)
-        values = np.asarray(latency.index.get_level_values("latency_ms"), dtype=np.float64)
-        frame = pd.DataFrame(
-            {"slot": minute // length - start, "value": values, "count": latency.to_numpy()}
-        )
-        merged = frame.groupby(["slot", "value"], sort=True)["count"].sum().reset_index()
-        for slot, group in merged.groupby("slot", sort=False):
-            by_slot[int(str(slot))] = (group["value"].to_numpy(), group["count"].to_numpy())
+    spec = limits.TIMELINE_LATENCY
+    per_slot = summaries(combine(latency, spec, lambda frame: frame["minute"] // length), KEYED)
     rows = []
     for index in range(size):
         p50 = p95 = None
-        if index in by_slot:
-            stats = latency_summary(*by_slot[index])
+        if start + index in per_slot:
+            stats = per_slot[start + index][0]
             p50, p95 = stats["median"], stats["p95"]
         rows.append(
             {
@@ -106,4 +102,4 @@ def timeline_rows(
                 "latency_p95": p95,
             }
         )
-    return rows
+    return rows, all(exact for _, exact in per_slot.values())

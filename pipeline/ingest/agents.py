@@ -1,0 +1,324 @@
+"""User-agent figures: browser, OS and device families (ua-parser), the coarse split, unique count.
+
+A partition hands :func:`summarize_agents` its requests per distinct user-agent string. Each
+distinct agent is parsed once per process by ``ua-parser`` (the maintained Python port of the
+uap-core rules) through its native accelerator, ``ua-parser-rs`` (the ``ua-parser[regex]``
+extra), and the result is kept in a per-process LRU cache of :data:`PARSE_CACHE_SIZE` agents, so a
+worker that sees the same agent in many blocks parses it once. Everything after the parse is
+grouped with pandas over the distinct agents, never looped over requests.
+
+The coarse split (``by_family``) classifies every request, exactly; first match wins:
+
+1. ``unknown``: the empty agent (the log had none, or ``-``);
+2. ``bot``: uap-core names the device ``Spider`` (crawlers, link-preview fetchers such as
+   ``facebookexternalhit`` or ``WhatsApp/``, and ``Java/`` clients), or the agent contains
+   ``bot``, ``crawler``, ``spider`` or ``slurp`` (case-insensitive: Arrow's ``utf8_lower``);
+3. ``tool``: the agent starts with one of :data:`TOOL_PREFIXES` (case-insensitive);
+4. ``browser``: the parser names a browser family (anything but ``Other``);
+5. ``other``: the rest (``kube-probe/1.30``, in-house clients).
+
+``browsers``, ``os`` and ``devices`` count requests by the parser's family names (uap-core's
+``Other`` when no rule matched), over requests that carry an agent: the empty agent is not
+parsed and only counted as ``unknown``. Each keeps the :data:`NAMES_CAP` largest names with a
+proven error bound (:mod:`pipeline.ingest.topk`): device families are open-ended (one per phone
+model). ``unique`` counts distinct agent strings, the empty one included: exact up to
+:data:`~pipeline.ingest.distinct.UNIQUE_EXACT_CAP`, then a HyperLogLog estimate
+(:mod:`pipeline.ingest.distinct`).
+
+>>> part = summarize_agents(pd.Series([3, 1], index=["curl/8.5.0", ""]))
+>>> report = agents_report(part, top=5)
+>>> report.by_family["tool"], report.by_family["unknown"], report.browsers[0]
+(3, 1, {'name': 'curl', 'count': 3})
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import ua_parser
+
+from pipeline.ingest.distinct import (
+    DistinctAgents,
+    distinct_values,
+    error_bound_text,
+    merge_distinct,
+)
+from pipeline.ingest.topk import CappedCounts, capped_counts, empty_capped, merge_capped, top_rows
+
+__all__ = [
+    "FAMILIES",
+    "AgentPartial",
+    "AgentReport",
+    "DistinctAgents",
+    "agents_report",
+    "merge_agents",
+    "parse_agent",
+    "summarize_agents",
+]
+
+#: The coarse split, in report order.
+FAMILIES: Final[tuple[str, ...]] = ("browser", "bot", "tool", "other", "unknown")
+
+#: Names kept per list (browsers, OS, devices) in every partial, with an error bound for the
+#: rest (see :mod:`pipeline.ingest.topk`). Browsers and OS families number in the hundreds, so
+#: their lists stay exact; device families run to thousands of phone models, whose tail is cut.
+#: Larger: exact further down the tail, bigger partials (about 60 bytes a name).
+#: Legal range: the longest top list asked for (``--top``, at most 1,000) .. 100,000.
+NAMES_CAP: Final[int] = 1_000
+
+#: Distinct agents whose parse each process remembers (LRU). About 330 bytes an entry with the
+#: agent text (measured: 170 bytes of cache and tuple, plus the text, 111 characters on average),
+#: so 33 MB per process when full. A worker parses each agent once while it sees at most this many
+#: distinct ones; beyond, the least recently seen are parsed again when they come back (popular
+#: agents, seen in every block, stay). Smaller: less memory, more parses (about 50 us each).
+#: Legal range: 0 (no cache) .. 10,000,000.
+PARSE_CACHE_SIZE: Final[int] = 100_000
+
+#: Agents that contain one of these (case-insensitive) are bots, whatever the parser says.
+BOT_WORDS: Final[tuple[str, ...]] = ("bot", "crawler", "spider", "slurp")
+#: Agents that start with one of these (case-insensitive) are tools, unless they are bots.
+TOOL_PREFIXES: Final[tuple[str, ...]] = (
+    "curl/",
+    "wget/",
+    "python-requests/",
+    "python-urllib",
+    "go-http-client/",
+    "postmanruntime/",
+    "httpie/",
+    "okhttp/",
+    "axios/",
+    "node-fetch",
+    "java/",
+)
+_BOT_PATTERN: Final[str] = "|".join(re.escape(word) for word in BOT_WORDS)
+_TOOL_PATTERN: Final[str] = "^(?:" + "|".join(re.escape(start) for start in TOOL_PREFIXES) + ")"
+#: uap-core's device family for crawlers, and its name for "no rule matched".
+_SPIDER: Final[str] = "Spider"
+_OTHER: Final[str] = "Other"
+
+
+@dataclass(frozen=True)
+class AgentPartial:
+    """User-agent figures of one partition, file or run; merge with :func:`merge_agents`.
+
+    Attributes
+    ----------
+    by_family
+        ``int64`` request counts indexed by family name (only the families seen).
+    browsers, os, devices
+        Requests by ua-parser family name ("Chrome", "Windows", "Samsung SM-G991B", "Other").
+    unique
+        Distinct agent strings, exact up to a cap, then an HLL estimate.
+    """
+
+    by_family: pd.Series
+    browsers: CappedCounts
+    os: CappedCounts
+    devices: CappedCounts
+    unique: DistinctAgents
+
+
+@dataclass(frozen=True)
+class AgentReport:
+    """The ``user_agents`` figures of a report (the caller adds its own ``top`` list).
+
+    ``browsers``, ``os`` and ``devices`` rows are ``{"name", "count"}``, ordered by count
+    descending then name ascending; when the list's ``*_exact`` flag is False each row also has
+    ``count_error`` (the true count is between ``count`` and ``count + count_error``), and
+    ``list_bounds`` holds the list's bound sentence.
+    """
+
+    unique: int
+    unique_exact: bool
+    unique_error: str | None
+    browsers: tuple[Mapping[str, Any], ...]
+    os: tuple[Mapping[str, Any], ...]
+    devices: tuple[Mapping[str, Any], ...]
+    browsers_exact: bool
+    os_exact: bool
+    devices_exact: bool
+    by_family: Mapping[str, int]
+    list_bounds: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON ``user_agents`` object, without ``top``."""
+        return {
+            "unique": self.unique,
+            "browsers": [dict(row) for row in self.browsers],
+            "os": [dict(row) for row in self.os],
+            "devices": [dict(row) for row in self.devices],
+            "by_family": dict(self.by_family),
+        }
+
+    def exact_flags(self) -> dict[str, bool]:
+        """One entry per statistic for the report's top-level ``exact`` object."""
+        return {
+            "user_agents.unique": self.unique_exact,
+            "user_agents.browsers": self.browsers_exact,
+            "user_agents.os": self.os_exact,
+            "user_agents.devices": self.devices_exact,
+            "user_agents.by_family": True,
+        }
+
+    def error_bounds(self) -> dict[str, str]:
+        """The stated bound of every entry :meth:`exact_flags` marks False."""
+        bounds = {}
+        if not self.unique_exact and self.unique_error is not None:
+            bounds["user_agents.unique"] = self.unique_error
+        bounds.update({f"user_agents.{key}": text for key, text in self.list_bounds.items()})
+        return bounds
+
+
+@functools.cache
+def _resolver() -> ua_parser.Resolver:
+    """The process's parser, built on first use (0.25 s): ua-parser-rs when installed."""
+    if ua_parser.RegexResolver is not None:
+        return ua_parser.RegexResolver(ua_parser.load_lazy_builtins())
+    return ua_parser.BasicResolver(ua_parser.load_builtins())  # pure Python: correct, slower
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+def parse_agent(agent: str) -> tuple[str, str, str]:
+    """``(browser, os, device)`` family names of one agent (uap-core's ``Other`` when unknown).
+
+    Cached per process (LRU, :data:`PARSE_CACHE_SIZE` agents); names are interned, so a cache
+    full of "Chrome" holds one string.
+
+    >>> parse_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+    ('Googlebot', 'Other', 'Spider')
+    """
+    result = _resolver()(agent, ua_parser.Domain.ALL)
+    browser = result.user_agent.family if result.user_agent else _OTHER
+    os_name = result.os.family if result.os else _OTHER
+    device = result.device.family if result.device else _OTHER
+    return sys.intern(browser), sys.intern(os_name), sys.intern(device)
+
+
+def summarize_agents(counts: pd.Series) -> AgentPartial:
+    """User-agent figures of one partition.
+
+    ``counts``: ``int64`` requests per distinct user-agent string (index: the agent text, ``""``
+    for no agent). Each distinct agent is parsed once (per-process cache), never once per request;
+    a repeated index entry is harmless (counts add up, distinct agents are counted once).
+    """
+    agents = np.asarray(counts.index.astype(str), dtype=object)
+    requests = counts.to_numpy(dtype=np.int64)
+    present = agents != ""
+    names = [parse_agent(agent) for agent in agents[present]]
+    parsed = pd.DataFrame(
+        {
+            column: np.fromiter((row[i] for row in names), dtype=object, count=len(names))
+            for i, column in enumerate(("browser", "os", "device"))
+        }
+    )
+    families = np.full(len(agents), "unknown", dtype=object)
+    families[present] = _families(agents[present], parsed)
+    by_family = pd.Series(requests).groupby(families).sum().astype(np.int64)
+    by_family.index = by_family.index.astype(object)
+    parsed["count"] = requests[present]
+    return AgentPartial(
+        by_family=by_family,
+        browsers=_capped_by(parsed, "browser"),
+        os=_capped_by(parsed, "os"),
+        devices=_capped_by(parsed, "device"),
+        unique=distinct_values(agents),
+    )
+
+
+def merge_agents(parts: Sequence[AgentPartial]) -> AgentPartial:
+    """Add up partials (any number at once; associative, so any merge tree gives the same)."""
+    if not parts:
+        return summarize_agents(pd.Series([], dtype=np.int64, index=pd.Index([], dtype=object)))
+    if len(parts) == 1:
+        return parts[0]
+    by_family = pd.concat([part.by_family for part in parts]).groupby(level=0).sum()
+    return AgentPartial(
+        by_family=by_family.astype(np.int64),
+        browsers=merge_capped([part.browsers for part in parts], NAMES_CAP),
+        os=merge_capped([part.os for part in parts], NAMES_CAP),
+        devices=merge_capped([part.devices for part in parts], NAMES_CAP),
+        unique=merge_distinct([part.unique for part in parts]),
+    )
+
+
+def agents_report(part: AgentPartial, top: int) -> AgentReport:
+    """The report's figures from a run's merged partial; ``top``: length of each list (>= 1)."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be an integer >= 1, got {top!r}")
+    browsers, browsers_exact = _rows(part.browsers, top)
+    os_rows, os_exact = _rows(part.os, top)
+    devices, devices_exact = _rows(part.devices, top)
+    lists = (
+        ("browsers", "browser family", part.browsers, browsers_exact),
+        ("os", "OS family", part.os, os_exact),
+        ("devices", "device family", part.devices, devices_exact),
+    )
+    return AgentReport(
+        unique=part.unique.count,
+        unique_exact=part.unique.exact,
+        unique_error=None if part.unique.exact else error_bound_text(),
+        browsers=browsers,
+        os=os_rows,
+        devices=devices,
+        browsers_exact=browsers_exact,
+        os_exact=os_exact,
+        devices_exact=devices_exact,
+        by_family={family: int(part.by_family.get(family, 0)) for family in FAMILIES},
+        list_bounds={
+            key: _bound_text(what, counts.dropped_max)
+            for key, what, counts, exact in lists
+            if not exact
+        },
+    )
+
+
+def _families(agents: np.ndarray[Any, np.dtype[np.object_]], parsed: pd.DataFrame) -> Any:
+    """Family of each non-empty agent (bot, tool, browser, other), vectorised with Arrow."""
+    text = pc.utf8_lower(pa.array(agents, type=pa.large_string()))
+    words = pc.match_substring_regex(text, _BOT_PATTERN).to_numpy(zero_copy_only=False)
+    bot = words | (parsed["device"].to_numpy() == _SPIDER)
+    tool = pc.match_substring_regex(text, _TOOL_PATTERN).to_numpy(zero_copy_only=False)
+    browser = parsed["browser"].to_numpy() != _OTHER
+    return np.select([bot, tool, browser], ["bot", "tool", "browser"], "other")
+
+
+def _capped_by(parsed: pd.DataFrame, column: str) -> CappedCounts:
+    """Requests by one parsed column, capped to :data:`NAMES_CAP` names."""
+    if parsed.empty:
+        return empty_capped()
+    counts = parsed.groupby(column, sort=False)["count"].sum()
+    return capped_counts(counts, NAMES_CAP)
+
+
+def _bound_text(what: str, dropped_max: int) -> str:
+    """The bound of a list that is not proven exact."""
+    return (
+        "counts are lower bounds: each row's true count is at most count + count_error, and "
+        f"any {what} not listed has at most {dropped_max:,} requests"
+    )
+
+
+def _rows(counts: CappedCounts, top: int) -> tuple[tuple[dict[str, Any], ...], bool]:
+    """The ``top`` rows as ``{"name", "count"}`` (+ ``count_error`` when not exact)."""
+    rows, exact = top_rows(counts, top)
+    names = [str(name) for name in rows.index]
+    values = rows["count"].tolist()
+    if exact:
+        return tuple({"name": n, "count": c} for n, c in zip(names, values, strict=True)), True
+    errors = rows["error"].tolist()
+    return (
+        tuple(
+            {"name": n, "count": c, "count_error": e}
+            for n, c, e in zip(names, values, errors, strict=True)
+        ),
+        False,
+    )

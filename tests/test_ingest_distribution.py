@@ -1,0 +1,149 @@
+"""Latency distributions against numpy on the expanded values: exact below the cap, within alpha
+above it (percentiles only), merge order irrelevant, the exact flag true exactly when it can be."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.ingest.distribution import (
+    KEYED,
+    Distributions,
+    Spec,
+    bucket,
+    combine,
+    distributions,
+    merge,
+    summaries,
+)
+
+SPEC = Spec(("group",), cap=6, alpha=0.01)
+TWO = Spec(("method", "klass"), cap=5, alpha=0.02)
+
+
+def _numpy_stats(values: list[float]) -> dict[str, Any]:
+    data = np.array(values, dtype=np.float64)
+    return {
+        "count": len(data),
+        "mean": float(np.mean(data)),
+        "min": float(data.min()),
+        "max": float(data.max()),
+        "std": float(np.std(data, ddof=1)) if len(data) > 1 else None,
+        "median": float(np.median(data)),
+        "p90": float(np.percentile(data, 90)),
+        "p95": float(np.percentile(data, 95)),
+        "p99": float(np.percentile(data, 99)),
+    }
+
+
+def _partition(rows: list[tuple[Any, ...]], spec: Spec) -> Distributions:
+    frame = pd.DataFrame(rows, columns=[*spec.levels, "latency_ms"])
+    counts = frame.groupby([*spec.levels, "latency_ms"]).size()
+    return distributions(counts, spec)
+
+
+def _merge_randomly(parts: list[Distributions], spec: Spec, seed: int) -> Distributions:
+    rng = random.Random(seed)
+    while len(parts) > 1:
+        size = rng.randint(2, min(3, len(parts)))
+        start = rng.randint(0, len(parts) - size)
+        parts[start : start + size] = [merge(parts[start : start + size], spec)]
+    return parts[0]
+
+
+def _check(got: dict[str, Any], exact: bool, values: list[float], alpha: float) -> None:
+    want = _numpy_stats(values)
+    for key in ("count", "min", "max"):
+        assert got[key] == want[key], key
+    for key in ("mean", "std"):
+        if want[key] is None:
+            assert got[key] is None
+        else:
+            assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12), key
+    for key in ("median", "p90", "p95", "p99"):
+        if exact:
+            assert got[key] == pytest.approx(want[key], rel=1e-12, abs=1e-12), key
+        else:
+            assert abs(got[key] - want[key]) <= alpha * abs(want[key]) + 1e-12, key
+
+
+_latency = st.one_of(
+    st.sampled_from([0.0, 1.0, 2.5, 7.0, 51.0]),
+    st.floats(0.001, 5000.0, allow_nan=False).map(lambda x: round(x, 3)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), _latency), min_size=1, max_size=60),
+    cuts=st.lists(st.integers(0, 60), max_size=5),
+    seed=st.integers(0, 100),
+)
+def test_groups_match_numpy(rows: list[tuple[str, float]], cuts: list[int], seed: int) -> None:
+    bounds = [0, *sorted(min(c, len(rows)) for c in cuts), len(rows)]
+    parts = [_partition(rows[a:b], SPEC) for a, b in itertools.pairwise(bounds)]
+    merged = _merge_randomly(parts, SPEC, seed)
+    got = summaries(merged, SPEC)
+    by_group: dict[str, list[float]] = {}
+    for group, value in rows:
+        by_group.setdefault(group, []).append(value)
+    assert sorted(got) == sorted(by_group)
+    for group, values in by_group.items():
+        stats, exact = got[group]
+        assert exact == (len(set(values)) <= SPEC.cap), group
+        _check(stats, exact, values, SPEC.alpha)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["GET", "PUT"]), st.sampled_from([2, 5]), _latency),
+        min_size=1,
+        max_size=60,
+    ),
+    cut=st.integers(0, 60),
+)
+def test_combined_groups_match_numpy(rows: list[tuple[str, int, float]], cut: int) -> None:
+    parts = [_partition(rows[:cut], TWO), _partition(rows[cut:], TWO)]
+    merged = merge(parts, TWO)
+    overall, exact = summaries(combine(merged, TWO, lambda frame: 0), KEYED)[0]
+    groups = {(m, k): [v for m2, k2, v in rows if (m2, k2) == (m, k)] for m, k, _ in rows}
+    all_exact = all(len(set(v)) <= TWO.cap for v in groups.values())
+    assert exact == all_exact
+    _check(overall, exact, [v for _, _, v in rows], TWO.alpha)
+    by_method = summaries(combine(merged, TWO, lambda frame: frame["method"]), KEYED)
+    for method, (stats, exact) in by_method.items():
+        values = [v for m, _, v in rows if m == method]
+        member_exact = all(len(set(v)) <= TWO.cap for (m, _), v in groups.items() if m == method)
+        assert exact == member_exact
+        _check(stats, exact, values, TWO.alpha)
+
+
+def test_bucket_representatives_are_within_alpha_and_fixed_points() -> None:
+    rng = np.random.default_rng(1)
+    values = np.exp(rng.uniform(-7, 20, 10_000))
+    for alpha in (0.001, 0.01, 0.02):
+        reps = bucket(values, alpha)
+        assert np.all(np.abs(reps - values) <= alpha * values * (1 + 1e-9))
+        assert np.allclose(bucket(reps, alpha), reps, rtol=1e-12)
+    assert bucket(np.array([0.0]), 0.01).tolist() == [0.0]
+
+
+def test_a_sketched_group_stays_small() -> None:
+    rng = np.random.default_rng(2)
+    values = np.round(rng.lognormal(3, 1, 200_000), 3)  # microsecond resolution, ~all distinct
+    spec = Spec(("group",), cap=1000, alpha=0.01)
+    dist = _partition([("g", float(v)) for v in values], spec)
+    assert not dist.exact
+    decades = np.log10(values.max() / values[values > 0].min())
+    assert len(dist.values) <= decades * np.log(10) / np.log(spec.gamma) + 2
+    stats, exact = summaries(dist, spec)["g"]
+    assert not exact
+    _check(stats, False, values.tolist(), spec.alpha)
