@@ -14,10 +14,14 @@ Every measurement is a fresh process (spawning and imports included):
   by ``N log log N`` and labelled so;
 * a trivial run (``--range 0:100``), the start-up a user waits for;
 * with ``--memory``: the peak resident memory of the whole process tree for pi(10^11) in process
-  mode (psutil, every 50 ms).
+  mode (psutil, every 50 ms);
+* with ``--graphs``: graph scaling, end to end with the CLI: 100,000 small disjoint ranges
+  (``[1000 i, 1000 i + 10]``) and 10,000 identical ranges against one copy of the same range.
 
 Cases: ``pi1e10`` = [0, 10^10], ``pi1e11`` = [0, 10^11], ``high`` = [10^15 - 10^10, 10^15].
-The machine may be shared: compare the ratios, measured in the same run, and note the load.
+Within a case the methods take turns (ours threading, ours process, primesieve, then again), so
+a burst of load from elsewhere hits them alike. The machine may be shared: compare the ratios,
+measured in the same run, and note the load.
 """
 
 from __future__ import annotations
@@ -100,6 +104,39 @@ def _peak_tree_rss(command: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, peak / 2**20
 
 
+def _ranges_run(ranges: list[list[int]], workers: int) -> tuple[float, int]:
+    """Time the CLI (threading) on a ranges file holding ``ranges``; (seconds, union primes)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ranges.json"
+        path.write_text(json.dumps(ranges))
+        command = [sys.executable, str(REPO / "cli.py"), "prime", "--path", str(path)]
+        command += ["--worker", str(workers), "--mode", "threading", "--format", "json"]
+        started = time.perf_counter()
+        done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO)
+        elapsed = time.perf_counter() - started
+    return elapsed, int(json.loads(done.stdout)["total_primes"])
+
+
+def _graph_scaling(workers: int, repeat: int) -> None:
+    """100,000 small disjoint ranges (target: under 15 s); 10,000 identical ranges vs one."""
+    many = [[1000 * i, 1000 * i + 10] for i in range(100_000)]
+    same = [0, 10**9]
+    cases = {
+        "100,000 disjoint ranges [1000 i, 1000 i + 10]": many,
+        "1 range [0, 10^9]": [same],
+        "10,000 identical ranges [0, 10^9]": [same] * 10_000,
+    }
+    timed: dict[str, list[tuple[float, int]]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, ranges in cases.items():
+            timed[name].append(_ranges_run(ranges, workers))
+    print(f"\ngraph scaling, threading --worker {workers}, median of {repeat}, wall seconds\n")
+    print("| ranges | wall s | union primes |")
+    print("|---|---:|---:|")
+    for name, runs in timed.items():
+        print(f"| {name} | {statistics.median(t for t, _ in runs):.2f} | {runs[0][1]:,} |")
+
+
 def _row(name: str, seconds: float, count: int | None, reference: float) -> str:
     shown = "-" if count is None else f"{count:,}"
     ratio = seconds / reference if reference == reference else math.nan
@@ -113,6 +150,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cases", default="pi1e10,pi1e11,high")
     parser.add_argument("--numpy-max", type=float, default=1e9)
     parser.add_argument("--memory", action="store_true", help="peak RSS of pi(10^11), process")
+    parser.add_argument("--graphs", action="store_true", help="100,000 and 10,000 ranges")
     args = parser.parse_args(argv)
     binary = shutil.which("primesieve")
     if binary is None:
@@ -131,20 +169,27 @@ def main(argv: list[str]) -> int:
     print(
         f"trivial run (--range 0:100), median of {args.repeat}: {statistics.median(trivial):.2f} s"
     )
-    for case in args.cases.split(","):
+    for case in filter(None, args.cases.split(",")):
         lo, hi = CASES[case]
         ps_t = math.nan
         rows = []
         results: dict[str, int] = {}
-        for mode in ("threading", "process"):
-            runs = [_ours(lo, hi, mode, args.workers) for _ in range(args.repeat)]
-            results[mode] = runs[0][1]
-            rows.append((f"prime --mode {mode} --worker {args.workers}", runs))
+        timed: dict[str, list[tuple[float, int]]] = {"threading": [], "process": []}
         if binary:
-            runs = [_primesieve(lo, hi, binary) for _ in range(args.repeat)]
-            ps_t = statistics.median(t for t, _ in runs)
-            results["primesieve"] = runs[0][1]
-            rows.append((f"primesieve {lo} {hi} -c -t2", runs))
+            timed["primesieve"] = []
+        for _ in range(args.repeat):  # alternate: load from elsewhere hits every method alike
+            for method, runs in timed.items():
+                if method == "primesieve":
+                    runs.append(_primesieve(lo, hi, binary or "primesieve"))
+                else:
+                    runs.append(_ours(lo, hi, method, args.workers))
+        for method, runs in timed.items():
+            results[method] = runs[0][1]
+            if method == "primesieve":
+                ps_t = statistics.median(t for t, _ in runs)
+                rows.append((f"primesieve {lo} {hi} -c -t2", runs))
+            else:
+                rows.append((f"prime --mode {method} --worker {args.workers}", runs))
         if len(set(results.values())) != 1:
             print(f"MISMATCH in {case}: {results}")
             status = 1
@@ -160,6 +205,8 @@ def main(argv: list[str]) -> int:
             if np_limit < hi:
                 scale = hi * math.log(math.log(hi)) / (np_limit * math.log(math.log(np_limit)))
                 print(_row(f"plain numpy, extrapolated to {hi:.0e}", np_t * scale, None, ps_t))
+    if args.graphs:
+        _graph_scaling(args.workers, args.repeat)
     if args.memory:
         command = [sys.executable, "cli.py", "prime", "--range", "0:1e11"]
         command += ["--worker", str(args.workers), "--mode", "process", "--format", "json"]

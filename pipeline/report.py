@@ -63,8 +63,8 @@ def _json_safe(value: Any) -> Any:
         if not math.isfinite(value):
             return None
         return float(f"{value:.{JSON_SIGNIFICANT_DIGITS}g}")
-    if isinstance(value, str):
-        return escape_undecodable(value)
+    if isinstance(value, str):  # ASCII has no lone surrogates (the common case, made cheap)
+        return value if value.isascii() else escape_undecodable(value)
     if isinstance(value, dict):
         return {_json_safe(key): _json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -58,9 +58,10 @@ def reference_summary(lo: int, hi: int, primes: list[int]) -> Summary:
     )
 
 
-#: (block log, small-prime hits, large-prime blocks, bucket chunk, edge primes): tiny blocks make
-#: medium and bucketed primes appear at small heights and cross many block edges.
-TINY = [(10, 1, 1, 16, 20), (12, 4, 1, 16, 20), (13, 2, 2, 64, 20)]
+#: (block log, small-prime hits, large-prime blocks, bucket chunk, edge primes, small-part log):
+#: tiny blocks make medium and bucketed primes appear at small heights and cross many block and
+#: part edges.
+TINY = [(10, 1, 1, 16, 20, 8), (12, 4, 1, 16, 20, 10), (13, 2, 2, 64, 20, 13)]
 
 
 @pytest.fixture(params=TINY, ids=lambda t: f"block2^{t[0]}")

@@ -144,3 +144,42 @@ def test_numba_cache_dir_wins_and_an_unwritable_home_falls_back_to_tmp(shared_tm
     assert nowhere.returncode == 0 and nowhere.stderr == "", nowhere.stderr
     where, last = nowhere.stdout.split()
     assert last == "97" and "mini-orchestrator-numba-" in where  # the temporary directory
+
+
+def test_kernel_cached_follows_numbas_index_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.prime.cache_dir import kernel_cached
+
+    source = tmp_path / "src" / "kernel.py"
+    source.parent.mkdir()
+    source.write_text("import x\n\n\n@njit\ndef _sieve(a):\n    return a\n")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
+    assert not kernel_cached(source, "_sieve")  # nothing cached yet
+    folder = cache / "src_0123abcd"  # numba's layout under NUMBA_CACHE_DIR
+    folder.mkdir(parents=True)
+    wrong_line = folder / "kernel._sieve-5.py311.nbi"  # the def line, not the decorator's
+    wrong_line.write_text("")
+    assert not kernel_cached(source, "_sieve")
+    index = folder / "kernel._sieve-4.py311.nbi"
+    index.write_text("")
+    os.utime(source, (1_000_000, 1_000_000))
+    assert kernel_cached(source, "_sieve")
+    assert not kernel_cached(source, "_other")
+    os.utime(index, (999_999, 999_999))  # the source changed after the last compile
+    assert not kernel_cached(source, "_sieve")
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_a_run_says_when_it_compiles_the_kernel(
+    cached: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pipeline.execution import ExecutionSettings
+    from pipeline.prime import job
+
+    monkeypatch.setattr(job, "_kernel_cached", lambda: cached)
+    caplog.set_level("INFO", logger="pipeline.prime.job")
+    job.run_prime(None, ExecutionSettings(mode="sync"), ranges=["1e9:1.01e9"])  # compiled kernel
+    notices = [r.message for r in caplog.records if "compiling the sieve kernel" in r.message]
+    assert len(notices) == (0 if cached else 1)

@@ -13,61 +13,19 @@ cannot, so before numba is imported we pick a writable directory:
 4. ``<tempdir>/mini-orchestrator-numba-<uid>``;
 5. none: the kernel is compiled in every process and not cached (slower start, still correct).
 
-The choice sets ``NUMBA_CACHE_DIR`` for this process (so process-scheduler workers it spawns
-inherit it) and never prints anything.
+The choice (:mod:`pipeline.prime.cache_dir`, which does not import numba) sets
+``NUMBA_CACHE_DIR`` for this process (so process-scheduler workers it spawns inherit it) and
+never prints anything.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline.prime.cache_dir import PACKAGE_CACHE, choose_cache_dir
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-_PACKAGE_CACHE = Path(__file__).resolve().parent / "__pycache__"
-
-
-def _writable(directory: Path) -> bool:
-    """Whether files can be created in ``directory`` (made if missing); root-proof, by trying."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError:
-        return False
-    return True
-
-
-def user_cache_dir() -> Path:
-    """The documented fallback: ``$XDG_CACHE_HOME/mini-orchestrator/numba``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mini-orchestrator" / "numba"
-
-
-def choose_cache_dir() -> str | None:
-    """Set ``NUMBA_CACHE_DIR`` when the package cannot cache in place; the directory used.
-
-    Returns None when nothing is writable (then the kernel is not cached).
-    """
-    given = os.environ.get("NUMBA_CACHE_DIR")
-    if given and _writable(Path(given)):
-        return given
-    if not given and _writable(_PACKAGE_CACHE):
-        return str(_PACKAGE_CACHE)
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    for candidate in (
-        user_cache_dir(),
-        Path(tempfile.gettempdir()) / f"mini-orchestrator-numba-{uid}",
-    ):
-        if _writable(candidate):
-            os.environ["NUMBA_CACHE_DIR"] = str(candidate)
-            return str(candidate)
-    os.environ.pop("NUMBA_CACHE_DIR", None)
-    return None
-
 
 CACHE_DIR = choose_cache_dir()
 
@@ -75,7 +33,7 @@ import numba  # noqa: E402  (after NUMBA_CACHE_DIR is decided)
 from numba import types  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
-if CACHE_DIR is not None and str(_PACKAGE_CACHE) != CACHE_DIR:
+if CACHE_DIR is not None and str(PACKAGE_CACHE) != CACHE_DIR:
     numba.config.CACHE_DIR = CACHE_DIR
 
 

@@ -97,6 +97,11 @@ def run_prime(
     writer = _PrimesFile(primes_out) if primes_out is not None else None
     workers = settings.effective_workers
     log.info("%s", describe(job_plan, len(parsed), workers))
+    if job_plan.compiled and not _kernel_cached():
+        log.info(
+            "prime: compiling the sieve kernel with numba (once after installing or upgrading; "
+            "about 15 s, cached for later runs)"
+        )
     started = time.perf_counter()
     output_error: str | None = None
     if writer is None:
@@ -107,6 +112,13 @@ def run_prime(
     return _result(
         parsed, job_plan, range_summaries, total, settings, elapsed, primes_out, output_error
     )
+
+
+def _kernel_cached() -> bool:
+    """Whether the compiled kernel is in numba's cache (checked without importing numba)."""
+    from pipeline.prime import cache_dir
+
+    return cache_dir.kernel_cached(Path(__file__).with_name("kernel.py"), "_sieve")
 
 
 def _result(

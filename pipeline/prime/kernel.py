@@ -7,16 +7,23 @@ The algorithm is primesieve's (``src/Erat*.cpp``, ``PreSieve.cpp``), in a smalle
   sieve, walked in cache-sized *blocks* of ``2**BLOCK_LOG`` bytes.
 * **Pre-sieve.** The multiples of the primes in ``PRESIEVE_GROUPS`` are not crossed off: each
   group's periodic pattern is copied (first group) or AND-ed (others) into the block.
-* **Small primes** (many hits per block) are crossed off with 8 tight strided loops per prime,
-  one per residue class of the multiplier: the multiples ``p*m`` with ``m`` in one class mod 30
-  are every ``p``-th byte, always the same bit (primesieve's ``EratSmall``).
+* **Small primes** (many hits per L1-sized part of a block, ``2**SMALL_BLOCK_LOG`` bytes) are
+  crossed off one part at a time, so their scattered writes hit the L1 cache. The multiples
+  ``p*m`` with ``m`` in one residue class mod 30 are every ``p``-th byte, always the same bit, so
+  a prime keeps 8 offsets, one per class, all within ``p`` bytes of each other, and its loop
+  crosses off all 8 per step of ``p`` bytes (primesieve's ``EratSmall``).
 * **Medium primes** (a few hits per block) walk the wheel multiple by multiple, keeping their
   next byte and wheel index from block to block (``EratMedium``).
-* **Large primes** (at most about one hit per block) sit in *buckets*, one per block ahead: a
-  block only touches the primes that hit it, and each moves to the bucket of its next hit
-  (``EratBig``). A prime joins when the sieve reaches its square. Buckets are linked chunks of a
-  preallocated pool, so the working set is a few sequential streams, not 2 million primes; this
-  keeps windows near 10^15 (sieving primes up to 3.2e7) fast.
+* **Large primes** (a few hits per block at most) sit in *buckets*, one per block ahead: a
+  block only touches the primes that hit it. As in ``EratBig``, each bucket entry crosses off
+  exactly one multiple and moves to the bucket of its next one (the current bucket again when it
+  hits this block twice; that bucket is emptied until it stays empty), so the hot loop has no
+  inner loop to mispredict. An entry is one uint64 (``p // 30``, byte offset, wheel index);
+  buckets are linked chunks of one preallocated pool, a full chunk recognised by its end index,
+  so the working set is a few sequential streams, not 2 million primes; this keeps windows near
+  10^15 (sieving primes up to 3.2e7) fast. A prime joins when the sieve reaches its square.
+* **First multiples** of the 2 million sieving primes near 10^15 are found once per window with
+  a float division corrected by one (an integer division costs tens of cycles each).
 * **Counting** uses popcount over 64-bit words; twin pairs are ``popcount(w & w >> 1 & mask)``;
   the largest gap and the edge primes come from the same pass, byte by byte only while the gap
   found so far is shorter than a word (:data:`pipeline.prime.wheel.WORD_SPAN_GAP`).
@@ -52,6 +59,7 @@ from pipeline.prime.tuning import (
     EDGE_PRIMES,
     LARGE_PRIME_BLOCKS,
     PRESIEVE_GROUPS,
+    SMALL_BLOCK_LOG,
     SMALL_PRIME_HITS,
 )
 
@@ -64,6 +72,12 @@ _WHEEL_DELTA = wheel.WHEEL_DELTA
 _WHEEL_CORRECTION = wheel.WHEEL_CORRECTION
 _WHEEL_NEXT = wheel.WHEEL_NEXT
 _TO_COPRIME = wheel.TO_COPRIME
+# Unsigned copies for the hot loops: numba checks every signed index for a negative value (a
+# compare and a select per access, and it blocks other optimisations: 3x slower crossing-off),
+# and it turns mixed uint64/int64 arithmetic into floats, so those loops are uint64 throughout.
+_U_DELTA = wheel.WHEEL_DELTA.astype(np.uint64)
+_U_CORRECTION = wheel.WHEEL_CORRECTION.astype(np.uint64)
+_U_NEXT = wheel.WHEEL_NEXT.astype(np.uint64)
 _RESIDUE_INDEX = wheel.RESIDUE_INDEX
 _FROM_MASK = wheel.FROM_MASK
 _POP8 = wheel.POPCOUNT8
@@ -78,7 +92,8 @@ _EDGE: Final[int] = EDGE_PRIMES
 #: The tuning constants, passed to the kernel as an argument: numba's cache is keyed on this
 #: file only, so a constant frozen in from another module would survive a change to it.
 _TUNING: Final[I64] = np.array(
-    [BLOCK_LOG, SMALL_PRIME_HITS, LARGE_PRIME_BLOCKS, BUCKET_CHUNK, EDGE_PRIMES], dtype=np.int64
+    [BLOCK_LOG, SMALL_PRIME_HITS, LARGE_PRIME_BLOCKS, BUCKET_CHUNK, EDGE_PRIMES, SMALL_BLOCK_LOG],
+    dtype=np.int64,
 )
 #: Primes not on the wheel, reported by the Python wrapper.
 _WHEEL_PRIMES: Final[tuple[int, ...]] = (2, 3, 5)
@@ -147,21 +162,29 @@ def sieve_window(lo: int, hi: int, cuts: Sequence[int]) -> list[Summary]:
     stats, heads, tails, _ = _sieve(
         lo, hi, bounds, primes, pattern, offsets, periods, _PRESIEVED, False, _empty_out(), _TUNING
     )
+    # plain lists: a window may hold 100,000 pieces, and numpy indexing is slow per piece; only
+    # the edge primes that exist are converted (pieces of small ranges hold a few primes)
+    edges, rows = bounds.tolist(), stats.tolist()
+    shown_all = np.minimum(stats[:, 0], _EDGE)
+    columns = np.arange(_EDGE)
+    firsts = heads[columns < shown_all[:, None]].tolist()
+    lasts = tails[columns >= _EDGE - shown_all[:, None]].tolist()
     summaries = []
-    for index in range(bounds.size - 1):
-        a, b = int(bounds[index]), int(bounds[index + 1])
-        count, twins, gap, after = (int(x) for x in stats[index, :4])
+    at = 0
+    for index, (count, twins, gap, after, _) in enumerate(rows):
+        a, b = edges[index], edges[index + 1]
         shown = min(count, _EDGE)
         piece = Summary(
             a,
             b,
             count=count,
-            head=tuple(heads[index, :shown].tolist()),
-            tail=tuple(tails[index, _EDGE - shown :].tolist()),
+            head=tuple(firsts[at : at + shown]),
+            tail=tuple(lasts[at : at + shown]),
             twin_pairs=twins,
             max_gap=gap if count >= 2 else 0,
             gap_after=after if count >= 2 else None,
         )
+        at += shown
         if a < 6:  # 2, 3 and 5 are not on the wheel
             piece = merge(Summary.of(a, b, [p for p in _WHEEL_PRIMES if a <= p < b]), piece)
         summaries.append(piece)
@@ -242,7 +265,7 @@ def _sieve(
     last]`` (only numbers on the wheel, i.e. without 2, 3, 5), its first and last ``_EDGE``
     primes (``tails`` right-aligned), and the number of primes written to ``out``.
     """
-    block_log, small_hits, large_blocks, chunk, edge = tuning
+    block_log, small_hits, large_blocks, chunk, edge, small_log = tuning
     size = 1 << block_log
     k0 = lo // 30
     nbytes = (hi - 1) // 30 - k0 + 1
@@ -262,7 +285,7 @@ def _sieve(
     stop = first
     while stop < primes.size and primes[stop] * primes[stop] < hi:
         stop += 1
-    small_max = size // small_hits
+    small_max = (1 << small_log) // small_hits
     large_min = size * large_blocks
     mid = first
     while mid < stop and primes[mid] <= small_max:
@@ -276,7 +299,7 @@ def _sieve(
     small_off = np.empty(nsmall * 8, dtype=np.int64)
     for a in range(nsmall):
         p = primes[first + a]
-        m0 = max(p, (lo + p - 1) // p)
+        m0 = _first_multiplier(lo, p)
         for j in range(8):
             m = m0 + (RESIDUES[j] - m0) % 30
             small_off[a * 8 + j] = p * m // 30 - k0
@@ -286,24 +309,26 @@ def _sieve(
     medium_w = np.empty(nmedium, dtype=np.int64)
     for a in range(nmedium):
         p = primes[mid + a]
-        m0 = max(p, (lo + p - 1) // p)
+        m0 = _first_multiplier(lo, p)
         m = m0 + _TO_COPRIME[m0 % 30]
         medium_off[a] = p * m // 30 - k0
         medium_w[a] = 8 * _RESIDUE_INDEX[p % 30] + _RESIDUE_INDEX[m % 30]
-    # Large primes: a bucket per block ahead (circular), chunks from a pool.
+    # Large primes: a bucket per block ahead (circular), each a list of chunks from one pool. An
+    # entry is one uint64: q = p // 30 (high 32 bits), byte offset in its block, wheel index.
     nlarge = stop - big
     max_step = 6 * (primes[stop - 1] // 30) + 7 if nlarge else 0
     nslots = 1
     while nslots < (max_step >> block_log) + 2:
         nslots *= 2
-    nchunks = nlarge // chunk + nslots + 2
-    entry_q = np.empty(nchunks * chunk if nlarge else 0, dtype=np.uint32)
-    entry_pos = np.empty(nchunks * chunk if nlarge else 0, dtype=np.uint32)
-    chunk_len = np.zeros(nchunks, dtype=np.int64)
+    # every prime is in one bucket; each bucket has one partly filled chunk and at most one empty
+    # one, and the chunk being emptied is freed only after its entries moved on
+    nchunks = nlarge // chunk + 2 * nslots + 2 if nlarge else 0
+    pool = np.empty(nchunks * chunk, dtype=np.uint64)
     chunk_next = np.full(nchunks, -1, dtype=np.int64)
     free = np.arange(nchunks - 1, -1, -1).astype(np.int64)
     nfree = nchunks
-    slot_head = np.full(nslots, -1, dtype=np.int64)
+    # slot_end[s]: pool index where bucket s's next entry goes (in its newest chunk), -1 if empty
+    slot_end = np.full(nslots, -1, dtype=np.int64)
     next_large = big
 
     small_active = 0
@@ -342,87 +367,172 @@ def _sieve(
             for j in range(8):
                 small_off[small_active * 8 + j] -= start
             small_active += 1
-        for a in range(small_active):
-            p = primes[first + a]
-            i8 = 8 * _RESIDUE_INDEX[p % 30]
-            for j in range(8):
-                mask = _WHEEL_MASK[i8 + j]
-                o = small_off[a * 8 + j]
-                while o < n:
-                    block[o] &= mask
-                    o += p
-                small_off[a * 8 + j] = o - n
+        # small primes, one L1-sized part of the block at a time; each prime's 8 multiples in a
+        # span of p bytes are crossed off together (the 8 offsets stay within p of each other)
+        s1 = 0
+        while s1 < n:
+            s1 = min(s1 + (1 << small_log), n)
+            u1 = np.uint64(s1)
+            for a in range(small_active):
+                i8 = 8 * _RESIDUE_INDEX[primes[first + a] % 30]
+                p = np.uint64(primes[first + a])
+                a8 = a * 8
+                o0 = np.uint64(small_off[a8])
+                o1 = np.uint64(small_off[a8 + 1])
+                o2 = np.uint64(small_off[a8 + 2])
+                o3 = np.uint64(small_off[a8 + 3])
+                o4 = np.uint64(small_off[a8 + 4])
+                o5 = np.uint64(small_off[a8 + 5])
+                o6 = np.uint64(small_off[a8 + 6])
+                o7 = np.uint64(small_off[a8 + 7])
+                m0 = _WHEEL_MASK[i8]
+                m1 = _WHEEL_MASK[i8 + 1]
+                m2 = _WHEEL_MASK[i8 + 2]
+                m3 = _WHEEL_MASK[i8 + 3]
+                m4 = _WHEEL_MASK[i8 + 4]
+                m5 = _WHEEL_MASK[i8 + 5]
+                m6 = _WHEEL_MASK[i8 + 6]
+                m7 = _WHEEL_MASK[i8 + 7]
+                top = max(max(max(o0, o1), max(o2, o3)), max(max(o4, o5), max(o6, o7)))
+                while top < u1:
+                    block[o0] &= m0
+                    block[o1] &= m1
+                    block[o2] &= m2
+                    block[o3] &= m3
+                    block[o4] &= m4
+                    block[o5] &= m5
+                    block[o6] &= m6
+                    block[o7] &= m7
+                    o0 += p
+                    o1 += p
+                    o2 += p
+                    o3 += p
+                    o4 += p
+                    o5 += p
+                    o6 += p
+                    o7 += p
+                    top += p
+                if o0 < u1:
+                    block[o0] &= m0
+                    o0 += p
+                if o1 < u1:
+                    block[o1] &= m1
+                    o1 += p
+                if o2 < u1:
+                    block[o2] &= m2
+                    o2 += p
+                if o3 < u1:
+                    block[o3] &= m3
+                    o3 += p
+                if o4 < u1:
+                    block[o4] &= m4
+                    o4 += p
+                if o5 < u1:
+                    block[o5] &= m5
+                    o5 += p
+                if o6 < u1:
+                    block[o6] &= m6
+                    o6 += p
+                if o7 < u1:
+                    block[o7] &= m7
+                    o7 += p
+                small_off[a8] = np.int64(o0)
+                small_off[a8 + 1] = np.int64(o1)
+                small_off[a8 + 2] = np.int64(o2)
+                small_off[a8 + 3] = np.int64(o3)
+                small_off[a8 + 4] = np.int64(o4)
+                small_off[a8 + 5] = np.int64(o5)
+                small_off[a8 + 6] = np.int64(o6)
+                small_off[a8 + 7] = np.int64(o7)
+        for a in range(small_active * 8):
+            small_off[a] -= n
 
         # medium primes
         while medium_active < nmedium and primes[mid + medium_active] ** 2 < block_end:
             medium_off[medium_active] -= start
             medium_active += 1
+        un = np.uint64(n)
         for a in range(medium_active):
-            q = primes[mid + a] // 30
-            o = medium_off[a]
-            w = medium_w[a]
-            while o < n:
-                block[o] &= _WHEEL_MASK[w]
-                o += q * _WHEEL_DELTA[w] + _WHEEL_CORRECTION[w]
-                w = _WHEEL_NEXT[w]
-            medium_off[a] = o - n
-            medium_w[a] = w
+            uq = np.uint64(primes[mid + a] // 30)
+            uo = np.uint64(medium_off[a])
+            uw = np.uint64(medium_w[a])
+            while uo < un:
+                block[uo] &= _WHEEL_MASK[uw]
+                uo += uq * _U_DELTA[uw] + _U_CORRECTION[uw]
+                uw = _U_NEXT[uw]
+            medium_off[a] = np.int64(uo - un)
+            medium_w[a] = np.int64(uw)
 
         # large primes: join when the sieve reaches their square, then the bucket of this block
         while next_large < stop and primes[next_large] ** 2 < block_end:
             p = primes[next_large]
             next_large += 1
-            m0 = max(p, (lo + p - 1) // p)
+            m0 = _first_multiplier(lo, p)
             m = m0 + _TO_COPRIME[m0 % 30]
             o = p * m // 30 - k0 - start
             if o >= nbytes - start:
                 continue
             w = 8 * _RESIDUE_INDEX[p % 30] + _RESIDUE_INDEX[m % 30]
             slot = (b + (o >> block_log)) & (nslots - 1)
-            h = slot_head[slot]
-            if h < 0 or chunk_len[h] == chunk:
+            x = slot_end[slot]
+            if x < 0:
                 nfree -= 1
-                c = free[nfree]
-                chunk_next[c] = h
-                chunk_len[c] = 0
-                slot_head[slot] = c
-                h = c
-            e = h * chunk + chunk_len[h]
-            entry_q[e] = p // 30
-            entry_pos[e] = ((o & (size - 1)) << 6) | w
-            chunk_len[h] += 1
-        h = slot_head[b & (nslots - 1)]
-        slot_head[b & (nslots - 1)] = -1
-        last_block = b == nblocks - 1
-        while h >= 0:
-            for e in range(h * chunk, h * chunk + chunk_len[h]):
-                q = np.int64(entry_q[e])
-                packed = np.int64(entry_pos[e])
-                o = packed >> 6
-                w = packed & 63
-                while o < n:
-                    block[o] &= _WHEEL_MASK[w]
-                    o += q * _WHEEL_DELTA[w] + _WHEEL_CORRECTION[w]
-                    w = _WHEEL_NEXT[w]
-                if last_block or b + (o >> block_log) >= nblocks:
-                    continue
-                slot = (b + (o >> block_log)) & (nslots - 1)
-                t = slot_head[slot]
-                if t < 0 or chunk_len[t] == chunk:
-                    nfree -= 1
-                    c = free[nfree]
-                    chunk_next[c] = t
-                    chunk_len[c] = 0
-                    slot_head[slot] = c
-                    t = c
-                x = t * chunk + chunk_len[t]
-                entry_q[x] = np.uint32(q)
-                entry_pos[x] = np.uint32(((o & (size - 1)) << 6) | w)
-                chunk_len[t] += 1
-            following = chunk_next[h]
-            free[nfree] = h
-            nfree += 1
-            h = following
+                x = free[nfree] * chunk
+                chunk_next[x // chunk] = -1
+            pool[x] = np.uint64(((p // 30) << 32) | ((o & (size - 1)) << 6) | w)
+            x += 1
+            if x & (chunk - 1) == 0:  # full: link a fresh chunk in front
+                nfree -= 1
+                chunk_next[free[nfree]] = x // chunk - 1
+                x = free[nfree] * chunk
+            slot_end[slot] = x
+        # EratBig: cross off one multiple per entry, move the entry to the bucket of its next
+        # multiple; an entry that hits this block again lands in this bucket and is seen in the
+        # next round of the outer loop.
+        current = b & (nslots - 1)
+        ublocks_left = np.uint64(nblocks - b)
+        ub = np.uint64(b)
+        uslots = np.uint64(nslots - 1)
+        ulog = np.uint64(block_log)
+        uoffset = np.uint64(size - 1)
+        u6 = np.uint64(6)
+        u32 = np.uint64(32)
+        u63 = np.uint64(63)
+        uchunk = np.uint64(chunk - 1)
+        while slot_end[current] >= 0:
+            end = slot_end[current]
+            slot_end[current] = -1
+            c = end // chunk  # the newest chunk (possibly empty)
+            while c >= 0:
+                for e in range(np.uint64(c * chunk), np.uint64(end)):
+                    entry = pool[e]
+                    uq = entry >> u32
+                    uo = (entry >> u6) & uoffset
+                    uw = entry & u63
+                    block[uo] &= _WHEEL_MASK[uw]
+                    uo += uq * _U_DELTA[uw] + _U_CORRECTION[uw]
+                    ahead = uo >> ulog
+                    if ahead >= ublocks_left:
+                        continue  # past the window
+                    slot = (ub + ahead) & uslots
+                    x = slot_end[slot]
+                    if x < 0:
+                        nfree -= 1
+                        x = free[nfree] * chunk
+                        chunk_next[x // chunk] = -1
+                    ux = np.uint64(x)
+                    pool[ux] = (uq << u32) | ((uo & uoffset) << u6) | _U_NEXT[uw]
+                    ux += np.uint64(1)
+                    if ux & uchunk == 0:
+                        nfree -= 1
+                        chunk_next[free[nfree]] = np.int64(ux) // chunk - 1
+                        ux = np.uint64(free[nfree] * chunk)
+                    slot_end[slot] = np.int64(ux)
+                following = chunk_next[c]
+                free[nfree] = c
+                nfree += 1
+                c = following
+                end = c * chunk + chunk
 
         # the block is sieved: bytes [0, n) hold the wheel numbers 30*kabs .. block_end - 1
         if extract:
@@ -462,6 +572,19 @@ def _sieve(
 
 
 @njit
+def _first_multiplier(lo: int, p: int) -> int:
+    """``max(p, ceil(lo / p))``: the first multiplier to cross off (``p*p`` at the earliest).
+
+    A float division (exact enough below 2**53, then corrected by one) instead of an integer
+    division, which costs tens of cycles for each of the 2 million sieving primes per window.
+    """
+    m: int = np.int64(np.float64(lo) / np.float64(p))  # floor or ceil of lo / p
+    if m * p < lo:
+        m += 1
+    return max(m, p)
+
+
+@njit
 def _scan(
     block: U8,
     words: npt.NDArray[np.uint64],
@@ -486,17 +609,20 @@ def _scan(
             v &= mask_lo
         if i == i1:
             v &= mask_hi
-        count, twins, gap, after, last = _add_byte(
-            v, kabs + i, count, twins, gap, after, last, head
-        )
+        if count < edge:
+            _head(v, kabs + i, count, head)
+        count, twins, gap, after, last = _add_byte(v, kabs + i, count, twins, gap, after, last)
         i += 1
     while i + 8 <= i1:
         w = words[i >> 3]
         if w:
             if count < edge or gap < _WORD_SPAN_GAP:
                 for t in range(8):
+                    v = block[i + t]
+                    if count < edge:
+                        _head(v, kabs + i + t, count, head)
                     count, twins, gap, after, last = _add_byte(
-                        block[i + t], kabs + i + t, count, twins, gap, after, last, head
+                        v, kabs + i + t, count, twins, gap, after, last
                     )
             else:
                 low = np.int64(trailing_zeros64(w))
@@ -515,9 +641,9 @@ def _scan(
         v = block[i]
         if i == i1:
             v &= mask_hi
-        count, twins, gap, after, last = _add_byte(
-            v, kabs + i, count, twins, gap, after, last, head
-        )
+        if count < edge:
+            _head(v, kabs + i, count, head)
+        count, twins, gap, after, last = _add_byte(v, kabs + i, count, twins, gap, after, last)
         i += 1
     stats[piece, 0], stats[piece, 1], stats[piece, 2] = count, twins, gap
     stats[piece, 3], stats[piece, 4] = after, last
@@ -532,9 +658,12 @@ def _add_byte(
     gap: int,
     after: int,
     last: int,
-    head: I64,
 ) -> tuple[int, int, int, int, int]:
-    """Account for the primes of one masked wheel byte ``v`` (numbers ``30*k + RESIDUES``)."""
+    """Account for the primes of one masked wheel byte ``v`` (numbers ``30*k + RESIDUES``).
+
+    Scalars only: numba counts references to every array passed to a function, which costs
+    more than the work here, done for millions of bytes.
+    """
     if v == 0:
         return count, twins, gap, after, last
     base = 30 * k
@@ -548,16 +677,20 @@ def _add_byte(
     if _GAP8[v] > gap:
         gap, after = np.int64(_GAP8[v]), base + _GAP8_AFTER[v]
     twins += _TWINS8[v]
-    if count < head.size:
-        h = count
-        x = v
-        while x and h < head.size:
-            head[h] = base + RESIDUES[_LOW[x]]
-            h += 1
-            x &= x - np.uint8(1)
     count += _POP8[v]
     last = base + RESIDUES[_HIGH[v]]
     return count, twins, gap, after, last
+
+
+@njit
+def _head(v: np.uint8, k: int, count: int, head: I64) -> None:
+    """Record the primes of byte ``v`` as the piece's first primes while fewer than wanted."""
+    h = count
+    x = v
+    while x and h < head.size:
+        head[h] = 30 * k + RESIDUES[_LOW[x]]
+        h += 1
+        x &= x - np.uint8(1)
 
 
 @njit

@@ -17,7 +17,7 @@ reduce summaries in any tree shape and still get the answer of one sequential pa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -79,10 +79,9 @@ def merge(a: Summary, b: Summary) -> Summary:
     how a sequence of summaries is grouped.
     """
     lo, hi = min(a.lo, b.lo), max(a.hi, b.hi)
-    if a.count == 0:
-        return replace(b, lo=lo, hi=hi)
-    if b.count == 0:
-        return replace(a, lo=lo, hi=hi)
+    if a.count == 0 or b.count == 0:  # (not dataclasses.replace: 3x slower, 100,000s of merges)
+        c = b if a.count == 0 else a
+        return Summary(lo, hi, c.count, c.head, c.tail, c.twin_pairs, c.max_gap, c.gap_after)
     a_last, b_first = a.tail[-1], b.head[0]
     seam = b_first - a_last
     gap, after = a.max_gap, a.gap_after

@@ -4,7 +4,7 @@ The sieve has two granularities. ``segment_size`` (numbers per Dask task) sets t
 graph and the load balance; inside a task the compiled kernel walks its windows in cache-sized
 *blocks* of ``2**BLOCK_LOG`` wheel bytes, so the working set stays in the CPU cache whatever the
 task size. Primes are split by how often they hit a block (the primesieve lesson): the tiniest
-are stamped from pre-computed patterns, small ones are crossed off with strided loops, medium
+are stamped from pre-computed patterns, small ones are crossed off in L1-sized parts, medium
 ones walk the wheel, and large ones wait in buckets for the blocks they hit.
 """
 
@@ -64,13 +64,24 @@ BLOCK_LOG: Final[int] = 17
 #: one. Larger products remove more crossings per byte but the patterns (P bytes each, built once
 #: per process) must stream through the cache with the block. Primes must be > 5 (2, 3, 5 are the
 #: wheel), ascending, and all smaller than the first sieving prime.
-PRESIEVE_GROUPS: Final[tuple[tuple[int, ...], ...]] = ((7, 11, 13, 17, 19), (23, 29, 31))
+PRESIEVE_GROUPS: Final[tuple[tuple[int, ...], ...]] = (
+    (7, 11, 13, 17, 19),
+    (23, 29, 31),
+    (37, 41, 43),
+    (47, 53, 59),
+    (61, 67, 71),
+)
 
-#: A sieving prime is *small* (8 strided loops per block, one per residue class) when each class
-#: has at least this many hits per block (``p <= 2**BLOCK_LOG / SMALL_PRIME_HITS``), otherwise it
-#: walks the wheel hit by hit (*medium*). The strided loops have the tighter inner loop but pay
-#: 8 loop set-ups per prime and block. Legal range: >= 1.
-SMALL_PRIME_HITS: Final[int] = 4
+#: log2 of the bytes a small prime crosses off at once (a part of a block): small primes write
+#: all over it, so it should sit in the L1 data cache (32-48 KiB on current x86). Smaller parts
+#: make every small prime pay its loop set-up more often. Legal range: 6 .. BLOCK_LOG.
+SMALL_BLOCK_LOG: Final[int] = 15
+
+#: A sieving prime is *small* (crossed off 8 multiples per step, one part of a block at a time)
+#: when each residue class has at least this many hits per part
+#: (``p <= 2**SMALL_BLOCK_LOG / SMALL_PRIME_HITS``), otherwise it walks the wheel hit by hit
+#: (*medium*). The small loop is tighter but pays a set-up per prime and part. Legal range: >= 1.
+SMALL_PRIME_HITS: Final[int] = 2
 
 #: A sieving prime is *large* (kept in buckets, touched only by the blocks it hits) when
 #: ``p >= 2**BLOCK_LOG * LARGE_PRIME_BLOCKS``, i.e. it has about ``8 / LARGE_PRIME_BLOCKS`` hits
@@ -78,8 +89,9 @@ SMALL_PRIME_HITS: Final[int] = 4
 #: miss the block, more bucket traffic per hit). Legal range: >= 1.
 LARGE_PRIME_BLOCKS: Final[int] = 2
 
-#: Entries per chunk of the large-prime bucket pool. Bigger chunks mean fewer chunk switches but
-#: more memory held by partly filled chunks (one per bucket). Legal range: >= 16.
+#: Entries (8 bytes each) per chunk of the large-prime bucket pool. Bigger chunks mean fewer
+#: chunk switches but more memory held by partly filled chunks (up to two per bucket). Legal
+#: range: a power of two >= 16 (the kernel tests ``index & (BUCKET_CHUNK - 1)`` for a full chunk).
 BUCKET_CHUNK: Final[int] = 2048
 
 #: How many primes a summary keeps at each end (the report shows the first 20 primes).
