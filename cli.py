@@ -470,6 +470,13 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
     default=None,
     help="How long the times last: 1d, 6h, 30m, 1d12h ... [default: 1d].",
 )
+@click.option(
+    "--cardinality",
+    type=click.Choice(["low", "realistic"]),
+    default="low",
+    show_default=True,
+    help="low: few distinct paths, agents, latencies; realistic: ids, versions, microseconds.",
+)
 def generate_logs_command(
     lines: int,
     out: Path,
@@ -480,6 +487,7 @@ def generate_logs_command(
     log_format: str,
     start: str | None,
     period: str | None,
+    cardinality: str,
 ) -> None:
     """Write realistic, deterministic web-request logs for benchmarks and scale tests.
 
@@ -487,6 +495,9 @@ def generate_logs_command(
 
     Web-server formats carry times spread over --period from --start:
     `python cli.py generate-logs --lines 100000 --out access.log --log-format combined --period 7d`
+
+    Real-world cardinality (ids in paths, versioned agents, microsecond latencies):
+    `python cli.py generate-logs --lines 1000000 --out real.log --cardinality realistic`
     """
     from pipeline.ingest.generate import generate_logs
 
@@ -501,6 +512,7 @@ def generate_logs_command(
             log_format=log_format,
             start=start,
             period=period,
+            cardinality=cardinality,
         )
         where = (
             str(summary.files[0])

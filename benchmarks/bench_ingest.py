@@ -31,7 +31,10 @@ Options (``python -m benchmarks ingest --repeat=1``; ``--repeat 1`` works too)::
     --repeat=R       rounds (default 3)
     --cases=LIST     default,combined (default both)
     --skip-naive     leave out the naive pipeline
-    --scale-gb=G     instead: memory scale test on a G GB file, peak RSS of the process tree
+    --scale-gb=G     instead: memory and time at scale (``benchmarks/scale.py``): a G GB file
+                     of each shape (``--cardinality low`` and ``realistic``), both modes, peak
+                     RSS of the process tree; ``--rss-limit=GB`` (default 4) stops a run above
+                     it, ``--scale-mode=threading|process|both`` (default both)
     --profile-parse  instead: CPU time of ``parse_text`` on a 16 MiB block of each case, by
                      pyarrow call (Arrow kernels and methods, the parser's helpers)
     --small-files=N  instead: N one-line files (grouped into shared read tasks), wall time
@@ -50,9 +53,7 @@ import math
 import os
 import re
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -377,47 +378,6 @@ def _compare_case(case: Case, lines: int, repeat: int, naive: bool) -> int:
     return 0
 
 
-def scale(gigabytes: float, mode: str) -> int:
-    """Run the CLI on a ``gigabytes`` file; report the peak RSS of the whole process tree."""
-    import psutil
-
-    lines = int(gigabytes * 1e9 / 92.8)
-    path = _log_file(lines)
-    command = [sys.executable, str(ROOT / "cli.py"), "ingest", "--path", str(path)]
-    command += ["--worker", "2", "--mode", mode, "--format", "json", "--no-progress"]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0
-    done = threading.Event()
-
-    def poll() -> None:
-        nonlocal peak
-        root = psutil.Process(process.pid)
-        while not done.is_set():
-            try:
-                tree = [root, *root.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    out, err = process.communicate()
-    done.set()
-    poller.join()
-    wall = time.perf_counter() - started
-    if process.returncode != 0:
-        print(err.decode(errors="replace"))
-        return 1
-    parsed = json.loads(out)["lines"]["total"]
-    print(
-        f"scale ({mode}): {path.stat().st_size / 1e9:.2f} GB, {parsed:,} lines, "
-        f"{wall:.1f} s, peak RSS of the process tree {peak / 2**20:,.0f} MiB"
-    )
-    return 0 if peak < 1.5 * 2**30 else 1
-
-
 def small_files(count: int, repeat: int) -> int:
     """Many one-line files: the cost per file, with small files grouped into shared tasks."""
     from pipeline import ExecutionSettings, run_ingest
@@ -530,14 +490,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cases", default="default,combined")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--scale-gb", type=float, default=None)
-    parser.add_argument("--scale-mode", choices=["threading", "process"], default="process")
+    parser.add_argument("--scale-mode", choices=["threading", "process", "both"], default="both")
+    parser.add_argument("--rss-limit", type=float, default=4.0)
     parser.add_argument("--profile-parse", action="store_true")
     parser.add_argument("--small-files", type=int, default=None)
     args = parser.parse_args(argv)
     if args.small_files is not None:
         return small_files(args.small_files, args.repeat)
     if args.scale_gb is not None:
-        return scale(args.scale_gb, args.scale_mode)
+        from benchmarks.scale import MODES, scale
+
+        modes = MODES if args.scale_mode == "both" else (args.scale_mode,)
+        return scale(args.scale_gb, args.rss_limit, modes)
     cases = [name.strip() for name in args.cases.split(",") if name.strip()]
     unknown = sorted(set(cases) - set(CASES))
     if unknown:

@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 
 from tests.test_ingest_reference import LINE as DEFAULT_LINE
-from tests.test_ingest_reference import ref_family, ref_histogram, ref_stats, ref_template
+from tests.test_ingest_reference import ref_agents, ref_histogram, ref_stats, ref_template
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_LATENCY_MS = Decimal(10) ** 9
@@ -597,6 +597,9 @@ EXACT_KEYS = (
     "top_errors",
     "user_agents.top",
     "user_agents.unique",
+    "user_agents.browsers",
+    "user_agents.os",
+    "user_agents.devices",
     "user_agents.by_family",
 )
 
@@ -634,9 +637,6 @@ def assemble(
     top_paths = sorted(paths.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
     top_errors = sorted(errors.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
     top_agents = sorted(((a, n) for a, n in agents.items() if a), key=lambda kv: (-kv[1], kv[0]))
-    families = dict.fromkeys(("browser", "bot", "tool", "other", "unknown"), 0)
-    for agent, count in agents.items():
-        families[ref_family(agent)] += count
     requests: dict[str, Any] = {
         "total": len(rows),
         "by_method": dict(sorted(by_method.items())),
@@ -700,7 +700,7 @@ def assemble(
             "user_agents": {
                 "unique": len(agents),
                 "top": [{"user_agent": a, "count": n} for a, n in top_agents[:10]],
-                "by_family": families,
+                **ref_agents(agents),
             },
         }
     )

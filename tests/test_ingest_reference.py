@@ -8,6 +8,7 @@ this file pin the reference itself on hand-checked answers.
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import lzma
 import math
@@ -101,15 +102,59 @@ def ref_stats(values: list[float]) -> dict[str, Any]:
     return out
 
 
+@functools.cache
+def _ua_parser() -> Any:
+    """ua-parser's pure-Python resolver: the report uses the native one, with its own cache."""
+    import ua_parser
+
+    return ua_parser.BasicResolver(ua_parser.load_builtins())
+
+
+def ref_parse_agent(agent: str) -> tuple[str, str, str]:
+    """(browser, OS, device) family names; "Other" where no uap-core rule matched."""
+    import ua_parser
+
+    result = _ua_parser()(agent, ua_parser.Domain.ALL)
+    return (
+        result.user_agent.family if result.user_agent else "Other",
+        result.os.family if result.os else "Other",
+        result.device.family if result.device else "Other",
+    )
+
+
 def ref_family(agent: str) -> str:
+    """The README's rules, first match wins."""
     low = agent.lower()
     if not agent:
         return "unknown"
-    if any(word in low for word in ("bot", "crawler", "spider", "slurp")):
+    browser, _, device = ref_parse_agent(agent)
+    if device == "Spider" or any(w in low for w in ("bot", "crawler", "spider", "slurp")):
         return "bot"
     if any(low.startswith(prefix) for prefix in TOOLS):
         return "tool"
-    return "browser" if low.startswith("mozilla/") else "other"
+    return "browser" if browser != "Other" else "other"
+
+
+def ref_agents(agents: Counter[str], top: int = 10) -> dict[str, Any]:
+    """``user_agents`` without ``unique`` and ``top``: browsers, os, devices, by_family."""
+    families = dict.fromkeys(("browser", "bot", "tool", "other", "unknown"), 0)
+    names: list[Counter[str]] = [Counter(), Counter(), Counter()]
+    for agent, count in agents.items():
+        families[ref_family(agent)] += count
+        if agent:
+            for counter, name in zip(names, ref_parse_agent(agent), strict=True):
+                counter[name] += count
+
+    def ranked(counter: Counter[str]) -> list[dict[str, Any]]:
+        rows = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        return [{"name": name, "count": count} for name, count in rows]
+
+    return {
+        "browsers": ranked(names[0]),
+        "os": ranked(names[1]),
+        "devices": ranked(names[2]),
+        "by_family": families,
+    }
 
 
 def ref_histogram(values: list[float]) -> list[dict[str, Any]]:
@@ -159,9 +204,6 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
     agents = Counter(r[4] for r in rows)
     top_paths = sorted(paths.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
     top_agents = sorted(((a, n) for a, n in agents.items() if a), key=lambda kv: (-kv[1], kv[0]))
-    families = dict.fromkeys(("browser", "bot", "tool", "other", "unknown"), 0)
-    for agent, count in agents.items():
-        families[ref_family(agent)] += count
     return {
         "feature": "ingest",
         "inputs": {
@@ -205,7 +247,7 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
         "user_agents": {
             "unique": len(agents),
             "top": [{"user_agent": a, "count": n} for a, n in top_agents[:10]],
-            "by_family": families,
+            **ref_agents(agents),
         },
         # a small log: every figure is within the exact caps
         "exact": {
@@ -220,6 +262,9 @@ def ref_report(texts: list[str], files: int | None = None) -> dict[str, Any]:
                 "top_errors",
                 "user_agents.top",
                 "user_agents.unique",
+                "user_agents.browsers",
+                "user_agents.os",
+                "user_agents.devices",
                 "user_agents.by_family",
             )
         },

@@ -406,7 +406,30 @@ def _agents_section(data: Mapping[str, Any], plots: list[Plot]) -> str:
         '<div class="cols"><div>{{plot:agent-families}}</div><div>',
         table(["user agent", "requests", "share"], rows, table_id="top-agents"),
         "</div></div>",
+        *_parsed_agents(data, total),
     )
+
+
+def _parsed_agents(data: Mapping[str, Any], total: int) -> list[str]:
+    """Browsers, operating systems and devices (ua-parser families), side by side."""
+    columns = []
+    for key, title in (
+        ("browsers", "Browsers"),
+        ("os", "Operating systems"),
+        ("devices", "Devices"),
+    ):
+        rows = [
+            [entry["name"], entry["count"], (format_share(entry["count"], total), entry["count"])]
+            for entry in data["user_agents"].get(key) or []
+        ]
+        if rows:
+            heading = f"<h3>{escape(title + _approx(data, 'user_agents.' + key))}</h3>"
+            columns.append(
+                f"<div>{heading}"
+                + table([title.lower(), "requests", "share"], rows, table_id=f"agents-{key}")
+                + "</div>"
+            )
+    return ['<div class="cols">' + "".join(columns) + "</div>"] if columns else []
 
 
 def _timeline_section(timeline: Mapping[str, Any], plots: list[Plot]) -> str:

@@ -9,9 +9,16 @@ lines), with times spread over a chosen period (see :mod:`pipeline.ingest.genera
 Everything is drawn from one seeded :class:`numpy.random.Generator`, so the same arguments always
 write the same bytes.
 
+Two shapes (``cardinality``, :data:`CARDINALITIES`): ``low`` (the default) draws paths, queries
+and agents from a few dozen strings and writes whole or 0.1 ms latencies, so a report's partials
+stay small; ``realistic`` writes what production traffic looks like, ids and UUIDs in paths, a
+heavy tail of rare paths, query strings, tens of thousands of versioned user agents and
+microsecond latencies with a heavy tail (see :mod:`pipeline.ingest.generate_real`).
+
 Lines are produced in chunks of :data:`CHUNK_LINES`: the random draws are vectorised, and so is
-the formatting of the web formats (Arrow string kernels); the default grammar formats each line
-with an f-string, which still keeps 5 million lines at a few seconds.
+the formatting of the web formats and of every ``realistic`` line (Arrow string kernels); the
+``low`` default grammar formats each line with an f-string, which still keeps 5 million lines at
+a few seconds.
 
 >>> import tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "x.log"
@@ -36,10 +43,24 @@ from typing import IO, Final, cast
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.errors import InputError
 from pipeline.ingest.generate_mix import METHODS, PATHS, STATUSES, pick, pick_zipf
-from pipeline.ingest.generate_web import NGINX_TIMED_FORMAT, WebFormat, web_chunk, web_plan
+from pipeline.ingest.generate_real import (
+    CARDINALITIES,
+    RealPlan,
+    millis_text,
+    real_fields,
+    real_plan,
+)
+from pipeline.ingest.generate_web import (
+    NGINX_TIMED_FORMAT,
+    WebFormat,
+    newline_joined,
+    web_chunk,
+    web_plan,
+)
 
 #: Lines formatted per batch. Larger batches vectorise more of the draws but hold more strings in
 #: memory (about 100-300 bytes each); 200,000 keeps a batch near 20-60 MB. Legal range: >= 1.
@@ -55,7 +76,7 @@ DEFAULT_PERIOD: Final[str] = "1d"
 #: Units of ``--period``: ``90s``, ``30m``, ``6h``, ``1d``, ``2w``, or a sum such as ``1d12h``.
 _PERIOD_UNITS: Final[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
-__all__ = ["FORMATS", "NGINX_TIMED_FORMAT", "GenerateSummary", "generate_logs"]
+__all__ = ["CARDINALITIES", "FORMATS", "NGINX_TIMED_FORMAT", "GenerateSummary", "generate_logs"]
 
 _USER_AGENTS: Final = (
     ("Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", 0.34),
@@ -105,6 +126,7 @@ def generate_logs(
     log_format: str = "default",
     start: str | datetime | None = None,
     period: str | timedelta | None = None,
+    cardinality: str = "low",
 ) -> GenerateSummary:
     """Write ``lines`` log lines to ``out`` (one file) or spread over ``files`` files in ``out``.
 
@@ -135,6 +157,11 @@ def generate_logs(
         How long the times last, e.g. ``"1d"``, ``"6h"``, ``"1d12h"`` (units s, m, h, d, w), at
         least one second; default :data:`DEFAULT_PERIOD`. The ``default`` format has no time
         field and accepts neither ``start`` nor ``period``.
+    cardinality
+        One of :data:`CARDINALITIES`: ``low`` (few distinct paths, agents and latencies; the
+        bytes of earlier versions) or ``realistic`` (ids in paths, a heavy tail of rare paths,
+        query strings, versioned agents, microsecond latencies; see
+        :mod:`pipeline.ingest.generate_real`).
     """
     if lines < 0:
         raise InputError(f"--lines must be >= 0, got {lines}")
@@ -144,6 +171,10 @@ def generate_logs(
         raise InputError(f"--malformed-rate must be in [0, 1], got {malformed_rate}")
     if log_format not in FORMATS:
         raise InputError(f"unknown log format {log_format!r}; valid names: {', '.join(FORMATS)}")
+    if cardinality not in CARDINALITIES:
+        raise InputError(
+            f"unknown cardinality {cardinality!r}; valid names: {', '.join(CARDINALITIES)}"
+        )
     if log_format == "default" and (start is not None or period is not None):
         raise InputError("--start and --period need a format with times; 'default' has none")
     start_s = parse_start(DEFAULT_START if start is None else start)
@@ -158,13 +189,16 @@ def generate_logs(
     except OSError as exc:
         raise InputError(f"cannot create {targets[0].parent}: {exc.strerror or exc}") from exc
     rng = np.random.default_rng(seed)
+    chunk: Callable[[int, int], tuple[bytes | pa.Buffer, int]]
     if log_format == "default":
-        chunk: Callable[[int, int], tuple[bytes | pa.Buffer, int]] = partial(
-            _default_chunk, rng, malformed_rate=malformed_rate
-        )
+        if cardinality == "realistic":
+            chunk = partial(_default_real_chunk, rng, real_plan(rng), malformed_rate=malformed_rate)
+        else:
+            chunk = partial(_default_chunk, rng, malformed_rate=malformed_rate)
     else:
         plan = web_plan(rng, cast(WebFormat, log_format), start_s, period_s, lines)
-        chunk = partial(web_chunk, rng, plan, malformed_rate=malformed_rate)
+        real = real_plan(rng) if cardinality == "realistic" else None
+        chunk = partial(web_chunk, rng, plan, malformed_rate=malformed_rate, real=real)
     counts = [lines // files + (1 if index < lines % files else 0) for index in range(files)]
     malformed, first = 0, 0
     for target, count in zip(targets, counts, strict=True):
@@ -256,3 +290,31 @@ def _default_chunk(
             f"time={text}ms user-agent={_USER_AGENTS[agents[i]][0]}"
         )
     return ("\n".join(out) + "\n").encode("utf-8"), int(bad.sum())
+
+
+def _default_real_chunk(
+    rng: np.random.Generator, plan: RealPlan, first: int, size: int, *, malformed_rate: float
+) -> tuple[pa.Buffer, int]:
+    """``size`` realistic lines of the default grammar, formatted with Arrow string kernels."""
+    methods = pick(rng, METHODS, size)
+    statuses = np.array([code for code, _ in STATUSES])[pick(rng, STATUSES, size)]
+    slow = np.where(statuses >= 500, 4.0, 1.0)
+    latency = rng.lognormal(mean=np.log(45.0), sigma=0.9, size=size) * slow
+    bad = rng.random(size) < malformed_rate if malformed_rate > 0 else np.zeros(size, bool)
+    bad_kind = rng.integers(0, len(_MALFORMED), size=size)
+    fields = real_fields(rng, plan, latency)
+    lines = pc.binary_join_element_wise(
+        "[",
+        pa.array([name for name, _ in METHODS]).take(pa.array(methods)),
+        "] ",
+        fields.targets,
+        ", status=",
+        pc.cast(pa.array(statuses, type=pa.int64()), pa.string()),
+        ", time=",
+        millis_text(fields.latency_us),
+        "ms user-agent=",
+        fields.agents,
+        "",
+    )
+    lines = pc.if_else(pa.array(bad), pa.array(_MALFORMED).take(pa.array(bad_kind)), lines)
+    return newline_joined(lines), int(bad.sum())

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.ingest.generate_mix import METHODS, PATHS, STATUSES, IntArray, pick, pick_zipf
+from pipeline.ingest.generate_real import RealFields, RealPlan, real_fields, seconds_text
 
 WebFormat = Literal["common", "combined", "nginx-timed", "json"]
 
@@ -198,19 +199,29 @@ def web_plan(
 
 
 def web_chunk(
-    rng: np.random.Generator, plan: WebPlan, first: int, size: int, malformed_rate: float
+    rng: np.random.Generator,
+    plan: WebPlan,
+    first: int,
+    size: int,
+    malformed_rate: float,
+    real: RealPlan | None = None,
 ) -> tuple[pa.Buffer, int]:
     """The bytes of lines ``first .. first + size - 1`` of the output, and how many are malformed.
 
-    Random draws happen in a fixed order, so a seed gives the same bytes.
+    Random draws happen in a fixed order, so a seed gives the same bytes. With ``real`` (the
+    ``realistic`` cardinality), targets, agents and latencies come from
+    :func:`~pipeline.ingest.generate_real.real_fields`, drawn after everything else.
     """
     draws = _draw(rng, plan, first, size)
     bad = rng.random(size) < malformed_rate if malformed_rate > 0 else np.zeros(size, bool)
     templates = pa.array(_MALFORMED_JSON if plan.fmt == "json" else _MALFORMED_TEXT)
     bad_kind = rng.integers(0, len(templates), size=size)
-    lines = _json_lines(plan, draws) if plan.fmt == "json" else _text_lines(plan, draws)
+    fields = _realistic(rng, plan, real, draws) if real is not None else _pooled(plan, draws)
+    lines = (
+        _json_lines(plan, draws, fields) if plan.fmt == "json" else _text_lines(plan, draws, fields)
+    )
     lines = pc.if_else(pa.array(bad), templates.take(pa.array(bad_kind)), lines)
-    return _newline_joined(lines), int(bad.sum())
+    return newline_joined(lines), int(bad.sum())
 
 
 @dataclass(frozen=True)
@@ -221,6 +232,7 @@ class _Draws:
     statuses: IntArray
     targets: IntArray
     latency_ms: IntArray
+    latency: np.ndarray[Any, np.dtype[np.float64]]  # unrounded ms, 0 for odd request lines
     protocols: IntArray
     users: IntArray
     clients: IntArray
@@ -264,6 +276,7 @@ def _draw(rng: np.random.Generator, plan: WebPlan, first: int, size: int) -> _Dr
         statuses=statuses,
         targets=np.where(odd, odd_target, paths * QUERY_IDS + np.where(query, query_ids, 0)),
         latency_ms=np.where(odd, 0, np.round(latency)).astype(np.int64),
+        latency=np.where(odd, 0.0, latency),
         protocols=np.where(odd, len(_PROTOCOLS), protocols),
         users=users,
         clients=clients,
@@ -284,7 +297,39 @@ def _target_pool(paths: list[str]) -> pa.Array:
     return pa.concat_arrays([pool, pa.array(_ODD_REQUESTS)])
 
 
-def _text_lines(plan: WebPlan, draws: _Draws) -> pa.Array:
+@dataclass(frozen=True)
+class _Fields:
+    """The formatted per-line fields that depend on the cardinality (already escaped)."""
+
+    targets: pa.Array
+    agents: pa.Array
+    seconds: pa.Array  # $request_time
+
+
+def _pooled(plan: WebPlan, draws: _Draws) -> _Fields:
+    """``low`` cardinality: targets and agents from the plan's pools, whole milliseconds."""
+    return _Fields(
+        targets=plan.targets.take(pa.array(draws.targets)),
+        agents=plan.agents.take(pa.array(draws.agents)),
+        seconds=_seconds(draws.latency_ms),
+    )
+
+
+def _realistic(rng: np.random.Generator, plan: WebPlan, real: RealPlan, draws: _Draws) -> _Fields:
+    """``realistic`` cardinality; odd request lines keep their pooled target, agent and 0 s."""
+    fields: RealFields = real_fields(rng, real, draws.latency)
+    odd = pa.array(draws.methods == len(METHODS))
+    empty = "" if plan.fmt == "json" else "-"
+    agents = pc.if_else(pc.equal(fields.agents, ""), empty, fields.agents)
+    latency_us = np.where(draws.methods == len(METHODS), 0, fields.latency_us)
+    return _Fields(
+        targets=pc.if_else(odd, plan.targets.take(pa.array(draws.targets)), fields.targets),
+        agents=pc.if_else(odd, plan.agents.take(pa.array(draws.agents)), agents),
+        seconds=seconds_text(latency_us),
+    )
+
+
+def _text_lines(plan: WebPlan, draws: _Draws, fields: _Fields) -> pa.Array:
     """``common``, ``combined`` or ``nginx-timed`` lines (without the newline)."""
     size = pc.if_else(pa.array((draws.body == 0) & draws.dash_size), "-", _text(draws.body))
     pieces: list[pa.Array | str] = [
@@ -295,7 +340,7 @@ def _text_lines(plan: WebPlan, draws: _Draws) -> pa.Array:
         _times(draws.epoch_s, "%d/%b/%Y:%H:%M:%S +0000"),
         '] "',
         _METHOD_PIECES.take(pa.array(draws.methods)),
-        plan.targets.take(pa.array(draws.targets)),
+        fields.targets,
         _PROTOCOL_PIECES.take(pa.array(draws.protocols)),
         '" ',
         _text(draws.statuses),
@@ -304,13 +349,13 @@ def _text_lines(plan: WebPlan, draws: _Draws) -> pa.Array:
     ]
     if plan.fmt != "common":
         pieces += [' "', plan.referers.take(pa.array(draws.referers)), '" "']
-        pieces += [plan.agents.take(pa.array(draws.agents)), '"']
+        pieces += [fields.agents, '"']
     if plan.fmt == "nginx-timed":
-        pieces += [" rt=", _seconds(draws.latency_ms)]
+        pieces += [" rt=", fields.seconds]
     return pc.binary_join_element_wise(*pieces, "")
 
 
-def _json_lines(plan: WebPlan, draws: _Draws) -> pa.Array:
+def _json_lines(plan: WebPlan, draws: _Draws, fields: _Fields) -> pa.Array:
     """Lines of the nginx ``escape=json`` format described in the README."""
     pieces: list[pa.Array | str] = [
         '{"time_iso8601":"',
@@ -322,7 +367,7 @@ def _json_lines(plan: WebPlan, draws: _Draws) -> pa.Array:
         '","request_method":"',
         _names(METHODS).take(pa.array(draws.methods)),
         '","request_uri":"',
-        plan.targets.take(pa.array(draws.targets)),
+        fields.targets,
         '","server_protocol":"',
         _names(_PROTOCOLS).take(pa.array(draws.protocols)),
         '","status":',
@@ -330,11 +375,11 @@ def _json_lines(plan: WebPlan, draws: _Draws) -> pa.Array:
         ',"body_bytes_sent":',
         _text(draws.body),
         ',"request_time":',
-        _seconds(draws.latency_ms),
+        fields.seconds,
         ',"http_referer":"',
         plan.referers.take(pa.array(draws.referers)),
         '","http_user_agent":"',
-        plan.agents.take(pa.array(draws.agents)),
+        fields.agents,
         '"}',
     ]
     return pc.binary_join_element_wise(*pieces, "")
@@ -417,7 +462,7 @@ def _times(epoch_s: IntArray, pattern: str) -> pa.Array:
     return pc.strftime(stamps, format=pattern).take(pa.array(inverse.ravel()))
 
 
-def _newline_joined(lines: pa.Array) -> pa.Buffer:
+def newline_joined(lines: pa.Array) -> pa.Buffer:
     """The lines, each followed by ``\\n``, as one buffer (no Python string per line)."""
     with_newline = pc.binary_join_element_wise(lines, "\n", "")
     large = with_newline.cast(pa.large_string())

@@ -126,6 +126,7 @@ def render_ingest(result: IngestResult) -> str:
         "",
         "Requests by user-agent family",
         _count_table("family", data["user_agents"]["by_family"], total),
+        *_parsed_agents(data, total),
     ]
     if "timeline" in data and data["timeline"]["rows"]:
         parts += ["", *timeline_text(data["timeline"])]
@@ -153,6 +154,28 @@ def _count(row: Mapping[str, Any]) -> Cell | int:
     """A top-list count; a lower bound (``count_error`` > 0) shows as ``N+``."""
     count: int = row["count"]
     return Cell(f"{count:,}+") if row.get("count_error") else count
+
+
+def _parsed_agents(data: Mapping[str, Any], total: int) -> list[str]:
+    """Browsers, operating systems and devices (ua-parser families), one table each."""
+    parts: list[str] = []
+    for key, title in (
+        ("browsers", "Browsers"),
+        ("os", "Operating systems"),
+        ("devices", "Devices"),
+    ):
+        rows = data["user_agents"].get(key) or []
+        if not rows:
+            continue
+        table = format_table(
+            [title.lower(), "requests", "share"],
+            [
+                [_short(row["name"]), _count(row), Cell(format_share(row["count"], total))]
+                for row in rows
+            ],
+        )
+        parts += ["", _title(data, f"user_agents.{key}", title), table]
+    return parts
 
 
 def _count_table(label: str, counts: Mapping[str, int], total: int) -> str:

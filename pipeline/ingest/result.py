@@ -21,8 +21,8 @@ import pandas as pd
 
 from pipeline.execution import ExecutionSettings
 from pipeline.ingest import limits
+from pipeline.ingest.agents import agents_report
 from pipeline.ingest.distribution import KEYED, Distributions, combine, summaries
-from pipeline.ingest.families import FAMILIES
 from pipeline.ingest.latency import latency_summary
 from pipeline.ingest.stats import Partial
 from pipeline.ingest.timeline import BUCKETS, choose_bucket, iso_utc, timeline_rows
@@ -63,6 +63,9 @@ class IngestResult:
     user_agents_top: tuple[Mapping[str, Any], ...]
     user_agents_by_family: Mapping[str, int]
     execution: Mapping[str, Any]
+    user_agents_browsers: tuple[Mapping[str, Any], ...] = ()
+    user_agents_os: tuple[Mapping[str, Any], ...] = ()
+    user_agents_devices: tuple[Mapping[str, Any], ...] = ()
     filtered: int = 0
     formats: Mapping[str, int] | None = None
     notes: tuple[str, ...] = ()
@@ -124,6 +127,9 @@ class IngestResult:
                 "user_agents": {
                     "unique": self.user_agents_unique,
                     "top": [dict(entry) for entry in self.user_agents_top],
+                    "browsers": [dict(entry) for entry in self.user_agents_browsers],
+                    "os": [dict(entry) for entry in self.user_agents_os],
+                    "devices": [dict(entry) for entry in self.user_agents_devices],
                     "by_family": dict(self.user_agents_by_family),
                 },
             }
@@ -176,8 +182,10 @@ def build_result(
     )
     time_keys = _time_keys(partial, has_time, bucket, bounds)
     time_notes = time_keys.pop("notes", ())
-    bounds.flag("user_agents.unique", True, "")
-    bounds.flag("user_agents.by_family", True, "")
+    agents = agents_report(partial.agent_summary, top)
+    agent_bounds = agents.error_bounds()
+    for key, exact in agents.exact_flags().items():
+        bounds.flag(key, exact, agent_bounds.get(key, ""))
     return IngestResult(
         files=partial.files,
         failed=tuple(partial.failed),
@@ -193,9 +201,12 @@ def build_result(
         latency_by_status_class=_grouped(latency, "status_class", lambda c: f"{int(c)}xx", bounds),
         top_paths=_top_paths(partial, top, bounds),
         top_errors=_top_errors(partial.error_paths, top, bounds),
-        user_agents_unique=len(partial.agent_distinct),
+        user_agents_unique=agents.unique,
         user_agents_top=_top_agents(partial.agents, top, bounds),
-        user_agents_by_family={name: int(partial.agent_families.get(name, 0)) for name in FAMILIES},
+        user_agents_by_family=agents.by_family,
+        user_agents_browsers=agents.browsers,
+        user_agents_os=agents.os,
+        user_agents_devices=agents.devices,
         execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
         filtered=partial.filtered,
         formats=dict(formats or {}),
@@ -219,6 +230,9 @@ EXACT_KEYS: Final[tuple[str, ...]] = (
     "top_errors",
     "user_agents.top",
     "user_agents.unique",
+    "user_agents.browsers",
+    "user_agents.os",
+    "user_agents.devices",
     "user_agents.by_family",
     "timeline",
 )

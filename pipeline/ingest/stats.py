@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.ingest import limits
+from pipeline.ingest.agents import AgentPartial, merge_agents, summarize_agents
 from pipeline.ingest.distribution import (
     Distributions,
     distributions,
@@ -36,7 +37,6 @@ from pipeline.ingest.distribution import (
     merge,
     rekey,
 )
-from pipeline.ingest.families import families as _families
 from pipeline.ingest.filters import Filters
 from pipeline.ingest.parse import ParsedPartition
 from pipeline.ingest.templates import template_paths
@@ -106,10 +106,8 @@ class Partial:
         4xx and 5xx responses per path (columns ``status_4xx``, ``status_5xx``), capped.
     agents
         Requests per full user-agent string (the empty agent included), capped.
-    agent_families
-        Requests per user-agent family (exact).
-    agent_distinct
-        The distinct user agents seen (interim: exact and unbounded).
+    agent_summary
+        Browsers, OS, devices, families and distinct agents (:mod:`pipeline.ingest.agents`).
     filtered
         Parsed lines removed by a filter (they are in no other count).
     bytes_sent
@@ -143,8 +141,7 @@ class Partial:
         default_factory=lambda: empty_capped(("status_4xx", "status_5xx"))
     )
     agents: CappedCounts = field(default_factory=empty_capped)
-    agent_families: pd.Series = field(default_factory=lambda: _counts(["family"]))
-    agent_distinct: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
+    agent_summary: AgentPartial = field(default_factory=lambda: merge_agents([]))
     filtered: int = 0
     bytes_sent: int = 0
     time_min: int | None = None
@@ -209,8 +206,7 @@ def aggregate_partition(
         requests=_plain(frame.groupby([method, frame["status"]], sort=False, observed=True).size()),
         latency=distributions(_plain(latency.size()), limits.LATENCY),
         agents=capped_counts(agents, limits.AGENTS),
-        agent_families=_families(agents),
-        agent_distinct=pd.Index(agents.index.astype(str), dtype=object),
+        agent_summary=summarize_agents(agents),
         filtered=filtered,
         bytes_sent=int(frame["bytes"].sum()),
         time_min=int(millis.min()) if len(millis) else None,
@@ -312,8 +308,7 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         path_latency=keep_groups(path_latency, paths.table.index, limits.PATH_LATENCY),
         error_paths=merge_capped([part.error_paths for part in partials], limits.ERROR_PATHS),
         agents=merge_capped([part.agents for part in partials], limits.AGENTS),
-        agent_families=_add([part.agent_families for part in partials]),
-        agent_distinct=_union([part.agent_distinct for part in partials]),
+        agent_summary=merge_agents([part.agent_summary for part in partials]),
         filtered=sum(part.filtered for part in partials),
         bytes_sent=sum(part.bytes_sent for part in partials),
         time_min=min((p.time_min for p in partials if p.time_min is not None), default=None),
@@ -412,13 +407,3 @@ def _add(tables: Sequence[pd.Series]) -> pd.Series:
 def _strip_query(paths: pa.Array) -> pa.Array:
     """Paths without their query string (from the first ``?``); ``?x`` becomes ``""``."""
     return pc.list_element(pc.split_pattern(paths, "?", max_splits=1), 0)
-
-
-def _union(indexes: Sequence[pd.Index]) -> pd.Index:
-    nonempty = [index for index in indexes if len(index)]
-    if not nonempty:
-        return indexes[0]
-    if len(nonempty) == 1:
-        return nonempty[0]
-    joined: pd.Index = pd.Index(np.concatenate([i.to_numpy() for i in nonempty])).unique()
-    return joined

@@ -1,0 +1,177 @@
+"""Memory and time at scale, both shapes: ``python -m benchmarks ingest --scale-gb G``.
+
+Two generated files of about ``G`` GB each, in the project's own grammar (0.1 % malformed,
+seed 42), cached in ``benchmarks/data/``:
+
+* ``low``: ``generate-logs --cardinality low`` (24 paths, 12 agents, 0.1 ms latencies), the
+  shape every other benchmark uses;
+* ``realistic``: ``generate-logs --cardinality realistic`` (ids in paths, a heavy tail of rare
+  paths, tens of thousands of versioned agents, microsecond latencies), what production logs
+  look like.
+
+Each file is read by the CLI in a child process (``ingest --worker 2 --mode M --format json``)
+for each mode, the two shapes one after the other so that the machine's load hits them alike.
+The peak resident memory of the whole process tree (the CLI and its workers) is sampled every
+50 ms with psutil. A run whose tree exceeds ``--rss-limit`` GB is stopped (every process of its
+tree killed) and reported as "over N GB (stopped)", so a shape whose memory grows without bound
+cannot take the machine down. One Markdown table: shape, lines, GB, mode, peak RSS, wall time
+and, for ``realistic``, its time over ``low``'s in the same mode ("> x" when it was stopped).
+
+Exit status 1 when a run failed or was stopped, else 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+
+SHAPES = ("low", "realistic")
+MODES = ("threading", "process")
+#: How often the tree's memory is sampled, in seconds. Shorter catches briefer peaks and costs
+#: more CPU (a psutil walk of the tree). Legal range: > 0.
+POLL_S = 0.05
+#: Lines generated to measure a shape's bytes per line before the sized file is written.
+_SAMPLE_LINES = 20_000
+
+
+@dataclass(frozen=True)
+class Run:
+    """One CLI run: its shape, mode, peak tree RSS (bytes), wall time (s), and what happened."""
+
+    shape: str
+    mode: str
+    peak: int
+    wall: float
+    lines: int | None  # lines read (the report's lines.total); None when stopped or failed
+    stopped: bool
+    error: str | None = None
+
+
+def sized_file(gigabytes: float, shape: str) -> tuple[Path, int]:
+    """The cached file of ``shape`` with about ``gigabytes`` GB, and its line count."""
+    from pipeline.ingest.generate import generate_logs
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    sample = DATA / f"scale-{shape}-sample.tmp"
+    generate_logs(sample, lines=_SAMPLE_LINES, seed=42, malformed_rate=0.001, cardinality=shape)
+    per_line = sample.stat().st_size / _SAMPLE_LINES
+    sample.unlink()
+    lines = int(gigabytes * 1e9 / per_line)
+    path = DATA / f"scale-{shape}-{lines}.log"
+    if not path.exists():
+        started = time.perf_counter()
+        partial = path.with_suffix(".tmp")
+        generate_logs(partial, lines=lines, seed=42, malformed_rate=0.001, cardinality=shape)
+        partial.rename(path)
+        print(f"generated {path} in {time.perf_counter() - started:.1f} s", flush=True)
+    return path, lines
+
+
+def measure(path: Path, shape: str, mode: str, limit: int) -> Run:
+    """Run the CLI on ``path``; sample the tree's RSS; stop the tree above ``limit`` bytes."""
+    import psutil
+
+    command = [sys.executable, str(ROOT / "cli.py"), "ingest", "--path", str(path)]
+    command += ["--worker", "2", "--mode", mode, "--format", "json", "--no-progress"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0
+    stopped = threading.Event()
+    done = threading.Event()
+
+    def poll() -> None:
+        nonlocal peak
+        root = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                if peak > limit:
+                    stopped.set()
+                    _kill(tree)
+                    return
+            except psutil.Error:
+                pass
+            time.sleep(POLL_S)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        out, err = process.communicate()
+    except BaseException:
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(process.pid)
+            _kill([root, *root.children(recursive=True)])
+        raise
+    finally:
+        done.set()
+        poller.join()
+    wall = time.perf_counter() - started
+    if stopped.is_set():
+        return Run(shape, mode, peak, wall, None, stopped=True)
+    if process.returncode != 0:
+        message = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        return Run(shape, mode, peak, wall, None, False, f"exit {process.returncode}: {message[0]}")
+    lines = int(json.loads(out)["lines"]["total"])
+    return Run(shape, mode, peak, wall, lines, stopped=False)
+
+
+def _kill(tree: list[Any]) -> None:
+    """Kill the children first, then the CLI (psutil processes this benchmark started)."""
+    import psutil
+
+    for proc in reversed(tree):
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+def scale(gigabytes: float, rss_limit_gb: float, modes: tuple[str, ...] = MODES) -> int:
+    """Both shapes on files of about ``gigabytes`` GB, in each mode; print one Markdown table."""
+    limit = int(rss_limit_gb * 1e9)
+    files = {shape: sized_file(gigabytes, shape) for shape in SHAPES}
+    runs: list[Run] = []
+    for mode in modes:
+        for shape in SHAPES:
+            path, _ = files[shape]
+            run = measure(path, shape, mode, limit)
+            print(f"  {shape} {mode}: {_memory(run, rss_limit_gb)}, {run.wall:.1f} s", flush=True)
+            runs.append(run)
+    print(
+        f"\n`--worker 2`, peak RSS of the process tree sampled every {POLL_S * 1000:.0f} ms, "
+        f"runs stopped above {rss_limit_gb:g} GB\n"
+    )
+    print("| shape | lines | GB | mode | peak RSS | wall time (s) | realistic / low time |")
+    print("|---|---:|---:|---|---:|---:|---:|")
+    for run in runs:
+        path, lines = files[run.shape]
+        low = next(r for r in runs if r.mode == run.mode and r.shape == "low")
+        ratio = ""
+        if run.shape == "realistic":
+            ratio = f"{run.wall / low.wall:.2f}" if not low.stopped else "n/a"
+            if run.stopped or run.error:
+                ratio = f"> {run.wall / low.wall:.2f}" if not low.stopped else "n/a"
+        wall = f"{run.wall:.1f}" + (" (stopped)" if run.stopped else "")
+        print(
+            f"| {run.shape} | {lines:,} | {path.stat().st_size / 1e9:.2f} | {run.mode} "
+            f"| {_memory(run, rss_limit_gb)} | {wall} | {ratio} |"
+        )
+    for run in runs:
+        if run.error:
+            print(f"{run.shape} {run.mode} failed: {run.error}")
+    return 1 if any(run.stopped or run.error for run in runs) else 0
+
+
+def _memory(run: Run, limit_gb: float) -> str:
+    if run.stopped:
+        return f"over {limit_gb:g} GB (stopped)"
+    return f"{run.peak / 2**20:,.0f} MiB"
