@@ -217,19 +217,27 @@ def aggregate_partition(
     """
     frame = parsed.frame
     malformed = parsed.malformed_array
-    base = _strip_query(pa.array(frame["path"], type=pa.large_string()))
+    # Paths repeat: query stripping and templating work on the distinct paths only
+    encoded = pc.dictionary_encode(pa.array(frame["path"], type=pa.large_string()))
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    stripped = _strip_query(encoded.dictionary)
     filtered = 0
     if filters is not None and filters.active:
-        keep = filters.keep(frame, base)
+        keep = filters.keep(frame, stripped.take(encoded.indices))
         filtered = int(len(frame) - keep.sum())
         if filtered:
             frame = frame[keep]
-            base = base.filter(pa.array(keep))
+            indices = indices[keep]
     method = frame["method"]
     status_class = (frame["status"] // 100).astype(np.int16).rename("status_class")
-    grouped = base if raw_paths else template_paths(base)
-    # .array: positional, not aligned by label (a filter leaves gaps in frame.index)
-    path = pd.Series(grouped.to_pandas().array, index=frame.index, name="path")
+    grouped = stripped if raw_paths else template_paths(stripped)
+    # distinct raw paths -> distinct groups (two raw paths can share a template)
+    group_of, names = pd.factorize(
+        np.asarray(grouped.to_numpy(zero_copy_only=False), dtype=object), sort=False
+    )
+    # renumbered over the rows kept, so a path seen only in filtered rows is not a row of 0
+    codes, used = pd.factorize(group_of[indices], sort=False)
+    names = np.asarray(names, dtype=object)[used]
     first = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     samples = [
         sample(int(index) + 1, str(line))
@@ -256,19 +264,23 @@ def aggregate_partition(
         time_min=int(millis.min()) if len(millis) else None,
         time_max=int(millis.max()) if len(millis) else None,
         untimed=int((~timed).sum()),
-        **_path_tables(frame, path, status_class),
+        **_path_tables(frame, codes, names, status_class),
         **_timeline(frame, timed, millis // MINUTE_MS, status_class),
     )
     return _fit_timeline(partial)
 
 
-def _path_tables(frame: pd.DataFrame, path: pd.Series, status_class: pd.Series) -> dict[str, Any]:
+def _path_tables(
+    frame: pd.DataFrame,
+    codes: np.ndarray[Any, Any],
+    names: np.ndarray[Any, Any],
+    status_class: pd.Series,
+) -> dict[str, Any]:
     """``paths``, ``path_latency`` (kept paths only) and ``error_paths`` of a partition.
 
-    Paths are numbered once (``pd.factorize``), so every table below groups small integers.
+    ``codes[i]`` numbers the path (template) of row ``i`` in ``names``, so every table below
+    groups small integers.
     """
-    codes, names = pd.factorize(path.to_numpy(dtype=object), sort=False)
-    names = np.asarray(names, dtype=object)
     totals = np.bincount(codes, minlength=len(names))
     paths = capped_counts(pd.Series(totals, index=names), limits.PATHS)
     kept = np.zeros(len(names), dtype=bool)
