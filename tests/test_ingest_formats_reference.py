@@ -41,6 +41,7 @@ import pytest
 
 from tests.test_ingest_reference import LINE as DEFAULT_LINE
 from tests.test_ingest_reference import (
+    REF_EXACT_KEYS,
     ref_agents,
     ref_cap,
     ref_histogram,
@@ -598,24 +599,6 @@ class RefRun:
         return doc
 
 
-#: The report keys with statistics that carry an ``exact`` flag (``timeline`` too, with a time).
-EXACT_KEYS = (
-    "requests",
-    "latency_ms",
-    "latency_histogram",
-    "latency_by_method",
-    "latency_by_status_class",
-    "top_paths",
-    "top_errors",
-    "user_agents.top",
-    "user_agents.unique",
-    "user_agents.browsers",
-    "user_agents.os",
-    "user_agents.devices",
-    "user_agents.by_family",
-)
-
-
 def stats(values: list[float]) -> dict[str, Any]:
     return ref_stats(values)
 
@@ -729,7 +712,7 @@ def assemble(
             for name in sorted({fmt.name for fmt in formats if not fmt.time})
         ]
     # these logs are small: every figure is within the exact caps
-    doc["exact"] = {key: True for key in EXACT_KEYS} | ({"timeline": True} if has_time else {})
+    doc["exact"] = dict.fromkeys(REF_EXACT_KEYS, True) | ({"timeline": True} if has_time else {})
     doc["error_bounds"] = {}
     doc["notes"] = notes
     return doc
