@@ -54,6 +54,7 @@ from pipeline.ingest.stats import (
     sample,
 )
 from pipeline.ingest.stream import Overlong
+from pipeline.memory import releasing_memory
 from pipeline.report import FailedInput
 
 #: The line put between two files' texts: NUL bytes make it malformed in every format.
@@ -64,6 +65,7 @@ BOUNDARY: Final[str] = "\x00mini-orchestrator file boundary\x00"
 JsonFields = tuple[tuple[str, str, str | None], ...]
 
 
+@releasing_memory
 def files_partial(
     blocks: Sequence[Block],
     keep_malformed: bool = False,

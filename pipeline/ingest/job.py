@@ -40,9 +40,10 @@ from pipeline.ingest.jsonlines import CANONICAL, UNITS
 from pipeline.ingest.parse import empty_frame, parse_text
 from pipeline.ingest.read import block_partial, block_texts
 from pipeline.ingest.result import IngestResult, build_result
-from pipeline.ingest.stats import FileReport, Partial, merge_file, merge_partials
+from pipeline.ingest.stats import FileReport, Partial, merge_file, merge_task
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.ingest.timeline import check_bucket
+from pipeline.memory import keep_heap_small
 from pipeline.outputs import atomic_text, check_outputs
 
 if TYPE_CHECKING:  # dask.dataframe costs about 1 s to import: only parsed_frame needs it
@@ -125,6 +126,7 @@ def run_ingest(
         filter is given while no input's format has a time field.
     """
     started = time.perf_counter()
+    keep_heap_small()  # this process holds every partial while it is merged (pipeline.memory)
     _check_blocksize(blocksize)
     check_bucket(bucket)
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
@@ -352,7 +354,7 @@ def _tree(level: list[Any]) -> Any:
     """Merge delayed partials with fan-in MERGE_FAN_IN down to one (a list of one or none)."""
     while len(level) > 1:
         level = [
-            dask.delayed(merge_partials, pure=True)(level[i : i + MERGE_FAN_IN])
+            dask.delayed(merge_task, pure=True)(level[i : i + MERGE_FAN_IN])
             for i in range(0, len(level), MERGE_FAN_IN)
         ]
     return level if level else [dask.delayed(Partial)()]

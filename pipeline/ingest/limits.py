@@ -3,7 +3,9 @@
 Each constant says what it bounds, its trade-off and its legal range. Larger caps keep more
 figures exact (and make the proofs of exactness succeed more often) at the cost of memory per
 partial; a partial's worst case is about ``PATHS * PATH_LATENCY.cap + LATENCY.cap * groups``
-rows, tens of MB, whatever the input size.
+latency entries of 24 bytes (group number, value, count), tens of MB, whatever the input size.
+A process-mode run holds up to ``MERGE_FAN_IN`` such partials in its main process while they are
+merged, so these caps, not the input, set its memory.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from pipeline.ingest.distribution import Spec
 
 #: Latency per (method, status class): exact up to 65,536 distinct latencies per group (every
 #: millisecond-resolution latency up to 65 s, every 0.1 ms one up to 6.5 s), then a sketch with
-#: 0.1% relative error on its percentiles. About 25 bytes per row: 1.6 MB per full group.
+#: 0.1% relative error on its percentiles. 24 bytes per entry: 1.6 MB per full group.
 #: Cap >= 1; 0 < alpha < 0.5.
 LATENCY: Final[Spec] = Spec(("method", "status_class"), cap=65_536, alpha=0.001)
 
 #: Latency per kept path: exact up to 1,024 distinct latencies (millisecond resolution up to
 #: 1 s), then a sketch with 1% relative error (about 115 buckets per decade of latency). With
-#: ``PATHS`` paths this is at most about 2 million rows (50 MB) per partial.
+#: ``PATHS`` paths this is at most about 2 million entries (48 MB) per partial.
 PATH_LATENCY: Final[Spec] = Spec(("path",), cap=1_024, alpha=0.01)
 
 #: Latency per timeline slot: exact up to 256 distinct latencies, then a 2% sketch (a plot of

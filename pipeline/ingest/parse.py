@@ -175,15 +175,16 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:
     """Trim, drop blank lines, match the format, convert the fields; the rest is malformed."""
     trimmed = pc.utf8_trim(raw, characters=PY_WHITESPACE)
     filled = _bool(pc.greater(pc.binary_length(trimmed), 0))
-    lines = trimmed.filter(pa.array(filled))
+    lines = _kept(trimmed, filled)
     # the last piece of the split is not a line when the text ends with \n (or is empty)
     line_count = len(raw) - 1 if len(raw) and not pc.binary_length(raw[-1]).as_py() else len(raw)
+    del raw, trimmed  # a block's text is copied at every step: free each copy early
     if fmt.kind == "default":
         ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
-        columns, valid = _default_fields(lines.filter(pa.array(ok)))
+        columns, valid = _default_fields(_kept(lines, ok))
     elif fmt.kind == "regex":
         ok = _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
-        columns, valid = _regex_fields(cut_fields(lines.filter(pa.array(ok)), fmt), fmt)
+        columns, valid = _regex_fields(cut_fields(_kept(lines, ok), fmt), fmt)
     else:
         rows = parse_json(lines, fmt.json_fields)
         ok = rows.ok
@@ -311,6 +312,11 @@ def _agents(agent: pa.Array | None, count: int) -> pa.Array:
 
 def _times(time_ms: np.ndarray[Any, Any], has_time: np.ndarray[Any, Any]) -> pa.Array:
     return pa.array(time_ms, type=pa.int64(), mask=~has_time).cast(TIME_TYPE)
+
+
+def _kept(array: pa.Array, keep: np.ndarray[Any, Any]) -> pa.Array:
+    """The entries of ``array`` where ``keep`` is True; the array itself (no copy) when all are."""
+    return array if keep.all() else array.filter(pa.array(keep))
 
 
 def _bool(array: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:

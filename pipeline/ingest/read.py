@@ -47,6 +47,7 @@ from pipeline.ingest.stats import (
     sample,
 )
 from pipeline.ingest.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
+from pipeline.memory import releasing_memory
 from pipeline.report import FailedInput
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class UnsupportedFileType(OSError):
     (``/dev/zero`` would never end)."""
 
 
+@releasing_memory
 def block_partial(
     block: Block,
     keep_malformed: bool = False,

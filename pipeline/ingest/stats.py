@@ -41,6 +41,7 @@ from pipeline.ingest.filters import Filters
 from pipeline.ingest.parse import ParsedPartition
 from pipeline.ingest.templates import template_paths
 from pipeline.ingest.topk import CappedCounts, capped_counts, empty_capped, merge_capped
+from pipeline.memory import releasing_memory
 from pipeline.report import FailedInput
 
 #: How many malformed lines the report quotes.
@@ -428,6 +429,13 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         file_reports=[report for part in partials for report in part.file_reports],
     )
     return _fit_timeline(merged)
+
+
+@releasing_memory
+def merge_task(partials: Sequence[Partial]) -> Partial:
+    """:func:`merge_partials` as a graph task: the memory its temporaries held is given back to
+    the operating system afterwards (:mod:`pipeline.memory`)."""
+    return merge_partials(partials)
 
 
 def _fit_timeline(partial: Partial) -> Partial:

@@ -1,0 +1,52 @@
+"""pipeline.memory: the wrapper releases after the task, whatever happens, and does release."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+
+import pytest
+
+from pipeline import memory
+from pipeline.ingest.read import block_partial
+from pipeline.ingest.stats import merge_task
+
+
+def test_the_wrapped_task_returns_its_result_then_memory_is_released(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(memory, "release_memory", lambda: calls.append("released"))
+
+    @memory.releasing_memory
+    def task(value: int) -> int:
+        calls.append("ran")
+        return value * 2
+
+    assert task(21) == 42
+    assert calls == ["ran", "released"]
+
+
+def test_memory_is_released_when_the_task_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(memory, "release_memory", lambda: calls.append("released"))
+
+    @memory.releasing_memory
+    def task() -> None:
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        task()
+    assert calls == ["released"]
+
+
+def test_wrapped_task_functions_pickle_by_reference() -> None:
+    # the processes scheduler and remote workers ship task functions by name
+    for function in (block_partial, merge_task):
+        assert pickle.loads(pickle.dumps(function)) is function
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only on Linux")
+def test_glibc_is_found_and_a_release_runs() -> None:
+    assert memory._glibc() is not None  # else the heap is never trimmed, silently
+    memory.release_memory()
