@@ -131,10 +131,14 @@ def _result(
     primes_out: str | None,
     output_error: str | None,
 ) -> PrimeResult:
+    # identical ranges (same bounds and name) have the same span and share one summary: make
+    # one RangeStats for them, so the report converts and encodes each distinct range once
+    stats: dict[PrimeRange, RangeStats] = {}
+    for r, s in zip(ranges, range_summaries, strict=True):
+        if r not in stats:
+            stats[r] = RangeStats.from_summary(r, s)
     return PrimeResult(
-        ranges=tuple(
-            RangeStats.from_summary(r, s) for r, s in zip(ranges, range_summaries, strict=True)
-        ),
+        ranges=tuple(stats[r] for r in ranges),
         total_primes=total.count,
         smallest=total.first,
         largest=total.last,

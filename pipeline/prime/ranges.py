@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -25,6 +25,7 @@ from pipeline.prime.tuning import MAX_END
 #: Largest float accepted as an integer: every integer up to 2**53 is exactly representable.
 MAX_EXACT_FLOAT: Final[int] = 2**53
 _KEYS: Final[frozenset[str]] = frozenset({"start", "end", "name"})
+_SCALAR_TYPES: Final[frozenset[type]] = frozenset({int, float, str, type(None)})
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,40 @@ def parse_ranges(text: str, *, source: str = "<ranges>") -> tuple[PrimeRange, ..
         )
     if not document:
         raise InputError(f"{source}: the list of ranges is empty")
-    return tuple(_parse_item(item, index, source) for index, item in enumerate(document))
+    seen: dict[Hashable, PrimeRange] = {}  # an item repeated verbatim is checked once
+    parsed = []
+    for index, item in enumerate(document):
+        key = _item_key(item)
+        found = seen.get(key) if key is not None else None
+        if found is None:
+            found = _parse_item(item, index, source)
+            if key is not None:
+                seen[key] = found
+        parsed.append(found)
+    return tuple(parsed)
+
+
+def _item_key(item: Any) -> Hashable | None:
+    """A key equal for two items only when they are the same JSON value with the same types
+    (``1``, ``1.0`` and ``true`` differ), or None for an item not worth remembering.
+
+    Identical items then share one validated :class:`PrimeRange` (a file may repeat one range
+    10,000 times); a bad item is never remembered, so its error names its own index.
+
+    >>> _item_key([0, 1e9]) == _item_key([0, 1e9]), _item_key([0, 1e9]) == _item_key([0.0, 1e9])
+    (True, False)
+    """
+    if isinstance(item, list):
+        values = item
+    elif isinstance(item, dict):
+        values = list(item.values())
+    else:
+        return None
+    if not all(type(v) in _SCALAR_TYPES for v in values):
+        return None
+    if isinstance(item, list):
+        return tuple((type(v), v) for v in values)
+    return tuple((k, type(v), v) for k, v in item.items())
 
 
 def parse_range_options(values: Sequence[str]) -> tuple[PrimeRange, ...]:
