@@ -106,56 +106,38 @@ _INDENT: Final[str] = "  "
 def _dumps(value: Any, level: int, memo: dict[tuple[int, int], str]) -> str:
     """``json.dumps(value, indent=2, allow_nan=False)`` for ``value`` nested ``level`` deep.
 
-    Containers are laid out here exactly as the standard library lays them out (``",\\n"`` plus
-    the indentation between items, ``": "`` after keys, ``[]`` and ``{}`` when empty); scalars
-    and dicts with non-string keys are left to :func:`json.dumps`. A container met again (the
-    same object at the same depth) reuses its text from ``memo``: 10,000 identical ranges cost
-    one encoding and a join instead of 10,000 encodings in the pure-Python indenting encoder.
+    The standard library writes every part, except that this function walks dicts (with string
+    keys) and lists whose items repeat (the same container object several times, such as
+    10,000 identical prime ranges): such a list's distinct items are encoded once each
+    (``memo``, by ``id`` and depth; the document outlives the call) and joined, the way the standard
+    library lays out a list (``",\\n"`` and the indentation between items). A string in JSON
+    never holds a raw newline, so indenting a part's text is replacing its newlines.
 
     >>> doc = {"a": [1, {"b": None}], "c": {}, "d": "\u00e9"}
     >>> _dumps(doc, 0, {}) == json.dumps(doc, indent=2)
     True
     """
-    is_list = isinstance(value, list | tuple)
-    if not (is_list or isinstance(value, dict)) or not value:
-        return _scalar(value)
-    key = (id(value), level)
-    text = memo.get(key)
-    if text is not None:
-        return text
     pad = "\n" + _INDENT * (level + 1)
-    if is_list:
-        items = [_dumps(item, level + 1, memo) for item in value]
-        text = "[" + pad + ("," + pad).join(items) + "\n" + _INDENT * level + "]"
-    elif all(isinstance(k, str) for k in value):
-        items = [f"{_encode_str(k)}: {_dumps(v, level + 1, memo)}" for k, v in value.items()]
-        text = "{" + pad + ("," + pad).join(items) + "\n" + _INDENT * level + "}"
-    else:  # int keys and the like: the standard library's conversion rules
-        text = json.dumps(value, indent=2, allow_nan=False).replace("\n", "\n" + _INDENT * level)
-    memo[key] = text
-    return text
+    if isinstance(value, dict) and value and all(isinstance(key, str) for key in value):
+        items = [f"{json.dumps(k)}: {_dumps(v, level + 1, memo)}" for k, v in value.items()]
+        return "{" + pad + ("," + pad).join(items) + "\n" + _INDENT * level + "}"
+    if isinstance(value, list | tuple) and _repeats(value):
+        items = []
+        for item in value:
+            key = (id(item), level + 1)
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = _dumps(item, level + 1, memo)
+            items.append(text)
+        return "[" + pad + ("," + pad).join(items) + "\n" + _INDENT * level + "]"
+    text = json.dumps(value, indent=2, allow_nan=False)
+    return text.replace("\n", "\n" + _INDENT * level) if level else text
 
 
-_ENCODER: Final = json.JSONEncoder(allow_nan=False)
-_encode_str: Final = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii)
-
-
-def _scalar(value: Any) -> str:
-    """A scalar (or empty container) as :func:`json.dumps` writes it; the common types directly
-    (a ``json.dumps`` call costs about 2 us, more than the whole rest of a value).
-
-    >>> [_scalar(v) for v in ("x", None, True, 7, 0.1, [])]
-    ['"x"', 'null', 'true', '7', '0.1', '[]']
-    """
-    if isinstance(value, str):
-        return _encode_str(value)
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return "true" if value else "false"
-    if type(value) is int or (type(value) is float and math.isfinite(value)):
-        return repr(value)
-    return _ENCODER.encode(value)  # NaN (ValueError), subclasses, anything else: as json.dumps
+def _repeats(items: Sequence[Any]) -> bool:
+    """Whether a container object occurs more than once in ``items``."""
+    ids = [id(item) for item in items if isinstance(item, dict | list | tuple)]
+    return len(set(ids)) < len(ids)
 
 
 def format_ms(value: float | None) -> str:

@@ -192,7 +192,8 @@ def test_json_report_is_exactly_the_standard_encoding(
 ) -> None:
     """The JSON writer (which encodes a repeated object once) against plain ``json.dumps``:
     the same text for any document, including one object listed many times and int keys."""
-    result = _Document({"entries": [shared] * copies + [other, shared], "x": {"s": [shared]}})
+    nested = {"s": [shared, shared]}  # the same object at another depth
+    result = _Document({"entries": [shared] * copies + [other, shared], "x": nested})
     expected = json.dumps(json_document(result), indent=2, allow_nan=False) + "\n"
     assert render_json(result) == expected
 

@@ -245,9 +245,12 @@ def reduce_pieces(
     object, so 10,000 copies of a range cost one reduction.
     """
     pieces = [s for output in task_outputs for s in output]
-    distinct, inverse = np.unique(
-        np.asarray(spans, dtype=np.int64).reshape(-1, 2), axis=0, return_inverse=True
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    # one number per span (first * (pieces + 1) + stop) so that np.unique sorts a flat array
+    _, first, inverse = np.unique(
+        bounds[:, 0] * (len(pieces) + 1) + bounds[:, 1], return_index=True, return_inverse=True
     )
+    distinct = bounds[first]
     wide = bool(np.any(distinct[:, 1] - distinct[:, 0] > SEGMENT_TREE_SPAN))
     tree = _SegmentTree(pieces) if wide else None
     reduced = [_reduce_span(pieces, tree, a, b) for a, b in distinct.tolist()]

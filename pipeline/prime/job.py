@@ -131,14 +131,18 @@ def _result(
     primes_out: str | None,
     output_error: str | None,
 ) -> PrimeResult:
-    # identical ranges (same bounds and name) have the same span and share one summary: make
-    # one RangeStats for them, so the report converts and encodes each distinct range once
-    stats: dict[PrimeRange, RangeStats] = {}
+    # a range repeated verbatim in the file is one PrimeRange object (parse_ranges): make one
+    # RangeStats for it, so the report converts and encodes it once (keyed by id: cheaper than
+    # hashing 100,000 distinct ranges, and the objects live in ``ranges`` meanwhile)
+    stats: dict[int, RangeStats] = {}
+    per_range = []
     for r, s in zip(ranges, range_summaries, strict=True):
-        if r not in stats:
-            stats[r] = RangeStats.from_summary(r, s)
+        found = stats.get(id(r))
+        if found is None:
+            found = stats[id(r)] = RangeStats.from_summary(r, s)
+        per_range.append(found)
     return PrimeResult(
-        ranges=tuple(stats[r] for r in ranges),
+        ranges=tuple(per_range),
         total_primes=total.count,
         smallest=total.first,
         largest=total.last,

@@ -25,7 +25,6 @@ from pipeline.prime.tuning import MAX_END
 #: Largest float accepted as an integer: every integer up to 2**53 is exactly representable.
 MAX_EXACT_FLOAT: Final[int] = 2**53
 _KEYS: Final[frozenset[str]] = frozenset({"start", "end", "name"})
-_SCALAR_TYPES: Final[frozenset[type]] = frozenset({int, float, str, type(None)})
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,10 @@ def parse_ranges(text: str, *, source: str = "<ranges>") -> tuple[PrimeRange, ..
     parsed = []
     for index, item in enumerate(document):
         key = _item_key(item)
-        found = seen.get(key) if key is not None else None
+        try:
+            found = seen.get(key)
+        except TypeError:  # an unhashable part (a nested list or object): not remembered
+            key = found = None
         if found is None:
             found = _parse_item(item, index, source)
             if key is not None:
@@ -113,27 +115,22 @@ def parse_ranges(text: str, *, source: str = "<ranges>") -> tuple[PrimeRange, ..
     return tuple(parsed)
 
 
-def _item_key(item: Any) -> Hashable | None:
+def _item_key(item: Any) -> Hashable:
     """A key equal for two items only when they are the same JSON value with the same types
-    (``1``, ``1.0`` and ``true`` differ), or None for an item not worth remembering.
+    (``1``, ``1.0`` and ``true`` are equal in Python but not here); None for other items.
 
     Identical items then share one validated :class:`PrimeRange` (a file may repeat one range
-    10,000 times); a bad item is never remembered, so its error names its own index.
+    10,000 times); a bad item is never remembered, so its error names its own index. The key
+    may be unhashable (an item holding a list): the caller then does not remember it.
 
-    >>> _item_key([0, 1e9]) == _item_key([0, 1e9]), _item_key([0, 1e9]) == _item_key([0.0, 1e9])
+    >>> _item_key([0, 1e9]) == _item_key([0, 1e9]), _item_key([1, 2]) == _item_key([True, 2])
     (True, False)
     """
-    if isinstance(item, list):
-        values = item
-    elif isinstance(item, dict):
-        values = list(item.values())
-    else:
-        return None
-    if not all(type(v) in _SCALAR_TYPES for v in values):
-        return None
-    if isinstance(item, list):
-        return tuple((type(v), v) for v in values)
-    return tuple((k, type(v), v) for k, v in item.items())
+    if type(item) is list:
+        return (*item, *map(type, item))
+    if type(item) is dict:
+        return (*item.items(), *map(type, item.values()))
+    return None
 
 
 def parse_range_options(values: Sequence[str]) -> tuple[PrimeRange, ...]:
@@ -164,6 +161,10 @@ def _number(part: str, text: str) -> Any:
 
 
 def _parse_item(item: Any, index: int, source: str, *, prefix: bool = True) -> PrimeRange:
+    if type(item) is list and len(item) == 2:  # the common [start, end] of two valid ints, fast
+        start, end = item
+        if type(start) is int and type(end) is int and 0 <= start <= end <= MAX_END:
+            return PrimeRange(start, end)
     where = f"{source}: range {index}" if prefix else source
     name: str | None = None
     if isinstance(item, dict):
