@@ -147,3 +147,21 @@ def test_a_sketched_group_stays_small() -> None:
     stats, exact = summaries(dist, spec)["g"]
     assert not exact
     _check(stats, False, values.tolist(), spec.alpha)
+
+
+def test_exact_rows_merged_into_a_sketched_group_are_bucketed() -> None:
+    rng = np.random.default_rng(3)
+    spec = Spec(("group",), cap=50, alpha=0.01)
+    many = np.round(rng.lognormal(3, 1, 5_000), 3)  # over the cap: sketched
+    few = np.round(rng.lognormal(3, 1, 40), 3)  # under the cap: exact on its own
+    sketched = _partition([("g", float(v)) for v in many], spec)
+    exact = _partition([("g", float(v)) for v in few], spec)
+    assert not sketched.exact and exact.exact
+    for parts in ([sketched, exact], [exact, sketched]):
+        merged = merge(parts, spec)
+        values = merged.values["latency_ms"].to_numpy()
+        # every value is a bucket representative: the exact side was bucketed, not kept raw
+        assert np.allclose(bucket(values, spec.alpha), values, rtol=1e-12)
+        stats, is_exact = summaries(merged, spec)["g"]
+        assert not is_exact
+        _check(stats, False, [*many.tolist(), *few.tolist()], spec.alpha)

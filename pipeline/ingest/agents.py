@@ -12,7 +12,7 @@ The coarse split (``by_family``) classifies every request, exactly; first match 
 1. ``unknown``: the empty agent (the log had none, or ``-``);
 2. ``bot``: uap-core names the device ``Spider`` (crawlers, link-preview fetchers such as
    ``facebookexternalhit`` or ``WhatsApp/``, and ``Java/`` clients), or the agent contains
-   ``bot``, ``crawler``, ``spider`` or ``slurp`` (case-insensitive: Arrow's ``utf8_lower``);
+   ``bot``, ``crawler``, ``spider`` or ``slurp`` (case-insensitive: Python's ``str.lower``);
 3. ``tool``: the agent starts with one of :data:`TOOL_PREFIXES` (case-insensitive);
 4. ``browser``: the parser names a browser family (anything but ``Other``);
 5. ``other``: the rest (``kube-probe/1.30``, in-house clients).
@@ -42,8 +42,6 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import ua_parser
 
 from pipeline.ingest.distinct import (
@@ -99,8 +97,7 @@ TOOL_PREFIXES: Final[tuple[str, ...]] = (
     "node-fetch",
     "java/",
 )
-_BOT_PATTERN: Final[str] = "|".join(re.escape(word) for word in BOT_WORDS)
-_TOOL_PATTERN: Final[str] = "^(?:" + "|".join(re.escape(start) for start in TOOL_PREFIXES) + ")"
+_BOT_RE: Final = re.compile("|".join(re.escape(word) for word in BOT_WORDS))
 #: uap-core's device family for crawlers, and its name for "no rule matched".
 _SPIDER: Final[str] = "Spider"
 _OTHER: Final[str] = "Other"
@@ -187,20 +184,36 @@ def _resolver() -> ua_parser.Resolver:
 
 
 @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
-def parse_agent(agent: str) -> tuple[str, str, str]:
-    """``(browser, os, device)`` family names of one agent (uap-core's ``Other`` when unknown).
+def parse_agent(agent: str) -> tuple[str, str, str, str]:
+    """``(browser, os, device, family)`` of one non-empty agent: ua-parser's family names
+    (uap-core's ``Other`` when unknown) and the coarse family (bot, tool, browser, other).
 
     Cached per process (LRU, :data:`PARSE_CACHE_SIZE` agents); names are interned, so a cache
     full of "Chrome" holds one string.
 
     >>> parse_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
-    ('Googlebot', 'Other', 'Spider')
+    ('Googlebot', 'Other', 'Spider', 'bot')
     """
     result = _resolver()(agent, ua_parser.Domain.ALL)
     browser = result.user_agent.family if result.user_agent else _OTHER
     os_name = result.os.family if result.os else _OTHER
     device = result.device.family if result.device else _OTHER
-    return sys.intern(browser), sys.intern(os_name), sys.intern(device)
+    return (
+        sys.intern(browser),
+        sys.intern(os_name),
+        sys.intern(device),
+        _family(agent, browser, device),
+    )
+
+
+def _family(agent: str, browser: str, device: str) -> str:
+    """The coarse family of a non-empty agent (rules 2-5 of the module docstring)."""
+    lower = agent.lower()
+    if device == _SPIDER or _BOT_RE.search(lower):
+        return "bot"
+    if lower.startswith(TOOL_PREFIXES):
+        return "tool"
+    return "browser" if browser != _OTHER else "other"
 
 
 def summarize_agents(counts: pd.Series) -> AgentPartial:
@@ -217,11 +230,11 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
     parsed = pd.DataFrame(
         {
             column: np.fromiter((row[i] for row in names), dtype=object, count=len(names))
-            for i, column in enumerate(("browser", "os", "device"))
+            for i, column in enumerate(("browser", "os", "device", "family"))
         }
     )
     families = np.full(len(agents), "unknown", dtype=object)
-    families[present] = _families(agents[present], parsed)
+    families[present] = parsed["family"].to_numpy()
     by_family = pd.Series(requests).groupby(families).sum().astype(np.int64)
     by_family.index = by_family.index.astype(object)
     parsed["count"] = requests[present]
@@ -279,16 +292,6 @@ def agents_report(part: AgentPartial, top: int) -> AgentReport:
             if not exact
         },
     )
-
-
-def _families(agents: np.ndarray[Any, np.dtype[np.object_]], parsed: pd.DataFrame) -> Any:
-    """Family of each non-empty agent (bot, tool, browser, other), vectorised with Arrow."""
-    text = pc.utf8_lower(pa.array(agents, type=pa.large_string()))
-    words = pc.match_substring_regex(text, _BOT_PATTERN).to_numpy(zero_copy_only=False)
-    bot = words | (parsed["device"].to_numpy() == _SPIDER)
-    tool = pc.match_substring_regex(text, _TOOL_PATTERN).to_numpy(zero_copy_only=False)
-    browser = parsed["browser"].to_numpy() != _OTHER
-    return np.select([bot, tool, browser], ["bot", "tool", "browser"], "other")
 
 
 def _capped_by(parsed: pd.DataFrame, column: str) -> CappedCounts:

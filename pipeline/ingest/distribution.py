@@ -14,9 +14,15 @@ A sketched group also keeps exact moments (count, mean, sum of squared deviation
 merged with Chan's formula), so count, mean, min, max and standard deviation stay exact; only
 the percentiles of a sketched group are approximate, and the report says so.
 
-Memory per group is at most ``cap`` rows while exact, and at most the number of buckets its
-values span once sketched (``ln(max/min) / ln(g)``: about 1,150 per decade at alpha 0.1%,
-115 at 1%).
+Layout: a small table of groups (their key columns, whether sketched, their moments) and three
+flat numpy arrays with one entry per (group, distinct value): the group's row number, the value
+and its count. Every operation is numpy over integer group numbers (a merge renumbers the few
+groups, then adds counts by ``(group, value)`` with one hash pass), never a groupby over strings
+per value; the arrays also pickle at memory speed between processes.
+
+Memory per group is at most ``cap`` entries (20 bytes each) while exact, and at most the number
+of buckets its values span once sketched (``ln(max/min) / ln(g)``: about 1,150 per decade at
+alpha 0.1%, 115 at 1%).
 
 >>> spec = Spec(("group",), cap=2, alpha=0.01)
 >>> raw = pd.Series([1, 1, 1], index=pd.MultiIndex.from_tuples(
@@ -33,12 +39,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pipeline.ingest.latency import latency_summary
 
 VALUE = "latency_ms"
 _MOMENTS = ("n", "mean", "m2", "min", "max")
+_SKETCHED = "sketched"
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -59,78 +70,114 @@ class Spec:
         return (1 + self.alpha) / (1 - self.alpha)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Distributions:
     """Latency counts per group (see the module docstring).
 
     Attributes
     ----------
-    values
-        Columns ``*levels``, ``latency_ms``, ``count``: one row per group and distinct value
-        (bucket representative in a sketched group).
-    moments
-        Columns ``*levels``, ``n``, ``mean``, ``m2``, ``min``, ``max``: one row per sketched group
-        (a group is sketched exactly when it has a row here).
+    groups
+        One row per group: its key columns, ``sketched`` and the moments ``n``, ``mean``, ``m2``,
+        ``min``, ``max`` (meaningful only where ``sketched``).
+    gid, value, count
+        One entry per group and distinct value (bucket representative in a sketched group): the
+        group's row in ``groups``, the latency and how many requests had it.
     """
 
-    values: pd.DataFrame
-    moments: pd.DataFrame
+    groups: pd.DataFrame
+    gid: Ints
+    value: Floats
+    count: Ints
 
     @property
     def exact(self) -> bool:
         """True when no group is sketched."""
-        return len(self.moments) == 0
+        return not bool(self.groups[_SKETCHED].any())
+
+    @property
+    def levels(self) -> list[str]:
+        """The key columns of ``groups``."""
+        return [name for name in self.groups.columns if name not in (_SKETCHED, *_MOMENTS)]
+
+    @property
+    def values(self) -> pd.DataFrame:
+        """Columns ``*levels``, ``latency_ms``, ``count``: one row per group and distinct value
+        (built on demand, for reading)."""
+        frame: pd.DataFrame = self.groups[self.levels].iloc[self.gid].reset_index(drop=True)
+        frame[VALUE] = self.value
+        frame["count"] = self.count
+        return frame
+
+    @property
+    def moments(self) -> pd.DataFrame:
+        """Columns ``*levels``, ``n``, ``mean``, ``m2``, ``min``, ``max``: the sketched groups."""
+        sketched = self.groups[self.groups[_SKETCHED].to_numpy(dtype=bool)]
+        out: pd.DataFrame = sketched.drop(columns=_SKETCHED).reset_index(drop=True)
+        return out
 
 
 def empty(spec: Spec) -> Distributions:
     """No group."""
-    values = pd.DataFrame({**{level: [] for level in spec.levels}, VALUE: [], "count": []})
-    values["count"] = values["count"].astype(np.int64)
-    moments = pd.DataFrame({level: [] for level in (*spec.levels, *_MOMENTS)})
-    return Distributions(values, moments)
+    keys = pd.DataFrame({level: [] for level in spec.levels})
+    return Distributions(_exact_groups(keys), _ints(0), np.zeros(0), _ints(0))
+
+
+def from_codes(keys: pd.DataFrame, gid: Ints, latency: Floats, spec: Spec) -> Distributions:
+    """Distributions of one partition from its rows: row ``i`` belongs to group
+    ``keys.iloc[gid[i]]`` and has latency ``latency[i]`` (NaN: no latency, left out).
+
+    >>> keys = pd.DataFrame({"path": ["/a", "/b"]})
+    >>> dist = from_codes(keys, np.array([0, 1, 0]), np.array([1.0, 2.0, 1.0]), PATH)
+    >>> dist.values.to_dict("list")
+    {'path': ['/a', '/b'], 'latency_ms': [1.0, 2.0], 'count': [2, 1]}
+    """
+    gid = np.asarray(gid, dtype=np.int64)
+    latency = np.asarray(latency, dtype=np.float64)
+    known = ~np.isnan(latency)
+    if not known.all():
+        gid, latency = gid[known], latency[known]
+    gid, value, count = _sum_by_pair(gid, latency, None)
+    used = np.zeros(len(keys), dtype=bool)
+    used[gid] = True
+    renumber = np.cumsum(used) - 1
+    groups = _exact_groups(keys[used].reset_index(drop=True))
+    return _apply_cap(Distributions(groups, renumber[gid], value, count), spec)
 
 
 def distributions(counts: pd.Series, spec: Spec) -> Distributions:
-    """Distributions of one partition from its exact counts by ``(*levels, latency_ms)``;
-    NaN latencies (requests without one) are left out."""
-    values = counts.rename("count").reset_index()
-    values = values[values[VALUE].notna() & (values["count"] > 0)]
-    values["count"] = values["count"].astype(np.int64)
-    return _apply_cap(Distributions(values.reset_index(drop=True), empty(spec).moments), spec)
+    """Distributions from exact counts by ``(*levels, latency_ms)``; NaN latencies are left
+    out."""
+    frame = counts.rename("count").reset_index()
+    frame = frame[frame[VALUE].notna() & (frame["count"] > 0)]
+    codes, keys = _number_rows(frame, list(spec.levels))
+    value = frame[VALUE].to_numpy(dtype=np.float64)
+    gid, value, count = _sum_by_pair(codes, value, frame["count"].to_numpy(dtype=np.int64))
+    return _apply_cap(Distributions(_exact_groups(keys), gid, value, count), spec)
 
 
 def merge(parts: Sequence[Distributions], spec: Spec) -> Distributions:
     """Add up distributions; a group sketched anywhere is sketched in the result."""
-    nonempty = [part for part in parts if len(part.values)]
+    nonempty = [part for part in parts if len(part.count)]
     if len(nonempty) <= 1:
         return nonempty[0] if nonempty else parts[0] if parts else empty(spec)
-    sketched = [part.moments for part in nonempty if len(part.moments)]
-    if not sketched:
-        values = pd.concat([part.values for part in nonempty], ignore_index=True)
-        summed = values.groupby([*spec.levels, VALUE], sort=False)["count"].sum().reset_index()
-        return _apply_cap(Distributions(summed, empty(spec).moments), spec)
-    groups = pd.concat(sketched, ignore_index=True)
-    value_parts: list[pd.DataFrame] = []
-    moment_parts = list(sketched)
-    for part in nonempty:
-        # exact rows of a group sketched elsewhere: their moments join, their values are bucketed
-        fresh = _in_groups(part.values, groups, spec) & ~_in_groups(part.values, part.moments, spec)
-        if fresh.any():
-            moment_parts.append(_moments_of(part.values[fresh], spec))
-            value_parts.append(_bucketed(part.values[fresh], spec))
-        value_parts.append(part.values[~fresh])
-    values = pd.concat(value_parts, ignore_index=True)
-    summed = values.groupby([*spec.levels, VALUE], sort=False)["count"].sum().reset_index()
-    moments = _combine_moments(pd.concat(moment_parts, ignore_index=True), spec.levels)
-    return _apply_cap(Distributions(summed, moments), spec)
+    stacked = pd.concat([part.groups for part in nonempty], ignore_index=True)
+    new_id, keys = _number_rows(stacked, list(spec.levels))
+    return _regroup(nonempty, new_id, keys, spec.alpha, spec)
 
 
 def keep_groups(dist: Distributions, keys: pd.Index, spec: Spec) -> Distributions:
     """Only the groups whose key (``spec`` has one level) is in ``keys``."""
     (level,) = spec.levels
+    kept = dist.groups[level].isin(keys).to_numpy()
+    if kept.all():
+        return dist
+    rows = kept[dist.gid]
+    renumber = np.cumsum(kept) - 1
     return Distributions(
-        dist.values[dist.values[level].isin(keys)].reset_index(drop=True),
-        dist.moments[dist.moments[level].isin(keys)].reset_index(drop=True),
+        dist.groups[kept].reset_index(drop=True),
+        renumber[dist.gid[rows]],
+        dist.value[rows],
+        dist.count[rows],
     )
 
 
@@ -148,23 +195,17 @@ def combine(dist: Distributions, spec: Spec, key: Callable[[pd.DataFrame], Any])
     >>> summaries(everything, KEYED)[0][0]["mean"]
     1.6666666666666667
     """
-    member = _in_groups(dist.values, dist.moments, spec)
-    values = dist.values.assign(_key=key(dist.values))
-    moments = dist.moments.assign(_key=key(dist.moments)) if len(dist.moments) else dist.moments
-    if len(moments):
-        keyed = Spec(("_key",), spec.cap, spec.alpha)
-        fresh = _in_groups(values, moments, keyed) & ~member
-        extra = _moments_of(values[fresh], keyed)
-        values = pd.concat([values[~fresh], _bucketed(values[fresh], spec)], ignore_index=True)
-        moments = _combine_moments(pd.concat([moments, extra], ignore_index=True), ("_key",))
-    else:
-        moments = empty(KEYED).moments
-    summed = values.groupby(["_key", VALUE], sort=False)["count"].sum().reset_index()
-    return Distributions(summed, moments)
+    groups = dist.groups.copy()
+    groups["_key"] = key(dist.groups) if len(groups) else []
+    new_id, keys = _number_rows(groups, ["_key"])
+    return _regroup([dist], new_id, keys, spec.alpha, None)
 
 
 #: The spec of a :func:`combine` result (its cap and alpha are not used again).
 KEYED = Spec(("_key",), cap=1, alpha=0.01)
+
+#: A one-level spec keyed by path (for examples and tests of one-level groups).
+PATH = Spec(("path",), cap=1_024, alpha=0.01)
 
 
 def summaries(
@@ -173,26 +214,29 @@ def summaries(
     """Statistics (``latency_summary`` keys) of each group of a one-level ``spec``, and whether
     they are exact; only ``keys`` when given (a group without latencies is absent)."""
     (level,) = spec.levels
-    values, moments = dist.values, dist.moments
+    groups = dist.groups
+    wanted = np.ones(len(groups), dtype=bool)
     if keys is not None:
-        values = values[values[level].isin(keys)]
-        moments = moments[moments[level].isin(keys)]
+        wanted = groups[level].isin(keys).to_numpy()
+    order = np.argsort(dist.gid, kind="stable")
+    ends = np.cumsum(np.bincount(dist.gid, minlength=len(groups)))
+    names = groups[level].tolist()
+    sketched = groups[_SKETCHED].to_numpy(dtype=bool)
     out: dict[Any, tuple[dict[str, Any], bool]] = {}
-    for name, rows in values.groupby(level, sort=True):
-        out[name] = (latency_summary(rows[VALUE].to_numpy(), rows["count"].to_numpy()), True)
-    records: list[dict[Any, Any]] = moments.to_dict("records")
-    for row in records:
-        name = row[level]
-        stats = out[name][0]
-        n = int(row["n"])
-        stats.update(
-            count=n,
-            mean=float(row["mean"]),
-            min=float(row["min"]),
-            max=float(row["max"]),
-            std=float(np.sqrt(row["m2"] / (n - 1))) if n > 1 else None,
-        )
-        out[name] = (stats, False)
+    for index in sorted(np.flatnonzero(wanted), key=lambda i: names[i]):
+        rows = order[(ends[index - 1] if index else 0) : ends[index]]
+        stats = latency_summary(dist.value[rows], dist.count[rows])
+        if sketched[index]:
+            row = groups.iloc[index]
+            n = int(row["n"])
+            stats.update(
+                count=n,
+                mean=float(row["mean"]),
+                min=float(row["min"]),
+                max=float(row["max"]),
+                std=float(np.sqrt(row["m2"] / (n - 1))) if n > 1 else None,
+            )
+        out[names[index]] = (stats, not sketched[index])
     return out
 
 
@@ -211,109 +255,187 @@ def bucket(values: np.ndarray[Any, Any], alpha: float) -> np.ndarray[Any, Any]:
     return out
 
 
-def _apply_cap(dist: Distributions, spec: Spec) -> Distributions:
-    """Sketch every exact group with more than ``spec.cap`` distinct values."""
-    levels = list(spec.levels)
-    values = dist.values
-    if len(values) <= spec.cap:
-        return dist
-    codes = _codes(values, spec)
-    over = (np.bincount(codes) > spec.cap)[codes]
-    if len(dist.moments):
-        over &= ~_in_groups(values, dist.moments, spec)
-    if not over.any():
-        return dist
-    rows = values[over]
-    moments = pd.concat([dist.moments, _moments_of(rows, spec)], ignore_index=True)
-    bucketed = _bucketed(rows, spec)
-    bucketed = bucketed.groupby([*levels, VALUE], sort=False)["count"].sum().reset_index()
-    return Distributions(
-        pd.concat([values[~over], bucketed], ignore_index=True), moments.reset_index(drop=True)
-    )
-
-
-def _codes(rows: pd.DataFrame, spec: Spec) -> np.ndarray[Any, Any]:
-    """Group number of each row, numbered in order of first appearance."""
-    if len(spec.levels) == 1:
-        codes, _ = pd.factorize(rows[spec.levels[0]], sort=False)
-        return codes
-    grouped = rows.groupby(list(spec.levels), sort=False, observed=True)
-    numbered: np.ndarray[Any, Any] = grouped.ngroup().to_numpy()
-    return numbered
-
-
-def _bucketed(rows: pd.DataFrame, spec: Spec) -> pd.DataFrame:
-    out: pd.DataFrame = rows.copy()
-    out[VALUE] = bucket(rows[VALUE].to_numpy(dtype=np.float64), spec.alpha)
-    return out
-
-
-def _in_groups(values: pd.DataFrame, groups: pd.DataFrame, spec: Spec) -> np.ndarray[Any, Any]:
-    """Which rows of ``values`` belong to a group listed in ``groups``."""
-    levels = list(spec.levels)
-    if not len(groups) or not len(values):
-        return np.zeros(len(values), dtype=bool)
-    if len(levels) == 1:
-        inside: np.ndarray[Any, Any] = values[levels[0]].isin(groups[levels[0]]).to_numpy()
-        return inside
-    listed = pd.MultiIndex.from_frame(groups[levels].drop_duplicates())
-    found: np.ndarray[Any, Any] = pd.MultiIndex.from_frame(values[levels]).isin(listed)
-    return found
-
-
-def _moments_of(rows: pd.DataFrame, spec: Spec) -> pd.DataFrame:
-    """Exact moments per group of exact value rows (numpy over group numbers)."""
-    levels = list(spec.levels)
-    codes = _codes(rows, spec)
-    size = int(codes.max()) + 1 if len(codes) else 0
-    value = rows[VALUE].to_numpy(dtype=np.float64)
-    count = rows["count"].to_numpy(dtype=np.float64)
-    n = np.bincount(codes, count, size)
-    mean = np.bincount(codes, value * count, size) / n
-    m2 = np.bincount(codes, count * (value - mean[codes]) ** 2, size)
-    low = np.full(size, np.inf)
-    high = np.full(size, -np.inf)
-    np.minimum.at(low, codes, value)
-    np.maximum.at(high, codes, value)
-    first = np.unique(codes, return_index=True)[1]
-    out: pd.DataFrame = rows[levels].iloc[first].reset_index(drop=True)
-    out["n"] = n.astype(np.int64)
-    out["mean"], out["m2"], out["min"], out["max"] = mean, m2, low, high
-    return out
-
-
-def _combine_moments(moments: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:
-    """One row per group from several (Chan et al.'s parallel variance formula, vectorised)."""
-    levels = list(key)
-    frame = moments[[*levels, *_MOMENTS]].copy()
-    frame["weighted"] = frame["mean"] * frame["n"]
-    grouped = frame.groupby(levels, sort=False)
-    n = grouped["n"].transform("sum")
-    mean = grouped["weighted"].transform("sum") / n
-    frame["spread"] = frame["m2"] + frame["n"] * (frame["mean"] - mean) ** 2
-    out = frame.groupby(levels, sort=False).agg(
-        n=("n", "sum"),
-        total=("weighted", "sum"),
-        m2=("spread", "sum"),
-        min=("min", "min"),
-        max=("max", "max"),
-    )
-    out["mean"] = out.pop("total") / out["n"]
-    result: pd.DataFrame = out.reset_index()[[*levels, *_MOMENTS]]
-    return result
-
-
 def rekey(dist: Distributions, spec: Spec, key: Callable[[pd.DataFrame], Any]) -> Distributions:
     """The groups of a one-level ``spec`` relabelled by ``key`` (groups that get the same label
     are combined), capped again: for coarser timeline slots."""
     (level,) = spec.levels
-    if not len(dist.values):
+    if not len(dist.count):
         return dist
     combined = combine(dist, spec, key)
-    return _apply_cap(
-        Distributions(
-            combined.values.rename(columns={"_key": level}),
-            combined.moments.rename(columns={"_key": level}),
-        ),
-        spec,
+    groups = combined.groups.rename(columns={"_key": level})
+    return _apply_cap(replace_groups(combined, groups), spec)
+
+
+def replace_groups(dist: Distributions, groups: pd.DataFrame) -> Distributions:
+    """The same entries under another groups table (same rows, e.g. renamed columns)."""
+    return Distributions(groups, dist.gid, dist.value, dist.count)
+
+
+def _regroup(
+    parts: Sequence[Distributions],
+    new_id: Ints,
+    keys: pd.DataFrame,
+    alpha: float,
+    cap: Spec | None,
+) -> Distributions:
+    """The parts' entries under new groups: part ``p``'s group ``g`` becomes ``keys`` row
+    ``new_id[offset_p + g]`` (offsets: the parts' group counts, in order). A new group is
+    sketched when any member is; its exact members' values are bucketed (grid ``alpha``) and
+    their moments join. ``cap``: the spec to cap the result with, None for no cap."""
+    size = len(keys)
+    sketched_before = np.concatenate(
+        [part.groups[_SKETCHED].to_numpy(dtype=bool) for part in parts]
     )
+    sketched = np.bincount(new_id, weights=sketched_before, minlength=size) > 0
+    gids: list[Ints] = []
+    values: list[Floats] = []
+    counts: list[Ints] = []
+    moments: list[pd.DataFrame] = []
+    offset = 0
+    for part in parts:
+        mapped = new_id[offset : offset + len(part.groups)]
+        own = sketched_before[offset : offset + len(part.groups)]
+        offset += len(part.groups)
+        gid, value = mapped[part.gid], part.value
+        if own.any():
+            frame = part.groups.loc[own, list(_MOMENTS)].reset_index(drop=True)
+            frame.insert(0, "gid", mapped[own])
+            moments.append(frame)
+        fresh = (sketched[mapped] & ~own)[part.gid]
+        if fresh.any():
+            moments.append(_moments_of(gid[fresh], value[fresh], part.count[fresh]))
+            value = value.copy()
+            value[fresh] = bucket(value[fresh], alpha)
+        gids.append(gid)
+        values.append(value)
+        counts.append(part.count)
+    gid, value, count = _sum_by_pair(
+        np.concatenate(gids), np.concatenate(values), np.concatenate(counts)
+    )
+    groups = _exact_groups(keys)
+    if moments:
+        _set_moments(groups, _combine_moments(pd.concat(moments, ignore_index=True)))
+    dist = Distributions(groups, gid, value, count)
+    return dist if cap is None else _apply_cap(dist, cap)
+
+
+def _apply_cap(dist: Distributions, spec: Spec) -> Distributions:
+    """Sketch every exact group with more than ``spec.cap`` distinct values."""
+    if len(dist.count) <= spec.cap:
+        return dist
+    groups = dist.groups
+    over = np.bincount(dist.gid, minlength=len(groups)) > spec.cap
+    over &= ~groups[_SKETCHED].to_numpy(dtype=bool)
+    if not over.any():
+        return dist
+    rows = over[dist.gid]
+    gid, value, count = dist.gid[rows], dist.value[rows], dist.count[rows]
+    groups = groups.copy()
+    _set_moments(groups, _moments_of(gid, value, count))
+    gid, value, count = _sum_by_pair(gid, bucket(value, spec.alpha), count)
+    return Distributions(
+        groups,
+        np.concatenate([dist.gid[~rows], gid]),
+        np.concatenate([dist.value[~rows], value]),
+        np.concatenate([dist.count[~rows], count]),
+    )
+
+
+def _sum_by_pair(gid: Ints, value: Floats, count: Ints | None) -> tuple[Ints, Floats, Ints]:
+    """One entry per distinct ``(gid, value)`` with the counts added (``count`` None: each
+    entry counts 1). Two hash passes (values, then pair numbers), no sort."""
+    if not len(gid):
+        return _ints(0), np.zeros(0), _ints(0)
+    value_code, distinct = pd.factorize(value, sort=False)
+    width = len(distinct)
+    pair = gid.astype(np.int64) * width + value_code
+    pair_code, pairs = pd.factorize(pair, sort=False)
+    if count is None:
+        summed = np.bincount(pair_code, minlength=len(pairs))
+    else:  # float64 sums are exact below 2**53 requests
+        summed = np.bincount(pair_code, weights=count, minlength=len(pairs)).astype(np.int64)
+    return pairs // width, np.asarray(distinct, dtype=np.float64)[pairs % width], summed
+
+
+def _number_rows(frame: pd.DataFrame, levels: list[str]) -> tuple[Ints, pd.DataFrame]:
+    """Each row's number among the distinct key rows (in order of first appearance), and the
+    distinct key rows."""
+    if not len(frame):
+        return _ints(0), frame[levels].reset_index(drop=True)
+    if len(levels) == 1:
+        codes, uniques = pd.factorize(frame[levels[0]], sort=False, use_na_sentinel=False)
+        return codes.astype(np.int64), pd.DataFrame({levels[0]: uniques})
+    grouped = frame.groupby(levels, sort=False, observed=True, dropna=False)
+    numbered = grouped.ngroup().to_numpy().astype(np.int64)
+    first = np.unique(numbered, return_index=True)[1]
+    return numbered, frame[levels].iloc[first].reset_index(drop=True)
+
+
+def _exact_groups(keys: pd.DataFrame) -> pd.DataFrame:
+    """A groups table of exact groups with these key rows."""
+    groups: pd.DataFrame = keys.reset_index(drop=True).copy()
+    groups[_SKETCHED] = np.zeros(len(groups), dtype=bool)
+    groups["n"] = _ints(len(groups))
+    for name in _MOMENTS[1:]:
+        groups[name] = np.full(len(groups), np.nan)
+    return groups
+
+
+def _moments_of(gid: Ints, value: Floats, count: Ints) -> pd.DataFrame:
+    """Exact moments per group (column ``gid``) of exact entries."""
+    present, position = np.unique(gid, return_inverse=True)
+    size = len(present)
+    weight = count.astype(np.float64)
+    n = np.bincount(position, weight, size)
+    mean = np.bincount(position, value * weight, size) / n
+    m2 = np.bincount(position, weight * (value - mean[position]) ** 2, size)
+    low = np.full(size, np.inf)
+    high = np.full(size, -np.inf)
+    np.minimum.at(low, position, value)
+    np.maximum.at(high, position, value)
+    out: pd.DataFrame = pd.DataFrame(
+        {"gid": present, "n": n.astype(np.int64), "mean": mean, "m2": m2, "min": low, "max": high}
+    )
+    return out
+
+
+def _combine_moments(moments: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``gid`` from several (Chan et al.'s parallel variance formula, vectorised)."""
+    present, position = np.unique(moments["gid"].to_numpy(), return_inverse=True)
+    size = len(present)
+    n = moments["n"].to_numpy(dtype=np.float64)
+    mean_part = moments["mean"].to_numpy(dtype=np.float64)
+    total = np.bincount(position, n, size)
+    mean = np.bincount(position, mean_part * n, size) / total
+    spread = moments["m2"].to_numpy(dtype=np.float64) + n * (mean_part - mean[position]) ** 2
+    low = np.full(size, np.inf)
+    high = np.full(size, -np.inf)
+    np.minimum.at(low, position, moments["min"].to_numpy(dtype=np.float64))
+    np.maximum.at(high, position, moments["max"].to_numpy(dtype=np.float64))
+    out: pd.DataFrame = pd.DataFrame(
+        {
+            "gid": present,
+            "n": total.astype(np.int64),
+            "mean": mean,
+            "m2": np.bincount(position, spread, size),
+            "min": low,
+            "max": high,
+        }
+    )
+    return out
+
+
+def _set_moments(groups: pd.DataFrame, moments: pd.DataFrame) -> None:
+    """Mark the groups in ``moments`` (column ``gid``) sketched, with those moments (in place)."""
+    rows = moments["gid"].to_numpy()
+    for name in _MOMENTS:
+        column = groups[name].to_numpy().copy()
+        column[rows] = moments[name].to_numpy()
+        groups[name] = column
+    sketched = groups[_SKETCHED].to_numpy(dtype=bool).copy()
+    sketched[rows] = True
+    groups[_SKETCHED] = sketched
+
+
+def _ints(size: int) -> Ints:
+    return np.zeros(size, dtype=np.int64)

@@ -31,8 +31,8 @@ from pipeline.ingest import limits
 from pipeline.ingest.agents import AgentPartial, merge_agents, summarize_agents
 from pipeline.ingest.distribution import (
     Distributions,
-    distributions,
     empty,
+    from_codes,
     keep_groups,
     merge,
     rekey,
@@ -228,8 +228,12 @@ def aggregate_partition(
         if filtered:
             frame = frame[keep]
             indices = indices[keep]
-    method = frame["method"]
-    status_class = (frame["status"] // 100).astype(np.int16).rename("status_class")
+    # every table below is counted over small integer codes (numpy), never a groupby of strings
+    method_code = frame["method"].cat.codes.to_numpy().astype(np.int64)
+    method_names = np.asarray(frame["method"].cat.categories.astype(str), dtype=object)
+    status = frame["status"].to_numpy().astype(np.int64)
+    status_class = status // 100
+    latency = frame["latency_ms"].to_numpy(dtype=np.float64)
     grouped = stripped if raw_paths else template_paths(stripped)
     # distinct raw paths -> distinct groups (two raw paths can share a template)
     group_of, names = pd.factorize(
@@ -245,18 +249,25 @@ def aggregate_partition(
     ]
     records = [f"{source}\t{line}" for line in malformed.to_pylist()] if keep_malformed else []
     times = frame["time"]
-    timed = times.notna()
+    timed = times.notna().to_numpy()
     millis = times[timed].to_numpy(dtype="datetime64[ms]").view(np.int64)
-    latency = frame.groupby([method, status_class, frame["latency_ms"]], sort=False, observed=True)
-    agents = frame.groupby(frame["user_agent"], sort=False).size()
+    agents = _agent_counts(frame["user_agent"])
+    method_of, class_of, pair_of = _pairs(method_code, status_class)
     partial = Partial(
         parsed=len(frame),
         malformed=len(malformed),
         malformed_samples=samples,
         lines_seen=parsed.line_count,
         malformed_lines=records,
-        requests=_plain(frame.groupby([method, frame["status"]], sort=False, observed=True).size()),
-        latency=distributions(_plain(latency.size()), limits.LATENCY),
+        requests=_requests(method_code, status, method_names),
+        latency=from_codes(
+            pd.DataFrame(
+                {"method": method_names[method_of], "status_class": class_of.astype(np.int16)}
+            ),
+            pair_of,
+            latency,
+            limits.LATENCY,
+        ),
         agents=capped_counts(agents, limits.AGENTS),
         agent_summary=summarize_agents(agents),
         filtered=filtered,
@@ -264,38 +275,73 @@ def aggregate_partition(
         time_min=int(millis.min()) if len(millis) else None,
         time_max=int(millis.max()) if len(millis) else None,
         untimed=int((~timed).sum()),
-        **_path_tables(frame, codes, names, status_class),
-        **_timeline(frame, timed, millis // MINUTE_MS, status_class),
+        **_path_tables(latency, codes, names, status_class),
+        **_timeline(latency[timed], millis // MINUTE_MS, status_class[timed]),
     )
     return _fit_timeline(partial)
 
 
+def _agent_counts(agents: pd.Series) -> pd.Series:
+    """Requests per distinct user-agent string (Arrow dictionary encoding, then a bincount)."""
+    encoded = pc.dictionary_encode(pa.array(agents, type=pa.large_string()))
+    counts = np.bincount(
+        encoded.indices.to_numpy(zero_copy_only=False), minlength=len(encoded.dictionary)
+    )
+    index = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    return pd.Series(counts.astype(np.int64), index=index)
+
+
+def _requests(
+    method_code: np.ndarray[Any, Any], status: np.ndarray[Any, Any], names: np.ndarray[Any, Any]
+) -> pd.Series:
+    """Requests by ``(method, status)``."""
+    method, code, counts = _pair_counts(method_code, status)
+    index = pd.MultiIndex.from_arrays(
+        [names[method], code.astype(np.int16)], names=["method", "status"]
+    )
+    out: pd.Series = pd.Series(counts, index=index, name="count")
+    return out
+
+
+def _pairs(
+    first: np.ndarray[Any, Any], second: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The distinct ``(first, second)`` pairs of non-negative integers, in order of first
+    appearance (as two arrays), and each row's pair number (one hash pass over packed pairs)."""
+    base = int(second.max()) + 1 if len(second) else 1
+    number, distinct = pd.factorize(first * base + second, sort=False)
+    return distinct // base, distinct % base, number.astype(np.int64)
+
+
+def _pair_counts(
+    first: np.ndarray[Any, Any], second: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The distinct ``(first, second)`` pairs (as two arrays) and how many rows have each."""
+    left, right, number = _pairs(first, second)
+    return left, right, np.bincount(number, minlength=len(left)).astype(np.int64)
+
+
 def _path_tables(
-    frame: pd.DataFrame,
+    latency: np.ndarray[Any, Any],
     codes: np.ndarray[Any, Any],
     names: np.ndarray[Any, Any],
-    status_class: pd.Series,
+    status_class: np.ndarray[Any, Any],
 ) -> dict[str, Any]:
     """``paths``, ``path_latency`` (kept paths only) and ``error_paths`` of a partition.
 
     ``codes[i]`` numbers the path (template) of row ``i`` in ``names``, so every table below
-    groups small integers.
+    counts small integers.
     """
     totals = np.bincount(codes, minlength=len(names))
     paths = capped_counts(pd.Series(totals, index=names), limits.PATHS)
     kept = np.zeros(len(names), dtype=bool)
     kept[pd.Index(names).get_indexer(paths.table.index)] = True
     rows = kept[codes]
-    latency = frame["latency_ms"].to_numpy()[rows]
-    by_latency = (
-        pd.Series(np.ones(len(latency), np.int64))
-        .groupby([names[codes[rows]], latency], sort=False)
-        .size()
+    path_latency = from_codes(
+        pd.DataFrame({"path": names}), codes[rows], latency[rows], limits.PATH_LATENCY
     )
-    by_latency.index.names = ["path", "latency_ms"]
-    klass = status_class.to_numpy()
-    status_4xx = np.bincount(codes[klass == 4], minlength=len(names))
-    status_5xx = np.bincount(codes[klass == 5], minlength=len(names))
+    status_4xx = np.bincount(codes[status_class == 4], minlength=len(names))
+    status_5xx = np.bincount(codes[status_class == 5], minlength=len(names))
     errors = np.flatnonzero(status_4xx + status_5xx)
     extra = pd.DataFrame({"status_4xx": status_4xx[errors], "status_5xx": status_5xx[errors]})
     error_paths = capped_counts(
@@ -303,30 +349,31 @@ def _path_tables(
         limits.ERROR_PATHS,
         extra,
     )
-    return {
-        "paths": paths,
-        "path_latency": distributions(by_latency, limits.PATH_LATENCY),
-        "error_paths": error_paths,
-    }
+    return {"paths": paths, "path_latency": path_latency, "error_paths": error_paths}
 
 
 def _timeline(
-    frame: pd.DataFrame,
-    timed: pd.Series,
+    latency: np.ndarray[Any, Any],
     minutes: np.ndarray[Any, Any],
-    status_class: pd.Series,
+    status_class: np.ndarray[Any, Any],
 ) -> dict[str, Any]:
-    """``timeline`` and ``timeline_latency`` of the timed rows, per minute."""
-    if not timed.any():
+    """``timeline`` and ``timeline_latency`` of the timed rows (one entry per row), per minute."""
+    if not len(minutes):
         return {}
-    if not timed.all():
-        frame, status_class = frame[timed], status_class[timed]
-    minute = pd.Series(minutes, index=frame.index, name="minute")
-    by_class = frame.groupby([minute, status_class], sort=False).size().rename("count")
-    by_latency = frame.groupby([minute, frame["latency_ms"]], sort=False).size()
+    start = int(minutes.min())
+    offset, klass, counts = _pair_counts(minutes - start, status_class)
+    index = pd.MultiIndex.from_arrays(
+        [offset + start, klass.astype(np.int16)], names=["minute", "status_class"]
+    )
+    slot, distinct = pd.factorize(minutes, sort=False)
     return {
-        "timeline": by_class,
-        "timeline_latency": distributions(by_latency, limits.TIMELINE_LATENCY),
+        "timeline": pd.Series(counts, index=index, name="count"),
+        "timeline_latency": from_codes(
+            pd.DataFrame({"minute": distinct.astype(np.int64)}),
+            slot.astype(np.int64),
+            latency,
+            limits.TIMELINE_LATENCY,
+        ),
     }
 
 
@@ -449,17 +496,6 @@ def merge_file(partials: Sequence[Partial], path: str, format_name: str = "defau
         malformed_samples=anchored,
         lines_seen=0,
     )
-
-
-def _plain(counts: pd.Series) -> pd.Series:
-    """Counts whose categorical ``method`` level is turned into plain strings (cheap: the levels
-    hold distinct values only), so partials with different categories concatenate cleanly."""
-    index = counts.index
-    assert isinstance(index, pd.MultiIndex)
-    methods: Any = index.levels[0].astype(str)
-    plain: pd.MultiIndex = index.set_levels(methods, level=0, verify_integrity=False)
-    out: pd.Series = pd.Series(counts.to_numpy(), index=plain, name="count")
-    return out
 
 
 def _add(tables: Sequence[pd.Series]) -> pd.Series:
