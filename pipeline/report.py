@@ -51,10 +51,14 @@ class JobResult(Protocol):
         ...
 
 
-def _json_safe(value: Any) -> Any:
+def _json_safe(value: Any, memo: dict[int, Any] | None = None) -> Any:
     """Replace non-finite floats by None so the document is strict JSON and round the others to
     :data:`JSON_SIGNIFICANT_DIGITS` significant digits; undecodable bytes of file names (lone
     surrogates) become ``\\xNN``, so the document can be written as UTF-8.
+
+    A container met again (the same object: a report may list one entry many times, such as
+    10,000 identical prime ranges) is converted once; ``memo`` maps ``id`` to its converted
+    copy, which is valid because every input container lives until the top call returns.
 
     >>> _json_safe([243.11999999999992, 1e-10 / 3, float("nan"), 7])
     [243.12, 3.33333333e-11, None, 7]
@@ -65,22 +69,75 @@ def _json_safe(value: Any) -> Any:
         return float(f"{value:.{JSON_SIGNIFICANT_DIGITS}g}")
     if isinstance(value, str):  # ASCII has no lone surrogates (the common case, made cheap)
         return value if value.isascii() else escape_undecodable(value)
-    if isinstance(value, dict):
-        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
+    if isinstance(value, dict | list | tuple):
+        if memo is None:
+            memo = {}
+        done = memo.get(id(value))
+        if done is None:
+            if isinstance(value, dict):
+                done = {_json_safe(k, memo): _json_safe(v, memo) for k, v in value.items()}
+            else:
+                done = [_json_safe(item, memo) for item in value]
+            memo[id(value)] = done
+        return done
     return value
 
 
 def json_document(result: JobResult) -> Any:
     """The JSON document of a result, as Python objects (what :func:`render_json` writes):
-    ``schema_version`` first, then the result's keys."""
+    ``schema_version`` first, then the result's keys. Read it, do not modify it: an entry the
+    result lists several times is one object listed several times."""
     return {"schema_version": SCHEMA_VERSION, **_json_safe(result.to_dict())}
 
 
 def render_json(result: JobResult) -> str:
-    """Render a result as one strict JSON document (``NaN``/``inf`` become ``null``)."""
-    return json.dumps(json_document(result), indent=2, allow_nan=False) + "\n"
+    """Render a result as one strict JSON document (``NaN``/``inf`` become ``null``).
+
+    The text is exactly ``json.dumps(document, indent=2)``, written by :func:`_dumps` so that an
+    entry listed many times is encoded once.
+    """
+    return _dumps(json_document(result), 0, {}) + "\n"
+
+
+#: Indentation of one nesting level in the JSON report.
+_INDENT: Final[str] = "  "
+
+
+def _dumps(value: Any, level: int, memo: dict[tuple[int, int], str]) -> str:
+    """``json.dumps(value, indent=2, allow_nan=False)`` for ``value`` nested ``level`` deep.
+
+    The standard library writes every part, except that this function walks dicts (with string
+    keys) and lists whose items repeat (the same container object several times, such as
+    10,000 identical prime ranges): such a list's distinct items are encoded once each
+    (``memo``, by ``id`` and depth; the document outlives the call) and joined, the way the standard
+    library lays out a list (``",\\n"`` and the indentation between items). A string in JSON
+    never holds a raw newline, so indenting a part's text is replacing its newlines.
+
+    >>> doc = {"a": [1, {"b": None}], "c": {}, "d": "\u00e9"}
+    >>> _dumps(doc, 0, {}) == json.dumps(doc, indent=2)
+    True
+    """
+    pad = "\n" + _INDENT * (level + 1)
+    if isinstance(value, dict) and value and all(isinstance(key, str) for key in value):
+        items = [f"{json.dumps(k)}: {_dumps(v, level + 1, memo)}" for k, v in value.items()]
+        return "{" + pad + ("," + pad).join(items) + "\n" + _INDENT * level + "}"
+    if isinstance(value, list | tuple) and _repeats(value):
+        items = []
+        for item in value:
+            key = (id(item), level + 1)
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = _dumps(item, level + 1, memo)
+            items.append(text)
+        return "[" + pad + ("," + pad).join(items) + "\n" + _INDENT * level + "]"
+    text = json.dumps(value, indent=2, allow_nan=False)
+    return text.replace("\n", "\n" + _INDENT * level) if level else text
+
+
+def _repeats(items: Sequence[Any]) -> bool:
+    """Whether a container object occurs more than once in ``items``."""
+    ids = [id(item) for item in items if isinstance(item, dict | list | tuple)]
+    return len(set(ids)) < len(ids)
 
 
 def format_ms(value: float | None) -> str:
@@ -180,25 +237,24 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     a      1
     bb    22
     """
-    cells = [[_cell(value) for value in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-    numeric = [
-        all(isinstance(row[i], int | float | Cell) or row[i] is None for row in rows) and bool(rows)
-        for i in range(len(headers))
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        parts = [
-            v.rjust(w) if num else v.ljust(w)
-            for v, w, num in zip(values, widths, numeric, strict=True)
-        ]
-        return "  ".join(parts).rstrip()
-
-    out = [line(list(headers)), line(["-" * w for w in widths])]
-    out.extend(line(row) for row in cells)
-    return "\n".join(out)
+    # column by column: one pass per column for texts, alignment and width (10,000 rows of
+    # prime ranges are two tables of 10,000 lines; row-wise bookkeeping was most of their cost)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    if len(columns) != len(headers):
+        raise ValueError(f"{len(headers)} headers but rows of {len(columns)} values")
+    shown = []
+    for header, column in zip(headers, columns, strict=True):
+        texts = [_cell(value) for value in column]
+        width = max(len(header), max(map(len, texts), default=0))
+        numeric = bool(rows) and all(
+            value is None or isinstance(value, int | float | Cell) for value in column
+        )
+        justify = str.rjust if numeric else str.ljust
+        shown.append(
+            [justify(header, width), justify("-" * width, width)]
+            + [justify(text, width) for text in texts]
+        )
+    return "\n".join("  ".join(parts).rstrip() for parts in zip(*shown, strict=True))
 
 
 @dataclass(frozen=True)

@@ -173,3 +173,107 @@ def test_parsed_frame_matches_job(generated: Path) -> None:
     assert len(pandas_frame) == result.parsed
     counts = pandas_frame["method"].astype(str).value_counts().sort_index().to_dict()
     assert counts == dict(result.by_method)
+
+
+def _method_lines(method: str, count: int) -> str:
+    """``count`` log lines of one method; GET and PUT give files of the same size."""
+    return "".join(
+        f"[{method}] /p{i % 7}, status=200, time={i % 90 + 1}.5ms user-agent=curl/8.0\n"
+        for i in range(count)
+    )
+
+
+def _rewrite(path: Path, text: str) -> None:
+    """Rewrite ``path``; make sure its mtime moves even within the file system's timestamp
+    granularity (a few ms on Linux), which a rewrite of the same size could otherwise share."""
+    before = path.stat()
+    path.write_text(text)
+    if path.stat().st_mtime_ns == before.st_mtime_ns:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+
+
+def _capture_graphs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Record the graph each run_ingest computes (the real compute still runs)."""
+    from pipeline.ingest import job
+
+    graphs: list[object] = []
+    real = job.compute
+
+    def capturing(*collections: object, settings: ExecutionSettings) -> tuple[object, ...]:
+        graphs.extend(collections)
+        return real(*collections, settings=settings)
+
+    monkeypatch.setattr(job, "compute", capturing)
+    return graphs
+
+
+def _keys(graph: object) -> set[str]:
+    return {str(key) for key in dict(graph.__dask_graph__())}  # type: ignore[attr-defined]
+
+
+def test_task_keys_change_when_only_the_mtime_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Size and mtime (ns) are in the keys: touching one file renames exactly its tasks."""
+    small, big = tmp_path / "a.log", tmp_path / "b.log"
+    small.write_text(_method_lines("GET", 10))
+    big.write_text(_method_lines("GET", 4000))  # ~260 KB: several blocks of MIN_BLOCKSIZE
+    graphs = _capture_graphs(monkeypatch)
+
+    def run() -> dict[str, set[str]]:
+        result = run_ingest(str(tmp_path), SYNC, blocksize=MIN_BLOCKSIZE)
+        assert result.parsed == 4010
+        keys = _keys(graphs[-1])
+        return {
+            kind: {key for key in keys if key.startswith(kind + "-")}
+            for kind in ("block_partial", "files_partial")
+        }
+
+    first = run()
+    assert len(first["block_partial"]) > 3
+    assert len(first["files_partial"]) == 3  # the group task, its blocks and its formats
+    assert run() == first  # nothing changed: the same keys (a shared client may reuse them)
+    stat = big.stat()
+    os.utime(big, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # same bytes, 1 ns later
+    touched_big = run()
+    assert not touched_big["block_partial"] & first["block_partial"]
+    assert touched_big["files_partial"] == first["files_partial"]
+    stat = small.stat()
+    os.utime(small, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    touched_small = run()
+    assert touched_small["block_partial"] == touched_big["block_partial"]
+    assert not touched_small["files_partial"] & touched_big["files_partial"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("blocksize", [MIN_BLOCKSIZE, 2**26], ids=["split-file", "small-file"])
+def test_shared_client_reads_a_rewritten_file_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blocksize: int
+) -> None:
+    """On a long-lived distributed client that still holds the first run's results, a file
+    rewritten in place (same size, then another size) is read again, not taken from memory."""
+    distributed = pytest.importorskip("distributed")
+    path = tmp_path / "app.log"
+    path.write_text(_method_lines("GET", 4000))
+    graphs = _capture_graphs(monkeypatch)
+    with distributed.Client(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as client:
+        settings = ExecutionSettings()
+        assert settings.resolved_mode == "distributed"
+        first = run_ingest(str(path), settings, blocksize=blocksize)
+        assert dict(first.by_method) == {"GET": 4000}
+        kept = client.persist(graphs[-1])  # the first run's results stay in the cluster
+        distributed.wait(kept)  # (computed from the old content before it is rewritten)
+        size = path.stat().st_size
+        _rewrite(path, _method_lines("PUT", 4000))
+        assert path.stat().st_size == size
+        same_size = run_ingest(str(path), settings, blocksize=blocksize)
+        assert dict(same_size.by_method) == {"PUT": 4000}
+        kept_too = client.persist(graphs[-1])
+        distributed.wait(kept_too)
+        _rewrite(path, _method_lines("POST", 3000))
+        other_size = run_ingest(str(path), settings, blocksize=blocksize)
+        assert dict(other_size.by_method) == {"POST": 3000}
+        assert other_size.parsed == 3000
+        del kept, kept_too

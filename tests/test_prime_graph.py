@@ -47,6 +47,62 @@ def test_identical_ranges_are_sieved_once() -> None:
     assert len(dict(build_graph(job_plan).__dask_graph__())) == 2
 
 
+def test_identical_ranges_are_reduced_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """10,000 copies of a range cost the merges of one copy: one reduction per distinct span."""
+    from pipeline.prime import graph
+
+    merges = 0
+    real_merge = graph.merge
+
+    def counting_merge(a: Summary, b: Summary) -> Summary:
+        nonlocal merges
+        merges += 1
+        return real_merge(a, b)
+
+    monkeypatch.setattr(graph, "merge", counting_merge)
+    bounds = [(0, 100), (100, 200), (200, 300), (300, 400)]
+    pieces = tuple(Summary.of(lo, hi, reference_primes(lo, hi)) for lo, hi in bounds)
+    reduce_pieces([(0, 4), (1, 3)], (), pieces)
+    one_copy = merges
+    merges = 0
+    per_range, union = reduce_pieces([(0, 4), (1, 3)] * 10_000, (), pieces)
+    assert merges == one_copy == 3 + 1 + 3  # two spans, then the union
+    assert len({id(s) for s in per_range}) == 2  # one object per distinct span
+    whole, middle = reference_primes(0, 400), reference_primes(100, 300)
+    assert [s.count for s in per_range[:4]] == [len(whole), len(middle)] * 2
+    assert union.count == len(whole) and union.head == tuple(whole[:20])
+
+
+def test_identical_ranges_share_one_result_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each distinct range (bounds and name) becomes one RangeStats, listed once per copy."""
+    from pipeline.prime import job
+    from pipeline.prime.result import RangeStats
+
+    made = 0
+    real = RangeStats.from_summary
+
+    def counting(r: PrimeRange, s: Summary) -> RangeStats:
+        nonlocal made
+        made += 1
+        return real(r, s)
+
+    monkeypatch.setattr(job.RangeStats, "from_summary", counting)
+    ranges: list[object] = [[0, 5000]] * 3000 + [{"start": 0, "end": 5000, "name": "n"}, [7, 9]]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(ranges))
+    result = run_prime(str(path), SYNC, segment_size=1000)
+    assert made == 3
+    assert len(result.ranges) == 3002 and len({id(r) for r in result.ranges}) == 3
+    expected = len(reference_primes(0, 5001))
+    assert [r.count for r in result.ranges] == [expected] * 3001 + [len(reference_primes(7, 10))]
+    assert [r.name for r in result.ranges[-3:]] == [None, "n", None]
+    entries = result.to_dict()["ranges"]
+    assert len(entries) == 3002 and entries[0] == entries[2999]
+    assert entries[2999]["count"] == expected
+
+
 def test_segment_size_grows_to_cap_the_number_of_tasks() -> None:
     job_plan = plan([PrimeRange(0, 10**15)], 30)
     assert len(job_plan.tasks) <= MAX_TASKS

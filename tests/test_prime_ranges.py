@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
+from pipeline.prime import ranges as ranges_module
 from pipeline.prime.ranges import MAX_RANGES_FILE_BYTES, load_ranges, parse_ranges
 
 
@@ -90,3 +91,37 @@ def test_a_ranges_file_is_read_only_up_to_the_cap() -> None:
         f"ranges file /dev/zero is larger than {MAX_RANGES_FILE_BYTES} bytes; "
         "a ranges file lists a few ranges"
     )
+
+
+def test_an_item_repeated_verbatim_is_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same JSON value with the same types: checked once, one PrimeRange; 1, 1.0, true differ."""
+    checked: list[int] = []
+    real = ranges_module._parse_item
+
+    def counting(item: object, index: int, source: str, *, prefix: bool = True) -> object:
+        checked.append(index)
+        return real(item, index, source, prefix=prefix)
+
+    monkeypatch.setattr(ranges_module, "_parse_item", counting)
+    items = '[0, 5], {"start": 0, "end": 5}, [0.0, 5], {"end": 5, "start": 0}, [0, 5.0]'
+    parsed = parse_ranges("[" + ", ".join([items] * 500) + "]")
+    assert checked == [0, 1, 2, 3, 4]
+    assert len(parsed) == 2500 and {r.as_tuple() for r in parsed} == {(None, 0, 5)}
+    assert parsed[0] is parsed[5] and parsed[1] is parsed[6]
+    assert [r.start for r in parsed] == [0] * 2500
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[0, 5], [0, 5], [true, 5]]", "range 2: start must be an integer, got boolean true"),
+        ("[[1, 5], [true, 5]]", "range 1: start must be an integer, got boolean true"),
+        ("[[5, 0], [5, 0]]", "range 0: start 5 is greater than end 0"),
+        ("[[0, 5], [0, 5], [0, 5.5]]", "range 2: end must be an integer, got the fraction 5.5"),
+        ('[{"start": 0, "end": 5}, {"start": 0, "end": 5, "x": 1}]', "range 1: unknown key(s) x"),
+    ],
+)
+def test_a_bad_item_after_repeated_good_ones_names_its_own_index(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_ranges(text, source="r.json")
+    assert message in str(info.value)

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cli import cli
+from pipeline.report import FailedInput, json_document, render_json
 
 #: Every control character a terminal could act on (C0, DEL, C1).
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -160,3 +163,49 @@ def test_version_and_group_help() -> None:
     assert "glob" not in out and "JSON file of ranges" in out
     code, out, _ = _run("generate-logs", "--help")
     assert "Number of files" in out
+
+
+class _Document:
+    """A stand-in result whose ``to_dict`` is a given document."""
+
+    def __init__(self, document: dict[str, object]) -> None:
+        self.document = document
+        self.failed_inputs: tuple[FailedInput, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return self.document
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+_SCALARS |= st.floats(allow_nan=True, allow_infinity=True)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(shared=_VALUES, other=_VALUES, copies=st.integers(0, 5))
+def test_json_report_is_exactly_the_standard_encoding(
+    shared: object, other: object, copies: int
+) -> None:
+    """The JSON writer (which encodes a repeated object once) against plain ``json.dumps``:
+    the same text for any document, including one object listed many times and int keys."""
+    nested = {"s": [shared, shared]}  # the same object at another depth
+    result = _Document({"entries": [shared] * copies + [other, shared], "x": nested})
+    expected = json.dumps(json_document(result), indent=2, allow_nan=False) + "\n"
+    assert render_json(result) == expected
+
+
+def test_json_report_of_identical_ranges_lists_every_copy(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps([[0, 100]] * 2000 + [{"start": 0, "end": 100, "name": "é"}]))
+    code, out, _ = _run("prime", "--path", str(path), "--mode", "sync", "--format", "json")
+    assert code == 0
+    entries = json.loads(out)["ranges"]
+    plain = {"start": 0, "end": 100, "count": 25, "smallest": 2, "largest": 97}
+    assert len(entries) == 2001
+    assert all(entry.items() >= plain.items() and entry["name"] is None for entry in entries[:-1])
+    assert entries[-1]["name"] == "é" and entries[-1].items() >= plain.items()
+    assert out == json.dumps(json.loads(out), indent=2) + "\n"

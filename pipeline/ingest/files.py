@@ -21,6 +21,7 @@ import os
 import stat
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -45,12 +46,18 @@ class Block:
     """One partition of input: ``length`` bytes of ``path`` from ``offset`` (line-aligned).
 
     ``length`` None means the whole file, read as a stream (compressed files, unknown sizes).
+    ``size`` and ``mtime_ns`` are the file's size and modification time (ns) when it was
+    planned (None when unknown). They are not used for reading: they make the block's token,
+    and so every task key built on it, change when the file changes, so a long-lived
+    ``distributed`` client that still holds the result of an earlier run reads the file again.
     """
 
     path: str
     offset: int = 0
     length: int | None = None
     compression: str | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
 
 
 def compression_of(path: str) -> str | None:
@@ -194,7 +201,7 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
     group_bytes = 0
     for path in paths:
         compression = compression_of(path)
-        size = _size(path)
+        size, mtime_ns = _stat(path)
         split = size is not None and compression is None and size > blocksize
         if group and (split or size is None):  # keep input order (malformed records)
             tasks.append(tuple(group))
@@ -202,11 +209,11 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
         if split:
             assert size is not None
             tasks.extend(
-                (Block(path, offset, min(blocksize, size - offset), None),)
+                (Block(path, offset, min(blocksize, size - offset), None, size, mtime_ns),)
                 for offset in range(0, size, blocksize)
             )
             continue
-        whole = Block(path, 0, None, compression)
+        whole = Block(path, 0, None, compression, size, mtime_ns)
         if size is None:
             tasks.append((whole,))
             continue
@@ -220,14 +227,28 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
     return tasks
 
 
-def _size(path: str) -> int | None:
+def _stat(path: str) -> tuple[int | None, int | None]:
+    """The file's size and modification time in ns, from one ``os.stat`` (fsspec's ``info``
+    for a URL, whose time may be missing); None for what cannot be read (the file's task then
+    reports the error)."""
     if "://" not in path:  # a plain path: os.stat, without fsspec's ~0.1 ms per file
         try:
-            return os.stat(path).st_size
+            info = os.stat(path)
         except OSError:
-            return None
+            return None, None
+        return info.st_size, info.st_mtime_ns
     try:
         fs, stripped = fsspec.core.url_to_fs(path)
-        return int(fs.size(stripped))
-    except (OSError, ValueError, TypeError, zipfile.BadZipFile):
-        return None
+        details = fs.info(stripped)
+        size = int(details["size"])
+    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile):
+        return None, None
+    # what fsspec file systems call it: local and sftp, s3, memory; else the size alone
+    modified = next(
+        (details[name] for name in ("mtime", "LastModified", "created") if name in details), None
+    )
+    if isinstance(modified, datetime):
+        return size, int(modified.timestamp() * 1e9)
+    if isinstance(modified, int | float) and not isinstance(modified, bool):
+        return size, int(modified * 1e9)
+    return size, None

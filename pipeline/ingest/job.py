@@ -310,6 +310,10 @@ def _graph(
     file its group task detects. Merging in trees of fan-in :data:`MERGE_FAN_IN` (also inside
     one big file) lets the scheduler free partials as it goes, so a 5 GB file never has all its
     block partials alive at once.
+
+    Every key is a token of its inputs, including each file's size and modification time
+    (:class:`~pipeline.ingest.files.Block`): a file rewritten between two runs on one
+    long-lived ``distributed`` client gets new keys, so its stale result is never reused.
     """
     split: dict[str, list[Any]] = {}
     for task in tasks:
@@ -325,7 +329,7 @@ def _graph(
         if first.length is None:
             fmts = tuple(formats[block.path] for block in task)
             key = "files_partial-" + tokenize(
-                [(b.path, b.offset, b.length, b.compression) for b in task],
+                [(b.path, b.offset, b.length, b.compression, b.size, b.mtime_ns) for b in task],
                 [fmt.name if fmt else None for fmt in fmts],
                 keep_malformed,
                 filters,

@@ -240,21 +240,21 @@ def reduce_pieces(
     are left out of the union.
 
     Short spans are merged directly; when a range spans more than ``SEGMENT_TREE_SPAN`` pieces
-    the pieces go into a segment tree once, and each range costs ``O(log pieces)`` merges.
+    the pieces go into a segment tree once, and each range costs ``O(log pieces)`` merges. Each
+    distinct span is reduced once (``np.unique``): identical ranges share one :class:`Summary`
+    object, so 10,000 copies of a range cost one reduction.
     """
     pieces = [s for output in task_outputs for s in output]
-    if isinstance(spans, np.ndarray):
-        spans = [(int(a), int(b)) for a, b in spans.tolist()]
-    tree = _SegmentTree(pieces) if any(b - a > SEGMENT_TREE_SPAN for a, b in spans) else None
-    per_range = []
-    for a, b in spans:
-        if tree is not None and b - a > SEGMENT_TREE_SPAN:
-            found = tree.query(a, b)
-        else:
-            found = None
-            for s in pieces[a:b]:
-                found = s if found is None else merge(found, s)
-        per_range.append(found if found is not None else Summary(0, 0))
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    # one number per span (first * (pieces + 1) + stop) so that np.unique sorts a flat array
+    _, first, inverse = np.unique(
+        bounds[:, 0] * (len(pieces) + 1) + bounds[:, 1], return_index=True, return_inverse=True
+    )
+    distinct = bounds[first]
+    wide = bool(np.any(distinct[:, 1] - distinct[:, 0] > SEGMENT_TREE_SPAN))
+    tree = _SegmentTree(pieces) if wide else None
+    reduced = [_reduce_span(pieces, tree, a, b) for a, b in distinct.tolist()]
+    per_range = [reduced[i] for i in inverse.reshape(-1).tolist()]
     if tree is not None and len(outside) == 0:
         union = tree.query(0, len(pieces))
     else:
@@ -264,6 +264,17 @@ def reduce_pieces(
             if index not in skip:
                 union = s if union is None else merge(union, s)
     return tuple(per_range), union if union is not None else Summary(0, 0)
+
+
+def _reduce_span(pieces: list[Summary], tree: _SegmentTree | None, a: int, b: int) -> Summary:
+    """The ordered merge of pieces ``a .. b-1`` (the empty summary when there are none)."""
+    if tree is not None and b - a > SEGMENT_TREE_SPAN:
+        found = tree.query(a, b)
+    else:
+        found = None
+        for s in pieces[a:b]:
+            found = s if found is None else merge(found, s)
+    return found if found is not None else Summary(0, 0)
 
 
 class _SegmentTree:

@@ -131,10 +131,18 @@ def _result(
     primes_out: str | None,
     output_error: str | None,
 ) -> PrimeResult:
+    # a range repeated verbatim in the file is one PrimeRange object (parse_ranges): make one
+    # RangeStats for it, so the report converts and encodes it once (keyed by id: cheaper than
+    # hashing 100,000 distinct ranges, and the objects live in ``ranges`` meanwhile)
+    stats: dict[int, RangeStats] = {}
+    per_range = []
+    for r, s in zip(ranges, range_summaries, strict=True):
+        found = stats.get(id(r))
+        if found is None:
+            found = stats[id(r)] = RangeStats.from_summary(r, s)
+        per_range.append(found)
     return PrimeResult(
-        ranges=tuple(
-            RangeStats.from_summary(r, s) for r, s in zip(ranges, range_summaries, strict=True)
-        ),
+        ranges=tuple(per_range),
         total_primes=total.count,
         smallest=total.first,
         largest=total.last,

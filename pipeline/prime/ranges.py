@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -99,7 +99,38 @@ def parse_ranges(text: str, *, source: str = "<ranges>") -> tuple[PrimeRange, ..
         )
     if not document:
         raise InputError(f"{source}: the list of ranges is empty")
-    return tuple(_parse_item(item, index, source) for index, item in enumerate(document))
+    seen: dict[Hashable, PrimeRange] = {}  # an item repeated verbatim is checked once
+    parsed = []
+    for index, item in enumerate(document):
+        key = _item_key(item)
+        try:
+            found = seen.get(key)
+        except TypeError:  # an unhashable part (a nested list or object): not remembered
+            key = found = None
+        if found is None:
+            found = _parse_item(item, index, source)
+            if key is not None:
+                seen[key] = found
+        parsed.append(found)
+    return tuple(parsed)
+
+
+def _item_key(item: Any) -> Hashable:
+    """A key equal for two items only when they are the same JSON value with the same types
+    (``1``, ``1.0`` and ``true`` are equal in Python but not here); None for other items.
+
+    Identical items then share one validated :class:`PrimeRange` (a file may repeat one range
+    10,000 times); a bad item is never remembered, so its error names its own index. The key
+    may be unhashable (an item holding a list): the caller then does not remember it.
+
+    >>> _item_key([0, 1e9]) == _item_key([0, 1e9]), _item_key([1, 2]) == _item_key([True, 2])
+    (True, False)
+    """
+    if type(item) is list:
+        return (*item, *map(type, item))
+    if type(item) is dict:
+        return (*item.items(), *map(type, item.values()))
+    return None
 
 
 def parse_range_options(values: Sequence[str]) -> tuple[PrimeRange, ...]:
@@ -130,6 +161,10 @@ def _number(part: str, text: str) -> Any:
 
 
 def _parse_item(item: Any, index: int, source: str, *, prefix: bool = True) -> PrimeRange:
+    if type(item) is list and len(item) == 2:  # the common [start, end] of two valid ints, fast
+        start, end = item
+        if type(start) is int and type(end) is int and 0 <= start <= end <= MAX_END:
+            return PrimeRange(start, end)
     where = f"{source}: range {index}" if prefix else source
     name: str | None = None
     if isinstance(item, dict):

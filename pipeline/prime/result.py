@@ -108,10 +108,18 @@ class PrimeResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report (schema of the prime issue)."""
+        """The JSON report (schema of the prime issue).
+
+        A :class:`RangeStats` object listed several times (identical input ranges share one)
+        is converted once, and its entry is the same dict each time.
+        """
+        entries: dict[int, dict[str, Any]] = {}  # a range listed many times: one entry
+        for r in self.ranges:
+            if id(r) not in entries:
+                entries[id(r)] = r.to_dict()
         document: dict[str, Any] = {
             "feature": "prime",
-            "ranges": [r.to_dict() for r in self.ranges],
+            "ranges": [entries[id(r)] for r in self.ranges],
             "total_primes": self.total_primes,
             "smallest": self.smallest,
             "largest": self.largest,
