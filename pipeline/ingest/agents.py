@@ -226,11 +226,12 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
     agents = np.asarray(counts.index.astype(str), dtype=object)
     requests = counts.to_numpy(dtype=np.int64)
     present = agents != ""
-    names = [parse_agent(agent) for agent in agents[present]]
+    names = [parse_agent(agent) for agent in agents[present].tolist()]
+    columns = list(zip(*names, strict=True)) if names else [(), (), (), ()]
     parsed = pd.DataFrame(
         {
-            column: np.fromiter((row[i] for row in names), dtype=object, count=len(names))
-            for i, column in enumerate(("browser", "os", "device", "family"))
+            column: np.array(values, dtype=object)
+            for column, values in zip(("browser", "os", "device", "family"), columns, strict=True)
         }
     )
     families = np.full(len(agents), "unknown", dtype=object)
