@@ -27,7 +27,7 @@ from typing import Any, Final, TypeVar
 
 import dask
 
-from pipeline import addresses, cluster, gathering
+from pipeline import addresses, cluster, gathering, memory
 from pipeline.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,8 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
     with contextlib.ExitStack() as stack:
         if mode == "process":
             options["pool"] = stack.enter_context(_process_pool(settings.workers))
+            # this process unpickles every task's result: give freed arrays back at once
+            memory.keep_heap_small()
         stack.enter_context(_progress(settings))
         return tuple(dask.compute(*collections, **options, **kwargs))
 

@@ -8,13 +8,16 @@ own mapping, unmapped when freed, but the threshold starts at 128 KiB and grows 
 each time such a mapping is freed, so after the first large frees, arrays of a few MB come from
 the heap and stay there, fragmented, after they are freed.
 
-So each process fixes the threshold (:func:`keep_heap_small`), and task functions that allocate a
-lot (a block's parse, a merge) are wrapped with :func:`releasing_memory`, which releases the Arrow
-pool and trims glibc's heap after the task. Measured on the realistic shape (1 GB, ``--mode
-process --worker 2``): the main process, which only unpickles results, peaked at 389 MiB instead of
-522 MiB with the fixed threshold; one process parsing 16 blocks of 16 MiB ended at 198 MiB instead
-of 425 MiB with the releases. Elsewhere than glibc (macOS, musl) only the Arrow pool is released.
-Nothing here imports pyarrow until a task is released (a prime run never loads it).
+So task functions that allocate a lot (a block's parse, a merge) are wrapped with
+:func:`releasing_memory`, which releases the Arrow pool and trims glibc's heap after the task: one
+process parsing 16 realistic blocks of 16 MiB ended at 198 MiB instead of 425 MiB. The main
+process of ``--mode process``, which runs no task but unpickles every result, fixes the threshold
+instead (:func:`keep_heap_small`, called by :mod:`pipeline.execution`): on 1 GB of the realistic
+shape it peaked at 389 MiB instead of 522 MiB. Only there: in a process that runs the tasks
+itself (threading) the fixed threshold cost about 12% of the time (an mmap and page faults for
+every array), and the trims already return its memory. Elsewhere than glibc (macOS, musl) only
+the Arrow pool is released. Nothing here imports pyarrow until a task is released (a prime run
+never loads it).
 """
 
 from __future__ import annotations
@@ -58,7 +61,6 @@ def release_memory() -> None:
     """Return the memory freed so far by this process's allocators to the operating system."""
     import pyarrow as pa
 
-    keep_heap_small()
     pa.default_memory_pool().release_unused()
     libc = _glibc()
     if libc is not None:

@@ -93,3 +93,44 @@ def test_an_endless_line_is_skipped_in_bounded_memory() -> None:
         tracemalloc.stop()
     assert got == [Overlong(0, size)]
     assert peak < 8 * 2**20  # a few chunks, never the 64 MiB line
+
+
+def test_a_block_is_one_piece_whatever_its_last_line() -> None:
+    # a piece is parsed and aggregated on its own: a block read as its bulk plus its last line
+    # would cost a second parse, aggregation and merge for one line
+    rng = random.Random(7)
+    data = b"".join(b"x" * rng.randint(20, 200) + b"\n" for _ in range(20_000))
+    blocksize = 50_000
+    for offset in range(0, len(data), blocksize):
+        handle = io.BytesIO(data)
+        start = seek_line_start(handle, offset)
+        stop = offset + blocksize
+        pieces = list(line_pieces(handle, start=start, stop=stop, chunk_size=blocksize))
+        if start < offset + blocksize:
+            assert len(pieces) == 1, offset
+            end = data.find(b"\n", offset + blocksize - 1)
+            expected = data[start : end + 1] if end >= 0 else data[start:]
+            assert pieces[0] == expected
+
+
+@pytest.mark.parametrize("cap", [8, 10, 64])
+def test_one_line_just_over_the_cap_is_found_wherever_it_starts(cap: int) -> None:
+    # a piece larger than the cap is checked by windows first; one line of cap + 1 to 2 * cap
+    # bytes among short ones, at every alignment, is where a loose window would miss it
+    for long in range(cap + 1, 2 * cap + 1):
+        for before in range(2 * cap):
+            short = max(1, cap // 4)
+            lengths = [1] * before + [long] + [short] * (4 * cap // short)
+            data = b"".join(b"y" * (n - 1) + b"\n" for n in lengths)
+            want: list[bytes | Overlong] = [
+                Overlong(offset, len(line)) if len(line) > cap else line
+                for offset, line in _reference_lines(data)
+            ]
+            got = _read(data, None, len(data) + 1, cap)  # one chunk: the input is one piece
+            lines: list[bytes | Overlong] = []
+            for piece in got:
+                if isinstance(piece, Overlong):
+                    lines.append(piece)
+                else:
+                    lines.extend(line for _, line in _reference_lines(piece))
+            assert lines == want, (long, before)

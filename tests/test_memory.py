@@ -5,9 +5,11 @@ from __future__ import annotations
 import pickle
 import sys
 
+import dask
 import pytest
 
 from pipeline import memory
+from pipeline.execution import ExecutionSettings, compute
 from pipeline.ingest.read import block_partial
 from pipeline.ingest.stats import merge_task
 
@@ -50,3 +52,15 @@ def test_wrapped_task_functions_pickle_by_reference() -> None:
 def test_glibc_is_found_and_a_release_runs() -> None:
     assert memory._glibc() is not None  # else the heap is never trimmed, silently
     memory.release_memory()
+
+
+def test_only_the_process_mode_main_process_fixes_its_heap_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(memory, "keep_heap_small", lambda: calls.append("fixed"))
+    task = dask.delayed(sum)([1, 2])
+    assert compute(task, settings=ExecutionSettings("threading", 2)) == (3,)
+    assert calls == []  # it runs the tasks: the per-task trims are enough, the threshold costs
+    assert compute(task, settings=ExecutionSettings("process", 1)) == (3,)
+    assert calls == ["fixed"]

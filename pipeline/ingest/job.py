@@ -43,7 +43,6 @@ from pipeline.ingest.result import IngestResult, build_result
 from pipeline.ingest.stats import FileReport, Partial, merge_file, merge_task
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.ingest.timeline import check_bucket
-from pipeline.memory import keep_heap_small
 from pipeline.outputs import atomic_text, check_outputs
 
 if TYPE_CHECKING:  # dask.dataframe costs about 1 s to import: only parsed_frame needs it
@@ -126,7 +125,6 @@ def run_ingest(
         filter is given while no input's format has a time field.
     """
     started = time.perf_counter()
-    keep_heap_small()  # this process holds every partial while it is merged (pipeline.memory)
     _check_blocksize(blocksize)
     check_bucket(bucket)
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:

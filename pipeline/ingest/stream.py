@@ -40,6 +40,10 @@ STREAM_CHUNK: Final[int] = 16 * 2**20
 #: Bytes scanned at a time when looking for the first line start of a block.
 _SCAN_CHUNK: Final[int] = 2**16
 
+#: Bytes read past a block's end to find the end of its last line (more are read, this much at a
+#: time, for a longer line).
+_AHEAD: Final[int] = 2**16
+
 
 @dataclass(frozen=True)
 class Overlong:
@@ -99,7 +103,11 @@ def line_pieces(
     data = b""
     skipping: int | None = None  # start of the overlong line being skipped
     while True:
-        chunk = handle.read(chunk_size)
+        size = chunk_size
+        if stop is not None:  # through byte stop - 1 and a little more, for the end of its line:
+            # so a block is one piece, not a piece and its last line read again on its own
+            size = min(chunk_size, max(stop - position - len(data), 0)) + min(chunk_size, _AHEAD)
+        chunk = handle.read(size)
         if not chunk:
             if skipping is not None:
                 yield Overlong(skipping, position + len(data) - skipping)
@@ -137,7 +145,7 @@ def line_pieces(
 
 def _capped(piece: bytes, position: int, max_line: int) -> Iterator[bytes | Overlong]:
     """``piece`` (whole lines) with its lines longer than ``max_line`` replaced by markers."""
-    if len(piece) <= max_line:
+    if len(piece) <= max_line or _no_line_over(piece, max_line):
         yield piece
         return
     breaks = np.flatnonzero(np.frombuffer(piece, dtype=np.uint8) == ord("\n"))
@@ -156,3 +164,16 @@ def _capped(piece: bytes, position: int, max_line: int) -> Iterator[bytes | Over
         kept = end
     if kept < len(piece):
         yield piece[kept:]
+
+
+def _no_line_over(piece: bytes, max_line: int) -> bool:
+    """True when ``piece`` certainly has no line longer than ``max_line`` bytes: every window of
+    ``max_line // 2`` bytes holds a line break, so no two breaks (nor the start and the first, nor
+    the last and the end) are ``max_line`` bytes apart. A handful of short searches instead of a
+    scan of every byte; False sends the piece to the exact scan."""
+    window = max_line // 2
+    if window < 1:
+        return False
+    return all(
+        piece.find(b"\n", start, start + window) >= 0 for start in range(0, len(piece), window)
+    )

@@ -135,11 +135,12 @@ def _cap(table: pd.DataFrame, cap: int, floor: int) -> CappedCounts:
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows by count descending, then name ascending in code-point order."""
+    """Rows by count descending, then name ascending in code-point order (Python's ``str``
+    comparison: numpy's fixed-width strings would drop trailing NUL characters)."""
     if len(table) <= 1:
         return table
-    keys = pd.DataFrame({"count": -table["count"].to_numpy(), "name": table.index.to_numpy()})
-    order = keys.sort_values(["count", "name"], kind="stable").index.to_numpy()
+    keys = list(zip((-table["count"].to_numpy()).tolist(), table.index.tolist(), strict=True))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
     ordered: pd.DataFrame = table.iloc[order]
     return ordered
 
