@@ -175,6 +175,10 @@ class AgentReport:
         return bounds
 
 
+#: ua-parser-rs's resolver class, None when the accelerator is not installed.
+_RUST: Final[Any] = ua_parser.RegexResolver
+
+
 @functools.cache
 def _resolver() -> ua_parser.Resolver:
     """The process's parser, built on first use (0.25 s): ua-parser-rs when installed."""
@@ -194,10 +198,17 @@ def parse_agent(agent: str) -> tuple[str, str, str, str]:
     >>> parse_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
     ('Googlebot', 'Other', 'Spider', 'bot')
     """
-    result = _resolver()(agent, ua_parser.Domain.ALL)
-    browser = result.user_agent.family if result.user_agent else _OTHER
-    os_name = result.os.family if result.os else _OTHER
-    device = result.device.family if result.device else _OTHER
+    resolver = _resolver()
+    if _RUST is not None and isinstance(resolver, _RUST):
+        # ua-parser-rs's three extractors called directly: the same families as the resolver's
+        # result, without building its result objects (about 40% of the time per agent)
+        found = resolver.ua.extract(agent), resolver.os.extract(agent), resolver.de.extract(agent)
+        browser, os_name, device = (match.family if match else _OTHER for match in found)
+    else:
+        result = resolver(agent, ua_parser.Domain.ALL)
+        browser = result.user_agent.family if result.user_agent else _OTHER
+        os_name = result.os.family if result.os else _OTHER
+        device = result.device.family if result.device else _OTHER
     return (
         sys.intern(browser),
         sys.intern(os_name),
