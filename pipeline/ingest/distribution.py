@@ -127,7 +127,8 @@ def from_codes(keys: pd.DataFrame, gid: Ints, latency: Floats, spec: Spec) -> Di
     ``keys.iloc[gid[i]]`` and has latency ``latency[i]`` (NaN: no latency, left out).
 
     >>> keys = pd.DataFrame({"path": ["/a", "/b"]})
-    >>> dist = from_codes(keys, np.array([0, 1, 0]), np.array([1.0, 2.0, 1.0]), PATH)
+    >>> spec = Spec(("path",), cap=1_024, alpha=0.01)
+    >>> dist = from_codes(keys, np.array([0, 1, 0]), np.array([1.0, 2.0, 1.0]), spec)
     >>> dist.values.to_dict("list")
     {'path': ['/a', '/b'], 'latency_ms': [1.0, 2.0], 'count': [2, 1]}
     """
@@ -203,9 +204,6 @@ def combine(dist: Distributions, spec: Spec, key: Callable[[pd.DataFrame], Any])
 
 #: The spec of a :func:`combine` result (its cap and alpha are not used again).
 KEYED = Spec(("_key",), cap=1, alpha=0.01)
-
-#: A one-level spec keyed by path (for examples and tests of one-level groups).
-PATH = Spec(("path",), cap=1_024, alpha=0.01)
 
 
 def summaries(
