@@ -38,6 +38,7 @@ import pipeline.ingest.read as read_module
 from cli import cli
 from pipeline.ingest.generate import generate_logs
 from pipeline.ingest.stream import line_pieces
+from tests.test_ingest_reference import ref_stats
 
 #: Lines of each generated file: realistic default grammar and realistic JSON lines (about
 #: 20 MB together). More lines make today's partials slow to merge (issue 10): the six runs
@@ -127,27 +128,6 @@ def template(path: str) -> str:
     return "/".join(out)
 
 
-def stats(values: list[float]) -> dict[str, Any]:
-    """The report's latency statistics of a list, numpy over the whole list."""
-    out: dict[str, Any] = dict.fromkeys(
-        ("count", "mean", "median", "min", "max", "std", "p90", "p95", "p99")
-    )
-    out["count"] = len(values)
-    if values:
-        array = np.array(values, dtype=np.float64)
-        out.update(
-            mean=float(np.mean(array)),
-            median=float(np.median(array)),
-            min=float(array.min()),
-            max=float(array.max()),
-            std=float(np.std(array, ddof=1)) if len(array) > 1 else None,
-            p90=float(np.percentile(array, 90)),
-            p95=float(np.percentile(array, 95)),
-            p99=float(np.percentile(array, 99)),
-        )
-    return out
-
-
 def ranked(counts: dict[str, int]) -> list[tuple[str, int]]:
     """Count descending, then name ascending (code points)."""
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -221,9 +201,9 @@ def reference(texts: list[tuple[str, Callable[[str], Row | None]]]) -> Reference
             "by_status_class": classes,
             "by_status": {str(code): n for code, n in sorted(statuses.items())},
         },
-        "latency_ms": stats(latencies),
-        "latency_by_method": {k: stats(v) for k, v in sorted(by_method.items())},
-        "latency_by_status_class": {k: stats(v) for k, v in sorted(by_class.items())},
+        "latency_ms": ref_stats(latencies),
+        "latency_by_method": {k: ref_stats(v) for k, v in sorted(by_method.items())},
+        "latency_by_status_class": {k: ref_stats(v) for k, v in sorted(by_class.items())},
         "top_paths": [
             path_row(name, n) if index < PATH_STATS_ROWS else {"path": name, "count": n}
             for index, (name, n) in enumerate(ranked(path_counts))

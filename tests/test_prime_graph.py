@@ -6,6 +6,7 @@ import itertools
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import dask
 import pytest
@@ -47,26 +48,31 @@ def test_identical_ranges_are_sieved_once() -> None:
     assert len(dict(build_graph(job_plan).__dask_graph__())) == 2
 
 
+def _counted(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[None]:
+    """Wrap ``owner.name`` so each call appends to the returned list (its length counts calls)."""
+    calls: list[None] = []
+    real = getattr(owner, name)
+
+    def counting(*args: Any) -> Any:
+        calls.append(None)
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
 def test_identical_ranges_are_reduced_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """10,000 copies of a range cost the merges of one copy: one reduction per distinct span."""
     from pipeline.prime import graph
 
-    merges = 0
-    real_merge = graph.merge
-
-    def counting_merge(a: Summary, b: Summary) -> Summary:
-        nonlocal merges
-        merges += 1
-        return real_merge(a, b)
-
-    monkeypatch.setattr(graph, "merge", counting_merge)
+    merges = _counted(monkeypatch, graph, "merge")
     bounds = [(0, 100), (100, 200), (200, 300), (300, 400)]
     pieces = tuple(Summary.of(lo, hi, reference_primes(lo, hi)) for lo, hi in bounds)
     reduce_pieces([(0, 4), (1, 3)], (), pieces)
-    one_copy = merges
-    merges = 0
+    one_copy = len(merges)
+    merges.clear()
     per_range, union = reduce_pieces([(0, 4), (1, 3)] * 10_000, (), pieces)
-    assert merges == one_copy == 3 + 1 + 3  # two spans, then the union
+    assert len(merges) == one_copy == 3 + 1 + 3  # two spans, then the union
     assert len({id(s) for s in per_range}) == 2  # one object per distinct span
     whole, middle = reference_primes(0, 400), reference_primes(100, 300)
     assert [s.count for s in per_range[:4]] == [len(whole), len(middle)] * 2
@@ -78,22 +84,13 @@ def test_identical_ranges_share_one_result_entry(
 ) -> None:
     """Each distinct range (bounds and name) becomes one RangeStats, listed once per copy."""
     from pipeline.prime import job
-    from pipeline.prime.result import RangeStats
 
-    made = 0
-    real = RangeStats.from_summary
-
-    def counting(r: PrimeRange, s: Summary) -> RangeStats:
-        nonlocal made
-        made += 1
-        return real(r, s)
-
-    monkeypatch.setattr(job.RangeStats, "from_summary", counting)
+    made = _counted(monkeypatch, job.RangeStats, "from_summary")
     ranges: list[object] = [[0, 5000]] * 3000 + [{"start": 0, "end": 5000, "name": "n"}, [7, 9]]
     path = tmp_path / "r.json"
     path.write_text(json.dumps(ranges))
     result = run_prime(str(path), SYNC, segment_size=1000)
-    assert made == 3
+    assert len(made) == 3
     assert len(result.ranges) == 3002 and len({id(r) for r in result.ranges}) == 3
     expected = len(reference_primes(0, 5001))
     assert [r.count for r in result.ranges] == [expected] * 3001 + [len(reference_primes(7, 10))]

@@ -32,6 +32,7 @@ from pipeline.html.page import (
     section,
     table,
 )
+from pipeline.ingest.agents import PARSED_LISTS
 from pipeline.ingest.result import IngestResult
 from pipeline.ingest.stats import MINUTE_MS
 from pipeline.ingest.timeline import BUCKETS
@@ -413,11 +414,7 @@ def _agents_section(data: Mapping[str, Any], plots: list[Plot]) -> str:
 def _parsed_agents(data: Mapping[str, Any], total: int) -> list[str]:
     """Browsers, operating systems and devices (ua-parser families), side by side."""
     columns = []
-    for key, title in (
-        ("browsers", "Browsers"),
-        ("os", "Operating systems"),
-        ("devices", "Devices"),
-    ):
+    for key, title in PARSED_LISTS:
         rows = [
             [entry["name"], entry["count"], (format_share(entry["count"], total), entry["count"])]
             for entry in data["user_agents"].get(key) or []

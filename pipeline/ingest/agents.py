@@ -50,10 +50,18 @@ from pipeline.ingest.distinct import (
     error_bound_text,
     merge_distinct,
 )
-from pipeline.ingest.topk import CappedCounts, capped_counts, empty_capped, merge_capped, top_rows
+from pipeline.ingest.topk import (
+    CappedCounts,
+    capped_counts,
+    empty_capped,
+    merge_capped,
+    report_entries,
+    top_rows,
+)
 
 __all__ = [
     "FAMILIES",
+    "PARSED_LISTS",
     "AgentPartial",
     "AgentReport",
     "DistinctAgents",
@@ -65,6 +73,13 @@ __all__ = [
 
 #: The coarse split, in report order.
 FAMILIES: Final[tuple[str, ...]] = ("browser", "bot", "tool", "other", "unknown")
+
+#: The lists of parsed family names: report key and title, in report order (for the renderers).
+PARSED_LISTS: Final[tuple[tuple[str, str], ...]] = (
+    ("browsers", "Browsers"),
+    ("os", "Operating systems"),
+    ("devices", "Devices"),
+)
 
 #: Names kept per list (browsers, OS, devices) in every partial, with an error bound for the
 #: rest (see :mod:`pipeline.ingest.topk`). Browsers and OS families number in the hundreds, so
@@ -325,15 +340,7 @@ def _bound_text(what: str, dropped_max: int) -> str:
 def _rows(counts: CappedCounts, top: int) -> tuple[tuple[dict[str, Any], ...], bool]:
     """The ``top`` rows as ``{"name", "count"}`` (+ ``count_error`` when not exact)."""
     rows, exact = top_rows(counts, top)
-    names = [str(name) for name in rows.index]
-    values = rows["count"].tolist()
-    if exact:
-        return tuple({"name": n, "count": c} for n, c in zip(names, values, strict=True)), True
-    errors = rows["error"].tolist()
-    return (
-        tuple(
-            {"name": n, "count": c, "count_error": e}
-            for n, c, e in zip(names, values, errors, strict=True)
-        ),
-        False,
+    entries = report_entries(
+        rows, exact, lambda name, row: {"name": name, "count": int(row["count"])}
     )
+    return entries, exact

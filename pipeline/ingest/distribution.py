@@ -35,7 +35,7 @@ alpha 0.1%, 115 at 1%).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -261,12 +261,7 @@ def rekey(dist: Distributions, spec: Spec, key: Callable[[pd.DataFrame], Any]) -
         return dist
     combined = combine(dist, spec, key)
     groups = combined.groups.rename(columns={"_key": level})
-    return _apply_cap(replace_groups(combined, groups), spec)
-
-
-def replace_groups(dist: Distributions, groups: pd.DataFrame) -> Distributions:
-    """The same entries under another groups table (same rows, e.g. renamed columns)."""
-    return Distributions(groups, dist.gid, dist.value, dist.count)
+    return _apply_cap(replace(combined, groups=groups), spec)
 
 
 def _regroup(

@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any, Final
 
+from pipeline.ingest.agents import PARSED_LISTS
 from pipeline.ingest.result import IngestResult
 from pipeline.report import (
     Cell,
@@ -162,11 +163,7 @@ def _count(row: Mapping[str, Any]) -> Cell | int:
 def _parsed_agents(data: Mapping[str, Any], total: int) -> list[str]:
     """Browsers, operating systems and devices (ua-parser families), one table each."""
     parts: list[str] = []
-    for key, title in (
-        ("browsers", "Browsers"),
-        ("os", "Operating systems"),
-        ("devices", "Devices"),
-    ):
+    for key, title in PARSED_LISTS:
         rows = data["user_agents"].get(key) or []
         if not rows:
             continue

@@ -26,7 +26,7 @@ from pipeline.ingest.distribution import KEYED, Distributions, combine, summarie
 from pipeline.ingest.latency import latency_summary
 from pipeline.ingest.stats import MalformedSample, Partial
 from pipeline.ingest.timeline import BUCKETS, choose_bucket, iso_utc, timeline_rows
-from pipeline.ingest.topk import CappedCounts, top_rows
+from pipeline.ingest.topk import CappedCounts, report_entries, top_rows
 from pipeline.report import FailedInput
 
 #: Entries of ``top_paths`` and ``user_agents.top``.
@@ -359,8 +359,7 @@ def latency_histogram(counts: pd.Series) -> tuple[dict[str, Any], ...]:
 
 def _by_value(dist: Distributions) -> pd.Series:
     """Counts indexed by latency (bucket representatives where sketched), all groups added."""
-    values = dist.values
-    summed: pd.Series = values.groupby("latency_ms", sort=True)["count"].sum()
+    summed: pd.Series = pd.Series(dist.count).groupby(dist.value, sort=True).sum()
     return summed
 
 
@@ -400,11 +399,11 @@ def _top_paths(partial: Partial, top: int, bounds: _Bounds) -> tuple[dict[str, A
         )
     bounds.flag("top_paths", exact and not sketched, bound)
     requests = partial.parsed
-    entries = []
-    for path, row in rows.iterrows():
+
+    def entry(path: str, row: pd.Series) -> dict[str, Any]:
         block = stats.get(path, (_no_latency(), True))[0]
-        entry = {
-            "path": str(path),
+        return {
+            "path": path,
             "count": int(row["count"]),
             "share": int(row["count"]) / requests if requests else None,
             "mean": block["mean"],
@@ -412,38 +411,30 @@ def _top_paths(partial: Partial, top: int, bounds: _Bounds) -> tuple[dict[str, A
             "p95": block["p95"],
             "p99": block["p99"],
         }
-        if not exact:
-            entry["count_error"] = int(row["error"])
-        entries.append(entry)
-    return tuple(entries)
+
+    return report_entries(rows, exact, entry)
 
 
 def _top_errors(errors: CappedCounts, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:
     """The paths with the most 4xx and 5xx responses."""
     rows, exact, bound = _rows_exact(errors, top, "path")
     bounds.flag("top_errors", exact, bound)
-    entries = []
-    for path, row in rows.iterrows():
-        entry = {
-            "path": str(path),
+    return report_entries(
+        rows,
+        exact,
+        lambda path, row: {
+            "path": path,
             "count": int(row["count"]),
             "status_4xx": int(row["status_4xx"]),
             "status_5xx": int(row["status_5xx"]),
-        }
-        if not exact:
-            entry["count_error"] = int(row["error"])
-        entries.append(entry)
-    return tuple(entries)
+        },
+    )
 
 
 def _top_agents(agents: CappedCounts, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:
     named = CappedCounts(agents.table[agents.table.index != ""], agents.dropped_max)
     rows, exact, bound = _rows_exact(named, top, "user agent")
     bounds.flag("user_agents.top", exact, bound)
-    entries = []
-    for agent, row in rows.iterrows():
-        entry: dict[str, Any] = {"user_agent": str(agent), "count": int(row["count"])}
-        if not exact:
-            entry["count_error"] = int(row["error"])
-        entries.append(entry)
-    return tuple(entries)
+    return report_entries(
+        rows, exact, lambda agent, row: {"user_agent": agent, "count": int(row["count"])}
+    )

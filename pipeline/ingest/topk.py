@@ -31,7 +31,7 @@ Extra columns (``status_4xx`` ...) are added like ``count`` and share its error 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,3 +172,17 @@ def top_rows(counts: CappedCounts, top: int) -> tuple[pd.DataFrame, bool]:
         if len(rows) < top and counts.dropped_max > 0:
             exact = False
     return rows, exact
+
+
+def report_entries(
+    rows: pd.DataFrame, exact: bool, entry: Callable[[str, pd.Series], dict[str, Any]]
+) -> tuple[dict[str, Any], ...]:
+    """One report entry per row of :func:`top_rows` (``entry(name, row)``), each with
+    ``count_error`` after its own keys when the list is not proven exact."""
+    entries = []
+    for name, row in rows.iterrows():
+        item = entry(str(name), row)
+        if not exact:
+            item["count_error"] = int(row["error"])
+        entries.append(item)
+    return tuple(entries)
