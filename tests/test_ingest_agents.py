@@ -334,13 +334,15 @@ def test_equal_to_a_plain_loop_with_the_pure_python_parser_in_any_merge_order() 
 
 def test_each_distinct_agent_parsed_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: Counter[str] = Counter()
-    real = agents._resolver()
+    real = agents._extractors()
+    assert real is not None  # the native accelerator is installed (ua-parser[regex])
+    browser, os_name, device = real
 
-    def counting(agent: str, domains: ua_parser.Domain) -> ua_parser.PartialResult:
+    def counting(agent: str) -> Any:
         calls[agent] += 1
-        return real(agent, domains)
+        return browser(agent)
 
-    monkeypatch.setattr(agents, "_resolver", lambda: counting)
+    monkeypatch.setattr(agents, "_extractors", lambda: (counting, os_name, device))
     agents.parse_agent.cache_clear()
     try:
         requests = {"curl/8.5.0": 1000, "Wget/1.21": 5, "": 3}

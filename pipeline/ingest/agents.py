@@ -36,11 +36,12 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import ua_parser
 
@@ -53,7 +54,6 @@ from pipeline.ingest.distinct import (
 from pipeline.ingest.topk import (
     CappedCounts,
     capped_counts,
-    empty_capped,
     merge_capped,
     report_entries,
     top_rows,
@@ -202,6 +202,17 @@ def _resolver() -> ua_parser.Resolver:
     return ua_parser.BasicResolver(ua_parser.load_builtins())  # pure Python: correct, slower
 
 
+@functools.cache
+def _extractors() -> tuple[Callable[[str], Any], Callable[[str], Any], Callable[[str], Any]] | None:
+    """ua-parser-rs's browser, OS and device extractors (None without the accelerator): called
+    directly, they give the resolver's family names without building its result objects (about
+    40% of the time per agent)."""
+    resolver = _resolver()
+    if _RUST is None or not isinstance(resolver, _RUST):
+        return None
+    return resolver.ua.extract, resolver.os.extract, resolver.de.extract
+
+
 @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parse_agent(agent: str) -> tuple[str, str, str, str]:
     """``(browser, os, device, family)`` of one non-empty agent: ua-parser's family names
@@ -213,14 +224,14 @@ def parse_agent(agent: str) -> tuple[str, str, str, str]:
     >>> parse_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
     ('Googlebot', 'Other', 'Spider', 'bot')
     """
-    resolver = _resolver()
-    if _RUST is not None and isinstance(resolver, _RUST):
-        # ua-parser-rs's three extractors called directly: the same families as the resolver's
-        # result, without building its result objects (about 40% of the time per agent)
-        found = resolver.ua.extract(agent), resolver.os.extract(agent), resolver.de.extract(agent)
-        browser, os_name, device = (match.family if match else _OTHER for match in found)
+    extract = _extractors()
+    if extract is not None:
+        found = extract[0](agent), extract[1](agent), extract[2](agent)
+        browser = found[0].family if found[0] else _OTHER
+        os_name = found[1].family if found[1] else _OTHER
+        device = found[2].family if found[2] else _OTHER
     else:
-        result = resolver(agent, ua_parser.Domain.ALL)
+        result = _resolver()(agent, ua_parser.Domain.ALL)
         browser = result.user_agent.family if result.user_agent else _OTHER
         os_name = result.os.family if result.os else _OTHER
         device = result.device.family if result.device else _OTHER
@@ -234,8 +245,10 @@ def parse_agent(agent: str) -> tuple[str, str, str, str]:
 
 def _family(agent: str, browser: str, device: str) -> str:
     """The coarse family of a non-empty agent (rules 2-5 of the module docstring)."""
+    if device == _SPIDER:
+        return "bot"
     lower = agent.lower()
-    if device == _SPIDER or _BOT_RE.search(lower):
+    if _BOT_RE.search(lower):
         return "bot"
     if lower.startswith(TOOL_PREFIXES):
         return "tool"
@@ -247,31 +260,34 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
 
     ``counts``: ``int64`` requests per distinct user-agent string (index: the agent text, ``""``
     for no agent). Each distinct agent is parsed once (per-process cache), never once per request;
-    a repeated index entry is harmless (counts add up, distinct agents are counted once).
+    a repeated index entry is harmless (counts add up, distinct agents are counted once). The
+    parsed names are interned strings, so they are counted with hash lookups that never rehash
+    the text (``pd.factorize`` on the names, then a ``bincount`` of the requests).
     """
-    agents = np.asarray(counts.index.astype(str), dtype=object)
+    agents = np.asarray(counts.index, dtype=object)
     requests = counts.to_numpy(dtype=np.int64)
     present = agents != ""
-    names = [parse_agent(agent) for agent in agents[present].tolist()]
-    columns = list(zip(*names, strict=True)) if names else [(), (), (), ()]
-    parsed = pd.DataFrame(
-        {
-            column: np.array(values, dtype=object)
-            for column, values in zip(("browser", "os", "device", "family"), columns, strict=True)
-        }
-    )
+    parsed = list(map(parse_agent, agents[present].tolist()))
+    names = np.empty((len(parsed), 4), dtype=object)
+    if parsed:
+        names[:] = parsed
     families = np.full(len(agents), "unknown", dtype=object)
-    families[present] = parsed["family"].to_numpy()
-    by_family = pd.Series(requests).groupby(families).sum().astype(np.int64)
-    by_family.index = by_family.index.astype(object)
-    parsed["count"] = requests[present]
+    families[present] = names[:, 3]
+    with_agent = requests[present]
     return AgentPartial(
-        by_family=by_family,
-        browsers=_capped_by(parsed, "browser"),
-        os=_capped_by(parsed, "os"),
-        devices=_capped_by(parsed, "device"),
+        by_family=_summed(families, requests),
+        browsers=capped_counts(_summed(names[:, 0], with_agent), NAMES_CAP),
+        os=capped_counts(_summed(names[:, 1], with_agent), NAMES_CAP),
+        devices=capped_counts(_summed(names[:, 2], with_agent), NAMES_CAP),
         unique=distinct_values(agents),
     )
+
+
+def _summed(names: npt.NDArray[np.object_], requests: npt.NDArray[np.int64]) -> pd.Series:
+    """``int64`` requests per distinct name (index: the names, in order of first appearance)."""
+    codes, distinct = pd.factorize(names, sort=False)
+    totals = np.bincount(codes, weights=requests, minlength=len(distinct))
+    return pd.Series(totals.astype(np.int64), index=pd.Index(distinct, dtype=object))
 
 
 def merge_agents(parts: Sequence[AgentPartial]) -> AgentPartial:
@@ -319,14 +335,6 @@ def agents_report(part: AgentPartial, top: int) -> AgentReport:
             if not exact
         },
     )
-
-
-def _capped_by(parsed: pd.DataFrame, column: str) -> CappedCounts:
-    """Requests by one parsed column, capped to :data:`NAMES_CAP` names."""
-    if parsed.empty:
-        return empty_capped()
-    counts = parsed.groupby(column, sort=False)["count"].sum()
-    return capped_counts(counts, NAMES_CAP)
 
 
 def _bound_text(what: str, dropped_max: int) -> str:
