@@ -9,8 +9,8 @@ replaced, whole, by the first rule it matches:
 * ``{hex}``: 16 or more hexadecimal digits (hashes, object ids).
 
 Anything else is kept. ``--raw-paths`` turns templating off. The work is vectorised: the paths
-are split into segments in one Arrow list array, the segments are matched with three anchored
-RE2 patterns, and the lists are joined again.
+are split into segments in one Arrow list array, the distinct segments are matched with three
+anchored RE2 patterns, and the lists are joined again.
 
 >>> import pyarrow as pa
 >>> paths = pa.array(["/a/42/b", "/u/123e4567-e89b-12d3-a456-426614174000", "/x/1/2"])
@@ -41,15 +41,22 @@ def template_paths(paths: pa.Array) -> pa.Array:
     if not pc.any(quick).as_py():
         return paths
     segments = pc.split_pattern(paths, "/")
-    flat = pc.list_flatten(segments)
-    replaced = flat
-    done = pa.array([False] * len(flat)) if len(flat) else pa.array([], pa.bool_())
-    for placeholder, pattern in RULES:
-        hit = pc.and_not(pc.match_substring_regex(replaced, pattern=pattern), done)
-        replaced = pc.if_else(hit, placeholder, replaced)
-        done = pc.or_(done, hit)
+    # segments repeat ("api", "v1"...): the rules run on the distinct ones only
+    flat = pc.dictionary_encode(pc.list_flatten(segments))
+    replaced = _replaced(flat.dictionary).take(flat.indices)
     rebuilt = pa.LargeListArray.from_arrays(
         pc.cast(segments.offsets, pa.int64()), pc.cast(replaced, pa.large_string())
     )
     joined = pc.binary_join(rebuilt, pa.scalar("/", pa.large_string()))
     return pc.cast(joined, paths.type)
+
+
+def _replaced(segments: pa.Array) -> pa.Array:
+    """Each segment replaced, whole, by the placeholder of the first rule it matches."""
+    replaced = segments
+    done = pa.array([False] * len(segments), pa.bool_())
+    for placeholder, pattern in RULES:
+        hit = pc.and_not(pc.match_substring_regex(replaced, pattern=pattern), done)
+        replaced = pc.if_else(hit, placeholder, replaced)
+        done = pc.or_(done, hit)
+    return replaced
