@@ -4,6 +4,7 @@ above it (percentiles only), merge order irrelevant, the exact flag true exactly
 from __future__ import annotations
 
 import itertools
+import pickle
 import random
 from typing import Any
 
@@ -19,6 +20,7 @@ from pipeline.ingest.distribution import (
     Spec,
     bucket,
     combine,
+    from_codes,
     distributions,
     merge,
     summaries,
@@ -165,3 +167,33 @@ def test_exact_rows_merged_into_a_sketched_group_are_bucketed() -> None:
         stats, is_exact = summaries(merged, spec)["g"]
         assert not is_exact
         _check(stats, False, [*many.tolist(), *few.tolist()], spec.alpha)
+
+
+def test_large_groups_are_counted_like_pandas() -> None:
+    # groups above the own-pass threshold (4,096 entries) and small ones side by side, repeats
+    rng = np.random.default_rng(5)
+    gid = np.concatenate([np.zeros(9_000, np.int64), np.full(30, 1), np.full(6_000, 2)])
+    latency = np.round(rng.lognormal(2, 1, len(gid)), 1)
+    order = rng.permutation(len(gid))
+    gid, latency = gid[order], latency[order]
+    keys = pd.DataFrame({"group": ["a", "b", "c"]})
+    dist = from_codes(keys, gid, latency, Spec(("group",), cap=100_000, alpha=0.01))
+    got = dist.values.groupby(["group", "latency_ms"])["count"].sum().sort_index()
+    frame = pd.DataFrame({"group": keys["group"].to_numpy()[gid], "latency_ms": latency})
+    expected = frame.groupby(["group", "latency_ms"]).size().sort_index()
+    assert len(dist.count) == len(expected)  # one entry per distinct (group, value)
+    assert got.to_dict() == expected.to_dict()
+
+
+def test_pickled_distributions_are_narrow_and_come_back_int64() -> None:
+    gid = np.repeat(np.arange(3), 20_000)
+    latency = np.arange(60_000, dtype=np.float64) / 1000
+    keys = pd.DataFrame({"group": ["a", "b", "c"]})
+    dist = from_codes(keys, gid, latency, Spec(("group",), cap=100_000, alpha=0.01))
+    data = pickle.dumps(dist)
+    assert len(data) < 60_000 * 11  # value 8 bytes, group and count 1 byte each (+ the groups)
+    back = pickle.loads(data)
+    assert back.gid.dtype == np.int64 and back.count.dtype == np.int64
+    assert np.array_equal(back.gid, dist.gid) and np.array_equal(back.count, dist.count)
+    assert np.array_equal(back.value, dist.value)
+    assert back.groups.equals(dist.groups)
