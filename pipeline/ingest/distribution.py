@@ -418,7 +418,7 @@ def _exact_groups(keys: pd.DataFrame) -> pd.DataFrame:
 
 def _moments_of(gid: Ints, value: Floats, count: Ints) -> pd.DataFrame:
     """Exact moments per group (column ``gid``) of exact entries."""
-    present, position = np.unique(gid, return_inverse=True)
+    present, position = _positions(gid)
     size = len(present)
     weight = count.astype(np.float64)
     n = np.bincount(position, weight, size)
@@ -434,9 +434,18 @@ def _moments_of(gid: Ints, value: Floats, count: Ints) -> pd.DataFrame:
     return out
 
 
+def _positions(gid: Ints) -> tuple[Ints, Ints]:
+    """The distinct group numbers (ascending) and each entry's position among them: what
+    ``np.unique(gid, return_inverse=True)`` gives, by counting instead of sorting."""
+    seen = np.bincount(gid) > 0
+    present = np.flatnonzero(seen)
+    lookup = np.cumsum(seen) - 1
+    return present, lookup[gid]
+
+
 def _combine_moments(moments: pd.DataFrame) -> pd.DataFrame:
     """One row per ``gid`` from several (Chan et al.'s parallel variance formula, vectorised)."""
-    present, position = np.unique(moments["gid"].to_numpy(), return_inverse=True)
+    present, position = _positions(moments["gid"].to_numpy())
     size = len(present)
     n = moments["n"].to_numpy(dtype=np.float64)
     mean_part = moments["mean"].to_numpy(dtype=np.float64)
