@@ -197,3 +197,24 @@ def test_pickled_distributions_are_narrow_and_come_back_int64() -> None:
     assert np.array_equal(back.gid, dist.gid) and np.array_equal(back.count, dist.count)
     assert np.array_equal(back.value, dist.value)
     assert back.groups.equals(dist.groups)
+
+
+def test_groups_sketched_together_keep_their_own_moments() -> None:
+    # several groups over the cap in one step: each keeps its own count, mean, min, max and std
+    rng = np.random.default_rng(9)
+    spec = Spec(("group",), cap=50, alpha=0.01)
+    names = ["a", "b", "c", "d"]
+    values = {name: rng.lognormal(i, 0.5, 200 + 100 * i) for i, name in enumerate(names)}
+    gid = np.concatenate([np.full(len(values[name]), i) for i, name in enumerate(names)])
+    latency = np.concatenate([values[name] for name in names])
+    order = rng.permutation(len(gid))
+    dist = from_codes(pd.DataFrame({"group": names}), gid[order], latency[order], spec)
+    got = summaries(dist, spec)
+    for name in names:
+        stats, exact = got[name]
+        assert not exact
+        data = values[name]
+        assert stats["count"] == len(data)
+        assert stats["mean"] == pytest.approx(float(np.mean(data)), rel=1e-12)
+        assert stats["min"] == float(data.min()) and stats["max"] == float(data.max())
+        assert stats["std"] == pytest.approx(float(np.std(data, ddof=1)), rel=1e-9)
