@@ -116,7 +116,7 @@ def main(argv: list[str]) -> int:
 
     counts = pd.Series(1, index=pd.Index(agents, dtype=object), dtype="int64")
     agents_module._resolver()  # built once per process (setup timed below)
-    agents_module.parse_agent.cache_clear()
+    agents_module._parsed.cache_clear()
     started = time.perf_counter()
     partial = agents_module.summarize_agents(counts)
     cold = time.perf_counter() - started

@@ -343,13 +343,13 @@ def test_each_distinct_agent_parsed_once_per_process(monkeypatch: pytest.MonkeyP
         return browser(agent)
 
     monkeypatch.setattr(agents, "_extractors", lambda: (counting, os_name, device))
-    agents.parse_agent.cache_clear()
+    agents._parsed.cache_clear()
     try:
         requests = {"curl/8.5.0": 1000, "Wget/1.21": 5, "": 3}
         summarize_agents(as_counts(requests))
         summarize_agents(as_counts(requests))  # the next block of the same worker
     finally:
-        agents.parse_agent.cache_clear()
+        agents._parsed.cache_clear()
     assert calls == {"curl/8.5.0": 1, "Wget/1.21": 1}  # the empty agent is never parsed
 
 
@@ -467,10 +467,10 @@ def test_threads_sharing_the_parser_and_cache_agree_with_one_thread() -> None:
     rng = random.Random(4)
     requests = {agent: rng.randint(1, 9) for agent in varied_agents(400, seed=12)}
     blocks = split(requests, 8, seed=1)
-    agents.parse_agent.cache_clear()
+    agents._parsed.cache_clear()
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda block: summarize_agents(as_counts(block)), blocks))
-    agents.parse_agent.cache_clear()
+    agents._parsed.cache_clear()
     alone = [summarize_agents(as_counts(block)) for block in blocks]
     assert agents_report(merge_agents(threaded), 1000) == agents_report(merge_agents(alone), 1000)
 

@@ -20,8 +20,8 @@ from pipeline.ingest.distribution import (
     Spec,
     bucket,
     combine,
-    from_codes,
     distributions,
+    from_codes,
     merge,
     summaries,
 )

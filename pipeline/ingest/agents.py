@@ -47,9 +47,10 @@ import ua_parser
 
 from pipeline.ingest.distinct import (
     DistinctAgents,
-    distinct_values,
+    distinct_hashes,
     error_bound_text,
     merge_distinct,
+    value_hash,
 )
 from pipeline.ingest.topk import (
     CappedCounts,
@@ -213,17 +214,22 @@ def _extractors() -> tuple[Callable[[str], Any], Callable[[str], Any], Callable[
     return resolver.ua.extract, resolver.os.extract, resolver.de.extract
 
 
-@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parse_agent(agent: str) -> tuple[str, str, str, str]:
     """``(browser, os, device, family)`` of one non-empty agent: ua-parser's family names
     (uap-core's ``Other`` when unknown) and the coarse family (bot, tool, browser, other).
 
-    Cached per process (LRU, :data:`PARSE_CACHE_SIZE` agents); names are interned, so a cache
-    full of "Chrome" holds one string.
-
     >>> parse_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
     ('Googlebot', 'Other', 'Spider', 'bot')
     """
+    browser, os_name, device, family, _ = _parsed(agent)
+    return browser, os_name, device, family
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _parsed(agent: str) -> tuple[str, str, str, str, int]:
+    """:func:`parse_agent` and the agent's :func:`~pipeline.ingest.distinct.value_hash`, cached
+    per process (LRU, :data:`PARSE_CACHE_SIZE` agents). Names are interned, so a cache full of
+    "Chrome" holds one string."""
     extract = _extractors()
     if extract is not None:
         found = extract[0](agent), extract[1](agent), extract[2](agent)
@@ -240,6 +246,7 @@ def parse_agent(agent: str) -> tuple[str, str, str, str]:
         sys.intern(os_name),
         sys.intern(device),
         _family(agent, browser, device),
+        value_hash(agent),
     )
 
 
@@ -267,10 +274,13 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
     agents = np.asarray(counts.index, dtype=object)
     requests = counts.to_numpy(dtype=np.int64)
     present = agents != ""
-    parsed = list(map(parse_agent, agents[present].tolist()))
-    names = np.empty((len(parsed), 4), dtype=object)
+    parsed = list(map(_parsed, agents[present].tolist()))
+    names = np.empty((len(parsed), 5), dtype=object)
     if parsed:
         names[:] = parsed
+    hashes = names[:, 4].astype(np.uint64)
+    if not present.all():
+        hashes = np.append(hashes, np.uint64(value_hash("")))
     families = np.full(len(agents), "unknown", dtype=object)
     families[present] = names[:, 3]
     with_agent = requests[present]
@@ -279,7 +289,7 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
         browsers=capped_counts(_summed(names[:, 0], with_agent), NAMES_CAP),
         os=capped_counts(_summed(names[:, 1], with_agent), NAMES_CAP),
         devices=capped_counts(_summed(names[:, 2], with_agent), NAMES_CAP),
-        unique=distinct_values(agents),
+        unique=distinct_hashes(hashes),
     )
 
 
