@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.ingest.latency import latency_summary
 
@@ -175,7 +177,10 @@ def merge(parts: Sequence[Distributions], spec: Spec) -> Distributions:
 def keep_groups(dist: Distributions, keys: pd.Index, spec: Spec) -> Distributions:
     """Only the groups whose key (``spec`` has one level) is in ``keys``."""
     (level,) = spec.levels
-    kept = dist.groups[level].isin(keys).to_numpy()
+    # Arrow's hash lookup: pandas' isin on Arrow strings first builds a Python list of the keys
+    wanted = pa.array(np.asarray(keys, dtype=object), type=pa.large_string())
+    column = pa.array(dist.groups[level].to_numpy(dtype=object), type=pa.large_string())
+    kept = pc.is_in(column, value_set=wanted).to_numpy(zero_copy_only=False)
     if kept.all():
         return dist
     rows = kept[dist.gid]
