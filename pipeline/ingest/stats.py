@@ -40,7 +40,14 @@ from pipeline.ingest.distribution import (
 from pipeline.ingest.filters import Filters
 from pipeline.ingest.parse import ParsedPartition
 from pipeline.ingest.templates import template_paths
-from pipeline.ingest.topk import CappedCounts, capped_counts, empty_capped, merge_capped
+from pipeline.ingest.topk import (
+    CappedCounts,
+    capped_at,
+    capped_counts,
+    empty_capped,
+    merge_capped,
+    top_positions,
+)
 from pipeline.memory import releasing_memory
 from pipeline.report import FailedInput
 
@@ -344,9 +351,10 @@ def _path_tables(
     counts small integers.
     """
     totals = np.bincount(codes, minlength=len(names))
-    paths = capped_counts(pd.Series(totals, index=names), limits.PATHS)
+    positions, bound = top_positions(totals, limits.PATHS)
+    paths = capped_at(pd.Series(totals, index=pd.Index(names, dtype=object)), positions, bound)
     kept = np.zeros(len(names), dtype=bool)
-    kept[pd.Index(names).get_indexer(paths.table.index)] = True
+    kept[positions] = True
     rows = kept[codes]
     path_latency = from_codes(
         pd.DataFrame({"path": names}), codes[rows], latency[rows], limits.PATH_LATENCY

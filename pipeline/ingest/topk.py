@@ -73,10 +73,21 @@ def capped_counts(counts: pd.Series, cap: int, extra: pd.DataFrame | None = None
 
     ``extra``: more count columns aligned with ``counts`` (e.g. 4xx and 5xx per path).
     """
+    kept, bound = top_positions(counts.to_numpy(dtype=np.int64), cap)
+    return capped_at(counts, kept, bound, extra)
+
+
+def capped_at(
+    counts: pd.Series,
+    kept: np.ndarray[Any, Any],
+    bound: int,
+    extra: pd.DataFrame | None = None,
+) -> CappedCounts:
+    """:func:`capped_counts` from its :func:`top_positions` (``kept``, ``bound``), for a caller
+    that also needs to know which positions were kept."""
     values = counts.to_numpy(dtype=np.int64)
-    kept, bound = top_positions(values, cap)
-    # Python strings: numpy's fixed-width str dtype would drop trailing NUL characters
-    names = np.array([str(name) for name in counts.index[kept]], dtype=object)
+    # Python strings (object): numpy's fixed-width str dtype would drop trailing NUL characters
+    names = np.asarray(counts.index, dtype=object)[kept]
     table = pd.DataFrame(
         {"count": values[kept], "error": np.zeros(len(kept), np.int64)},
         index=pd.Index(names, dtype=object, name="name"),
