@@ -51,10 +51,9 @@ def test_accepted_shapes() -> None:
     ],
 )
 def test_bad_items(text: str, message: str) -> None:
-    with pytest.raises(InputError) as info:
-        parse_ranges(text, source="r.json")
-    assert message in str(info.value)
-    assert "\n" not in str(info.value)
+    error = _error_of(text)
+    assert message in error
+    assert "\n" not in error
 
 
 def test_invalid_json_names_line_and_column() -> None:
@@ -122,6 +121,11 @@ def test_an_item_repeated_verbatim_is_validated_once(monkeypatch: pytest.MonkeyP
     ],
 )
 def test_a_bad_item_after_repeated_good_ones_names_its_own_index(text: str, message: str) -> None:
+    assert message in _error_of(text)
+
+
+def _error_of(text: str) -> str:
+    """The message of the InputError that parsing ``text`` raises."""
     with pytest.raises(InputError) as info:
         parse_ranges(text, source="r.json")
-    assert message in str(info.value)
+    return str(info.value)

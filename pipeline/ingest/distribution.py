@@ -413,11 +413,13 @@ def _number_rows(frame: pd.DataFrame, levels: list[str]) -> tuple[Ints, pd.DataF
 
 def _exact_groups(keys: pd.DataFrame) -> pd.DataFrame:
     """A groups table of exact groups with these key rows."""
-    groups: pd.DataFrame = keys.reset_index(drop=True).copy()
-    groups[_SKETCHED] = np.zeros(len(groups), dtype=bool)
-    groups["n"] = _ints(len(groups))
-    for name in _MOMENTS[1:]:
-        groups[name] = np.full(len(groups), np.nan)
+    size = len(keys)
+    columns: dict[str, Any] = {name: keys[name].array for name in keys.columns}
+    columns[_SKETCHED] = np.zeros(size, dtype=bool)
+    columns["n"] = _ints(size)
+    columns.update({name: np.full(size, np.nan) for name in _MOMENTS[1:]})
+    # one constructor: adding a column at a time cost 1-3 ms a table
+    groups: pd.DataFrame = pd.DataFrame(columns)
     return groups
 
 
