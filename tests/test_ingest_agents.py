@@ -353,6 +353,24 @@ def test_each_distinct_agent_parsed_once_per_process(monkeypatch: pytest.MonkeyP
     assert calls == {"curl/8.5.0": 1, "Wget/1.21": 1}  # the empty agent is never parsed
 
 
+def test_partition_hashes_are_the_value_hashes_of_its_agents() -> None:
+    # the cache keeps each hash as a signed int: the bits must be value_hash's, including the
+    # hashes at or above 2**63, so partials agree with distinct_values on any agent
+    pool = [f"agent/{i}" for i in range(300)] + ["", "É/1"]
+    got = summarize_agents(as_counts(dict.fromkeys(pool, 1))).unique.hashes
+    expected = sorted(distinct.value_hash(agent) for agent in pool)
+    assert max(expected) >= 2**63 > min(expected)  # both halves are exercised
+    assert got is not None and got.tolist() == expected
+
+
+def test_parse_results_are_numbered_once_each() -> None:
+    # the per-process table of parse results grows with distinct results, not with agents
+    before = len(agents._COMBINATIONS)
+    summarize_agents(as_counts({f"in-house-client/{i}": 1 for i in range(500)}))
+    assert len(agents._COMBINATIONS) - before <= 1
+    assert len(set(agents._COMBINATIONS)) == len(agents._COMBINATIONS)
+
+
 def test_unique_exact_below_the_cap_is_the_set_size() -> None:
     rng = random.Random(2)
     pool = [f"agent/{i}" for i in range(5000)] + ["", "É/1", "e/1"]

@@ -4,8 +4,9 @@ A partition hands :func:`summarize_agents` its requests per distinct user-agent 
 distinct agent is parsed once per process by ``ua-parser`` (the maintained Python port of the
 uap-core rules) through its native accelerator, ``ua-parser-rs`` (the ``ua-parser[regex]``
 extra), and the result is kept in a per-process LRU cache of :data:`PARSE_CACHE_SIZE` agents, so a
-worker that sees the same agent in many blocks parses it once. Everything after the parse is
-grouped with pandas over the distinct agents, never looped over requests.
+worker that sees the same agent in many blocks parses it once. The cache holds a number per
+distinct parse result (browser, OS, device, family), so a block's requests are added per result
+with one ``bincount`` and only the few results used become names; nothing loops over requests.
 
 The coarse split (``by_family``) classifies every request, exactly; first match wins:
 
@@ -34,8 +35,9 @@ model). ``unique`` counts distinct agent strings, the empty one included: exact 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
-import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -89,14 +91,14 @@ PARSED_LISTS: Final[tuple[tuple[str, str], ...]] = (
 #: Legal range: the longest top list asked for (``--top``, at most 1,000) .. 100,000.
 NAMES_CAP: Final[int] = 1_000
 
-#: Distinct agents whose parse each process remembers (LRU). About 390 bytes an entry with the
-#: agent text (measured: 230 bytes of cache, tuple and hash, plus the text, about 115 characters),
-#: so 59 MB per process when full. A worker parses each agent once while it sees at most this many
+#: Distinct agents whose parse each process remembers (LRU). About 330 bytes an entry with the agent
+#: text (measured: 168 bytes of cache entry and numbers, plus the text of about 120 characters), so
+#: 50 MB per process when full. A worker parses each agent once while it sees at most this many
 #: distinct ones; beyond, the least recently seen are parsed again when they come back (popular
 #: agents, seen in every block, stay). On the 5 GB realistic scale log (269,000 distinct agents),
-#: each of two process workers parses 263,000 agents with 100,000 entries, 209,000 with 150,000
-#: and 199,000 (every agent it sees, once) with 200,000. Smaller: less memory, more parses
-#: (about 15 us each). Legal range: 0 (no cache) .. 10,000,000.
+#: each of two process workers parses 263,000 agents with 100,000 entries, 209,000 with 150,000 and
+#: 199,000 (every agent it sees, once) with 200,000. Smaller: less memory, more parses (about 15 us
+#: each). Legal range: 0 (no cache) .. 10,000,000.
 PARSE_CACHE_SIZE: Final[int] = 150_000
 
 #: Agents that contain one of these (case-insensitive) are bots, whatever the parser says.
@@ -223,15 +225,24 @@ def parse_agent(agent: str) -> tuple[str, str, str, str]:
     >>> parse_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
     ('Googlebot', 'Other', 'Spider', 'bot')
     """
-    browser, os_name, device, family, _ = _parsed(agent)
-    return browser, os_name, device, family
+    return _COMBINATIONS[_parsed(agent)[0]]
+
+
+#: The distinct parse results ``(browser, os, device, family)`` this process has seen, in order
+#: of first appearance: :func:`_parsed` stands for a result by its number here, so a block's
+#: agents are counted per number with one ``bincount`` and only the few numbers used are turned
+#: into names. Grows with the distinct results (hundreds; one per phone model at most), not with
+#: the agents.
+_COMBINATIONS: list[tuple[str, str, str, str]] = []
+_COMBINATION_NUMBER: dict[tuple[str, str, str, str], int] = {}
+_COMBINATIONS_LOCK: Final = threading.Lock()
 
 
 @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
-def _parsed(agent: str) -> tuple[str, str, str, str, int]:
-    """:func:`parse_agent` and the agent's :func:`~pipeline.ingest.distinct.value_hash`, cached
-    per process (LRU, :data:`PARSE_CACHE_SIZE` agents). Names are interned, so a cache full of
-    "Chrome" holds one string."""
+def _parsed(agent: str) -> tuple[int, int]:
+    """The number of the agent's :func:`parse_agent` result in ``_COMBINATIONS`` and its
+    :func:`~pipeline.ingest.distinct.value_hash` (as a signed 64-bit int, the same bits), cached
+    per process (LRU, :data:`PARSE_CACHE_SIZE` agents)."""
     extract = _extractors()
     if extract is not None:
         found = extract[0](agent), extract[1](agent), extract[2](agent)
@@ -243,13 +254,15 @@ def _parsed(agent: str) -> tuple[str, str, str, str, int]:
         browser = result.user_agent.family if result.user_agent else _OTHER
         os_name = result.os.family if result.os else _OTHER
         device = result.device.family if result.device else _OTHER
-    return (
-        sys.intern(browser),
-        sys.intern(os_name),
-        sys.intern(device),
-        _family(agent, browser, device),
-        value_hash(agent),
-    )
+    combination = (browser, os_name, device, _family(agent, browser, device))
+    number = _COMBINATION_NUMBER.get(combination)
+    if number is None:
+        with _COMBINATIONS_LOCK:  # threads may find the same new result at once
+            number = _COMBINATION_NUMBER.setdefault(combination, len(_COMBINATIONS))
+            if number == len(_COMBINATIONS):
+                _COMBINATIONS.append(combination)
+    hashed = value_hash(agent)
+    return number, hashed - (1 << 64) if hashed >= 1 << 63 else hashed
 
 
 def _family(agent: str, browser: str, device: str) -> str:
@@ -270,24 +283,32 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
     ``counts``: ``int64`` requests per distinct user-agent string (index: the agent text, ``""``
     for no agent). Each distinct agent is parsed once (per-process cache), never once per request;
     a repeated index entry is harmless (counts add up, distinct agents are counted once). The
-    parsed names are interned strings, so they are counted with hash lookups that never rehash
-    the text (``pd.factorize`` on the names, then a ``bincount`` of the requests).
+    requests are added per parse result (a ``bincount`` over result numbers), then per name over
+    the few results used.
     """
     agents = np.asarray(counts.index, dtype=object)
     requests = counts.to_numpy(dtype=np.int64)
     present = agents != ""
-    parsed = list(map(_parsed, agents[present].tolist()))
-    names = np.empty((len(parsed), 5), dtype=object)
-    if parsed:
-        names[:] = parsed
-    hashes = names[:, 4].astype(np.uint64)
+    texts = agents[present].tolist()
+    pairs = np.fromiter(
+        itertools.chain.from_iterable(map(_parsed, texts)), np.int64, 2 * len(texts)
+    ).reshape(-1, 2)
+    hashes = pairs[:, 1].view(np.uint64)
     if not present.all():
         hashes = np.append(hashes, np.uint64(value_hash("")))
-    families = np.full(len(agents), "unknown", dtype=object)
-    families[present] = names[:, 3]
-    with_agent = requests[present]
+    numbers = pairs[:, 0]
+    used = np.flatnonzero(np.bincount(numbers))
+    names = np.empty((len(used), 4), dtype=object)
+    if len(used):
+        names[:] = [_COMBINATIONS[number] for number in used.tolist()]
+    # float64 sums are exact below 2**53 requests
+    with_agent = np.bincount(numbers, weights=requests[present])[used].astype(np.int64)
+    families, family_requests = names[:, 3], with_agent
+    if not present.all():
+        families = np.append(families, "unknown")
+        family_requests = np.append(with_agent, requests[~present].sum())
     return AgentPartial(
-        by_family=_summed(families, requests),
+        by_family=_summed(families, family_requests),
         browsers=capped_counts(_summed(names[:, 0], with_agent), NAMES_CAP),
         os=capped_counts(_summed(names[:, 1], with_agent), NAMES_CAP),
         devices=capped_counts(_summed(names[:, 2], with_agent), NAMES_CAP),

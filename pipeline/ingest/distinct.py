@@ -110,7 +110,7 @@ def distinct_values(values: npt.NDArray[np.object_], cap: int | None = None) -> 
 
 def distinct_hashes(hashes: Hashes, cap: int | None = None) -> DistinctAgents:
     """:func:`distinct_values` from the values' :func:`value_hash` (repeats allowed)."""
-    return _capped(np.unique(hashes), UNIQUE_EXACT_CAP if cap is None else cap)
+    return _capped(_sorted_unique(hashes), UNIQUE_EXACT_CAP if cap is None else cap)
 
 
 def merge_distinct(parts: Sequence[DistinctAgents], cap: int | None = None) -> DistinctAgents:
@@ -122,7 +122,7 @@ def merge_distinct(parts: Sequence[DistinctAgents], cap: int | None = None) -> D
         arrays = [part.hashes for part in parts if part.hashes is not None]
         if not arrays:
             return _capped(np.zeros(0, np.uint64), cap)
-        return _capped(np.unique(np.concatenate(arrays)), cap)
+        return _capped(_sorted_unique(np.concatenate(arrays)), cap)
     union = datasketches.hll_union(HLL_LG_K)
     for part in parts:
         if part.sketch is not None:
@@ -130,6 +130,19 @@ def merge_distinct(parts: Sequence[DistinctAgents], cap: int | None = None) -> D
         elif part.hashes is not None:
             union.update(_sketch_of(part.hashes))
     return DistinctAgents(None, union.get_result(_HLL_TYPE).serialize_compact())
+
+
+def _sorted_unique(hashes: Hashes) -> Hashes:
+    """``np.unique(hashes)`` by a sort and a comparison of neighbours: numpy 2's ``np.unique``
+    takes a hash-table path that costs 15 times as much as the sort on 14,000 hashes."""
+    ordered = np.sort(hashes)
+    if len(ordered) < 2:
+        return ordered
+    first = np.empty(len(ordered), dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    out: Hashes = ordered[first]
+    return out
 
 
 def _capped(hashes: Hashes, cap: int) -> DistinctAgents:
