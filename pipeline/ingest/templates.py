@@ -8,13 +8,9 @@ replaced, whole, by the first rule it matches:
 * ``{id}``: digits only;
 * ``{hex}``: 16 or more hexadecimal digits (hashes, object ids).
 
-Anything else is kept. ``--raw-paths`` turns templating off.
-
-Two vectorised implementations of the same rules: Arrow kernels for a few distinct paths (the
-segments split, the distinct ones matched with three anchored RE2 patterns, joined again), and
-a compiled pass over the bytes (:mod:`pipeline.ingest.template_kernel`) from
-:data:`COMPILED_FROM` paths, where it is 15 times faster but costs numba's start-up once per
-process. Both are tested against the same per-path reference.
+Anything else is kept. ``--raw-paths`` turns templating off. The work is vectorised: the paths
+are split into segments in one Arrow list array, the distinct segments are matched with three
+anchored RE2 patterns, and the lists are joined again.
 
 >>> import pyarrow as pa
 >>> paths = pa.array(["/a/42/b", "/u/123e4567-e89b-12d3-a456-426614174000", "/x/1/2"])
@@ -36,29 +32,15 @@ RULES: Final[tuple[tuple[str, str], ...]] = (
     ("{hex}", r"^[0-9A-Fa-f]{16,}$"),
 )
 
-#: Distinct paths from which the compiled pass is used. Below, the Arrow kernels cost under
-#: 2 ms and loading numba (about 0.4 s per process) would not pay back; a realistic 16 MB block
-#: has about 23,000. Any value gives the same templates. Legal range: >= 0.
-COMPILED_FROM: Final[int] = 2_048
-
 
 def template_paths(paths: pa.Array) -> pa.Array:
     """Each path with its id-like segments replaced by placeholders (see the module docstring);
-    the result has the type of ``paths``, nulls stay null."""
+    nulls stay null."""
     if len(paths) == 0:
         return paths
     quick = pc.match_substring_regex(paths, pattern=r"(^|/)[0-9A-Fa-f]")
     if not pc.any(quick).as_py():
         return paths
-    if len(paths) >= COMPILED_FROM:
-        from pipeline.ingest.template_kernel import compiled_templates
-
-        return pc.cast(compiled_templates(pc.cast(paths, pa.large_string())), paths.type)
-    return arrow_templates(paths)
-
-
-def arrow_templates(paths: pa.Array) -> pa.Array:
-    """:func:`template_paths` with Arrow kernels only (for a few distinct paths)."""
     segments = pc.split_pattern(paths, "/")
     # segments repeat ("api", "v1"...): the rules run on the distinct ones only
     flat = pc.dictionary_encode(pc.list_flatten(segments))
@@ -66,7 +48,7 @@ def arrow_templates(paths: pa.Array) -> pa.Array:
     rebuilt = pa.LargeListArray.from_arrays(
         pc.cast(segments.offsets, pa.int64()),
         pc.cast(replaced, pa.large_string()),
-        mask=pc.is_null(segments) if segments.null_count else None,
+        mask=pc.is_null(segments) if segments.null_count else None,  # nulls stay null
     )
     joined = pc.binary_join(rebuilt, pa.scalar("/", pa.large_string()))
     return pc.cast(joined, paths.type)
