@@ -6,15 +6,21 @@ import random
 from collections import Counter
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.ingest.topk import capped_counts, merge_capped, top_rows
 
+#: Names whose code-point order is easy to get wrong: a trailing NUL, non-ASCII, astral and
+#: replacement characters, and a lone surrogate (no UTF-8 form: Arrow cannot sort it).
+NAMES = [f"n{i}" for i in range(30)] + ["é", "Z", "a", "a\x00", "\U0001f600", "\ufffd", "\ud800"]
 
-def _partition_counts(names: list[str]) -> pd.Series:
+
+def _partition_counts(names: list[str] | Counter[str]) -> pd.Series:
     counted = Counter(names)
-    return pd.Series(list(counted.values()), index=list(counted.keys()), dtype="int64")
+    index = pd.Index(list(counted.keys()), dtype=object)  # as the job builds them
+    return pd.Series(list(counted.values()), index=index, dtype="int64")
 
 
 def _reference_top(true: Counter[str], top: int) -> list[tuple[str, int]]:
@@ -24,7 +30,7 @@ def _reference_top(true: Counter[str], top: int) -> list[tuple[str, int]]:
 @settings(max_examples=300, deadline=None)
 @given(
     data=st.lists(
-        st.lists(st.sampled_from([f"n{i}" for i in range(30)] + ["é", "Z", "a"]), max_size=40),
+        st.lists(st.sampled_from(NAMES), max_size=40),
         min_size=1,
         max_size=8,
     ),
@@ -71,3 +77,14 @@ def test_exact_in_the_common_case_and_flagged_when_not() -> None:
     rows, exact = top_rows(merge_capped(parts, 2), 2)
     assert not exact
     assert rows.loc["/c", "error"] == 1
+
+
+@pytest.mark.parametrize("extra", ["", "\ud800"], ids=["arrow-sort", "python-sort"])
+def test_rows_ordered_by_count_then_code_point(extra: str) -> None:
+    # a lone surrogate has no UTF-8 form, so that table is sorted by Python instead of Arrow
+    counts = {"b": 1, "é": 3, "a": 3, "a\x00": 2, "\U0001f600": 2, "Z": 2, "\ufffd": 1}
+    if extra:
+        counts[extra] = 2
+    table = capped_counts(_partition_counts(Counter(counts)), 100).table
+    expected = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    assert list(zip(table.index, table["count"], strict=True)) == expected

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -160,12 +162,24 @@ def _cap(table: pd.DataFrame, cap: int, floor: int) -> CappedCounts:
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows by count descending, then name ascending in code-point order (Python's ``str``
-    comparison: numpy's fixed-width strings would drop trailing NUL characters)."""
+    """Rows by count descending, then name ascending in code-point order.
+
+    Arrow sorts the names by their UTF-8 bytes, which is code-point order (numpy's fixed-width
+    strings would drop trailing NUL characters). A name Arrow cannot hold (a lone surrogate,
+    which has no UTF-8 form) sends the table to Python's own sort of ``str``, the same order."""
     if len(table) <= 1:
         return table
-    keys = list(zip((-table["count"].to_numpy()).tolist(), table.index.tolist(), strict=True))
-    order = sorted(range(len(keys)), key=keys.__getitem__)
+    counts = table["count"].to_numpy()
+    try:
+        names = pa.array(np.asarray(table.index, dtype=object), type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):
+        keys = list(zip((-counts).tolist(), table.index.tolist(), strict=True))
+        order: Any = sorted(range(len(keys)), key=keys.__getitem__)
+    else:
+        order = pc.sort_indices(
+            pa.table({"count": counts, "name": names}),
+            sort_keys=[("count", "descending"), ("name", "ascending")],
+        ).to_numpy()
     ordered: pd.DataFrame = table.iloc[order]
     return ordered
 
