@@ -91,6 +91,19 @@ def test_edge_case_bytes(tmp_path: Path) -> None:
     assert result.parsed == 12
 
 
+def test_invalid_utf8_in_split_blocks_is_replaced(tmp_path: Path) -> None:
+    # a file larger than the blocksize is parsed block by block from its bytes (used in place
+    # when valid UTF-8): a block with invalid bytes reads as decode(errors="replace") would
+    good = b"[GET] /x, status=200, time=5ms user-agent=ua\n"
+    bad = b"[GET] /\xff\xfe, status=200, time=1ms user-agent=\xe2\x82\n\xc3(\n"
+    (tmp_path / "mixed.log").write_bytes((good * 1500 + bad) * 4)
+    assert (tmp_path / "mixed.log").stat().st_size > 4 * MIN_BLOCKSIZE  # several blocks
+    result = run_ingest(str(tmp_path), SYNC, blocksize=MIN_BLOCKSIZE)
+    assert_same_report(result.to_dict(), _reference(sorted(tmp_path.iterdir())))
+    agents = {entry["user_agent"] for entry in result.to_dict()["user_agents"]["top"]}
+    assert "\ufffd" in agents
+
+
 def test_bad_files_are_reported_not_fatal(tmp_path: Path) -> None:
     """Failures are returned in the result; the CLI names each on stderr (test_ingest_cli)."""
     good = b"[GET] /x, status=200, time=5ms user-agent=ua\n"

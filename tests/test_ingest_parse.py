@@ -134,3 +134,22 @@ def test_property_matches_reference(lines: list[str]) -> None:
     assert len(parsed.frame) + len(parsed.malformed) == nonblank
     # the list form (as dask.bag.read_text yields it) agrees with the text form
     assert parse_lines([line + "\n" for line in text.split("\n")]).malformed == bad
+
+
+#: Pieces of a block's bytes: whole lines, valid multi-byte text, and invalid UTF-8 (a lone
+#: continuation byte, a cut sequence, an encoded surrogate, bytes that never occur).
+_FRAGMENTS = (
+    b"[GET] /a, status=200, time=5ms user-agent=x", b"\n", b"\xc3\xa9", b"\xe2\x82",
+    b"\x80", b"\xed\xa0\x80", b"\xff\xfe", b" ", b"[PUT] /b, status=404, time=1ms user-agent=",
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=30).map(b"".join))
+def test_bytes_parse_as_their_replaced_decoding(data: bytes) -> None:
+    # a block read as bytes is used in place when valid UTF-8, else decoded with replacement
+    from_bytes = parse_text(data)
+    from_text = parse_text(data.decode("utf-8", errors="replace"))
+    assert from_bytes.frame.equals(from_text.frame)
+    assert from_bytes.malformed_array.to_pylist() == from_text.malformed_array.to_pylist()
+    assert from_bytes.line_count == from_text.line_count

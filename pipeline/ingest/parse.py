@@ -161,14 +161,32 @@ def parse_lines(lines: Sequence[str], fmt: LogFormat = DEFAULT_FORMAT) -> Parsed
     return _parse_array(pc.list_flatten(pc.split_pattern(items, "\n")), fmt)
 
 
-def parse_text(text: str, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPartition:
+def parse_text(text: str | bytes, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPartition:
     """Parse a block of text holding many lines; a line ends at ``\\n`` only.
+
+    ``text`` may be the raw bytes of a block: valid UTF-8 is used in place (Arrow checks it
+    without holding the GIL; no Python ``str`` of the block is built, nor copied again into
+    Arrow), anything else is decoded with ``errors="replace"`` first, like any text read.
 
     >>> frame = parse_text("\\n  \\r\\n[PURGE] /x, status=404, time=007ms user-agent=\\n").frame
     >>> frame.drop(columns=["time", "bytes"]).to_dict("records")
     [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
     """
+    if isinstance(text, bytes):
+        return _parse_array(pc.list_flatten(pc.split_pattern(_utf8(text), "\n")), fmt)
     return parse_lines([text], fmt)
+
+
+def _utf8(data: bytes) -> pa.Array:
+    """``data`` as a one-item Arrow string array: its own buffer when it is valid UTF-8, else
+    its ``errors="replace"`` decoding."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    buffers = [None, offsets, pa.py_buffer(data)]
+    raw = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, buffers)
+    try:
+        return raw.cast(pa.large_string())  # validates the UTF-8
+    except pa.ArrowInvalid:
+        return pa.array([data.decode("utf-8", errors="replace")], type=pa.large_string())
 
 
 def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:

@@ -8,7 +8,8 @@ Why not ``dask.bag.read_text`` in the job: its read tasks raise inside the sched
 file would abort the run), and it materialises one Python ``str`` per line, which costs more than
 all of the parsing. This module reads line-aligned blocks through fsspec in bounded memory
 (:mod:`pipeline.ingest.stream`: a line longer than a cap is skipped and counted malformed),
-decodes them with ``errors="replace"`` and hands the whole block to the vectorised parser.
+hands each whole block to the vectorised parser as raw bytes (the parser checks the UTF-8 and
+decodes with ``errors="replace"`` only a block that is not valid UTF-8).
 :func:`pipeline.ingest.job.parsed_frame` turns the same blocks into a dask DataFrame for
 exploration.
 
@@ -82,7 +83,7 @@ def block_partial(
     not raised. Read errors are caught around reading and decompressing only."""
     source = escape_text(block.path)
     overlong: list[Overlong] = []
-    pieces = block_texts(block, overlong)
+    pieces = block_bytes(block, overlong)
     parts: list[Partial] = []
     skipped = 0  # overlong lines already placed: each sits between the pieces around it
     while True:
@@ -129,7 +130,13 @@ def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: boo
 
 
 def block_texts(block: Block, overlong: list[Overlong] | None = None) -> Iterator[str]:
-    """The decoded text of a block, in pieces that end at a line break (or the end of file).
+    """The decoded text (``errors="replace"``) of :func:`block_bytes`."""
+    for piece in block_bytes(block, overlong):
+        yield piece.decode("utf-8", errors="replace")
+
+
+def block_bytes(block: Block, overlong: list[Overlong] | None = None) -> Iterator[bytes]:
+    """The bytes of a block, in pieces that end at a line break (or the end of file).
 
     Lines longer than :data:`~pipeline.ingest.stream.MAX_LINE_BYTES` are skipped and appended
     to ``overlong``. An empty file is an empty input whatever its suffix (bz2 and xz would call
@@ -165,7 +172,7 @@ def block_texts(block: Block, overlong: list[Overlong] | None = None) -> Iterato
                 if overlong is not None:
                     overlong.append(piece)
                 continue
-            yield piece.decode("utf-8", errors="replace")
+            yield piece
 
 
 @contextlib.contextmanager
