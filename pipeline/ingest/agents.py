@@ -93,13 +93,16 @@ NAMES_CAP: Final[int] = 1_000
 
 #: Distinct agents whose parse each process remembers (LRU). About 330 bytes an entry with the agent
 #: text (measured: 168 bytes of cache entry and numbers, plus the text of about 120 characters), so
-#: 50 MB per process when full. A worker parses each agent once while it sees at most this many
+#: 83 MB per process when full. A worker parses each agent once while it sees at most this many
 #: distinct ones; beyond, the least recently seen are parsed again when they come back (popular
 #: agents, seen in every block, stay). On the 5 GB realistic scale log (269,000 distinct agents),
 #: each of two process workers parses 263,000 agents with 100,000 entries, 209,000 with 150,000 and
-#: 199,000 (every agent it sees, once) with 200,000. Smaller: less memory, more parses (about 15 us
-#: each). Legal range: 0 (no cache) .. 10,000,000.
-PARSE_CACHE_SIZE: Final[int] = 150_000
+#: 199,000 (every agent it sees, once) from 200,000. The threads of a threading run share one cache
+#: and take blocks from the whole file, so agents come back after twice as many others: with 150,000
+#: entries that run spent 8.4 s holding the GIL in parses (py-spy; about 350,000 at 24 us each), and
+#: took 73-78 s against 63-67 s with 250,000. Smaller: less memory, more parses (about 20 us each).
+#: Legal range: 0 (no cache) .. 10,000,000.
+PARSE_CACHE_SIZE: Final[int] = 250_000
 
 #: Agents that contain one of these (case-insensitive) are bots, whatever the parser says.
 BOT_WORDS: Final[tuple[str, ...]] = ("bot", "crawler", "spider", "slurp")
