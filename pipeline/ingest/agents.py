@@ -100,7 +100,7 @@ NAMES_CAP: Final[int] = 1_000
 #: 199,000 (every agent it sees, once) from 200,000. The threads of a threading run share one cache
 #: and take blocks from the whole file, so agents come back after twice as many others: with 150,000
 #: entries that run spent 8.4 s holding the GIL in parses (py-spy; about 350,000 at 24 us each), and
-#: took 73-78 s against 63-72 s with 250,000. Smaller: less memory, more parses (about 24 us each).
+#: took 73-78 s against 63-73 s with 250,000. Smaller: less memory, more parses (about 24 us each).
 #: Legal range: 0 (no cache) .. 10,000,000.
 PARSE_CACHE_SIZE: Final[int] = 250_000
 
