@@ -292,12 +292,13 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
     agents = np.asarray(counts.index, dtype=object)
     requests = counts.to_numpy(dtype=np.int64)
     present = agents != ""
+    has_empty = not present.all()
     texts = agents[present].tolist()
     pairs = np.fromiter(
         itertools.chain.from_iterable(map(_parsed, texts)), np.int64, 2 * len(texts)
     ).reshape(-1, 2)
     hashes = pairs[:, 1].view(np.uint64)
-    if not present.all():
+    if has_empty:
         hashes = np.append(hashes, np.uint64(value_hash("")))
     numbers = pairs[:, 0]
     used = np.flatnonzero(np.bincount(numbers))
@@ -307,7 +308,7 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
     # float64 sums are exact below 2**53 requests
     with_agent = np.bincount(numbers, weights=requests[present])[used].astype(np.int64)
     families, family_requests = names[:, 3], with_agent
-    if not present.all():
+    if has_empty:
         families = np.append(families, "unknown")
         family_requests = np.append(with_agent, requests[~present].sum())
     return AgentPartial(

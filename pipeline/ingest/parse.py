@@ -157,8 +157,7 @@ def parse_lines(lines: Sequence[str], fmt: LogFormat = DEFAULT_FORMAT) -> Parsed
 
     Terminators (``\n``, ``\r\n``) may be attached; a ``\n`` inside an item still ends a line.
     """
-    items = pa.array(lines, type=pa.large_string())
-    return _parse_array(pc.list_flatten(pc.split_pattern(items, "\n")), fmt)
+    return _parse_items(pa.array(lines, type=pa.large_string()), fmt)
 
 
 def parse_text(text: str | bytes, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPartition:
@@ -172,9 +171,13 @@ def parse_text(text: str | bytes, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPart
     >>> frame.drop(columns=["time", "bytes"]).to_dict("records")
     [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
     """
-    if isinstance(text, bytes):
-        return _parse_array(pc.list_flatten(pc.split_pattern(_utf8(text), "\n")), fmt)
-    return parse_lines([text], fmt)
+    items = _utf8(text) if isinstance(text, bytes) else pa.array([text], type=pa.large_string())
+    return _parse_items(items, fmt)
+
+
+def _parse_items(items: pa.Array, fmt: LogFormat) -> ParsedPartition:
+    """Parse Arrow strings that each hold one or more lines (a ``\\n`` ends a line)."""
+    return _parse_array(pc.list_flatten(pc.split_pattern(items, "\n")), fmt)
 
 
 def _utf8(data: bytes) -> pa.Array:

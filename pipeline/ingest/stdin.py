@@ -118,9 +118,9 @@ def text_partial(
     filters: Filters | None,
     raw_paths: bool = False,
 ) -> Partial:
-    """Parse and aggregate one piece of whole lines (a task; top level so that it pickles)."""
-    text = data.decode("utf-8", errors="replace")
-    parsed = parse_text(text, fmt)
+    """Parse and aggregate one piece of whole lines (a task; top level so that it pickles); the
+    parser decodes ``data`` itself (in place when valid UTF-8, else with ``errors="replace"``)."""
+    parsed = parse_text(data, fmt)
     return aggregate_partition(
         parsed, source, keep_malformed=keep_malformed, filters=filters, raw_paths=raw_paths
     )
