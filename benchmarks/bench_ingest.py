@@ -34,7 +34,8 @@ Options (``python -m benchmarks ingest --repeat=1``; ``--repeat 1`` works too)::
     --scale-gb=G     instead: memory and time at scale (``benchmarks/scale.py``): a G GB file
                      of each shape (``--cardinality low`` and ``realistic``), both modes, peak
                      RSS of the process tree; ``--rss-limit=GB`` (default 4) stops a run above
-                     it, ``--scale-mode=threading|process|both`` (default both)
+                     it, ``--scale-mode=threading|process|both`` (default both),
+                     ``--scale-repeat=N`` rounds (default 1; with more, the median ratios)
     --profile-parse  instead: CPU time of ``parse_text`` on a 16 MiB block of each case, by
                      pyarrow call (Arrow kernels and methods, the parser's helpers)
     --small-files=N  instead: N one-line files (grouped into shared read tasks), wall time
@@ -491,6 +492,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--scale-gb", type=float, default=None)
     parser.add_argument("--scale-mode", choices=["threading", "process", "both"], default="both")
+    parser.add_argument("--scale-repeat", type=int, default=1)
     parser.add_argument("--rss-limit", type=float, default=4.0)
     parser.add_argument("--profile-parse", action="store_true")
     parser.add_argument("--small-files", type=int, default=None)
@@ -501,7 +503,9 @@ def main(argv: list[str]) -> int:
         from benchmarks.scale import MODES, scale
 
         modes = MODES if args.scale_mode == "both" else (args.scale_mode,)
-        return scale(args.scale_gb, args.rss_limit, modes)
+        if args.scale_repeat < 1:
+            parser.error("--scale-repeat must be at least 1")
+        return scale(args.scale_gb, args.rss_limit, modes, args.scale_repeat)
     cases = [name.strip() for name in args.cases.split(",") if name.strip()]
     unknown = sorted(set(cases) - set(CASES))
     if unknown:

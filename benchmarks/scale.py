@@ -10,12 +10,20 @@ seed 42), cached in ``benchmarks/data/``:
   look like.
 
 Each file is read by the CLI in a child process (``ingest --worker 2 --mode M --format json``)
-for each mode, the two shapes one after the other so that the machine's load hits them alike.
-The peak resident memory of the whole process tree (the CLI and its workers) is sampled every
-50 ms with psutil. A run whose tree exceeds ``--rss-limit`` GB is stopped (every process of its
-tree killed) and reported as "over N GB (stopped)", so a shape whose memory grows without bound
-cannot take the machine down. One Markdown table: shape, lines, GB, mode, peak RSS, wall time
-and, for ``realistic``, its time over ``low``'s in the same mode ("> x" when it was stopped).
+for each mode, the two shapes one after the other so that the machine's load hits them alike;
+``--scale-repeat N`` does all of that N times in a row (rounds). The peak resident memory of the
+whole process tree (the CLI and its workers) is sampled every 50 ms with psutil, and its CPU time
+(user + system, the CLI and the worker processes it waited for) read from ``getrusage``. A run
+whose tree exceeds ``--rss-limit`` GB is stopped (every process of its tree killed) and reported
+as "over N GB (stopped)", so a shape whose memory grows without bound cannot take the machine
+down. One Markdown table: round, shape, lines, GB, mode, peak RSS, wall time, CPU time and, for
+``realistic``, its wall and CPU time over ``low``'s in the same mode and round ("> x" when it was
+stopped); with more than one round, a second table of each mode's median and range of ratios.
+
+Why CPU time too: on a shared virtual machine the speed of a core drifts by about 10% from one
+minute to the next, which moves a ratio of two wall times by about 0.15. The CPU ratio moves
+with the drift too, but not with how evenly the work was spread over the workers, and several
+rounds give a median.
 
 Exit status 1 when a run failed or was stopped, else 0.
 """
@@ -24,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -46,12 +56,15 @@ _SAMPLE_LINES = 20_000
 
 @dataclass(frozen=True)
 class Run:
-    """One CLI run: its shape, mode, peak tree RSS (bytes), wall time (s), and what happened."""
+    """One CLI run: its shape, mode, round, peak tree RSS (bytes), wall and CPU time (s), and
+    what happened."""
 
     shape: str
     mode: str
+    round: int
     peak: int
     wall: float
+    cpu: float
     lines: int | None  # lines read (the report's lines.total); None when stopped or failed
     stopped: bool
     error: str | None = None
@@ -77,12 +90,13 @@ def sized_file(gigabytes: float, shape: str) -> tuple[Path, int]:
     return path, lines
 
 
-def measure(path: Path, shape: str, mode: str, limit: int) -> Run:
+def measure(path: Path, shape: str, mode: str, limit: int, round_: int = 1) -> Run:
     """Run the CLI on ``path``; sample the tree's RSS; stop the tree above ``limit`` bytes."""
     import psutil
 
     command = [sys.executable, str(ROOT / "cli.py"), "ingest", "--path", str(path)]
     command += ["--worker", "2", "--mode", mode, "--format", "json", "--no-progress"]
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
@@ -117,13 +131,22 @@ def measure(path: Path, shape: str, mode: str, limit: int) -> Run:
         done.set()
         poller.join()
     wall = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
     if stopped.is_set():
-        return Run(shape, mode, peak, wall, None, stopped=True)
+        return Run(shape, mode, round_, peak, wall, cpu, None, stopped=True)
     if process.returncode != 0:
         message = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-        return Run(shape, mode, peak, wall, None, False, f"exit {process.returncode}: {message[0]}")
+        error = f"exit {process.returncode}: {message[0]}"
+        return Run(shape, mode, round_, peak, wall, cpu, None, False, error)
     lines = int(json.loads(out)["lines"]["total"])
-    return Run(shape, mode, peak, wall, lines, stopped=False)
+    return Run(shape, mode, round_, peak, wall, cpu, lines, stopped=False)
+
+
+def _children_cpu() -> float:
+    """User + system seconds of this process's finished children and the descendants they
+    waited for (the CLI waits for its worker processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _kill(tree: list[Any]) -> None:
@@ -135,40 +158,94 @@ def _kill(tree: list[Any]) -> None:
             proc.kill()
 
 
-def scale(gigabytes: float, rss_limit_gb: float, modes: tuple[str, ...] = MODES) -> int:
-    """Both shapes on files of about ``gigabytes`` GB, in each mode; print one Markdown table."""
+def scale(
+    gigabytes: float, rss_limit_gb: float, modes: tuple[str, ...] = MODES, rounds: int = 1
+) -> int:
+    """Both shapes on files of about ``gigabytes`` GB, in each mode, ``rounds`` times; print the
+    Markdown tables."""
     limit = int(rss_limit_gb * 1e9)
     files = {shape: sized_file(gigabytes, shape) for shape in SHAPES}
     runs: list[Run] = []
-    for mode in modes:
-        for shape in SHAPES:
-            path, _ = files[shape]
-            run = measure(path, shape, mode, limit)
-            print(f"  {shape} {mode}: {_memory(run, rss_limit_gb)}, {run.wall:.1f} s", flush=True)
-            runs.append(run)
+    for round_ in range(1, rounds + 1):
+        for mode in modes:
+            for shape in SHAPES:
+                path, _ = files[shape]
+                run = measure(path, shape, mode, limit, round_)
+                print(
+                    f"  round {round_} {shape} {mode}: {_memory(run, rss_limit_gb)}, "
+                    f"{run.wall:.1f} s, CPU {run.cpu:.1f} s",
+                    flush=True,
+                )
+                runs.append(run)
     print(
         f"\n`--worker 2`, peak RSS of the process tree sampled every {POLL_S * 1000:.0f} ms, "
-        f"runs stopped above {rss_limit_gb:g} GB\n"
+        f"runs stopped above {rss_limit_gb:g} GB; CPU: user + system of the tree\n"
     )
-    print("| shape | lines | GB | mode | peak RSS | wall time (s) | realistic / low time |")
-    print("|---|---:|---:|---|---:|---:|---:|")
+    print(
+        "| round | shape | lines | GB | mode | peak RSS | wall time (s) | CPU time (s) "
+        "| realistic / low wall | realistic / low CPU |"
+    )
+    print("|---:|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for run in runs:
         path, lines = files[run.shape]
-        low = next(r for r in runs if r.mode == run.mode and r.shape == "low")
-        ratio = ""
-        if run.shape == "realistic":
-            ratio = f"{run.wall / low.wall:.2f}" if not low.stopped else "n/a"
-            if run.stopped or run.error:
-                ratio = f"> {run.wall / low.wall:.2f}" if not low.stopped else "n/a"
+        wall_ratio, cpu_ratio = _ratios(run, runs)
         wall = f"{run.wall:.1f}" + (" (stopped)" if run.stopped else "")
         print(
-            f"| {run.shape} | {lines:,} | {path.stat().st_size / 1e9:.2f} | {run.mode} "
-            f"| {_memory(run, rss_limit_gb)} | {wall} | {ratio} |"
+            f"| {run.round} | {run.shape} | {lines:,} | {path.stat().st_size / 1e9:.2f} "
+            f"| {run.mode} | {_memory(run, rss_limit_gb)} | {wall} | {run.cpu:.1f} "
+            f"| {wall_ratio} | {cpu_ratio} |"
         )
+    if rounds > 1:
+        _summary(runs, modes)
     for run in runs:
         if run.error:
             print(f"{run.shape} {run.mode} failed: {run.error}")
     return 1 if any(run.stopped or run.error for run in runs) else 0
+
+
+def _pair(run: Run, runs: list[Run]) -> Run | None:
+    """The low run of a realistic run's mode and round (None for a low run)."""
+    if run.shape != "realistic":
+        return None
+    return next(r for r in runs if (r.mode, r.round, r.shape) == (run.mode, run.round, "low"))
+
+
+def _ratios(run: Run, runs: list[Run]) -> tuple[str, str]:
+    """A realistic run's wall and CPU time over its low run's, as table cells."""
+    low = _pair(run, runs)
+    if low is None:
+        return "", ""
+    if low.stopped or low.error:
+        return "n/a", "n/a"
+    prefix = "> " if run.stopped or run.error else ""
+    return f"{prefix}{run.wall / low.wall:.2f}", f"{prefix}{run.cpu / low.cpu:.2f}"
+
+
+def _summary(runs: list[Run], modes: tuple[str, ...]) -> None:
+    """Per mode: median and range of the complete rounds' ratios, and the largest peaks."""
+    print("\n| mode | rounds | realistic / low wall: median (range) | CPU: median (range) "
+          "| peak RSS low / realistic (largest) |")
+    print("|---|---:|---|---|---|")
+    for mode in modes:
+        pairs = [
+            (low, run)
+            for run in runs
+            if run.mode == mode and (low := _pair(run, runs)) is not None
+            and not any(r.stopped or r.error for r in (low, run))
+        ]
+        if not pairs:
+            continue
+        walls = [run.wall / low.wall for low, run in pairs]
+        cpus = [run.cpu / low.cpu for low, run in pairs]
+        peaks = [
+            max(r.peak for r in runs if r.mode == mode and r.shape == shape) for shape in SHAPES
+        ]
+        print(
+            f"| {mode} | {len(pairs)} | {statistics.median(walls):.2f} "
+            f"({min(walls):.2f}-{max(walls):.2f}) | {statistics.median(cpus):.2f} "
+            f"({min(cpus):.2f}-{max(cpus):.2f}) "
+            f"| {peaks[0] / 2**20:,.0f} / {peaks[1] / 2**20:,.0f} MiB |"
+        )
 
 
 def _memory(run: Run, limit_gb: float) -> str:
