@@ -343,14 +343,33 @@ def test_each_distinct_agent_parsed_once_per_process(monkeypatch: pytest.MonkeyP
         return browser(agent)
 
     monkeypatch.setattr(agents, "_extractors", lambda: (counting, os_name, device))
-    agents._parsed.cache_clear()
+    agents.forget_parses()
     try:
         requests = {"curl/8.5.0": 1000, "Wget/1.21": 5, "": 3}
         summarize_agents(as_counts(requests))
         summarize_agents(as_counts(requests))  # the next block of the same worker
     finally:
-        agents._parsed.cache_clear()
+        agents.forget_parses()
     assert calls == {"curl/8.5.0": 1, "Wget/1.21": 1}  # the empty agent is never parsed
+
+
+def test_agents_of_the_last_partition_skip_the_cache() -> None:
+    # a block shares about half its agents with the one before: those are taken from its results
+    # (one Arrow join), only the others are looked up in the cache (a Python call each)
+    first = {f"in-house-client/{i}": i + 1 for i in range(100)}
+    second = {f"in-house-client/{i}": 2 for i in range(50, 150)} | {"": 4}
+    agents.forget_parses()
+    try:
+        summarize_agents(as_counts(first))
+        before = agents._parsed.cache_info()
+        got = summarize_agents(as_counts(second))
+        after = agents._parsed.cache_info()
+    finally:
+        agents.forget_parses()
+    assert (after.hits - before.hits, after.misses - before.misses) == (0, 50)
+    reference = reference_figures(second)
+    assert got.unique.count == reference["unique"]
+    assert got.by_family.to_dict() == {k: v for k, v in reference["by_family"].items() if v}
 
 
 def test_partition_hashes_are_the_value_hashes_of_its_agents() -> None:
@@ -485,10 +504,10 @@ def test_threads_sharing_the_parser_and_cache_agree_with_one_thread() -> None:
     rng = random.Random(4)
     requests = {agent: rng.randint(1, 9) for agent in varied_agents(400, seed=12)}
     blocks = split(requests, 8, seed=1)
-    agents._parsed.cache_clear()
+    agents.forget_parses()
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda block: summarize_agents(as_counts(block)), blocks))
-    agents._parsed.cache_clear()
+    agents.forget_parses()
     alone = [summarize_agents(as_counts(block)) for block in blocks]
     assert agents_report(merge_agents(threaded), 1000) == agents_report(merge_agents(alone), 1000)
 

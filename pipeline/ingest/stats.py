@@ -300,12 +300,13 @@ def _path_groups(
 
 
 def _agent_counts(agents: pd.Series) -> pd.Series:
-    """Requests per distinct user-agent string (Arrow dictionary encoding, then a bincount)."""
+    """Requests per distinct user-agent string (Arrow dictionary encoding, then a bincount). The
+    index keeps the Arrow strings: only the names a top list keeps become Python strings."""
     encoded = pc.dictionary_encode(pa.array(agents, type=pa.large_string()))
     counts = np.bincount(
         encoded.indices.to_numpy(zero_copy_only=False), minlength=len(encoded.dictionary)
     )
-    index = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    index = pd.Index(pd.arrays.ArrowStringArray(encoded.dictionary))
     return pd.Series(counts.astype(np.int64), index=index)
 
 

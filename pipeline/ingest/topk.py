@@ -88,8 +88,9 @@ def capped_at(
     """:func:`capped_counts` from its :func:`top_positions` (``kept``, ``bound``), for a caller
     that also needs to know which positions were kept."""
     values = counts.to_numpy(dtype=np.int64)
-    # Python strings (object): numpy's fixed-width str dtype would drop trailing NUL characters
-    names = np.asarray(counts.index, dtype=object)[kept]
+    # Python strings (object): numpy's fixed-width str dtype would drop trailing NUL characters;
+    # only the kept names are converted (an Arrow-backed index holds the others as Arrow strings)
+    names = np.asarray(counts.index[kept], dtype=object)
     table = pd.DataFrame(
         {"count": values[kept], "error": np.zeros(len(kept), np.int64)},
         index=pd.Index(names, dtype=object, name="name"),
