@@ -297,8 +297,8 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
     requests = counts.to_numpy(dtype=np.int64)
     agents = _arrow_strings(counts.index)
     present = pc.not_equal(agents, "").to_numpy(zero_copy_only=False)
-    pairs = _cached_pairs(agents if present.all() else agents.filter(present))
     has_empty = not present.all()
+    pairs = _cached_pairs(agents.filter(present) if has_empty else agents)
     hashes = pairs[:, 1].view(np.uint64)
     if has_empty:
         hashes = np.append(hashes, np.uint64(value_hash("")))
