@@ -9,8 +9,8 @@ phone models, iOS versions, bots, tools, in-house apps) and measures, in one pro
   ``ua-parser[regex]`` extra) on every agent, twice (its regex engine builds its automata
   lazily: the first pass is what a new worker pays), the pure-Python resolver on
   ``--basic-sample`` of them (it is too slow for all);
-* :func:`pipeline.ingest.agents.summarize_agents` on all agents as one partition, with a cold
-  parse cache (every agent parsed) and a warm one (the agents still in the cache, the next
+* :func:`pipeline.ingest.aggregate.agents.summarize_agents` on all agents as one partition, with
+  a cold parse cache (every agent parsed) and a warm one (the agents still in the cache, the next
   block of a worker that saw them; scaled to all agents);
 * the pickled size of the partial and the unique count it reports.
 
@@ -30,7 +30,7 @@ import pandas as pd
 import ua_parser
 from ua_parser.regex import Resolver as RegexResolver
 
-from pipeline.ingest import agents as agents_module
+from pipeline.ingest.aggregate import agents as agents_module
 
 _ANDROID_MODELS = (
     "SM-G991B", "SM-S918B", "SM-A546B", "SM-A145R", "Pixel 7", "Pixel 8 Pro", "2201116SG",

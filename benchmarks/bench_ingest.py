@@ -122,7 +122,7 @@ class Figures:
 
 
 def _log_file(lines: int, log_format: str = "default") -> Path:
-    from pipeline.ingest.generate import generate_logs
+    from pipeline.loggen.generate import generate_logs
 
     stem = "ingest" if log_format == "default" else f"ingest-{log_format}"
     path = DATA / f"{stem}-{lines}.log"
@@ -140,7 +140,7 @@ def _ours(mode: str, case: Case) -> Callable[[Path], Figures]:
     """Our CLI in this process, default options but --worker 2 --mode MODE (JSON out)."""
 
     def run(path: Path) -> Figures:
-        from cli import cli
+        from pipeline.cli import cli
 
         args = ["ingest", "--path", str(path), "--worker", "2", "--mode", mode]
         args += ["--format", "json", "--no-progress"]
@@ -382,7 +382,7 @@ def _compare_case(case: Case, lines: int, repeat: int, naive: bool) -> int:
 def small_files(count: int, repeat: int) -> int:
     """Many one-line files: the cost per file, with small files grouped into shared tasks."""
     from pipeline import ExecutionSettings, run_ingest
-    from pipeline.ingest.files import expand_path, plan_tasks
+    from pipeline.ingest.inputs.files import expand_path, plan_tasks
     from pipeline.ingest.job import DEFAULT_BLOCKSIZE
 
     folder = DATA / f"small-{count}"
@@ -421,8 +421,8 @@ def profile_parse(case: Case, block_mib: int = 16, repeat: int = 3) -> int:
 
     import pyarrow.compute as pc
 
-    from pipeline.ingest import parse
-    from pipeline.ingest.formats import compile_format
+    from pipeline.ingest.formats.presets import compile_format
+    from pipeline.ingest.parsing import parse
 
     path = _log_file(200_000, case.log_format)  # about 19 MB (default) and 38 MB (combined)
     with path.open("rb") as handle:

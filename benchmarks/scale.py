@@ -72,7 +72,7 @@ class Run:
 
 def sized_file(gigabytes: float, shape: str) -> tuple[Path, int]:
     """The cached file of ``shape`` with about ``gigabytes`` GB, and its line count."""
-    from pipeline.ingest.generate import generate_logs
+    from pipeline.loggen.generate import generate_logs
 
     DATA.mkdir(parents=True, exist_ok=True)
     sample = DATA / f"scale-{shape}-sample.tmp"
@@ -223,14 +223,17 @@ def _ratios(run: Run, runs: list[Run]) -> tuple[str, str]:
 
 def _summary(runs: list[Run], modes: tuple[str, ...]) -> None:
     """Per mode: median and range of the complete rounds' ratios, and the largest peaks."""
-    print("\n| mode | rounds | realistic / low wall: median (range) | CPU: median (range) "
-          "| peak RSS low / realistic (largest) |")
+    print(
+        "\n| mode | rounds | realistic / low wall: median (range) | CPU: median (range) "
+        "| peak RSS low / realistic (largest) |"
+    )
     print("|---|---:|---|---|---|")
     for mode in modes:
         pairs = [
             (low, run)
             for run in runs
-            if run.mode == mode and (low := _pair(run, runs)) is not None
+            if run.mode == mode
+            and (low := _pair(run, runs)) is not None
             and not any(r.stopped or r.error for r in (low, run))
         ]
         if not pairs:

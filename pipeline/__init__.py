@@ -17,33 +17,33 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pipeline.engine.execution import ExecutionSettings, compute, session
     from pipeline.errors import ConfigurationError, InputError, PipelineError
-    from pipeline.execution import ExecutionSettings, compute, session
     from pipeline.ingest import IngestResult, parsed_frame, run_ingest
-    from pipeline.ingest.generate import generate_logs
+    from pipeline.loggen.generate import generate_logs
     from pipeline.prime import PrimeResult, run_prime
     from pipeline.prime.explore import PrimeGraph, prime_graph
-    from pipeline.report import FailedInput, JobResult, render_json
+    from pipeline.reporting.text import FailedInput, JobResult, render_json
 
 #: Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
     "ConfigurationError": "pipeline.errors",
     "InputError": "pipeline.errors",
     "PipelineError": "pipeline.errors",
-    "ExecutionSettings": "pipeline.execution",
-    "compute": "pipeline.execution",
-    "session": "pipeline.execution",
+    "ExecutionSettings": "pipeline.engine.execution",
+    "compute": "pipeline.engine.execution",
+    "session": "pipeline.engine.execution",
     "IngestResult": "pipeline.ingest",
     "parsed_frame": "pipeline.ingest",
     "run_ingest": "pipeline.ingest",
-    "generate_logs": "pipeline.ingest.generate",
+    "generate_logs": "pipeline.loggen.generate",
     "PrimeResult": "pipeline.prime",
     "run_prime": "pipeline.prime",
     "PrimeGraph": "pipeline.prime.explore",
     "prime_graph": "pipeline.prime.explore",
-    "FailedInput": "pipeline.report",
-    "JobResult": "pipeline.report",
-    "render_json": "pipeline.report",
+    "FailedInput": "pipeline.reporting.text",
+    "JobResult": "pipeline.reporting.text",
+    "render_json": "pipeline.reporting.text",
 }
 
 __all__ = [

@@ -2,10 +2,11 @@
 
 A feature is a name, a help line, a default input path, a ``run`` function and a text renderer.
 ``run(path, settings, **options)`` builds and computes the job and returns a result with
-``to_dict()`` (see :class:`pipeline.report.JobResult`). Feature-specific options are declared as
-plain :class:`FeatureOption` data, so the library stays free of click and the CLI turns them into
-flags. Our own features are registered in :mod:`pipeline.features`; third-party packages add theirs
-through the entry-point group ``mini_orchestrator.features`` (the entry point names a
+``to_dict()`` (see :class:`pipeline.reporting.text.JobResult`). Feature-specific options are
+declared as plain :class:`FeatureOption` data, so the library stays free of click and the CLI turns
+them into flags. Each built-in job registers itself in a ``feature`` module of its own (listed in
+:data:`BUILTIN`, imported by name, so the registry depends on no job); third-party packages add
+theirs through the entry-point group ``mini_orchestrator.features`` (the entry point names a
 :class:`Feature` object, or a zero-argument callable returning one).
 """
 
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pipeline.execution import ExecutionSettings
-from pipeline.report import JobResult
+from pipeline.engine.execution import ExecutionSettings
+from pipeline.reporting.text import JobResult
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,10 @@ ENTRY_POINT_GROUP: Final[str] = "mini_orchestrator.features"
 #: Built-in features that register themselves in a module of their own (which defines
 #: ``FEATURE``): ``get(name)`` imports only that module, so running one feature does not import
 #: the others' dependencies.
-BUILTIN: Final[dict[str, str]] = {"prime": "pipeline.prime.feature"}
+BUILTIN: Final[dict[str, str]] = {
+    "ingest": "pipeline.ingest.feature",
+    "prime": "pipeline.prime.feature",
+}
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,12 @@ class FeatureOption:
 
     ``type`` is ``int``, ``float``, ``str`` or ``bool`` (a ``--flag/--no-flag`` switch), or a
     function from the typed text to the value that raises ``ValueError`` on bad input (e.g.
-    :func:`pipeline.units.parse_size`).
+    :func:`pipeline.reporting.units.parse_size`).
     ``min`` bounds numeric values (inclusive); ``choices`` restricts a ``str``; ``multiple``
     makes the option repeatable (the run function receives a tuple). The run function still
     validates. ``output`` marks a ``str`` option that names a file the run writes: the CLI
     checks it with the report's ``--output`` before computing
-    (see :func:`pipeline.outputs.check_outputs`). ``flag`` overrides the flag's spelling;
+    (see :func:`pipeline.reporting.outputs.check_outputs`). ``flag`` overrides the flag's spelling;
     ``replaces_path`` means the option is the input itself, so ``--path`` with it is an error.
     """
 
@@ -73,7 +77,8 @@ class Feature:
     #: What ``--path`` names for this feature (its help text); empty: a generic text.
     path_help: str = ""
     #: ``render_html(result, context)`` -> a self-contained page (``--format html``); the
-    #: context is a :class:`pipeline.html.PageContext`. None: the feature has no HTML report.
+    #: context is a :class:`pipeline.reporting.page.PageContext`. None: the feature has no HTML
+    #: report.
     render_html: Callable[[Any, Any], str] | None = None
 
 
@@ -126,8 +131,6 @@ def _load_once() -> None:
     so a failed import raises again on the next call instead of leaving an empty registry."""
     if _REGISTRY.loaded:
         return
-    import pipeline.features  # noqa: F401  (registers the built-in features)
-
     for name in BUILTIN:
         _load_builtin(name)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
 from pipeline import registry
+from pipeline.cli import cli
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -126,7 +126,7 @@ def test_task_failure_is_internal_error_exit_1(
 def test_progress_bar_goes_to_stderr_only(
     toy_feature: registry.Feature, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import progress
+    from pipeline.engine import progress
 
     monkeypatch.setattr(progress, "MINIMUM_S", 0.0)  # shown however short the run
     code, out, err = invoke("toy", "--progress", "--mode", "sync")
@@ -138,7 +138,7 @@ def test_progress_bar_goes_to_stderr_only(
 def test_no_progress_bar_for_a_run_under_the_minimum(
     toy_feature: registry.Feature, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import progress
+    from pipeline.engine import progress
 
     monkeypatch.setattr(progress, "MINIMUM_S", 3600.0)  # every run is shorter
     code, _, err = invoke("toy", "--progress", "--mode", "threading")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
+from pipeline.cli import cli
 
 GOOD = "[GET] /x, status=200, time=5ms user-agent=curl/8\n"
 BAD = "not a log line\n"

@@ -16,10 +16,10 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
 from pipeline import ExecutionSettings, compute, registry
-from pipeline._worker_probe import probe, source_digest
-from pipeline.report import _json_safe
+from pipeline.cli import cli
+from pipeline.engine.worker_probe import probe, source_digest
+from pipeline.reporting.text import _json_safe
 from tests.cluster_fixtures import ExternalCluster, refused_address
 from tests.toy_feature import run_toy
 
@@ -70,7 +70,7 @@ def test_code_is_shipped_to_workers_that_lack_it(external_cluster: ExternalClust
     with Client(external_cluster.address, set_as_default=False) as client:
         import cloudpickle
 
-        from pipeline import _worker_probe
+        from pipeline.engine import worker_probe as _worker_probe
 
         cloudpickle.register_pickle_by_value(_worker_probe)
         try:
@@ -281,7 +281,7 @@ def _page_facts(page: str) -> tuple[str, dict[str, str]]:
 def test_progress_bar_in_distributed_mode_goes_to_stderr(
     toy_feature: registry.Feature, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import progress
+    from pipeline.engine import progress
 
     monkeypatch.setattr(progress, "MINIMUM_S", 0.0)  # shown however short the run
     monkeypatch.setattr(progress, "REFRESH_S", 0.01)  # starting a worker process takes longer

@@ -10,8 +10,8 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
 from pipeline import ConfigurationError, ExecutionSettings, registry, session
+from pipeline.cli import cli
 from tests.cluster_fixtures import occupied_port
 from tests.conftest import REPO_ROOT
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 import pytest
 
-from cli import cli
 from pipeline import registry
+from pipeline.cli import cli
 from tests.conftest import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()

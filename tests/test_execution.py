@@ -74,9 +74,9 @@ def test_toy_job_identical_across_modes() -> None:
 @pytest.fixture
 def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend this process may run on 2 CPUs, as on the machine the limits were set for."""
-    import pipeline.execution
+    import pipeline.engine.execution
 
-    monkeypatch.setattr(pipeline.execution, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(pipeline.engine.execution, "usable_cpus", lambda: 2)
 
 
 def _oversubscription_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -127,7 +127,7 @@ def test_threads_only_warn_and_remote_workers_are_not_counted(
 def test_cli_refuses_a_thousand_processes_in_one_line(two_cpus: None, toy_feature: object) -> None:
     from click.testing import CliRunner
 
-    from cli import cli
+    from pipeline.cli import cli
 
     result = CliRunner().invoke(cli, ["toy", "--worker", "1000", "--mode", "process"])
     assert (result.exit_code, result.stdout) == (2, "")
@@ -138,6 +138,6 @@ def test_cli_refuses_a_thousand_processes_in_one_line(two_cpus: None, toy_featur
 
 
 def test_usable_cpus_follows_the_affinity_mask() -> None:
-    from pipeline.execution import usable_cpus
+    from pipeline.engine.execution import usable_cpus
 
     assert usable_cpus() == len(os.sched_getaffinity(0))

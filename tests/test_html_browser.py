@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
+from pipeline.cli import cli
 from tests.conftest import REPO_ROOT
 from tests.html_pages import (
     XSS_AGENT,

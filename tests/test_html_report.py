@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
-from pipeline.html.page import TABLE_ROWS
-from pipeline.html.prime import MAX_PLOTTED_RANGES
-from pipeline.ingest.result import latency_histogram
+from pipeline.cli import cli
+from pipeline.ingest.report.result import latency_histogram
+from pipeline.prime.report.html import MAX_PLOTTED_RANGES
+from pipeline.reporting.page import TABLE_ROWS
 from tests.html_pages import (
     XSS_AGENT,
     XSS_PATH,

@@ -22,15 +22,15 @@ import pandas as pd
 import pytest
 import ua_parser
 
-from pipeline.ingest import agents, distinct
-from pipeline.ingest.agents import (
+from pipeline.ingest.aggregate import agents, distinct
+from pipeline.ingest.aggregate.agents import (
     FAMILIES,
     AgentPartial,
     agents_report,
     merge_agents,
     summarize_agents,
 )
-from pipeline.ingest.distinct import distinct_values, merge_distinct
+from pipeline.ingest.aggregate.distinct import distinct_values, merge_distinct
 
 # (agent, expected family) from uap-core's tests/test_ua.yaml, test_os.yaml, test_device.yaml.
 UAP_BROWSERS = [

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline.execution import ExecutionSettings
-from pipeline.ingest import limits
-from pipeline.ingest.distribution import Spec
+from pipeline.engine.execution import ExecutionSettings
+from pipeline.ingest.aggregate import limits
+from pipeline.ingest.aggregate.distribution import Spec
 from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
 from tests.test_ingest_reference import _compare, ref_parse, ref_report, ref_template
 

@@ -35,9 +35,9 @@ import pytest
 from click.testing import CliRunner
 
 import pipeline.ingest.read as read_module
-from cli import cli
-from pipeline.ingest.generate import generate_logs
-from pipeline.ingest.stream import line_pieces
+from pipeline.cli import cli
+from pipeline.ingest.inputs.stream import line_pieces
+from pipeline.loggen.generate import generate_logs
 from tests.test_ingest_reference import ref_stats
 
 #: Lines of each generated file: realistic default grammar and realistic JSON lines (about

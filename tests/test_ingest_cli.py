@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli import cli
+from pipeline.cli import cli
 
 GOOD = "[GET] /x, status=200, time=5ms user-agent=curl/8\n"
 TOP_KEYS = [

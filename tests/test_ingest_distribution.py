@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.distribution import (
+from pipeline.ingest.aggregate.distribution import (
     KEYED,
     Distributions,
     Spec,

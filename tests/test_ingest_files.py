@@ -1,4 +1,4 @@
-"""pipeline.ingest.files: what --path means, and line-aligned blocks."""
+"""pipeline.ingest.inputs.files: what --path means, and line-aligned blocks."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.ingest import files as ingest_files
-from pipeline.ingest.files import compression_of, expand_path, plan_blocks, plan_tasks
+from pipeline.ingest.inputs import files as ingest_files
+from pipeline.ingest.inputs.files import compression_of, expand_path, plan_blocks, plan_tasks
 from pipeline.ingest.job import DEFAULT_BLOCKSIZE
 
 

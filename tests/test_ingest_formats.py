@@ -26,11 +26,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli import cli
-from pipeline.execution import ExecutionSettings
-from pipeline.ingest.formats import compile_format
+from pipeline.cli import cli
+from pipeline.engine.execution import ExecutionSettings
+from pipeline.ingest.formats.presets import compile_format
 from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
-from pipeline.ingest.parse import parse_text
+from pipeline.ingest.parsing.parse import parse_text
 from tests.test_ingest_formats_reference import (
     COMBINED,
     COMMON,

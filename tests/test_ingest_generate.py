@@ -1,4 +1,4 @@
-"""pipeline.ingest.generate: deterministic, well-formed, with the requested malformed share."""
+"""pipeline.loggen.generate: deterministic, well-formed, with the requested malformed share."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.ingest.generate import generate_logs
+from pipeline.loggen.generate import generate_logs
 from tests.test_ingest_reference import ref_parse
 
 

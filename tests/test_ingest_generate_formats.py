@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
+from pipeline.cli import cli
 from pipeline.errors import InputError
-from pipeline.ingest.generate import FORMATS, NGINX_TIMED_FORMAT, generate_logs
+from pipeline.loggen.generate import FORMATS, NGINX_TIMED_FORMAT, generate_logs
 
 QUOTED = r'"((?:[^"\\]|\\.)*)"'
 TEXT_LINE = re.compile(

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.execution import ExecutionSettings
+from pipeline.engine.execution import ExecutionSettings
 from pipeline.ingest import group
-from pipeline.ingest.files import Block
-from pipeline.ingest.formats import preset
-from pipeline.ingest.parse import DEFAULT_FORMAT
-from pipeline.ingest.result import build_result
-from pipeline.ingest.stats import Partial
+from pipeline.ingest.aggregate.partial import Partial
+from pipeline.ingest.formats.presets import preset
+from pipeline.ingest.inputs.files import Block
+from pipeline.ingest.parsing.parse import DEFAULT_FORMAT
+from pipeline.ingest.report.result import build_result
 from tests.conftest import REPO_ROOT
 
 GOOD = "[GET] /x, status=200, time=5ms user-agent=curl/8\n"
@@ -78,8 +78,9 @@ def test_a_file_holding_the_boundary_line_falls_back(tmp_path: Path) -> None:
 def test_batched_detection_equals_one_file_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.ingest import detect
-    from pipeline.ingest.formats import DETECTION_ORDER
+    from pipeline.ingest.formats.presets.presets import detect
+
+    from pipeline.ingest.formats.presets import DETECTION_ORDER
 
     nginx = REPO_ROOT / "tests" / "data" / "nginx"
     combined = (nginx / "combined.log").read_text().splitlines(keepends=True)
@@ -119,7 +120,9 @@ def test_small_files_are_detected_in_their_task_and_opened_once(
 ) -> None:
     import gzip
 
-    from pipeline.ingest import detect, read
+    from pipeline.ingest.formats.presets.presets import detect
+
+    from pipeline.ingest import read
     from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
     from tests.test_ingest_formats_reference import detect as ref_detect
     from tests.test_ingest_formats_reference import has_extra_fields
@@ -157,6 +160,7 @@ def test_small_files_are_detected_in_their_task_and_opened_once(
         field=["latency=took"],
     )
     document = result.to_dict()
+
     # reference: the plain detector over the lines that end in each file's first 256 KiB
     def start(text: str) -> str:
         data = text.encode()[: detect.SAMPLE_BYTES]
@@ -187,8 +191,8 @@ def test_small_files_are_detected_in_their_task_and_opened_once(
 
 def test_a_thousand_small_files_are_one_task_that_detects_them(tmp_path: Path) -> None:
     from pipeline.ingest import job
-    from pipeline.ingest.files import expand_path, plan_tasks
-    from pipeline.ingest.filters import build_filters
+    from pipeline.ingest.aggregate.filters import build_filters
+    from pipeline.ingest.inputs.files import expand_path, plan_tasks
 
     for index in range(1000):
         (tmp_path / f"{index:04}.log").write_text(GOOD)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
-from pipeline.execution import ExecutionSettings
+from pipeline.cli import cli
+from pipeline.engine.execution import ExecutionSettings
 from pipeline.ingest import group, read
+from pipeline.ingest.inputs.stream import MAX_LINE_BYTES
 from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
-from pipeline.ingest.stream import MAX_LINE_BYTES
 from tests.test_ingest_reference import assert_same_report, ref_report
 
 SYNC = ExecutionSettings(mode="sync")

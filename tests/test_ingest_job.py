@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.engine.execution import ExecutionSettings
 from pipeline.errors import InputError
-from pipeline.execution import ExecutionSettings
-from pipeline.ingest.generate import generate_logs
 from pipeline.ingest.job import MIN_BLOCKSIZE, parsed_frame, run_ingest
-from pipeline.report import render_json
+from pipeline.loggen.generate import generate_logs
+from pipeline.reporting.text import render_json
 from tests.test_ingest_reference import assert_same_report, ref_decode, ref_report
 
 SYNC = ExecutionSettings(mode="sync")
@@ -136,9 +136,9 @@ def test_bad_files_are_reported_not_fatal(tmp_path: Path) -> None:
 
 def test_failed_file_contributes_nothing_even_when_split(tmp_path: Path) -> None:
     """A file cut into several blocks where only one block's read fails is dropped whole."""
-    from pipeline.ingest.files import Block
+    from pipeline.ingest.aggregate.partial import merge_file
+    from pipeline.ingest.inputs.files import Block
     from pipeline.ingest.read import block_partial
-    from pipeline.ingest.stats import merge_file
 
     path = tmp_path / "x.log"
     path.write_bytes(b"[GET] /x, status=200, time=5ms user-agent=ua\n" * 10)

@@ -1,4 +1,5 @@
-"""pipeline.ingest.parse: the grammar, trimming and typed columns, against the plain reference."""
+"""pipeline.ingest.parsing.parse: the grammar, trimming and typed columns, against the plain
+reference."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.parse import PY_WHITESPACE, empty_frame, parse_lines, parse_text
+from pipeline.ingest.parsing.parse import PY_WHITESPACE, empty_frame, parse_lines, parse_text
 from tests.test_ingest_reference import ref_parse
 
 GOOD = "[GET] /a?q=1, status=200, time=12.5ms user-agent=curl/8.0"

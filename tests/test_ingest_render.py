@@ -1,11 +1,11 @@
-"""pipeline.ingest.render: every cell of the text latency tables sits under its own header."""
+"""pipeline.ingest.report.text: every cell of the text latency tables sits under its own header."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from pipeline import ExecutionSettings, run_ingest
-from pipeline.ingest.render import render_ingest
+from pipeline.ingest.report.text import render_ingest
 from tests.test_ingest_reference import ref_stats
 
 #: (method, status, latency): distinct count, mean, median, min, max, std and percentiles,

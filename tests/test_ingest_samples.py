@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.execution import ExecutionSettings
+from pipeline.engine.execution import ExecutionSettings
 from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
-from pipeline.ingest.render import render_ingest
+from pipeline.ingest.report.text import render_ingest
 from tests.test_ingest_reference import ref_samples
 
 GOOD = "[GET] /x, status=200, time=5ms user-agent=curl/8"
@@ -87,8 +87,8 @@ def test_samples_match_a_plain_reference(
 def test_samples_in_the_text_and_html_reports(logs: list[tuple[str, str]]) -> None:
     from datetime import datetime, timezone
 
-    from pipeline.html.ingest import render_ingest_html
-    from pipeline.html.page import PageContext
+    from pipeline.ingest.report.html import render_ingest_html
+    from pipeline.reporting.page import PageContext
 
     root = str(Path(logs[0][0]).parent)
     result = run_ingest(root, ExecutionSettings(mode="sync"), blocksize=MIN_BLOCKSIZE)

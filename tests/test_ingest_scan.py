@@ -1,4 +1,5 @@
-"""pipeline.ingest.scan: cutting validated lines at delimiters gives exactly the regex's fields.
+"""pipeline.ingest.parsing.scan: cutting validated lines at delimiters gives exactly the regex's
+fields.
 
 The oracle is RE2's own capture groups (``pyarrow.compute.extract_regex`` on the same pattern),
 on lines built to be hostile: spaces, quotes, escaped quotes, backslashes, brackets and
@@ -13,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.formats import compile_format, preset
-from pipeline.ingest.scan import cut_fields, plan
+from pipeline.ingest.formats.presets import compile_format, preset
+from pipeline.ingest.parsing.scan import cut_fields, plan
 
 TIMED = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '

@@ -1,4 +1,4 @@
-"""pipeline.ingest.stats: exact statistics from value counts, and merging partials."""
+"""pipeline.ingest.aggregate.partial: exact statistics from value counts, and merging partials."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.latency import latency_summary
-from pipeline.ingest.parse import parse_text
-from pipeline.ingest.stats import Partial, aggregate_partition, merge_partials
+from pipeline.ingest.aggregate.latency import latency_summary
+from pipeline.ingest.aggregate.partial import Partial, aggregate_partition, merge_partials
+from pipeline.ingest.parsing.parse import parse_text
 from tests.test_ingest_reference import ref_stats
 
 _values = st.lists(

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.execution import ExecutionSettings
-from pipeline.ingest.generate import generate_logs
+from pipeline.engine.execution import ExecutionSettings
 from pipeline.ingest.job import MIN_BLOCKSIZE
-from pipeline.ingest.result import build_result
+from pipeline.ingest.report.result import build_result
 from pipeline.ingest.stdin import stdin_total
+from pipeline.loggen.generate import generate_logs
 from tests.conftest import REPO_ROOT
 from tests.test_ingest_reference import assert_same_report, ref_decode, ref_report
 

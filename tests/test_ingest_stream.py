@@ -1,4 +1,5 @@
-"""pipeline.ingest.stream: blocks share no line and miss none; long lines are cut, never held."""
+"""pipeline.ingest.inputs.stream: blocks share no line and miss none; long lines are cut, never
+held."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.ingest.stream import Overlong, line_pieces, seek_line_start
+from pipeline.ingest.inputs.stream import Overlong, line_pieces, seek_line_start
 
 
 def _reference_lines(data: bytes) -> list[tuple[int, bytes]]:

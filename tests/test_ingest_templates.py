@@ -1,4 +1,4 @@
-"""Path templates (``pipeline.ingest.templates``) against the plain per-path reference."""
+"""Path templates (``pipeline.ingest.aggregate.templates``) against the plain per-path reference."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.templates import template_paths
+from pipeline.ingest.aggregate.templates import template_paths
 from tests.test_ingest_reference import ref_template
 
 #: Segments that hit each rule, near misses, placeholders written literally and empty ones.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.topk import capped_counts, merge_capped, top_rows
+from pipeline.ingest.aggregate.topk import capped_counts, merge_capped, top_rows
 
 #: Names whose code-point order is easy to get wrong: a trailing NUL, non-ASCII, astral and
 #: replacement characters, and a lone surrogate (no UTF-8 form: Arrow cannot sort it).

@@ -1,4 +1,5 @@
-"""pipeline.memory: the wrapper releases after the task, whatever happens, and does release."""
+"""pipeline.engine.memory: the wrapper releases after the task, whatever happens, and does
+release."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import sys
 import dask
 import pytest
 
-from pipeline import memory
-from pipeline.execution import ExecutionSettings, compute
+from pipeline.engine import memory
+from pipeline.engine.execution import ExecutionSettings, compute
+from pipeline.ingest.aggregate.partial import merge_task
 from pipeline.ingest.read import block_partial
-from pipeline.ingest.stats import merge_task
 
 
 def test_the_wrapped_task_returns_its_result_then_memory_is_released(

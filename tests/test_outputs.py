@@ -1,4 +1,4 @@
-"""pipeline.outputs: outputs checked before computing, written whole or not at all."""
+"""pipeline.reporting.outputs: outputs checked before computing, written whole or not at all."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.display import escape_text, escape_undecodable
 from pipeline.errors import OutputError
-from pipeline.outputs import atomic_binary, atomic_path, atomic_text, check_outputs
+from pipeline.reporting.display import escape_text, escape_undecodable
+from pipeline.reporting.outputs import atomic_binary, atomic_path, atomic_text, check_outputs
 
 
 def _siblings(path: Path) -> list[str]:

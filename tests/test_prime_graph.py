@@ -14,7 +14,7 @@ import pytest
 from pipeline import ExecutionSettings, prime_graph, run_prime
 from pipeline.prime.graph import build_graph, plan, reduce_pieces
 from pipeline.prime.ranges import PrimeRange, parse_ranges
-from pipeline.prime.summary import Summary
+from pipeline.prime.sieve.summary import Summary
 from pipeline.prime.tuning import MAX_TASKS, SEGMENT_TREE_SPAN
 from tests.test_prime_kernel import reference_primes, reference_summary
 

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.prime import kernel
-from pipeline.prime.kernel import base_primes, sieve_window, window_primes
-from pipeline.prime.summary import Summary, merge, merge_all
+from pipeline.prime.sieve import kernel
+from pipeline.prime.sieve.kernel import base_primes, sieve_window, window_primes
+from pipeline.prime.sieve.summary import Summary, merge, merge_all
 
 
 def reference_primes(lo: int, hi: int) -> list[int]:
@@ -234,7 +234,7 @@ def test_buckets_near_1e15_across_blocks() -> None:
 @given(lo=st.integers(0, 10**7), width=st.integers(1, 20_000))
 def test_plain_sieve_for_tiny_jobs_agrees(lo: int, width: int) -> None:
     """The numpy sieve of tiny jobs agrees with the reference and with the compiled kernel."""
-    from pipeline.prime import plain
+    from pipeline.prime.sieve import plain
 
     expected = reference_primes(lo, lo + width)
     assert plain.plain_primes(lo, lo + width).tolist() == expected

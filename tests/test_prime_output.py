@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
+from pipeline.cli import cli
 from tests.conftest import REPO_ROOT
 from tests.test_prime_kernel import reference_primes
 

@@ -90,7 +90,7 @@ def read_only_copy(base: Path) -> Path:
 
 
 COMPILE_SMALL = (
-    "from pipeline.prime.kernel import base_primes; from pipeline.prime import compiled; "
+    "from pipeline.prime.sieve.kernel import base_primes; from pipeline.prime import compiled; "
     "print(compiled.CACHE_DIR); print(base_primes(100)[-1])"
 )
 
@@ -149,7 +149,7 @@ def test_numba_cache_dir_wins_and_an_unwritable_home_falls_back_to_tmp(shared_tm
 def test_kernel_cached_follows_numbas_index_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.prime.cache_dir import kernel_cached
+    from pipeline.prime.sieve.cache_dir import kernel_cached
 
     source = tmp_path / "src" / "kernel.py"
     source.parent.mkdir()
@@ -175,7 +175,7 @@ def test_kernel_cached_follows_numbas_index_files(
 def test_a_run_says_when_it_compiles_the_kernel(
     cached: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from pipeline.execution import ExecutionSettings
+    from pipeline.engine.execution import ExecutionSettings
     from pipeline.prime import job
 
     monkeypatch.setattr(job, "_kernel_cached", lambda: cached)

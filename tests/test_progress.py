@@ -1,4 +1,4 @@
-"""pipeline.progress: the progress line (elapsed, time left) and the waiting line."""
+"""pipeline.engine.progress: the progress line (elapsed, time left) and the waiting line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import dask
 import pytest
 
-from pipeline import progress
+from pipeline.engine import progress
 
 
 @pytest.mark.parametrize(

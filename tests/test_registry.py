@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
 from pipeline import registry
+from pipeline.cli import cli
 from tests.toy_feature import TOY_FEATURE
 
 
@@ -69,8 +69,8 @@ def test_a_failed_import_of_the_builtin_features_is_retried(
 ) -> None:
     """One failed import must not leave an empty registry for the rest of the process."""
     monkeypatch.setattr(registry, "_REGISTRY", registry._Registry())
-    monkeypatch.setitem(sys.modules, "pipeline.features", None)  # importing it raises
+    monkeypatch.setitem(sys.modules, "pipeline.ingest.feature", None)  # importing it raises
     with pytest.raises(ImportError):
         registry.features()
-    monkeypatch.delitem(sys.modules, "pipeline.features")  # importable again
+    monkeypatch.delitem(sys.modules, "pipeline.ingest.feature")  # importable again
     assert {"ingest", "prime"} <= set(registry.features())

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli import cli
-from pipeline.report import FailedInput, json_document, render_json
+from pipeline.cli import cli
+from pipeline.reporting.text import FailedInput, json_document, render_json
 
 #: Every control character a terminal could act on (C0, DEL, C1).
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -180,8 +180,10 @@ _SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
 _SCALARS |= st.floats(allow_nan=True, allow_infinity=True)
 _VALUES = st.recursive(
     _SCALARS,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 

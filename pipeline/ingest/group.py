@@ -2,18 +2,19 @@
 
 Parsing and aggregating cost a few milliseconds per call whatever the size of the input (pyarrow
 and pandas set-up), so 10,000 one-line files handled one by one cost tens of seconds even in one
-task. :func:`files_partial` reads the files of a group (:func:`~pipeline.ingest.files.plan_tasks`)
-one by one, so a file that cannot be read fails alone, then joins the texts of the files that
-share a log format, separated by a boundary line that no format parses, and parses and
-aggregates that text once. The boundary lines come back among the malformed lines, in order, and
-tell which malformed line belongs to which file; each file's parsed count is its number of
-non-blank lines minus its malformed ones. So every file still gets its own line counts, its own
-``--malformed-out`` records, its own "no line matches" failure, and counts once in ``files``.
+task. :func:`files_partial` reads the files of a group
+(:func:`~pipeline.ingest.inputs.files.plan_tasks`) one by one, so a file that cannot be read fails
+alone, then joins the texts of the files that share a log format, separated by a boundary line that
+no format parses, and parses and aggregates that text once. The boundary lines come back among the
+malformed lines, in order, and tell which malformed line belongs to which file; each file's parsed
+count is its number of non-blank lines minus its malformed ones. So every file still gets its own
+line counts, its own ``--malformed-out`` records, its own "no line matches" failure, and counts once
+in ``files``.
 
 With ``--log-format auto``, the format of each uncompressed file of a group is detected here,
 from the text the task has just read (the same rules as in the client,
-:mod:`pipeline.ingest.detect`), so a small file is opened once, not once to detect and once to
-read.
+:mod:`pipeline.ingest.formats.detect`), so a small file is opened once, not once to detect and once
+to read.
 
 Compressed files (whose text may be much larger than their size on disk; streamed, with their
 format detected in the client), runs with filters (which count filtered lines per file: one parse
@@ -31,19 +32,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.display import escape_text
-from pipeline.ingest.detect import detect_samples, head_of_text
-from pipeline.ingest.files import Block
-from pipeline.ingest.filters import Filters
-from pipeline.ingest.formats import LogFormat
-from pipeline.ingest.parse import DEFAULT_FORMAT, PY_WHITESPACE, ParsedPartition, parse_text
-from pipeline.ingest.read import (
-    READ_ERRORS,
-    block_partial,
-    block_texts,
-    describe_error,
-)
-from pipeline.ingest.stats import (
+from pipeline.engine.memory import releasing_memory
+from pipeline.ingest.aggregate.filters import Filters
+from pipeline.ingest.aggregate.partial import (
     MALFORMED_SAMPLES,
     FileReport,
     MalformedSample,
@@ -53,9 +44,19 @@ from pipeline.ingest.stats import (
     merge_partials,
     sample,
 )
-from pipeline.ingest.stream import Overlong
-from pipeline.memory import releasing_memory
-from pipeline.report import FailedInput
+from pipeline.ingest.formats.detect import detect_samples, head_of_text
+from pipeline.ingest.formats.presets import LogFormat
+from pipeline.ingest.inputs.files import Block
+from pipeline.ingest.inputs.stream import Overlong
+from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, PY_WHITESPACE, ParsedPartition, parse_text
+from pipeline.ingest.read import (
+    READ_ERRORS,
+    block_partial,
+    block_texts,
+    describe_error,
+)
+from pipeline.reporting.display import escape_text
+from pipeline.reporting.text import FailedInput
 
 #: The line put between two files' texts: NUL bytes make it malformed in every format.
 BOUNDARY: Final[str] = "\x00mini-orchestrator file boundary\x00"
@@ -78,8 +79,8 @@ def files_partial(
 
     ``formats`` gives each file's log format (default: the default grammar for all); None for a
     file means "detect it here" (``--log-format auto``), from the text this task reads anyway
-    (:func:`~pipeline.ingest.detect.head_of_text`, same rules as in the client); a file detected
-    as JSON lines gets ``json_fields``. ``filters`` and ``raw_paths`` as in
+    (:func:`~pipeline.ingest.formats.detect.head_of_text`, same rules as in the client); a file
+    detected as JSON lines gets ``json_fields``. ``filters`` and ``raw_paths`` as in
     :func:`~pipeline.ingest.read.block_partial`.
     """
     fmts: list[LogFormat | None] = (

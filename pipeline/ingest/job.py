@@ -1,15 +1,15 @@
 """The ingest job: expand ``--path``, build one Dask graph, compute it once, build the report.
 
-Dataflow: the files become line-aligned blocks (:mod:`pipeline.ingest.files`); each block is one
-task that reads, parses (vectorised, into a typed pandas DataFrame) and reduces its lines to a
-:class:`~pipeline.ingest.stats.Partial` (:mod:`pipeline.ingest.read`); the partials of a file are
-merged (a file with a failed block contributes nothing), then the files' partials are merged in a
-tree of fan-in :data:`MERGE_FAN_IN`. Only partials, never parsed frames, cross between workers,
-which is what keeps ``--mode process`` cheap. :func:`parsed_frame` exposes the same parsing as a
-lazy dask DataFrame for notebooks.
+Dataflow: the files become line-aligned blocks (:mod:`pipeline.ingest.inputs.files`); each block is
+one task that reads, parses (vectorised, into a typed pandas DataFrame) and reduces its lines to a
+:class:`~pipeline.ingest.aggregate.partial.Partial` (:mod:`pipeline.ingest.read`); the partials of a
+file are merged (a file with a failed block contributes nothing), then the files' partials are
+merged in a tree of fan-in :data:`MERGE_FAN_IN`. Only partials, never parsed frames, cross between
+workers, which is what keeps ``--mode process`` cheap. :func:`parsed_frame` exposes the same parsing
+as a lazy dask DataFrame for notebooks.
 
->>> from pipeline.execution import ExecutionSettings
->>> from pipeline.features import DATA_DIR
+>>> from pipeline.engine.execution import ExecutionSettings
+>>> from pipeline.ingest.feature import DATA_DIR
 >>> result = run_ingest(str(DATA_DIR / "logs" / "sample.log"), ExecutionSettings(mode="sync"))
 >>> result.to_dict()["lines"]["total"] == result.parsed + result.malformed
 True
@@ -29,21 +29,21 @@ import dask
 import pandas as pd
 from dask.base import tokenize
 
+from pipeline.engine.execution import ExecutionSettings, compute
 from pipeline.errors import InputError
-from pipeline.execution import ExecutionSettings, compute
-from pipeline.ingest.detect import Detection, detect_formats
-from pipeline.ingest.files import Block, expand_path, plan_blocks, plan_tasks
-from pipeline.ingest.filters import Filters, build_filters
-from pipeline.ingest.formats import LogFormat, compile_format, preset
+from pipeline.ingest.aggregate.filters import Filters, build_filters
+from pipeline.ingest.aggregate.partial import FileReport, Partial, merge_file, merge_task
+from pipeline.ingest.aggregate.timeline import check_bucket
+from pipeline.ingest.formats.detect import Detection, detect_formats
+from pipeline.ingest.formats.presets import LogFormat, compile_format, preset
 from pipeline.ingest.group import files_partial
-from pipeline.ingest.jsonlines import CANONICAL, UNITS
-from pipeline.ingest.parse import empty_frame, parse_text
+from pipeline.ingest.inputs.files import Block, expand_path, plan_blocks, plan_tasks
+from pipeline.ingest.parsing.jsonlines import CANONICAL, UNITS
+from pipeline.ingest.parsing.parse import empty_frame, parse_text
 from pipeline.ingest.read import block_partial, block_texts
-from pipeline.ingest.result import IngestResult, build_result
-from pipeline.ingest.stats import FileReport, Partial, merge_file, merge_task
+from pipeline.ingest.report.result import IngestResult, build_result
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
-from pipeline.ingest.timeline import check_bucket
-from pipeline.outputs import atomic_text, check_outputs
+from pipeline.reporting.outputs import atomic_text, check_outputs
 
 if TYPE_CHECKING:  # dask.dataframe costs about 1 s to import: only parsed_frame needs it
     import dask.dataframe as dd
@@ -95,10 +95,11 @@ def run_ingest(
     ----------
     path
         File, directory, glob pattern or fsspec URL
-        (see :func:`~pipeline.ingest.files.expand_path`), or ``-`` for standard input
+        (see :func:`~pipeline.ingest.inputs.files.expand_path`), or ``-`` for standard input
         (see :mod:`pipeline.ingest.stdin`).
     settings
-        How to compute (mode and workers); the scheduler is chosen by :mod:`pipeline.execution`.
+        How to compute (mode and workers); the scheduler is chosen by
+        :mod:`pipeline.engine.execution`.
     malformed_out
         Also write every malformed line as ``FILE<TAB>LINE`` to this file.
     blocksize
@@ -106,17 +107,17 @@ def run_ingest(
     log_format
         ``auto`` (detect per file), a preset (``default``, ``combined``, ``common``, ``json``),
         or an nginx ``log_format`` / Apache ``LogFormat`` string
-        (:func:`~pipeline.ingest.formats.compile_format`).
+        (:func:`~pipeline.ingest.formats.presets.compile_format`).
     field
         JSON key overrides ``CANON=KEY[:UNIT]``.
     bucket
         Timeline bucket: ``auto``, ``1m``, ``5m``, ``15m``, ``1h`` or ``1d``.
     since, until, status, method, path_regex
-        Filters (:func:`~pipeline.ingest.filters.build_filters`).
+        Filters (:func:`~pipeline.ingest.aggregate.filters.build_filters`).
     top
         Length of every top list (paths, error paths, user agents), 1 to :data:`MAX_TOP`.
     raw_paths
-        Group paths as written instead of by template (:mod:`pipeline.ingest.templates`).
+        Group paths as written instead of by template (:mod:`pipeline.ingest.aggregate.templates`).
 
     Raises
     ------
@@ -304,13 +305,13 @@ def _graph(
     """The delayed tree: read tasks -> a merge tree per split file -> one merge tree overall.
 
     A task is one block of a large file, or a group of whole small files read together
-    (:func:`~pipeline.ingest.files.plan_tasks`); ``formats`` is each file's format, None for a
-    file its group task detects. Merging in trees of fan-in :data:`MERGE_FAN_IN` (also inside
+    (:func:`~pipeline.ingest.inputs.files.plan_tasks`); ``formats`` is each file's format, None for
+    a file its group task detects. Merging in trees of fan-in :data:`MERGE_FAN_IN` (also inside
     one big file) lets the scheduler free partials as it goes, so a 5 GB file never has all its
     block partials alive at once.
 
     Every key is a token of its inputs, including each file's size and modification time
-    (:class:`~pipeline.ingest.files.Block`): a file rewritten between two runs on one
+    (:class:`~pipeline.ingest.inputs.files.Block`): a file rewritten between two runs on one
     long-lived ``distributed`` client gets new keys, so its stale result is never reused.
     """
     split: dict[str, list[Any]] = {}
@@ -340,7 +341,12 @@ def _graph(
             blocks = dask.delayed(task, name=key + "-blocks", traverse=False)
             group_formats = dask.delayed(fmts, name=key + "-formats", traverse=False)
             group = dask.delayed(files_partial)(
-                blocks, keep_malformed, group_formats, filters, raw_paths, overrides,
+                blocks,
+                keep_malformed,
+                group_formats,
+                filters,
+                raw_paths,
+                overrides,
                 dask_key_name=key,
             )
             level.append(group)
@@ -363,7 +369,7 @@ def _tree(level: list[Any]) -> Any:
 
 
 def _write_malformed(out_path: Path, records: Sequence[str]) -> None:
-    """Write the records whole or not at all (:func:`pipeline.outputs.atomic_text`)."""
+    """Write the records whole or not at all (:func:`pipeline.reporting.outputs.atomic_text`)."""
     with atomic_text(out_path, what="malformed lines", errors="surrogateescape") as handle:
         for record in records:
             handle.write(record + "\n")
@@ -394,7 +400,7 @@ def parsed_frame(
     same partitions, but with dask 2026.8 the result breaks as soon as it is turned into a dask
     array, e.g. for ``da.histogram``: "Missing dependency" / "Cycle detected".)
 
-    >>> from pipeline.features import DATA_DIR
+    >>> from pipeline.ingest.feature import DATA_DIR
     >>> frame = parsed_frame(str(DATA_DIR / "logs"))
     >>> list(frame.columns)
     ['method', 'path', 'status', 'latency_ms', 'user_agent', 'time', 'bytes']

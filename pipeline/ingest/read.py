@@ -7,7 +7,7 @@ record in the returned partial instead of an exception that would abort the whol
 Why not ``dask.bag.read_text`` in the job: its read tasks raise inside the scheduler (one corrupt
 file would abort the run), and it materialises one Python ``str`` per line, which costs more than
 all of the parsing. This module reads line-aligned blocks through fsspec in bounded memory
-(:mod:`pipeline.ingest.stream`: a line longer than a cap is skipped and counted malformed),
+(:mod:`pipeline.ingest.inputs.stream`: a line longer than a cap is skipped and counted malformed),
 hands each whole block to the vectorised parser as raw bytes (the parser checks the UTF-8 and
 decodes with ``errors="replace"`` only a block that is not valid UTF-8).
 :func:`pipeline.ingest.job.parsed_frame` turns the same blocks into a dask DataFrame for
@@ -35,21 +35,21 @@ import fsspec.compression
 import fsspec.core
 from fsspec.implementations.local import LocalFileSystem
 
-from pipeline.display import escape_text
-from pipeline.ingest.files import Block
-from pipeline.ingest.filters import Filters
-from pipeline.ingest.formats import LogFormat
-from pipeline.ingest.parse import DEFAULT_FORMAT, parse_text
-from pipeline.ingest.stats import (
+from pipeline.engine.memory import releasing_memory
+from pipeline.ingest.aggregate.filters import Filters
+from pipeline.ingest.aggregate.partial import (
     MALFORMED_SAMPLES,
     Partial,
     aggregate_partition,
     merge_partials,
     sample,
 )
-from pipeline.ingest.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
-from pipeline.memory import releasing_memory
-from pipeline.report import FailedInput
+from pipeline.ingest.formats.presets import LogFormat
+from pipeline.ingest.inputs.files import Block
+from pipeline.ingest.inputs.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
+from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text
+from pipeline.reporting.display import escape_text
+from pipeline.reporting.text import FailedInput
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def block_texts(block: Block, overlong: list[Overlong] | None = None) -> Iterato
 def block_bytes(block: Block, overlong: list[Overlong] | None = None) -> Iterator[bytes]:
     """The bytes of a block, in pieces that end at a line break (or the end of file).
 
-    Lines longer than :data:`~pipeline.ingest.stream.MAX_LINE_BYTES` are skipped and appended
+    Lines longer than :data:`~pipeline.ingest.inputs.stream.MAX_LINE_BYTES` are skipped and appended
     to ``overlong``. An empty file is an empty input whatever its suffix (bz2 and xz would call
     it truncated). A local input that is neither a regular file nor a FIFO raises
     :class:`UnsupportedFileType`.

@@ -4,9 +4,9 @@
 standard input (detected by its magic bytes ``1f 8b``, whatever the file was called). The input
 counts as one file named ``<stdin>``. A pipe can be read only once and only by this process, so
 the main process cuts it into line-aligned pieces of about ``blocksize`` bytes
-(:func:`~pipeline.ingest.stream.line_pieces`, long lines capped) and hands them to the workers in
-batches of :data:`BATCH_PER_WORKER` pieces per worker, one ``compute`` per batch, merging the
-batch's partials into a running total: memory stays near ``batch x blocksize`` in every mode,
+(:func:`~pipeline.ingest.inputs.stream.line_pieces`, long lines capped) and hands them to the
+workers in batches of :data:`BATCH_PER_WORKER` pieces per worker, one ``compute`` per batch, merging
+the batch's partials into a running total: memory stays near ``batch x blocksize`` in every mode,
 whatever the length of the input. (In ``--mode process`` each batch starts a new pool, about two
 seconds: stdin favours ``threading``.) A terminal on standard input is an error rather than a
 silent wait for typing.
@@ -23,16 +23,21 @@ from typing import IO, Any, Final
 
 import dask
 
+from pipeline.engine.execution import ExecutionSettings, compute
 from pipeline.errors import InputError
-from pipeline.execution import ExecutionSettings, compute
-from pipeline.ingest.detect import SAMPLE_BYTES, Detection, detect_sample, head_lines
-from pipeline.ingest.filters import Filters
-from pipeline.ingest.formats import DETECTION_ORDER, LogFormat, preset
-from pipeline.ingest.parse import DEFAULT_FORMAT, parse_text
+from pipeline.ingest.aggregate.filters import Filters
+from pipeline.ingest.aggregate.partial import (
+    Partial,
+    aggregate_partition,
+    merge_file,
+    merge_partials,
+)
+from pipeline.ingest.formats.detect import SAMPLE_BYTES, Detection, detect_sample, head_lines
+from pipeline.ingest.formats.presets import DETECTION_ORDER, LogFormat, preset
+from pipeline.ingest.inputs.stream import Overlong, line_pieces
+from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text
 from pipeline.ingest.read import READ_ERRORS, describe_error, overlong_partial
-from pipeline.ingest.stats import Partial, aggregate_partition, merge_file, merge_partials
-from pipeline.ingest.stream import Overlong, line_pieces
-from pipeline.report import FailedInput
+from pipeline.reporting.text import FailedInput
 
 #: The ``--path`` value that means standard input, and the input's name in reports.
 STDIN_PATH: Final[str] = "-"
@@ -59,7 +64,7 @@ def stdin_total(
 ) -> tuple[Partial, Detection]:
     """The counts of the log on standard input (or ``stream``), as one file ``<stdin>``, and
     the log format used: ``fmt``, or when None the one detected from the first piece
-    (:func:`~pipeline.ingest.detect.detect_sample`, as for a file). JSON lines are read with
+    (:func:`~pipeline.ingest.formats.detect.detect_sample`, as for a file). JSON lines are read with
     the ``--field`` overrides ``json_fields``, as files are.
 
     Raises

@@ -1,7 +1,7 @@
 """Registration of the prime feature (imported by :mod:`pipeline.registry` on demand).
 
-Kept apart from :mod:`pipeline.features` so that running ``cli.py prime`` imports neither pandas
-nor the ingest job: only this light module, and the job itself when it runs.
+Kept apart from :mod:`pipeline.ingest.feature` so that running ``cli.py prime`` imports neither
+pandas nor the ingest job: only this light module, and the job itself when it runs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline.prime.tuning import DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE
 from pipeline.registry import Feature, FeatureOption, register
-from pipeline.units import parse_count
+from pipeline.reporting.units import parse_count
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 
@@ -23,13 +23,13 @@ def _run(path: str, settings: Any, **options: Any) -> Any:
 
 
 def _render(result: Any) -> str:
-    from pipeline.prime.render import render_prime
+    from pipeline.prime.report.text import render_prime
 
     return render_prime(result)
 
 
 def _render_html(result: Any, context: Any) -> str:
-    from pipeline.html.prime import render_prime_html
+    from pipeline.prime.report.html import render_prime_html
 
     return render_prime_html(result, context)
 

@@ -20,7 +20,7 @@ contains :func:`dask.base.tokenize` of the task's inputs, so two different jobs 
 long-lived ``distributed`` client never share a key.
 
 No task returns primes; the graph is built here and computed by :mod:`pipeline.prime.job`
-through :func:`pipeline.execution.compute`, which alone picks the scheduler.
+through :func:`pipeline.engine.execution.compute`, which alone picks the scheduler.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from dask.base import tokenize
 
 from pipeline.errors import InputError
 from pipeline.prime.ranges import PrimeRange
-from pipeline.prime.summary import Summary, merge
+from pipeline.prime.sieve.summary import Summary, merge
 from pipeline.prime.tuning import (
     INIT_NUMBERS_PER_PRIME,
     MAX_RANGES,
@@ -72,7 +72,7 @@ class Plan:
         The plan's estimated work in "numbers" (numbers sieved plus start-up per window).
     compiled
         Whether tasks use the compiled kernel; False only for tiny jobs, which the plain numpy
-        sieve of :mod:`pipeline.prime.plain` finishes before numba could even start.
+        sieve of :mod:`pipeline.prime.sieve.plain` finishes before numba could even start.
     outside
         Pieces that lie in a bridged gap between union intervals (sieved, never counted).
     """
@@ -190,14 +190,14 @@ def sieve_task(packed: npt.NDArray[np.int64], compiled: bool = True) -> tuple[Su
     """
     windows = unpack_windows(packed)
     if not compiled:
-        from pipeline.prime import plain
+        from pipeline.prime.sieve import plain
 
         return tuple(
             s
             for lo, hi, cuts in windows
             for s in plain.summaries(plain.plain_primes(lo, hi), [lo, *cuts, hi])
         )
-    from pipeline.prime.kernel import sieve_window
+    from pipeline.prime.sieve.kernel import sieve_window
 
     return tuple(s for lo, hi, cuts in windows for s in sieve_window(lo, hi, cuts))
 

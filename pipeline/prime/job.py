@@ -2,12 +2,12 @@
 
 Validation happens first (ranges file or ``--range`` values, ``segment_size``, the
 ``--primes-out`` file), then the plan of :mod:`pipeline.prime.graph` is logged at INFO with a
-time estimate and computed in one :func:`pipeline.execution.compute` call.
+time estimate and computed in one :func:`pipeline.engine.execution.compute` call.
 
 With ``primes_out`` the same tasks instead *list* their primes (as decimal text, formatted in
-compiled code) along with their summaries, and :func:`pipeline.execution.compute_ordered` hands
-them back in order with a bounded number in flight, so the file is written as the sieve advances
-and never more than a few tasks' primes are in memory. Tasks are smaller in this mode
+compiled code) along with their summaries, and :func:`pipeline.engine.execution.compute_ordered`
+hands them back in order with a bounded number in flight, so the file is written as the sieve
+advances and never more than a few tasks' primes are in memory. Tasks are smaller in this mode
 (``PRIMES_OUT_SEGMENT``) because a task's text is held whole. The file is written to a temporary
 file in the same directory and renamed at the end, so a failed run (a full disk, a file size
 limit) leaves no truncated file; a device such as ``/dev/null`` is written directly.
@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from pipeline.engine.execution import ExecutionSettings, compute, compute_ordered
 from pipeline.errors import InputError
-from pipeline.execution import ExecutionSettings, compute, compute_ordered
 from pipeline.prime.graph import Plan, Window, build_graph, describe, plan, reduce_pieces
 from pipeline.prime.ranges import PrimeRange, load_ranges, parse_range_options
-from pipeline.prime.result import PrimeResult, RangeStats
-from pipeline.prime.summary import Summary
+from pipeline.prime.report.result import PrimeResult, RangeStats
+from pipeline.prime.sieve.summary import Summary
 from pipeline.prime.tuning import (
     DEFAULT_SEGMENT_SIZE,
     MAX_SEGMENT_SIZE,
@@ -57,7 +57,7 @@ def run_prime(
         Ranges file (see :mod:`pipeline.prime.ranges` for the format); ignored when ``ranges``
         is given.
     settings
-        Execution settings; the scheduler is chosen by :mod:`pipeline.execution`.
+        Execution settings; the scheduler is chosen by :mod:`pipeline.engine.execution`.
     segment_size
         Numbers per sieve task (``MIN_SEGMENT_SIZE`` .. ``MAX_SEGMENT_SIZE``); None for
         ``DEFAULT_SEGMENT_SIZE``. Raised automatically to keep at most ``MAX_TASKS`` tasks.
@@ -116,9 +116,9 @@ def run_prime(
 
 def _kernel_cached() -> bool:
     """Whether the compiled kernel is in numba's cache (checked without importing numba)."""
-    from pipeline.prime import cache_dir
+    from pipeline.prime.sieve import cache_dir
 
-    return cache_dir.kernel_cached(Path(__file__).with_name("kernel.py"), "_sieve")
+    return cache_dir.kernel_cached(Path(__file__).with_name("sieve") / "kernel.py", "_sieve")
 
 
 def _result(
@@ -164,15 +164,15 @@ def primes_task(
     """``--primes-out`` task: the piece summaries and the primes (decimal text) of ``windows``.
 
     One sieve pass: the primes are listed once, summarised per piece with numpy and formatted
-    by the compiled :func:`pipeline.prime.kernel.primes_text` (``str`` for tiny jobs).
+    by the compiled :func:`pipeline.prime.sieve.kernel.primes_text` (``str`` for tiny jobs).
     """
-    from pipeline.prime import plain
+    from pipeline.prime.sieve import plain
 
     pieces: list[Summary] = []
     texts: list[bytes] = []
     for lo, hi, cuts in windows:
         if compiled:
-            from pipeline.prime.kernel import primes_text, window_primes
+            from pipeline.prime.sieve.kernel import primes_text, window_primes
 
             primes = window_primes(lo, hi)
             texts.append(primes_text(primes).tobytes())

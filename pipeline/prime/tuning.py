@@ -106,8 +106,8 @@ PRIMES_OUT_SEGMENT: Final[int] = 2**24
 
 #: A job whose whole estimated work, costed for the plain numpy sieve (each number, plus
 #: ``PLAIN_NUMBERS_PER_PRIME`` per sieving prime and window for its Python-level slice), is at
-#: most ``PLAIN_MAX_COST`` runs on :mod:`pipeline.prime.plain` instead of the compiled kernel: a
-#: few milliseconds of numpy beat the half second numba needs to start. Raising it moves bigger
+#: most ``PLAIN_MAX_COST`` runs on :mod:`pipeline.prime.sieve.plain` instead of the compiled kernel:
+#: a few milliseconds of numpy beat the half second numba needs to start. Raising it moves bigger
 #: jobs to the slow path; 0 disables it. Legal range: >= 0.
 PLAIN_MAX_COST: Final[int] = 2_000_000
 PLAIN_NUMBERS_PER_PRIME: Final[int] = 2_000

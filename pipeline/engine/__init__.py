@@ -1,0 +1,1 @@
+"""How work runs: execution settings, schedulers, clusters, progress, interrupts, memory."""

@@ -1,0 +1,2 @@
+"""Mergeable partials of parsed lines: counts, latency distributions, top lists, agents,
+timeline."""

@@ -1,0 +1,46 @@
+"""The caps that bound an ingest run's memory by the report, not by the input.
+
+Each constant says what it bounds, its trade-off and its legal range. Larger caps keep more
+figures exact (and make the proofs of exactness succeed more often) at the cost of memory per
+partial; a partial's worst case is about ``PATHS * PATH_LATENCY.cap + LATENCY.cap * groups``
+latency entries of 24 bytes (group number, value, count), tens of MB, whatever the input size.
+A process-mode run holds up to ``MERGE_FAN_IN`` such partials in its main process while they are
+merged, so these caps, not the input, set its memory.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pipeline.ingest.aggregate.distribution import Spec
+
+#: Latency per (method, status class): exact up to 65,536 distinct latencies per group (every
+#: millisecond-resolution latency up to 65 s, every 0.1 ms one up to 6.5 s), then a sketch with
+#: 0.1% relative error on its percentiles. 24 bytes per entry: 1.6 MB per full group.
+#: Cap >= 1; 0 < alpha < 0.5.
+LATENCY: Final[Spec] = Spec(("method", "status_class"), cap=65_536, alpha=0.001)
+
+#: Latency per kept path: exact up to 1,024 distinct latencies (millisecond resolution up to
+#: 1 s), then a sketch with 1% relative error (about 115 buckets per decade of latency). With
+#: ``PATHS`` paths this is at most about 2 million entries (48 MB) per partial.
+PATH_LATENCY: Final[Spec] = Spec(("path",), cap=1_024, alpha=0.01)
+
+#: Latency per timeline slot: exact up to 256 distinct latencies, then a 2% sketch (a plot of
+#: p50/p95 needs no more).
+TIMELINE_LATENCY: Final[Spec] = Spec(("minute",), cap=256, alpha=0.02)
+
+#: Paths (templates unless --raw-paths) a partial keeps, the most frequent ones; the others are
+#: summed into a bound (:mod:`pipeline.ingest.aggregate.topk`). At least ``MAX_TOP`` (1,000) so a
+#: top list can be proven exact; more keeps rare paths' counts exact longer.
+PATHS: Final[int] = 2_000
+
+#: Paths a partial keeps among 4xx/5xx responses (``top_errors``). At least 1,000.
+ERROR_PATHS: Final[int] = 2_000
+
+#: Full user-agent strings a partial keeps (``user_agents.top``). At least 1,000.
+AGENTS: Final[int] = 2_000
+
+#: Most time slots a partial keeps: the slot grows from 1m to 5m, 15m, 1h, 1d until the time
+#: seen fits; an explicit --bucket finer than that is raised, with a note. 5,000 one-minute
+#: slots are 3.5 days. At least 300 (the rows of an ``auto`` timeline).
+TIMELINE_SLOTS: Final[int] = 5_000

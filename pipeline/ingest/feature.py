@@ -1,0 +1,149 @@
+"""Registration of the ingest feature (imported by :mod:`pipeline.registry` on demand).
+
+Each job registers itself in a ``feature`` module of its own (listed in
+:data:`pipeline.registry.BUILTIN`), so ``cli.py prime`` never imports this module and its
+pandas-based job: a trivial prime run starts in well under a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from pipeline.ingest.aggregate.timeline import BUCKET_CHOICES
+from pipeline.ingest.formats.presets import PRESETS
+from pipeline.ingest.job import DEFAULT_TOP, MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.report.text import render_ingest
+from pipeline.registry import Feature, FeatureOption, register
+from pipeline.reporting.units import parse_size
+
+#: Bundled sample inputs, resolved from this file so the defaults work from any directory.
+DATA_DIR: Final[Path] = Path(__file__).resolve().parents[2] / "data"
+
+
+def _ingest_html(result: Any, context: Any) -> str:
+    """``--format html`` of ingest; Bokeh is imported only here, when a page is asked for."""
+    from pipeline.ingest.report.html import render_ingest_html
+
+    return render_ingest_html(result, context)
+
+
+FEATURE = register(
+    Feature(
+        name="ingest",
+        help="Web-request logs: counts, exact latency percentiles.",
+        path_help="Log file, directory (read recursively), glob or fsspec URL; .gz/.bz2/.xz are "
+        "decompressed.",
+        description=(
+            "Reads every file below --path (compression inferred from .gz/.bz2/.xz) in its log "
+            "format (detected per file: the project's '[METHOD] PATH, status=STATUS, "
+            "time=LATENCYms user-agent=UA', Apache/nginx common or combined, JSON lines; or "
+            "given with --log-format, also as a pasted nginx log_format or Apache LogFormat "
+            "string) and reports counts, exact latency percentiles (ms), top paths, user agents "
+            "and, when the lines have times, a timeline. Files that cannot be read are reported "
+            "and the exit code is 3."
+        ),
+        default_path=DATA_DIR / "logs",
+        run=run_ingest,
+        render_text=render_ingest,
+        render_html=_ingest_html,
+        options=(
+            FeatureOption(
+                "malformed_out",
+                str,
+                None,
+                "Write every malformed line as FILE<TAB>LINE to this file.",
+                metavar="FILE",
+                output=True,
+            ),
+            FeatureOption(
+                "blocksize",
+                parse_size,
+                "16MiB",
+                f"Partition size of uncompressed files: bytes, or a size such as 16MiB or 64kB "
+                f"(dask's units), {MIN_BLOCKSIZE // 1024} KiB to 1 GiB.",
+                metavar="SIZE",
+            ),
+            FeatureOption(
+                "log_format",
+                str,
+                "auto",
+                f"Log format: {', '.join(PRESETS)} (detected per file), or an nginx log_format "
+                "string ('$remote_addr ... $request_time') or Apache LogFormat string "
+                "('%h %l %u %t \"%r\" %>s %b %D').",
+                metavar="FORMAT",
+            ),
+            FeatureOption(
+                "field",
+                str,
+                (),
+                "JSON lines: read CANON (method, path, status, latency, user_agent, time) from "
+                "KEY (dotted for nested objects); UNIT s, ms, us or ns. Repeatable.",
+                metavar="CANON=KEY[:UNIT]",
+                multiple=True,
+            ),
+            FeatureOption(
+                "bucket",
+                str,
+                "auto",
+                "Timeline bucket; auto: the smallest giving at most 300 rows.",
+                choices=BUCKET_CHOICES,
+            ),
+            FeatureOption(
+                "since",
+                str,
+                None,
+                "Only requests at or after this time (ISO 8601 date or date-time; UTC unless "
+                "an offset is given).",
+                metavar="TIME",
+            ),
+            FeatureOption(
+                "until", str, None, "Only requests before this time (exclusive).", metavar="TIME"
+            ),
+            FeatureOption(
+                "status",
+                str,
+                None,
+                "Only these statuses: a comma list of codes and classes, e.g. 5xx,404.",
+                metavar="LIST",
+            ),
+            FeatureOption(
+                "method",
+                str,
+                None,
+                "Only these methods: a comma list, e.g. GET,POST.",
+                metavar="LIST",
+            ),
+            FeatureOption(
+                "top",
+                int,
+                DEFAULT_TOP,
+                "Length of every top list (paths, error paths, user agents).",
+                min=1,
+                metavar="N",
+            ),
+            FeatureOption(
+                "raw_paths",
+                bool,
+                False,
+                "Group paths as written instead of by template (/items/42 -> /items/{id}).",
+            ),
+            FeatureOption(
+                "path_regex",
+                str,
+                None,
+                "Only paths (without query string) in which this RE2 pattern is found.",
+                metavar="RE",
+            ),
+        ),
+        examples=(
+            "python cli.py ingest",
+            "python cli.py ingest --path /var/log/nginx/access.log --since 2026-11-27 --status 5xx",
+            "python cli.py ingest --path access.log --log-format "
+            '\'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+            '"$http_referer" "$http_user_agent" $request_time\'',
+            "python cli.py ingest --path ./data/logs --worker 4 --mode threading",
+            "python cli.py ingest --path 'logs/*.log.gz' --format json --malformed-out bad.txt",
+        ),
+    )
+)

@@ -1,0 +1,1 @@
+"""Log formats as data: the preset table, the format-string compiler, detection."""

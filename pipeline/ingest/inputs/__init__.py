@@ -1,0 +1,1 @@
+"""What ``--path`` means: files, blocks and line-aligned streams."""

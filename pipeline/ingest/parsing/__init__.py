@@ -1,0 +1,1 @@
+"""Vectorised parsing of a partition of lines into typed columns."""

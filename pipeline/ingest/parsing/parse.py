@@ -1,0 +1,344 @@
+"""Vectorised parsing of one partition of log lines into a typed pandas DataFrame.
+
+Algorithm: the whole partition goes into one Arrow string array, is split on ``\\n``, trimmed
+exactly like :meth:`str.strip`, and matched against one RE2 pattern (the line's
+:class:`~pipeline.ingest.formats.presets.LogFormat`) with pyarrow compute functions. RE2 runs in C++
+without the GIL, so threads parse in parallel, and no Python object is created per line
+(per-line ``re`` calls and dicts are the slow path this module exists to avoid; JSON lines are
+the one exception, see :mod:`pipeline.ingest.parsing.jsonlines`). Captured fields become typed
+columns through :mod:`pipeline.ingest.parsing.convert`; a line whose field does not convert (a
+latency above :data:`~pipeline.ingest.parsing.convert.MAX_LATENCY_MS`, a 31 February) is malformed.
+
+The project's own grammar (the ``default`` format), applied to each trimmed, non-empty line::
+
+    [METHOD] PATH, status=STATUS, time=LATENCYms user-agent=UA
+
+Python's notion of whitespace (``str.isspace``, which ``str.strip`` and ``re``'s ``\\s`` use) is
+wider than RE2's ASCII ``\\s``, so both the trimming set and PATH's "non-whitespace" class are
+spelled out character by character in :data:`PY_WHITESPACE`.
+
+>>> parsed = parse_lines(["[GET] /a?q=1, status=200, time=12.5ms user-agent=curl/8.0", "oops"])
+>>> parsed.frame[["method", "status", "latency_ms"]].to_dict("records")
+[{'method': 'GET', 'status': 200, 'latency_ms': 12.5}]
+>>> parsed.malformed
+['oops']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.ingest.formats.presets import LogFormat
+from pipeline.ingest.parsing.convert import (
+    clf_time_ms,
+    decimal_to_ms,
+    integer_or_dash,
+    iso_time_ms,
+    latency_list_to_ms,
+    positions,
+    split_request,
+    status_codes,
+    substrings,
+)
+from pipeline.ingest.parsing.jsonlines import JsonRows, parse_json
+from pipeline.ingest.parsing.scan import cut_fields
+
+#: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
+#: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.
+PY_WHITESPACE: Final[str] = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+_NOT_SPACE: Final[str] = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]"
+
+#: The line grammar in RE2 syntax, for a trimmed line (documentation and the reference for
+#: :data:`_VALID_PREFIX`). STATUS 100-599 is checked by the pattern itself; LATENCY rejects
+#: ``.5``, ``5.``, signs, exponents, ``nan`` and ``inf``.
+LINE_PATTERN: Final[str] = (
+    r"^\[(?P<method>[A-Z]+)\] "
+    rf"(?P<path>{_NOT_SPACE}+), "
+    r"status=(?P<status>[1-5][0-9][0-9]), "
+    r"time=(?P<latency_ms>[0-9]+(?:\.[0-9]+)?)ms "
+    r"user-agent=(?P<user_agent>.*)$"
+)
+
+#: What is actually matched: the grammar up to ``user-agent=`` without capture groups, so RE2
+#: runs its fast DFA (captures force the slower NFA: about 5x slower here). The UA part ``.*$``
+#: adds nothing because a line never contains ``\n``. Fields are then cut out by position.
+_VALID_PREFIX: Final[str] = re.sub(r"\(\?P<\w+>", "(?:", LINE_PATTERN).removesuffix("(?:.*)$")
+
+#: Column names of a parsed partition (also the ``meta`` of the dask dataframe).
+COLUMNS: Final[tuple[str, ...]] = (
+    "method",
+    "path",
+    "status",
+    "latency_ms",
+    "user_agent",
+    "time",
+    "bytes",
+)
+
+DEFAULT_FORMAT: Final[LogFormat] = LogFormat("default", "default")
+
+#: Time unit of the ``time`` column: UTC milliseconds since the epoch.
+TIME_TYPE: Final = pa.timestamp("ms", tz="UTC")
+
+#: Latency roles -> power of ten to milliseconds.
+_LATENCY_EXPONENT: Final[dict[str, int]] = {
+    "latency_s": 3,
+    "latency_s_int": 3,
+    "latency_ms": 0,
+    "latency_us": -3,
+}
+
+
+@dataclass(frozen=True)
+class ParsedPartition:
+    """One parsed partition.
+
+    Attributes
+    ----------
+    frame
+        One row per parsed line, in input order: ``method`` (categorical; ``-`` when the request
+        line is not ``METHOD TARGET PROTOCOL``), ``path`` (string, query string included),
+        ``status`` (int16), ``latency_ms`` (float64, NaN when the line has none), ``user_agent``
+        (string, ``""`` when missing or ``-``), ``time`` (UTC, NaT when none), ``bytes`` (int64,
+        0 when the format has no size).
+    malformed_array
+        The trimmed malformed lines, in input order, as an Arrow array (no Python objects until
+        someone asks for them).
+    malformed_index
+        Where each malformed line is: its index (from 0) among all the lines of the text, blank
+        ones included, so that ``index + 1`` is its line number within the text.
+    line_count
+        Lines of the text, blank ones included (a final line without ``\n`` counts; the empty
+        text has none): what a later partition's line numbers are shifted by.
+    """
+
+    frame: pd.DataFrame
+    malformed_array: pa.Array
+    malformed_index: np.ndarray[Any, Any] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
+    line_count: int = 0
+
+    @property
+    def malformed(self) -> list[str]:
+        """The malformed lines as Python strings (materialised on demand)."""
+        return [str(line) for line in self.malformed_array.to_pylist()]
+
+    @property
+    def lines(self) -> int:
+        """Non-blank lines seen: parsed plus malformed."""
+        return len(self.frame) + len(self.malformed_array)
+
+
+def empty_frame() -> pd.DataFrame:
+    """A zero-row frame with the parsed columns and dtypes (dask ``meta``).
+
+    >>> list(empty_frame().dtypes.astype(str))
+    ['category', 'str', 'int16', 'float64', 'str', 'datetime64[ms, UTC]', 'int64']
+    """
+    return parse_lines([]).frame
+
+
+def parse_lines(lines: Sequence[str], fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPartition:
+    """Parse a partition given as lines, the shape ``dask.bag.read_text`` produces.
+
+    Terminators (``\n``, ``\r\n``) may be attached; a ``\n`` inside an item still ends a line.
+    """
+    return _parse_items(pa.array(lines, type=pa.large_string()), fmt)
+
+
+def parse_text(text: str | bytes, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPartition:
+    """Parse a block of text holding many lines; a line ends at ``\\n`` only.
+
+    ``text`` may be the raw bytes of a block: valid UTF-8 is used in place (Arrow checks it
+    without holding the GIL; no Python ``str`` of the block is built, nor copied again into
+    Arrow), anything else is decoded with ``errors="replace"`` first, like any text read.
+
+    >>> frame = parse_text("\\n  \\r\\n[PURGE] /x, status=404, time=007ms user-agent=\\n").frame
+    >>> frame.drop(columns=["time", "bytes"]).to_dict("records")
+    [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
+    """
+    items = _utf8(text) if isinstance(text, bytes) else pa.array([text], type=pa.large_string())
+    return _parse_items(items, fmt)
+
+
+def _parse_items(items: pa.Array, fmt: LogFormat) -> ParsedPartition:
+    """Parse Arrow strings that each hold one or more lines (a ``\\n`` ends a line)."""
+    return _parse_array(pc.list_flatten(pc.split_pattern(items, "\n")), fmt)
+
+
+def _utf8(data: bytes) -> pa.Array:
+    """``data`` as a one-item Arrow string array: its own buffer when it is valid UTF-8, else
+    its ``errors="replace"`` decoding."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    buffers = [None, offsets, pa.py_buffer(data)]
+    raw = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, buffers)
+    try:
+        return raw.cast(pa.large_string())  # validates the UTF-8
+    except pa.ArrowInvalid:
+        return pa.array([data.decode("utf-8", errors="replace")], type=pa.large_string())
+
+
+def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:
+    """Trim, drop blank lines, match the format, convert the fields; the rest is malformed."""
+    trimmed = pc.utf8_trim(raw, characters=PY_WHITESPACE)
+    filled = _bool(pc.greater(pc.binary_length(trimmed), 0))
+    lines = _kept(trimmed, filled)
+    # the last piece of the split is not a line when the text ends with \n (or is empty)
+    line_count = len(raw) - 1 if len(raw) and not pc.binary_length(raw[-1]).as_py() else len(raw)
+    del raw, trimmed  # a block's text is copied at every step: free each copy early
+    if fmt.kind == "default":
+        ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
+        columns, valid = _default_fields(_kept(lines, ok))
+    elif fmt.kind == "regex":
+        ok = _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
+        columns, valid = _regex_fields(cut_fields(_kept(lines, ok), fmt), fmt)
+    else:
+        rows = parse_json(lines, fmt.json_fields)
+        ok = rows.ok
+        columns, valid = _json_fields(rows)
+    if not valid.all():  # matched, but a field did not convert: malformed after all
+        ok[np.flatnonzero(ok)[~valid]] = False
+        columns = {name: column.filter(pa.array(valid)) for name, column in columns.items()}
+    frame = pa.table(columns).to_pandas()
+    if not len(frame):  # an empty dictionary array converts to object categories
+        categories = pd.Index([], dtype=frame["path"].dtype)
+        frame["method"] = pd.Categorical([], categories=categories)
+    bad = pa.array(~ok)
+    return ParsedPartition(
+        frame=frame,
+        malformed_array=lines.filter(bad),
+        malformed_index=np.flatnonzero(filled)[~ok],
+        line_count=line_count,
+    )
+
+
+def _default_fields(valid: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:
+    """The typed columns of lines known to match the default grammar (positional cut).
+
+    Every separator is found with a plain substring search: its first occurrence is the right one
+    because METHOD, PATH, STATUS and LATENCY cannot contain a space, and every separator does.
+    """
+    offsets = np.frombuffer(valid.buffers()[1], dtype=np.int64)[
+        valid.offset : valid.offset + len(valid) + 1
+    ]
+    data = valid.buffers()[2]
+    start, end = offsets[:-1], offsets[1:]
+    close = start + positions(valid, "] ")
+    comma = start + positions(valid, ", status=")
+    unit = start + positions(valid, "ms user-agent=")
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    digits = [raw[comma + 9 + i].astype(np.int16) - ord("0") for i in range(3)]
+    status = digits[0] * 100 + digits[1] * 10 + digits[2]
+    latency, latency_ok = decimal_to_ms(substrings(data, comma + 19, unit), exponent=0)
+    count = len(valid)
+    return {
+        "method": substrings(data, start + 1, close).dictionary_encode(),
+        "path": substrings(data, close + 2, comma),
+        "status": pa.array(status, type=pa.int16()),
+        "latency_ms": pa.array(latency, type=pa.float64()),
+        "user_agent": substrings(data, unit + 14, end),
+        "time": pa.nulls(count, TIME_TYPE),
+        "bytes": pa.array(np.zeros(count, dtype=np.int64)),
+    }, latency_ok
+
+
+def _regex_fields(
+    groups: dict[str, pa.Array], fmt: LogFormat
+) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:
+    """The typed columns of lines that matched a compiled format (see the roles in formats).
+
+    ``groups`` holds the captured text of each group (``g0``, ``g1``, ...), one entry per line.
+    """
+    count = len(groups["g0"]) if groups else 0
+    fields = {role: groups[f"g{i}"] for i, role in enumerate(fmt.roles)}
+    valid = np.ones(count, dtype=bool)
+    dash = pa.array(["-"] * count, type=pa.large_string()) if count else pa.array([], pa.string())
+    method: pa.Array = fields.get("method", dash)
+    if "method" in fields:  # nginx's empty $request_method ("" with escape=json) is "-"
+        method = pc.if_else(pc.equal(method, ""), "-", method)
+    target: pa.Array = fields.get("target", fields.get("path", dash))
+    if "request" in fields:
+        method, target = split_request(fields["request"])
+    latency = np.full(count, np.nan)
+    role = fmt.latency_role
+    if role == "latency_list_s":
+        latency, ok = latency_list_to_ms(fields[role])
+        valid &= ok
+    elif role is not None:
+        latency, ok = decimal_to_ms(fields[role], _LATENCY_EXPONENT[role])
+        valid &= ok
+    time_ms, has_time = np.zeros(count, dtype=np.int64), np.zeros(count, dtype=bool)
+    time_role = fmt.time_role
+    if time_role is not None:
+        has_time[:] = True
+        if time_role == "time_clf":
+            time_ms, ok = clf_time_ms(fields[time_role], shape_checked=True)
+        elif time_role == "time_iso":
+            time_ms, ok = iso_time_ms(fields[time_role])
+        else:
+            seconds, ok = decimal_to_ms(fields[time_role], exponent=3)
+            time_ms = np.floor(np.nan_to_num(seconds)).astype(np.int64)
+            ok = np.isfinite(seconds) & (seconds < 2.0**62)  # an epoch is no latency: no 1e9 cap
+        valid &= ok
+    agent = fields.get("user_agent")
+    return {
+        "method": pc.cast(method, pa.large_string()).dictionary_encode(),
+        "path": pc.cast(target, pa.large_string()),
+        "status": pa.array(
+            status_codes(fields["status"]) if "status" in fields else np.zeros(count, np.int16),
+            type=pa.int16(),
+        ),
+        "latency_ms": pa.array(latency, type=pa.float64()),
+        "user_agent": _agents(agent, count),
+        "time": _times(time_ms, has_time),
+        "bytes": pa.array(
+            integer_or_dash(fields["bytes"]) if "bytes" in fields else np.zeros(count, np.int64)
+        ),
+    }, valid
+
+
+def _json_fields(rows: JsonRows) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:
+    keep = pa.array(rows.ok)
+    return {
+        "method": pc.cast(rows.method.filter(keep), pa.large_string()).dictionary_encode(),
+        "path": pc.cast(rows.path.filter(keep), pa.large_string()),
+        "status": pa.array(rows.status[rows.ok], type=pa.int16()),
+        "latency_ms": pa.array(rows.latency_ms[rows.ok], type=pa.float64()),
+        "user_agent": pc.cast(rows.user_agent.filter(keep), pa.large_string()),
+        "time": _times(rows.time_ms[rows.ok], rows.has_time[rows.ok]),
+        "bytes": pa.array(rows.bytes[rows.ok]),
+    }, np.ones(int(rows.ok.sum()), dtype=bool)
+
+
+def _agents(agent: pa.Array | None, count: int) -> pa.Array:
+    """User agents; a missing field or ``-`` (nginx's empty value) is the empty agent."""
+    if agent is None:
+        return pa.array([""] * count, type=pa.large_string())
+    return pc.cast(pc.if_else(pc.equal(agent, "-"), "", agent), pa.large_string())
+
+
+def _times(time_ms: np.ndarray[Any, Any], has_time: np.ndarray[Any, Any]) -> pa.Array:
+    return pa.array(time_ms, type=pa.int64(), mask=~has_time).cast(TIME_TYPE)
+
+
+def _kept(array: pa.Array, keep: np.ndarray[Any, Any]) -> pa.Array:
+    """The entries of ``array`` where ``keep`` is True; the array itself (no copy) when all are."""
+    return array if keep.all() else array.filter(pa.array(keep))
+
+
+def _bool(array: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)

@@ -1,0 +1,1 @@
+"""The ingest report: the result dataclass and its text and HTML renderers."""

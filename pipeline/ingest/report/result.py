@@ -1,0 +1,441 @@
+"""The ingest report: :class:`IngestResult`, built from the merged counts of a run.
+
+``to_dict()`` is the JSON document of issue 3, key for key. Ordering rules: dictionaries keyed by
+method or status are in ascending key order, status classes from ``1xx`` to ``5xx``; ``top_paths``
+by count descending then path ascending; ``user_agents.top`` by count descending then agent
+ascending ("ascending" is code-point order).
+
+``exact`` says, for every key that holds statistics, whether its figures are exact; each key
+that is not has a sentence in ``error_bounds`` stating the bound (see
+:mod:`pipeline.ingest.aggregate.distribution` and :mod:`pipeline.ingest.aggregate.topk` for the
+guarantees).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from pipeline.engine.execution import ExecutionSettings
+from pipeline.ingest.aggregate import limits
+from pipeline.ingest.aggregate.agents import agents_report
+from pipeline.ingest.aggregate.distribution import KEYED, Distributions, combine, summaries
+from pipeline.ingest.aggregate.latency import latency_summary
+from pipeline.ingest.aggregate.partial import MalformedSample, Partial
+from pipeline.ingest.aggregate.timeline import BUCKETS, choose_bucket, iso_utc, timeline_rows
+from pipeline.ingest.aggregate.topk import CappedCounts, report_entries, top_rows
+from pipeline.reporting.text import FailedInput
+
+#: Entries of ``top_paths`` and ``user_agents.top``.
+TOP_N: Final[int] = 10
+
+#: ``latency_histogram``: bins per decade of latency (ms). 4 gives 48 bins from 1 us to the
+#: largest accepted latency (10^9 ms) plus one bin below 1 us: fine enough for a log-axis plot,
+#: and the report stays small (at most 49 bins). Legal range: 1 .. 20.
+HISTOGRAM_BINS_PER_DECADE: Final[int] = 4
+#: Decades covered by the log-spaced bins: 10^-3 ms (1 us) to 10^9 ms.
+HISTOGRAM_DECADES: Final[tuple[int, int]] = (-3, 9)
+
+STATUS_CLASSES: Final[tuple[str, ...]] = ("1xx", "2xx", "3xx", "4xx", "5xx")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Everything ``python cli.py ingest`` reports; see the module docstring for orderings."""
+
+    files: int
+    failed: tuple[FailedInput, ...]
+    parsed: int
+    malformed: int
+    malformed_samples: tuple[MalformedSample, ...]
+    by_method: Mapping[str, int]
+    by_status_class: Mapping[str, int]
+    by_status: Mapping[str, int]
+    latency_ms: Mapping[str, Any]
+    latency_by_method: Mapping[str, Mapping[str, Any]]
+    latency_by_status_class: Mapping[str, Mapping[str, Any]]
+    top_paths: tuple[Mapping[str, Any], ...]
+    top_errors: tuple[Mapping[str, Any], ...]
+    user_agents_unique: int
+    user_agents_top: tuple[Mapping[str, Any], ...]
+    user_agents_by_family: Mapping[str, int]
+    execution: Mapping[str, Any]
+    user_agents_browsers: tuple[Mapping[str, Any], ...] = ()
+    user_agents_os: tuple[Mapping[str, Any], ...] = ()
+    user_agents_devices: tuple[Mapping[str, Any], ...] = ()
+    filtered: int = 0
+    formats: Mapping[str, int] | None = None
+    notes: tuple[str, ...] = ()
+    bytes_sent: int | None = None
+    time_range: Mapping[str, Any] | None = None
+    timeline: Mapping[str, Any] | None = None
+    latency_histogram: tuple[Mapping[str, Any], ...] = ()
+    exact: Mapping[str, bool] | None = None
+    error_bounds: Mapping[str, str] | None = None
+
+    @property
+    def failed_inputs(self) -> Sequence[FailedInput]:
+        """Files that could not be read (the CLI exits with 3 when there are any)."""
+        return self.failed
+
+    @property
+    def requests_total(self) -> int:
+        """Parsed lines, i.e. requests."""
+        return self.parsed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (README, "JSON report"); optional keys only when they apply."""
+        requests: dict[str, Any] = {
+            "total": self.parsed,
+            "by_method": dict(self.by_method),
+            "by_status_class": dict(self.by_status_class),
+            "by_status": dict(self.by_status),
+        }
+        if self.bytes_sent is not None:
+            requests["bytes_sent"] = self.bytes_sent
+        document: dict[str, Any] = {
+            "feature": "ingest",
+            "inputs": {
+                "files": self.files,
+                "formats": dict(self.formats or {}),
+                "failed": [f.to_dict() for f in self.failed],
+            },
+            "lines": {
+                "total": self.parsed + self.malformed + self.filtered,
+                "parsed": self.parsed,
+                "malformed": self.malformed,
+                "filtered": self.filtered,
+                "malformed_samples": [entry.to_dict() for entry in self.malformed_samples],
+            },
+            "requests": requests,
+        }
+        if self.time_range is not None:
+            document["time_range"] = dict(self.time_range)
+        document.update(
+            {
+                "latency_ms": dict(self.latency_ms),
+                "latency_histogram": [dict(b) for b in self.latency_histogram],
+                "latency_by_method": {k: dict(v) for k, v in self.latency_by_method.items()},
+                "latency_by_status_class": {
+                    k: dict(v) for k, v in self.latency_by_status_class.items()
+                },
+                "top_paths": [dict(entry) for entry in self.top_paths],
+                "top_errors": [dict(entry) for entry in self.top_errors],
+                "user_agents": {
+                    "unique": self.user_agents_unique,
+                    "top": [dict(entry) for entry in self.user_agents_top],
+                    "browsers": [dict(entry) for entry in self.user_agents_browsers],
+                    "os": [dict(entry) for entry in self.user_agents_os],
+                    "devices": [dict(entry) for entry in self.user_agents_devices],
+                    "by_family": dict(self.user_agents_by_family),
+                },
+            }
+        )
+        if self.timeline is not None:
+            document["timeline"] = {
+                "bucket": self.timeline["bucket"],
+                "rows": [dict(row) for row in self.timeline["rows"]],
+            }
+        document["exact"] = dict(self.exact or {})
+        document["error_bounds"] = dict(self.error_bounds or {})
+        document["notes"] = list(self.notes)
+        document["execution"] = dict(self.execution)
+        return document
+
+
+def build_result(
+    partial: Partial,
+    settings: ExecutionSettings,
+    elapsed_s: float,
+    *,
+    formats: Mapping[str, int] | None = None,
+    notes: Sequence[str] = (),
+    has_bytes: bool = False,
+    has_time: bool = False,
+    bucket: str = "auto",
+    top: int = TOP_N,
+) -> IngestResult:
+    """Turn the merged counts of a run into the report.
+
+    ``has_time``: some input's format has a time field (then ``time_range`` and ``timeline`` are
+    reported, even when no request was kept); ``has_bytes``: some format has a response size.
+    """
+    requests = partial.requests
+    methods = requests.groupby(level="method").sum()
+    statuses = requests.groupby(level="status").sum()
+    by_class = dict.fromkeys(STATUS_CLASSES, 0)
+    for status, count in statuses.items():
+        by_class[f"{int(str(status)) // 100}xx"] += int(count)
+    bounds = _Bounds()
+    latency = partial.latency
+    overall = combine(latency, limits.LATENCY, lambda frame: 0)
+    overall_stats = summaries(overall, KEYED).get(0, (_no_latency(), True))
+    bounds.flag("latency_ms", overall_stats[1], _sketch_bound(limits.LATENCY.alpha))
+    bounds.flag(
+        "latency_histogram",
+        overall_stats[1],
+        f"latencies within {_percent(limits.LATENCY.alpha)} of a bin edge may be counted in "
+        "the neighbouring bin",
+    )
+    time_keys = _time_keys(partial, has_time, bucket, bounds)
+    time_notes = time_keys.pop("notes", ())
+    agents = agents_report(partial.agent_summary, top)
+    agent_bounds = agents.error_bounds()
+    for key, exact in agents.exact_flags().items():
+        bounds.flag(key, exact, agent_bounds.get(key, ""))
+    return IngestResult(
+        files=partial.files,
+        failed=tuple(partial.failed),
+        parsed=partial.parsed,
+        malformed=partial.malformed,
+        malformed_samples=tuple(partial.malformed_samples),
+        by_method={str(k): int(v) for k, v in sorted(methods.items())},
+        by_status_class=by_class,
+        by_status={str(k): int(v) for k, v in sorted(statuses.items())},
+        latency_ms=overall_stats[0],
+        latency_histogram=latency_histogram(_by_value(overall)),
+        latency_by_method=_grouped(latency, "method", str, bounds),
+        latency_by_status_class=_grouped(latency, "status_class", lambda c: f"{int(c)}xx", bounds),
+        top_paths=_top_paths(partial, top, bounds),
+        top_errors=_top_errors(partial.error_paths, top, bounds),
+        user_agents_unique=agents.unique,
+        user_agents_top=_top_agents(partial.agents, top, bounds),
+        user_agents_by_family=agents.by_family,
+        user_agents_browsers=agents.browsers,
+        user_agents_os=agents.os,
+        user_agents_devices=agents.devices,
+        execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
+        filtered=partial.filtered,
+        formats=dict(formats or {}),
+        notes=(*notes, *time_notes),
+        bytes_sent=partial.bytes_sent if has_bytes else None,
+        exact=bounds.exact,
+        error_bounds=bounds.bounds,
+        **time_keys,
+    )
+
+
+#: The keys of ``exact`` (report keys that hold statistics), in report order; ``timeline`` only
+#: when the report has one.
+EXACT_KEYS: Final[tuple[str, ...]] = (
+    "requests",
+    "latency_ms",
+    "latency_histogram",
+    "latency_by_method",
+    "latency_by_status_class",
+    "top_paths",
+    "top_errors",
+    "user_agents.top",
+    "user_agents.unique",
+    "user_agents.browsers",
+    "user_agents.os",
+    "user_agents.devices",
+    "user_agents.by_family",
+    "timeline",
+)
+
+
+class _Bounds:
+    """Collects the ``exact`` flags and the ``error_bounds`` sentences while the report is built."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, bool] = {"requests": True}
+        self._bounds: dict[str, str] = {}
+
+    def flag(self, key: str, exact: bool, bound: str) -> None:
+        self._exact[key] = exact
+        if not exact:
+            self._bounds[key] = bound
+
+    @property
+    def exact(self) -> dict[str, bool]:
+        return {key: self._exact[key] for key in EXACT_KEYS if key in self._exact}
+
+    @property
+    def bounds(self) -> dict[str, str]:
+        return {key: self._bounds[key] for key in EXACT_KEYS if key in self._bounds}
+
+
+def _percent(alpha: float) -> str:
+    return f"{alpha * 100:g}%"
+
+
+def _sketch_bound(
+    alpha: float,
+    groups: str = "",
+    figures: str = "median, p90, p95 and p99",
+    exact: str = "count, mean, min, max and std are exact",
+) -> str:
+    """The bound of sketched percentiles (:mod:`pipeline.ingest.aggregate.distribution`)."""
+    where = f" of {groups}" if groups else ""
+    return (
+        f"{figures}{where} within {_percent(alpha)} (relative) of the exact values (more "
+        f"distinct latencies than kept exactly: a log-bucket sketch); {exact}"
+    )
+
+
+def _no_latency() -> dict[str, Any]:
+    """The statistics block of a group without latencies."""
+    return latency_summary(np.array([]), np.array([], dtype=np.int64))
+
+
+def _time_keys(partial: Partial, has_time: bool, bucket: str, bounds: _Bounds) -> dict[str, Any]:
+    """``time_range`` and ``timeline`` (None for both without a time field or a timed request)."""
+    if not has_time:
+        return {"time_range": None, "timeline": None}
+    first, last = partial.time_min, partial.time_max
+    notes: list[str] = []
+    if first is None or last is None:
+        empty = {"first": None, "last": None, "requests_without_time": partial.untimed}
+        shown = "1m" if bucket == "auto" else bucket
+        bounds.flag("timeline", True, "")
+        return {"time_range": empty, "timeline": {"bucket": shown, "rows": []}, "notes": ()}
+    chosen = choose_bucket(first, last, bucket)
+    if BUCKETS[chosen] < partial.timeline_minutes:
+        slot = next(name for name, size in BUCKETS.items() if size == partial.timeline_minutes)
+        notes.append(
+            f"--bucket {chosen} gives more than {limits.TIMELINE_SLOTS:,} rows over this time "
+            f"range; the timeline uses {slot}"
+        )
+        chosen = slot
+    rows, exact = timeline_rows(first, last, chosen, partial.timeline, partial.timeline_latency)
+    bounds.flag(
+        "timeline",
+        exact,
+        _sketch_bound(
+            limits.TIMELINE_LATENCY.alpha,
+            "some buckets",
+            "latency_p50 and latency_p95",
+            "request counts are exact",
+        ),
+    )
+    return {
+        "time_range": {
+            "first": iso_utc(first),
+            "last": iso_utc(last),
+            "requests_without_time": partial.untimed,
+        },
+        "timeline": {"bucket": chosen, "rows": rows},
+        "notes": tuple(notes),
+    }
+
+
+def histogram_edges() -> np.ndarray[Any, Any]:
+    """The fixed edges of ``latency_histogram``: 0, then 10^(k/B) ms for the decades covered."""
+    low, high = HISTOGRAM_DECADES
+    per = HISTOGRAM_BINS_PER_DECADE
+    # Python's float power (correctly rounded for these exponents), the same on every platform
+    return np.array([0.0] + [10 ** (k / per) for k in range(low * per, high * per + 1)])
+
+
+def latency_histogram(counts: pd.Series) -> tuple[dict[str, Any], ...]:
+    """Requests per log-spaced latency bin, from the merged value counts.
+
+    A bin ``{"lo": a, "hi": b, "count": n}`` holds latencies ``a <= x < b`` (the last bin also
+    holds ``x == b``); the first bin is ``[0, 10^-3)``. Only the bins from the first to the last
+    non-empty one are listed, so the list is empty without latencies and never longer than 49.
+
+    >>> import pandas as pd
+    >>> [b["count"] for b in latency_histogram(pd.Series([2, 1], index=[1.0, 2.0]))]
+    [2, 1]
+    """
+    edges = histogram_edges()
+    values = np.asarray(counts.index.get_level_values(-1), dtype=np.float64)
+    weights = counts.to_numpy(dtype=np.int64)
+    keep = ~np.isnan(values) & (weights > 0)
+    slots = np.clip(np.searchsorted(edges, values[keep], side="right") - 1, 0, len(edges) - 2)
+    per_bin = np.bincount(slots, weights=weights[keep], minlength=len(edges) - 1).astype(np.int64)
+    used = np.flatnonzero(per_bin)
+    if not len(used):
+        return ()
+    return tuple(
+        {"lo": float(edges[i]), "hi": float(edges[i + 1]), "count": int(per_bin[i])}
+        for i in range(used[0], used[-1] + 1)
+    )
+
+
+def _by_value(dist: Distributions) -> pd.Series:
+    """Counts indexed by latency (bucket representatives where sketched), all groups added."""
+    summed: pd.Series = pd.Series(dist.count).groupby(dist.value, sort=True).sum()
+    return summed
+
+
+def _grouped(
+    latency: Distributions, level: str, label: Any, bounds: _Bounds
+) -> dict[str, dict[str, Any]]:
+    """Statistics per method or per status class, and its exact flag."""
+    combined = combine(latency, limits.LATENCY, lambda frame: frame[level])
+    stats = summaries(combined, KEYED)
+    key = f"latency_by_{level}"
+    sketched = [label(name) for name, (_, exact) in sorted(stats.items()) if not exact]
+    bounds.flag(key, not sketched, _sketch_bound(limits.LATENCY.alpha, ", ".join(sketched)))
+    return {label(name): block for name, (block, _) in sorted(stats.items())}
+
+
+def _rows_exact(counts: CappedCounts, top: int, what: str) -> tuple[pd.DataFrame, bool, str]:
+    """The top rows, whether they are proven exact, and the bound sentence when not."""
+    rows, exact = top_rows(counts, top)
+    bound = (
+        "counts are lower bounds: each row's true count is at most count + count_error, and "
+        f"any {what} not listed has at most {counts.dropped_max:,} (too many distinct {what}s "
+        "to keep them all)"
+    )
+    return rows, exact, bound
+
+
+def _top_paths(partial: Partial, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:
+    rows, exact, bound = _rows_exact(partial.paths, top, "path")
+    stats = summaries(partial.path_latency, limits.PATH_LATENCY, list(rows.index))
+    sketched = [name for name, (_, is_exact) in stats.items() if not is_exact]
+    if sketched:
+        bound = (bound + "; " if not exact else "") + _sketch_bound(
+            limits.PATH_LATENCY.alpha,
+            f"{len(sketched)} of the listed paths",
+            "p50, p95 and p99",
+            "their mean is exact" if exact else "their mean covers the requests counted",
+        )
+    bounds.flag("top_paths", exact and not sketched, bound)
+    requests = partial.parsed
+
+    def entry(path: str, row: pd.Series) -> dict[str, Any]:
+        block = stats.get(path, (_no_latency(), True))[0]
+        return {
+            "path": path,
+            "count": int(row["count"]),
+            "share": int(row["count"]) / requests if requests else None,
+            "mean": block["mean"],
+            "p50": block["median"],
+            "p95": block["p95"],
+            "p99": block["p99"],
+        }
+
+    return report_entries(rows, exact, entry)
+
+
+def _top_errors(errors: CappedCounts, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:
+    """The paths with the most 4xx and 5xx responses."""
+    rows, exact, bound = _rows_exact(errors, top, "path")
+    bounds.flag("top_errors", exact, bound)
+    return report_entries(
+        rows,
+        exact,
+        lambda path, row: {
+            "path": path,
+            "count": int(row["count"]),
+            "status_4xx": int(row["status_4xx"]),
+            "status_5xx": int(row["status_5xx"]),
+        },
+    )
+
+
+def _top_agents(agents: CappedCounts, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:
+    named = CappedCounts(agents.table[agents.table.index != ""], agents.dropped_max)
+    rows, exact, bound = _rows_exact(named, top, "user agent")
+    bounds.flag("user_agents.top", exact, bound)
+    return report_entries(
+        rows, exact, lambda agent, row: {"user_agent": agent, "count": int(row["count"])}
+    )

@@ -1,0 +1,86 @@
+"""Text report of the prime job: the union summary and the per-range tables, within 100 columns.
+
+The per-range figures are split over two tables (counts and densities; twin pairs and gaps) so
+that ranges near 10^15 still fit 100 columns; per-range smallest and largest primes are in the
+JSON report only. Range names have their control characters escaped and are cut to
+:data:`NAME_WIDTH` characters.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pipeline.prime.report.result import PrimeResult
+from pipeline.reporting.text import Cell, footer, format_table, plural, printable, report_header
+
+#: Longest range name shown (longer ones end with an ellipsis); the JSON has the whole name.
+NAME_WIDTH: Final[int] = 24
+
+
+def render_prime(result: PrimeResult) -> str:
+    """Render a :class:`PrimeResult` as plain text (the ``--format text`` report)."""
+    density = result.density
+    first = ", ".join(str(p) for p in result.first_primes) or "-"
+    facts = [
+        (
+            "ranges",
+            f"{plural(len(result.ranges), 'range')}, {plural(result.covered, 'integer')} "
+            "in their union",
+        ),
+        ("primes", f"{result.total_primes:,} (union)"),
+        ("smallest", _num(result.smallest)),
+        ("largest", _num(result.largest)),
+        ("twin pairs", f"{result.twin_pairs:,} (union)"),
+        (
+            "density",
+            f"overall {_density(density['overall'])}, min {_density(density['min'])}, "
+            f"max {_density(density['max'])}, mean {_density(density['mean'])}",
+        ),
+        ("first primes", first),
+        ("segments", f"{result.segments:,}"),
+    ]
+    if result.primes_out is not None:
+        facts.append(("primes written to", printable(result.primes_out)))
+    lines = report_header("Prime report", facts)
+    names = [_name(r.name, index) for index, r in enumerate(result.ranges)]
+    lines += [
+        "",
+        "Primes per range",
+        format_table(
+            ["range", "start", "end", "primes", "density"],
+            [
+                [name, r.start, r.end, r.count, Cell(_density(r.density))]
+                for name, r in zip(names, result.ranges, strict=True)
+            ],
+        ),
+        "",
+        "Twin pairs and largest gap per range (after: the prime the gap follows)",
+        format_table(
+            ["range", "twin pairs", "max gap", "after"],
+            [
+                [name, r.twin_pairs, r.max_gap, r.gap_after]
+                for name, r in zip(names, result.ranges, strict=True)
+            ],
+        ),
+        "",
+        footer(result.elapsed_s, result.mode, result.workers),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _density(value: float) -> str:
+    """4 significant digits.
+
+    >>> _density(0.050912844), _density(1.0), _density(3.3e-11)
+    ('0.05091', '1', '3.3e-11')
+    """
+    return f"{value:.4g}"
+
+
+def _name(name: str | None, index: int) -> str:
+    shown = printable(name) if name is not None else f"#{index}"
+    return shown if len(shown) <= NAME_WIDTH else shown[: NAME_WIDTH - 1] + "\u2026"
+
+
+def _num(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"

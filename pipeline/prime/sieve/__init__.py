@@ -1,0 +1,1 @@
+"""The compiled segmented sieve (numba) and its summaries: plain functions, no Dask."""
