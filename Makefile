@@ -26,6 +26,7 @@ demo: $(VENV)/.stamp-base
 test: $(VENV)/.stamp-test
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 bench: $(VENV)/.stamp-bench

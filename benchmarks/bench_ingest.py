@@ -383,7 +383,7 @@ def small_files(count: int, repeat: int) -> int:
     """Many one-line files: the cost per file, with small files grouped into shared tasks."""
     from pipeline import ExecutionSettings, run_ingest
     from pipeline.ingest.inputs.files import expand_path, plan_tasks
-    from pipeline.ingest.job import DEFAULT_BLOCKSIZE
+    from pipeline.ingest.options import DEFAULT_BLOCKSIZE
 
     folder = DATA / f"small-{count}"
     if not folder.exists():

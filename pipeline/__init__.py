@@ -17,11 +17,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipeline.engine.execution import ExecutionSettings, compute, session
+    from pipeline.engine.execution import compute, session
+    from pipeline.engine.settings import ExecutionSettings
     from pipeline.errors import ConfigurationError, InputError, PipelineError
-    from pipeline.ingest import IngestResult, parsed_frame, run_ingest
+    from pipeline.ingest import IngestOptions, IngestResult, parsed_frame, run_ingest
     from pipeline.loggen.generate import generate_logs
-    from pipeline.prime import PrimeResult, run_prime
+    from pipeline.prime import PrimeOptions, PrimeResult, run_prime
     from pipeline.prime.explore import PrimeGraph, prime_graph
     from pipeline.reporting.text import FailedInput, JobResult, render_json
 
@@ -30,13 +31,15 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "pipeline.errors",
     "InputError": "pipeline.errors",
     "PipelineError": "pipeline.errors",
-    "ExecutionSettings": "pipeline.engine.execution",
+    "ExecutionSettings": "pipeline.engine.settings",
     "compute": "pipeline.engine.execution",
     "session": "pipeline.engine.execution",
+    "IngestOptions": "pipeline.ingest",
     "IngestResult": "pipeline.ingest",
     "parsed_frame": "pipeline.ingest",
     "run_ingest": "pipeline.ingest",
     "generate_logs": "pipeline.loggen.generate",
+    "PrimeOptions": "pipeline.prime",
     "PrimeResult": "pipeline.prime",
     "run_prime": "pipeline.prime",
     "PrimeGraph": "pipeline.prime.explore",
@@ -50,11 +53,13 @@ __all__ = [
     "ConfigurationError",
     "ExecutionSettings",
     "FailedInput",
+    "IngestOptions",
     "IngestResult",
     "InputError",
     "JobResult",
     "PipelineError",
     "PrimeGraph",
+    "PrimeOptions",
     "PrimeResult",
     "compute",
     "generate_logs",

@@ -26,15 +26,14 @@ import click
 
 from pipeline import registry
 from pipeline.engine import interrupts
-from pipeline.engine.execution import (
+from pipeline.engine.execution import Session, session
+from pipeline.engine.settings import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_DASHBOARD,
     DEFAULT_MODE,
     DEFAULT_WORKERS,
     MODES,
     ExecutionSettings,
-    Session,
-    session,
 )
 from pipeline.errors import InputError, PipelineError
 from pipeline.reporting.display import escape_text, escape_undecodable

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pipeline.engine.execution import ExecutionSettings
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.reporting.text import JobResult
 
 log = logging.getLogger(__name__)

@@ -74,9 +74,9 @@ def test_toy_job_identical_across_modes() -> None:
 @pytest.fixture
 def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend this process may run on 2 CPUs, as on the machine the limits were set for."""
-    import pipeline.engine.execution
+    import pipeline.engine.settings
 
-    monkeypatch.setattr(pipeline.engine.execution, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(pipeline.engine.settings, "usable_cpus", lambda: 2)
 
 
 def _oversubscription_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -138,6 +138,6 @@ def test_cli_refuses_a_thousand_processes_in_one_line(two_cpus: None, toy_featur
 
 
 def test_usable_cpus_follows_the_affinity_mask() -> None:
-    from pipeline.engine.execution import usable_cpus
+    from pipeline.engine.settings import usable_cpus
 
     assert usable_cpus() == len(os.sched_getaffinity(0))

@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline.engine.execution import ExecutionSettings
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.distribution import Spec
-from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.job import run_ingest
+from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
 from tests.test_ingest_reference import _compare, ref_parse, ref_report, ref_template
 
 SYNC = ExecutionSettings(mode="sync")
@@ -66,7 +67,9 @@ def _truth(root: Path) -> dict[str, Any]:
 
 
 def _report(root: Path, settings: ExecutionSettings, top: int = 10) -> dict[str, Any]:
-    return run_ingest(str(root), settings, blocksize=MIN_BLOCKSIZE, top=top).to_dict()
+    return run_ingest(
+        str(root), settings, IngestOptions(blocksize=MIN_BLOCKSIZE, top=top)
+    ).to_dict()
 
 
 def _same_block(got: dict[str, Any], want: dict[str, Any], exact: bool, alpha: float) -> None:

@@ -10,7 +10,7 @@ import pytest
 from pipeline.errors import InputError
 from pipeline.ingest.inputs import files as ingest_files
 from pipeline.ingest.inputs.files import compression_of, expand_path, plan_blocks, plan_tasks
-from pipeline.ingest.job import DEFAULT_BLOCKSIZE
+from pipeline.ingest.options import DEFAULT_BLOCKSIZE
 
 
 @pytest.fixture

@@ -27,9 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.cli import cli
-from pipeline.engine.execution import ExecutionSettings
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.formats.presets import compile_format
-from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.job import run_ingest
+from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
 from pipeline.ingest.parsing.parse import parse_text
 from tests.test_ingest_formats_reference import (
     COMBINED,
@@ -128,7 +129,7 @@ def _file(tmp_path: Path, name: str, lines: list[str]) -> Path:
 
 
 def _run(path: Path, **options: Any) -> dict[str, Any]:
-    return run_ingest(str(path), SYNC, **options).to_dict()
+    return run_ingest(str(path), SYNC, IngestOptions(**options)).to_dict()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -796,10 +797,8 @@ def test_every_mode_and_blocksize(
     case: str,
 ) -> None:
     reference = big_reference[case]
-    got = run_ingest(
-        str(big_log), settings_, blocksize=blocksize, log_format=TIMED,
-        **reference.filters.options(),
-    ).to_dict()  # fmt: skip
+    options = IngestOptions(blocksize=blocksize, log_format=TIMED, **reference.filters.options())
+    got = run_ingest(str(big_log), settings_, options).to_dict()
     _check(got, reference)
 
 

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine.execution import ExecutionSettings
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest import group
 from pipeline.ingest.aggregate.partial import Partial
 from pipeline.ingest.formats.presets import preset
 from pipeline.ingest.inputs.files import Block
+from pipeline.ingest.options import DEFAULT_BLOCKSIZE, IngestOptions
+from pipeline.ingest.parsing import joined
 from pipeline.ingest.parsing.parse import DEFAULT_FORMAT
 from pipeline.ingest.report.result import build_result
 from tests.conftest import REPO_ROOT
@@ -67,7 +69,7 @@ def _must_not_run(*args: object) -> Partial:
 
 
 def test_a_file_holding_the_boundary_line_falls_back(tmp_path: Path) -> None:
-    (tmp_path / "a.log").write_text(GOOD + group.BOUNDARY + "\n" + GOOD)
+    (tmp_path / "a.log").write_text(GOOD + joined.BOUNDARY + "\n" + GOOD)
     (tmp_path / "b.log").write_text(GOOD)
     blocks = [Block(str(tmp_path / "a.log")), Block(str(tmp_path / "b.log"))]
     together = group.files_partial(blocks, True)
@@ -78,8 +80,7 @@ def test_a_file_holding_the_boundary_line_falls_back(tmp_path: Path) -> None:
 def test_batched_detection_equals_one_file_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.ingest.formats.presets.presets import detect
-
+    from pipeline.ingest import detect
     from pipeline.ingest.formats.presets import DETECTION_ORDER
 
     nginx = REPO_ROOT / "tests" / "data" / "nginx"
@@ -120,10 +121,9 @@ def test_small_files_are_detected_in_their_task_and_opened_once(
 ) -> None:
     import gzip
 
-    from pipeline.ingest.formats.presets.presets import detect
-
-    from pipeline.ingest import read
-    from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
+    from pipeline.ingest import detect, read
+    from pipeline.ingest.job import run_ingest
+    from pipeline.ingest.options import MIN_BLOCKSIZE
     from tests.test_ingest_formats_reference import detect as ref_detect
     from tests.test_ingest_formats_reference import has_extra_fields
 
@@ -156,8 +156,7 @@ def test_small_files_are_detected_in_their_task_and_opened_once(
     result = run_ingest(
         str(tmp_path),
         ExecutionSettings(mode="sync"),
-        blocksize=blocksize,
-        field=["latency=took"],
+        IngestOptions(blocksize=blocksize, field=["latency=took"]),
     )
     document = result.to_dict()
 
@@ -197,7 +196,7 @@ def test_a_thousand_small_files_are_one_task_that_detects_them(tmp_path: Path) -
     for index in range(1000):
         (tmp_path / f"{index:04}.log").write_text(GOOD)
     files = expand_path(str(tmp_path))
-    tasks = plan_tasks(files, job.DEFAULT_BLOCKSIZE)
+    tasks = plan_tasks(files, DEFAULT_BLOCKSIZE)
     known = job._known_formats(files, tasks, None, detect_all=False)
     assert set(known.values()) == {None}  # detected in the task, not here
     formats = {name: None for name in files}

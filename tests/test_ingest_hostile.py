@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.engine.execution import ExecutionSettings
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest import group, read
 from pipeline.ingest.inputs.stream import MAX_LINE_BYTES
-from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.job import run_ingest
+from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
 from tests.test_ingest_reference import assert_same_report, ref_report
 
 SYNC = ExecutionSettings(mode="sync")
@@ -55,7 +56,9 @@ def test_a_line_over_the_cap_is_one_malformed_line(tmp_path: Path) -> None:
     log.write_bytes(GOOD + long_valid + GOOD)
     bad = tmp_path / "bad.txt"
     for blocksize in (MIN_BLOCKSIZE, 2**30):  # the line spans many blocks, or lies in one
-        result = run_ingest(str(log), SYNC, blocksize=blocksize, malformed_out=str(bad))
+        result = run_ingest(
+            str(log), SYNC, IngestOptions(blocksize=blocksize, malformed_out=str(bad))
+        )
         assert (result.parsed, result.malformed) == (2, 1)
         expected = (
             f"<line of {len(long_valid)} bytes at byte {len(GOOD)} skipped: "
@@ -114,7 +117,7 @@ def test_many_small_files_grouped_match_the_reference(tmp_path: Path) -> None:
         (tmp_path / f"{index:03}.log").write_text(texts[-1])
     (tmp_path / "150.5.log.gz").write_bytes(b"corrupt")  # a failed file in the middle of a group
     for settings in (SYNC, ExecutionSettings(mode="process", workers=2)):
-        result = run_ingest(str(tmp_path), settings, blocksize=MIN_BLOCKSIZE)
+        result = run_ingest(str(tmp_path), settings, IngestOptions(blocksize=MIN_BLOCKSIZE))
         document = result.to_dict()
         assert [f["path"] for f in document["inputs"]["failed"]] == [str(tmp_path / "150.5.log.gz")]
         document["inputs"]["failed"] = []

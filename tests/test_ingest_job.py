@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine.execution import ExecutionSettings
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
-from pipeline.ingest.job import MIN_BLOCKSIZE, parsed_frame, run_ingest
+from pipeline.ingest.job import parsed_frame, run_ingest
+from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
 from pipeline.loggen.generate import generate_logs
 from pipeline.reporting.text import render_json
 from tests.test_ingest_reference import assert_same_report, ref_decode, ref_report
@@ -39,14 +40,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ids=["sync", "threading", "process"],
 )
 def test_modes_match_reference(generated: Path, settings: ExecutionSettings) -> None:
-    result = run_ingest(str(generated), settings, blocksize=MIN_BLOCKSIZE)
+    result = run_ingest(str(generated), settings, IngestOptions(blocksize=MIN_BLOCKSIZE))
     want = _reference(sorted(generated.iterdir()))
     assert_same_report(result.to_dict(), want)
     assert result.to_dict()["execution"]["mode"] == settings.mode
 
 
 def test_blocksize_does_not_change_the_answer(generated: Path) -> None:
-    small = run_ingest(str(generated), SYNC, blocksize=MIN_BLOCKSIZE).to_dict()
+    small = run_ingest(str(generated), SYNC, IngestOptions(blocksize=MIN_BLOCKSIZE)).to_dict()
     large = run_ingest(str(generated), SYNC).to_dict()
     small.pop("execution")
     large.pop("execution")
@@ -83,7 +84,7 @@ def test_edge_case_bytes(tmp_path: Path) -> None:
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    result = run_ingest(str(tmp_path), SYNC, blocksize=MIN_BLOCKSIZE)
+    result = run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=MIN_BLOCKSIZE))
     assert result.failed_inputs == ()
     assert_same_report(result.to_dict(), _reference(sorted(tmp_path.iterdir())))
     agents = {entry["user_agent"] for entry in result.to_dict()["user_agents"]["top"]}
@@ -98,7 +99,7 @@ def test_invalid_utf8_in_split_blocks_is_replaced(tmp_path: Path) -> None:
     bad = b"[GET] /\xff\xfe, status=200, time=1ms user-agent=\xe2\x82\n\xc3(\n"
     (tmp_path / "mixed.log").write_bytes((good * 1500 + bad) * 4)
     assert (tmp_path / "mixed.log").stat().st_size > 4 * MIN_BLOCKSIZE  # several blocks
-    result = run_ingest(str(tmp_path), SYNC, blocksize=MIN_BLOCKSIZE)
+    result = run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=MIN_BLOCKSIZE))
     assert_same_report(result.to_dict(), _reference(sorted(tmp_path.iterdir())))
     agents = {entry["user_agent"] for entry in result.to_dict()["user_agents"]["top"]}
     assert "\ufffd" in agents
@@ -154,20 +155,20 @@ def test_malformed_out(tmp_path: Path) -> None:
     (tmp_path / "b.log").write_text("  bad two \r\n" + "junk\n" * 7)
     out = tmp_path / "out" / "malformed.txt"
     out.parent.mkdir()
-    result = run_ingest(str(tmp_path / "*.log"), SYNC, malformed_out=str(out))
+    result = run_ingest(str(tmp_path / "*.log"), SYNC, IngestOptions(malformed_out=str(out)))
     lines = out.read_text().splitlines()
     assert lines[:2] == [f"{tmp_path / 'a.log'}\tbad one", f"{tmp_path / 'b.log'}\tbad two"]
     assert len(lines) == result.malformed == 9
     assert len(result.malformed_samples) == 5
     with pytest.raises(InputError, match="no such directory"):
-        run_ingest(str(tmp_path), SYNC, malformed_out=str(tmp_path / "nope" / "x"))
+        run_ingest(str(tmp_path), SYNC, IngestOptions(malformed_out=str(tmp_path / "nope" / "x")))
 
 
 def test_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"^no such file or directory: .*missing$"):
         run_ingest(str(tmp_path / "missing"), SYNC)
     with pytest.raises(InputError, match="blocksize"):
-        run_ingest(str(tmp_path), SYNC, blocksize=10)
+        run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=10))
 
 
 def test_json_is_strict_and_nulls_when_empty(tmp_path: Path) -> None:
@@ -179,7 +180,7 @@ def test_json_is_strict_and_nulls_when_empty(tmp_path: Path) -> None:
 
 
 def test_parsed_frame_matches_job(generated: Path) -> None:
-    frame = parsed_frame(str(generated), blocksize=MIN_BLOCKSIZE)
+    frame = parsed_frame(str(generated), IngestOptions(blocksize=MIN_BLOCKSIZE))
     assert frame.npartitions > 3
     pandas_frame = frame.compute(scheduler="sync")
     result = run_ingest(str(generated), SYNC)
@@ -234,7 +235,7 @@ def test_task_keys_change_when_only_the_mtime_changes(
     graphs = _capture_graphs(monkeypatch)
 
     def run() -> dict[str, set[str]]:
-        result = run_ingest(str(tmp_path), SYNC, blocksize=MIN_BLOCKSIZE)
+        result = run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=MIN_BLOCKSIZE))
         assert result.parsed == 4010
         keys = _keys(graphs[-1])
         return {
@@ -274,19 +275,19 @@ def test_shared_client_reads_a_rewritten_file_again(
     ) as client:
         settings = ExecutionSettings()
         assert settings.resolved_mode == "distributed"
-        first = run_ingest(str(path), settings, blocksize=blocksize)
+        first = run_ingest(str(path), settings, IngestOptions(blocksize=blocksize))
         assert dict(first.by_method) == {"GET": 4000}
         kept = client.persist(graphs[-1])  # the first run's results stay in the cluster
         distributed.wait(kept)  # (computed from the old content before it is rewritten)
         size = path.stat().st_size
         _rewrite(path, _method_lines("PUT", 4000))
         assert path.stat().st_size == size
-        same_size = run_ingest(str(path), settings, blocksize=blocksize)
+        same_size = run_ingest(str(path), settings, IngestOptions(blocksize=blocksize))
         assert dict(same_size.by_method) == {"PUT": 4000}
         kept_too = client.persist(graphs[-1])
         distributed.wait(kept_too)
         _rewrite(path, _method_lines("POST", 3000))
-        other_size = run_ingest(str(path), settings, blocksize=blocksize)
+        other_size = run_ingest(str(path), settings, IngestOptions(blocksize=blocksize))
         assert dict(other_size.by_method) == {"POST": 3000}
         assert other_size.parsed == 3000
         del kept, kept_too

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine.execution import ExecutionSettings
-from pipeline.ingest.job import MIN_BLOCKSIZE, run_ingest
+from pipeline.engine.settings import ExecutionSettings
+from pipeline.ingest.job import run_ingest
+from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
 from pipeline.ingest.report.text import render_ingest
 from tests.test_ingest_reference import ref_samples
 
@@ -69,7 +70,7 @@ def test_samples_match_a_plain_reference(
     logs: list[tuple[str, str]], settings: ExecutionSettings
 ) -> None:
     root = str(Path(logs[0][0]).parent)
-    document = run_ingest(root, settings, blocksize=MIN_BLOCKSIZE).to_dict()
+    document = run_ingest(root, settings, IngestOptions(blocksize=MIN_BLOCKSIZE)).to_dict()
     want = ref_samples(logs)
     assert document["lines"]["malformed_samples"] == want
     assert document["lines"]["malformed"] == 6
@@ -91,7 +92,9 @@ def test_samples_in_the_text_and_html_reports(logs: list[tuple[str, str]]) -> No
     from pipeline.reporting.page import PageContext
 
     root = str(Path(logs[0][0]).parent)
-    result = run_ingest(root, ExecutionSettings(mode="sync"), blocksize=MIN_BLOCKSIZE)
+    result = run_ingest(
+        root, ExecutionSettings(mode="sync"), IngestOptions(blocksize=MIN_BLOCKSIZE)
+    )
     text = render_ingest(result)
     where, quoted = f"{logs[0][0]}:1900:", "bad line 1900\\x09\\x1b[31m"  # escaped
     lines = text.splitlines()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine.execution import ExecutionSettings
-from pipeline.ingest.job import MIN_BLOCKSIZE
+from pipeline.engine.settings import ExecutionSettings
+from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
 from pipeline.ingest.report.result import build_result
 from pipeline.ingest.stdin import stdin_total
 from pipeline.loggen.generate import generate_logs
@@ -115,7 +115,9 @@ def test_field_overrides_apply_to_json_lines_on_stdin(
     assert all(row is not None for row in rows)
     stream = io.TextIOWrapper(io.BytesIO(text.encode()))
     monkeypatch.setattr(sys, "stdin", stream)
-    result = run_ingest("-", ExecutionSettings(mode="sync"), log_format=log_format, field=fields)
+    result = run_ingest(
+        "-", ExecutionSettings(mode="sync"), IngestOptions(log_format=log_format, field=fields)
+    )
     document = result.to_dict()
     assert document["inputs"]["formats"] == {"json": 1}
     assert document["requests"]["total"] == len(rows)

@@ -10,7 +10,8 @@ import dask
 import pytest
 
 from pipeline.engine import memory
-from pipeline.engine.execution import ExecutionSettings, compute
+from pipeline.engine.execution import compute
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate.partial import merge_task
 from pipeline.ingest.read import block_partial
 

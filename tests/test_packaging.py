@@ -59,7 +59,7 @@ def test_runtime_dependencies_match_environment_yml() -> None:
 def test_console_script_is_the_cli() -> None:
     project = _pyproject()["project"]
     assert isinstance(project, dict)
-    assert project["scripts"] == {"mini-orchestrator": "cli:main"}
+    assert project["scripts"] == {"mini-orchestrator": "pipeline.cli:main"}
 
 
 def test_ci_runs_exactly_make_test() -> None:

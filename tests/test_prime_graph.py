@@ -13,6 +13,7 @@ import pytest
 
 from pipeline import ExecutionSettings, prime_graph, run_prime
 from pipeline.prime.graph import build_graph, plan, reduce_pieces
+from pipeline.prime.options import PrimeOptions
 from pipeline.prime.ranges import PrimeRange, parse_ranges
 from pipeline.prime.sieve.summary import Summary
 from pipeline.prime.tuning import MAX_TASKS, SEGMENT_TREE_SPAN
@@ -89,7 +90,7 @@ def test_identical_ranges_share_one_result_entry(
     ranges: list[object] = [[0, 5000]] * 3000 + [{"start": 0, "end": 5000, "name": "n"}, [7, 9]]
     path = tmp_path / "r.json"
     path.write_text(json.dumps(ranges))
-    result = run_prime(str(path), SYNC, segment_size=1000)
+    result = run_prime(str(path), SYNC, PrimeOptions(segment_size=1000))
     assert len(made) == 3
     assert len(result.ranges) == 3002 and len({id(r) for r in result.ranges}) == 3
     expected = len(reference_primes(0, 5001))
@@ -127,7 +128,7 @@ def test_reduction_with_long_and_short_spans_matches_reference(tmp_path: Path) -
     path.write_text(json.dumps(ranges))
     job_plan = plan(parse_ranges(path.read_text()), 1000)
     assert max(b - a for a, b in job_plan.spans) > SEGMENT_TREE_SPAN
-    result = run_prime(str(path), SYNC, segment_size=1000)
+    result = run_prime(str(path), SYNC, PrimeOptions(segment_size=1000))
     for (a, b), stats in zip(ranges, result.ranges, strict=True):
         ref = reference_summary(a, b + 1, reference_primes(a, b + 1))
         assert (stats.count, stats.smallest, stats.largest) == (ref.count, ref.first, ref.last)
@@ -184,14 +185,14 @@ def test_shared_distributed_client_runs_two_different_jobs(tmp_path: Path) -> No
     ) as client:
         graph = prime_graph(str(first), segment_size=1000)
         persisted = client.persist(graph.result)
-        result = run_prime(str(second), ExecutionSettings(), segment_size=1000)
+        result = run_prime(str(second), ExecutionSettings(), PrimeOptions(segment_size=1000))
         assert result.mode == "distributed"
         assert result.total_primes == 303
         ((_, total),) = dask.compute(persisted)
         assert total.count == 168
         out = tmp_path / "primes.txt"  # --primes-out streams through the same client
         streamed = run_prime(
-            str(second), ExecutionSettings(), segment_size=300, primes_out=str(out)
+            str(second), ExecutionSettings(), PrimeOptions(segment_size=300, primes_out=str(out))
         )
         assert [int(p) for p in out.read_text().split()] == reference_primes(0, 2001)
         assert streamed.total_primes == 303 and streamed.segments > 3

@@ -10,6 +10,7 @@ import pytest
 from pipeline import ExecutionSettings, run_prime
 from pipeline.errors import InputError
 from pipeline.prime.graph import build_graph, plan
+from pipeline.prime.options import PrimeOptions
 from pipeline.prime.ranges import parse_ranges
 from tests.test_prime_kernel import reference_primes, reference_summary
 
@@ -33,7 +34,7 @@ RANGES = [[0, 100], [90, 1000], [90, 1000], [5, 5], [7, 7], [3000, 3001], [2000,
 
 @pytest.mark.parametrize("segment_size", [30, 97, 1000, 2**27])
 def test_ranges_and_union_match_reference(tmp_path: Path, segment_size: int) -> None:
-    result = run_prime(write(tmp_path, RANGES), SYNC, segment_size=segment_size)
+    result = run_prime(write(tmp_path, RANGES), SYNC, PrimeOptions(segment_size=segment_size))
     for (a, b), stats in zip(RANGES, result.ranges, strict=True):
         ref = reference_summary(a, b + 1, reference_primes(a, b + 1))
         assert (stats.count, stats.smallest, stats.largest) == (ref.count, ref.first, ref.last)
@@ -56,14 +57,16 @@ def test_twin_pair_split_between_two_ranges(tmp_path: Path) -> None:
 
 
 def test_identical_ranges_count_once(tmp_path: Path) -> None:
-    result = run_prime(write(tmp_path, [[0, 10**5], [0, 10**5]]), SYNC, segment_size=10**4)
+    result = run_prime(
+        write(tmp_path, [[0, 10**5], [0, 10**5]]), SYNC, PrimeOptions(segment_size=10**4)
+    )
     assert [r.count for r in result.ranges] == [9592, 9592]
     assert result.total_primes == 9592
     assert result.density["overall"] == pytest.approx(9592 / 100_001)
 
 
 def test_one_segment_plus_one(tmp_path: Path) -> None:
-    result = run_prime(write(tmp_path, [[0, 1000]]), SYNC, segment_size=1000)
+    result = run_prime(write(tmp_path, [[0, 1000]]), SYNC, PrimeOptions(segment_size=1000))
     assert result.segments == 2
     assert result.ranges[0].count == 168
 
@@ -80,8 +83,10 @@ def test_one_segment_plus_one(tmp_path: Path) -> None:
 )
 def test_same_answers_in_every_mode(tmp_path: Path, settings: ExecutionSettings) -> None:
     ranges = [[0, 2_000_000], [1_500_000, 3_000_000], [10**12, 10**12 + 10**5]]
-    expected = run_prime(write(tmp_path, ranges), SYNC, segment_size=300_000).to_dict()
-    got = run_prime(write(tmp_path, ranges), settings, segment_size=300_000).to_dict()
+    expected = run_prime(
+        write(tmp_path, ranges), SYNC, PrimeOptions(segment_size=300_000)
+    ).to_dict()
+    got = run_prime(write(tmp_path, ranges), settings, PrimeOptions(segment_size=300_000)).to_dict()
     expected_execution = expected.pop("execution")
     execution = got.pop("execution")
     assert got == expected
@@ -115,7 +120,9 @@ def test_json_schema(tmp_path: Path) -> None:
 def test_primes_out_streams_the_union(tmp_path: Path) -> None:
     out = tmp_path / "primes.txt"
     ranges = [[0, 5000], [4000, 9000], [20000, 20100]]
-    result = run_prime(write(tmp_path, ranges), SYNC, segment_size=1000, primes_out=str(out))
+    result = run_prime(
+        write(tmp_path, ranges), SYNC, PrimeOptions(segment_size=1000, primes_out=str(out))
+    )
     lines = [int(line) for line in out.read_text().splitlines()]
     assert lines == union_reference(ranges)
     assert result.total_primes == len(lines)
@@ -124,9 +131,9 @@ def test_primes_out_streams_the_union(tmp_path: Path) -> None:
 def test_bad_options(tmp_path: Path) -> None:
     path = write(tmp_path, [[0, 10]])
     with pytest.raises(InputError, match="segment_size must be between 30"):
-        run_prime(path, SYNC, segment_size=10)
+        run_prime(path, SYNC, PrimeOptions(segment_size=10))
     with pytest.raises(InputError, match="cannot write primes to"):
-        run_prime(path, SYNC, primes_out=str(tmp_path / "missing-dir" / "p.txt"))
+        run_prime(path, SYNC, PrimeOptions(primes_out=str(tmp_path / "missing-dir" / "p.txt")))
 
 
 def test_graph_shape() -> None:

@@ -175,7 +175,7 @@ def test_kernel_cached_follows_numbas_index_files(
 def test_a_run_says_when_it_compiles_the_kernel(
     cached: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from pipeline.engine.execution import ExecutionSettings
+    from pipeline.engine.settings import ExecutionSettings
     from pipeline.prime import job
 
     monkeypatch.setattr(job, "_kernel_cached", lambda: cached)

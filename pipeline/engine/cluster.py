@@ -18,33 +18,19 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.engine import addresses
 from pipeline.engine import progress as _progress
 from pipeline.engine import worker_probe as _worker_probe
+from pipeline.engine.settings import ExecutionSettings, default_client
 from pipeline.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from pipeline.engine.execution import ExecutionSettings
 
 log = logging.getLogger(__name__)
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: Ids of clients whose workers were already probed (the probe runs once per client).
 _VERIFIED_CLIENTS: set[str] = set()
-
-
-def default_client() -> Any | None:
-    """The ``distributed.Client`` that is currently the default (e.g. made in a notebook)."""
-    try:
-        from distributed import default_client as _default_client
-    except ImportError:  # pragma: no cover - distributed is a runtime dependency
-        return None
-    try:
-        return _default_client()
-    except ValueError:
-        return None
 
 
 @contextlib.contextmanager
@@ -255,8 +241,3 @@ def _upload_package(client: Any) -> None:
         path = Path(folder) / f"mini_orchestrator_{digest}.zip"
         path.write_bytes(buffer.getvalue())
         client.upload_file(str(path))
-
-
-def cluster_workers(client: Any) -> int:
-    """Number of workers the client's scheduler currently has."""
-    return len(client.nthreads())

@@ -10,15 +10,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate.timeline import BUCKET_CHOICES
 from pipeline.ingest.formats.presets import PRESETS
-from pipeline.ingest.job import DEFAULT_TOP, MIN_BLOCKSIZE, run_ingest
+from pipeline.ingest.job import run_ingest
+from pipeline.ingest.options import DEFAULT_TOP, MIN_BLOCKSIZE, IngestOptions
+from pipeline.ingest.report.result import IngestResult
 from pipeline.ingest.report.text import render_ingest
 from pipeline.registry import Feature, FeatureOption, register
 from pipeline.reporting.units import parse_size
 
 #: Bundled sample inputs, resolved from this file so the defaults work from any directory.
 DATA_DIR: Final[Path] = Path(__file__).resolve().parents[2] / "data"
+
+
+def _run(path: str, settings: ExecutionSettings, **options: Any) -> IngestResult:
+    """The registry's ``run(path, settings, **options)``: the CLI's values as one options object."""
+    return run_ingest(path, settings, IngestOptions(**options))
 
 
 def _ingest_html(result: Any, context: Any) -> str:
@@ -44,7 +52,7 @@ FEATURE = register(
             "and the exit code is 3."
         ),
         default_path=DATA_DIR / "logs",
-        run=run_ingest,
+        run=_run,
         render_text=render_ingest,
         render_html=_ingest_html,
         options=(

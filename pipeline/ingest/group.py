@@ -4,16 +4,14 @@ Parsing and aggregating cost a few milliseconds per call whatever the size of th
 and pandas set-up), so 10,000 one-line files handled one by one cost tens of seconds even in one
 task. :func:`files_partial` reads the files of a group
 (:func:`~pipeline.ingest.inputs.files.plan_tasks`) one by one, so a file that cannot be read fails
-alone, then joins the texts of the files that share a log format, separated by a boundary line that
-no format parses, and parses and aggregates that text once. The boundary lines come back among the
-malformed lines, in order, and tell which malformed line belongs to which file; each file's parsed
-count is its number of non-blank lines minus its malformed ones. So every file still gets its own
-line counts, its own ``--malformed-out`` records, its own "no line matches" failure, and counts once
-in ``files``.
+alone, then parses the texts of the files that share a log format in one call
+(:mod:`pipeline.ingest.parsing.joined`) and aggregates them once. Every file still gets its own
+line counts, its own ``--malformed-out`` records, its own "no line matches" failure, and counts
+once in ``files``.
 
 With ``--log-format auto``, the format of each uncompressed file of a group is detected here,
 from the text the task has just read (the same rules as in the client,
-:mod:`pipeline.ingest.formats.detect`), so a small file is opened once, not once to detect and once
+:mod:`pipeline.ingest.detect`), so a small file is opened once, not once to detect and once
 to read.
 
 Compressed files (whose text may be much larger than their size on disk; streamed, with their
@@ -26,11 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Final
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.engine.memory import releasing_memory
 from pipeline.ingest.aggregate.filters import Filters
@@ -44,11 +37,12 @@ from pipeline.ingest.aggregate.partial import (
     merge_partials,
     sample,
 )
-from pipeline.ingest.formats.detect import detect_samples, head_of_text
+from pipeline.ingest.detect import detect_samples, head_of_text
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.inputs.files import Block
 from pipeline.ingest.inputs.stream import Overlong
-from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, PY_WHITESPACE, ParsedPartition, parse_text
+from pipeline.ingest.parsing.joined import malformed_per_text, parsed_counts
+from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text
 from pipeline.ingest.read import (
     READ_ERRORS,
     block_partial,
@@ -57,10 +51,6 @@ from pipeline.ingest.read import (
 )
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.text import FailedInput
-
-#: The line put between two files' texts: NUL bytes make it malformed in every format.
-BOUNDARY: Final[str] = "\x00mini-orchestrator file boundary\x00"
-
 
 #: ``--field`` overrides, ``(canonical, key, unit)``, applied to files detected as JSON lines.
 JsonFields = tuple[tuple[str, str, str | None], ...]
@@ -79,7 +69,7 @@ def files_partial(
 
     ``formats`` gives each file's log format (default: the default grammar for all); None for a
     file means "detect it here" (``--log-format auto``), from the text this task reads anyway
-    (:func:`~pipeline.ingest.formats.detect.head_of_text`, same rules as in the client); a file
+    (:func:`~pipeline.ingest.detect.head_of_text`, same rules as in the client); a file
     detected as JSON lines gets ``json_fields``. ``filters`` and ``raw_paths`` as in
     :func:`~pipeline.ingest.read.block_partial`.
     """
@@ -202,50 +192,6 @@ def _one_by_one(
     )
 
 
-def parsed_counts(texts: Sequence[str], fmt: LogFormat) -> tuple[list[int], ParsedPartition] | None:
-    """Parse ``texts`` joined by boundary lines, once; each text's parsed-line count.
-
-    The texts' malformed lines come back in order between the boundary lines; a text's parsed
-    count is its non-blank lines minus its malformed ones. None when the boundary lines did not
-    all come back as malformed lines (a format that parses them, a text that contains one).
-    """
-    joined = (BOUNDARY + "\n").join(t if not t or t.endswith("\n") else t + "\n" for t in texts)
-    parsed = parse_text(joined, fmt)
-    bad = _malformed_counts(parsed, len(texts))
-    nonblank = _nonblank_lines(joined, len(texts))
-    if bad is None or nonblank is None:
-        return None
-    counts = [int(n) - int(b) for n, b in zip(nonblank, bad, strict=True)]
-    if sum(counts) != len(parsed.frame) or min(counts, default=0) < 0:
-        return None
-    return counts, parsed
-
-
-def _malformed_counts(parsed: ParsedPartition, texts: int) -> np.ndarray[Any, Any] | None:
-    """Malformed lines per text, from the boundary lines among them (vectorised: with many
-    texts nearly every line may be malformed, e.g. when detection tries JSON on a plain log)."""
-    malformed = parsed.malformed_array
-    boundary = np.asarray(pc.equal(malformed, BOUNDARY).to_numpy(zero_copy_only=False), dtype=bool)
-    if int(boundary.sum()) != texts - 1:
-        return None
-    return np.bincount(np.cumsum(boundary)[~boundary], minlength=texts)
-
-
-def _malformed_per_text(parsed: ParsedPartition, texts: int) -> list[list[tuple[int, str]]]:
-    """Each text's malformed lines as ``(line number within the text, line)``."""
-    per_text: list[list[tuple[int, str]]] = [[]]
-    start = 0  # index of the text's first line in the joined text
-    lines = parsed.malformed_array.to_pylist()
-    for index, line in zip(parsed.malformed_index.tolist(), lines, strict=True):
-        if line == BOUNDARY:
-            per_text.append([])
-            start = index + 1
-        else:
-            per_text[-1].append((index - start + 1, str(line)))
-    assert len(per_text) == texts  # parsed_counts checked the boundary lines
-    return per_text
-
-
 def _together(
     files: Sequence[tuple[Block, str]],
     fmt: LogFormat,
@@ -258,7 +204,7 @@ def _together(
     if found is None:
         return None
     counts, parsed = found
-    per_file = _malformed_per_text(parsed, len(files))
+    per_file = malformed_per_text(parsed, len(files))
     total = aggregate_partition(parsed, "", raw_paths=raw_paths)
     reports: list[FileReport] = []
     failed: list[FailedInput] = []
@@ -285,19 +231,3 @@ def _together(
         failed=failed,
         file_reports=reports,
     )
-
-
-def _nonblank_lines(joined: str, files: int) -> np.ndarray[Any, Any] | None:
-    """Non-blank lines per file of the joined text (as the parser trims them), or None."""
-    lines = pc.utf8_trim(
-        pc.split_pattern(pa.array([joined], type=pa.large_string()), "\n").flatten(),
-        characters=PY_WHITESPACE,
-    )
-    boundary = np.asarray(pc.equal(lines, BOUNDARY).to_numpy(zero_copy_only=False), dtype=bool)
-    if int(boundary.sum()) != files - 1:
-        return None
-    filled = np.asarray(
-        pc.greater(pc.binary_length(lines), 0).to_numpy(zero_copy_only=False), dtype=bool
-    )
-    which = np.cumsum(boundary)
-    return np.bincount(which[filled & ~boundary], minlength=files)

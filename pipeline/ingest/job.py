@@ -29,16 +29,16 @@ import dask
 import pandas as pd
 from dask.base import tokenize
 
-from pipeline.engine.execution import ExecutionSettings, compute
+from pipeline.engine.execution import compute
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
-from pipeline.ingest.aggregate.filters import Filters, build_filters
+from pipeline.ingest.aggregate.filters import Filters
 from pipeline.ingest.aggregate.partial import FileReport, Partial, merge_file, merge_task
-from pipeline.ingest.aggregate.timeline import check_bucket
-from pipeline.ingest.formats.detect import Detection, detect_formats
-from pipeline.ingest.formats.presets import LogFormat, compile_format, preset
+from pipeline.ingest.detect import Detection, detect_formats
+from pipeline.ingest.formats.presets import LogFormat, preset
 from pipeline.ingest.group import files_partial
 from pipeline.ingest.inputs.files import Block, expand_path, plan_blocks, plan_tasks
-from pipeline.ingest.parsing.jsonlines import CANONICAL, UNITS
+from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import empty_frame, parse_text
 from pipeline.ingest.read import block_partial, block_texts
 from pipeline.ingest.report.result import IngestResult, build_result
@@ -50,44 +50,15 @@ if TYPE_CHECKING:  # dask.dataframe costs about 1 s to import: only parsed_frame
 
 log = logging.getLogger(__name__)
 
-#: Default partition size of uncompressed files. Larger blocks mean fewer tasks and less
-#: per-task overhead but more memory per task (a worker peaks near 150 MB + 10x the block) and
-#: coarser load balancing. Measured on 2 cores: 16 MiB is as fast as 32 MiB (5.1 s vs 5.4 s for
-#: 5M lines) and keeps each process-mode worker near 350 MB (32 MiB: about 630 MB), so a 5 GB
-#: run with two worker processes peaks near 1.1 GB of RSS for the whole process tree.
-#: Legal range: 64 KiB to 1 GiB.
-DEFAULT_BLOCKSIZE: Final[int] = 16 * 2**20
-MIN_BLOCKSIZE: Final[int] = 64 * 2**10
-MAX_BLOCKSIZE: Final[int] = 2**30
-
 #: Partials merged per task in the reduction tree; higher means fewer, bigger merge tasks.
 MERGE_FAN_IN: Final[int] = 8
-
-#: Default and largest length of the top lists. The lists are computed from merged counts, so a
-#: longer list costs report size, not memory.
-DEFAULT_TOP: Final[int] = 10
-MAX_TOP: Final[int] = 1000
 
 #: Share of malformed lines above which a file gets a WARNING suggesting ``--log-format``.
 MALFORMED_WARNING_SHARE: Final[float] = 0.5
 
 
 def run_ingest(
-    path: str,
-    settings: ExecutionSettings,
-    *,
-    malformed_out: str | None = None,
-    blocksize: int = DEFAULT_BLOCKSIZE,
-    log_format: str = "auto",
-    field: Sequence[str] = (),
-    bucket: str = "auto",
-    since: str | None = None,
-    until: str | None = None,
-    status: str | None = None,
-    method: str | None = None,
-    path_regex: str | None = None,
-    top: int = DEFAULT_TOP,
-    raw_paths: bool = False,
+    path: str, settings: ExecutionSettings, options: IngestOptions | None = None
 ) -> IngestResult:
     """Parse the logs at ``path`` and compute request counts and latency statistics.
 
@@ -100,24 +71,9 @@ def run_ingest(
     settings
         How to compute (mode and workers); the scheduler is chosen by
         :mod:`pipeline.engine.execution`.
-    malformed_out
-        Also write every malformed line as ``FILE<TAB>LINE`` to this file.
-    blocksize
-        Partition size in bytes for uncompressed files.
-    log_format
-        ``auto`` (detect per file), a preset (``default``, ``combined``, ``common``, ``json``),
-        or an nginx ``log_format`` / Apache ``LogFormat`` string
-        (:func:`~pipeline.ingest.formats.presets.compile_format`).
-    field
-        JSON key overrides ``CANON=KEY[:UNIT]``.
-    bucket
-        Timeline bucket: ``auto``, ``1m``, ``5m``, ``15m``, ``1h`` or ``1d``.
-    since, until, status, method, path_regex
-        Filters (:func:`~pipeline.ingest.aggregate.filters.build_filters`).
-    top
-        Length of every top list (paths, error paths, user agents), 1 to :data:`MAX_TOP`.
-    raw_paths
-        Group paths as written instead of by template (:mod:`pipeline.ingest.aggregate.templates`).
+    options
+        What to compute and how to read the input (:class:`~pipeline.ingest.options.IngestOptions`,
+        validated when built); None for the defaults.
 
     Raises
     ------
@@ -126,16 +82,10 @@ def run_ingest(
         filter is given while no input's format has a time field.
     """
     started = time.perf_counter()
-    _check_blocksize(blocksize)
-    check_bucket(bucket)
-    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
-        raise InputError(f"--top must be an integer from 1 to {MAX_TOP}, got {top!r}")
-    overrides = parse_field_overrides(field)
-    fixed = None if log_format.strip() == "auto" else compile_format(log_format)
-    filters = build_filters(
-        since=since, until=until, status=status, method=method, path_regex=path_regex
-    )
-    out_path = Path(malformed_out) if malformed_out is not None else None
+    options = IngestOptions() if options is None else options
+    blocksize, raw_paths = options.blocksize, options.raw_paths
+    overrides, fixed, filters = options.overrides, options.fixed_format, options.filters
+    out_path = Path(options.malformed_out) if options.malformed_out is not None else None
     check_outputs({"malformed_out": out_path}, [path])
     keep = out_path is not None
     if path == STDIN_PATH:
@@ -181,8 +131,8 @@ def run_ingest(
         notes=_notes(used) + [_EXTRA_FIELDS_NOTE.format(name) for name in extras],
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
-        bucket=bucket,
-        top=top,
+        bucket=options.bucket,
+        top=options.top,
     )
 
 
@@ -235,29 +185,6 @@ def _known_formats(
     here = [name for name in files if detect_all or name not in whole]
     found = dict(zip(here, detect_formats(here), strict=True))
     return {name: found.get(name) for name in files}
-
-
-def parse_field_overrides(items: Sequence[str]) -> tuple[tuple[str, str, str | None], ...]:
-    """``--field CANON=KEY[:UNIT]`` items as ``(canonical, key, unit)``; InputError when bad.
-
-    >>> parse_field_overrides(["latency=resp.took:us", "path=route"])
-    (('latency', 'resp.took', 'us'), ('path', 'route', None))
-    """
-    out = []
-    for item in items:
-        canonical, sep, key = item.partition("=")
-        unit: str | None = None
-        if ":" in key and key.rsplit(":", 1)[1] in UNITS:
-            key, unit = key.rsplit(":", 1)
-        if not sep or canonical not in CANONICAL or not key:
-            raise InputError(
-                f"--field {item!r}: expected CANON=KEY[:UNIT] with CANON one of "
-                f"{', '.join(CANONICAL)} and UNIT one of {', '.join(UNITS)}"
-            )
-        if unit is not None and canonical not in ("latency", "time"):
-            raise InputError(f"--field {item!r}: only latency and time take a unit")
-        out.append((canonical, key, unit))
-    return tuple(out)
 
 
 _EXTRA_FIELDS_NOTE: Final[str] = (
@@ -376,25 +303,15 @@ def _write_malformed(out_path: Path, records: Sequence[str]) -> None:
     log.info("%d malformed lines written to %s", len(records), out_path)
 
 
-def _check_blocksize(blocksize: int) -> None:
-    if isinstance(blocksize, bool) or not isinstance(blocksize, int):
-        raise InputError(f"blocksize must be an integer number of bytes, got {blocksize!r}")
-    if not MIN_BLOCKSIZE <= blocksize <= MAX_BLOCKSIZE:
-        raise InputError(
-            f"blocksize must be between {MIN_BLOCKSIZE} and {MAX_BLOCKSIZE} bytes, got {blocksize}"
-        )
-
-
-def parsed_frame(
-    path: str, *, blocksize: int = DEFAULT_BLOCKSIZE, log_format: str = "auto"
-) -> dd.DataFrame:
+def parsed_frame(path: str, options: IngestOptions | None = None) -> dd.DataFrame:
     """The parsed lines at ``path`` as a lazy dask DataFrame (for notebooks and exploration).
 
     One pandas partition per block of input, from ``dd.from_map`` over the same line-aligned
     blocks and the same vectorised parser as :func:`run_ingest`, so the frame holds exactly the
     lines the report counts as parsed. Unlike :func:`run_ingest`, a file that cannot be read
     raises when computed. Columns: method (category), path, status (int16), latency_ms
-    (float64), user_agent, time (UTC), bytes. ``log_format`` as in :func:`run_ingest`.
+    (float64), user_agent, time (UTC), bytes. Of ``options``, only ``blocksize`` and
+    ``log_format`` apply (the frame is unfiltered).
 
     (``dask.bag.read_text(...).map_partitions(parse)`` followed by ``dd.from_delayed`` gives the
     same partitions, but with dask 2026.8 the result breaks as soon as it is turned into a dask
@@ -407,9 +324,9 @@ def parsed_frame(
     """
     import dask.dataframe as dd
 
-    _check_blocksize(blocksize)
+    options = IngestOptions() if options is None else options
+    blocksize, fixed = options.blocksize, options.fixed_format
     files = expand_path(path)
-    fixed = None if log_format.strip() == "auto" else compile_format(log_format)
     detections = _detections(files, fixed)
     fmt_of = {name: d.format for name, d in zip(files, detections, strict=True)}
     pairs = [(block, fmt_of[block.path]) for block in plan_blocks(files, blocksize)]

@@ -23,7 +23,8 @@ from typing import IO, Any, Final
 
 import dask
 
-from pipeline.engine.execution import ExecutionSettings, compute
+from pipeline.engine.execution import compute
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
 from pipeline.ingest.aggregate.filters import Filters
 from pipeline.ingest.aggregate.partial import (
@@ -32,7 +33,7 @@ from pipeline.ingest.aggregate.partial import (
     merge_file,
     merge_partials,
 )
-from pipeline.ingest.formats.detect import SAMPLE_BYTES, Detection, detect_sample, head_lines
+from pipeline.ingest.detect import SAMPLE_BYTES, Detection, detect_sample, head_lines
 from pipeline.ingest.formats.presets import DETECTION_ORDER, LogFormat, preset
 from pipeline.ingest.inputs.stream import Overlong, line_pieces
 from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text
@@ -64,7 +65,7 @@ def stdin_total(
 ) -> tuple[Partial, Detection]:
     """The counts of the log on standard input (or ``stream``), as one file ``<stdin>``, and
     the log format used: ``fmt``, or when None the one detected from the first piece
-    (:func:`~pipeline.ingest.formats.detect.detect_sample`, as for a file). JSON lines are read with
+    (:func:`~pipeline.ingest.detect.detect_sample`, as for a file). JSON lines are read with
     the ``--field`` overrides ``json_fields``, as files are.
 
     Raises

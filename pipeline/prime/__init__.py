@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipeline.prime.job import run_prime
+    from pipeline.prime.options import PrimeOptions
     from pipeline.prime.report.result import PrimeResult
     from pipeline.prime.report.text import render_prime
     from pipeline.prime.tuning import DEFAULT_SEGMENT_SIZE, MAX_END
@@ -26,12 +27,20 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "DEFAULT_SEGMENT_SIZE": "pipeline.prime.tuning",
     "MAX_END": "pipeline.prime.tuning",
+    "PrimeOptions": "pipeline.prime.options",
     "PrimeResult": "pipeline.prime.report.result",
     "render_prime": "pipeline.prime.report.text",
     "run_prime": "pipeline.prime.job",
 }
 
-__all__ = ["DEFAULT_SEGMENT_SIZE", "MAX_END", "PrimeResult", "render_prime", "run_prime"]
+__all__ = [
+    "DEFAULT_SEGMENT_SIZE",
+    "MAX_END",
+    "PrimeOptions",
+    "PrimeResult",
+    "render_prime",
+    "run_prime",
+]
 
 
 def __getattr__(name: str) -> Any:

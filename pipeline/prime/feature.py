@@ -18,8 +18,9 @@ DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 
 def _run(path: str, settings: Any, **options: Any) -> Any:
     from pipeline.prime.job import run_prime
+    from pipeline.prime.options import PrimeOptions
 
-    return run_prime(path, settings, **options)
+    return run_prime(path, settings, PrimeOptions(**options))
 
 
 def _render(result: Any) -> str:

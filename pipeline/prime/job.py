@@ -25,16 +25,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from pipeline.engine.execution import ExecutionSettings, compute, compute_ordered
+from pipeline.engine.execution import compute, compute_ordered
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
 from pipeline.prime.graph import Plan, Window, build_graph, describe, plan, reduce_pieces
+from pipeline.prime.options import PrimeOptions
 from pipeline.prime.ranges import PrimeRange, load_ranges, parse_range_options
 from pipeline.prime.report.result import PrimeResult, RangeStats
 from pipeline.prime.sieve.summary import Summary
 from pipeline.prime.tuning import (
-    DEFAULT_SEGMENT_SIZE,
-    MAX_SEGMENT_SIZE,
-    MIN_SEGMENT_SIZE,
     PRIMES_OUT_SEGMENT,
 )
 
@@ -42,12 +41,7 @@ log = logging.getLogger(__name__)
 
 
 def run_prime(
-    path: str | None,
-    settings: ExecutionSettings,
-    *,
-    segment_size: int | None = None,
-    primes_out: str | None = None,
-    ranges: Sequence[str] = (),
+    path: str | None, settings: ExecutionSettings, options: PrimeOptions | None = None
 ) -> PrimeResult:
     """Find the primes in every range of the JSON file at ``path`` (or of ``ranges``).
 
@@ -58,27 +52,20 @@ def run_prime(
         is given.
     settings
         Execution settings; the scheduler is chosen by :mod:`pipeline.engine.execution`.
-    segment_size
-        Numbers per sieve task (``MIN_SEGMENT_SIZE`` .. ``MAX_SEGMENT_SIZE``); None for
-        ``DEFAULT_SEGMENT_SIZE``. Raised automatically to keep at most ``MAX_TASKS`` tasks.
-    primes_out
-        Also write every prime of the union, ascending, one per line, to this file.
-    ranges
-        ``"START:END"`` strings (the CLI's ``--range``), used instead of ``path``.
+    options
+        Segment size, ``--primes-out`` file and ``--range`` values
+        (:class:`~pipeline.prime.options.PrimeOptions`, validated when built); None for the
+        defaults.
 
     Examples
     --------
-    >>> result = run_prime(None, ExecutionSettings(mode="sync"), ranges=["0:100", "90:120"])
+    >>> options = PrimeOptions(ranges=["0:100", "90:120"])
+    >>> result = run_prime(None, ExecutionSettings(mode="sync"), options)
     >>> result.total_primes, [r.count for r in result.ranges]
     (30, [25, 6])
     """
-    size = DEFAULT_SEGMENT_SIZE if segment_size is None else segment_size
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise InputError(f"segment_size must be an integer, got {size!r}")
-    if not MIN_SEGMENT_SIZE <= size <= MAX_SEGMENT_SIZE:
-        raise InputError(
-            f"segment_size must be between {MIN_SEGMENT_SIZE} and {MAX_SEGMENT_SIZE}, got {size}"
-        )
+    options = PrimeOptions() if options is None else options
+    size, primes_out, ranges = options.segment, options.primes_out, options.ranges
     if ranges:
         parsed = parse_range_options(ranges)
     elif path is None:

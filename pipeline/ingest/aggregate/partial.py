@@ -111,7 +111,7 @@ SLOT_MINUTES: Final[tuple[int, ...]] = (1, 5, 15, 60, 1440)
 class FileReport:
     """How one file was read: its format and line counts (for ``inputs.formats`` and warnings);
     ``extra_fields``: its format was detected in its task, and its lines carry fields after that
-    format's last one (:class:`pipeline.ingest.formats.detect.Detection`)."""
+    format's last one (:class:`pipeline.ingest.detect.Detection`)."""
 
     path: str
     format: str

@@ -1,1 +1,1 @@
-"""Log formats as data: the preset table, the format-string compiler, detection."""
+"""Log formats as data: the preset table and the compiler of format strings."""

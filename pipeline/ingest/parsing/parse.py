@@ -77,17 +77,6 @@ LINE_PATTERN: Final[str] = (
 #: adds nothing because a line never contains ``\n``. Fields are then cut out by position.
 _VALID_PREFIX: Final[str] = re.sub(r"\(\?P<\w+>", "(?:", LINE_PATTERN).removesuffix("(?:.*)$")
 
-#: Column names of a parsed partition (also the ``meta`` of the dask dataframe).
-COLUMNS: Final[tuple[str, ...]] = (
-    "method",
-    "path",
-    "status",
-    "latency_ms",
-    "user_agent",
-    "time",
-    "bytes",
-)
-
 DEFAULT_FORMAT: Final[LogFormat] = LogFormat("default", "default")
 
 #: Time unit of the ``time`` column: UTC milliseconds since the epoch.

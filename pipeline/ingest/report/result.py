@@ -20,7 +20,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from pipeline.engine.execution import ExecutionSettings
+from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.agents import agents_report
 from pipeline.ingest.aggregate.distribution import KEYED, Distributions, combine, summaries
@@ -81,11 +81,6 @@ class IngestResult:
     def failed_inputs(self) -> Sequence[FailedInput]:
         """Files that could not be read (the CLI exits with 3 when there are any)."""
         return self.failed
-
-    @property
-    def requests_total(self) -> int:
-        """Parsed lines, i.e. requests."""
-        return self.parsed
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (README, "JSON report"); optional keys only when they apply."""

@@ -68,9 +68,6 @@ U8 = npt.NDArray[np.uint8]
 
 RESIDUES = wheel.RESIDUES
 _WHEEL_MASK = wheel.WHEEL_MASK
-_WHEEL_DELTA = wheel.WHEEL_DELTA
-_WHEEL_CORRECTION = wheel.WHEEL_CORRECTION
-_WHEEL_NEXT = wheel.WHEEL_NEXT
 _TO_COPRIME = wheel.TO_COPRIME
 # Unsigned copies for the hot loops: numba checks every signed index for a negative value (a
 # compare and a select per access, and it blocks other optimisations: 3x slower crossing-off),

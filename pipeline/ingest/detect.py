@@ -25,6 +25,7 @@ import fsspec
 
 from pipeline.ingest.formats.presets import DETECTION_ORDER, LogFormat, preset
 from pipeline.ingest.inputs.files import compression_of, is_special_file
+from pipeline.ingest.parsing.joined import parsed_counts
 from pipeline.ingest.parsing.parse import parse_text
 
 #: Non-empty lines judged per file. More lines resist a few odd first lines better; 100 is what
@@ -49,7 +50,7 @@ class Detection:
 
 
 #: Bytes of samples judged together: many small files' samples are joined and parsed once per
-#: candidate (:func:`pipeline.ingest.group.parsed_counts`), since a parse costs about a
+#: candidate (:func:`pipeline.ingest.parsing.joined.parsed_counts`), since a parse costs about a
 #: millisecond however short its input. Larger batches amortise more and hold more memory.
 #: Legal range: >= SAMPLE_BYTES.
 BATCH_BYTES: Final[int] = 8 * 2**20
@@ -90,8 +91,6 @@ def _best(scores: Sequence[int]) -> int:
 def _detect_batch(samples: Sequence[str], candidates: Sequence[LogFormat]) -> list[Detection]:
     """:func:`detect_sample` of each sample, with one parse per candidate for the whole batch
     (falls back to one sample at a time when the joined parse cannot attribute lines)."""
-    from pipeline.ingest.group import parsed_counts
-
     if len(samples) <= 1:
         return [detect_sample(sample, candidates) for sample in samples]
     scores = []
