@@ -1,9 +1,17 @@
-"""Shared fixtures: a temporary feature registered for CLI tests, and the repository root."""
+"""Shared fixtures: a temporary feature registered for CLI tests, and the repository root.
+
+Every test that starts a process (a CLI subprocess, a process pool, a dask.distributed cluster)
+carries the ``subprocess`` marker, and this file checks it: a test that starts one without the
+marker fails. ``make check`` deselects those tests (``-m "not subprocess"``) for a quick loop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import multiprocessing.process
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +22,58 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Real dask.distributed processes (scheduler and workers) for the distributed tests.
 pytest_plugins = ["tests.cluster_fixtures"]
+
+#: Fixtures that start processes: a test using one is marked ``subprocess`` automatically.
+PROCESS_FIXTURES = frozenset(
+    {"worker_python", "external_cluster", "local_client", "lone_worker_cluster", "browser"}
+)
+
+
+_STARTS_BEFORE = pytest.StashKey[int]()
+
+
+class _Starts:
+    """Counts the processes started since the counter was last read."""
+
+    count = 0
+
+
+def _counting(original: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _Starts.count += 1
+        return original(*args, **kwargs)
+
+    return wrapper
+
+
+subprocess.Popen.__init__ = _counting(subprocess.Popen.__init__)  # type: ignore[method-assign]
+multiprocessing.process.BaseProcess.start = _counting(  # type: ignore[method-assign]
+    multiprocessing.process.BaseProcess.start
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.subprocess)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    item.stash[_STARTS_BEFORE] = _Starts.count  # fixtures count too
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    yield
+    started = _Starts.count - item.stash[_STARTS_BEFORE]
+    if started and item.get_closest_marker("subprocess") is None:
+        pytest.fail(
+            f"{item.nodeid} started {started} process(es) without @pytest.mark.subprocess "
+            "(make check deselects marked tests; unmarked ones must start none)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

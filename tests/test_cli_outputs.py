@@ -80,6 +80,7 @@ def test_output_inside_the_input_directory_warns_once(tmp_path: Path) -> None:
     assert report.read_text().startswith("Ingest report\n")
 
 
+@pytest.mark.subprocess
 def test_profile_to_a_full_device_is_exit_2_after_the_report(tmp_path: Path) -> None:
     (tmp_path / "a.log").write_text(GOOD)
     code, out, err = _run("ingest", "--path", str(tmp_path / "a.log"), "--profile", "/dev/full")

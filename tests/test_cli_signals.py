@@ -46,6 +46,7 @@ def _open_writer(fifo: Path) -> int | None:
         raise
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("mode", "sig", "code", "line"),
     [
@@ -90,3 +91,49 @@ def test_a_signal_ends_a_blocked_run_and_its_workers(
     # the run's own INFO plan line may come first; the signal adds exactly one line
     assert [text for text in err.splitlines() if not text.startswith("INFO ")] == [line]
     assert wait_until(lambda: not _tagged(tag), timeout=10), _tagged(tag)
+
+
+GC_CALLBACK_SCRIPT = """
+import gc, os, signal, sys, threading, time
+from pipeline.engine import interrupts
+
+interrupts.install()
+inside = threading.Event()
+
+def slow_callback(phase, info):  # like dask.distributed's gc diagnostics
+    if phase == "start" and not inside.is_set():
+        inside.set()
+        time.sleep(0.5)  # the signal arrives while the main thread is in here
+
+def kick():
+    inside.wait()
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=kick).start()
+gc.callbacks.append(slow_callback)
+try:
+    while True:
+        gc.collect()
+except KeyboardInterrupt:
+    gc.callbacks.remove(slow_callback)
+    print("interrupted in the main code", flush=True)
+    interrupts.finish(interrupts.exit_code())
+"""
+
+
+@pytest.mark.subprocess
+def test_a_signal_inside_a_gc_callback_still_interrupts_the_run() -> None:
+    """Raised inside a gc callback, KeyboardInterrupt would be printed as "Exception ignored"
+    and lost (the run then ended only by the watchdog, with a traceback on stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-c", GC_CALLBACK_SCRIPT],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        130,
+        "interrupted in the main code\n",
+        "",
+    )

@@ -23,6 +23,7 @@ def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("feature", ["ingest", "prime"])
 def test_threading_and_process_agree_from_another_directory(feature: str, tmp_path: Path) -> None:
     documents = {}
@@ -38,6 +39,7 @@ def test_threading_and_process_agree_from_another_directory(feature: str, tmp_pa
     }
 
 
+@pytest.mark.subprocess
 def test_text_report_and_console_script_agree(tmp_path: Path) -> None:
     text = run_cli(tmp_path, "prime", "--mode", "sync")
     assert text.returncode == 0, text.stderr
@@ -55,6 +57,7 @@ def _without_timing(report: str) -> str:
     return re.sub(r"computed in [0-9.]+ s", "computed in ? s", report)
 
 
+@pytest.mark.subprocess
 def test_usage_error_in_a_real_process_is_one_line(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "prime", "--worker", "0")
     assert result.returncode == 2
@@ -64,6 +67,7 @@ def test_usage_error_in_a_real_process_is_one_line(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.subprocess
 def test_python_c_can_use_the_process_scheduler(tmp_path: Path) -> None:
     code = (
         "from pipeline import ExecutionSettings, run_prime\n"

@@ -107,6 +107,7 @@ def test_existing_default_client_is_used(local_client: object) -> None:
     assert len(stream.data) == result.chunks
 
 
+@pytest.mark.subprocess
 def test_task_failure_gives_the_same_error_as_local_modes(
     toy_feature: registry.Feature, tmp_path: Path
 ) -> None:
@@ -188,6 +189,7 @@ def test_job_survives_a_worker_killed_mid_run(local_client: object) -> None:
     assert outcome == {"values": tuple(i * i for i in range(40))}
 
 
+@pytest.mark.subprocess
 def test_the_kill_hits_running_tasks() -> None:
     """With allowed-failures 0, the same kill fails the run: it really hit running tasks."""
     from distributed import Client, KilledWorker, LocalCluster
@@ -204,6 +206,7 @@ def test_the_kill_hits_running_tasks() -> None:
     assert isinstance(outcome.get("error"), KilledWorker), outcome
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("mode", "needle"),
     [
@@ -278,6 +281,7 @@ def _page_facts(page: str) -> tuple[str, dict[str, str]]:
     return reader.title, dict(zip(cells[::2], cells[1::2], strict=True))
 
 
+@pytest.mark.subprocess
 def test_progress_bar_in_distributed_mode_goes_to_stderr(
     toy_feature: registry.Feature, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -58,6 +58,7 @@ def test_external_cluster_gives_threading_results(
     assert remote_doc["execution"]["workers"] == 2
 
 
+@pytest.mark.subprocess
 def test_local_cluster_leaves_no_process_behind() -> None:
     tag = uuid.uuid4().hex
     env = {**os.environ, "MINI_ORCH_TEST_TAG": tag}
@@ -79,6 +80,7 @@ def test_local_cluster_leaves_no_process_behind() -> None:
     assert wait_until(lambda: not processes_tagged(tag), timeout=20), processes_tagged(tag)
 
 
+@pytest.mark.subprocess
 def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None:
     tag = uuid.uuid4().hex
     process = subprocess.Popen(
@@ -124,6 +126,7 @@ def test_dashboard_serves_on_loopback_only_and_ctrl_c_stops_everything() -> None
     assert wait_until(lambda: not processes_tagged(tag), timeout=20), processes_tagged(tag)
 
 
+@pytest.mark.subprocess
 def test_real_subprocess_profile_in_distributed_mode(tmp_path: Path) -> None:
     target = tmp_path / "report.html"
     result = run_cli(

@@ -110,6 +110,7 @@ def test_losing_the_scheduler_is_one_line(
     assert not any(word in stderr for word in NOISE), stderr
 
 
+@pytest.mark.subprocess
 def test_ctrl_c_in_distributed_mode_is_quiet_and_leaves_nothing(long_job: list[str]) -> None:
     tag = uuid.uuid4().hex
     process = _start_cli(

@@ -107,6 +107,7 @@ def _listening_hosts(port: int) -> set[str]:
     }
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("value", [":0", "0", ""])
 def test_a_dashboard_address_without_host_listens_on_loopback_only(value: str) -> None:
     settings = ExecutionSettings(mode="distributed", workers=1, dashboard_address=value)
@@ -118,6 +119,7 @@ def test_a_dashboard_address_without_host_listens_on_loopback_only(value: str) -
         assert _listening_hosts(port) == {"127.0.0.1"}
 
 
+@pytest.mark.subprocess
 def test_a_taken_dashboard_port_is_one_info_line() -> None:
     with occupied_port() as port:
         result = subprocess.run(

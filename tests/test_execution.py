@@ -15,6 +15,7 @@ def _pid(_: int) -> int:
     return os.getpid()
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("mode", ["threading", "process", "sync"])
 def test_every_mode_gives_the_same_answer(mode: str) -> None:
     settings = ExecutionSettings(mode=mode, workers=2)
@@ -22,6 +23,7 @@ def test_every_mode_gives_the_same_answer(mode: str) -> None:
     assert compute(dask.delayed(sum)(values), settings=settings) == (sum(i * i for i in range(20)),)
 
 
+@pytest.mark.subprocess
 def test_process_mode_runs_tasks_in_other_processes() -> None:
     tasks = [dask.delayed(_pid)(i) for i in range(8)]
     pids = set(compute(*tasks, settings=ExecutionSettings(mode="process", workers=2)))
@@ -61,6 +63,7 @@ def test_invalid_settings_are_configuration_errors(kwargs: dict[str, object], me
     assert str(info.value).startswith(message)
 
 
+@pytest.mark.subprocess
 def test_toy_job_identical_across_modes() -> None:
     from tests.toy_feature import TOY_FEATURE
 

@@ -424,6 +424,7 @@ def test_the_input_has_real_cardinality(realistic: Inputs) -> None:
     assert len(figures["latency_by_method"]) == 8
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("blocksize", ["1MiB", "16MiB"])
 @pytest.mark.parametrize("mode", ["sync", "threading", "process"])
 def test_report_equals_the_plain_reference(realistic: Inputs, mode: str, blocksize: str) -> None:

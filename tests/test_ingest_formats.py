@@ -777,6 +777,7 @@ THREADING = ExecutionSettings(mode="threading", workers=3)
 PROCESS = ExecutionSettings(mode="process", workers=2)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("settings_", "blocksize", "case"),
     [

@@ -16,6 +16,7 @@ from pipeline.ingest import group, read
 from pipeline.ingest.inputs.stream import MAX_LINE_BYTES
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
+from pipeline.ingest.parsing import joined
 from tests.test_ingest_reference import assert_same_report, ref_report
 
 SYNC = ExecutionSettings(mode="sync")
@@ -88,7 +89,8 @@ def test_an_oserror_from_parsing_is_a_bug_not_a_failed_input(
         raise OSError("a bug in the parser")
 
     monkeypatch.setattr(read, "parse_text", broken)  # a block of a large file
-    monkeypatch.setattr(group, "parse_text", broken)  # small files read together
+    monkeypatch.setattr(group, "parse_text", broken)  # small files read one by one
+    monkeypatch.setattr(joined, "parse_text", broken)  # small files read together
     with pytest.raises(OSError, match="a bug in the parser"):
         run_ingest(str(tmp_path / "a.log"), SYNC)
     code, _, err = _run("ingest", "--path", str(tmp_path / "a.log"))
@@ -107,6 +109,7 @@ def _random_line(rng: random.Random, valid: bool) -> str:
     )
 
 
+@pytest.mark.subprocess
 def test_many_small_files_grouped_match_the_reference(tmp_path: Path) -> None:
     rng = random.Random(5)
     texts = []

@@ -34,6 +34,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "settings",
     [SYNC, ExecutionSettings(mode="threading", workers=3), ExecutionSettings("process", 2)],

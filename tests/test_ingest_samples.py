@@ -61,6 +61,7 @@ def logs(tmp_path: Path) -> list[tuple[str, str]]:
     return [(str(tmp_path / name), text) for name, text in texts.items()]
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "settings",
     [ExecutionSettings(mode="sync"), ExecutionSettings(mode="process", workers=2)],

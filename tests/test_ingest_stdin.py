@@ -52,6 +52,7 @@ def test_stdin_matches_the_reference_in_pieces(log: Path, compress: bool) -> Non
     assert_same_report(document, ref_report([("<stdin>", ref_decode("a.log", data))]))
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("nginx", [False, True], ids=["default-gzip", "combined-plain"])
 def test_cli_reads_a_pipe_as_one_input_with_its_format(log: Path, nginx: bool) -> None:
     source = REPO_ROOT / "tests" / "data" / "nginx" / "combined.log" if nginx else log
@@ -72,6 +73,7 @@ def test_cli_reads_a_pipe_as_one_input_with_its_format(log: Path, nginx: bool) -
     }
 
 
+@pytest.mark.subprocess
 def test_corrupt_gzip_on_stdin_is_a_failed_input() -> None:
     truncated = gzip.compress(b"[GET] /x, status=200, time=5ms user-agent=a\n")[:15]
     result = _cli(truncated, "--path", "-")
@@ -82,6 +84,7 @@ def test_corrupt_gzip_on_stdin_is_a_failed_input() -> None:
     ]
 
 
+@pytest.mark.subprocess
 def test_a_terminal_on_stdin_is_exit_2() -> None:
     controller, terminal = pty.openpty()
     try:

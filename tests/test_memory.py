@@ -56,6 +56,7 @@ def test_glibc_is_found_and_a_release_runs() -> None:
     memory.release_memory()
 
 
+@pytest.mark.subprocess
 def test_only_the_process_mode_main_process_fixes_its_heap_threshold(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

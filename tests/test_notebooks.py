@@ -32,6 +32,7 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
     assert all(not cell.get("outputs") and cell.get("execution_count") is None for cell in code)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -71,6 +71,7 @@ def test_one_segment_plus_one(tmp_path: Path) -> None:
     assert result.ranges[0].count == 168
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "settings",
     [

@@ -69,6 +69,7 @@ def test_path_and_range_together_are_a_usage_error(tmp_path: Path) -> None:
     assert err.strip() == "Error: --path and --range cannot be used together"
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("mode", ["sync", "threading", "process"])
 def test_primes_out_is_streamed_in_order_in_every_mode(tmp_path: Path, mode: str) -> None:
     out = tmp_path / "primes.txt"
@@ -92,6 +93,7 @@ def test_primes_out_compiled_kernel(tmp_path: Path) -> None:
     assert json.loads(stdout)["total_primes"] == len(reference_primes(lo, hi + 1))
 
 
+@pytest.mark.subprocess
 def test_full_disk_is_exit_2_with_the_report_and_one_line() -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full on this system")
@@ -111,6 +113,7 @@ def test_full_disk_is_exit_2_with_the_report_and_one_line() -> None:
     assert errors == ["Error: cannot write primes to /dev/full: No space left on device"]
 
 
+@pytest.mark.subprocess
 def test_failed_write_leaves_no_truncated_file(tmp_path: Path) -> None:
     """A file size limit (``ulimit -f``) stops the write part-way: nothing is left behind."""
     out = tmp_path / "primes.txt"

@@ -31,6 +31,7 @@ print("\\n" + " ".join(heavy), code)
 """
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("ranges", "numba_expected"),
     [("0:100", False), ("0:1e7", True)],
@@ -90,7 +91,8 @@ def read_only_copy(base: Path) -> Path:
 
 
 COMPILE_SMALL = (
-    "from pipeline.prime.sieve.kernel import base_primes; from pipeline.prime import compiled; "
+    "from pipeline.prime.sieve.kernel import base_primes; "
+    "from pipeline.prime.sieve import compiled; "
     "print(compiled.CACHE_DIR); print(base_primes(100)[-1])"
 )
 
@@ -113,6 +115,7 @@ def cache_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.nbi"))
 
 
+@pytest.mark.subprocess
 def test_read_only_package_caches_in_the_user_cache_dir(shared_tmp: Path) -> None:
     site = read_only_copy(shared_tmp)
     user_cache = shared_tmp / "cache"
@@ -128,6 +131,7 @@ def test_read_only_package_caches_in_the_user_cache_dir(shared_tmp: Path) -> Non
     assert again.returncode == 0 and again.stderr == ""
 
 
+@pytest.mark.subprocess
 def test_numba_cache_dir_wins_and_an_unwritable_home_falls_back_to_tmp(shared_tmp: Path) -> None:
     site = read_only_copy(shared_tmp)
     chosen = shared_tmp / "chosen"

@@ -24,6 +24,7 @@ is how the run is meant to end, see :func:`decided`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -38,6 +39,11 @@ GRACE_S: Final[float] = 3.0
 
 #: Seconds descendants get to exit after SIGTERM before SIGKILL; legal range 0 to 10.
 KILL_AFTER_S: Final[float] = 1.0
+
+#: Seconds after which a signal that arrived inside a gc callback or a finalizer is delivered
+#: again: an exception raised there is printed as "Exception ignored in ..." and lost (seen with
+#: dask.distributed's gc diagnostics). Short enough to feel immediate; legal range 0.01 to 1.
+REDELIVER_S: Final[float] = 0.05
 
 
 class Terminated(KeyboardInterrupt):
@@ -66,9 +72,25 @@ def _on_signal(number: int, frame: FrameType | None) -> None:
     if first:
         _STATE.signal = number
         threading.Thread(target=_watchdog, name="interrupt-watchdog", daemon=True).start()
+    if _exceptions_are_dropped(frame):
+        main = threading.main_thread().ident
+        assert main is not None
+        threading.Timer(REDELIVER_S, signal.pthread_kill, (main, number)).start()
+        return
     if number == signal.SIGTERM:
         raise Terminated()
     raise KeyboardInterrupt()
+
+
+def _exceptions_are_dropped(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside a gc callback or a ``__del__`` finalizer, where Python
+    prints an exception as "Exception ignored" and carries on instead of unwinding."""
+    callbacks = {getattr(getattr(cb, "__func__", cb), "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def received() -> int | None:
