@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypedDict
 
 import psutil
 import pytest
@@ -113,13 +113,22 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+class _PopenOptions(TypedDict):
+    """The keyword arguments the scheduler and worker processes share."""
+
+    cwd: Path
+    env: dict[str, str]
+    stdout: int
+    stderr: int
+
+
 @contextlib.contextmanager
 def start_external_cluster(python: Path, workdir: Path, workers: int) -> Iterator[ExternalCluster]:
     """``dask scheduler`` plus ``workers`` single-threaded ``dask worker`` processes."""
     workdir.mkdir(parents=True, exist_ok=True)
     scheduler_file = workdir / "scheduler.json"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DASK_SCHEDULER_ADDRESS")}
-    common = {
+    common: _PopenOptions = {
         "cwd": workdir,
         "env": env,
         "stdout": subprocess.DEVNULL,
@@ -131,7 +140,7 @@ def start_external_cluster(python: Path, workdir: Path, workers: int) -> Iterato
             *("-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0"),
             *("--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)),
         ],
-        **common,  # type: ignore[call-overload]
+        **common,
     )
     cluster = ExternalCluster(address="", python=python, scheduler=scheduler, workers=[])
     try:
@@ -145,7 +154,7 @@ def start_external_cluster(python: Path, workdir: Path, workers: int) -> Iterato
                         *("--nthreads", "1", "--no-dashboard", "--name", f"w{index}"),
                         *("--local-directory", str(workdir / f"w{index}")),
                     ],
-                    **common,  # type: ignore[call-overload]
+                    **common,
                 )
             )
         _wait_for_workers(cluster.address, workers)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -141,7 +141,7 @@ class Reference:
     figures: dict[str, Any] = field(default_factory=dict)
 
 
-def reference(texts: list[tuple[str, Callable[[str], Row | None]]]) -> Reference:
+def reference(texts: Sequence[tuple[str, Callable[[str], Row | None]]]) -> Reference:
     rows: list[Row] = []
     malformed = 0
     for text, parse in texts:
@@ -449,7 +449,7 @@ def _as_json(value: Any) -> Any:
 
 
 def _flagged(report: dict[str, Any], key: str, bound: str = "stated") -> dict[str, Any]:
-    copy = json.loads(json.dumps(report))
+    copy: dict[str, Any] = json.loads(json.dumps(report))
     copy.setdefault("exact", {})[key] = False
     copy.setdefault("error_bounds", {})[key] = bound
     return copy

@@ -806,10 +806,10 @@ def test_every_mode_and_blocksize(
 # ----------------------------------------------------------------------------------------------
 # Random combined lines, line by line against the reference (hypothesis)
 
-_SAFE = st.characters(blacklist_characters='"\\\n', blacklist_categories=("Cs",))
+_SAFE = st.characters(blacklist_characters='"\\\n', blacklist_categories=["Cs"])
 _ESCAPED = st.sampled_from(['\\"', "\\\\", "\\x22", "\\x5C", "\\xC3\\xA4", "\\x16"])
 _QUOTED = st.lists(st.one_of(_SAFE, _ESCAPED), max_size=8).map("".join)
-_TARGET_CHAR = st.characters(blacklist_characters=' "\\\n', blacklist_categories=("Cs",))
+_TARGET_CHAR = st.characters(blacklist_characters=' "\\\n', blacklist_categories=["Cs"])
 _TARGET = st.lists(st.one_of(_TARGET_CHAR, _ESCAPED), min_size=1, max_size=8).map(
     lambda parts: "/" + "".join(parts)
 )

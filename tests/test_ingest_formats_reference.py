@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict, cast
 
 import numpy as np
 import pytest
@@ -486,6 +486,16 @@ def instant(text: str) -> int:
     return ms_of(moment)
 
 
+class FilterOptions(TypedDict, total=False):
+    """The set fields of :class:`Filters`, as keyword arguments of ``IngestOptions``."""
+
+    since: str
+    until: str
+    status: str
+    method: str
+    path_regex: str
+
+
 @dataclass(frozen=True)
 class Filters:
     since: str | None = None
@@ -512,9 +522,9 @@ class Filters:
             return re.search(self.path_regex, row.path.split("?", 1)[0]) is not None
         return True
 
-    def options(self) -> dict[str, str]:
+    def options(self) -> FilterOptions:
         """The same filters as keyword arguments of ``run_ingest``."""
-        return {k: v for k, v in vars(self).items() if v is not None}
+        return cast(FilterOptions, {k: v for k, v in vars(self).items() if v is not None})
 
 
 BUCKET_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 1440}

@@ -13,7 +13,7 @@ import json
 import re
 import statistics
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -111,7 +111,7 @@ def ingest(path: Path, log_format: str = "auto") -> dict[str, Any]:
 
 
 def iso(time: datetime) -> str:
-    return time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def assert_matches(report: dict[str, Any], ref: Ref, latency: bool) -> None:
@@ -189,7 +189,7 @@ def test_times_fill_the_period_and_files_follow_each_other(tmp_path: Path) -> No
         period="6h",
         gzip=True,
     )
-    start = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
+    start = datetime(2026, 3, 1, 4, 0, tzinfo=timezone.utc)
     spans = []
     for path in summary.files:
         ref = ref_text(gzip.decompress(path.read_bytes()).decode(), "combined")

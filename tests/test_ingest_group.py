@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -109,7 +110,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> Cou
     original = getattr(module, name)
 
     def wrapper(first: object, *args: object, **kwargs: object) -> object:
-        calls[getattr(first, "path", first)] += 1  # type: ignore[index]
+        calls[cast(str, getattr(first, "path", first))] += 1  # a Block or a path
         return original(first, *args, **kwargs)
 
     monkeypatch.setattr(module, name, wrapper)
@@ -191,6 +192,7 @@ def test_small_files_are_detected_in_their_task_and_opened_once(
 def test_a_thousand_small_files_are_one_task_that_detects_them(tmp_path: Path) -> None:
     from pipeline.ingest import job
     from pipeline.ingest.aggregate.filters import build_filters
+    from pipeline.ingest.formats.presets import LogFormat
     from pipeline.ingest.inputs.files import expand_path, plan_tasks
 
     for index in range(1000):
@@ -199,7 +201,7 @@ def test_a_thousand_small_files_are_one_task_that_detects_them(tmp_path: Path) -
     tasks = plan_tasks(files, DEFAULT_BLOCKSIZE)
     known = job._known_formats(files, tasks, None, detect_all=False)
     assert set(known.values()) == {None}  # detected in the task, not here
-    formats = {name: None for name in files}
+    formats: dict[str, LogFormat | None] = {name: None for name in files}
     graph = dict(job._graph(formats, tasks, False, build_filters(), False, ()).dask)
     calls = [key for key in graph if str(key).startswith("files_partial-")]
     assert len([key for key in calls if not str(key).endswith(("-blocks", "-formats"))]) == 1

@@ -209,10 +209,10 @@ def _rewrite(path: Path, text: str) -> None:
 
 def _capture_graphs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Record the graph each run_ingest computes (the real compute still runs)."""
+    from pipeline.engine.execution import compute as real
     from pipeline.ingest import job
 
     graphs: list[object] = []
-    real = job.compute
 
     def capturing(*collections: object, settings: ExecutionSettings) -> tuple[object, ...]:
         graphs.extend(collections)

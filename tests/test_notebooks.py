@@ -43,7 +43,8 @@ def test_notebook_runs_top_to_bottom(
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
     )
-    notebook = nbformat.read(path, as_version=4)
+    # nbformat ships py.typed but leaves read() unannotated
+    notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     client = NotebookClient(
         notebook,
         timeout=120,

@@ -84,9 +84,9 @@ def test_identical_ranges_share_one_result_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each distinct range (bounds and name) becomes one RangeStats, listed once per copy."""
-    from pipeline.prime import job
+    from pipeline.prime.report.result import RangeStats
 
-    made = _counted(monkeypatch, job.RangeStats, "from_summary")
+    made = _counted(monkeypatch, RangeStats, "from_summary")
     ranges: list[object] = [[0, 5000]] * 3000 + [{"start": 0, "end": 5000, "name": "n"}, [7, 9]]
     path = tmp_path / "r.json"
     path.write_text(json.dumps(ranges))

@@ -181,9 +181,11 @@ def test_a_run_says_when_it_compiles_the_kernel(
 ) -> None:
     from pipeline.engine.settings import ExecutionSettings
     from pipeline.prime import job
+    from pipeline.prime.options import PrimeOptions
 
     monkeypatch.setattr(job, "_kernel_cached", lambda: cached)
     caplog.set_level("INFO", logger="pipeline.prime.job")
-    job.run_prime(None, ExecutionSettings(mode="sync"), ranges=["1e9:1.01e9"])  # compiled kernel
+    options = PrimeOptions(ranges=["1e9:1.01e9"])
+    job.run_prime(None, ExecutionSettings(mode="sync"), options)  # compiled kernel
     notices = [r.message for r in caplog.records if "compiling the sieve kernel" in r.message]
     assert len(notices) == (0 if cached else 1)

@@ -176,7 +176,9 @@ class _Document:
         return self.document
 
 
-_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+_SCALARS: st.SearchStrategy[bool | int | float | str | None] = (
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+)
 _SCALARS |= st.floats(allow_nan=True, allow_infinity=True)
 _VALUES = st.recursive(
     _SCALARS,
