@@ -15,9 +15,9 @@ from typing import Any, Final, Protocol
 
 from pipeline.reporting.display import escape_undecodable
 
-#: Version of the JSON documents (``"schema_version"``): an integer, raised on every incompatible
-#: change. 2: floats rounded to 9 significant digits. 3: ingest's ``malformed_samples`` entries
-#: became objects ``{"file", "line", "text"}`` (they were strings).
+#: Version of the JSON documents (``"schema_version"``): an integer, raised once per issue that
+#: changes a key's name, type or enumeration; docs/report.schema.json changes with it (its
+#: ``$defs/schema_version``), and docs/report.md lists the versions.
 SCHEMA_VERSION: Final[int] = 3
 
 #: Significant digits of the floats in the JSON document: enough for any latency (ms with us
