@@ -23,7 +23,8 @@ demo: $(VENV)/.stamp-base
 	$(PY) cli.py ingest
 	$(PY) cli.py prime
 
-test: $(VENV)/.stamp-test
+# the bench extra too: tests/test_benchmarks.py runs every benchmark against its peers
+test: $(VENV)/.stamp-test $(VENV)/.stamp-bench
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports

@@ -1,1 +1,2 @@
-"""Side-by-side benchmarks against peer tools (``make bench``); not part of ``make test``."""
+"""Side-by-side benchmarks against peer tools (``make bench``); ``make test`` runs each on tiny
+inputs (``tests/test_benchmarks.py``)."""

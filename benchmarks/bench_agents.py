@@ -14,6 +14,10 @@ phone models, iOS versions, bots, tools, in-house apps) and measures, in one pro
   block of a worker that saw them; scaled to all agents);
 * the pickled size of the partial and the unique count it reports.
 
+Two **cross-checks** make it exit 1: both resolvers must give the same result for every sampled
+agent, and the summary's unique count must be the number of agents (exact below its cap,
+within four relative standard errors of the HyperLogLog estimate above).
+
 The machine may be shared: compare the ratios, measured in the same run, and note the load.
 """
 
@@ -25,12 +29,14 @@ import pickle
 import random
 import sys
 import time
+from collections.abc import Sequence
 
 import pandas as pd
 import ua_parser
 from ua_parser.regex import Resolver as RegexResolver
 
 from pipeline.ingest.aggregate import agents as agents_module
+from pipeline.ingest.aggregate.distinct import relative_standard_error
 
 _ANDROID_MODELS = (
     "SM-G991B", "SM-S918B", "SM-A546B", "SM-A145R", "Pixel 7", "Pixel 8 Pro", "2201116SG",
@@ -96,11 +102,37 @@ def _one_agent(rng: random.Random) -> str:
     )
 
 
-def _per_agent(resolver: ua_parser.Resolver, sample: list[str]) -> float:
+def _per_agent(
+    resolver: ua_parser.Resolver, sample: list[str]
+) -> tuple[float, list[ua_parser.PartialResult]]:
+    """Seconds per agent of ``resolver`` over ``sample``, and its results (for the cross-check)."""
+    results = []
     started = time.perf_counter()
     for agent in sample:
-        resolver(agent, ua_parser.Domain.ALL)
-    return (time.perf_counter() - started) / len(sample)
+        results.append(resolver(agent, ua_parser.Domain.ALL))
+    return (time.perf_counter() - started) / len(sample), results
+
+
+def _cross_check(
+    agents: Sequence[str],
+    fast: Sequence[object],
+    sample: Sequence[str],
+    basic: Sequence[object],
+    unique: int,
+    exact: bool,
+) -> list[str]:
+    """How the resolvers disagree on the sample, and the unique count on the agents; empty if
+    they agree."""
+    by_agent = dict(zip(agents, fast, strict=True))
+    problems = [
+        f"resolvers differ on {agent!r}: ua-parser-rs {by_agent[agent]}, pure Python {result}"
+        for agent, result in zip(sample, basic, strict=True)
+        if by_agent[agent] != result
+    ]
+    tolerance = 0 if exact else 4 * relative_standard_error() * len(agents)
+    if abs(unique - len(agents)) > tolerance:
+        problems.append(f"unique count {unique:,} of {len(agents):,} distinct agents")
+    return problems
 
 
 def main(argv: list[str]) -> int:
@@ -136,9 +168,9 @@ def main(argv: list[str]) -> int:
     basic(agents[0], ua_parser.Domain.ALL)
     basic_setup = time.perf_counter() - started
     sample = random.Random(args.seed).sample(agents, min(args.basic_sample, len(agents)))
-    fast_first = _per_agent(fast, agents)  # the regex engine builds its automata as it goes
-    fast_each = _per_agent(fast, agents)
-    basic_each = _per_agent(basic, sample)
+    fast_first, _ = _per_agent(fast, agents)  # the regex engine builds its automata as it goes
+    fast_each, fast_results = _per_agent(fast, agents)
+    basic_each, basic_results = _per_agent(basic, sample)
 
     print()
     print("| what | per distinct agent | all agents |")
@@ -162,6 +194,16 @@ def main(argv: list[str]) -> int:
         f"({'exact' if report.unique_exact else report.unique_error}); "
         f"browsers {len(partial.browsers.table)}, os {len(partial.os.table)}, "
         f"devices {len(partial.devices.table)} names kept"
+    )
+    problems = _cross_check(
+        agents, fast_results, sample, basic_results, report.unique, report.unique_exact
+    )
+    if problems:
+        print("CROSS-CHECK FAILED:\n  " + "\n  ".join(problems[:10]))
+        return 1
+    print(
+        f"cross-check: both resolvers agree on the {len(sample):,} sampled agents; "
+        f"unique count {report.unique:,} of {len(agents):,}"
     )
     return 0
 

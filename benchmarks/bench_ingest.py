@@ -27,17 +27,20 @@ reported (the naive pipeline runs once: it is the slow line).
 
 Options (``python -m benchmarks ingest --repeat=1``; ``--repeat 1`` works too)::
 
-    --lines=N        lines in each generated file (default 5,000,000: 464 MB and about 950 MB)
+    --lines=N        lines in each generated file (default 5,000,000: 464 MB and about 950 MB;
+                     200,000 for ``--profile-parse``)
     --repeat=R       rounds (default 3)
     --cases=LIST     default,combined (default both)
+    --modes=LIST     our CLI's modes: threading,process (default both; also ``--small-files``)
     --skip-naive     leave out the naive pipeline
     --scale-gb=G     instead: memory and time at scale (``benchmarks/scale.py``): a G GB file
                      of each shape (``--cardinality low`` and ``realistic``), both modes, peak
                      RSS of the process tree; ``--rss-limit=GB`` (default 4) stops a run above
                      it, ``--scale-mode=threading|process|both`` (default both),
                      ``--scale-repeat=N`` rounds (default 1; with more, the median ratios)
-    --profile-parse  instead: CPU time of ``parse_text`` on a 16 MiB block of each case, by
-                     pyarrow call (Arrow kernels and methods, the parser's helpers)
+    --profile-parse  instead: CPU time of ``parse_text`` on a 16 MiB block of each case (a file
+                     of ``--lines``), by pyarrow call (Arrow kernels and methods, the parser's
+                     helpers)
     --small-files=N  instead: N one-line files (grouped into shared read tasks), wall time
 
 Generated files are cached under ``benchmarks/data/`` (gitignored). Run it alone: the machine's
@@ -63,6 +66,7 @@ from typing import Any
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
+MODES = ("threading", "process")
 
 #: The default grammar: method, path, status, latency (ms), user agent.
 PATTERN = (
@@ -328,19 +332,27 @@ def cross_check(name: str, got: Figures, want: Figures) -> list[str]:
     return problems
 
 
-def compare(lines: int, repeat: int, cases: list[str], naive: bool) -> int:
+def compare(
+    lines: int, repeat: int, cases: list[str], naive: bool, modes: tuple[str, ...] = MODES
+) -> int:
+    """Every engine on each case's file; 1 when a cross-check failed, else 0."""
     status = 0
     for key in cases:
-        status |= _compare_case(CASES[key], lines, repeat, naive and key == "default")
+        status |= _compare_case(CASES[key], lines, repeat, naive and key == "default", modes)
     return status
 
 
-def _compare_case(case: Case, lines: int, repeat: int, naive: bool) -> int:
+def _compare_case(
+    case: Case, lines: int, repeat: int, naive: bool, modes: tuple[str, ...] = MODES
+) -> int:
     path = _log_file(lines, case.log_format)
+    our_engines = [
+        (f"**ingest `--worker 2 --mode {mode}`** (whole report)", _ours(mode, case))
+        for mode in modes
+    ]
     engines: list[tuple[str, Callable[[Path], Figures]]] = [
         ("DuckDB `regexp_extract` into a struct (all cores)", _duckdb(case)),
-        ("**ingest `--worker 2 --mode threading`** (whole report)", _ours("threading", case)),
-        ("**ingest `--worker 2 --mode process`** (whole report)", _ours("process", case)),
+        *our_engines,
         ("Polars `str.extract_groups`", _polars(case)),
     ]
     size = path.stat().st_size
@@ -363,7 +375,7 @@ def _compare_case(case: Case, lines: int, repeat: int, naive: bool) -> int:
         started = time.perf_counter()
         figures[name] = _naive(case)(path)
         walls[name] = [time.perf_counter() - started]
-    ours = figures[engines[1][0]]
+    ours = figures[our_engines[0][0]]
     problems = [p for name, got in figures.items() for p in cross_check(name, got, ours)]
     if problems:
         print("CROSS-CHECK FAILED:\n  " + "\n  ".join(problems), flush=True)
@@ -379,7 +391,7 @@ def _compare_case(case: Case, lines: int, repeat: int, naive: bool) -> int:
     return 0
 
 
-def small_files(count: int, repeat: int) -> int:
+def small_files(count: int, repeat: int, modes: tuple[str, ...] = MODES) -> int:
     """Many one-line files: the cost per file, with small files grouped into shared tasks."""
     from pipeline import ExecutionSettings, run_ingest
     from pipeline.ingest.inputs.files import expand_path, plan_tasks
@@ -396,19 +408,22 @@ def small_files(count: int, repeat: int) -> int:
     tasks = len(plan_tasks(expand_path(str(folder)), DEFAULT_BLOCKSIZE))
     print(f"{count:,} one-line files, {tasks} read task(s); median of {repeat} run(s)")
     print("| mode | wall time (s) | ms per file |\n|---|---:|---:|")
-    for mode in ("threading", "process"):
+    status = 0
+    for mode in modes:
         times = []
         for _ in range(repeat):
             started = time.perf_counter()
             result = run_ingest(str(folder), ExecutionSettings(mode=mode, workers=2))
             times.append(time.perf_counter() - started)
-            assert result.parsed == count, result.parsed
+            if result.parsed != count:
+                print(f"CROSS-CHECK FAILED: {mode} parsed {result.parsed:,} of {count:,} lines")
+                status = 1
         wall = statistics.median(times)
         print(f"| `--worker 2 --mode {mode}` | {wall:.2f} | {1000 * wall / count:.3f} |")
-    return 0
+    return status
 
 
-def profile_parse(case: Case, block_mib: int = 16, repeat: int = 3) -> int:
+def profile_parse(case: Case, lines: int = 200_000, block_mib: int = 16, repeat: int = 3) -> int:
     """Where ``parse_text`` spends its CPU time on one block of ``case`` (``--profile-parse``).
 
     Every ``pyarrow.compute`` function is wrapped to add up its CPU time (inclusive: a function
@@ -424,7 +439,7 @@ def profile_parse(case: Case, block_mib: int = 16, repeat: int = 3) -> int:
     from pipeline.ingest.formats.presets import compile_format
     from pipeline.ingest.parsing import parse
 
-    path = _log_file(200_000, case.log_format)  # about 19 MB (default) and 38 MB (combined)
+    path = _log_file(lines, case.log_format)  # 200,000: about 19 MB (default), 38 MB (combined)
     with path.open("rb") as handle:
         data = handle.read(block_mib * 2**20)
     text = data[: data.rindex(b"\n") + 1].decode("utf-8")
@@ -486,9 +501,10 @@ def profile_parse(case: Case, block_mib: int = 16, repeat: int = 3) -> int:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks ingest")
-    parser.add_argument("--lines", type=int, default=5_000_000)
+    parser.add_argument("--lines", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cases", default="default,combined")
+    parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--scale-gb", type=float, default=None)
     parser.add_argument("--scale-mode", choices=["threading", "process", "both"], default="both")
@@ -497,22 +513,29 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--profile-parse", action="store_true")
     parser.add_argument("--small-files", type=int, default=None)
     args = parser.parse_args(argv)
+    modes = tuple(name.strip() for name in args.modes.split(",") if name.strip())
+    if not modes or not set(modes) <= set(MODES):
+        parser.error(f"--modes {args.modes!r}: expected some of {', '.join(MODES)}")
+    if args.lines is not None and args.lines < 1:
+        parser.error("--lines must be at least 1")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.small_files is not None:
-        return small_files(args.small_files, args.repeat)
+        return small_files(args.small_files, args.repeat, modes)
     if args.scale_gb is not None:
-        from benchmarks.scale import MODES, scale
+        from benchmarks.scale import scale
 
-        modes = MODES if args.scale_mode == "both" else (args.scale_mode,)
+        scale_modes = MODES if args.scale_mode == "both" else (args.scale_mode,)
         if args.scale_repeat < 1:
             parser.error("--scale-repeat must be at least 1")
-        return scale(args.scale_gb, args.rss_limit, modes, args.scale_repeat)
+        return scale(args.scale_gb, args.rss_limit, scale_modes, args.scale_repeat)
     cases = [name.strip() for name in args.cases.split(",") if name.strip()]
     unknown = sorted(set(cases) - set(CASES))
     if unknown:
         parser.error(f"unknown case(s) {', '.join(unknown)}; valid: {', '.join(CASES)}")
     if args.profile_parse:
-        return max(profile_parse(CASES[name]) for name in cases)
-    return compare(args.lines, args.repeat, cases, not args.skip_naive)
+        return max(profile_parse(CASES[name], args.lines or 200_000) for name in cases)
+    return compare(args.lines or 5_000_000, args.repeat, cases, not args.skip_naive, modes)
 
 
 if __name__ == "__main__":

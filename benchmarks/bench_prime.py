@@ -5,9 +5,10 @@ Run: ``python -m benchmarks prime [--repeat 3] [--memory] [--cases pi1e10,pi1e11
 Every measurement is a fresh process (spawning and imports included):
 
 * our job, ``python cli.py prime --range START:END --worker 2`` in ``--mode threading`` and
-  ``--mode process``, median of ``--repeat`` runs;
-* the *first run*: the same command after the numba cache was cleared (``NUMBA_CACHE_DIR``
-  pointing at an empty directory), i.e. including the one-time compile;
+  ``--mode process`` (``--modes``), median of ``--repeat`` runs;
+* the *first run*: ``--range 0:1e9`` (``--first-run START:END``) in threading mode after the
+  numba cache was cleared (``NUMBA_CACHE_DIR`` pointing at an empty directory), i.e. including
+  the one-time compile, and again with the cache;
 * ``primesieve START END -c -t2`` on the same range (the reference C++ sieve; Debian's
   ``primesieve`` package), skipped with a note when it is not installed;
 * a plain numpy sieve (one bool array, one slice per prime) up to ``--numpy-max``, extrapolated
@@ -18,10 +19,15 @@ Every measurement is a fresh process (spawning and imports included):
 * with ``--graphs``: graph scaling, end to end with the CLI: 100,000 small disjoint ranges
   (``[1000 i, 1000 i + 10]``) and 10,000 identical ranges against one copy of the same range.
 
-Cases: ``pi1e10`` = [0, 10^10], ``pi1e11`` = [0, 10^11], ``high`` = [10^15 - 10^10, 10^15].
-Within a case the methods take turns (ours threading, ours process, primesieve, then again), so
-a burst of load from elsewhere hits them alike. The machine may be shared: compare the ratios,
-measured in the same run, and note the load.
+Cases: ``pi1e10`` = [0, 10^10], ``pi1e11`` = [0, 10^11], ``high`` = [10^15 - 10^10, 10^15],
+or any ``START:END`` as ``--range`` takes it (``--cases 0:1e6``). Within a case the methods take
+turns (ours threading, ours process, primesieve, then again), so a burst of load from elsewhere
+hits them alike. The machine may be shared: compare the ratios, measured in the same run, and
+note the load.
+
+Every count is **cross-checked**: in a case our modes, primesieve and the numpy sieve (when it
+ran up to the case's end) must agree, the first run must count what the run with the cache
+counts, and the trivial run pi(100) = 25; otherwise the benchmark prints ``MISMATCH`` and exits 1.
 """
 
 from __future__ import annotations
@@ -47,6 +53,27 @@ CASES = {
     "pi1e11": (0, 10**11),
     "high": (10**15 - 10**10, 10**15),
 }
+MODES = ("threading", "process")
+
+
+def _bounds(text: str) -> tuple[int, int]:
+    """A case name or ``START:END`` (``--range``'s syntax) as (start, end); ValueError if neither.
+
+    >>> _bounds("pi1e10"), _bounds("0:1e6")
+    ((0, 10000000000), (0, 1000000))
+    """
+    from pipeline.errors import InputError
+    from pipeline.prime.ranges import parse_range_options
+
+    if text in CASES:
+        return CASES[text]
+    if ":" not in text:
+        raise ValueError(f"unknown case {text!r}; valid: {', '.join(CASES)} or START:END")
+    try:
+        (parsed,) = parse_range_options([text])
+    except InputError as error:
+        raise ValueError(str(error)) from None
+    return parsed.start, parsed.end
 
 
 def _ours(
@@ -143,68 +170,116 @@ def _row(name: str, seconds: float, count: int | None, reference: float) -> str:
     return f"| {name} | {seconds:.2f} | {shown} | {ratio:.2f}x |"
 
 
+def _first_run(text: str, lo: int, hi: int, workers: int) -> int:
+    """Time ``--range text`` (``[lo, hi]``) in threading mode with an empty numba cache, then
+    with ours; 1 when their counts differ."""
+    with tempfile.TemporaryDirectory() as cold:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cold)
+        first = _ours(lo, hi, "threading", workers, env=env)
+        warm = _ours(lo, hi, "threading", workers)
+    print(
+        f"\nfirst run (numba compiles the kernel), --range {text} threading: "
+        f"{first[0]:.2f} s; the same with the cache: {warm[0]:.2f} s; "
+        f"compile is about {first[0] - warm[0]:.1f} s"
+    )
+    if first[1] != warm[1]:
+        print(f"MISMATCH in the first run: {first[1]:,} primes, with the cache {warm[1]:,}")
+        return 1
+    return 0
+
+
+def _case(
+    name: str,
+    bounds: tuple[int, int],
+    *,
+    modes: tuple[str, ...],
+    repeat: int,
+    workers: int,
+    numpy_max: float,
+    binary: str | None,
+) -> int:
+    """Every method on ``bounds``, taking turns; print the table; 1 when their counts differ."""
+    lo, hi = bounds
+    timed: dict[str, list[tuple[float, int]]] = {mode: [] for mode in modes}
+    if binary:
+        timed["primesieve"] = []
+    for _ in range(repeat):  # alternate: load from elsewhere hits every method alike
+        for method, runs in timed.items():
+            if binary and method == "primesieve":
+                runs.append(_primesieve(lo, hi, binary))
+            else:
+                runs.append(_ours(lo, hi, method, workers))
+    ps_t = statistics.median(t for t, _ in timed["primesieve"]) if binary else math.nan
+    print(f"\n{name}: [{lo:.0e}, {hi:.0e}], median of {repeat}, wall seconds\n")
+    print("| method | wall s | primes | vs primesieve |")
+    print("|---|---:|---:|---:|")
+    for method, runs in timed.items():
+        label = (
+            f"primesieve {lo} {hi} -c -t2"
+            if method == "primesieve"
+            else f"prime --mode {method} --worker {workers}"
+        )
+        print(_row(label, statistics.median(t for t, _ in runs), runs[0][1], ps_t))
+    counts = {method: sorted({count for _, count in runs}) for method, runs in timed.items()}
+    if lo == 0:
+        np_limit = int(min(hi, numpy_max))
+        np_t, np_count = _plain_numpy(np_limit)
+        print(_row(f"plain numpy sieve, measured up to {np_limit:.0e}", np_t, np_count, ps_t))
+        if np_limit < hi:
+            scale = hi * math.log(math.log(hi)) / (np_limit * math.log(math.log(np_limit)))
+            print(_row(f"plain numpy, extrapolated to {hi:.0e}", np_t * scale, None, ps_t))
+        else:
+            counts["plain numpy"] = [np_count]
+    if len({count for values in counts.values() for count in values}) != 1:
+        print(f"MISMATCH in {name}: {counts}")
+        return 1
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks prime")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cases", default="pi1e10,pi1e11,high")
+    parser.add_argument("--modes", default=",".join(MODES), help="our modes: threading,process")
+    parser.add_argument("--first-run", default="0:1e9", help="START:END timed with a cold cache")
     parser.add_argument("--numpy-max", type=float, default=1e9)
     parser.add_argument("--memory", action="store_true", help="peak RSS of pi(10^11), process")
     parser.add_argument("--graphs", action="store_true", help="100,000 and 10,000 ranges")
     args = parser.parse_args(argv)
+    modes = tuple(mode.strip() for mode in args.modes.split(",") if mode.strip())
+    if not modes or not set(modes) <= set(MODES):
+        parser.error(f"--modes: expected some of {', '.join(MODES)}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    try:
+        cases = {name: _bounds(name) for name in filter(None, args.cases.split(","))}
+        first_run = _bounds(args.first_run)
+    except ValueError as error:
+        parser.error(str(error))
     binary = shutil.which("primesieve")
     if binary is None:
         print("note: primesieve binary not found (apt install primesieve); its rows are skipped")
     print(f"load average at start: {os.getloadavg()}")
-    status = 0
-    with tempfile.TemporaryDirectory() as cold:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cold)
-        first = _ours(0, 10**9, "threading", args.workers, env=env)
-        warm = _ours(0, 10**9, "threading", args.workers)
-        print(
-            f"\nfirst run (numba compiles the kernel), pi(1e9) threading: {first[0]:.2f} s; "
-            f"the same with the cache: {warm[0]:.2f} s; compile is about {first[0] - warm[0]:.1f} s"
-        )
-    trivial = sorted(_ours(0, 100, "threading", args.workers)[0] for _ in range(args.repeat))
+    status = _first_run(args.first_run, *first_run, args.workers)
+    trivial = [_ours(0, 100, "threading", args.workers) for _ in range(args.repeat)]
     print(
-        f"trivial run (--range 0:100), median of {args.repeat}: {statistics.median(trivial):.2f} s"
+        f"trivial run (--range 0:100), median of {args.repeat}: "
+        f"{statistics.median(t for t, _ in trivial):.2f} s"
     )
-    for case in filter(None, args.cases.split(",")):
-        lo, hi = CASES[case]
-        ps_t = math.nan
-        rows = []
-        results: dict[str, int] = {}
-        timed: dict[str, list[tuple[float, int]]] = {"threading": [], "process": []}
-        if binary:
-            timed["primesieve"] = []
-        for _ in range(args.repeat):  # alternate: load from elsewhere hits every method alike
-            for method, runs in timed.items():
-                if method == "primesieve":
-                    runs.append(_primesieve(lo, hi, binary or "primesieve"))
-                else:
-                    runs.append(_ours(lo, hi, method, args.workers))
-        for method, runs in timed.items():
-            results[method] = runs[0][1]
-            if method == "primesieve":
-                ps_t = statistics.median(t for t, _ in runs)
-                rows.append((f"primesieve {lo} {hi} -c -t2", runs))
-            else:
-                rows.append((f"prime --mode {method} --worker {args.workers}", runs))
-        if len(set(results.values())) != 1:
-            print(f"MISMATCH in {case}: {results}")
-            status = 1
-        print(f"\n{case}: [{lo:.0e}, {hi:.0e}], median of {args.repeat}, wall seconds\n")
-        print("| method | wall s | primes | vs primesieve |")
-        print("|---|---:|---:|---:|")
-        for name, runs in rows:
-            print(_row(name, statistics.median(t for t, _ in runs), runs[0][1], ps_t))
-        if lo == 0:
-            np_limit = int(min(hi, args.numpy_max))
-            np_t, np_count = _plain_numpy(np_limit)
-            print(_row(f"plain numpy sieve, measured up to {np_limit:.0e}", np_t, np_count, ps_t))
-            if np_limit < hi:
-                scale = hi * math.log(math.log(hi)) / (np_limit * math.log(math.log(np_limit)))
-                print(_row(f"plain numpy, extrapolated to {hi:.0e}", np_t * scale, None, ps_t))
+    if {count for _, count in trivial} != {25}:  # pi(100)
+        print(f"MISMATCH in the trivial run: {[count for _, count in trivial]} primes, not 25")
+        status = 1
+    for name, bounds in cases.items():
+        status |= _case(
+            name,
+            bounds,
+            modes=modes,
+            repeat=args.repeat,
+            workers=args.workers,
+            numpy_max=args.numpy_max,
+            binary=binary,
+        )
     if args.graphs:
         _graph_scaling(args.workers, args.repeat)
     if args.memory:

@@ -25,7 +25,7 @@ minute to the next, which moves a ratio of two wall times by about 0.15. The CPU
 with the drift too, but not with how evenly the work was spread over the workers, and several
 rounds give a median.
 
-Exit status 1 when a run failed or was stopped, else 0.
+Exit status 1 when a run failed, was stopped or did not read every line of its file, else 0.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -169,8 +169,10 @@ def scale(
     for round_ in range(1, rounds + 1):
         for mode in modes:
             for shape in SHAPES:
-                path, _ = files[shape]
+                path, lines = files[shape]
                 run = measure(path, shape, mode, limit, round_)
+                if run.lines is not None and run.lines != lines:  # the CLI read every line
+                    run = replace(run, error=f"read {run.lines:,} of the file's {lines:,} lines")
                 print(
                     f"  round {round_} {shape} {mode}: {_memory(run, rss_limit_gb)}, "
                     f"{run.wall:.1f} s, CPU {run.cpu:.1f} s",

@@ -69,14 +69,33 @@ def test_ci_runs_exactly_make_test() -> None:
         for line in script.splitlines()
         if line.strip() and not line.lstrip().startswith(("#", "set ", "cd "))
     ]
-    # the one addition: installing the browser of the HTML report test, only under CI=true
-    setup = commands[:-1]
     assert commands[-1] == "make test"
-    assert not setup or (
-        setup[0].startswith('if [[ "${CI:-}" == "true" ]]')
-        and setup[-1] == "fi"
-        and all(line.startswith(("apt-get", "DEBIAN_FRONTEND=")) for line in setup[1:-1])
-    )
+    # the one addition: under CI=true only, installing the Debian packages the tests need
+    setup = commands[:-1]
+    assert setup[0] == 'if [[ "${CI:-}" == "true" ]]; then' and setup[-1] == "fi"
+    assert [line for line in setup if re.search(r"\bmake\b|pip|curl|wget", line)] == []
+    installs = [line for line in setup if "apt-get install" in line]
+    assert installs == [
+        'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null'
+    ]
+    # the browser of the HTML report test, the primesieve of the prime benchmark's cross-check
+    (packages,) = [line for line in setup if line.startswith("for package_command in ")]
+    assert {pair.split(":")[0] for pair in packages.split()[3:-1]} == {
+        "chromium",
+        "chromium-driver",
+        "primesieve",
+    }
+
+
+def test_make_test_installs_the_benchmark_peers() -> None:
+    """tests/test_benchmarks.py needs DuckDB and Polars (the bench extra) under CI=true."""
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    (target,) = re.findall(r"^test: (.*)$", makefile, flags=re.MULTILINE)
+    assert target.split() == ["$(VENV)/.stamp-test", "$(VENV)/.stamp-bench"]
+    project = _pyproject()["project"]
+    assert isinstance(project, dict)
+    bench = {_name(req) for req in project["optional-dependencies"]["bench"]}
+    assert {"duckdb", "polars"} <= bench
 
 
 def test_every_public_name_resolves() -> None:

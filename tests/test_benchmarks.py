@@ -1,0 +1,280 @@
+"""Every benchmark on tiny inputs: its real code path and its cross-checks, in seconds.
+
+``make bench`` runs each ``benchmarks/bench_*.py`` module's ``main`` on big inputs; here the same
+``main`` runs with the smallest sizes its options allow (our CLI in threading mode only: process
+mode is the same code path with another ``--mode``, and its pool costs seconds), so a benchmark
+that no longer runs, whose table lost a row, or whose peers no longer agree with us fails the
+suite. Each cross-check is also shown to fail when one engine is made to disagree.
+
+A peer that is not installed (DuckDB and Polars from the ``bench`` extra, Debian's
+``primesieve``) skips its test with the reason; under ``CI=true`` it fails instead, because CI
+installs them (``make test`` installs the ``bench`` extra, ``.ci/run`` the Debian packages).
+Generated inputs go to a temporary directory, not ``benchmarks/data/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from benchmarks import bench_agents, bench_ingest, bench_prime, scale
+from benchmarks.__main__ import main as bench_main
+
+Table = tuple[list[str], list[list[str]]]
+
+#: pi(10^6) and pi(10^5): the prime counts every method must print.
+PI_1E6 = 78_498
+PI_1E5 = 9_592
+
+
+def _require(peer: str, present: bool, install: str) -> None:
+    """Skip (fail under ``CI=true``) when ``peer`` is missing."""
+    if present:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but the benchmark peer {peer} is missing ({install})")
+    pytest.skip(f"benchmark peer {peer} is not installed ({install})")
+
+
+def _require_python_peers() -> None:
+    for module in ("duckdb", "polars"):
+        present = importlib.util.find_spec(module) is not None
+        _require(module, present, "make test installs the bench extra")
+
+
+def _tables(out: str) -> list[Table]:
+    """The Markdown tables in ``out``: each header and its rows, cells stripped."""
+    lines = out.splitlines()
+    tables = []
+    for index, line in enumerate(lines[:-1]):
+        if line.startswith("| ") and lines[index + 1].startswith("|---"):
+            rows = []
+            for row in lines[index + 2 :]:
+                if not row.startswith("|"):
+                    break
+                rows.append([cell.strip() for cell in row.strip("|").split("|")])
+            tables.append(([cell.strip() for cell in line.strip("|").split("|")], rows))
+    return tables
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Generated benchmark inputs in a temporary directory instead of ``benchmarks/data/``."""
+    monkeypatch.setattr(bench_ingest, "DATA", tmp_path)
+    monkeypatch.setattr(scale, "DATA", tmp_path)
+    return tmp_path
+
+
+def test_ingest_every_engine_parses_what_we_parse(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _require_python_peers()
+    argv = ["--lines", "2000", "--repeat", "1", "--modes", "threading"]
+    assert bench_ingest.main(argv) == 0
+    out = capsys.readouterr().out
+    default_parsed, combined_parsed = (
+        int(n.replace(",", "")) for n in re.findall(r"every engine parsed ([\d,]+) lines", out)
+    )
+    # the default grammar against an oracle of its own: the naive parser, line by line
+    text = (data / "ingest-2000.log").read_text().splitlines()
+    assert default_parsed == sum(bench_ingest.parse_line(line) is not None for line in text)
+    assert 1900 < default_parsed < 2000 and 1900 < combined_parsed <= 2000  # 0.1 % malformed
+    engines = {
+        "DuckDB `regexp_extract` into a struct (all cores)",
+        "**ingest `--worker 2 --mode threading`** (whole report)",
+        "Polars `str.extract_groups`",
+    }
+    naive = "naive `read_text -> Bag.map(parse) -> to_dataframe()`"
+    default, combined = _tables(out)
+    assert {row[0] for row in default[1]} == engines | {naive}
+    assert {row[0] for row in combined[1]} == engines
+    for _, rows in (default, combined):
+        assert all(float(row[1]) > 0 and row[2].replace(",", "").isdigit() for row in rows)
+
+
+def test_ingest_cross_check_fails_when_an_engine_disagrees(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _require_python_peers()
+    real = bench_ingest._polars
+
+    def off_by_one(case: bench_ingest.Case) -> Callable[[Path], bench_ingest.Figures]:
+        def run(path: Path) -> bench_ingest.Figures:
+            figures = real(case)(path)
+            return dataclasses.replace(figures, parsed=figures.parsed + 1)
+
+        return run
+
+    monkeypatch.setattr(bench_ingest, "_polars", off_by_one)
+    argv = ["--lines", "300", "--repeat", "1", "--modes", "threading", "--cases", "default"]
+    assert bench_ingest.main([*argv, "--skip-naive"]) == 1
+    out = capsys.readouterr().out
+    assert "CROSS-CHECK FAILED:\n  Polars `str.extract_groups`: parsed " in out
+    assert "DuckDB" not in out.split("CROSS-CHECK FAILED")[1]
+    assert _tables(out) == []
+
+
+def test_ingest_cross_check_compares_every_figure() -> None:
+    ours = bench_ingest.Figures(
+        parsed=3,
+        by_method={"GET": 2, "POST": 1},
+        by_status={"200": 3},
+        latency={"GET": (2, 5.0, 5.0, 6.0), "POST": (1, 1.0, 1.0, 1.0)},
+    )
+    assert bench_ingest.cross_check("peer", ours, ours) == []
+    nan = float("nan")  # the naive pipeline computes no p95: not compared
+    no_p95 = dataclasses.replace(ours, latency={"GET": (2, 5.0, 5.0, nan), "POST": (1, 1, 1, nan)})
+    assert bench_ingest.cross_check("naive", no_p95, ours) == []
+    other_status = dataclasses.replace(ours, by_status={"200": 2, "500": 1})
+    assert bench_ingest.cross_check("peer", other_status, ours) == [
+        "peer: by_status {'200': 2, '500': 1} != ours {'200': 3}"
+    ]
+    other_p95 = dataclasses.replace(ours, latency={**ours.latency, "GET": (2, 5.0, 5.0, 6.1)})
+    assert bench_ingest.cross_check("peer", other_p95, ours) == [
+        "peer: latency p95 of GET: 6.1 != ours 6.0"
+    ]
+    missing = dataclasses.replace(ours, latency={"GET": (2, 5.0, 5.0, 6.0)})
+    assert bench_ingest.cross_check("peer", missing, ours) == [
+        "peer: latency count of POST: None != ours (1, 1.0, 1.0, 1.0)"
+    ]
+
+
+def test_ingest_small_files_and_parse_profile(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--small-files", "20", "--repeat", "1", "--modes", "threading"]
+    assert bench_ingest.main(argv) == 0
+    assert bench_ingest.main(["--profile-parse", "--lines", "1000"]) == 0
+    out = capsys.readouterr().out
+    assert "20 one-line files, 1 read task(s)" in out
+    small, *profiles = _tables(out)
+    assert [row[0] for row in small[1]] == ["`--worker 2 --mode threading`"]
+    assert len(profiles) == 2  # default and combined
+    assert re.findall(r"parse_text, format .*: one \d+ MiB block, ([\d,]+) lines", out)
+    for _, rows in profiles:
+        assert any(row[0].startswith("`pc.") for row in rows)
+
+
+def test_scale_measures_the_cli(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one shape (an ingest CLI process costs seconds); both shapes' tables are checked below
+    monkeypatch.setattr(scale, "SHAPES", ("low",))
+    argv = ["--scale-gb", "0.0002", "--scale-mode", "threading"]
+    assert bench_ingest.main(argv) == 0
+    out = capsys.readouterr().out
+    ((header, rows),) = _tables(out)
+    assert header[:5] == ["round", "shape", "lines", "GB", "mode"]
+    ((round_, shape, lines, _, mode, peak, wall, cpu, *ratios),) = rows
+    assert (round_, shape, mode, ratios) == ("1", "low", "threading", ["", ""])
+    (log,) = data.glob("scale-low-*.log")
+    assert int(lines.replace(",", "")) == len(log.read_bytes().splitlines()) > 1000
+    assert peak.endswith(" MiB") and int(peak.removesuffix(" MiB").replace(",", "")) > 50
+    assert float(wall) > 0 and float(cpu) > 0
+
+
+def test_scale_tables_and_a_run_that_missed_lines(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def measured(path: Path, shape: str, mode: str, limit: int, round_: int = 1) -> scale.Run:
+        lines = len(path.read_bytes().splitlines())
+        if (shape, round_) == ("realistic", 2):
+            lines -= 1  # what a CLI that missed a line would report
+        wall = 2.0 if shape == "low" else 3.0
+        return scale.Run(shape, mode, round_, 2**27, wall, wall / 2, lines, stopped=False)
+
+    monkeypatch.setattr(scale, "measure", measured)
+    assert scale.scale(0.0001, rss_limit_gb=4, modes=("threading",), rounds=2) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"realistic threading failed: read [\d,]+ of the file's [\d,]+ lines", out)
+    (_, rows), (_, summary) = _tables(out)
+    assert [(row[0], row[1], row[8], row[9]) for row in rows] == [
+        ("1", "low", "", ""),
+        ("1", "realistic", "1.50", "1.50"),
+        ("2", "low", "", ""),
+        ("2", "realistic", "> 1.50", "> 1.50"),
+    ]
+    # the summary counts only complete rounds
+    assert summary == [["threading", "1", "1.50 (1.50-1.50)", "1.50 (1.50-1.50)", "128 / 128 MiB"]]
+
+
+def test_prime_every_method_counts_the_same(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--repeat", "1", "--modes", "threading", "--cases", "0:1e6", "--first-run", "0:1e5"]
+    assert bench_prime.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "MISMATCH" not in out
+    assert re.search(r"first run .*, --range 0:1e5 threading: [\d.]+ s", out)
+    assert re.search(r"trivial run \(--range 0:100\), median of 1: [\d.]+ s", out)
+    ((header, rows),) = _tables(out)
+    assert header == ["method", "wall s", "primes", "vs primesieve"]
+    counts = {row[0]: int(row[2].replace(",", "")) for row in rows}
+    binary = shutil.which("primesieve")
+    expected = {"prime --mode threading --worker 2", "plain numpy sieve, measured up to 1e+06"}
+    if binary:
+        expected.add("primesieve 0 1000000 -c -t2")
+    assert counts == dict.fromkeys(expected, PI_1E6)
+    _require("primesieve", binary is not None, ".ci/run installs it: apt-get install primesieve")
+
+
+def test_prime_mismatch_fails_the_benchmark(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def wrong_at_1e6(
+        lo: int, hi: int, mode: str, workers: int, env: dict[str, str] | None = None
+    ) -> tuple[float, int]:
+        known = {(0, 100): 25, (0, 10**5): PI_1E5, (0, 10**6): PI_1E6 + 1}
+        return 0.0, known[(lo, hi)]
+
+    monkeypatch.setattr(bench_prime, "_ours", wrong_at_1e6)
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # primesieve's row is not needed
+    argv = ["--repeat", "1", "--modes", "threading", "--cases", "0:1e6", "--first-run", "0:1e5"]
+    assert bench_prime.main(argv) == 1
+    out = capsys.readouterr().out
+    assert f"MISMATCH in 0:1e6: {{'threading': [{PI_1E6 + 1}], 'plain numpy': [{PI_1E6}]}}" in out
+
+
+def test_prime_rejects_an_unknown_case(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        bench_prime.main(["--cases", "pi1e12"])
+    assert exit_info.value.code == 2
+    assert (
+        "unknown case 'pi1e12'; valid: pi1e10, pi1e11, high or START:END" in capsys.readouterr().err
+    )
+
+
+def test_agents_through_the_dispatcher(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_main(["agents", "--agents", "300", "--basic-sample", "30"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("== bench_agents ==\n300 distinct agents built in ")
+    ((_, rows),) = _tables(out)
+    assert len(rows) == 5
+    assert rows[0][0].startswith("ua-parser-rs resolver, first pass")
+    assert rows[-1][0] == "summarize_agents, warm parse cache"
+    assert "unique 300 (exact)" in out
+    assert (
+        "cross-check: both resolvers agree on the 30 sampled agents; unique count 300 of 300" in out
+    )
+
+
+def test_agents_cross_check_fails_on_disagreement() -> None:
+    agents = [f"agent/{index}" for index in range(1000)]
+    resolved = [f"result of {agent}" for agent in agents]
+    check = bench_agents._cross_check
+    assert check(agents, resolved, agents[:2], resolved[:2], 1000, exact=True) == []
+    (differ,) = check(agents, resolved, agents[:1], ["other"], 1000, exact=True)
+    assert (
+        differ == "resolvers differ on 'agent/0': ua-parser-rs result of agent/0, pure Python other"
+    )
+    assert check(agents, resolved, [], [], 1001, exact=True) == [
+        "unique count 1,001 of 1,000 distinct agents"
+    ]
+    # an estimate within four relative standard errors (0.81% each) passes, beyond fails
+    assert check(agents, resolved, [], [], 1030, exact=False) == []
+    assert len(check(agents, resolved, [], [], 1040, exact=False)) == 1
