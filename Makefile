@@ -1,11 +1,11 @@
-# Two-command quick start: `make demo` and `make test`. Both create .venv when missing and
-# reinstall only when pyproject.toml changed (stamp files), so repeated runs are fast.
+# Quick start: `make demo`, `make test`, and `make check` for the edit loop. Each creates .venv
+# when missing and reinstalls only when pyproject.toml changed (stamp files), so reruns are fast.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck pytest bench notebook clean
+.PHONY: demo test check lint typecheck pytest bench notebook clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ test: $(VENV)/.stamp-test $(VENV)/.stamp-bench
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
+
+# The fast edit loop: lint, types, import contracts, the doctests and the docs tests (seconds).
+check: $(VENV)/.stamp-test
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q pipeline cli.py tests/test_docs.py
 
 bench: $(VENV)/.stamp-bench
 	$(PY) -m benchmarks
