@@ -58,22 +58,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.subprocess)
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    item.stash[_STARTS_BEFORE] = _Starts.count  # fixtures count too
-    yield
+    item.stash[_STARTS_BEFORE] = _Starts.count  # processes that fixtures start count too
+    return (yield)
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    yield
+    result = yield
     started = _Starts.count - item.stash[_STARTS_BEFORE]
     if started and item.get_closest_marker("subprocess") is None:
         pytest.fail(
-            f"{item.nodeid} started {started} process(es) without @pytest.mark.subprocess "
+            f"started {started} process(es) without @pytest.mark.subprocess "
             "(make check deselects marked tests; unmarked ones must start none)",
             pytrace=False,
         )
+    return result
 
 
 @pytest.fixture

@@ -162,6 +162,7 @@ def test_ingest_small_files_and_parse_profile(
         assert any(row[0].startswith("`pc.") for row in rows)
 
 
+@pytest.mark.subprocess
 def test_scale_measures_the_cli(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,6 +206,7 @@ def test_scale_tables_and_a_run_that_missed_lines(
     assert summary == [["threading", "1", "1.50 (1.50-1.50)", "1.50 (1.50-1.50)", "128 / 128 MiB"]]
 
 
+@pytest.mark.subprocess
 def test_prime_every_method_counts_the_same(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--repeat", "1", "--modes", "threading", "--cases", "0:1e6", "--first-run", "0:1e5"]
     assert bench_prime.main(argv) == 0
