@@ -23,19 +23,23 @@ demo: $(VENV)/.stamp-base
 	$(PY) cli.py ingest
 	$(PY) cli.py prime
 
-# the bench extra too: tests/test_benchmarks.py runs every benchmark against its peers
+# Tests run on two xdist workers, a test file per worker at a time (--dist loadfile), so a module's
+# fixtures are built once. The bench extra too: tests/test_benchmarks.py runs every benchmark.
+PYTEST_PARALLEL := -n 2 --dist loadfile
+
 test: $(VENV)/.stamp-test $(VENV)/.stamp-bench
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
-# The fast edit loop: lint, types, import contracts, the doctests and the docs tests (seconds).
-check: $(VENV)/.stamp-test
+# The fast edit loop: lint, types, import contracts and every test that starts no process
+# (-m "not subprocess"), with property tests drawing a tenth of their examples.
+check: $(VENV)/.stamp-test $(VENV)/.stamp-bench
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q pipeline cli.py tests/test_docs.py
+	MINI_ORCH_QUICK_TESTS=1 $(PY) -m pytest -q $(PYTEST_PARALLEL) -m "not subprocess"
 
 bench: $(VENV)/.stamp-bench
 	$(PY) -m benchmarks

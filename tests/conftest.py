@@ -8,6 +8,7 @@ marker fails. ``make check`` deselects those tests (``-m "not subprocess"``) for
 from __future__ import annotations
 
 import multiprocessing.process
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,16 @@ from pipeline import registry
 from tests.toy_feature import TOY_FEATURE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: ``make check`` sets MINI_ORCH_QUICK_TESTS=1 for a quick edit loop: property tests then draw a
+#: tenth of their examples (at least 10). ``make test`` and CI always draw them all.
+QUICK = os.environ.get("MINI_ORCH_QUICK_TESTS") == "1"
+
+
+def examples(full: int) -> int:
+    """How many examples a property test draws: ``full``, or a tenth of it under ``make check``."""
+    return max(10, full // 10) if QUICK else full
+
 
 #: Real dask.distributed processes (scheduler and workers) for the distributed tests.
 pytest_plugins = ["tests.cluster_fixtures"]

@@ -25,6 +25,7 @@ from pipeline.ingest.aggregate.distribution import (
     merge,
     summaries,
 )
+from tests.conftest import examples
 
 SPEC = Spec(("group",), cap=6, alpha=0.01)
 TWO = Spec(("method", "klass"), cap=5, alpha=0.02)
@@ -82,7 +83,7 @@ _latency = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     rows=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), _latency), min_size=1, max_size=60),
     cuts=st.lists(st.integers(0, 60), max_size=5),
@@ -103,7 +104,7 @@ def test_groups_match_numpy(rows: list[tuple[str, float]], cuts: list[int], seed
         _check(stats, exact, values, SPEC.alpha)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     rows=st.lists(
         st.tuples(st.sampled_from(["GET", "PUT"]), st.sampled_from([2, 5]), _latency),

@@ -32,6 +32,7 @@ from pipeline.ingest.formats.presets import compile_format
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
 from pipeline.ingest.parsing.parse import parse_text
+from tests.conftest import examples
 from tests.test_ingest_formats_reference import (
     COMBINED,
     COMMON,
@@ -669,7 +670,9 @@ def test_timeline_buckets(tmp_path: Path, span_ms: int, bucket: str, chosen: str
 
 
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     offsets=st.lists(st.integers(0, 6 * 3_600_000), min_size=1, max_size=40),
@@ -882,7 +885,7 @@ def _frame_rows(text: str, option: str) -> tuple[list[Row], list[str]]:
     return rows, parsed.malformed
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(lines=st.lists(_LINE, min_size=1, max_size=20))
 def test_random_combined_lines_match_the_reference(lines: list[str]) -> None:
     text = "\n".join(lines)
@@ -903,7 +906,7 @@ _UPSTREAM_ITEM = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     lists=st.lists(
         st.lists(st.tuples(_UPSTREAM_ITEM, st.sampled_from([", ", " : "])), min_size=1,

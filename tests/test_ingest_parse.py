@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.ingest.parsing.parse import PY_WHITESPACE, empty_frame, parse_lines, parse_text
+from tests.conftest import examples
 from tests.test_ingest_reference import ref_parse
 
 GOOD = "[GET] /a?q=1, status=200, time=12.5ms user-agent=curl/8.0"
@@ -120,7 +121,7 @@ _built = st.builds(
 _lines = st.lists(st.one_of(_built, _built, st.text(max_size=20)), max_size=40)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_lines)
 def test_property_matches_reference(lines: list[str]) -> None:
     text = "\n".join(lines)
@@ -145,7 +146,7 @@ _FRAGMENTS = (
 )  # fmt: skip
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.sampled_from(_FRAGMENTS), max_size=30).map(b"".join))
 def test_bytes_parse_as_their_replaced_decoding(data: bytes) -> None:
     # a block read as bytes is used in place when valid UTF-8, else decoded with replacement

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from pipeline.ingest.formats.presets import compile_format, preset
 from pipeline.ingest.parsing.scan import cut_fields, plan
+from tests.conftest import examples
 
 TIMED = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
@@ -78,7 +79,7 @@ def test_ambiguous_formats_keep_the_regex() -> None:
     assert plan(compile_format("$remote_addr $upstream_response_time $status")) is None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(_lines(), min_size=1, max_size=30), st.sampled_from(list(FORMATS)))
 def test_cut_fields_equal_regex_groups(lines: list[str], name: str) -> None:
     fmt = FORMATS[name]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pipeline.ingest.aggregate.latency import latency_summary
 from pipeline.ingest.aggregate.partial import Partial, aggregate_partition, merge_partials
 from pipeline.ingest.parsing.parse import parse_text
+from tests.conftest import examples
 from tests.test_ingest_reference import ref_stats
 
 _values = st.lists(
@@ -24,7 +25,7 @@ _values = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_values)
 def test_summary_equals_numpy_on_expanded_data(data: list[float]) -> None:
     values, counts = np.unique(np.array(data, dtype=np.float64), return_counts=True)
@@ -59,7 +60,7 @@ _line = st.sampled_from(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(_line, max_size=30), st.lists(st.integers(0, 30), max_size=4))
 def test_merge_is_independent_of_partitioning(lines: list[str], cuts: list[int]) -> None:
     # partitions end at a line break, as blocks do; their samples' line numbers are shifted

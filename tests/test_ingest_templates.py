@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.ingest.aggregate.templates import template_paths
+from tests.conftest import examples
 from tests.test_ingest_reference import ref_template
 
 #: Segments that hit each rule, near misses, placeholders written literally and empty ones.
@@ -24,7 +25,7 @@ paths = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(paths)
 def test_templates_equal_the_per_path_reference(values: list[str]) -> None:
     # repeated paths and segments, adjacent ids ("/1/2"), leading and trailing slashes

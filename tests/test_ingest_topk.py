@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.ingest.aggregate.topk import capped_counts, merge_capped, top_rows
+from tests.conftest import examples
 
 #: Names whose code-point order is easy to get wrong: a trailing NUL, non-ASCII, astral and
 #: replacement characters, and a lone surrogate (no UTF-8 form: Arrow cannot sort it).
@@ -27,7 +28,7 @@ def _reference_top(true: Counter[str], top: int) -> list[tuple[str, int]]:
     return sorted(true.items(), key=lambda item: (-item[1], item[0]))[:top]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     data=st.lists(
         st.lists(st.sampled_from(NAMES), max_size=40),

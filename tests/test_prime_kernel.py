@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from pipeline.prime.sieve import kernel
 from pipeline.prime.sieve.kernel import base_primes, sieve_window, window_primes
 from pipeline.prime.sieve.summary import Summary, merge, merge_all
+from tests.conftest import examples
 
 
 def reference_primes(lo: int, hi: int) -> list[int]:
@@ -101,7 +102,7 @@ def test_window_primes_edges(lo: int, hi: int) -> None:
     assert summary == reference_summary(lo, hi, reference_primes(lo, hi))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     lo=st.integers(0, 3 * 10**6),
     width=st.integers(1, 40_000),
@@ -230,7 +231,7 @@ def test_buckets_near_1e15_across_blocks() -> None:
         assert piece == reference_summary(a, b, [p for p in expected if a <= p < b])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(lo=st.integers(0, 10**7), width=st.integers(1, 20_000))
 def test_plain_sieve_for_tiny_jobs_agrees(lo: int, width: int) -> None:
     """The numpy sieve of tiny jobs agrees with the reference and with the compiled kernel."""
