@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing.process
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,22 @@ subprocess.Popen.__init__ = _counting(subprocess.Popen.__init__)  # type: ignore
 multiprocessing.process.BaseProcess.start = _counting(  # type: ignore[method-assign]
     multiprocessing.process.BaseProcess.start
 )
+
+
+#: Compiles every numba function of the prime kernel into numba's cache (a no-op when cached).
+_WARM_KERNEL = (
+    "from pipeline.prime.sieve.kernel import primes_text, sieve_window, window_primes; "
+    "sieve_window(0, 10**6, [10**6]); primes_text(window_primes(0, 10**6))"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On xdist runs (make test, make check), fill numba's cache with the prime kernel once before
+    the workers start. Otherwise every worker, and every CLI subprocess started before the cache
+    is written, compiles the kernel again on a fresh checkout: about 15 s of CPU each."""
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
+    subprocess.run([sys.executable, "-c", _WARM_KERNEL], cwd=REPO_ROOT, check=True, timeout=600)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
