@@ -67,7 +67,7 @@ multiprocessing.process.BaseProcess.start = _counting(  # type: ignore[method-as
 #: Compiles every numba function of the prime kernel into numba's cache (a no-op when cached).
 _WARM_KERNEL = (
     "from pipeline.prime.sieve.kernel import primes_text, sieve_window, window_primes; "
-    "sieve_window(0, 10**6, [10**6]); primes_text(window_primes(0, 10**6))"
+    "sieve_window(0, 10**6, [5 * 10**5]); primes_text(window_primes(0, 10**6))"
 )
 
 
