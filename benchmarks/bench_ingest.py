@@ -16,7 +16,7 @@ grammar, the naive dask pipeline ``read_text -> Bag.map(parse_line) -> to_datafr
 reference line. Each peer computes the figures: lines parsed, requests by method and by status,
 latency count/mean/median/p95 per method; ours computes its whole report (also top paths, user
 agents, status classes, the other percentiles, time range and timeline), more than the peers.
-A line counts as parsed by the rules of our README: for ``combined`` a request line that is not
+A line counts as parsed by the rules of docs/formats.md: for ``combined`` a request line that is not
 ``METHOD TARGET PROTOCOL`` counts with method ``-``, and a time that does not exist (31 Feb) makes
 the line malformed, so the peers check their times too.
 

@@ -460,7 +460,7 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
     type=click.Choice(["default", "common", "combined", "nginx-timed", "json"]),
     default="default",
     show_default=True,
-    help="Line format; nginx-timed is combined plus ' rt=$request_time' (see the README).",
+    help="Line format; nginx-timed is combined plus ' rt=$request_time'.",
 )
 @click.option(
     "--start",

@@ -4,7 +4,7 @@ The input (``generate-logs --cardinality realistic``, made once per session): id
 hashes in paths, a heavy tail of rare paths, query strings, tens of thousands of versioned user
 agents, microsecond latencies. This is where a bounded-memory report is tempted to approximate,
 so every figure is compared with a reference that shares no code with ``pipeline.ingest``: one
-``re.fullmatch`` (default grammar) or ``json.loads`` (JSON lines) per line, the README's path
+``re.fullmatch`` (default grammar) or ``json.loads`` (JSON lines) per line, docs/design.md's path
 template rules written again as a loop over segments, plain ``dict`` counts, sorted lists and
 numpy over whole lists for the statistics.
 
@@ -49,14 +49,14 @@ MALFORMED_RATE = 0.002
 #: Length of every top list in the runs (deeper than the default 10: more ranks, more ties).
 TOP = 40
 RELATIVE = 1e-9
-#: The JSON report rounds floats to 9 significant digits (README, "Text and JSON reports").
+#: The JSON report rounds floats to 9 significant digits (docs/report.md).
 JSON_DIGITS = 9
 #: Rows of the reference's path ranking that carry latency figures (the others: path and count
 #: only; per-path percentiles of the whole rare-path tail would cost seconds for nothing).
 PATH_STATS_ROWS = 4 * TOP
 
 # ----------------------------------------------------------------------------------------------
-# The reference: plain loops, written from the README
+# The reference: plain loops, written from docs/
 
 
 LINE = re.compile(
@@ -114,7 +114,7 @@ def parse_json(line: str) -> Row | None:
 
 
 def template(path: str) -> str:
-    """The README's path template: query string dropped, whole segments replaced."""
+    """The path template of docs/design.md: query string dropped, whole segments replaced."""
     out = []
     for segment in path.split("?", 1)[0].split("/"):
         if UUID.fullmatch(segment):

@@ -297,7 +297,7 @@ def test_upstream_response_time_lists(tmp_path: Path) -> None:
 
 
 def test_upstream_sum_is_the_float_nearest_the_exact_sum(tmp_path: Path) -> None:
-    """nginx writes ms resolution, but the README promises the float nearest the decimal value."""
+    """nginx writes ms resolution; docs/formats.md promises the float nearest the decimal."""
     line = '::1 [28/Nov/2026:16:00:00 +0000] "GET /u HTTP/1.1" 200 1 "-" urt="0.0001, 0.0002"'
     path = _file(tmp_path, "upstream.log", [line])
     _check(_run(path, log_format=UPSTREAM), RefRun([(str(path), _text(path), F_UPSTREAM)]))
@@ -384,7 +384,7 @@ def test_json_lines_every_alias(tmp_path: Path) -> None:
 
 
 def test_json_url_path_alias_is_reachable(tmp_path: Path) -> None:
-    """ECS logs write {"url": {"path": ...}}; the README lists url.path among the path keys."""
+    """ECS logs write {"url": {"path": ...}}; docs/formats.md lists url.path among the path keys."""
     path = _file(tmp_path, "ecs.json", ['{"url":{"path":"/h"},"status":200}'])
     assert _run(path)["lines"]["parsed"] == 1
 

@@ -1,17 +1,18 @@
 """A deliberately plain reference for issue 9 (log formats, times, timeline, filters).
 
-Everything here is written from the README ("ingest" section) and shares no code with
+Everything here is written from docs/formats.md and shares no code with
 ``pipeline.ingest``: one Python ``re.fullmatch`` per line with a hand-written pattern per format,
-``json.loads`` per line with the README's alias table written out again, ``datetime.strptime`` and
-``datetime.fromisoformat`` for times, ``float(Decimal(text) * factor)`` for latencies, plain
-loops and numpy over full lists for the statistics, plain Python for the timeline buckets. It is
-slow and obvious on purpose. ``tests/test_ingest_formats.py`` compares the job's report to it;
-the tests at the bottom of this file pin the reference itself on hand-checked answers.
+``json.loads`` per line with the alias table of docs/formats.md written out again,
+``datetime.strptime`` and ``datetime.fromisoformat`` for times, ``float(Decimal(text) * factor)``
+for latencies, plain loops and numpy over full lists for the statistics, plain Python for the
+timeline buckets. It is slow and obvious on purpose. ``tests/test_ingest_formats.py`` compares
+the job's report to it; the tests at the bottom of this file pin the reference itself on
+hand-checked answers.
 
-Readings of the README where it leaves a corner open (said here so a reviewer can disagree):
+Readings of docs/formats.md where it leaves a corner open (said here so a reviewer can disagree):
 
 * A time field given twice (``$msec`` and ``$time_iso8601``) is read from the first of the
-  README's list ``$time_local``, ``$time_iso8601``, ``$msec``.
+  list of docs/formats.md ``$time_local``, ``$time_iso8601``, ``$msec``.
 * ``$request_method`` written as ``-`` or empty (nginx's "no value"; ``escape=json`` writes
   empty values as ``""``) is the method ``-``, like a request line that is not one; a path is
   kept as written. In JSON lines, an empty method is a missing one (``-``).
@@ -22,7 +23,7 @@ Readings of the README where it leaves a corner open (said here so a reviewer ca
 * ``requests_without_time`` counts kept requests without a time, JSON lines without a time key
   included; status classes in ``--status`` are case-insensitive (``2XX``).
 * The note about fields after the last one of ``common``/``combined`` (main since b29a38d, not in
-  the README) is worded as main words it.
+  docs/formats.md) is worded as main words it.
 """
 
 from __future__ import annotations
@@ -293,7 +294,7 @@ def apache_parser(factor: Decimal) -> Callable[[str], Row | None]:
 
 
 # ----------------------------------------------------------------------------------------------
-# JSON lines: the README's alias table, written out again
+# JSON lines: the alias table of docs/formats.md, written out again
 
 ALIASES: dict[str, list[tuple[str, Decimal | None]]] = {
     "method": [(k, None) for k in

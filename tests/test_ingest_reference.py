@@ -37,7 +37,7 @@ TOOLS = (
 )
 
 
-#: The report keys with statistics that carry an ``exact`` flag, written out from the README
+#: The report keys with statistics that carry an ``exact`` flag, written out from docs/report.md
 #: (``timeline`` too when the report has one).
 REF_EXACT_KEYS = (
     "requests",
@@ -74,7 +74,7 @@ def ref_parse(text: str) -> tuple[list[tuple[str, str, int, float, str]], list[s
 
 
 def ref_template(path: str) -> str:
-    """Path template per the README: whole segments that are a UUID, digits, or 16+ hex digits."""
+    """Path template (docs/design.md): whole segments that are a UUID, digits, or 16+ hex digits."""
     out = []
     for segment in path.split("/"):
         if re.fullmatch(
@@ -142,7 +142,7 @@ def ref_parse_agent(agent: str) -> tuple[str, str, str]:
 
 
 def ref_family(agent: str) -> str:
-    """The README's rules, first match wins."""
+    """The rules of docs/design.md, first match wins."""
     low = agent.lower()
     if not agent:
         return "unknown"

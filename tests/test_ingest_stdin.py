@@ -113,7 +113,7 @@ def test_field_overrides_apply_to_json_lines_on_stdin(
     ]
     text = "".join(json.dumps(record) + "\n" for record in records)
     fields = ["path=route", "latency=took:us"]
-    parse = json_parser(fields)  # the reference, written from the README's alias table
+    parse = json_parser(fields)  # the reference, written from the alias table of docs/formats.md
     rows = [parse(line) for line in text.splitlines()]
     assert all(row is not None for row in rows)
     stream = io.TextIOWrapper(io.BytesIO(text.encode()))

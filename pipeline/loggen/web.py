@@ -356,7 +356,7 @@ def _text_lines(plan: WebPlan, draws: _Draws, fields: _Fields) -> pa.Array:
 
 
 def _json_lines(plan: WebPlan, draws: _Draws, fields: _Fields) -> pa.Array:
-    """Lines of the nginx ``escape=json`` format described in the README."""
+    """Lines of the nginx ``escape=json`` format described in docs/formats.md."""
     pieces: list[pa.Array | str] = [
         '{"time_iso8601":"',
         _times(draws.epoch_s, "%Y-%m-%dT%H:%M:%S+00:00"),

@@ -83,7 +83,7 @@ class IngestResult:
         return self.failed
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document (README, "JSON report"); optional keys only when they apply."""
+        """The JSON document (docs/report.md); optional keys only when they apply."""
         requests: dict[str, Any] = {
             "total": self.parsed,
             "by_method": dict(self.by_method),

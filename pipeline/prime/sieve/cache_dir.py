@@ -3,7 +3,7 @@
 This module does not import numba, so the client of a run can decide (and say) whether the
 first task will compile the kernel before anything starts numba.
 :mod:`pipeline.prime.sieve.compiled` uses :func:`choose_cache_dir` before it imports numba; the
-order of preference is documented there and in the README.
+order of preference is documented there and in docs/design.md.
 """
 
 from __future__ import annotations
