@@ -524,7 +524,7 @@ class Filters:
         return True
 
     def options(self) -> FilterOptions:
-        """The same filters as keyword arguments of ``run_ingest``."""
+        """The same filters as fields of ``IngestOptions``."""
         return cast(FilterOptions, {k: v for k, v in vars(self).items() if v is not None})
 
 
