@@ -64,20 +64,14 @@ multiprocessing.process.BaseProcess.start = _counting(  # type: ignore[method-as
 )
 
 
-#: Compiles every numba function of the prime kernel into numba's cache (a no-op when cached).
-_WARM_KERNEL = (
-    "from pipeline.prime.sieve.kernel import primes_text, sieve_window, window_primes; "
-    "sieve_window(0, 10**6, [5 * 10**5]); primes_text(window_primes(0, 10**6))"
-)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """On xdist runs (make test, make check), fill numba's cache with the prime kernel once before
     the workers start. Otherwise every worker, and every CLI subprocess started before the cache
     is written, compiles the kernel again on a fresh checkout: about 15 s of CPU each."""
     if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
         return
-    subprocess.run([sys.executable, "-c", _WARM_KERNEL], cwd=REPO_ROOT, check=True, timeout=600)
+    command = [sys.executable, "-m", "tests.kernel_cache"]
+    subprocess.run(command, cwd=REPO_ROOT, check=True, timeout=600)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
