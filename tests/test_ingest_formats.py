@@ -709,6 +709,8 @@ def small_logs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         (["--log-format", "%h %Z"], "%Z"),
         (["--since", "yesterday"], "--since"),
         (["--until", "2026-13-01"], "--until"),
+        (["--since", "2026-11-28", "--until", "2026-11-28"], "is not before --until"),
+        (["--since", "2026-11-28T01:00:00+01:00", "--until", "2026-11-28"], "is not before"),
         (["--status", "6xx"], "--status"),
         (["--status", "20"], "--status"),
         (["--path-regex", "("], "--path-regex"),

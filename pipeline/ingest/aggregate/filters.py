@@ -83,6 +83,8 @@ def build_filters(
     """Validate the CLI's filter strings; raise InputError with one line on a bad value."""
     since_ms = _instant(since, "--since") if since else None
     until_ms = _instant(until, "--until") if until else None
+    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+        raise InputError(f"--since {since} is not before --until {until}: no request could count")
     statuses: set[int] = set()
     classes: set[int] = set()
     for item in _items(status):
