@@ -48,6 +48,8 @@ def test_accepted_shapes() -> None:
         ("[[0, 1000000000000001]]", "exceeds the supported limit 1000000000000000"),
         ('[{"start": 1, "end": 2, "name": 5}]', "range 0: name must be a string"),
         ("[[0, NaN]]", "range 0: end must be an integer, got nan"),
+        ('[{"start": 1, "end": 2, "end": 3}]', "an object has the key 'end' twice"),
+        ('{"ranges": [[0, 1]], "ranges": [[0, 2]]}', "an object has the key 'ranges' twice"),
     ],
 )
 def test_bad_items(text: str, message: str) -> None:

@@ -3,7 +3,8 @@
 Accepted shapes: a JSON list, or an object whose ``"ranges"`` key holds the list. Each item is
 ``{"start": a, "end": b}`` with an optional ``"name"``, or a two-element list ``[a, b]``; bounds are
 inclusive. Integers are required; a float with an integral value is accepted up to 2**53 (beyond
-that a float is not exactly the integer the user wrote). Every problem raises
+that a float is not exactly the integer the user wrote); an object may not name a key twice.
+Every problem raises
 :class:`pipeline.errors.InputError` with one line naming the item index and what is wrong.
 
 >>> [r.as_tuple() for r in parse_ranges('[[1, 10], {"start": 5, "end": 2e1, "name": "b"}]')]
@@ -78,14 +79,30 @@ def load_ranges(path: str) -> tuple[PrimeRange, ...]:
         raise InputError(f"{path}: invalid JSON: {reason}") from None
 
 
+class _DuplicateKey(Exception):
+    """An object of the ranges file names a key twice (JSON would keep the last silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` of the ranges file: a dict, or :class:`_DuplicateKey`."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
 def parse_ranges(text: str, *, source: str = "<ranges>") -> tuple[PrimeRange, ...]:
     """Validate the text of a ranges file (see the module docstring for the format)."""
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except _DuplicateKey as exc:
+        raise InputError(f"{source}: an object has the key {exc.args[0]!r} twice") from None
     if isinstance(document, dict):
         extra = sorted(set(document) - {"ranges"})
         if "ranges" not in document:
