@@ -149,3 +149,34 @@ def test_a_taken_dashboard_port_is_one_info_line() -> None:
     other = int(moved[0].rsplit("port ", 1)[1].split()[0])
     assert f"dashboard: http://127.0.0.1:{other}/status" in result.stderr
     assert "Warning" not in result.stderr and "already in use" not in result.stderr, lines
+
+
+class _Refused(Exception):
+    """Raised instead of starting a cluster: the test only looks at what came before."""
+
+
+@pytest.mark.parametrize(
+    ("address", "warned"),
+    [("0.0.0.0:0", True), ("127.0.0.1:0", False), (":0", False), ("localhost:0", False)],
+)
+def test_a_dashboard_reachable_from_the_network_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, address: str, warned: bool
+) -> None:
+    import distributed
+
+    from pipeline.engine import cluster
+    from pipeline.engine.settings import ExecutionSettings
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise _Refused
+
+    monkeypatch.setattr(distributed, "LocalCluster", refuse)
+    settings = ExecutionSettings(mode="distributed", workers=1, dashboard_address=address)
+    with pytest.raises(_Refused), cluster.open_client(settings):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    expected = [
+        "the dashboard listens on 0.0.0.0: anyone who can reach this machine can open it "
+        "(it has no authentication)"
+    ]
+    assert warnings == (expected if warned else [])

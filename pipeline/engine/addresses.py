@@ -19,6 +19,7 @@ interfaces unless the user names such a host:
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 from typing import Final
@@ -74,6 +75,21 @@ def dashboard_address(text: str) -> tuple[str, int]:
     if not 0 <= port <= 65535:
         raise ConfigurationError(f"invalid dashboard address {text!r}: the port must be 0-65535")
     return (host or LOOPBACK), port
+
+
+def exposed(host: str) -> bool:
+    """Whether a server listening on ``host`` can be reached from other machines: any host but
+    ``localhost`` and the loopback addresses.
+
+    >>> [exposed(h) for h in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "10.1.2.3", "box")]
+    [False, False, False, True, True, True]
+    """
+    if host.lower() == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return True  # a host name: it resolves to whatever the network says
 
 
 def check_local_host(host: str) -> None:

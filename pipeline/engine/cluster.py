@@ -88,6 +88,12 @@ def _local_cluster(settings: ExecutionSettings) -> Iterator[Any]:
 
     host, port = addresses.dashboard_address(settings.dashboard_address)
     addresses.check_local_host(host)  # before starting anything: one line, not a traceback
+    if addresses.exposed(host):
+        log.warning(
+            "the dashboard listens on %s: anyone who can reach this machine can open it "
+            "(it has no authentication)",
+            host,
+        )
     with warnings.catch_warnings():
         # distributed warns in four lines when the port is taken; we log one line below.
         warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
