@@ -59,9 +59,14 @@ def choose_bucket(first_ms: int, last_ms: int, requested: str) -> str:
 
 
 def iso_utc(millis: int) -> str:
-    """UTC ms since the epoch as ``YYYY-MM-DDTHH:MM:SS[.fff]Z``."""
+    """UTC ms since the epoch as ``YYYY-MM-DDTHH:MM:SS[.fff]Z``, the year always four digits
+    (``strftime("%Y")`` writes year 1 as ``1`` with glibc).
+
+    >>> iso_utc(-62_135_596_800_000), iso_utc(253_402_300_799_999)
+    ('0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z')
+    """
     moment = _EPOCH + timedelta(milliseconds=millis)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}"
     return f"{text}.{millis % 1000:03d}Z" if millis % 1000 else f"{text}Z"
 
 
