@@ -311,7 +311,7 @@ def _run(
     check_outputs(written, [str(path if path is not None else feature.default_path)])
     obj = click.get_current_context().obj
     argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
-    shown_path = path if path is not None else str(feature.default_path)
+    shown_path = _shown_input(feature, path, options)
     about = {"command": shlex.join(argv), "input": shown_path}
     with session(settings, about=about) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
@@ -321,6 +321,20 @@ def _run(
         if keep_alive:
             _wait_for_interrupt(opened)
     return code
+
+
+def _shown_input(feature: registry.Feature, path: str | None, options: dict[str, Any]) -> str:
+    """What the run reads, for the HTML header and the profile: the options that replace
+    ``--path`` (``prime --range 0:1e6``) when given, else the path or the feature's default."""
+    shown = [
+        f"{option.flag or '--' + option.name.replace('_', '-')} {value}"
+        for option in feature.options
+        if option.replaces_path
+        for value in (options.get(option.name) or ())
+    ]
+    if shown:
+        return " ".join(shown)
+    return path if path is not None else str(feature.default_path)
 
 
 def _wait_for_interrupt(opened: Session) -> None:

@@ -170,3 +170,9 @@ def test_ingest_histogram_counts_every_latency(tmp_path: Path) -> None:
     log = write_timed_log(tmp_path / "access.log", lines=500)
     document: dict[str, Any] = json.loads(_ingest(log, "json"))
     assert sum(b["count"] for b in document["latency_histogram"]) == document["latency_ms"]["count"]
+
+
+def test_a_page_of_range_options_is_titled_with_them() -> None:
+    page = _run("prime", "--range", "0:1e5", "--range", "7:9", "--mode", "sync", "--format", "html")
+    assert "<title>Prime report: --range 0:1e5 --range 7:9</title>" in page
+    assert "ranges.json" not in page
