@@ -323,6 +323,11 @@ def _run(
     return code
 
 
+def _stdout_is_terminal() -> bool:
+    """Whether the report goes to a terminal (where a whole HTML page is of no use)."""
+    return sys.stdout.isatty()
+
+
 def _shown_input(feature: registry.Feature, path: str | None, options: dict[str, Any]) -> str:
     """What the run reads, for the HTML header and the profile: the options that replace
     ``--path`` (``prime --range 0:1e6``) when given, else the path or the feature's default."""
@@ -363,6 +368,8 @@ def _emit(
     """
     if output_format == "html":
         text = _render_html(feature, result, *context)
+        if output is None and _stdout_is_terminal():
+            log.warning("an HTML page is about to fill the terminal; write it with --output FILE")
     elif output_format == "json":
         text = render_json(result)
     else:

@@ -176,3 +176,14 @@ def test_a_page_of_range_options_is_titled_with_them() -> None:
     page = _run("prime", "--range", "0:1e5", "--range", "7:9", "--mode", "sync", "--format", "html")
     assert "<title>Prime report: --range 0:1e5 --range 7:9</title>" in page
     assert "ranges.json" not in page
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_page_to_a_terminal_is_a_warning(monkeypatch: pytest.MonkeyPatch, terminal: bool) -> None:
+    import pipeline.cli
+
+    monkeypatch.setattr(pipeline.cli, "_stdout_is_terminal", lambda: terminal)
+    result = CliRunner().invoke(cli, ["prime", "--range", "0:100", "--format", "html"])
+    assert result.exit_code == 0 and result.stdout.startswith("<!DOCTYPE html>")
+    warning = "WARNING an HTML page is about to fill the terminal; write it with --output FILE"
+    assert (warning in result.stderr.splitlines()) == terminal
