@@ -228,7 +228,7 @@ def _feature_command(feature: registry.Feature) -> click.Command:
 
 
 def _click_option(option: registry.FeatureOption) -> click.Option:
-    flag = option.flag or "--" + option.name.replace("_", "-")
+    flag = option.cli_flag
     if option.type is bool:
         negative = "--no-" + option.name.replace("_", "-")
         return click.Option(
@@ -301,13 +301,12 @@ def _run(
     keep_alive: bool = options.pop("keep_alive")
     for option in feature.options:
         if option.replaces_path and options.get(option.name) and path is not None:
-            flag = option.flag or "--" + option.name.replace("_", "-")
-            raise click.UsageError(f"--path and {flag} cannot be used together")
+            raise click.UsageError(f"--path and {option.cli_flag} cannot be used together")
     settings = _settings(options, progress)
     written = {"--output": output, "--profile": settings.profile}
     for option in feature.options:
         if option.output:
-            written["--" + option.name.replace("_", "-")] = options.get(option.name)
+            written[option.cli_flag] = options.get(option.name)
     check_outputs(written, [str(path if path is not None else feature.default_path)])
     obj = click.get_current_context().obj
     argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
@@ -332,7 +331,7 @@ def _shown_input(feature: registry.Feature, path: str | None, options: dict[str,
     """What the run reads, for the HTML header and the profile: the options that replace
     ``--path`` (``prime --range 0:1e6``) when given, else the path or the feature's default."""
     shown = [
-        f"{option.flag or '--' + option.name.replace('_', '-')} {value}"
+        f"{option.cli_flag} {value}"
         for option in feature.options
         if option.replaces_path
         for value in (options.get(option.name) or ())

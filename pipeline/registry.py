@@ -61,6 +61,11 @@ class FeatureOption:
     flag: str | None = None
     replaces_path: bool = False
 
+    @property
+    def cli_flag(self) -> str:
+        """The flag the CLI shows: ``flag``, or ``--name-with-dashes``."""
+        return self.flag or "--" + self.name.replace("_", "-")
+
 
 @dataclass(frozen=True)
 class Feature:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import multiprocessing.process
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -62,16 +61,6 @@ subprocess.Popen.__init__ = _counting(subprocess.Popen.__init__)  # type: ignore
 multiprocessing.process.BaseProcess.start = _counting(  # type: ignore[method-assign]
     multiprocessing.process.BaseProcess.start
 )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """On xdist runs (make test, make check), fill numba's cache with the prime kernel once before
-    the workers start. Otherwise every worker, and every CLI subprocess started before the cache
-    is written, compiles the kernel again on a fresh checkout: about 15 s of CPU each."""
-    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
-        return
-    command = [sys.executable, "-m", "tests.kernel_cache"]
-    subprocess.run(command, cwd=REPO_ROOT, check=True, timeout=600)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,9 +1,8 @@
 """Fill numba's cache with the prime kernel: ``python -m tests.kernel_cache`` (about 25 s of one
 core on a fresh checkout, a second once cached).
 
-``make test`` and ``make check`` run it beside mypy, and the suite's conftest runs it before
-xdist starts its workers: otherwise each worker, and each CLI subprocess started before the cache
-is written, compiles the kernel again.
+``make test`` and ``make check`` run it beside mypy, before the tests: otherwise each xdist
+worker, and each CLI subprocess started before the cache is written, compiles the kernel again.
 """
 
 from __future__ import annotations

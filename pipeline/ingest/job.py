@@ -8,7 +8,7 @@ merged in a tree of fan-in :data:`MERGE_FAN_IN`. Only partials, never parsed fra
 workers, which is what keeps ``--mode process`` cheap. :func:`parsed_frame` exposes the same parsing
 as a lazy dask DataFrame for notebooks.
 
->>> from pipeline.engine.execution import ExecutionSettings
+>>> from pipeline.engine.settings import ExecutionSettings
 >>> from pipeline.ingest.feature import DATA_DIR
 >>> result = run_ingest(str(DATA_DIR / "logs" / "sample.log"), ExecutionSettings(mode="sync"))
 >>> result.to_dict()["lines"]["total"] == result.parsed + result.malformed
