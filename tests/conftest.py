@@ -44,7 +44,7 @@ _STARTS_BEFORE = pytest.StashKey[int]()
 
 
 class _Starts:
-    """Counts the processes started since the counter was last read."""
+    """How many processes this test process has started (each test compares before and after)."""
 
     count = 0
 
