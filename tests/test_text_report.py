@@ -9,11 +9,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.cli import cli
-from pipeline.reporting.text import FailedInput, json_document, render_json
+from pipeline.ingest.report.text import wrap_note
+from pipeline.reporting.text import (
+    FailedInput,
+    json_document,
+    printable,
+    printable_cut,
+    render_json,
+)
+from tests.conftest import examples
 
 #: Every control character a terminal could act on (C0, DEL, C1).
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -213,3 +221,30 @@ def test_json_report_of_identical_ranges_lists_every_copy(tmp_path: Path) -> Non
     assert all(entry.items() >= plain.items() and entry["name"] is None for entry in entries[:-1])
     assert entries[-1]["name"] == "é" and entries[-1].items() >= plain.items()
     assert out == json.dumps(json.loads(out), indent=2) + "\n"
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("ab\\x1\x1b\x07\x85\u202e\u2028é"), max_size=40),
+    st.integers(min_value=1, max_value=30),
+)
+def test_cut_text_never_ends_inside_an_escape(text: str, width: int) -> None:
+    """A cut text is the escaped form of a prefix of the input (so every escape in it is whole),
+    at most ``width`` characters, and ends with an ellipsis exactly when it was cut."""
+    shown = printable_cut(text, width)
+    assert len(shown) <= width
+    if len(printable(text)) <= width:
+        assert shown == printable(text)
+        return
+    assert shown.endswith("\u2026")
+    kept = shown[:-1]
+    assert any(printable(text[:k]) == kept for k in range(len(text) + 1)), (text, shown)
+
+
+def test_a_wrapped_note_keeps_each_escape_on_one_line() -> None:
+    """A long word of input text in a note is not broken, so ``\\x1b`` never becomes ``\\x`` at
+    the end of one line and ``1b`` at the start of the next."""
+    word = "p" * 94 + "\x1b" + "q" * 10
+    lines = wrap_note(f"path {word} seen").splitlines()
+    assert "p" * 94 + "\\x1b" + "q" * 10 in lines[1]
+    assert all("\x1b" not in line for line in lines)

@@ -214,6 +214,33 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape_char, text)
 
 
+def printable_cut(text: str, width: int) -> str:
+    r"""``printable(text)`` cut to at most ``width`` characters, the last one an ellipsis when it
+    was cut; an escape is kept whole or left out, never cut in the middle (``\x1`` is not an
+    escape a reader can decode).
+
+    >>> printable_cut("abc" + chr(27) + "[31m", 7), printable_cut("abcdef", 6)
+    ('abc…', 'abcdef')
+    """
+    shown = printable(text)
+    if len(shown) <= width:
+        return shown
+    room, pieces = width - 1, []
+    for raw in _PIECES.findall(text):
+        piece = printable(raw)
+        if len(piece) > room:
+            if piece == raw:  # plain text is cut; an escape is left out whole
+                pieces.append(piece[:room])
+            break
+        pieces.append(piece)
+        room -= len(piece)
+    return "".join(pieces) + "…"
+
+
+#: A run of printable characters or one character that :func:`printable` escapes.
+_PIECES: Final = re.compile(f"{_UNPRINTABLE.pattern}|[^{_UNPRINTABLE.pattern[1:-1]}]+")
+
+
 def _escape_char(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

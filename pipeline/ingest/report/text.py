@@ -17,6 +17,7 @@ from pipeline.reporting.text import (
     format_share,
     format_table,
     printable,
+    printable_cut,
     report_header,
 )
 
@@ -62,10 +63,7 @@ def render_ingest(result: IngestResult) -> str:
         ],
     )
     if data["notes"]:
-        parts += ["", "Notes"] + [
-            textwrap.fill(printable(note), 100, initial_indent="  - ", subsequent_indent="    ")
-            for note in data["notes"]
-        ]
+        parts += ["", "Notes"] + [wrap_note(note) for note in data["notes"]]
     if inputs["failed"]:
         parts += ["", "Failed inputs", format_table(["path", "error"], _rows(inputs["failed"]))]
     if lines["malformed_samples"]:
@@ -139,12 +137,7 @@ def render_ingest(result: IngestResult) -> str:
             parts[-1] += f"  {APPROXIMATE}"
     if data["error_bounds"]:
         parts += ["", f"{APPROXIMATE} approximate figures (everything else is exact)"]
-        parts += [
-            textwrap.fill(
-                printable(f"{key}: {bound}"), 100, initial_indent="  - ", subsequent_indent="    "
-            )
-            for key, bound in data["error_bounds"].items()
-        ]
+        parts += [wrap_note(f"{key}: {bound}") for key, bound in data["error_bounds"].items()]
     execution = data["execution"]
     parts += ["", footer(execution["elapsed_s"], execution["mode"], execution["workers"])]
     return "\n".join(parts) + "\n"
@@ -184,26 +177,36 @@ def _count_table(label: str, counts: Mapping[str, int], total: int) -> str:
     return format_table([label, "requests", "share"], rows)
 
 
+def wrap_note(note: str) -> str:
+    """A note as ``  - text`` lines of at most 100 columns, control characters escaped; a word
+    longer than a line is kept whole, so an escape is never split across lines."""
+    return textwrap.fill(
+        printable(note),
+        REPORT_WIDTH,
+        initial_indent="  - ",
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def _short(text: str, width: int = TEXT_WIDTH) -> str:
-    """Control characters escaped, then cut to ``width`` characters with an ellipsis (the JSON
-    report has the whole text)."""
-    shown = printable(text)
-    return shown if len(shown) <= width else shown[: width - 1] + "\u2026"
+    """Control characters escaped, then cut to ``width`` characters with an ellipsis, never in
+    the middle of an escape (the JSON report has the whole text)."""
+    return printable_cut(text, width)
 
 
 def _sample(sample: Mapping[str, Any]) -> list[str]:
     """``  file:line: text``, control characters escaped; when that passes the report's 100
     columns, the text goes on a line of its own, and each line is cut with an ellipsis."""
-    where = printable(f"{sample['file']}:{sample['line']}:")
-    text = printable(sample["text"])
-    one = f"  {where} {text}"
+    where = f"{sample['file']}:{sample['line']}:"
+    one = printable(f"  {where} {sample['text']}")
     if len(one) <= REPORT_WIDTH:
         return [one]
-    return [_cut(f"  {where}", REPORT_WIDTH), _cut(f"    {text}", REPORT_WIDTH)]
-
-
-def _cut(shown: str, width: int) -> str:
-    return shown if len(shown) <= width else shown[: width - 1] + "\u2026"
+    return [
+        printable_cut(f"  {where}", REPORT_WIDTH),
+        printable_cut(f"    {sample['text']}", REPORT_WIDTH),
+    ]
 
 
 def _time_range(time_range: Mapping[str, Any] | None) -> str:

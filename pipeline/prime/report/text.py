@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Final
 
 from pipeline.prime.report.result import PrimeResult
-from pipeline.reporting.text import Cell, footer, format_table, plural, printable, report_header
+from pipeline.reporting.text import (
+    Cell,
+    footer,
+    format_table,
+    plural,
+    printable,
+    printable_cut,
+    report_header,
+)
 
 #: Longest range name shown (longer ones end with an ellipsis); the JSON has the whole name.
 NAME_WIDTH: Final[int] = 24
@@ -78,8 +86,7 @@ def _density(value: float) -> str:
 
 
 def _name(name: str | None, index: int) -> str:
-    shown = printable(name) if name is not None else f"#{index}"
-    return shown if len(shown) <= NAME_WIDTH else shown[: NAME_WIDTH - 1] + "\u2026"
+    return printable_cut(name, NAME_WIDTH) if name is not None else f"#{index}"
 
 
 def _num(value: int | None) -> str:
