@@ -42,11 +42,14 @@ class ChangedInput(OSError):
 
 
 def check_unchanged(block: Block, info: os.stat_result) -> None:
-    """Raise :class:`ChangedInput` when ``info`` (the file now) is not the file planned, or is
-    shorter than planned."""
+    """Raise :class:`ChangedInput` when ``info`` (the file now) is not the file planned (another
+    inode), or is shorter than planned."""
     if block.identity is None or block.size is None:
         return
-    if (info.st_dev, info.st_ino) != block.identity:
+    # the inode alone: a worker on another machine sees another device number for the same
+    # file of a shared (NFS) directory, while a file renamed over or created again gets a new
+    # inode on the file system that holds the path
+    if info.st_ino != block.identity[1]:
         raise ChangedInput(errno.ESTALE, "file replaced while read (another file at its path)")
     if info.st_size < block.size:
         raise ChangedInput(
