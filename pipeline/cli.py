@@ -9,11 +9,14 @@ from the registry, render the result, and map exceptions to exit codes in one pl
   it wins over 3 when an output failed too
 * 3 the run completed but some inputs failed (named in the report and on stderr)
 * 130 Ctrl-C, 143 SIGTERM (:mod:`pipeline.engine.interrupts`), unless the report was already out
+* 141 standard output is a pipe closed by its reader (``| head -1``): nothing more is written,
+  as for a Unix tool killed by SIGPIPE (Python ignores that signal, so the write fails instead)
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 import time
@@ -35,12 +38,17 @@ from pipeline.engine.settings import (
     MODES,
     ExecutionSettings,
 )
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import InputError, OutputError, PipelineError
 from pipeline.reporting.display import escape_text, escape_undecodable
 from pipeline.reporting.outputs import atomic_text, check_outputs
 from pipeline.reporting.text import format_bytes, render_json
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+#: 128 + SIGPIPE, what a shell reports for a tool killed by writing to a closed pipe.
+EXIT_PIPE = 141
+
+#: ``--output -``: the report goes to standard output, as without ``--output``.
+STDOUT_PATH = "-"
 
 log = logging.getLogger("mini_orchestrator")
 
@@ -76,7 +84,7 @@ class FeatureGroup(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
+            click.echo(f"Error: {escape_text(exc.format_message())}", err=True)
             code = exc.exit_code
         except click.Abort:  # Ctrl-C or SIGTERM (pipeline.engine.interrupts): 130 or 143
             interrupts.announce()
@@ -136,7 +144,7 @@ def _common_params() -> list[click.Parameter]:
             ["--output"],
             type=click.Path(dir_okay=False, writable=True, path_type=Path),
             default=None,
-            help="Write the report to this file instead of stdout.",
+            help="Write the report to this file instead of stdout ('-': stdout).",
         ),
         click.Option(
             ["--progress/--no-progress"],
@@ -199,6 +207,8 @@ def _feature_command(feature: registry.Feature) -> click.Command:
         progress = params.pop("progress")
         output_format: str = params.pop("output_format")
         output: Path | None = params.pop("output")
+        if output is not None and os.fspath(output) == STDOUT_PATH:
+            output = None
         path: str | None = params.pop("path")
         try:
             code = _guarded(
@@ -307,7 +317,8 @@ def _run(
     for option in feature.options:
         if option.output:
             written[option.cli_flag] = options.get(option.name)
-    check_outputs(written, [str(path if path is not None else feature.default_path)])
+    inputs = [str(path if path is not None else feature.default_path)]
+    check_outputs(written, inputs, stdout=output is None)
     obj = click.get_current_context().obj
     argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
     shown_path = _shown_input(feature, path, options)
@@ -324,7 +335,7 @@ def _run(
 
 def _stdout_is_terminal() -> bool:
     """Whether the report goes to a terminal (where a whole HTML page is of no use)."""
-    return sys.stdout.isatty()
+    return sys.stdout is not None and sys.stdout.isatty()
 
 
 def _shown_input(feature: registry.Feature, path: str | None, options: dict[str, Any]) -> str:
@@ -377,7 +388,7 @@ def _emit(
         text += "\n"
     try:
         if output is None:
-            click.echo(text, nl=False)
+            _write_stdout(text)
         else:
             with atomic_text(output, what="report") as handle:
                 handle.write(text)
@@ -393,6 +404,46 @@ def _emit(
     return EXIT_PARTIAL if result.failed_inputs else EXIT_OK
 
 
+class _PipeClosed(Exception):
+    """Standard output is a pipe whose reader has gone (``| head -1``): exit 141, quietly."""
+
+
+def _write_stdout(text: str) -> None:
+    """Write the report to standard output, flushed, so a failure is known here.
+
+    A closed pipe raises :class:`_PipeClosed`; a closed descriptor (``>&-``) or a failing
+    write (``> /dev/full``) raises :class:`~pipeline.errors.OutputError` (exit 2, one line).
+    Either way standard output is then pointed at ``/dev/null``, so that the flush at exit does
+    not fail a second time with a traceback.
+    """
+    stream = sys.stdout
+    if stream is None:  # Python's stdout when descriptor 1 was closed at start-up
+        raise OutputError("cannot write the report to standard output: it is closed")
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError as exc:
+        _discard_stdout()
+        raise _PipeClosed from exc
+    except OSError as exc:
+        _discard_stdout()
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"cannot write the report to standard output: {reason}") from exc
+
+
+def _discard_stdout() -> None:
+    """Point descriptor 1 at ``/dev/null``, dropping what Python still holds for it."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a descriptor (CliRunner): nothing to do
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, descriptor)
+    finally:
+        os.close(null)
+
+
 def _render_html(feature: registry.Feature, result: Any, path: str, argv: Sequence[str]) -> str:
     from pipeline.reporting.page import PageContext
 
@@ -406,6 +457,8 @@ def _guarded(verbose: bool, action: Callable[[], int]) -> int:
     """The one translation point from exceptions to exit codes."""
     try:
         return action()
+    except _PipeClosed:
+        return EXIT_PIPE
     except InputError as exc:  # OutputError included: exit 2 wins over 3
         if verbose:
             traceback.print_exc(file=sys.stderr)

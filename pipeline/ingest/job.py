@@ -31,18 +31,32 @@ from dask.base import tokenize
 
 from pipeline.engine.execution import compute
 from pipeline.engine.settings import ExecutionSettings
-from pipeline.errors import InputError
+from pipeline.errors import InputError, OutputError
 from pipeline.ingest.aggregate.filters import Filters
-from pipeline.ingest.aggregate.partial import FileReport, Partial, merge_file, merge_task
+from pipeline.ingest.aggregate.partial import (
+    FileReport,
+    Partial,
+    merge_file,
+    merge_partials,
+    merge_task,
+)
 from pipeline.ingest.detect import Detection, detect_formats
 from pipeline.ingest.formats.presets import LogFormat, preset
 from pipeline.ingest.group import files_partial
-from pipeline.ingest.inputs.files import Block, expand_path, plan_blocks, plan_tasks
+from pipeline.ingest.inputs.files import (
+    Block,
+    expand_path,
+    list_inputs,
+    plan_blocks,
+    plan_tasks,
+)
+from pipeline.ingest.inputs.planned import grown_files
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import empty_frame, parse_text
 from pipeline.ingest.read import block_partial, block_texts
 from pipeline.ingest.report.result import IngestResult, build_result
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
+from pipeline.reporting.display import escape_text
 from pipeline.reporting.outputs import atomic_text, check_outputs
 
 if TYPE_CHECKING:  # dask.dataframe costs about 1 s to import: only parsed_frame needs it
@@ -78,8 +92,10 @@ def run_ingest(
     Raises
     ------
     InputError
-        ``path`` names no file, an option is invalid, ``malformed_out`` is unwritable, or a time
-        filter is given while no input's format has a time field.
+        ``path`` names no file, an option is invalid, ``malformed_out`` is unwritable (checked
+        up front; a write that fails at the end is in the result's ``output_errors`` instead,
+        so the report is not lost), or a time filter is given while no input's format has a
+        time field.
     """
     started = time.perf_counter()
     options = IngestOptions() if options is None else options
@@ -88,6 +104,7 @@ def run_ingest(
     out_path = Path(options.malformed_out) if options.malformed_out is not None else None
     check_outputs({"malformed_out": out_path}, [path])
     keep = out_path is not None
+    grown: list[str] = []
     if path == STDIN_PATH:
         total, detection = stdin_total(
             settings,
@@ -101,11 +118,12 @@ def run_ingest(
         files = [STDIN_NAME]
         known: dict[str, Detection | None] = {STDIN_NAME: detection}
     else:
-        files = expand_path(path)
+        listing = list_inputs(path)
+        files = listing.files
         tasks = plan_tasks(files, blocksize)
         known = _known_formats(files, tasks, fixed, detect_all=filters.by_time)
         formats = {name: _format_of(found, overrides) for name, found in known.items()}
-        if filters.by_time and not any(fmt and fmt.has_time for fmt in formats.values()):
+        if files and filters.by_time and not any(fmt and fmt.has_time for fmt in formats.values()):
             names = ", ".join(sorted({fmt.name for fmt in formats.values() if fmt}))
             raise InputError(
                 f"--since/--until need a time field; no input's format has one ({names})"
@@ -113,8 +131,15 @@ def run_ingest(
         log.info("ingest: %d file(s), %d read task(s)", len(files), len(tasks))
         graph = _graph(formats, tasks, keep, filters, raw_paths, overrides)
         (total,) = compute(graph, settings=settings)
+        if listing.failed:  # directories that could not be listed, after the files' failures
+            total = merge_partials([total, Partial(failed=listing.failed)])
+        grown = _grown_notes(tasks)
+    output_errors: tuple[str, ...] = ()
     if out_path is not None:
-        _write_malformed(out_path, total.malformed_lines)
+        try:
+            _write_malformed(out_path, total.malformed_lines)
+        except OutputError as exc:  # the report is still wanted: printed first, then this
+            output_errors = (str(exc),)
     used = [_read_with(report, known, overrides) for report in total.file_reports]
     if overrides and not any(fmt.kind == "json" for fmt in used):
         log.warning("--field applies to JSON lines only; no input is read as json")
@@ -123,17 +148,18 @@ def run_ingest(
         | {report.format for report in total.file_reports if report.extra_fields}
     )
     _warn_malformed(total)
-    return build_result(
+    result = build_result(
         total,
         settings,
         time.perf_counter() - started,
         formats=dict(sorted(Counter(fmt.name for fmt in used).items())),
-        notes=_notes(used) + [_EXTRA_FIELDS_NOTE.format(name) for name in extras],
+        notes=_notes(used) + [_EXTRA_FIELDS_NOTE.format(name) for name in extras] + grown,
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
         bucket=options.bucket,
         top=options.top,
     )
+    return replace(result, output_errors=output_errors) if output_errors else result
 
 
 def _format_of(
@@ -207,6 +233,26 @@ def _notes(formats: Sequence[LogFormat]) -> list[str]:
     return notes
 
 
+#: Files that grew while read named one by one in the notes; more are counted in one more note.
+GROWN_NOTES: Final[int] = 5
+
+
+def _grown_notes(tasks: Sequence[tuple[Block, ...]]) -> list[str]:
+    """A note per file that grew while the run read it (its new bytes were not read)."""
+    grown = grown_files(block for task in tasks for block in task)
+    notes = [
+        f"{escape_text(path)} grew from {planned:,} to {now:,} bytes while it was read; "
+        f"only its first {planned:,} bytes (its size when the run started) were read"
+        for path, planned, now in grown[:GROWN_NOTES]
+    ]
+    if len(grown) > GROWN_NOTES:
+        notes.append(
+            f"{len(grown) - GROWN_NOTES:,} more files grew while they were read; only their "
+            "bytes at the start of the run were read"
+        )
+    return notes
+
+
 def _warn_malformed(total: Partial) -> None:
     for report in total.file_reports:
         lines = report.parsed + report.malformed + report.filtered
@@ -255,7 +301,10 @@ def _graph(
         if first.length is None:
             fmts = tuple(formats[block.path] for block in task)
             key = "files_partial-" + tokenize(
-                [(b.path, b.offset, b.length, b.compression, b.size, b.mtime_ns) for b in task],
+                [
+                    (b.path, b.offset, b.length, b.compression, b.size, b.mtime_ns, b.identity)
+                    for b in task
+                ],
                 [fmt.name if fmt else None for fmt in fmts],
                 keep_malformed,
                 filters,

@@ -46,6 +46,12 @@ from pipeline.ingest.aggregate.partial import (
 )
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.inputs.files import Block
+from pipeline.ingest.inputs.planned import (
+    PlannedReader,
+    check_path_unchanged,
+    check_unchanged,
+    is_last,
+)
 from pipeline.ingest.inputs.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
 from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text
 from pipeline.reporting.display import escape_text
@@ -160,7 +166,7 @@ def block_bytes(block: Block, overlong: list[Overlong] | None = None) -> Iterato
             size = fs.size(stripped)
         if size == 0:
             return
-    with _open(block, stripped if fifo or local else None) as handle:
+    with _open(block, stripped if fifo or local else None, planned=local and not fifo) as handle:
         if block.length is None:
             pieces = line_pieces(handle)
         else:
@@ -173,17 +179,25 @@ def block_bytes(block: Block, overlong: list[Overlong] | None = None) -> Iterato
                     overlong.append(piece)
                 continue
             yield piece
+    if local and not fifo and is_last(block):  # shrank or replaced before the end: failed
+        check_path_unchanged(block, stripped)
 
 
 @contextlib.contextmanager
-def _open(block: Block, local: str | None) -> Iterator[IO[bytes]]:
+def _open(block: Block, local: str | None, *, planned: bool = False) -> Iterator[IO[bytes]]:
     """fsspec's reader, or for a local path (a FIFO, which fsspec would seek, or a plain path,
-    which fsspec only slows down) a plain file, decompressed."""
+    which fsspec only slows down) a plain file, decompressed. ``planned``: a regular file read
+    as planned, up to its planned size and only if it is the file planned
+    (:mod:`pipeline.ingest.inputs.planned`)."""
     if local is None:
         with fsspec.open(block.path, "rb", compression=block.compression) as handle:
             yield handle
         return
-    with open(local, "rb") as raw:
+    with open(local, "rb") as opened:
+        raw: IO[bytes] = opened
+        if planned and block.identity is not None and block.size is not None:
+            check_unchanged(block, os.fstat(opened.fileno()))
+            raw = PlannedReader(opened, block.size, local)  # type: ignore[assignment]
         if block.compression is None:
             yield raw
             return

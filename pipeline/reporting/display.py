@@ -8,7 +8,12 @@ split a ``SOURCE<TAB>LINE`` record of ``--malformed-out`` or forge a line on std
 
 * an undecodable byte ``0xNN`` (surrogate ``U+DCNN``) becomes ``\\xNN``;
 * TAB, newline and carriage return become ``\\t``, ``\\n``, ``\\r``;
-* every other control character (C0, DEL, C1) becomes ``\\xNN``.
+* every other control character (C0, DEL, C1) becomes ``\\xNN``;
+* the bidirectional marks, embeddings, overrides and isolates (U+200E, U+200F, U+202A-U+202E,
+  U+2066-U+2069) and the line and paragraph separators (U+2028, U+2029) become ``\\uNNNN``:
+  a terminal reorders text after U+202E (``gol.exe`` shown for ``exe.log``) and may break a
+  line at U+2028, as the text report already escapes them in log lines
+  (:func:`pipeline.reporting.text.printable`).
 
 A backslash is kept as it is, so the result is for display and for line-oriented records, not a
 reversible encoding: a name that already contains the four characters ``\\xff`` reads the same.
@@ -17,6 +22,8 @@ reversible encoding: a name that already contains the four characters ``\\xff`` 
 'bad\\\\xff.gz'
 >>> escape_text("x.gz\\nWARNING fake")
 'x.gz\\\\nWARNING fake'
+>>> escape_text("a\\u202egol.exe\\u2028b")
+'a\\\\u202egol.exe\\\\u2028b'
 >>> escape_text("plain-ünïcode.log")
 'plain-ünïcode.log'
 """
@@ -28,8 +35,12 @@ from typing import Final
 
 _NAMED: Final[dict[str, str]] = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
-#: Control characters (C0, DEL, C1) and the surrogates that stand for undecodable bytes.
-_UNSAFE: Final[re.Pattern[str]] = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+#: Control characters (C0, DEL, C1), bidirectional controls, line and paragraph separators (the
+#: set :func:`pipeline.reporting.text.printable` escapes in the report), and the surrogates that
+#: stand for undecodable bytes.
+_UNSAFE: Final[re.Pattern[str]] = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\udc80-\udcff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -37,7 +48,9 @@ def _escape(match: re.Match[str]) -> str:
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
-    return f"\\x{code - 0xDC00 if code >= 0xDC80 else code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def escape_text(text: str) -> str:

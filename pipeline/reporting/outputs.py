@@ -36,6 +36,7 @@ import os
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -47,6 +48,10 @@ from pipeline.reporting.display import escape_text
 log = logging.getLogger(__name__)
 
 _GLOB_CHARS: Final[frozenset[str]] = frozenset("*?[")
+
+#: ``--path -`` and ``--output -``: standard input and standard output.
+STREAM_PATH: Final[str] = "-"
+STDOUT_LABEL: Final[str] = "standard output"
 
 #: Symbolic links followed at most when deciding whether a path names an open descriptor
 #: (the kernel's own limit is 40).
@@ -157,17 +162,25 @@ def _open_temp(real: str) -> tuple[str, IO[bytes]]:
 
 
 def check_outputs(
-    outputs: Mapping[str, str | os.PathLike[str] | None], inputs: Sequence[str]
+    outputs: Mapping[str, str | os.PathLike[str] | None],
+    inputs: Sequence[str],
+    *,
+    stdout: bool = False,
 ) -> None:
     """Refuse unusable or dangerous outputs before anything is computed.
 
     Parameters
     ----------
     outputs
-        Option name (``--output``) -> path, None for an option not given.
+        Option name (``--output``) -> path, None for an option not given. ``-`` is refused:
+        only the report goes to standard output (``--output -``, which the CLI turns into None).
     inputs
         The ``--path`` values of the run (files, directories, globs, ``file://`` URLs; remote
-        URLs are not checked).
+        URLs are not checked); ``-`` is standard input, checked when it is a regular file
+        (``--path - --output in.log < in.log`` would replace the log with the report).
+    stdout
+        The report goes to standard output: when that is a regular file (``>> a.log``), it
+        counts as one more output, compared by device and inode with the inputs and outputs.
 
     Raises
     ------
@@ -175,12 +188,23 @@ def check_outputs(
         An output is an input, two outputs are the same file, or an output cannot be written.
     """
     given = {label: os.fspath(path) for label, path in outputs.items() if path is not None}
+    for label, path in given.items():
+        if path == STREAM_PATH:
+            raise OutputError(
+                f"{label} cannot be '-': only the report (--output -) goes to standard output; "
+                "give a file name"
+            )
     local_inputs = [found for spec in inputs for found in _local_inputs(spec)]
     seen: dict[object, str] = {}
+    streamed = _stream_file(sys.stdout) if stdout else None
+    if streamed is not None:
+        for source, from_stdin in local_inputs:
+            _check_not_input(STDOUT_LABEL, streamed, source, from_stdin)
+        seen[_identity(streamed)] = STDOUT_LABEL
     for label, path in given.items():
         _check_writable(label, path)
-        for source in local_inputs:
-            _check_not_input(label, path, source)
+        for source, from_stdin in local_inputs:
+            _check_not_input(label, path, source, from_stdin)
         if is_direct_target(path) and not stat.S_ISFIFO(_mode(path)):
             continue  # /dev/null twice is harmless
         key = _identity(path)
@@ -190,6 +214,30 @@ def check_outputs(
                 "give each output its own file"
             )
         seen[key] = label
+
+
+def _stream_file(stream: IO[str] | None) -> str | None:
+    """A path naming the regular file behind a standard stream (``> a.log``), or None when it
+    is not a regular file (a terminal, a pipe, ``/dev/null``) or not a descriptor at all.
+
+    The path is the file's own (``/dev/fd/N`` resolved) when it still names the same device and
+    inode, so that a file inside an input directory is recognised; else ``/dev/fd/N`` itself,
+    which ``os.stat`` follows to the open file (a deleted file keeps its identity).
+    """
+    try:
+        descriptor = stream.fileno() if stream is not None else -1
+        info = os.fstat(descriptor)
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is a ValueError
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    link = f"/dev/fd/{descriptor}"
+    real = os.path.realpath(link)
+    try:
+        same = os.stat(real)
+    except OSError:
+        return link
+    return real if (same.st_dev, same.st_ino) == (info.st_dev, info.st_ino) else link
 
 
 def _mode(path: str) -> int:
@@ -226,8 +274,9 @@ def _check_writable(label: str, path: str) -> None:
         raise OutputError(f"cannot write {label} to {shown}: permission denied")
 
 
-def _check_not_input(label: str, path: str, source: str) -> None:
-    """Refuse ``path`` when it is the input ``source`` or a file that a walk of it would read."""
+def _check_not_input(label: str, path: str, source: str, from_stdin: bool = False) -> None:
+    """Refuse ``path`` when it is the input ``source`` or a file that a walk of it would read;
+    ``from_stdin``: ``source`` is the file on standard input (``--path - < in.log``)."""
     shown = escape_text(path)
     if os.path.isdir(source):
         root = os.path.realpath(source)
@@ -240,7 +289,7 @@ def _check_not_input(label: str, path: str, source: str) -> None:
         if os.path.exists(path):
             raise OutputError(
                 f"{label} {shown} is one of the inputs (inside --path {escape_text(source)}); "
-                "refusing to overwrite it"
+                f"{_refusal(label)}"
             )
         if real in _WARNED:  # the CLI and then the job check the same output: warn once
             return
@@ -253,18 +302,30 @@ def _check_not_input(label: str, path: str, source: str) -> None:
         )
         return
     if _identity(path) == _identity(source) or os.path.realpath(path) == os.path.realpath(source):
-        raise OutputError(f"{label} {shown} is one of the inputs; refusing to overwrite it")
+        what = "the file on standard input" if from_stdin else "one of the inputs"
+        raise OutputError(f"{label} {shown} is {what}; {_refusal(label)}")
 
 
-def _local_inputs(spec: str) -> list[str]:
-    """The local files and directories an input spec names (``zip://a::file:///x`` -> x)."""
+def _refusal(label: str) -> str:
+    """How a message about an output that is an input ends."""
+    if label == STDOUT_LABEL:  # ``>> a.log``: the report would be appended to its own input
+        return "refusing to write the report into it; redirect standard output elsewhere"
+    return "refusing to overwrite it"
+
+
+def _local_inputs(spec: str) -> list[tuple[str, bool]]:
+    """The local files and directories an input spec names (``zip://a::file:///x`` -> x), each
+    with whether it is standard input (``-``: the regular file on it, if any)."""
+    if spec == STREAM_PATH:
+        streamed = _stream_file(sys.stdin)
+        return [] if streamed is None else [(streamed, True)]
     local = spec.rsplit("::", 1)[-1]
     if "://" in local:
         if not local.startswith("file://"):
             return []
         local = local.removeprefix("file://")
     if os.path.exists(local):
-        return [local]
+        return [(local, False)]
     if _GLOB_CHARS & set(local):
-        return glob.glob(local, recursive=True)
+        return [(found, False) for found in glob.glob(local, recursive=True)]
     return []

@@ -20,7 +20,7 @@ import glob
 import os
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -28,6 +28,8 @@ from typing import Final
 import fsspec
 
 from pipeline.errors import InputError
+from pipeline.reporting.display import escape_text
+from pipeline.reporting.text import FailedInput
 
 #: Suffix (lower case) -> fsspec compression name.
 COMPRESSIONS: Final[dict[str, str]] = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
@@ -47,9 +49,11 @@ class Block:
 
     ``length`` None means the whole file, read as a stream (compressed files, unknown sizes).
     ``size`` and ``mtime_ns`` are the file's size and modification time (ns) when it was
-    planned (None when unknown). They are not used for reading: they make the block's token,
-    and so every task key built on it, change when the file changes, so a long-lived
-    ``distributed`` client that still holds the result of an earlier run reads the file again.
+    planned (None when unknown); ``identity`` its device and inode (a local regular file only).
+    They make the block's token, and so every task key built on it, change when the file
+    changes, so a long-lived ``distributed`` client that still holds the result of an earlier
+    run reads the file again. With ``identity`` known, a block is read only up to ``size`` and
+    only from the same file (:mod:`pipeline.ingest.inputs.planned`).
     """
 
     path: str
@@ -58,6 +62,7 @@ class Block:
     compression: str | None = None
     size: int | None = None
     mtime_ns: int | None = None
+    identity: tuple[int, int] | None = None
 
 
 def compression_of(path: str) -> str | None:
@@ -81,56 +86,114 @@ def is_special_file(path: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The input files ``--path`` names, and the inputs found but not listable.
+
+    ``failed`` holds a directory that could not be read (permission denied, removed while
+    walked) at any depth, named with its reason; the run goes on with the other files and the
+    CLI exits with 3, as for a file that cannot be read.
+    """
+
+    files: list[str]
+    failed: list[FailedInput]
+
+
 def expand_path(path: str) -> list[str]:
-    """Every input file ``path`` names, in sorted order; raises InputError when there is none."""
+    """Every input file ``path`` names, in sorted order; raises InputError when there is none,
+    or when a directory below it cannot be read (:func:`list_inputs` reports those instead)."""
+    listing = list_inputs(path)
+    if listing.failed:
+        first = listing.failed[0]
+        raise InputError(f"cannot read {escape_text(first.path)}: {first.error}")
+    return listing.files
+
+
+def list_inputs(path: str) -> Listing:
+    """Every input file ``path`` names, in sorted order, and the directories that failed.
+
+    Raises InputError when ``path`` names nothing at all (no file, and no unreadable directory).
+    """
     if "://" in path and not path.startswith("file://"):
-        return _expand_url(path)
+        return Listing(_expand_url(path), [])
     local = path.removeprefix("file://")
     if os.path.isdir(local):
-        found = _walk(local)
-        if not found:
+        found, failed = _walk(local)
+        if not found and not failed:
             raise InputError(f"no input files in directory: {path}")
-        return found
+        return Listing(found, failed)
     if os.path.exists(local) or os.path.islink(local):
-        return [local]
+        return Listing([local], [])
     if _GLOB_CHARS & set(local):
         matches = sorted(
             match for match in glob.glob(local, recursive=True) if not os.path.isdir(match)
         )
         if not matches:
             raise InputError(f"no files match: {path}")
-        return matches
+        return Listing(matches, [])
     raise InputError(f"no such file or directory: {path}")
 
 
-def _walk(root: str) -> list[str]:
-    """Non-hidden files below ``root``, recursively, sorted; dangling links kept (they fail).
+def _walk(root: str) -> tuple[list[str], list[FailedInput]]:
+    """Non-hidden files below ``root``, recursively, sorted; dangling links kept (they fail);
+    and the directories that could not be listed, with why.
 
-    Symbolic links are followed, but every directory and every file is visited once, by device
-    and inode: a link loop (``me -> .``, ``sub/up -> ..``) ends, and a file reachable under two
-    names is read once. At each level real entries come before links, so a file keeps its real
-    name when a link elsewhere in the tree leads to it too (within one level, sorted order).
+    The walk keeps its own stack (no recursion, so no depth limit: ``os.walk`` before Python
+    3.12 recurses and fails 1,000 levels down). Symbolic links are followed, but every
+    directory and every file is visited once, by device and inode: a link loop (``me -> .``,
+    ``sub/up -> ..``) ends, and a file reachable under two names is read once. At each level
+    real entries come before links, so a file keeps its real name when a link elsewhere in the
+    tree leads to it too (within one level, sorted order). A file that cannot be examined
+    (in a directory without search permission) is kept: reading it fails with its reason.
     """
     found: list[str] = []
+    failed: list[FailedInput] = []
     seen: set[tuple[int, int]] = set()
     _visit_once(root, seen)
-    for directory, subdirs, names in os.walk(root, followlinks=True):
-        subdirs[:] = [
-            name
-            for name in _real_first(directory, subdirs)
-            if not name.startswith(".") and _visit_once(os.path.join(directory, name), seen)
-        ]
-        for name in _real_first(directory, names):
-            if name.startswith("."):
-                continue
-            full = os.path.join(directory, name)
-            if (os.path.isfile(full) or os.path.islink(full)) and _visit_once(full, seen):
-                found.append(full)
-    return sorted(found, key=lambda item: Path(item).relative_to(root).parts)
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = [entry for entry in listing if not entry.name.startswith(".")]
+        except OSError as exc:
+            failed.append(FailedInput(directory, _describe(exc)))
+            continue
+        subdirs: list[str] = []
+        for entry in sorted(entries, key=lambda entry: (_is_link(entry), entry.name)):
+            if _is_dir(entry):
+                if _visit_once(entry.path, seen):
+                    subdirs.append(entry.path)
+            elif (_is_file(entry) or _is_link(entry)) and _visit_once(entry.path, seen):
+                found.append(entry.path)
+        stack.extend(reversed(subdirs))
+    return sorted(found, key=lambda item: Path(item).relative_to(root).parts), failed
 
 
-def _real_first(directory: str, names: list[str]) -> list[str]:
-    return sorted(names, key=lambda name: (os.path.islink(os.path.join(directory, name)), name))
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
+def _describe(exc: OSError) -> str:
+    """``PermissionError: Permission denied``, as a failed file reads in the report."""
+    return f"{type(exc).__name__}: {exc.strerror or exc}"
 
 
 def _visit_once(path: str, seen: set[tuple[int, int]]) -> bool:
@@ -201,7 +264,8 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
     group_bytes = 0
     for path in paths:
         compression = compression_of(path)
-        size, mtime_ns = _stat(path)
+        size, mtime_ns, identity = _stat(path)
+        whole = Block(path, 0, None, compression, size, mtime_ns, identity)
         split = size is not None and compression is None and size > blocksize
         if group and (split or size is None):  # keep input order (malformed records)
             tasks.append(tuple(group))
@@ -209,11 +273,10 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
         if split:
             assert size is not None
             tasks.extend(
-                (Block(path, offset, min(blocksize, size - offset), None, size, mtime_ns),)
+                (replace(whole, offset=offset, length=min(blocksize, size - offset)),)
                 for offset in range(0, size, blocksize)
             )
             continue
-        whole = Block(path, 0, None, compression, size, mtime_ns)
         if size is None:
             tasks.append((whole,))
             continue
@@ -227,28 +290,30 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
     return tasks
 
 
-def _stat(path: str) -> tuple[int | None, int | None]:
-    """The file's size and modification time in ns, from one ``os.stat`` (fsspec's ``info``
-    for a URL, whose time may be missing); None for what cannot be read (the file's task then
-    reports the error)."""
+def _stat(path: str) -> tuple[int | None, int | None, tuple[int, int] | None]:
+    """The file's size, modification time in ns and (a local regular file's) device and inode,
+    from one ``os.stat`` (fsspec's ``info`` for a URL, whose time may be missing); None for what
+    cannot be read (the file's task then reports the error)."""
     if "://" not in path:  # a plain path: os.stat, without fsspec's ~0.1 ms per file
         try:
             info = os.stat(path)
         except OSError:
-            return None, None
-        return info.st_size, info.st_mtime_ns
+            return None, None, None
+        regular = stat.S_ISREG(info.st_mode)
+        identity = (info.st_dev, info.st_ino) if regular else None
+        return info.st_size, info.st_mtime_ns, identity
     try:
         fs, stripped = fsspec.core.url_to_fs(path)
         details = fs.info(stripped)
         size = int(details["size"])
     except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile):
-        return None, None
+        return None, None, None
     # what fsspec file systems call it: local and sftp, s3, memory; else the size alone
     modified = next(
         (details[name] for name in ("mtime", "LastModified", "created") if name in details), None
     )
     if isinstance(modified, datetime):
-        return size, int(modified.timestamp() * 1e9)
+        return size, int(modified.timestamp() * 1e9), None
     if isinstance(modified, int | float) and not isinstance(modified, bool):
-        return size, int(modified * 1e9)
-    return size, None
+        return size, int(modified * 1e9), None
+    return size, None, None

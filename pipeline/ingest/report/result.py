@@ -76,6 +76,9 @@ class IngestResult:
     latency_histogram: tuple[Mapping[str, Any], ...] = ()
     exact: Mapping[str, bool] | None = None
     error_bounds: Mapping[str, str] | None = None
+    #: One message per extra output (``--malformed-out``) that could not be written: the report
+    #: is still printed, then the CLI prints these and exits 2 (not part of the JSON report).
+    output_errors: tuple[str, ...] = ()
 
     @property
     def failed_inputs(self) -> Sequence[FailedInput]:
