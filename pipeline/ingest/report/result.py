@@ -26,7 +26,15 @@ from pipeline.ingest.aggregate.agents import agents_report
 from pipeline.ingest.aggregate.distribution import KEYED, Distributions, combine, summaries
 from pipeline.ingest.aggregate.latency import latency_summary
 from pipeline.ingest.aggregate.partial import MalformedSample, Partial
-from pipeline.ingest.aggregate.timeline import BUCKETS, choose_bucket, iso_utc, timeline_rows
+from pipeline.ingest.aggregate.timeline import (
+    BUCKETS,
+    MAX_AUTO_ROWS,
+    choose_bucket,
+    duration_name,
+    fit_bucket,
+    iso_utc,
+    timeline_rows,
+)
 from pipeline.ingest.aggregate.topk import CappedCounts, report_entries, top_rows
 from pipeline.reporting.text import FailedInput
 
@@ -290,13 +298,20 @@ def _time_keys(partial: Partial, has_time: bool, bucket: str, bounds: _Bounds) -
         bounds.flag("timeline", True, "")
         return {"time_range": empty, "timeline": {"bucket": shown, "rows": []}, "notes": ()}
     chosen = choose_bucket(first, last, bucket)
-    if BUCKETS[chosen] < partial.timeline_minutes:
-        slot = next(name for name, size in BUCKETS.items() if size == partial.timeline_minutes)
+    fitted = fit_bucket(first, last, chosen, partial.timeline_minutes)
+    span = f"the time span from {iso_utc(first)} to {iso_utc(last)}"
+    if fitted != chosen:
         notes.append(
-            f"--bucket {chosen} gives more than {limits.TIMELINE_SLOTS:,} rows over this time "
-            f"range; the timeline uses {slot}"
+            f"--bucket {chosen} is too fine for {span} (the timeline keeps at most "
+            f"{limits.TIMELINE_SLOTS:,} slots, here of "
+            f"{duration_name(partial.timeline_minutes)}); the timeline uses {fitted}"
         )
-        chosen = slot
+    elif bucket == "auto" and BUCKETS[chosen] > BUCKETS["1d"]:
+        notes.append(
+            f"the timeline uses {chosen} buckets: {span} is too long for finer ones within "
+            f"{MAX_AUTO_ROWS} rows"
+        )
+    chosen = fitted
     rows, exact = timeline_rows(first, last, chosen, partial.timeline, partial.timeline_latency)
     bounds.flag(
         "timeline",
