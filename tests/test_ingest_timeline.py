@@ -1,4 +1,5 @@
-"""The timeline is bounded by the report, not by the time span (issue 22).
+"""The timeline is bounded by the report, not by the time span (issue 22), and ``elapsed_s``
+covers building the report.
 
 The oracle is plain Python: a request at ``t`` ms is in bucket ``t // L`` of a bucket of ``L``
 ms; the bucket a run uses and the slots its partials keep are chosen again here from the
@@ -20,17 +21,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import pipeline.ingest.report.result as result_module
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate.partial import (
+    MINUTE_MS,
     Partial,
     aggregate_partition,
     merge_partials,
 )
+from pipeline.ingest.aggregate.timeline import timeline_rows
 from pipeline.ingest.formats.presets import preset
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import parse_text
 from pipeline.ingest.report.result import build_result
+from pipeline.ingest.report.text import render_ingest
 from tests.conftest import examples
 
 SYNC = ExecutionSettings(mode="sync")
@@ -250,3 +255,33 @@ def test_seven_day_buckets_over_decades_are_raised_to_30d() -> None:
         "1986-06-06T00:00:00Z (the timeline keeps at most 5,000 slots, here of 5d); the "
         "timeline uses 30d"
     ]
+
+
+class FakeClock:
+    """``time.perf_counter`` that only moves when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_elapsed_covers_building_the_timeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow timeline (100 s on a fake clock) is in ``elapsed_s`` and in "computed in"."""
+    clock = FakeClock()
+    monkeypatch.setattr(time, "perf_counter", clock)
+    original = timeline_rows
+
+    def slow_timeline(*args: Any) -> Any:
+        clock.now += 100.0
+        return original(*args)
+
+    monkeypatch.setattr(result_module, "timeline_rows", slow_timeline)
+    log = tmp_path / "two.log"
+    log.write_text(clf_line(0, 200) + "\n" + clf_line(MINUTE_MS * 5, 200) + "\n")
+    result = run_ingest(str(log), SYNC)
+    assert result.to_dict()["execution"]["elapsed_s"] == 100.0
+    assert "computed in 100.000 s, mode sync, 1 worker" in render_ingest(result)

@@ -13,6 +13,7 @@ guarantees).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -153,7 +154,7 @@ class IngestResult:
 def build_result(
     partial: Partial,
     settings: ExecutionSettings,
-    elapsed_s: float,
+    started: float,
     *,
     formats: Mapping[str, int] | None = None,
     notes: Sequence[str] = (),
@@ -164,6 +165,9 @@ def build_result(
 ) -> IngestResult:
     """Turn the merged counts of a run into the report.
 
+    ``started``: :func:`time.perf_counter` when the run began; ``execution.elapsed_s`` runs from
+    it to the end of this function, so it covers building the report (the timeline included),
+    everything but writing it out.
     ``has_time``: some input's format has a time field (then ``time_range`` and ``timeline`` are
     reported, even when no request was kept); ``has_bytes``: some format has a response size.
     """
@@ -190,6 +194,13 @@ def build_result(
     agent_bounds = agents.error_bounds()
     for key, exact in agents.exact_flags().items():
         bounds.flag(key, exact, agent_bounds.get(key, ""))
+    histogram = latency_histogram(_by_value(overall))
+    by_method = _grouped(latency, "method", str, bounds)
+    by_class_latency = _grouped(latency, "status_class", lambda c: f"{int(c)}xx", bounds)
+    top_paths = _top_paths(partial, top, bounds)
+    top_errors = _top_errors(partial.error_paths, top, bounds)
+    top_agents = _top_agents(partial.agents, top, bounds)
+    elapsed_s = time.perf_counter() - started
     return IngestResult(
         files=partial.files,
         failed=tuple(partial.failed),
@@ -200,13 +211,13 @@ def build_result(
         by_status_class=by_class,
         by_status={str(k): int(v) for k, v in sorted(statuses.items())},
         latency_ms=overall_stats[0],
-        latency_histogram=latency_histogram(_by_value(overall)),
-        latency_by_method=_grouped(latency, "method", str, bounds),
-        latency_by_status_class=_grouped(latency, "status_class", lambda c: f"{int(c)}xx", bounds),
-        top_paths=_top_paths(partial, top, bounds),
-        top_errors=_top_errors(partial.error_paths, top, bounds),
+        latency_histogram=histogram,
+        latency_by_method=by_method,
+        latency_by_status_class=by_class_latency,
+        top_paths=top_paths,
+        top_errors=top_errors,
         user_agents_unique=agents.unique,
-        user_agents_top=_top_agents(partial.agents, top, bounds),
+        user_agents_top=top_agents,
         user_agents_by_family=agents.by_family,
         user_agents_browsers=agents.browsers,
         user_agents_os=agents.os,
