@@ -528,7 +528,8 @@ class Filters:
         return cast(FilterOptions, {k: v for k, v in vars(self).items() if v is not None})
 
 
-BUCKET_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 1440}
+BUCKET_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 1440, "7d": 10_080, "30d": 43_200}
+BUCKET_MINUTES |= {"365d": 525_600, "3650d": 5_256_000, "36500d": 52_560_000}
 
 
 def iso(millis: int) -> str:
@@ -544,7 +545,7 @@ def timeline(rows: list[Row], bucket: str) -> dict[str, Any]:
     first = min(row.time_ms for row in timed if row.time_ms is not None)
     last = max(row.time_ms for row in timed if row.time_ms is not None)
     if bucket == "auto":
-        bucket = "1d"
+        bucket = "36500d"
         for name, minutes in BUCKET_MINUTES.items():
             length = minutes * 60_000
             if last // length - first // length + 1 <= 300:
@@ -722,6 +723,13 @@ def assemble(
             f"format {name!r} has no time field: its requests are not in the timeline"
             for name in sorted({fmt.name for fmt in formats if not fmt.time})
         ]
+        chosen = doc["timeline"]["bucket"]
+        if bucket == "auto" and BUCKET_MINUTES[chosen] > 1440:  # a span of more than 300 days
+            span = f"{doc['time_range']['first']} to {doc['time_range']['last']}"
+            notes.append(
+                f"the timeline uses {chosen} buckets: the time span from {span} is too long for "
+                "finer ones within 300 rows"
+            )
     # these logs are small: every figure is within the exact caps
     doc["exact"] = dict.fromkeys(REF_EXACT_KEYS, True) | ({"timeline": True} if has_time else {})
     doc["error_bounds"] = {}

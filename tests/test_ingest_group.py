@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import cast
@@ -32,7 +33,7 @@ FILES = {
 
 
 def _view(partial: Partial) -> dict[str, object]:
-    document = build_result(partial, ExecutionSettings(mode="sync"), 0.0).to_dict()
+    document = build_result(partial, ExecutionSettings(mode="sync"), time.perf_counter()).to_dict()
     document.pop("execution")
     return {
         "document": document,

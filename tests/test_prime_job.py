@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import pipeline.prime.job as prime_job
 from pipeline import ExecutionSettings, run_prime
 from pipeline.errors import InputError
 from pipeline.prime.graph import build_graph, plan
 from pipeline.prime.options import PrimeOptions
-from pipeline.prime.ranges import parse_ranges
+from pipeline.prime.ranges import PrimeRange, load_ranges, parse_ranges
+from pipeline.prime.report.result import RangeStats
+from pipeline.prime.report.text import render_prime
+from pipeline.prime.sieve.summary import Summary
 from tests.test_prime_kernel import reference_primes, reference_summary
 
 SYNC = ExecutionSettings(mode="sync")
@@ -150,3 +156,28 @@ def test_graph_shape() -> None:
         (1200, 1500, ()), (1500, 1800, ()), (1800, 2000, ()),
     ]  # fmt: skip
     assert job_plan.spans == ((0, 5), (2, 9))
+
+
+def test_elapsed_covers_reading_ranges_and_building_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a fake clock: reading the ranges file (10 s) and each range's statistics (1 s each)
+    are in ``elapsed_s``, not only the sieve (issue 22)."""
+    now = [1000.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: now[0])
+    read, summarise = load_ranges, RangeStats.from_summary
+
+    def slow_read(path: str) -> Any:
+        now[0] += 10.0
+        return read(path)
+
+    def slow_summary(cls: type[RangeStats], r: PrimeRange, s: Summary) -> RangeStats:
+        now[0] += 1.0
+        return summarise(r, s)
+
+    monkeypatch.setattr(prime_job, "load_ranges", slow_read)
+    monkeypatch.setattr(RangeStats, "from_summary", classmethod(slow_summary))
+    result = run_prime(write(tmp_path, [[0, 100], [50, 200], [7, 9]]), SYNC)
+    assert result.elapsed_s == 13.0
+    assert result.to_dict()["execution"]["elapsed_s"] == 13.0
+    assert "computed in 13.000 s, mode sync, 1 worker" in render_prime(result)

@@ -34,6 +34,7 @@ from pipeline import (
 from pipeline.cli import cli
 from pipeline.ingest.aggregate import agents, distinct, limits
 from pipeline.ingest.aggregate.distribution import Spec
+from pipeline.ingest.aggregate.timeline import BUCKETS
 from pipeline.loggen.generate import NGINX_TIMED_FORMAT, generate_logs
 from pipeline.registry import BUILTIN
 from pipeline.reporting.text import SCHEMA_VERSION
@@ -123,6 +124,15 @@ def _ingest(path: str | Path, **options: Any) -> Any:
     return run_ingest(str(path), SYNC, IngestOptions(**options))
 
 
+def _centuries(root: Path) -> Path:
+    path = root / "centuries.log"
+    path.write_text(
+        '1.2.3.4 - - [01/Jan/0001:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "a"\n'
+        '1.2.3.4 - - [31/Dec/9999:23:59:59 +0000] "GET / HTTP/1.1" 500 5 "-" "a"\n'
+    )
+    return path
+
+
 #: Every shape of report the tests validate: name -> run on the inputs of :func:`logs`.
 SHAPES: dict[str, Callable[[Path], Any]] = {
     # default grammar, a .gz file, malformed lines; no time, no size: no time_range, no timeline
@@ -150,6 +160,8 @@ SHAPES: dict[str, Callable[[Path], Any]] = {
     "ingest-malformed": lambda root: _ingest(root / "malformed.log", top=3),
     # realistic cardinality past the caps: every exact flag false, count_error in every list
     "ingest-capped": lambda root: _ingest(root / "realistic.log", bucket="1m"),
+    # times in year 0001 and 9999: a 36500d timeline whose first bucket begins before year 1
+    "ingest-centuries": lambda root: _ingest(_centuries(root)),
     "prime-ranges-file": lambda root: run_prime(str(root / "ranges.json"), SYNC),
     "prime-range-options": lambda root: run_prime(
         None, SYNC, PrimeOptions(ranges=["0:1e3", "24:28", "500:2000"])
@@ -210,7 +222,10 @@ def test_the_shapes_cover_the_optional_and_nullable_keys(
     lists = [capped["top_paths"], capped["top_errors"]]
     lists += [capped["user_agents"][key] for key in ("top", "browsers", "os", "devices")]
     assert all("count_error" in rows[0] for rows in lists)
-    assert any(note.startswith("--bucket 1m gives more") for note in capped["notes"])
+    assert any(
+        note.startswith("--bucket 1m is too fine for the time span from ")
+        for note in capped["notes"]
+    )
     assert any(row["max_gap"] is None for row in shapes["prime-ranges-file"]["ranges"])
     assert shapes["prime-range-options"]["ranges"][0]["name"] is None
 
@@ -370,6 +385,14 @@ def test_the_schema_covers_every_builtin_feature() -> None:
     branches = [DEFS[ref["$ref"].removeprefix("#/$defs/")] for ref in SCHEMA["oneOf"]]
     features = [branch["properties"]["feature"]["const"] for branch in branches]
     assert sorted(features) == sorted(SCHEMA["properties"]["feature"]["enum"]) == sorted(BUILTIN)
+
+
+def test_the_schema_enumerates_every_timeline_bucket(
+    documents: Callable[[str], dict[str, Any]],
+) -> None:
+    timeline = DEFS["ingest"]["properties"]["timeline"]["properties"]
+    assert timeline["bucket"]["enum"] == list(BUCKETS)
+    assert documents("ingest-centuries")["timeline"]["bucket"] == "36500d"
 
 
 def test_the_schema_has_the_current_schema_version() -> None:

@@ -151,7 +151,7 @@ def run_ingest(
     result = build_result(
         total,
         settings,
-        time.perf_counter() - started,
+        started,
         formats=dict(sorted(Counter(fmt.name for fmt in used).items())),
         notes=_notes(used) + [_EXTRA_FIELDS_NOTE.format(name) for name in extras] + grown,
         has_bytes=any(fmt.has_bytes for fmt in used),

@@ -64,7 +64,8 @@ class IngestOptions:
     field
         JSON key overrides ``CANON=KEY[:UNIT]`` (:func:`parse_field_overrides`).
     bucket
-        Timeline bucket: ``auto``, ``1m``, ``5m``, ``15m``, ``1h`` or ``1d``.
+        Timeline bucket: ``auto`` or one of
+        :data:`~pipeline.ingest.aggregate.timeline.BUCKETS` (``1m`` to ``36500d``).
     since, until, status, method, path_regex
         Filters (:func:`~pipeline.ingest.aggregate.filters.build_filters`).
     top

@@ -40,7 +40,9 @@ ERROR_PATHS: Final[int] = 2_000
 #: Full user-agent strings a partial keeps (``user_agents.top``). At least 1,000.
 AGENTS: Final[int] = 2_000
 
-#: Most time slots a partial keeps: the slot grows from 1m to 5m, 15m, 1h, 1d until the time
-#: seen fits; an explicit --bucket finer than that is raised, with a note. 5,000 one-minute
-#: slots are 3.5 days. At least 300 (the rows of an ``auto`` timeline).
+#: Most time slots a partial keeps, and most rows of a timeline: the slot grows from 1m to 5m,
+#: 15m, 1h, 1d, 5d, 365d, 3650d until the time seen fits (5,000 one-minute slots are 3.5 days,
+#: 5,000 of 3650d are 50,000 years); an explicit --bucket that the slots cannot give, or that
+#: gives more rows than this, is raised, with a note. At least 300 (the rows of an ``auto``
+#: timeline).
 TIMELINE_SLOTS: Final[int] = 5_000

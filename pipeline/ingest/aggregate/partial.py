@@ -12,8 +12,8 @@ counts
 of
   names each, with a proven error bound per name; latency per kept path as a distribution;
 * the timeline: counts per time slot and status class, latency per slot as a distribution; the
-  slot starts at one minute and grows (5m, 15m, 1h, 1d) so a partial never holds more than
-  :data:`~pipeline.ingest.aggregate.limits.TIMELINE_SLOTS` slots.
+  slot starts at one minute and grows (:data:`SLOT_MINUTES`) so a partial never holds more than
+  :data:`~pipeline.ingest.aggregate.limits.TIMELINE_SLOTS` slots, whatever its time span.
 
 The report (:mod:`pipeline.ingest.report.result`) says which figures are exact and bounds the
 others.
@@ -103,8 +103,12 @@ def _counts(names: Sequence[str]) -> pd.Series:
 #: :data:`SLOT_MINUTES`, and regrouped into the report's bucket at the end.
 MINUTE_MS: Final[int] = 60_000
 
-#: Timeline slot lengths in minutes, each a multiple of the one before (the timeline buckets).
-SLOT_MINUTES: Final[tuple[int, ...]] = (1, 5, 15, 60, 1440)
+#: Timeline slot lengths in minutes, each a multiple of the one before (so slots coarsen by
+#: adding): 1m, 5m, 15m, 1h, 1d, then 5d, 365d and 3650d. Up to 1d they are the timeline
+#: buckets; past it a slot must divide the buckets a span of its size asks for (5d divides
+#: 30d and 365d; 365d and 3650d divide the larger ones), which no 7d slot would. 5,000 slots of
+#: 3650d are 50,000 years, more than the years 0001 to 9999 that times can have.
+SLOT_MINUTES: Final[tuple[int, ...]] = (1, 5, 15, 60, 1440, 5 * 1440, 365 * 1440, 3650 * 1440)
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,7 @@ class Partial:
     timeline_latency
         Latency per slot of the requests that have both.
     timeline_minutes
-        Slot length, one of the timeline buckets (1, 5, 15, 60, 1440).
+        Slot length, one of :data:`SLOT_MINUTES`.
     file_reports
         One entry per file read (set by :func:`merge_file`).
     """

@@ -13,6 +13,7 @@ guarantees).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -26,7 +27,15 @@ from pipeline.ingest.aggregate.agents import agents_report
 from pipeline.ingest.aggregate.distribution import KEYED, Distributions, combine, summaries
 from pipeline.ingest.aggregate.latency import latency_summary
 from pipeline.ingest.aggregate.partial import MalformedSample, Partial
-from pipeline.ingest.aggregate.timeline import BUCKETS, choose_bucket, iso_utc, timeline_rows
+from pipeline.ingest.aggregate.timeline import (
+    BUCKETS,
+    MAX_AUTO_ROWS,
+    choose_bucket,
+    duration_name,
+    fit_bucket,
+    iso_utc,
+    timeline_rows,
+)
 from pipeline.ingest.aggregate.topk import CappedCounts, report_entries, top_rows
 from pipeline.reporting.text import FailedInput
 
@@ -148,7 +157,7 @@ class IngestResult:
 def build_result(
     partial: Partial,
     settings: ExecutionSettings,
-    elapsed_s: float,
+    started: float,
     *,
     formats: Mapping[str, int] | None = None,
     notes: Sequence[str] = (),
@@ -159,6 +168,9 @@ def build_result(
 ) -> IngestResult:
     """Turn the merged counts of a run into the report.
 
+    ``started``: :func:`time.perf_counter` when the run began; ``execution.elapsed_s`` runs from
+    it to the end of this function, so it covers building the report (the timeline included),
+    everything but writing it out.
     ``has_time``: some input's format has a time field (then ``time_range`` and ``timeline`` are
     reported, even when no request was kept); ``has_bytes``: some format has a response size.
     """
@@ -185,6 +197,13 @@ def build_result(
     agent_bounds = agents.error_bounds()
     for key, exact in agents.exact_flags().items():
         bounds.flag(key, exact, agent_bounds.get(key, ""))
+    histogram = latency_histogram(_by_value(overall))
+    by_method = _grouped(latency, "method", str, bounds)
+    by_class_latency = _grouped(latency, "status_class", lambda c: f"{int(c)}xx", bounds)
+    top_paths = _top_paths(partial, top, bounds)
+    top_errors = _top_errors(partial.error_paths, top, bounds)
+    top_agents = _top_agents(partial.agents, top, bounds)
+    elapsed_s = time.perf_counter() - started
     return IngestResult(
         files=partial.files,
         failed=tuple(partial.failed),
@@ -195,13 +214,13 @@ def build_result(
         by_status_class=by_class,
         by_status={str(k): int(v) for k, v in sorted(statuses.items())},
         latency_ms=overall_stats[0],
-        latency_histogram=latency_histogram(_by_value(overall)),
-        latency_by_method=_grouped(latency, "method", str, bounds),
-        latency_by_status_class=_grouped(latency, "status_class", lambda c: f"{int(c)}xx", bounds),
-        top_paths=_top_paths(partial, top, bounds),
-        top_errors=_top_errors(partial.error_paths, top, bounds),
+        latency_histogram=histogram,
+        latency_by_method=by_method,
+        latency_by_status_class=by_class_latency,
+        top_paths=top_paths,
+        top_errors=top_errors,
         user_agents_unique=agents.unique,
-        user_agents_top=_top_agents(partial.agents, top, bounds),
+        user_agents_top=top_agents,
         user_agents_by_family=agents.by_family,
         user_agents_browsers=agents.browsers,
         user_agents_os=agents.os,
@@ -293,13 +312,20 @@ def _time_keys(partial: Partial, has_time: bool, bucket: str, bounds: _Bounds) -
         bounds.flag("timeline", True, "")
         return {"time_range": empty, "timeline": {"bucket": shown, "rows": []}, "notes": ()}
     chosen = choose_bucket(first, last, bucket)
-    if BUCKETS[chosen] < partial.timeline_minutes:
-        slot = next(name for name, size in BUCKETS.items() if size == partial.timeline_minutes)
+    fitted = fit_bucket(first, last, chosen, partial.timeline_minutes)
+    span = f"the time span from {iso_utc(first)} to {iso_utc(last)}"
+    if fitted != chosen:
         notes.append(
-            f"--bucket {chosen} gives more than {limits.TIMELINE_SLOTS:,} rows over this time "
-            f"range; the timeline uses {slot}"
+            f"--bucket {chosen} is too fine for {span} (the timeline keeps at most "
+            f"{limits.TIMELINE_SLOTS:,} slots, here of "
+            f"{duration_name(partial.timeline_minutes)}); the timeline uses {fitted}"
         )
-        chosen = slot
+    elif bucket == "auto" and BUCKETS[chosen] > BUCKETS["1d"]:
+        notes.append(
+            f"the timeline uses {chosen} buckets: {span} is too long for finer ones within "
+            f"{MAX_AUTO_ROWS} rows"
+        )
+    chosen = fitted
     rows, exact = timeline_rows(first, last, chosen, partial.timeline, partial.timeline_latency)
     bounds.flag(
         "timeline",
