@@ -55,13 +55,15 @@ def _open_writer(fifo: Path) -> int | None:
     [
         ("threading", signal.SIGINT, 130, "Aborted."),
         ("process", signal.SIGTERM, 143, "Terminated."),
-        ("process", signal.SIGHUP, 129, "Hangup."),
+        ("process", -signal.SIGHUP, 129, "Hangup."),
         ("sync", signal.SIGINT, 130, "Aborted."),
     ],
 )
 def test_a_signal_ends_a_blocked_run_and_its_workers(
     tmp_path: Path, mode: str, sig: int, code: int, line: str
 ) -> None:
+    """A negative ``sig`` goes to the whole process group, as a closed terminal's hang-up
+    reaches every process of the job (workers and multiprocessing's resource tracker too)."""
     fifo = tmp_path / "never-written.log"
     os.mkfifo(fifo)
     tag = uuid.uuid4().hex
@@ -72,6 +74,7 @@ def test_a_signal_ends_a_blocked_run_and_its_workers(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "MINI_ORCH_TEST_TAG": tag},
+        start_new_session=sig < 0,
     )
     writer: int | None = None
     try:
@@ -82,7 +85,10 @@ def test_a_signal_ends_a_blocked_run_and_its_workers(
         assert writer is not None, "the CLI never opened the FIFO"
         if mode == "process":  # the reader is a worker process, not the CLI
             assert any(p.pid != process.pid for p in _tagged(tag))
-        process.send_signal(sig)
+        if sig < 0:
+            os.killpg(process.pid, -sig)
+        else:
+            process.send_signal(sig)
         out, err = process.communicate(timeout=15)
     finally:
         if process.poll() is None:

@@ -13,9 +13,11 @@ Two promises of the CLI depend on them (see :mod:`pipeline.engine.interrupts` fo
   the instant of the fork; :func:`call_in_quiet_thread` runs a function (the start of a local
   ``dask.distributed`` cluster) in a thread started with the mask set, so that the event-loop
   thread it makes, and the threads that spawn the cluster's workers, inherit it. The main thread
-  keeps receiving both signals. multiprocessing's resource tracker is started first, from the
-  calling thread: starting it unblocks SIGINT in the thread that does so (``SIG_UNBLOCK``, not a
-  restore), which would let the signal through to every worker started after it.
+  keeps receiving both signals. multiprocessing's resource tracker (a process too) is started
+  first, from the calling thread and with SIGHUP blocked: starting it unblocks SIGINT in the
+  thread that does so (``SIG_UNBLOCK``, not a restore), which would let the signal through to
+  every worker started after it, and a hang-up would kill it (it ignores only SIGINT and
+  SIGTERM), after which its replacement prints a warning and a traceback per semaphore.
 * **No orphans.** A main process killed with SIGKILL runs no cleanup. Each process-pool worker
   runs :func:`exit_with_parent` in its initializer: on Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``,
   which fires when the *thread* that forked the worker exits (so only for pools whose workers are
@@ -73,11 +75,18 @@ def quiet_signals() -> Iterator[None]:
 
 def _start_resource_tracker() -> None:
     """Start multiprocessing's resource tracker now if it is not running (it would unblock
-    SIGINT in the thread that starts it, see the module docstring)."""
-    if os.name == "posix":
-        from multiprocessing import resource_tracker
+    SIGINT in the thread that starts it, see the module docstring), with SIGHUP blocked: it
+    ignores SIGINT and SIGTERM itself, and a hang-up would kill it, after which a new tracker
+    prints a traceback for every semaphore it never saw registered."""
+    if os.name != "posix":
+        return
+    from multiprocessing import resource_tracker
 
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, QUIET_SIGNALS)
+    try:
         resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class QuietSpawnProcess(SpawnProcess):
@@ -96,7 +105,11 @@ class QuietSpawnContext(SpawnContext):
 
 def quiet_context(context: BaseContext) -> BaseContext:
     """``context`` with quiet processes when it spawns (Dask's default); other start methods
-    are returned unchanged (their workers then hear the terminal's signals)."""
+    are returned unchanged (their workers then hear the terminal's signals).
+
+    Call it before the pool is made: the pool's queues start the resource tracker.
+    """
+    _start_resource_tracker()
     if context.get_start_method() == "spawn":
         return QuietSpawnContext()
     return context
