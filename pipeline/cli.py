@@ -8,7 +8,8 @@ from the registry, render the result, and map exceptions to exit codes in one pl
 * 2 usage, input or output error (one line on stderr; the traceback only with ``--verbose``);
   it wins over 3 when an output failed too
 * 3 the run completed but some inputs failed (named in the report and on stderr)
-* 130 Ctrl-C, 143 SIGTERM (:mod:`pipeline.engine.interrupts`), unless the report was already out
+* 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (:mod:`pipeline.engine.interrupts`), unless the report
+  was already out
 * 141 standard output is a pipe closed by its reader (``| head -1``): nothing more is written,
   as for a Unix tool killed by SIGPIPE (Python ignores that signal, so the write fails instead)
 """
@@ -86,7 +87,7 @@ class FeatureGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"Error: {escape_text(exc.format_message())}", err=True)
             code = exc.exit_code
-        except click.Abort:  # Ctrl-C or SIGTERM (pipeline.engine.interrupts): 130 or 143
+        except click.Abort:  # Ctrl-C, SIGTERM, SIGHUP (pipeline.engine.interrupts): 130, 143, 129
             interrupts.announce()
             code = interrupts.exit_code()
         if not standalone_mode:
@@ -214,7 +215,7 @@ def _feature_command(feature: registry.Feature) -> click.Command:
             code = _guarded(
                 verbose, lambda: _run(feature, path, params, progress, output_format, output)
             )
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: one line, before click adds a blank one
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: one line, before click adds a blank
             interrupts.announce()
             code = interrupts.exit_code()
         click.get_current_context().exit(code)
@@ -607,7 +608,7 @@ def generate_logs_command(
 def main(prog_name: str = "mini-orchestrator") -> None:
     """Console-script entry point (``mini-orchestrator``).
 
-    Ctrl-C and SIGTERM end the run within seconds and stop every worker process
+    Ctrl-C, SIGTERM and SIGHUP end the run within seconds and stop every worker process
     (:mod:`pipeline.engine.interrupts`); only the real entry point installs those handlers.
     """
     interrupts.install()

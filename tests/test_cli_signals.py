@@ -1,4 +1,5 @@
-"""Real signals to a real CLI blocked in a read: it ends promptly, with 130/143, leaving nothing.
+"""Real signals to a real CLI blocked in a read: it ends promptly, with 130/143/129, leaving
+nothing: no process (even after a SIGKILL of the CLI itself) and no temporary file.
 
 The CLI reads a FIFO whose writer (this test) never writes: a read that cannot be interrupted
 from inside. The test knows the CLI is blocked there when its own non-blocking open of the write
@@ -24,6 +25,8 @@ from tests.cluster_fixtures import wait_until
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(120)
+
+CLI = (sys.executable, str(REPO_ROOT / "cli.py"))
 
 
 def _tagged(tag: str) -> list[psutil.Process]:
@@ -52,12 +55,15 @@ def _open_writer(fifo: Path) -> int | None:
     [
         ("threading", signal.SIGINT, 130, "Aborted."),
         ("process", signal.SIGTERM, 143, "Terminated."),
+        ("process", -signal.SIGHUP, 129, "Hangup."),
         ("sync", signal.SIGINT, 130, "Aborted."),
     ],
 )
 def test_a_signal_ends_a_blocked_run_and_its_workers(
     tmp_path: Path, mode: str, sig: int, code: int, line: str
 ) -> None:
+    """A negative ``sig`` goes to the whole process group, as a closed terminal's hang-up
+    reaches every process of the job (workers and multiprocessing's resource tracker too)."""
     fifo = tmp_path / "never-written.log"
     os.mkfifo(fifo)
     tag = uuid.uuid4().hex
@@ -68,6 +74,7 @@ def test_a_signal_ends_a_blocked_run_and_its_workers(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "MINI_ORCH_TEST_TAG": tag},
+        start_new_session=sig < 0,
     )
     writer: int | None = None
     try:
@@ -78,7 +85,10 @@ def test_a_signal_ends_a_blocked_run_and_its_workers(
         assert writer is not None, "the CLI never opened the FIFO"
         if mode == "process":  # the reader is a worker process, not the CLI
             assert any(p.pid != process.pid for p in _tagged(tag))
-        process.send_signal(sig)
+        if sig < 0:
+            os.killpg(process.pid, -sig)
+        else:
+            process.send_signal(sig)
         out, err = process.communicate(timeout=15)
     finally:
         if process.poll() is None:
@@ -91,6 +101,79 @@ def test_a_signal_ends_a_blocked_run_and_its_workers(
     # the run's own INFO plan line may come first; the signal adds exactly one line
     assert [text for text in err.splitlines() if not text.startswith("INFO ")] == [line]
     assert wait_until(lambda: not _tagged(tag), timeout=10), _tagged(tag)
+
+
+@pytest.mark.subprocess
+def test_the_workers_exit_when_the_cli_is_killed(tmp_path: Path) -> None:
+    """SIGKILL runs no cleanup in the CLI: its process-pool workers (blocked in a read that
+    never returns) notice their parent is gone and exit by themselves."""
+    fifo = tmp_path / "never-written.log"
+    os.mkfifo(fifo)
+    tag = uuid.uuid4().hex
+    process = subprocess.Popen(
+        [*CLI, "ingest", "--path", str(fifo), "--mode", "process", "--worker", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "MINI_ORCH_TEST_TAG": tag},
+    )
+    writer: int | None = None
+    try:
+        deadline = time.monotonic() + 90
+        while writer is None and time.monotonic() < deadline and process.poll() is None:
+            writer = _open_writer(fifo)
+            time.sleep(0.05)
+        assert writer is not None, "the CLI never opened the FIFO"
+        workers = [p for p in _tagged(tag) if p.pid != process.pid]
+        assert workers
+        process.kill()
+        process.wait(timeout=10)
+        assert wait_until(lambda: not _tagged(tag), timeout=10), _tagged(tag)
+    finally:
+        for leftover in _tagged(tag):
+            leftover.kill()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if writer is not None:
+            os.close(writer)
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    ("mode", "sig", "code", "line"),
+    [("threading", signal.SIGINT, 130, "Aborted."), ("sync", signal.SIGTERM, 143, "Terminated.")],
+)
+def test_a_signal_while_writing_primes_leaves_no_temporary_file(
+    tmp_path: Path, mode: str, sig: int, code: int, line: str
+) -> None:
+    """An interrupted ``--primes-out`` leaves the previous file as it was and nothing else (the
+    temporary file grows to gigabytes for this range)."""
+    target = tmp_path / "primes.txt"
+    target.write_text("previous\n")
+    command = [*CLI, "prime", "--range", "0:1e11", "--mode", mode, "--worker", "2"]
+    process = subprocess.Popen(
+        [*command, "--primes-out", str(target)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def writing() -> bool:
+        temporary = [p for p in tmp_path.iterdir() if p != target]
+        return any(p.stat().st_size > 0 for p in temporary)
+
+    try:
+        assert wait_until(writing, timeout=90, interval=0.02), list(tmp_path.iterdir())
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == code, err
+    assert [text for text in err.splitlines() if not text.startswith("INFO ")] == [line]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["primes.txt"]
+    assert target.read_text() == "previous\n"
 
 
 GC_CALLBACK_SCRIPT = """

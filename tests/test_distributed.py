@@ -90,6 +90,32 @@ def test_unreachable_scheduler_fails_fast_with_one_line(toy_feature: registry.Fe
     assert result.stderr == f"Error: cannot reach the Dask scheduler at {address} within 2 s\n"
 
 
+def test_a_dask_server_that_is_no_scheduler_is_one_line(toy_feature: registry.Feature) -> None:
+    """A worker's address (or any other Dask server) answers the identity question with its
+    type; the run stops there instead of waiting for workers that never come."""
+    import asyncio
+
+    from distributed.core import Server
+
+    loop = asyncio.new_event_loop()
+    server = Server({})
+    loop.run_until_complete(server.listen("tcp://127.0.0.1:0"))
+    serving = threading.Thread(target=loop.run_forever, daemon=True)
+    serving.start()
+    try:
+        address = server.address
+        result = CliRunner().invoke(cli, ["toy", "--scheduler", address, "--connect-timeout", "5"])
+    finally:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        serving.join(timeout=10)
+        loop.close()
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {address} is not a Dask scheduler: it answers as a Dask Server\n"
+    )
+
+
 def test_scheduler_with_another_mode_is_a_usage_error(toy_feature: registry.Feature) -> None:
     result = CliRunner().invoke(cli, ["toy", "--scheduler", "tcp://127.0.0.1:1", "--mode", "sync"])
     assert result.exit_code == 2

@@ -1,12 +1,18 @@
 """Faults in the middle of a distributed run: the CLI ends with one line and the right exit code,
-never hangs, and prints none of distributed's tracebacks (without --verbose)."""
+never hangs, and prints none of distributed's tracebacks (without --verbose). Also a
+``--scheduler`` that is no Dask scheduler, and Ctrl-C sent by a terminal to the whole process
+group."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +33,8 @@ from tests.cluster_fixtures import (
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(240)
+
+CLI = (sys.executable, str(REPO_ROOT / "cli.py"))
 
 #: Signs of distributed's internals reaching the user.
 NOISE = ("Traceback", "never retrieved", "distributed.", "Exception", "CancelledError")
@@ -130,4 +138,91 @@ def test_ctrl_c_in_distributed_mode_is_quiet_and_leaves_nothing(long_job: list[s
             kill_tree(psutil.Process(process.pid))
     lines = stderr.all_lines(timeout=10)
     assert not any(word in line for line in lines for word in NOISE), lines
+    assert wait_until(lambda: not processes_tagged(tag), timeout=20), processes_tagged(tag)
+
+
+@contextlib.contextmanager
+def _silent_server() -> Iterator[str]:
+    """A 127.0.0.1 port that accepts connections (the kernel completes them) and never speaks."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextlib.contextmanager
+def _http_server() -> Iterator[str]:
+    """An HTTP server on a 127.0.0.1 port (``python3 -m http.server``), in a thread."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("server", ["silent", "http"])
+def test_a_port_that_is_no_scheduler_fails_after_the_connect_timeout(server: str) -> None:
+    """distributed.Client's handshake waited forever for such a port; the HTTP server is given
+    through DASK_SCHEDULER_ADDRESS."""
+    serve = _silent_server if server == "silent" else _http_server
+    with serve() as address:
+        option = ["--scheduler", address] if server == "silent" else []
+        done = subprocess.run(
+            [*CLI, "prime", "--range", "0:100", *option, "--connect-timeout", "2"],
+            cwd="/",
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DASK_SCHEDULER_ADDRESS": address},
+            timeout=60,
+        )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"Error: no Dask scheduler answered at {address} within 2 s: the port accepts "
+        "connections but does not speak Dask's protocol\n"
+    )
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(("phase", "code"), [("start", 130), ("run", 130), ("keep-alive", 0)])
+def test_ctrl_c_to_the_process_group_is_one_line(
+    long_job: list[str], phase: str, code: int
+) -> None:
+    """A terminal sends Ctrl-C to every process of the group, the local cluster's workers
+    included: while they start, while they compute, and after a --keep-alive report (which
+    keeps the run's own exit code)."""
+    tag = uuid.uuid4().hex
+    job = ["prime", "--range", "0:1000", "--keep-alive"] if phase == "keep-alive" else long_job
+    process = subprocess.Popen(
+        [*CLI, *job, "--mode", "distributed", "--worker", "2", "--dashboard-address", ":0"],
+        cwd="/",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MINI_ORCH_TEST_TAG": tag},
+        start_new_session=True,
+        preexec_fn=default_sigint,
+    )
+    assert process.stderr is not None
+    stderr = LineReader(process.stderr)
+    try:
+        if phase == "start":  # the worker processes exist and are still importing
+            workers = lambda: len(psutil.Process(process.pid).children()) >= 3  # noqa: E731
+            assert wait_until(workers, timeout=60, interval=0.02)
+        elif phase == "run":
+            stderr.wait_for(r"^INFO prime: 1 range\(s\)", timeout=120)
+            time.sleep(1.0)  # the segment tasks are running on the workers
+        else:
+            stderr.wait_for(r"^INFO cluster kept alive", timeout=120)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=60) == code
+    finally:
+        if process.poll() is None:
+            kill_tree(psutil.Process(process.pid))
+    lines = [line.rstrip("\n") for line in stderr.all_lines(timeout=10)]
+    ours = [line for line in lines if not line.startswith("INFO ")]
+    assert ours == ([] if phase == "keep-alive" else ["Aborted."]), lines
     assert wait_until(lambda: not processes_tagged(tag), timeout=20), processes_tagged(tag)

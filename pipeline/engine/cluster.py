@@ -10,9 +10,11 @@ address actually bound.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
+import socket
 import tempfile
 import warnings
 import zipfile
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.engine import addresses
+from pipeline.engine import addresses, children
 from pipeline.engine import progress as _progress
 from pipeline.engine import worker_probe as _worker_probe
 from pipeline.engine.settings import ExecutionSettings, default_client
@@ -67,12 +69,14 @@ def _connect(settings: ExecutionSettings) -> Iterator[Any]:
     from distributed import Client
 
     address = addresses.scheduler_address(settings.scheduler_address or "")
+    timeout = settings.connect_timeout
     try:
         with _progress.waiting(f"connecting to the scheduler {address}", enabled=settings.progress):
-            client = Client(address, timeout=settings.connect_timeout, set_as_default=True)
+            _expect_scheduler(address, timeout)
+            client = Client(address, timeout=timeout, set_as_default=True)
     except (OSError, TimeoutError) as exc:
         raise ConfigurationError(
-            f"cannot reach the Dask scheduler at {address} within {settings.connect_timeout:g} s"
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s"
         ) from exc
     try:
         log.info("connected to scheduler %s (dashboard: %s)", address, dashboard_url(client))
@@ -80,6 +84,44 @@ def _connect(settings: ExecutionSettings) -> Iterator[Any]:
     finally:
         with _quiet_shutdown(client, our_workers=False):
             client.close()
+
+
+def _expect_scheduler(address: str, timeout: float) -> None:
+    """Raise :class:`ConfigurationError` unless a Dask scheduler answers at ``address`` within
+    ``timeout`` seconds; ``OSError`` when nothing accepts a connection there.
+
+    ``distributed.Client`` bounds the TCP connection by its timeout but not the handshake that
+    follows, so a port that accepts and says nothing, or speaks another protocol (an HTTP server),
+    held it forever. We ask the server who it is first, the whole exchange bounded.
+    """
+    from distributed.comm import connect, get_address_host_port
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout)  # the handshake included
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(identity(), timeout)
+
+    try:
+        # in a thread of its own: the caller may be running an event loop (a notebook)
+        reply = children.call_in_quiet_thread(lambda: asyncio.run(bounded()))
+    except Exception as exc:
+        host, port = get_address_host_port(address)
+        with socket.create_connection((host, port), timeout=min(timeout, 5.0)):
+            pass  # OSError when nothing listens: "cannot reach"
+        raise ConfigurationError(
+            f"no Dask scheduler answered at {address} within {timeout:g} s: the port accepts "
+            "connections but does not speak Dask's protocol"
+        ) from exc
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        shown = f"a Dask {kind}" if isinstance(kind, str) else "an unknown server"
+        raise ConfigurationError(f"{address} is not a Dask scheduler: it answers as {shown}")
 
 
 @contextlib.contextmanager
@@ -99,13 +141,17 @@ def _local_cluster(settings: ExecutionSettings) -> Iterator[Any]:
         warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
         starting = f"starting a local cluster of {settings.workers} worker process(es)"
         with _progress.waiting(starting, enabled=settings.progress):
-            cluster = LocalCluster(
-                n_workers=settings.workers,
-                threads_per_worker=settings.threads_per_worker,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=(host, port),  # a tuple: distributed keeps the host we name
-                silence_logs=logging.WARNING,
+            # in a thread deaf to Ctrl-C: its event loop and worker processes inherit that,
+            # so a Ctrl-C to the terminal's process group reaches this process alone
+            cluster = children.call_in_quiet_thread(
+                lambda: LocalCluster(
+                    n_workers=settings.workers,
+                    threads_per_worker=settings.threads_per_worker,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=(host, port),  # a tuple: distributed keeps our host
+                    silence_logs=logging.WARNING,
+                )
             )
     try:
         client = Client(cluster, set_as_default=True)

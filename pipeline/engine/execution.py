@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import dask
 
-from pipeline.engine import cluster, gathering, memory
+from pipeline.engine import children, cluster, gathering, memory
 from pipeline.engine.settings import LOCAL_SCHEDULERS, ExecutionSettings, default_client
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,11 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
     log.debug("computing with scheduler=%s num_workers=%s", scheduler, settings.effective_workers)
     with contextlib.ExitStack() as stack:
         if mode == "process":
-            options["pool"] = stack.enter_context(_process_pool(settings.workers))
+            # dask.compute forks the workers from this thread and shuts them down before it
+            # returns: the thread outlives them, so the parent-death signal is safe
+            options["pool"] = stack.enter_context(
+                _process_pool(settings.workers, death_signal=True)
+            )
             # this process unpickles every task's result: give freed arrays back at once
             memory.keep_heap_small()
         stack.enter_context(_progress(settings))
@@ -125,22 +129,25 @@ def session(
 
 
 @contextlib.contextmanager
-def _process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+def _process_pool(workers: int, *, death_signal: bool) -> Iterator[ProcessPoolExecutor]:
     """The pool Dask's processes scheduler would make, made here so that it can be stopped.
 
     Dask shuts its own pool down with ``wait=True`` in a ``finally`` block, so Ctrl-C or an
     error waited for every running task, forever for a task blocked in a read, and a SIGTERM'd
     CLI left the workers running. Here any exception (``KeyboardInterrupt`` included) terminates
-    the worker processes at once; a normal exit shuts the pool down as Dask does.
+    the worker processes at once; a normal exit shuts the pool down as Dask does. The workers
+    ignore the terminal's Ctrl-C and hang-up and exit when this process dies, even by SIGKILL
+    (:mod:`pipeline.engine.children`; ``death_signal`` as for
+    :func:`~pipeline.engine.children.exit_with_parent`).
     """
-    from dask.multiprocessing import get_context, initialize_worker_process
+    from dask.multiprocessing import get_context
 
     if os.environ.get("PYTHONHASHSEED") in (None, "0"):
         os.environ["PYTHONHASHSEED"] = "6640"  # as Dask does: consistent hashing in workers
     pool = ProcessPoolExecutor(
         workers,
-        mp_context=get_context(),
-        initializer=functools.partial(initialize_worker_process, user_initializer=None),
+        mp_context=children.quiet_context(get_context()),
+        initializer=functools.partial(children.pool_initializer, os.getpid(), death_signal),
     )
     try:
         yield pool
@@ -190,16 +197,15 @@ def compute_ordered(
             )
         return
     import concurrent.futures
-    import multiprocessing
 
-    pool: concurrent.futures.Executor
-    if mode == "process":
-        pool = concurrent.futures.ProcessPoolExecutor(
-            settings.workers, mp_context=multiprocessing.get_context("spawn")
-        )
-    else:
-        pool = concurrent.futures.ThreadPoolExecutor(settings.workers)
-    with pool:
+    with contextlib.ExitStack() as stack:
+        pool: concurrent.futures.Executor
+        if mode == "process":
+            # a generator may be resumed by another thread than the one that forked the
+            # workers: no parent-death signal, the workers poll for their parent instead
+            pool = stack.enter_context(_process_pool(settings.workers, death_signal=False))
+        else:
+            pool = stack.enter_context(concurrent.futures.ThreadPoolExecutor(settings.workers))
         yield from _ordered(
             lambda item: pool.submit(function, item), lambda future: future.result(), items, ahead
         )

@@ -1,24 +1,25 @@
-"""Ctrl-C and SIGTERM end a run within seconds, and no worker process outlives it.
+"""Ctrl-C, SIGTERM and SIGHUP end a run within seconds, and no worker process outlives it.
 
 Why this is needed: a Dask task blocked in a read (a FIFO with no writer, a hung network file)
 cannot be interrupted. The interpreter joins worker threads at exit and the processes scheduler
 waits for its pool in a ``finally`` block, so a plain ``KeyboardInterrupt`` printed "Aborted."
-and then hung; SIGTERM (what ``timeout`` and service managers send) killed the main process and
-left the spawned workers running with parent 1.
+and then hung; SIGTERM (what ``timeout`` and service managers send) and SIGHUP (the terminal
+closed) killed the main process and left the spawned workers running with parent 1.
 
 What :func:`install` does, for the console entry point only (never for a library caller):
 
-* SIGINT raises ``KeyboardInterrupt`` and SIGTERM raises :class:`Terminated` (a subclass, so
-  every ``except KeyboardInterrupt`` treats both alike) in the main thread, so ``with`` blocks
-  unwind and the CLI prints one line;
+* SIGINT raises ``KeyboardInterrupt``, SIGTERM :class:`Terminated` and SIGHUP :class:`HungUp`
+  (subclasses, so every ``except KeyboardInterrupt`` treats them alike) in the main thread, so
+  ``with`` blocks unwind and the CLI prints one line;
 * the first signal starts a watchdog: if the process has not ended :data:`GRACE_S` seconds
   later, it stops every descendant process and leaves with :func:`exit_code`;
-* :func:`finish` (called by the entry point on its way out) stops the descendants the same way
-  and leaves with ``os._exit``, skipping the joins of threads that may never return.
+* :func:`finish` (called by the entry point on its way out) stops the descendants the same way,
+  removes the temporary files still registered (:mod:`pipeline.reporting.temporaries`) and
+  leaves with ``os._exit``, skipping the joins of threads that may never return.
 
-The exit code is 130 after SIGINT and 143 after SIGTERM (128 + the signal number, the shell's
-convention), unless the run already decided its own (``--keep-alive``: Ctrl-C after the report
-is how the run is meant to end, see :func:`decided`).
+The exit code is 130 after SIGINT, 143 after SIGTERM and 129 after SIGHUP (128 + the signal
+number, the shell's convention), unless the run already decided its own (``--keep-alive``: Ctrl-C
+after the report is how the run is meant to end, see :func:`decided`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import threading
 import time
 from types import FrameType
 from typing import Final, NoReturn
+
+from pipeline.reporting import temporaries
 
 #: Seconds between the first signal and the forced exit. Long enough for a local cluster to
 #: close cleanly, short enough that Ctrl-C feels immediate; legal range 0.5 to 60.
@@ -50,6 +53,19 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered as an exception so the run unwinds as it does for Ctrl-C."""
 
 
+class HungUp(KeyboardInterrupt):
+    """SIGHUP (the terminal was closed), delivered as an exception, as for Ctrl-C."""
+
+
+#: The signals handled, each with the exception it raises and the line the CLI prints (the
+#: words of ``strsignal``, as a shell reports a job killed by the signal).
+_SIGNALS: Final[dict[int, tuple[type[KeyboardInterrupt], str]]] = {
+    signal.SIGINT: (KeyboardInterrupt, "Aborted."),
+    signal.SIGTERM: (Terminated, "Terminated."),
+    **({signal.SIGHUP: (HungUp, "Hangup.")} if hasattr(signal, "SIGHUP") else {}),
+}
+
+
 class _State:
     installed: bool = False
     signal: int | None = None
@@ -61,10 +77,11 @@ _STATE = _State()
 
 
 def install() -> None:
-    """Handle SIGINT and SIGTERM as described in the module docstring (main thread only)."""
+    """Handle SIGINT, SIGTERM and SIGHUP as described in the module docstring (main thread
+    only)."""
     _STATE.installed = True
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    for number in _SIGNALS:
+        signal.signal(number, _on_signal)
 
 
 def _on_signal(number: int, frame: FrameType | None) -> None:
@@ -77,9 +94,7 @@ def _on_signal(number: int, frame: FrameType | None) -> None:
         assert main is not None
         threading.Timer(REDELIVER_S, signal.pthread_kill, (main, number)).start()
         return
-    if number == signal.SIGTERM:
-        raise Terminated()
-    raise KeyboardInterrupt()
+    raise _SIGNALS.get(number, _SIGNALS[signal.SIGINT])[0]()
 
 
 def _exceptions_are_dropped(frame: FrameType | None) -> bool:
@@ -94,7 +109,7 @@ def _exceptions_are_dropped(frame: FrameType | None) -> bool:
 
 
 def received() -> int | None:
-    """The first signal received (``signal.SIGINT`` or ``signal.SIGTERM``), or None."""
+    """The first signal received (``SIGINT``, ``SIGTERM`` or ``SIGHUP``), or None."""
     return _STATE.signal
 
 
@@ -115,18 +130,21 @@ def exit_code() -> int:
 
 
 def announce() -> None:
-    """Print "Aborted." or "Terminated." on stderr, once, unless the run already decided."""
+    """Print "Aborted.", "Terminated." or "Hangup." on stderr, once, unless the run already
+    decided."""
     if _STATE.decided is not None or (_STATE.announced and _STATE.signal is not None):
         return
     _STATE.announced = True
-    word = "Terminated." if _STATE.signal == signal.SIGTERM else "Aborted."
+    word = _SIGNALS.get(_STATE.signal or signal.SIGINT, _SIGNALS[signal.SIGINT])[1]
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(word + "\n")
 
 
 def finish(code: int) -> NoReturn:
-    """Stop every descendant process, flush, and leave now with ``code``."""
+    """Stop every descendant process, remove the registered temporary files, flush, and leave
+    now with ``code``."""
     stop_descendants()
+    temporaries.remove_all()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()

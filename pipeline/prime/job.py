@@ -10,7 +10,9 @@ hands them back in order with a bounded number in flight, so the file is written
 advances and never more than a few tasks' primes are in memory. Tasks are smaller in this mode
 (``PRIMES_OUT_SEGMENT``) because a task's text is held whole. The file is written to a temporary
 file in the same directory and renamed at the end, so a failed run (a full disk, a file size
-limit) leaves no truncated file; a device such as ``/dev/null`` is written directly.
+limit) leaves no truncated file, and an interrupted one (Ctrl-C, SIGTERM, SIGHUP) no temporary
+file either (:mod:`pipeline.reporting.temporaries`); a device such as ``/dev/null`` is written
+directly.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pipeline.prime.sieve.summary import Summary
 from pipeline.prime.tuning import (
     PRIMES_OUT_SEGMENT,
 )
+from pipeline.reporting import temporaries
 
 log = logging.getLogger(__name__)
 
@@ -177,15 +180,20 @@ def _sieve_and_write(
 ) -> tuple[tuple[Summary, ...], Summary, str | None]:
     """Compute the primes tasks in order, appending each one's text to the file as it arrives.
 
-    Once a write fails the run goes on (the report is still wanted) without writing.
+    Once a write fails the run goes on (the report is still wanted) without writing. Any
+    exception (Ctrl-C included) removes the temporary file before it propagates.
     """
     outputs: list[tuple[Summary, ...]] = []
     error: str | None = None
     task = functools.partial(primes_task, compiled=job_plan.compiled)
-    for summaries, text in compute_ordered(task, job_plan.tasks, settings=settings):
-        outputs.append(summaries)
-        if error is None:
-            error = writer.write(text)
+    try:
+        for summaries, text in compute_ordered(task, job_plan.tasks, settings=settings):
+            outputs.append(summaries)
+            if error is None:
+                error = writer.write(text)
+    except BaseException:
+        writer.discard()
+        raise
     if error is None:
         error = writer.commit()
     else:
@@ -212,6 +220,7 @@ class _PrimesFile:
                 fd, self.temporary = tempfile.mkstemp(
                     dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
                 )
+                temporaries.register(self.temporary)
                 self.handle = os.fdopen(fd, "wb")
         except OSError as exc:
             raise InputError(f"cannot write primes to {target}: {exc.strerror or exc}") from None
@@ -233,6 +242,7 @@ class _PrimesFile:
             self.handle.close()
             if self.temporary is not None:
                 os.replace(self.temporary, self.target)
+                temporaries.release(self.temporary)
                 self.temporary = None
         except OSError as exc:
             self.discard()
@@ -246,6 +256,7 @@ class _PrimesFile:
         if self.temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.temporary)
+            temporaries.release(self.temporary)
             self.temporary = None
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import IO, Final, TextIO
 
 from pipeline.errors import OutputError
+from pipeline.reporting import temporaries
 from pipeline.reporting.display import escape_text
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ def atomic_binary(path: str | os.PathLike[str], *, what: str = "output") -> Iter
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
+        finally:
+            temporaries.release(temp)
     except OSError as exc:
         raise OutputError(f"cannot write {what} to {shown}: {exc.strerror or exc}") from exc
 
@@ -136,6 +139,7 @@ def atomic_path(path: str | os.PathLike[str], *, what: str = "output") -> Iterat
     ``distributed.performance_report``); when the block completes its content goes to ``path``
     through :func:`atomic_binary`."""
     scratch = tempfile.mkdtemp(prefix="mini-orchestrator-")
+    temporaries.register(scratch)
     try:
         name = os.path.join(scratch, os.path.basename(os.fspath(path)) or "output")
         yield name
@@ -143,6 +147,7 @@ def atomic_path(path: str | os.PathLike[str], *, what: str = "output") -> Iterat
             shutil.copyfileobj(source, out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        temporaries.release(scratch)
 
 
 def _open_temp(real: str) -> tuple[str, IO[bytes]]:
@@ -151,6 +156,7 @@ def _open_temp(real: str) -> tuple[str, IO[bytes]]:
     temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     descriptor = os.open(temp, flags, 0o666)  # the kernel applies the umask, as open() would
+    temporaries.register(temp)
     try:
         with contextlib.suppress(FileNotFoundError):
             os.chmod(descriptor, stat.S_IMODE(os.stat(real).st_mode))
@@ -158,6 +164,7 @@ def _open_temp(real: str) -> tuple[str, IO[bytes]]:
     except BaseException:
         os.close(descriptor)
         os.unlink(temp)
+        temporaries.release(temp)
         raise
 
 
