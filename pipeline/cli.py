@@ -468,6 +468,9 @@ def _guarded(verbose: bool, action: Callable[[], int]) -> int:
     except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
         raise
     except (PipelineError, Exception) as exc:
+        interrupt = _wrapped_interrupt(exc)
+        if interrupt is not None:
+            raise interrupt from None
         if verbose:
             traceback.print_exc(file=sys.stderr)
         message = escape_text(str(exc).splitlines()[0]) if str(exc) else ""
@@ -477,6 +480,21 @@ def _guarded(verbose: bool, action: Callable[[], int]) -> int:
             err=True,
         )
         return EXIT_INTERNAL
+
+
+def _wrapped_interrupt(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C, SIGTERM or SIGHUP behind ``exc``, if any: a signal handler's exception raised
+    while compiled code runs can come back wrapped (numba's dispatcher reports ``SystemError:
+    ... returned a result with an exception set``, the interrupt as its cause). An exception
+    after a signal the CLI received is the interrupt too."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return KeyboardInterrupt() if interrupts.received() is not None else None
 
 
 def _configure_logging(verbose: bool) -> None:

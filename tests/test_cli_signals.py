@@ -21,6 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from pipeline.cli import _guarded
+from pipeline.engine import interrupts
 from tests.cluster_fixtures import wait_until
 from tests.conftest import REPO_ROOT
 
@@ -220,3 +222,17 @@ def test_a_signal_inside_a_gc_callback_still_interrupts_the_run() -> None:
         "interrupted in the main code\n",
         "",
     )
+
+
+def test_an_interrupt_wrapped_by_compiled_code_is_still_the_interrupt() -> None:
+    """numba's dispatcher turns a signal handler's exception raised inside a kernel into
+    ``SystemError(...) from Terminated``: the CLI ends as for the signal (143), not exit 1."""
+
+    def kernel_interrupted() -> int:
+        try:
+            raise interrupts.Terminated
+        except interrupts.Terminated as exc:
+            raise SystemError("CPUDispatcher(<function _sieve>) returned a result") from exc
+
+    with pytest.raises(interrupts.Terminated):
+        _guarded(False, kernel_interrupted)
