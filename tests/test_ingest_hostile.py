@@ -262,7 +262,7 @@ HOSTILE: list[tuple[str, str, Fmt, bytes]] = [
 #: daily rows (slow, a known limit), so the all-in-one test leaves them to the test above.
 FAR_TIMES: Final = {"msec -1 (1969)", "msec last ms", "iso year 1"}
 
-_GOOD = {"json": GOOD_JSON, MSEC: GOOD_MSEC, "combined": GOOD_COMBINED}
+GOOD_LINES = {"json": GOOD_JSON, MSEC: GOOD_MSEC, "combined": GOOD_COMBINED}
 
 
 @pytest.mark.parametrize(
@@ -275,7 +275,7 @@ def test_a_hostile_value_is_one_counted_line(
     """Each hostile line, after a good one, gives the reference's whole report (counts, sizes,
     times, latencies, paths), with no warning raised (``-W error`` inside the test)."""
     log = tmp_path / "hostile.log"
-    log.write_bytes(_GOOD[fmt_option].encode() + b"\n" + line + b"\n")
+    log.write_bytes(GOOD_LINES[fmt_option].encode() + b"\n" + line + b"\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         got = run_ingest(str(log), SYNC, IngestOptions(log_format=fmt_option)).to_dict()
