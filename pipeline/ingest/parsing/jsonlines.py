@@ -171,7 +171,7 @@ def parse_json(lines: pa.Array, overrides: tuple[tuple[str, str, str | None], ..
         if found_time is not None:
             raw, unit = found_time
             if isinstance(raw, str) and not _is_number(raw):
-                time_text[index] = _text(raw)
+                time_text[index] = raw
             else:
                 epoch = _scaled(raw, UNITS[unit or "s"])
                 if epoch is None or not MIN_TIME_MS <= epoch < MAX_TIME_MS + 1:
@@ -183,15 +183,21 @@ def parse_json(lines: pa.Array, overrides: tuple[tuple[str, str, str | None], ..
             continue
         method = _lookup(record, aliases["method"], str)
         if isinstance(path, str):
-            paths[index] = _text(path)
+            paths[index] = path
         else:
-            requests[index] = _text(str(request))
-        methods[index] = _text(method) if isinstance(method, str) and method else "-"
+            requests[index] = str(request)
+        methods[index] = method if isinstance(method, str) and method else "-"
         agent = _lookup(record, aliases["user_agent"], str)
-        agents[index] = _text(agent) if isinstance(agent, str) and agent != "-" else ""
+        agents[index] = agent if isinstance(agent, str) and agent != "-" else ""
         byte_counts[index] = size
         status[index] = code
         ok[index] = True
+        if "\\ud" in line or "\\uD" in line:  # a \uDxxx escape: maybe a lone surrogate
+            for column in (methods, paths, agents):
+                column[index] = _text(column[index])
+            for optional in (requests, time_text):
+                text = optional[index]
+                optional[index] = None if text is None else _text(text)
     method_array, path_array = pa.array(methods), pa.array(paths)
     with_request = [i for i, request in enumerate(requests) if request is not None]
     if with_request:
