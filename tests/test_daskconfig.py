@@ -73,6 +73,9 @@ def test_an_absurd_dask_variable_is_one_line(
         {"DASK_DISTRIBUTED__WORKER__MEMORY__TARGET": "0.5"},
         {"DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD": "fork"},
         {"DASK_DISTRIBUTED__NO_SUCH__KEY": "anything"},
+        {"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "inf"},
+        {"DASK_DISTRIBUTED__WORKER__MEMORY__MAX_SPILL": "10GB"},  # default false: not judged
+        {"DASK_DISTRIBUTED__COMM__COMPRESSION": "lz4"},
     ],
 )
 def test_a_sound_dask_variable_passes(env: dict[str, str]) -> None:
@@ -157,3 +160,26 @@ def test_no_python_warning_reaches_stderr_on_hostile_logs(tmp_path: Path) -> Non
         ]
         assert others == []
         assert "Warning" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("abc", "'abc' is not a duration (Dask's default for {key} is '30s')"),
+        ("5s", None),
+    ],
+)
+def test_a_dask_config_file_value_is_judged_like_a_variable(
+    tmp_path: Path, value: str, problem: str | None
+) -> None:
+    config = tmp_path / "dask.yaml"
+    config.write_text(f"distributed:\n  comm:\n    timeouts:\n      connect: {value}\n")
+    code, out, err = _run({"DASK_CONFIG": str(config)}, "--format", "json")
+    if problem is None:
+        assert code == 0
+        assert json.loads(out)["lines"]["total"] == 491
+    else:
+        assert (code, out) == (2, "")
+        key = "distributed.comm.timeouts.connect"
+        message = problem.format(key=key)
+        assert err == f"Error: DASK_CONFIG: Dask config file '{config}': {key}: {message}\n"
