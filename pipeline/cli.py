@@ -24,13 +24,13 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pipeline import registry
 from pipeline.engine import interrupts
-from pipeline.engine.execution import Session, session
+from pipeline.engine.daskconfig import check_dask_config
 from pipeline.engine.settings import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_DASHBOARD,
@@ -43,6 +43,9 @@ from pipeline.errors import InputError, OutputError, PipelineError
 from pipeline.reporting.display import escape_text, escape_undecodable
 from pipeline.reporting.outputs import atomic_text, check_outputs
 from pipeline.reporting.text import format_bytes, render_json
+
+if TYPE_CHECKING:
+    from pipeline.engine.execution import Session
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 #: 128 + SIGPIPE, what a shell reports for a tool killed by writing to a closed pipe.
@@ -83,7 +86,11 @@ class FeatureGroup(click.Group):
         typed = list(args) if args is not None else sys.argv[1:]
         extra.setdefault("obj", {"argv": [prog_name or "cli.py", *typed]})
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            # Dask reads its files and DASK_* variables on first import: check them before any
+            # command imports dask (a malformed file would be a traceback at that import)
+            code = _guarded(False, _checked_dask_config)
+            if code == EXIT_OK:
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
             click.echo(f"Error: {escape_text(exc.format_message())}", err=True)
             code = exc.exit_code
@@ -324,6 +331,8 @@ def _run(
     argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
     shown_path = _shown_input(feature, path, options)
     about = {"command": shlex.join(argv), "input": shown_path}
+    from pipeline.engine.execution import session  # imports dask: after check_dask_config
+
     with session(settings, about=about) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
         context = (shown_path, argv)
@@ -332,6 +341,11 @@ def _run(
         if keep_alive:
             _wait_for_interrupt(opened)
     return code
+
+
+def _checked_dask_config() -> int:
+    check_dask_config()
+    return EXIT_OK
 
 
 def _stdout_is_terminal() -> bool:

@@ -52,6 +52,12 @@ from tests.test_ingest_reference import (
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_LATENCY_MS = Decimal(10) ** 9
+MAX_BYTES = 10**15
+#: The times a report can show: years 0001 to 9999 in UTC.
+TIME_RANGE = (
+    datetime(1, 1, 1, tzinfo=timezone.utc),
+    datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc),
+)
 SECONDS, MILLIS, MICROS, NANOS = Decimal(1000), Decimal(1), Decimal("0.001"), Decimal("0.000001")
 
 
@@ -77,7 +83,15 @@ class Malformed(Exception):
 
 def ms_of(moment: datetime) -> int:
     """UTC ms since the epoch of an aware datetime, finer fractions truncated."""
-    return (moment - EPOCH) // timedelta(milliseconds=1)
+    return checked_ms((moment - EPOCH) // timedelta(milliseconds=1))
+
+
+def checked_ms(millis: int) -> int:
+    """``millis`` when it is a time from year 1 to year 9999 in UTC; else the line is malformed."""
+    first, last = ((moment - EPOCH) // timedelta(milliseconds=1) for moment in TIME_RANGE)
+    if not first <= millis <= last:
+        raise Malformed(str(millis))
+    return millis
 
 
 def clf_time(text: str) -> int:
@@ -133,7 +147,15 @@ def agent_of(text: str) -> str:
 
 
 def size_of(text: str) -> int:
-    return 0 if text == "-" else int(text)
+    size = 0 if text == "-" else int(text)
+    if size > MAX_BYTES:
+        raise Malformed(text)
+    return size
+
+
+def text(value: str) -> str:
+    """A JSON string with its lone surrogates (``"\\ud800"``) as U+FFFD."""
+    return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def method_of(text: str) -> str:
@@ -359,7 +381,7 @@ def json_parser(fields: Sequence[str] = ()) -> Callable[[str], Row | None]:
     def parse(line: str) -> Row | None:
         try:
             record = json.loads(line, parse_float=Decimal)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(record, dict):
             return None
@@ -389,7 +411,9 @@ def json_parser(fields: Sequence[str] = ()) -> Callable[[str], Row | None]:
         if raw is not None:
             value = number(raw)
             if value is not None:
-                when = int((value * (unit or SECONDS)).to_integral_value(rounding="ROUND_FLOOR"))
+                when = checked_ms(
+                    int((value * (unit or SECONDS)).to_integral_value(rounding="ROUND_FLOOR"))
+                )
             elif isinstance(raw, str):
                 try:
                     when = iso_time(raw)
@@ -402,14 +426,20 @@ def json_parser(fields: Sequence[str] = ()) -> Callable[[str], Row | None]:
                 return None
         agent, _ = lookup(record, "user_agent")
         size, _ = lookup(record, "bytes")
+        if size is None or size == "-":
+            size = 0
+        elif isinstance(size, str) and re.fullmatch(r"[0-9]+", size, re.ASCII):
+            size = int(size)
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_BYTES:
+            return None
         return Row(
-            method,
-            path,
+            text(method),
+            text(path),
             status,
             took,
-            agent if isinstance(agent, str) and agent != "-" else "",
+            text(agent) if isinstance(agent, str) and agent != "-" else "",
             when,
-            size if isinstance(size, int) and not isinstance(size, bool) else 0,
+            size,
         )
 
     return parse
@@ -534,7 +564,7 @@ BUCKET_MINUTES |= {"365d": 525_600, "3650d": 5_256_000, "36500d": 52_560_000}
 
 def iso(millis: int) -> str:
     moment = EPOCH + timedelta(milliseconds=millis)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = moment.isoformat(timespec="seconds").removesuffix("+00:00")  # year 1 is 0001
     return text + (f".{millis % 1000:03d}Z" if millis % 1000 else "Z")
 
 

@@ -60,6 +60,8 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
         options["num_workers"] = settings.workers
     log.debug("computing with scheduler=%s num_workers=%s", scheduler, settings.effective_workers)
     with contextlib.ExitStack() as stack:
+        # a pool in Dask's configuration (DASK_POOL) would replace the threads chosen here
+        stack.enter_context(dask.config.set(pool=None))
         if mode == "process":
             # dask.compute forks the workers from this thread and shuts them down before it
             # returns: the thread outlives them, so the parent-death signal is safe

@@ -83,6 +83,21 @@ class MalformedSample:
         return {"file": self.file, "line": self.line, "text": self.text}
 
 
+def exact_sum(sizes: np.ndarray[Any, np.dtype[np.int64]]) -> int:
+    """The exact sum of sizes from 0 to 2**50 (above :data:`~pipeline.ingest.parsing.convert.
+    MAX_BYTES`), as a Python int: a plain int64 sum could wrap past 2**63 after 8,192 such sizes.
+
+    Each size is split into its high and low 25 bits; either half sums exactly in int64 for up
+    to 2**38 lines, far more than a partition holds.
+
+    >>> import numpy as np
+    >>> exact_sum(np.full(10_000, 10**15, dtype=np.int64)) == 10**19
+    True
+    """
+    high, low = sizes >> 25, sizes & (2**25 - 1)
+    return int(high.sum(dtype=np.int64)) * 2**25 + int(low.sum(dtype=np.int64))
+
+
 def sample(line: int, text: str) -> MalformedSample:
     """A sample at ``line`` with its text capped at :data:`SAMPLE_CHARS` characters."""
     if len(text) > SAMPLE_CHARS:
@@ -284,7 +299,7 @@ def aggregate_partition(
         agents=capped_counts(agents, limits.AGENTS),
         agent_summary=summarize_agents(agents),
         filtered=filtered,
-        bytes_sent=int(frame["bytes"].sum()),
+        bytes_sent=exact_sum(frame["bytes"].to_numpy(dtype=np.int64)),
         time_min=int(millis.min()) if len(millis) else None,
         time_max=int(millis.max()) if len(millis) else None,
         untimed=int((~timed).sum()),

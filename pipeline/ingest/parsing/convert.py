@@ -46,6 +46,19 @@ _FAST_DIGITS: Final[int] = 15
 #: real request takes that long, and such values would overflow the statistics.
 MAX_LATENCY_MS: Final[float] = 1e9
 
+#: Largest response size accepted, in bytes (10**15, a petabyte). A larger size (``2**64``, 23
+#: digits) makes its line malformed instead of being clamped: no response is that big, and a
+#: partition's sum of sizes below 2**50 each is exact in int64 arithmetic (see
+#: :func:`~pipeline.ingest.aggregate.partial.exact_sum`).
+MAX_BYTES: Final[int] = 10**15
+
+#: The times accepted, as UTC ms since the epoch: 0001-01-01T00:00:00Z to
+#: 9999-12-31T23:59:59.999Z, the years a four-digit ISO 8601 date can name (and Python's
+#: ``datetime`` can hold). A time outside (``$msec`` of ``1e18``, a ``31/Dec/9999`` local time
+#: that is year 10000 in UTC) makes its line malformed.
+MIN_TIME_MS: Final[int] = -62_135_596_800_000
+MAX_TIME_MS: Final[int] = 253_402_300_799_999
+
 #: ``METHOD TARGET PROTOCOL`` (the protocol may be absent: HTTP/0.9). Anything else (``-``, a TLS
 #: handshake sent to a plain-text port) is a request with method ``-`` and path ``-``.
 REQUEST_PATTERN: Final[str] = r"^(?P<method>[A-Z]+) (?P<target>[^ ]+)(?: HTTP/[0-9.]+)?$"
@@ -58,11 +71,13 @@ _MONTHS: Final[dict[str, int]] = {
 }
 
 
-def decimal_to_ms(strings: pa.Array, exponent: int) -> tuple[FloatArray, BoolArray]:
+def decimal_to_ms(
+    strings: pa.Array, exponent: int, limit: float = MAX_LATENCY_MS
+) -> tuple[FloatArray, BoolArray]:
     """Decimal strings (``[0-9]+(.[0-9]+)?`` or ``-``) times ``10**exponent``, as float64 ms.
 
     ``exponent`` is 3 for seconds, 0 for ms, -3 for microseconds. ``-`` gives NaN and stays valid
-    (a request without a latency); a value above :data:`MAX_LATENCY_MS` is invalid.
+    (a request without a latency); a value above ``limit`` (:data:`MAX_LATENCY_MS`) is invalid.
     """
     count = len(strings)
     if count == 0:
@@ -76,8 +91,24 @@ def decimal_to_ms(strings: pa.Array, exponent: int) -> tuple[FloatArray, BoolArr
     else:
         values = _scaled_decimals(numeric, exponent)
     values[dash] = np.nan
-    valid = dash | (np.isfinite(values) & (values <= MAX_LATENCY_MS))
+    valid = dash | (np.isfinite(values) & (values <= limit))
     return values, valid
+
+
+def epoch_to_ms(strings: pa.Array) -> tuple[IntArray, BoolArray]:
+    """Decimal epoch seconds (``$msec``) as UTC ms, floored; invalid outside the time range.
+
+    An epoch is no latency (no :data:`MAX_LATENCY_MS` cap) but must name a time from
+    :data:`MIN_TIME_MS` to :data:`MAX_TIME_MS`; only those values are cast to int64, so a huge
+    one (``1e18`` seconds) is an invalid line, not a numpy cast warning.
+
+    >>> millis, ok = epoch_to_ms(pa.array(["1700000000.1239", "1000000000000000000.5"]))
+    >>> millis.tolist(), ok.tolist()
+    ([1700000000123, 0], [True, False])
+    """
+    seconds, ok = decimal_to_ms(strings, exponent=3, limit=float("inf"))
+    ok &= np.isfinite(seconds) & (seconds >= MIN_TIME_MS) & (seconds < MAX_TIME_MS + 1)
+    return np.floor(np.where(ok, seconds, 0.0)).astype(np.int64), ok
 
 
 def _scaled_decimals(strings: pa.Array, exponent: int) -> FloatArray:
@@ -137,14 +168,21 @@ def latency_list_to_ms(strings: pa.Array) -> tuple[FloatArray, BoolArray]:
     return values, valid
 
 
-def integer_or_dash(strings: pa.Array) -> IntArray:
-    """``[0-9]+`` or ``-`` (zero), as int64; values beyond int64 saturate at its maximum."""
+def integer_or_dash(strings: pa.Array) -> tuple[IntArray, BoolArray]:
+    """``[0-9]+`` or ``-`` (zero) sizes, as int64; a size above :data:`MAX_BYTES` is invalid.
+
+    >>> values, ok = integer_or_dash(pa.array(["-", "0042", "18446744073709551616"]))
+    >>> values.tolist(), ok.tolist()
+    ([0, 42, 0], [True, True, False])
+    """
     if len(strings) == 0:
-        return np.zeros(0, dtype=np.int64)
-    cleaned = pc.if_else(pc.equal(strings, "-"), "0", strings)
-    short = pc.less_equal(pc.utf8_length(cleaned), 18)
-    safe = pc.if_else(short, cleaned, "999999999999999999")
-    return np.asarray(pc.cast(safe, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.ones(0, dtype=bool)
+    digits = pc.utf8_ltrim(pc.if_else(pc.equal(strings, "-"), "0", strings), characters="0")
+    # at most 16 significant digits: 10**15 has 16; anything longer is over the cap anyway
+    short = _bool(pc.less_equal(pc.binary_length(digits), 16))
+    safe = pc.if_else(pa.array(short), pc.if_else(pc.equal(digits, ""), "0", digits), "0")
+    values = np.asarray(pc.cast(safe, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return values, short & (values <= MAX_BYTES)
 
 
 def status_codes(strings: pa.Array) -> np.ndarray[Any, np.dtype[np.int16]]:
@@ -293,6 +331,7 @@ def _civil_ms(
     """UTC epoch ms of a local civil time with a UTC offset; strict calendar validation.
 
     Days from the civil date use Howard Hinnant's ``days_from_civil`` (proleptic Gregorian).
+    A time outside :data:`MIN_TIME_MS` .. :data:`MAX_TIME_MS` once in UTC is invalid.
     """
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
@@ -317,7 +356,8 @@ def _civil_ms(
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     days = era * 146097 + doe - 719468
     seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60
-    return (seconds * 1000 + millis).astype(np.int64), valid
+    epoch = (seconds * 1000 + millis).astype(np.int64)
+    return epoch, valid & (epoch >= MIN_TIME_MS) & (epoch <= MAX_TIME_MS)
 
 
 def _bool(array: Any) -> BoolArray:

@@ -23,6 +23,7 @@ line); JSON logs are rarely the bulk of a site's logs.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -32,7 +33,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.ingest.parsing.convert import (
+    MAX_BYTES,
     MAX_LATENCY_MS,
+    MAX_TIME_MS,
+    MIN_TIME_MS,
     BoolArray,
     FloatArray,
     IntArray,
@@ -148,7 +152,7 @@ def parse_json(lines: pa.Array, overrides: tuple[tuple[str, str, str | None], ..
     for index, line in zip(np.flatnonzero(objects).tolist(), candidates, strict=True):
         try:
             record = json.loads(line, parse_float=str)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's limit
             continue
         if not isinstance(record, dict):
             continue
@@ -170,10 +174,13 @@ def parse_json(lines: pa.Array, overrides: tuple[tuple[str, str, str | None], ..
                 time_text[index] = raw
             else:
                 epoch = _scaled(raw, UNITS[unit or "s"])
-                if epoch is None:
+                if epoch is None or not MIN_TIME_MS <= epoch < MAX_TIME_MS + 1:
                     continue
                 time_ms[index] = int(np.floor(epoch))
                 has_time[index] = True
+        size = _size(_lookup(record, aliases["bytes"]))
+        if size is None:
+            continue
         method = _lookup(record, aliases["method"], str)
         if isinstance(path, str):
             paths[index] = path
@@ -182,12 +189,15 @@ def parse_json(lines: pa.Array, overrides: tuple[tuple[str, str, str | None], ..
         methods[index] = method if isinstance(method, str) and method else "-"
         agent = _lookup(record, aliases["user_agent"], str)
         agents[index] = agent if isinstance(agent, str) and agent != "-" else ""
-        size = _lookup(record, aliases["bytes"])
-        byte_counts[index] = (
-            int(size) if isinstance(size, int) and not isinstance(size, bool) else 0
-        )
+        byte_counts[index] = size
         status[index] = code
         ok[index] = True
+        if "\\ud" in line or "\\uD" in line:  # a \uDxxx escape: maybe a lone surrogate
+            for column in (methods, paths, agents):
+                column[index] = _text(column[index])
+            for optional in (requests, time_text):
+                text = optional[index]
+                optional[index] = None if text is None else _text(text)
     method_array, path_array = pa.array(methods), pa.array(paths)
     with_request = [i for i, request in enumerate(requests) if request is not None]
     if with_request:
@@ -254,6 +264,33 @@ def _status(value: Any) -> int | None:
     if isinstance(value, int) and 100 <= value <= 599:
         return value
     return None
+
+
+def _size(value: Any) -> int | None:
+    """A response size in bytes: 0 when absent or ``-``; None (malformed) unless it is an integer
+    (or a string of digits, as ``"$body_bytes_sent"`` writes it) from 0 to :data:`MAX_BYTES`.
+
+    >>> _size(None), _size("-"), _size("0042"), _size(7), _size(-5), _size(2**64), _size("5.0")
+    (0, 0, 42, 7, None, None, None)
+    """
+    if value is None or value == "-":
+        return 0
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        digits = value.lstrip("0")
+        value = int(digits) if len(digits) <= 16 else MAX_BYTES + 1  # no int() of 4,000 digits
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BYTES:
+        return None
+    return value
+
+
+#: A UTF-16 surrogate: only a lone one survives ``json.loads`` (a pair becomes one character).
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: str) -> str:
+    """``value`` with each lone surrogate (``"\\ud800"`` in the JSON) replaced by U+FFFD, as
+    bytes that are not UTF-8 are: Arrow strings are UTF-8 and cannot hold one."""
+    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
 def _is_number(text: str) -> bool:

@@ -7,7 +7,8 @@ without the GIL, so threads parse in parallel, and no Python object is created p
 (per-line ``re`` calls and dicts are the slow path this module exists to avoid; JSON lines are
 the one exception, see :mod:`pipeline.ingest.parsing.jsonlines`). Captured fields become typed
 columns through :mod:`pipeline.ingest.parsing.convert`; a line whose field does not convert (a
-latency above :data:`~pipeline.ingest.parsing.convert.MAX_LATENCY_MS`, a 31 February) is malformed.
+latency above :data:`~pipeline.ingest.parsing.convert.MAX_LATENCY_MS`, a size above
+:data:`~pipeline.ingest.parsing.convert.MAX_BYTES`, a 31 February) is malformed.
 
 The project's own grammar (the ``default`` format), applied to each trimmed, non-empty line::
 
@@ -40,6 +41,7 @@ from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.parsing.convert import (
     clf_time_ms,
     decimal_to_ms,
+    epoch_to_ms,
     integer_or_dash,
     iso_time_ms,
     latency_list_to_ms,
@@ -279,9 +281,11 @@ def _regex_fields(
         elif time_role == "time_iso":
             time_ms, ok = iso_time_ms(fields[time_role])
         else:
-            seconds, ok = decimal_to_ms(fields[time_role], exponent=3)
-            time_ms = np.floor(np.nan_to_num(seconds)).astype(np.int64)
-            ok = np.isfinite(seconds) & (seconds < 2.0**62)  # an epoch is no latency: no 1e9 cap
+            time_ms, ok = epoch_to_ms(fields[time_role])
+        valid &= ok
+    sizes = np.zeros(count, dtype=np.int64)
+    if "bytes" in fields:
+        sizes, ok = integer_or_dash(fields["bytes"])
         valid &= ok
     agent = fields.get("user_agent")
     return {
@@ -294,9 +298,7 @@ def _regex_fields(
         "latency_ms": pa.array(latency, type=pa.float64()),
         "user_agent": _agents(agent, count),
         "time": _times(time_ms, has_time),
-        "bytes": pa.array(
-            integer_or_dash(fields["bytes"]) if "bytes" in fields else np.zeros(count, np.int64)
-        ),
+        "bytes": pa.array(sizes),
     }, valid
 
 
