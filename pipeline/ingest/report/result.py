@@ -76,6 +76,7 @@ class IngestResult:
     latency_histogram: tuple[Mapping[str, Any], ...] = ()
     exact: Mapping[str, bool] | None = None
     error_bounds: Mapping[str, str] | None = None
+    user_agents_estimated: int = 0
 
     @property
     def failed_inputs(self) -> Sequence[FailedInput]:
@@ -127,6 +128,7 @@ class IngestResult:
                     "os": [dict(entry) for entry in self.user_agents_os],
                     "devices": [dict(entry) for entry in self.user_agents_devices],
                     "by_family": dict(self.user_agents_by_family),
+                    "estimated": self.user_agents_estimated,
                 },
             }
         )
@@ -203,10 +205,11 @@ def build_result(
         user_agents_browsers=agents.browsers,
         user_agents_os=agents.os,
         user_agents_devices=agents.devices,
+        user_agents_estimated=agents.estimated,
         execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
         filtered=partial.filtered,
         formats=dict(formats or {}),
-        notes=(*notes, *time_notes),
+        notes=(*notes, *time_notes, *filter(None, [agents.budget_note()])),
         bytes_sent=partial.bytes_sent if has_bytes else None,
         exact=bounds.exact,
         error_bounds=bounds.bounds,
