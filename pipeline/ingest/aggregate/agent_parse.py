@@ -79,11 +79,10 @@ PARSE_CACHE_SIZE: Final[int] = 250_000
 PARSE_BURST: Final[int] = 20_000
 
 #: Parses a process gains per request it summarizes: the steady cost of a log whose every agent
-#: is new. At 1/40, about 140,000 parses per GB of such a log (3.5 s of a core at 25 us) instead
-#: of 5.6 million (140 s); realistic traffic needs about 1/70 after its first block (so 1/40
-#: leaves it room for its bursts of new agents). Larger: exact on more unusual logs, slower on
-#: adversarial ones. Legal range: 0 .. 1 (1: every distinct agent parsed, the budget never binds
-#: on distinct agents beyond the burst).
+#: is new. At 1/40, about 125,000 parses per GB of such a log (200-byte lines; 3 s of a core)
+#: instead of 5 million (125 s); realistic traffic needs about 1/70 after its first block (so
+#: 1/40 leaves it room for its bursts of new agents). Larger: exact on more unusual logs, slower
+#: on adversarial ones. Legal range: 0 .. 1.
 PARSES_PER_REQUEST: Final[float] = 1 / 40
 
 #: Agents that contain one of these (case-insensitive) are bots, whatever the parser says.
