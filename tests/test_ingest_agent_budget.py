@@ -65,9 +65,11 @@ def plain_loop(agents_per_line: list[str]) -> dict[str, Counter[str]]:
     return figures
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fresh() -> Iterator[None]:
-    """An empty cache and a full budget before and after (the budget is per process)."""
+    """An empty cache and a full budget before and after each test (the budget is per process).
+    Autouse, so it is set up before ``monkeypatch`` and torn down after it: the budget left for
+    the next test is the real one, not a test's small one."""
     agent_parse.forget_parses()
     yield
     agent_parse.forget_parses()
@@ -144,7 +146,6 @@ def ordinary() -> tuple[list[str], dict[str, Counter[str]]]:
 @pytest.mark.parametrize(("settings", "blocksize"), MODES)
 def test_ordinary_traffic_stays_exact(
     tmp_path: Path,
-    fresh: None,
     ordinary: tuple[list[str], dict[str, Counter[str]]],
     settings: ExecutionSettings,
     blocksize: int,

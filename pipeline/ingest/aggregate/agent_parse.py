@@ -18,9 +18,9 @@ cache: every request costs a parse, ten times the cost of the rest of a request.
   frequent agents the parsed ones are a uniform sample, the same in every process); the others
   are *not classified*, and the caller estimates their families and says so.
 
-Ordinary traffic never reaches the budget: the realistic 5 GB log (269,000 distinct agents) needs
-about one parse per 70 requests after its first block, and the first block of a worker (14,000
-new agents in 16 MiB) fits in the burst. Whether a borderline log reaches it can depend on what a
+Ordinary traffic does not reach the budget: the realistic shape meets 54,000 distinct agents in
+its first million requests, and a run of them is exact in every mode (a sync run keeps at least
+22,000 parses of credit throughout). Whether a borderline log reaches it can depend on what a
 worker parsed before (its cache), hence on the mode; a figure the report flags exact is exact in
 every mode.
 
@@ -72,18 +72,20 @@ __all__ = [
 PARSE_CACHE_SIZE: Final[int] = 250_000
 
 #: Parses a process may make at once (the bucket's size, and its credit when it starts), and so
-#: the most one partition makes. 20,000 parses are about 0.5 s of one core. Enough for the first
-#: block of a worker on realistic traffic (14,000 new agents in 16 MiB) to be exact; larger
-#: keeps larger blocks of new agents exact and lets a worker spend more before the budget binds.
-#: Legal range: 0 (no parse beyond the per-request credit) .. 10,000,000.
-PARSE_BURST: Final[int] = 20_000
+#: the most one partition makes. 40,000 parses are about 1 s of one core, once per process.
+#: Realistic traffic meets most of its distinct agents early (the realistic shape: 14,000 in the
+#: first 16 MiB, 54,000 in the first million requests, 269,000 in 28 million), faster than the
+#: per-request credit comes in; with 1/20 per request a process needs about 21,000 up front on
+#: that shape, so 40,000 leaves it twice that. Larger: exact on logs that meet new agents faster,
+#: a higher one-time cost on adversarial ones. Legal range: 0 (no parse beyond the per-request
+#: credit) .. 10,000,000.
+PARSE_BURST: Final[int] = 40_000
 
 #: Parses a process gains per request it summarizes: the steady cost of a log whose every agent
-#: is new. At 1/40, about 125,000 parses per GB of such a log (200-byte lines; 3 s of a core)
-#: instead of 5 million (125 s); realistic traffic needs about 1/70 after its first block (so
-#: 1/40 leaves it room for its bursts of new agents). Larger: exact on more unusual logs, slower
-#: on adversarial ones. Legal range: 0 .. 1.
-PARSES_PER_REQUEST: Final[float] = 1 / 40
+#: is new. At 1/20, about 300,000 parses per GB of such a log (170-byte lines; 8 s of a core)
+#: instead of 6 million (150 s); realistic traffic needs about 1/70 after its first million
+#: requests. Larger: exact on more unusual logs, slower on adversarial ones. Legal range: 0 .. 1.
+PARSES_PER_REQUEST: Final[float] = 1 / 20
 
 #: Agents that contain one of these (case-insensitive) are bots, whatever the parser says.
 BOT_WORDS: Final[tuple[str, ...]] = ("bot", "crawler", "spider", "slurp")
