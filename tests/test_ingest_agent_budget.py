@@ -1,7 +1,9 @@
 """The user-agent parse budget (``pipeline/ingest/aggregate/agent_parse.py``) against plain loops.
 
 * Ordinary traffic (a few thousand distinct agents) stays exact: ``by_family`` and the lists equal
-  ua-parser called on every line by a plain loop, in each in-process mode and block size.
+  ua-parser called on every line by a plain loop, in every local mode and two block sizes (the
+  budget's constants, patched small below, cannot reach spawned workers: the tests past the
+  budget run in the sync and threading modes).
 * Distinct agents past the budget: ``by_family`` is flagged, the true counts (plain loop) lie
   within the stated bound, the lists' rows bound their true counts, ``estimated`` is exactly the
   requests of the agents never parsed, and every figure still flagged exact is exact.
@@ -143,7 +145,18 @@ def ordinary() -> tuple[list[str], dict[str, Counter[str]]]:
     return lines, plain_loop(lines)
 
 
-@pytest.mark.parametrize(("settings", "blocksize"), MODES)
+@pytest.mark.parametrize(
+    ("settings", "blocksize"),
+    [
+        *MODES,
+        pytest.param(
+            ExecutionSettings(mode="process", workers=2),
+            64 * 1024,
+            id="process-64KiB",
+            marks=pytest.mark.subprocess,
+        ),
+    ],
+)
 def test_ordinary_traffic_stays_exact(
     tmp_path: Path,
     ordinary: tuple[list[str], dict[str, Counter[str]]],
