@@ -256,13 +256,28 @@ def test_agents_through_the_dispatcher(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert out.startswith("== bench_agents ==\n300 distinct agents built in ")
     ((_, rows),) = _tables(out)
-    assert len(rows) == 5
+    assert len(rows) == 6
     assert rows[0][0].startswith("ua-parser-rs resolver, first pass")
-    assert rows[-1][0] == "summarize_agents, warm parse cache"
+    assert rows[-2][0] == "summarize_agents, warm parse cache"
+    assert rows[-1][0] == "summarize_agents, with the parse budget (300 parsed)"
     assert "unique 300 (exact)" in out
     assert (
         "cross-check: both resolvers agree on the 30 sampled agents; unique count 300 of 300" in out
     )
+
+
+def test_agents_ingest_logs_are_ordinary_and_all_distinct(tmp_path: Path) -> None:
+    files = bench_agents.ingest_files(1, tmp_path)
+    ordinary = files["ordinary"].read_text().splitlines()
+    distinct = files["distinct"].read_text().splitlines()
+    assert abs(files["distinct"].stat().st_size - 1e6) < 1_000  # about 1 MB each
+    assert abs(files["ordinary"].stat().st_size - 1e6) < 20_000
+    agents = [line.split(" user-agent=", 1)[1] for line in distinct]
+    assert len(set(agents)) == len(agents)  # every request its own agent
+    assert len({line.split(" user-agent=", 1)[1] for line in ordinary}) <= 12
+    # the same requests otherwise: only the agents differ
+    heads = [line.split(" user-agent=", 1)[0] for line in ordinary[: len(distinct)]]
+    assert [line.split(" user-agent=", 1)[0] for line in distinct] == heads
 
 
 def test_agents_cross_check_fails_on_disagreement() -> None:

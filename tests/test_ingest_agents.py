@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 import ua_parser
 
-from pipeline.ingest.aggregate import agents, distinct
+from pipeline.ingest.aggregate import agent_parse, agents, distinct
 from pipeline.ingest.aggregate.agents import (
     FAMILIES,
     AgentPartial,
@@ -334,7 +334,7 @@ def test_equal_to_a_plain_loop_with_the_pure_python_parser_in_any_merge_order() 
 
 def test_each_distinct_agent_parsed_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: Counter[str] = Counter()
-    real = agents._extractors()
+    real = agent_parse._extractors()
     assert real is not None  # the native accelerator is installed (ua-parser[regex])
     browser, os_name, device = real
 
@@ -342,31 +342,38 @@ def test_each_distinct_agent_parsed_once_per_process(monkeypatch: pytest.MonkeyP
         calls[agent] += 1
         return browser(agent)
 
-    monkeypatch.setattr(agents, "_extractors", lambda: (counting, os_name, device))
-    agents.forget_parses()
+    monkeypatch.setattr(agent_parse, "_extractors", lambda: (counting, os_name, device))
+    agent_parse.forget_parses()
     try:
         requests = {"curl/8.5.0": 1000, "Wget/1.21": 5, "": 3}
         summarize_agents(as_counts(requests))
         summarize_agents(as_counts(requests))  # the next block of the same worker
     finally:
-        agents.forget_parses()
+        agent_parse.forget_parses()
     assert calls == {"curl/8.5.0": 1, "Wget/1.21": 1}  # the empty agent is never parsed
 
 
-def test_agents_of_the_last_partition_skip_the_cache() -> None:
+def test_agents_of_the_last_partition_skip_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     # a block shares about half its agents with the one before: those are taken from its results
     # (one Arrow join), only the others are looked up in the cache (a Python call each)
     first = {f"in-house-client/{i}": i + 1 for i in range(100)}
     second = {f"in-house-client/{i}": 2 for i in range(50, 150)} | {"": 4}
-    agents.forget_parses()
+    looked_up: list[str] = []
+    known = agent_parse._known
+
+    def counting(texts: list[str]) -> list[tuple[int, int] | None]:
+        looked_up.extend(texts)
+        return known(texts)
+
+    monkeypatch.setattr(agent_parse, "_known", counting)
+    agent_parse.forget_parses()
     try:
         summarize_agents(as_counts(first))
-        before = agents._parsed.cache_info()
+        looked_up.clear()
         got = summarize_agents(as_counts(second))
-        after = agents._parsed.cache_info()
     finally:
-        agents.forget_parses()
-    assert (after.hits - before.hits, after.misses - before.misses) == (0, 50)
+        agent_parse.forget_parses()
+    assert sorted(looked_up) == sorted(f"in-house-client/{i}" for i in range(100, 150))
     reference = reference_figures(second)
     assert got.unique.count == reference["unique"]
     assert got.by_family.to_dict() == {k: v for k, v in reference["by_family"].items() if v}
@@ -384,10 +391,10 @@ def test_partition_hashes_are_the_value_hashes_of_its_agents() -> None:
 
 def test_parse_results_are_numbered_once_each() -> None:
     # the per-process table of parse results grows with distinct results, not with agents
-    before = len(agents._COMBINATIONS)
+    before = len(agent_parse._COMBINATIONS)
     summarize_agents(as_counts({f"in-house-client/{i}": 1 for i in range(500)}))
-    assert len(agents._COMBINATIONS) - before <= 1
-    assert len(set(agents._COMBINATIONS)) == len(agents._COMBINATIONS)
+    assert len(agent_parse._COMBINATIONS) - before <= 1
+    assert len(set(agent_parse._COMBINATIONS)) == len(agent_parse._COMBINATIONS)
 
 
 def test_unique_exact_below_the_cap_is_the_set_size() -> None:
@@ -483,7 +490,8 @@ def test_report_shape_and_order() -> None:
     requests = {"curl/8": 2, "Wget/1": 2, "": 4}
     report = agents_report(summarize_agents(as_counts(requests)), 1)
     document = report.to_dict()
-    assert list(document) == ["unique", "browsers", "os", "devices", "by_family"]
+    assert list(document) == ["unique", "browsers", "os", "devices", "by_family", "estimated"]
+    assert document["estimated"] == 0
     assert list(document["by_family"]) == list(FAMILIES)
     assert document["unique"] == 3
     # ties by name ascending (code-point order); the empty agent is in no list
@@ -504,16 +512,18 @@ def test_threads_sharing_the_parser_and_cache_agree_with_one_thread() -> None:
     rng = random.Random(4)
     requests = {agent: rng.randint(1, 9) for agent in varied_agents(400, seed=12)}
     blocks = split(requests, 8, seed=1)
-    agents.forget_parses()
+    agent_parse.forget_parses()
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda block: summarize_agents(as_counts(block)), blocks))
-    agents.forget_parses()
+    agent_parse.forget_parses()
     alone = [summarize_agents(as_counts(block)) for block in blocks]
     assert agents_report(merge_agents(threaded), 1000) == agents_report(merge_agents(alone), 1000)
 
 
 def test_tuning_constants_within_their_documented_ranges() -> None:
     assert 1_000 <= agents.NAMES_CAP <= 100_000  # at least the longest --top
-    assert 0 <= agents.PARSE_CACHE_SIZE <= 10_000_000
+    assert 0 <= agent_parse.PARSE_CACHE_SIZE <= 10_000_000
+    assert 0 <= agent_parse.PARSE_BURST <= 10_000_000
+    assert 0 <= agent_parse.PARSES_PER_REQUEST <= 1
     assert 0 <= distinct.UNIQUE_EXACT_CAP <= 10_000_000
     assert 7 <= distinct.HLL_LG_K <= 21

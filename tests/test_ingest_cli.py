@@ -62,7 +62,15 @@ def test_json_schema() -> None:
     keys = ["path", "count", "share", "mean", "p50", "p95", "p99"]
     assert all(list(p) == keys for p in doc["top_paths"])
     assert all(list(p) == ["path", "count", "status_4xx", "status_5xx"] for p in doc["top_errors"])
-    assert list(doc["user_agents"]) == ["unique", "top", "browsers", "os", "devices", "by_family"]
+    assert list(doc["user_agents"]) == [
+        "unique",
+        "top",
+        "browsers",
+        "os",
+        "devices",
+        "by_family",
+        "estimated",
+    ]
     assert sum(doc["user_agents"]["by_family"].values()) == doc["requests"]["total"]
     assert doc["execution"]["mode"] == "threading" and doc["execution"]["workers"] == 2
 

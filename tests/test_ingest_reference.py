@@ -173,6 +173,7 @@ def ref_agents(agents: Counter[str], top: int = 10) -> dict[str, Any]:
         "os": ranked(names[1]),
         "devices": ranked(names[2]),
         "by_family": families,
+        "estimated": 0,  # a small log: within the parse budget, every agent is parsed
     }
 
 

@@ -32,6 +32,7 @@ from dask.base import tokenize
 from pipeline.engine.execution import compute
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError, OutputError
+from pipeline.ingest.aggregate.agent_parse import refill_budget
 from pipeline.ingest.aggregate.filters import Filters
 from pipeline.ingest.aggregate.partial import (
     FileReport,
@@ -104,6 +105,7 @@ def run_ingest(
     out_path = Path(options.malformed_out) if options.malformed_out is not None else None
     check_outputs({"malformed_out": out_path}, [path])
     keep = out_path is not None
+    refill_budget()  # the user-agent parse budget of this process (threading and sync runs)
     grown: list[str] = []
     if path == STDIN_PATH:
         total, detection = stdin_total(

@@ -1,16 +1,13 @@
 """User-agent figures: browser, OS and device families (ua-parser), the coarse split, unique count.
 
 A partition hands :func:`summarize_agents` its requests per distinct user-agent string. Each
-distinct agent is parsed once per process by ``ua-parser`` (the maintained Python port of the
-uap-core rules) through its native accelerator, ``ua-parser-rs`` (the ``ua-parser[regex]``
-extra), and the result is kept in a per-process LRU cache of :data:`PARSE_CACHE_SIZE` agents, so a
-worker that sees the same agent in many blocks parses it once. The cache holds a number per
-distinct parse result (browser, OS, device, family), so a block's requests are added per result
-with one ``bincount`` and only the few results used become names; nothing loops over requests.
-The agents the block before had (about half of them) are found in that block's results by one
-Arrow hash join, without a cache lookup each.
+distinct agent is classified by :mod:`pipeline.ingest.aggregate.agent_parse` (ua-parser through
+its native accelerator, a per-process cache, and a parse budget that bounds the cost of logs whose
+agents are mostly distinct). A parse result (browser, OS, device, family) is a number, so a
+block's requests are added per result with one ``bincount`` and only the few results used become
+names; nothing loops over requests.
 
-The coarse split (``by_family``) classifies every request, exactly; first match wins:
+The coarse split (``by_family``) classifies every request; first match wins:
 
 1. ``unknown``: the empty agent (the log had none, or ``-``);
 2. ``bot``: uap-core names the device ``Spider`` (crawlers, link-preview fetchers such as
@@ -20,11 +17,21 @@ The coarse split (``by_family``) classifies every request, exactly; first match 
 4. ``browser``: the parser names a browser family (anything but ``Other``);
 5. ``other``: the rest (``kube-probe/1.30``, in-house clients).
 
+It is exact unless the parse budget left agents unparsed: then ``estimated`` counts their
+requests, which are spread over the families in the proportions of the agents the partition
+parsed for the first time and that are no more frequent than the most frequent unparsed agent
+(the budget parses the most frequent new agents first, then a uniform sample by hash), or of all
+it classified when there are none; so every family's count is within ``estimated`` of
+the true count (the empty agent, ``unknown``, is never estimated). The counts still add up to the
+requests.
+
 ``browsers``, ``os`` and ``devices`` count requests by the parser's family names (uap-core's
 ``Other`` when no rule matched), over requests that carry an agent: the empty agent is not
 parsed and only counted as ``unknown``. Each keeps the :data:`NAMES_CAP` largest names with a
 proven error bound (:mod:`pipeline.ingest.aggregate.topk`): device families are open-ended (one per
-phone model). ``unique`` counts distinct agent strings, the empty one included: exact up to
+phone model). Requests whose agent was not parsed are in no list: every row's error and the bound
+on unlisted names grow by their number, so the bound stays proven. ``unique`` counts distinct
+agent strings, the empty one included, parsed or not: exact up to
 :data:`~pipeline.ingest.aggregate.distinct.UNIQUE_EXACT_CAP`, then a HyperLogLog estimate
 (:mod:`pipeline.ingest.aggregate.distinct`).
 
@@ -36,12 +43,8 @@ phone model). ``unique`` counts distinct agent strings, the empty one included: 
 
 from __future__ import annotations
 
-import functools
-import itertools
-import re
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -49,8 +52,14 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import ua_parser
 
+from pipeline.ingest.aggregate.agent_parse import (
+    BOT_WORDS,
+    TOOL_PREFIXES,
+    classify,
+    combination,
+    parse_agent,
+)
 from pipeline.ingest.aggregate.distinct import (
     DistinctAgents,
     distinct_hashes,
@@ -67,8 +76,10 @@ from pipeline.ingest.aggregate.topk import (
 )
 
 __all__ = [
+    "BOT_WORDS",
     "FAMILIES",
     "PARSED_LISTS",
+    "TOOL_PREFIXES",
     "AgentPartial",
     "AgentReport",
     "DistinctAgents",
@@ -95,40 +106,6 @@ PARSED_LISTS: Final[tuple[tuple[str, str], ...]] = (
 #: Legal range: the longest top list asked for (``--top``, at most 1,000) .. 100,000.
 NAMES_CAP: Final[int] = 1_000
 
-#: Distinct agents whose parse each process remembers (LRU). About 330 bytes an entry with the agent
-#: text (measured: 168 bytes of cache entry and numbers, plus the text of about 120 characters), so
-#: 83 MB per process when full. A worker parses each agent once while it sees at most this many
-#: distinct ones; beyond, the least recently seen are parsed again when they come back (popular
-#: agents, seen in every block, stay). On the 5 GB realistic scale log (269,000 distinct agents),
-#: each of two process workers parses 263,000 agents with 100,000 entries, 209,000 with 150,000 and
-#: 199,000 (every agent it sees, once) from 200,000. The threads of a threading run share one cache
-#: and take blocks from the whole file, so agents come back after twice as many others: with 150,000
-#: entries that run spent 8.4 s holding the GIL in parses (py-spy; about 350,000 at 24 us each), and
-#: took 73-78 s against 63-73 s with 250,000. Smaller: less memory, more parses (about 24 us each).
-#: Legal range: 0 (no cache) .. 10,000,000.
-PARSE_CACHE_SIZE: Final[int] = 250_000
-
-#: Agents that contain one of these (case-insensitive) are bots, whatever the parser says.
-BOT_WORDS: Final[tuple[str, ...]] = ("bot", "crawler", "spider", "slurp")
-#: Agents that start with one of these (case-insensitive) are tools, unless they are bots.
-TOOL_PREFIXES: Final[tuple[str, ...]] = (
-    "curl/",
-    "wget/",
-    "python-requests/",
-    "python-urllib",
-    "go-http-client/",
-    "postmanruntime/",
-    "httpie/",
-    "okhttp/",
-    "axios/",
-    "node-fetch",
-    "java/",
-)
-_BOT_RE: Final = re.compile("|".join(re.escape(word) for word in BOT_WORDS))
-#: uap-core's device family for crawlers, and its name for "no rule matched".
-_SPIDER: Final[str] = "Spider"
-_OTHER: Final[str] = "Other"
-
 
 @dataclass(frozen=True)
 class AgentPartial:
@@ -137,11 +114,15 @@ class AgentPartial:
     Attributes
     ----------
     by_family
-        ``int64`` request counts indexed by family name (only the families seen).
+        ``int64`` request counts indexed by family name (only the families seen), estimates
+        included.
     browsers, os, devices
         Requests by ua-parser family name ("Chrome", "Windows", "Samsung SM-G991B", "Other").
     unique
         Distinct agent strings, exact up to a cap, then an HLL estimate.
+    estimated
+        Requests whose agent the parse budget left unparsed: their families in ``by_family`` are
+        estimated, and they are in no list.
     """
 
     by_family: pd.Series
@@ -149,6 +130,7 @@ class AgentPartial:
     os: CappedCounts
     devices: CappedCounts
     unique: DistinctAgents
+    estimated: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,7 +140,8 @@ class AgentReport:
     ``browsers``, ``os`` and ``devices`` rows are ``{"name", "count"}``, ordered by count
     descending then name ascending; when the list's ``*_exact`` flag is False each row also has
     ``count_error`` (the true count is between ``count`` and ``count + count_error``), and
-    ``list_bounds`` holds the list's bound sentence.
+    ``list_bounds`` holds the list's bound sentence. ``estimated``: requests whose family in
+    ``by_family`` is estimated (0: the split is exact).
     """
 
     unique: int
@@ -172,6 +155,7 @@ class AgentReport:
     devices_exact: bool
     by_family: Mapping[str, int]
     list_bounds: Mapping[str, str] = field(default_factory=dict)
+    estimated: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON ``user_agents`` object, without ``top``."""
@@ -181,6 +165,7 @@ class AgentReport:
             "os": [dict(row) for row in self.os],
             "devices": [dict(row) for row in self.devices],
             "by_family": dict(self.by_family),
+            "estimated": self.estimated,
         }
 
     def exact_flags(self) -> dict[str, bool]:
@@ -190,7 +175,7 @@ class AgentReport:
             "user_agents.browsers": self.browsers_exact,
             "user_agents.os": self.os_exact,
             "user_agents.devices": self.devices_exact,
-            "user_agents.by_family": True,
+            "user_agents.by_family": self.estimated == 0,
         }
 
     def error_bounds(self) -> dict[str, str]:
@@ -199,89 +184,24 @@ class AgentReport:
         if not self.unique_exact and self.unique_error is not None:
             bounds["user_agents.unique"] = self.unique_error
         bounds.update({f"user_agents.{key}": text for key, text in self.list_bounds.items()})
+        if self.estimated:
+            bounds["user_agents.by_family"] = (
+                f"the agents of {self.estimated:,} of {sum(self.by_family.values()):,} requests "
+                "were not parsed (parse budget): their families are estimated from the agents "
+                f"parsed in the same blocks, so each count is within {self.estimated:,} of the "
+                "true count (unknown is exact)"
+            )
         return bounds
 
-
-#: ua-parser-rs's resolver class, None when the accelerator is not installed.
-_RUST: Final[Any] = ua_parser.RegexResolver
-
-
-@functools.cache
-def _resolver() -> ua_parser.Resolver:
-    """The process's parser, built on first use (0.25 s): ua-parser-rs when installed."""
-    if ua_parser.RegexResolver is not None:
-        return ua_parser.RegexResolver(ua_parser.load_lazy_builtins())
-    return ua_parser.BasicResolver(ua_parser.load_builtins())  # pure Python: correct, slower
-
-
-@functools.cache
-def _extractors() -> tuple[Callable[[str], Any], Callable[[str], Any], Callable[[str], Any]] | None:
-    """ua-parser-rs's browser, OS and device extractors (None without the accelerator): called
-    directly, they give the resolver's family names without building its result objects (about
-    40% of the time per agent)."""
-    resolver = _resolver()
-    if _RUST is None or not isinstance(resolver, _RUST):
-        return None
-    return resolver.ua.extract, resolver.os.extract, resolver.de.extract
-
-
-def parse_agent(agent: str) -> tuple[str, str, str, str]:
-    """``(browser, os, device, family)`` of one non-empty agent: ua-parser's family names
-    (uap-core's ``Other`` when unknown) and the coarse family (bot, tool, browser, other).
-
-    >>> parse_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
-    ('Googlebot', 'Other', 'Spider', 'bot')
-    """
-    return _COMBINATIONS[_parsed(agent)[0]]
-
-
-#: The distinct parse results ``(browser, os, device, family)`` this process has seen, in order
-#: of first appearance: :func:`_parsed` stands for a result by its number here, so a block's
-#: agents are counted per number with one ``bincount`` and only the few numbers used are turned
-#: into names. Grows with the distinct results (hundreds; one per phone model at most), not with
-#: the agents.
-_COMBINATIONS: list[tuple[str, str, str, str]] = []
-_COMBINATION_NUMBER: dict[tuple[str, str, str, str], int] = {}
-_COMBINATIONS_LOCK: Final = threading.Lock()
-
-
-@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
-def _parsed(agent: str) -> tuple[int, int]:
-    """The number of the agent's :func:`parse_agent` result in ``_COMBINATIONS`` and its
-    :func:`~pipeline.ingest.aggregate.distinct.value_hash` (as a signed 64-bit int, the same bits),
-    cached per process (LRU, :data:`PARSE_CACHE_SIZE` agents)."""
-    extract = _extractors()
-    if extract is not None:
-        found = extract[0](agent), extract[1](agent), extract[2](agent)
-        browser = found[0].family if found[0] else _OTHER
-        os_name = found[1].family if found[1] else _OTHER
-        device = found[2].family if found[2] else _OTHER
-    else:
-        result = _resolver()(agent, ua_parser.Domain.ALL)
-        browser = result.user_agent.family if result.user_agent else _OTHER
-        os_name = result.os.family if result.os else _OTHER
-        device = result.device.family if result.device else _OTHER
-    combination = (browser, os_name, device, _family(agent, browser, device))
-    number = _COMBINATION_NUMBER.get(combination)
-    if number is None:
-        with _COMBINATIONS_LOCK:  # threads may find the same new result at once
-            number = _COMBINATION_NUMBER.setdefault(combination, len(_COMBINATIONS))
-            if number == len(_COMBINATIONS):
-                _COMBINATIONS.append(combination)
-    hashed = value_hash(agent)
-    return number, hashed - (1 << 64) if hashed >= 1 << 63 else hashed
-
-
-def _family(agent: str, browser: str, device: str) -> str:
-    """The coarse family of a non-empty agent (rules 2-5 of the module docstring)."""
-    if device == _SPIDER:
-        return "bot"
-    lower = agent.lower()
-    if _BOT_RE.search(lower):
-        return "bot"
-    if lower.startswith(TOOL_PREFIXES):
-        return "tool"
-    return "browser" if browser != _OTHER else "other"
+    def budget_note(self) -> str | None:
+        """The report's note when the parse budget was reached (None when it was not)."""
+        if not self.estimated:
+            return None
+        return (
+            f"user-agent parse budget reached: the agents of {self.estimated:,} requests were not "
+            "parsed; by_family estimates their families (each count within "
+            f"{self.estimated:,}), browsers, os and devices leave them out (lower bounds)"
+        )
 
 
 def summarize_agents(counts: pd.Series) -> AgentPartial:
@@ -289,37 +209,80 @@ def summarize_agents(counts: pd.Series) -> AgentPartial:
 
     ``counts``: ``int64`` requests per distinct user-agent string (index: the agent text, ``""``
     for no agent; an Arrow-backed string index is used in place; text ua-parser-rs can read,
-    that is with a UTF-8 form, as every agent read from a log has). Each distinct agent is parsed
-    once (per-process cache), never once per request; a repeated index entry is harmless (counts
-    add up, distinct agents are counted once). The requests are added per parse result (a
-    ``bincount`` over result numbers), then per name over the few results used.
+    that is with a UTF-8 form, as every agent read from a log has). Each distinct agent is
+    classified once (:func:`~pipeline.ingest.aggregate.agent_parse.classify`: cached per process,
+    parses budgeted), never once per request; a repeated index entry is harmless (counts add up,
+    distinct agents are counted once). The requests are added per parse result (a ``bincount``
+    over result numbers), then per name over the few results used.
     """
     requests = counts.to_numpy(dtype=np.int64)
     agents = _arrow_strings(counts.index)
     present = pc.not_equal(agents, "").to_numpy(zero_copy_only=False)
     has_empty = not present.all()
-    pairs = _cached_pairs(agents.filter(present) if has_empty else agents)
+    with_text = requests[present]
+    pairs, parsed = classify(agents.filter(present) if has_empty else agents, with_text)
     hashes = pairs[:, 1].view(np.uint64)
     if has_empty:
         hashes = np.append(hashes, np.uint64(value_hash("")))
     numbers = pairs[:, 0]
-    used = np.flatnonzero(np.bincount(numbers))
+    known = numbers >= 0
+    estimated = int(with_text[~known].sum())
+    # float64 sums are exact below 2**53 requests
+    totals = np.bincount(numbers[known], weights=with_text[known])
+    used = np.flatnonzero(totals)
     names = np.empty((len(used), 4), dtype=object)
     if len(used):
-        names[:] = [_COMBINATIONS[number] for number in used.tolist()]
-    # float64 sums are exact below 2**53 requests
-    with_agent = np.bincount(numbers, weights=requests[present])[used].astype(np.int64)
-    families, family_requests = names[:, 3], with_agent
+        names[:] = [combination(number) for number in used.tolist()]
+    with_agent = totals[used].astype(np.int64)
+    by_family = _summed(names[:, 3], with_agent)
+    if estimated:
+        # the sample: newly parsed agents no more frequent than the most frequent unparsed one
+        # (the budget parses the most frequent first: among the rest it is uniform by hash)
+        tail = parsed & (with_text <= with_text[~known].max())
+        sample = np.bincount(numbers[tail], weights=with_text[tail], minlength=len(totals))
+        by_family = _with_estimate(by_family, _summed(names[:, 3], sample[used]), estimated)
     if has_empty:
-        families = np.append(families, "unknown")
-        family_requests = np.append(with_agent, requests[~present].sum())
+        by_family = pd.concat([by_family, pd.Series([requests[~present].sum()], ["unknown"])])
     return AgentPartial(
-        by_family=_summed(families, family_requests),
-        browsers=capped_counts(_summed(names[:, 0], with_agent), NAMES_CAP),
-        os=capped_counts(_summed(names[:, 1], with_agent), NAMES_CAP),
-        devices=capped_counts(_summed(names[:, 2], with_agent), NAMES_CAP),
+        by_family=by_family.astype(np.int64),
+        browsers=_widened(capped_counts(_summed(names[:, 0], with_agent), NAMES_CAP), estimated),
+        os=_widened(capped_counts(_summed(names[:, 1], with_agent), NAMES_CAP), estimated),
+        devices=_widened(capped_counts(_summed(names[:, 2], with_agent), NAMES_CAP), estimated),
         unique=distinct_hashes(hashes),
+        estimated=estimated,
     )
+
+
+def _with_estimate(classified: pd.Series, sample: pd.Series, estimated: int) -> pd.Series:
+    """``classified`` plus ``estimated`` requests spread in the proportions of ``sample`` (the
+    requests per family of the newly parsed agents as rare as the unparsed ones), or of
+    ``classified`` when the sample is empty, or all as ``other`` when nothing was classified;
+    whole requests by largest remainder (ties in :data:`FAMILIES` order), so the estimates add
+    up to ``estimated``."""
+    weights = sample if sample.sum() > 0 else classified
+    shares = weights.reindex(FAMILIES[:-1], fill_value=0).to_numpy(dtype=np.float64)
+    if shares.sum() <= 0:
+        shares = np.array([float(family == "other") for family in FAMILIES[:-1]])
+    exact = shares / shares.sum() * estimated
+    whole = np.floor(exact).astype(np.int64)
+    left = estimated - int(whole.sum())
+    order = np.argsort(-(exact - whole), kind="stable")
+    whole[order[:left]] += 1
+    spread = pd.Series(whole, index=pd.Index(FAMILIES[:-1], dtype=object))
+    added: pd.Series = classified.reindex(spread.index, fill_value=0) + spread
+    kept: pd.Series = added[added > 0]
+    return kept
+
+
+def _widened(counts: CappedCounts, unparsed: int) -> CappedCounts:
+    """``counts`` with ``unparsed`` requests of unknown name: each could be any name, so every
+    row's error and the bound on names not listed grow by their number (see
+    :mod:`pipeline.ingest.aggregate.topk`)."""
+    if not unparsed:
+        return counts
+    table = counts.table.copy()
+    table["error"] = table["error"] + unparsed
+    return replace(counts, table=table, dropped_max=counts.dropped_max + unparsed)
 
 
 def _arrow_strings(index: pd.Index) -> pa.Array:
@@ -330,44 +293,6 @@ def _arrow_strings(index: pd.Index) -> pa.Array:
     else:
         array = pa.array(index.tolist(), type=pa.large_string())
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-#: The non-empty distinct agents of the last partition this process summarized, and their
-#: :func:`_parsed` values (``(n, 2)`` int64). About half of a block's distinct agents were in the
-#: block before (49% on the realistic shape), and one Arrow hash join (``index_in``, which does
-#: not hold the GIL) finds them there, where the cache costs a Python call each (about 1.6 us in
-#: a full run: 6.8 s of a realistic 5 GB threading run held the GIL in those lookups). Threads
-#: share it: each reads the pair once and replaces it whole.
-_last_partition: tuple[pa.Array, npt.NDArray[np.int64]] | None = None
-
-
-def _cached_pairs(agents: pa.Array) -> npt.NDArray[np.int64]:
-    """``(n, 2)``: each non-empty agent's :func:`_parsed` value (result number, hash), those of the
-    last partition from its values, the others through the cache."""
-    global _last_partition
-    pairs = np.empty((len(agents), 2), dtype=np.int64)
-    missing = np.arange(len(agents))
-    last = _last_partition
-    if last is not None and len(agents):
-        where = pc.index_in(agents, value_set=last[0]).fill_null(-1).to_numpy()
-        found = where >= 0
-        pairs[found] = last[1][where[found]]
-        missing = missing[~found]
-    if len(missing):
-        texts = agents.take(missing).to_pylist()
-        pairs[missing] = np.fromiter(
-            itertools.chain.from_iterable(map(_parsed, texts)), np.int64, 2 * len(texts)
-        ).reshape(-1, 2)
-    _last_partition = (agents, pairs)
-    return pairs
-
-
-def forget_parses() -> None:
-    """Empty this process's parse cache and last-partition results (tests and benchmarks: every
-    agent is parsed again)."""
-    global _last_partition
-    _parsed.cache_clear()
-    _last_partition = None
 
 
 def _summed(names: npt.NDArray[np.object_], requests: npt.NDArray[np.int64]) -> pd.Series:
@@ -390,6 +315,7 @@ def merge_agents(parts: Sequence[AgentPartial]) -> AgentPartial:
         os=merge_capped([part.os for part in parts], NAMES_CAP),
         devices=merge_capped([part.devices for part in parts], NAMES_CAP),
         unique=merge_distinct([part.unique for part in parts]),
+        estimated=sum(part.estimated for part in parts),
     )
 
 
@@ -421,6 +347,7 @@ def agents_report(part: AgentPartial, top: int) -> AgentReport:
             for key, what, counts, exact in lists
             if not exact
         },
+        estimated=part.estimated,
     )
 
 

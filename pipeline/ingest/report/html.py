@@ -382,7 +382,7 @@ def _agents_section(data: Mapping[str, Any], plots: list[Plot]) -> str:
         }
     )
     fig = figure(
-        title="Requests by user-agent family",
+        title=f"Requests by user-agent family{_approx(data, 'user_agents.by_family')}",
         y_range=list(reversed(names)),
         height=260,
         width=480,

@@ -85,6 +85,7 @@ class IngestResult:
     latency_histogram: tuple[Mapping[str, Any], ...] = ()
     exact: Mapping[str, bool] | None = None
     error_bounds: Mapping[str, str] | None = None
+    user_agents_estimated: int = 0
     #: One message per extra output (``--malformed-out``) that could not be written: the report
     #: is still printed, then the CLI prints these and exits 2 (not part of the JSON report).
     output_errors: tuple[str, ...] = ()
@@ -139,6 +140,7 @@ class IngestResult:
                     "os": [dict(entry) for entry in self.user_agents_os],
                     "devices": [dict(entry) for entry in self.user_agents_devices],
                     "by_family": dict(self.user_agents_by_family),
+                    "estimated": self.user_agents_estimated,
                 },
             }
         )
@@ -225,10 +227,11 @@ def build_result(
         user_agents_browsers=agents.browsers,
         user_agents_os=agents.os,
         user_agents_devices=agents.devices,
+        user_agents_estimated=agents.estimated,
         execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
         filtered=partial.filtered,
         formats=dict(formats or {}),
-        notes=(*notes, *time_notes),
+        notes=(*notes, *time_notes, *filter(None, [agents.budget_note()])),
         bytes_sent=partial.bytes_sent if has_bytes else None,
         exact=bounds.exact,
         error_bounds=bounds.bounds,

@@ -127,7 +127,7 @@ def render_ingest(result: IngestResult) -> str:
             ],
         ),
         "",
-        "Requests by user-agent family",
+        _title(data, "user_agents.by_family", "Requests by user-agent family"),
         _count_table("family", data["user_agents"]["by_family"], total),
         *_parsed_agents(data, total),
     ]
