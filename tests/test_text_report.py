@@ -112,7 +112,7 @@ def test_json_schema_version_and_rounding(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("typed", "bytes_"), [("1MiB", 2**20), ("1048576", 2**20), ("2MB", 2 * 10**6)]
+    ("typed", "bytes_"), [("4MiB", 2**22), ("4194304", 2**22), ("5MB", 5 * 10**6)]
 )
 def test_blocksize_accepts_dask_sizes(typed: str, bytes_: int) -> None:
     code, with_unit, _ = _run("ingest", "--mode", "sync", "--format", "json", "--blocksize", typed)
@@ -129,14 +129,14 @@ def test_blocksize_accepts_dask_sizes(typed: str, bytes_: int) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "bytes_"),
-    [("64KiB", 2**16), ("1048575", 2**20 - 1), ("268435457", 2**28 + 1), ("1GiB", 2**30)],
+    [("64KiB", 2**16), ("4194303", 2**22 - 1), ("268435457", 2**28 + 1), ("1GiB", 2**30)],
 )
 def test_blocksize_out_of_range_is_one_error_line(typed: str, bytes_: int) -> None:
     # issue 22: 64 KiB blocks took over 10x the default's time, 1 GiB ones 2.8 GB
     code, out, err = _run("ingest", "--mode", "sync", "--blocksize", typed)
     assert (code, out) == (2, "")
     assert err == (
-        "Error: --blocksize must be from 1 MiB to 256 MiB (1048576 to 268435456 bytes), "
+        "Error: --blocksize must be from 4 MiB to 256 MiB (4194304 to 268435456 bytes), "
         f"got {bytes_} bytes\n"
     )
 

@@ -34,10 +34,11 @@ from pipeline.ingest.parsing.jsonlines import CANONICAL, UNITS
 DEFAULT_BLOCKSIZE: Final[int] = 16 * 2**20
 
 #: Smallest blocksize. Every block costs about 50 ms besides its bytes (aggregation and its
-#: share of the merges, whatever its size), against about 50 ms per MiB of parsing: 64 KiB blocks
-#: made 350 MB take over ten times as long as 16 MiB ones (5,600 tasks); 1 MiB blocks stay within
-#: about twice. A smaller value would only buy finer load balancing, which 1 MiB already gives.
-MIN_BLOCKSIZE: Final[int] = 2**20
+#: share of the merges, whatever its size; more in process mode, where each partial is pickled),
+#: against about 50 ms per MiB of parsing. On 350 MB against 16 MiB blocks, measured on 2 shared
+#: cores: 64 KiB blocks (5,600 tasks) did not finish in four times as long, 1 MiB blocks took
+#: 1.7x (threading) and 3.1x (process). 4 MiB blocks still give 80 tasks to balance on 350 MB.
+MIN_BLOCKSIZE: Final[int] = 4 * 2**20
 
 #: Largest blocksize. Memory does not grow with the blocksize (a block is read and parsed in
 #: pieces of at most :data:`~pipeline.ingest.inputs.stream.STREAM_CHUNK`, files above that size
