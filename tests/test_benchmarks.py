@@ -234,7 +234,8 @@ def test_blocksize_rules(
     assert [(row[1], row[2], row[6]) for row in rows] == [
         (mode, size, ratio)
         for mode in ("threading", "process")
-        for size, ratio in [("1 MiB", f"{slow:.2f}"), ("16 MiB", "1.00"), ("256 MiB", "1.00"),
+        for size, ratio in [(f"{MIN_BLOCKSIZE >> 20} MiB", f"{slow:.2f}"), ("16 MiB", "1.00"),
+                            (f"{MAX_BLOCKSIZE >> 20} MiB", "1.00"),
                             ("1 MB of empty lines", "")]
     ]  # fmt: skip
     assert out.count("BROKEN") == (0 if status == 0 else 2)
