@@ -68,7 +68,7 @@ FEATURE = register(
                 "blocksize",
                 parse_size,
                 "16MiB",
-                f"Partition size of uncompressed files: bytes, or a size such as 16MiB or 64kB "
+                f"Partition size of uncompressed files: bytes, or a size such as 16MiB or 20MB "
                 f"(dask's units), {MIN_BLOCKSIZE >> 20} MiB to {MAX_BLOCKSIZE >> 20} MiB. "
                 "Memory does not grow with it (blocks are read in pieces of at most 16 MiB); "
                 "smaller blocks balance load more finely, each costs about 50 ms more.",
