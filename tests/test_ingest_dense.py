@@ -3,6 +3,7 @@ not the number of lines of a block (issue 22), and the counts stay exact."""
 
 from __future__ import annotations
 
+import io
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,14 @@ import pyarrow as pa
 import pytest
 
 from pipeline.engine.settings import ExecutionSettings
+from pipeline.ingest import options
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing import parse
 from pipeline.ingest.parsing.parse import parse_text
+from pipeline.ingest.report.result import build_result
+from pipeline.ingest.stdin import stdin_total
+from tests.conftest import SMALL_BLOCKSIZE
 
 GOOD = "[GET] /a, status=200, time=5ms user-agent=curl"
 
@@ -76,20 +81,39 @@ def _reference(lines: list[str]) -> tuple[int, int, int, list[int]]:
     return len(filled), len(filled) - len(bad), len(bad), bad[:5]
 
 
-@pytest.mark.parametrize("mode", ["sync", "threading"])
+@pytest.mark.parametrize(
+    ("mode", "path_", "most"),
+    [
+        ("sync", "whole", 7),
+        ("threading", "whole", 7),
+        ("sync", "blocks", 4096),
+        ("threading", "blocks", 4096),
+        ("threading", "stdin", 4096),
+    ],
+)
 def test_counts_of_a_dense_file_are_exact(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, path_: str, most: int
 ) -> None:
-    """A file of runs of empty lines, tiny malformed lines and valid ones, parsed in many slices
-    of few lines each: totals and the malformed lines' numbers match a plain count."""
-    monkeypatch.setattr(parse, "MAX_PARSE_LINES", 7)
+    """Runs of empty lines, tiny malformed lines and valid ones, parsed in many slices of few
+    lines each, read whole (a small file's group task), in blocks (each slice aggregated on its
+    own) or from standard input: totals and the malformed lines' numbers match a plain count."""
+    monkeypatch.setattr(parse, "MAX_PARSE_LINES", most)
+    monkeypatch.setattr(options, "MIN_BLOCKSIZE", SMALL_BLOCKSIZE)
     lines = []
-    for run in range(60):
+    for run in range(60 if path_ == "whole" else 1800):
         lines += [""] * (run % 13) + ["x"] * (run % 3) + [GOOD] * (run % 4) + ["  "] * (run % 2)
+    data = ("\n".join(lines) + "\n").encode()
     path = tmp_path / "dense.log"
-    path.write_text("\n".join(lines) + "\n")
-    result = run_ingest(str(path), ExecutionSettings(mode=mode, workers=2), IngestOptions())
-    report = result.to_dict()["lines"]
-    total, parsed, malformed, first = _reference(lines)
-    assert (report["total"], report["parsed"], report["malformed"]) == (total, parsed, malformed)
+    path.write_bytes(data)
+    settings = ExecutionSettings(mode=mode, workers=2)
+    if path_ == "stdin":
+        total, _ = stdin_total(settings, blocksize=SMALL_BLOCKSIZE, stream=io.BytesIO(data))
+        report = build_result(total, settings, 0.0, formats={"default": 1}).to_dict()["lines"]
+    else:
+        blocksize = SMALL_BLOCKSIZE if path_ == "blocks" else options.DEFAULT_BLOCKSIZE
+        assert (len(data) > 2 * blocksize) == (path_ == "blocks")
+        result = run_ingest(str(path), settings, IngestOptions(blocksize=blocksize))
+        report = result.to_dict()["lines"]
+    total_, parsed, malformed, first = _reference(lines)
+    assert (report["total"], report["parsed"], report["malformed"]) == (total_, parsed, malformed)
     assert [entry["line"] for entry in report["malformed_samples"]] == first

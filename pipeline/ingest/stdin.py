@@ -37,7 +37,7 @@ from pipeline.ingest.aggregate.partial import (
 from pipeline.ingest.detect import SAMPLE_BYTES, Detection, detect_sample, head_lines
 from pipeline.ingest.formats.presets import DETECTION_ORDER, LogFormat, preset
 from pipeline.ingest.inputs.stream import STREAM_CHUNK, Overlong, line_pieces
-from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text
+from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text, text_slices
 from pipeline.ingest.read import READ_ERRORS, describe_error, overlong_partial
 from pipeline.reporting.text import FailedInput
 
@@ -127,10 +127,17 @@ def text_partial(
 ) -> Partial:
     """Parse and aggregate one piece of whole lines (a task; top level so that it pickles); the
     parser decodes ``data`` itself (in place when valid UTF-8, else with ``errors="replace"``)."""
-    parsed = parse_text(data, fmt)
-    return aggregate_partition(
-        parsed, source, keep_malformed=keep_malformed, filters=filters, raw_paths=raw_paths
-    )
+    parts = [
+        aggregate_partition(
+            parse_text(part, fmt),
+            source,
+            keep_malformed=keep_malformed,
+            filters=filters,
+            raw_paths=raw_paths,
+        )
+        for part in text_slices(data)  # many tiny lines: each slice reduced at once
+    ]
+    return parts[0] if len(parts) == 1 else merge_partials(parts)
 
 
 def _take(pieces: Iterator[bytes | Overlong], count: int) -> list[bytes | Overlong]:

@@ -188,6 +188,20 @@ def _parse_items(items: pa.Array, fmt: LogFormat) -> ParsedPartition:
     return _to_partition(_parse_array(pc.list_flatten(pc.split_pattern(items, "\n")), fmt))
 
 
+def text_slices(text: str | bytes) -> Iterator[str | bytes]:
+    """``text`` itself, or when it has more than :data:`MAX_PARSE_LINES` lines the slices
+    :func:`parse_text` would parse one at a time: a caller that reduces each slice's parse at
+    once (the read tasks aggregate it) then holds no result per line of the whole text.
+
+    >>> list(text_slices(b"a\\nb\\n"))
+    [b'a\\nb\\n']
+    """
+    if _dense(text, MAX_PARSE_LINES):
+        yield from _slices(text, MAX_PARSE_LINES)
+    else:
+        yield text
+
+
 def _dense(text: str | bytes, most: int) -> bool:
     """True when ``text`` has more than ``most`` lines (a final one without ``\\n`` included)."""
     newline: Any = "\n" if isinstance(text, str) else b"\n"
