@@ -90,12 +90,15 @@ def sized_file(gigabytes: float, shape: str) -> tuple[Path, int]:
     return path, lines
 
 
-def measure(path: Path, shape: str, mode: str, limit: int, round_: int = 1) -> Run:
-    """Run the CLI on ``path``; sample the tree's RSS; stop the tree above ``limit`` bytes."""
+def measure(
+    path: Path, shape: str, mode: str, limit: int, round_: int = 1, extra: tuple[str, ...] = ()
+) -> Run:
+    """Run the CLI on ``path`` (with ``extra`` options); sample the tree's RSS; stop the tree
+    above ``limit`` bytes."""
     import psutil
 
     command = [sys.executable, str(ROOT / "cli.py"), "ingest", "--path", str(path)]
-    command += ["--worker", "2", "--mode", mode, "--format", "json", "--no-progress"]
+    command += ["--worker", "2", "--mode", mode, "--format", "json", "--no-progress", *extra]
     cpu_before = _children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

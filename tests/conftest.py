@@ -96,3 +96,17 @@ def toy_feature() -> Iterator[registry.Feature]:
         yield TOY_FEATURE
     finally:
         registry.unregister(TOY_FEATURE.name)
+
+
+#: Blocks this small cut the test files (a few hundred KB) into many blocks, so block edges are
+#: exercised. Below the library's floor (MIN_BLOCKSIZE, which protects run time, not
+#: correctness): a test module that uses it lowers the floor with :func:`small_blocks`.
+SMALL_BLOCKSIZE = 64 * 2**10
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Allow :data:`SMALL_BLOCKSIZE` as a blocksize (``pytestmark = usefixtures(...)``)."""
+    from pipeline.ingest import options
+
+    monkeypatch.setattr(options, "MIN_BLOCKSIZE", SMALL_BLOCKSIZE)

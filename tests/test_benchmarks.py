@@ -26,6 +26,7 @@ import pytest
 
 from benchmarks import bench_agents, bench_ingest, bench_prime, scale
 from benchmarks.__main__ import main as bench_main
+from pipeline.ingest.options import MAX_BLOCKSIZE, MIN_BLOCKSIZE
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -204,6 +205,40 @@ def test_scale_tables_and_a_run_that_missed_lines(
     ]
     # the summary counts only complete rounds
     assert summary == [["threading", "1", "1.50 (1.50-1.50)", "1.50 (1.50-1.50)", "128 / 128 MiB"]]
+
+
+@pytest.mark.parametrize(("slow", "heavy", "status"), [(2.9, 1.4, 0), (3.1, 1.4, 1), (1.0, 1.6, 1)])
+def test_blocksize_rules(
+    data: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    slow: float,
+    heavy: float,
+    status: int,
+) -> None:
+    # the smallest blocksize takes `slow` times the default's wall time, the largest `heavy` GiB
+    def measured(
+        path: Path, shape: str, mode: str, limit: int, round_: int = 1, extra: tuple[str, ...] = ()
+    ) -> scale.Run:
+        lines = len(path.read_bytes().splitlines()) if shape == "realistic" else 0
+        size = int(extra[1]) if extra else 0
+        wall = 10 * slow if size == MIN_BLOCKSIZE else 10.0
+        peak = int(heavy * 2**30) if size == MAX_BLOCKSIZE else 2**28
+        return scale.Run(shape, mode, round_, peak, wall, wall, lines, stopped=False)
+
+    monkeypatch.setattr(scale, "measure", measured)
+    assert bench_main(["blocksize", "--gb", "0.0001", "--empty-mb", "1"]) == status
+    out = capsys.readouterr().out
+    ((header, rows),) = _tables(out)
+    assert header[:3] == ["round", "mode", "blocksize"]
+    assert [(row[1], row[2], row[6]) for row in rows] == [
+        (mode, size, ratio)
+        for mode in ("threading", "process")
+        for size, ratio in [(f"{MIN_BLOCKSIZE >> 20} MiB", f"{slow:.2f}"), ("16 MiB", "1.00"),
+                            (f"{MAX_BLOCKSIZE >> 20} MiB", "1.00"),
+                            ("1 MB of empty lines", "")]
+    ]  # fmt: skip
+    assert out.count("BROKEN") == (0 if status == 0 else 2)
 
 
 @pytest.mark.subprocess

@@ -15,8 +15,11 @@ from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.distribution import Spec
 from pipeline.ingest.job import run_ingest
-from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
+from pipeline.ingest.options import IngestOptions
+from tests.conftest import SMALL_BLOCKSIZE
 from tests.test_ingest_reference import _compare, ref_parse, ref_report, ref_template
+
+pytestmark = pytest.mark.usefixtures("small_blocks")
 
 SYNC = ExecutionSettings(mode="sync")
 _PERCENTILES = ("median", "p90", "p95", "p99")
@@ -68,7 +71,7 @@ def _truth(root: Path) -> dict[str, Any]:
 
 def _report(root: Path, settings: ExecutionSettings, top: int = 10) -> dict[str, Any]:
     return run_ingest(
-        str(root), settings, IngestOptions(blocksize=MIN_BLOCKSIZE, top=top)
+        str(root), settings, IngestOptions(blocksize=SMALL_BLOCKSIZE, top=top)
     ).to_dict()
 
 

@@ -425,6 +425,7 @@ def test_the_input_has_real_cardinality(realistic: Inputs) -> None:
 
 
 @pytest.mark.subprocess
+@pytest.mark.usefixtures("small_blocks")  # 1 MiB: several blocks of app.log
 @pytest.mark.parametrize("blocksize", ["1MiB", "16MiB"])
 @pytest.mark.parametrize("mode", ["sync", "threading", "process"])
 def test_report_equals_the_plain_reference(realistic: Inputs, mode: str, blocksize: str) -> None:

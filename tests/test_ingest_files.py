@@ -139,6 +139,44 @@ def test_a_thousand_tiny_files_share_a_few_tasks(tmp_path: Path) -> None:
     assert len(plan_tasks(paths, DEFAULT_BLOCKSIZE)) == 1
 
 
+def test_a_large_blocksize_reads_no_more_than_a_chunk_whole(tmp_path: Path) -> None:
+    """Issue 22: a group task holds its files' texts at once (1 GiB blocks read a 350 MB file
+    whole: 2.8 GB). Above STREAM_CHUNK, a file is split into blocks of the blocksize (read in
+    pieces) and groups close at STREAM_CHUNK bytes."""
+    sizes = [300, 40, 50, 700, 20, 999, 1001, 30]
+    paths = []
+    for index, size in enumerate(sizes):
+        path = tmp_path / f"{index}.log"
+        path.write_bytes(b"x" * (size - 1) + b"\n")
+        paths.append(str(path))
+    chunk, blocksize = 100, 10_000
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest_files, "STREAM_CHUNK", chunk)
+        tasks = plan_tasks(paths, blocksize)
+    # reference: files above the chunk are one block each (smaller than the blocksize), the
+    # others grouped until their bytes reach the chunk
+    want: list[list[tuple[int, int | None]]] = []
+    group: list[tuple[int, int | None]] = []
+    for index, size in enumerate(sizes):
+        if size > chunk:
+            want += [group] if group else []
+            want.append([(index, size)])
+            group = []
+            continue
+        group.append((index, None))
+        if sum(sizes[i] for i, _ in group) >= chunk:
+            want.append(group)
+            group = []
+    want += [group] if group else []
+    got = [[(paths.index(b.path), b.length) for b in task] for task in tasks]
+    assert got == want
+    with pytest.MonkeyPatch.context() as patch:  # a blocksize under the chunk rules as before
+        patch.setattr(ingest_files, "STREAM_CHUNK", chunk)
+        small = plan_tasks(paths, 60)
+    assert small == plan_tasks(paths, 60)  # the chunk changes nothing
+    assert len(small) > len(sizes)  # split into blocks of 60 bytes
+
+
 def test_split_files_and_unknown_sizes_are_tasks_of_their_own(tmp_path: Path) -> None:
     for name, size in [("a.log", 10), ("big.log", 1000), ("b.log", 10), ("c.log", 10)]:
         (tmp_path / name).write_bytes(b"x" * (size - 1) + b"\n")

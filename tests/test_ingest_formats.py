@@ -30,9 +30,9 @@ from pipeline.cli import cli
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.formats.presets import compile_format
 from pipeline.ingest.job import run_ingest
-from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
+from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import parse_text
-from tests.conftest import examples
+from tests.conftest import SMALL_BLOCKSIZE, examples
 from tests.test_ingest_formats_reference import (
     COMBINED,
     COMMON,
@@ -55,6 +55,8 @@ from tests.test_ingest_formats_reference import (
     request_parts,
 )
 from tests.test_ingest_reference import assert_same_report, ref_decode
+
+pytestmark = pytest.mark.usefixtures("small_blocks")
 
 SYNC = ExecutionSettings(mode="sync")
 DATA = Path(__file__).resolve().parent / "data"
@@ -768,7 +770,7 @@ def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
             line = line[: len(line) // 2]  # malformed
         lines.append(line)
     path = _file(tmp_path_factory.mktemp("big"), "big.log", lines)
-    assert path.stat().st_size > 9 * MIN_BLOCKSIZE
+    assert path.stat().st_size > 9 * SMALL_BLOCKSIZE
     return path
 
 
@@ -790,11 +792,11 @@ PROCESS = ExecutionSettings(mode="process", workers=2)
 @pytest.mark.parametrize(
     ("settings_", "blocksize", "case"),
     [
-        (SYNC, MIN_BLOCKSIZE, "plain"),
+        (SYNC, SMALL_BLOCKSIZE, "plain"),
         (SYNC, 16 * 2**20, "plain"),
-        (THREADING, MIN_BLOCKSIZE, "plain"),
-        (THREADING, MIN_BLOCKSIZE, "filtered"),
-        (PROCESS, MIN_BLOCKSIZE, "filtered"),
+        (THREADING, SMALL_BLOCKSIZE, "plain"),
+        (THREADING, SMALL_BLOCKSIZE, "filtered"),
+        (PROCESS, SMALL_BLOCKSIZE, "filtered"),
     ],
     ids=["sync-64KiB", "sync-16MiB", "threading-64KiB", "threading-64KiB-filtered",
          "process-64KiB-filtered"],

@@ -18,7 +18,9 @@ from pipeline.ingest.options import DEFAULT_BLOCKSIZE, IngestOptions
 from pipeline.ingest.parsing import joined
 from pipeline.ingest.parsing.parse import DEFAULT_FORMAT
 from pipeline.ingest.report.result import build_result
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SMALL_BLOCKSIZE
+
+pytestmark = pytest.mark.usefixtures("small_blocks")
 
 GOOD = "[GET] /x, status=200, time=5ms user-agent=curl/8\n"
 FILES = {
@@ -125,7 +127,6 @@ def test_small_files_are_detected_in_their_task_and_opened_once(
 
     from pipeline.ingest import detect, read
     from pipeline.ingest.job import run_ingest
-    from pipeline.ingest.options import MIN_BLOCKSIZE
     from tests.test_ingest_formats_reference import detect as ref_detect
     from tests.test_ingest_formats_reference import has_extra_fields
 
@@ -150,7 +151,7 @@ def test_small_files_are_detected_in_their_task_and_opened_once(
         handle.write(combined)  # compressed: detected before the graph
     texts["j-zipped.log.gz"] = combined
     (tmp_path / "k-unreadable.log").symlink_to(tmp_path / "missing")  # fails alone
-    blocksize = 8 * MIN_BLOCKSIZE  # 512 KiB
+    blocksize = 8 * SMALL_BLOCKSIZE  # 512 KiB
     assert len(texts["i-big.log"]) > blocksize > len(texts["h-long.log"]) > detect.SAMPLE_BYTES
     opened = _counting(monkeypatch, read, "_open")
     headed = _counting(monkeypatch, detect, "_head")

@@ -19,8 +19,9 @@ from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest import group, read
 from pipeline.ingest.inputs.stream import MAX_LINE_BYTES
 from pipeline.ingest.job import run_ingest
-from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
+from pipeline.ingest.options import MAX_BLOCKSIZE, IngestOptions
 from pipeline.ingest.parsing import joined
+from tests.conftest import SMALL_BLOCKSIZE
 from tests.test_ingest_formats import _check as check_report
 from tests.test_ingest_formats_reference import (
     COMBINED,
@@ -36,6 +37,8 @@ from tests.test_ingest_formats_reference import (
     size_of,
 )
 from tests.test_ingest_reference import assert_same_report, ref_report
+
+pytestmark = pytest.mark.usefixtures("small_blocks")
 
 SYNC = ExecutionSettings(mode="sync")
 GOOD = b"[GET] /x, status=200, time=5ms user-agent=curl/8\n"
@@ -74,7 +77,7 @@ def test_a_line_over_the_cap_is_one_malformed_line(tmp_path: Path) -> None:
     log = tmp_path / "a.log"
     log.write_bytes(GOOD + long_valid + GOOD)
     bad = tmp_path / "bad.txt"
-    for blocksize in (MIN_BLOCKSIZE, 2**30):  # the line spans many blocks, or lies in one
+    for blocksize in (SMALL_BLOCKSIZE, MAX_BLOCKSIZE):  # the line spans many blocks, or lies in one
         result = run_ingest(
             str(log), SYNC, IngestOptions(blocksize=blocksize, malformed_out=str(bad))
         )
@@ -138,7 +141,7 @@ def test_many_small_files_grouped_match_the_reference(tmp_path: Path) -> None:
         (tmp_path / f"{index:03}.log").write_text(texts[-1])
     (tmp_path / "150.5.log.gz").write_bytes(b"corrupt")  # a failed file in the middle of a group
     for settings in (SYNC, ExecutionSettings(mode="process", workers=2)):
-        result = run_ingest(str(tmp_path), settings, IngestOptions(blocksize=MIN_BLOCKSIZE))
+        result = run_ingest(str(tmp_path), settings, IngestOptions(blocksize=SMALL_BLOCKSIZE))
         document = result.to_dict()
         assert [f["path"] for f in document["inputs"]["failed"]] == [str(tmp_path / "150.5.log.gz")]
         document["inputs"]["failed"] = []

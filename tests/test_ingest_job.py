@@ -13,10 +13,13 @@ import pytest
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
 from pipeline.ingest.job import parsed_frame, run_ingest
-from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
+from pipeline.ingest.options import IngestOptions
 from pipeline.loggen.generate import generate_logs
 from pipeline.reporting.text import render_json
+from tests.conftest import SMALL_BLOCKSIZE
 from tests.test_ingest_reference import assert_same_report, ref_decode, ref_report
+
+pytestmark = pytest.mark.usefixtures("small_blocks")
 
 SYNC = ExecutionSettings(mode="sync")
 
@@ -41,14 +44,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ids=["sync", "threading", "process"],
 )
 def test_modes_match_reference(generated: Path, settings: ExecutionSettings) -> None:
-    result = run_ingest(str(generated), settings, IngestOptions(blocksize=MIN_BLOCKSIZE))
+    result = run_ingest(str(generated), settings, IngestOptions(blocksize=SMALL_BLOCKSIZE))
     want = _reference(sorted(generated.iterdir()))
     assert_same_report(result.to_dict(), want)
     assert result.to_dict()["execution"]["mode"] == settings.mode
 
 
 def test_blocksize_does_not_change_the_answer(generated: Path) -> None:
-    small = run_ingest(str(generated), SYNC, IngestOptions(blocksize=MIN_BLOCKSIZE)).to_dict()
+    small = run_ingest(str(generated), SYNC, IngestOptions(blocksize=SMALL_BLOCKSIZE)).to_dict()
     large = run_ingest(str(generated), SYNC).to_dict()
     small.pop("execution")
     large.pop("execution")
@@ -87,7 +90,7 @@ def test_edge_case_bytes(tmp_path: Path) -> None:
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    result = run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=MIN_BLOCKSIZE))
+    result = run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=SMALL_BLOCKSIZE))
     assert result.failed_inputs == ()
     assert_same_report(result.to_dict(), _reference(sorted(tmp_path.iterdir())))
     agents = {entry["user_agent"] for entry in result.to_dict()["user_agents"]["top"]}
@@ -101,8 +104,8 @@ def test_invalid_utf8_in_split_blocks_is_replaced(tmp_path: Path) -> None:
     good = b"[GET] /x, status=200, time=5ms user-agent=ua\n"
     bad = b"[GET] /\xff\xfe, status=200, time=1ms user-agent=\xe2\x82\n\xc3(\n"
     (tmp_path / "mixed.log").write_bytes((good * 1500 + bad) * 4)
-    assert (tmp_path / "mixed.log").stat().st_size > 4 * MIN_BLOCKSIZE  # several blocks
-    result = run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=MIN_BLOCKSIZE))
+    assert (tmp_path / "mixed.log").stat().st_size > 4 * SMALL_BLOCKSIZE  # several blocks
+    result = run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=SMALL_BLOCKSIZE))
     assert_same_report(result.to_dict(), _reference(sorted(tmp_path.iterdir())))
     agents = {entry["user_agent"] for entry in result.to_dict()["user_agents"]["top"]}
     assert "\ufffd" in agents
@@ -183,7 +186,7 @@ def test_json_is_strict_and_nulls_when_empty(tmp_path: Path) -> None:
 
 
 def test_parsed_frame_matches_job(generated: Path) -> None:
-    frame = parsed_frame(str(generated), IngestOptions(blocksize=MIN_BLOCKSIZE))
+    frame = parsed_frame(str(generated), IngestOptions(blocksize=SMALL_BLOCKSIZE))
     assert frame.npartitions > 3
     pandas_frame = frame.compute(scheduler="sync")
     result = run_ingest(str(generated), SYNC)
@@ -234,11 +237,11 @@ def test_task_keys_change_when_only_the_mtime_changes(
     """Size and mtime (ns) are in the keys: touching one file renames exactly its tasks."""
     small, big = tmp_path / "a.log", tmp_path / "b.log"
     small.write_text(_method_lines("GET", 10))
-    big.write_text(_method_lines("GET", 4000))  # ~260 KB: several blocks of MIN_BLOCKSIZE
+    big.write_text(_method_lines("GET", 4000))  # ~260 KB: several blocks of SMALL_BLOCKSIZE
     graphs = _capture_graphs(monkeypatch)
 
     def run() -> dict[str, set[str]]:
-        result = run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=MIN_BLOCKSIZE))
+        result = run_ingest(str(tmp_path), SYNC, IngestOptions(blocksize=SMALL_BLOCKSIZE))
         assert result.parsed == 4010
         keys = _keys(graphs[-1])
         return {
@@ -264,7 +267,7 @@ def test_task_keys_change_when_only_the_mtime_changes(
 
 @pytest.mark.subprocess
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("blocksize", [MIN_BLOCKSIZE, 2**26], ids=["split-file", "small-file"])
+@pytest.mark.parametrize("blocksize", [SMALL_BLOCKSIZE, 2**26], ids=["split-file", "small-file"])
 def test_shared_client_reads_a_rewritten_file_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blocksize: int
 ) -> None:

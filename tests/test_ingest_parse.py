@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.ingest.parsing import parse
 from pipeline.ingest.parsing.parse import PY_WHITESPACE, empty_frame, parse_lines, parse_text
 from tests.conftest import examples
 from tests.test_ingest_reference import ref_parse
@@ -155,3 +156,23 @@ def test_bytes_parse_as_their_replaced_decoding(data: bytes) -> None:
     assert from_bytes.frame.equals(from_text.frame)
     assert from_bytes.malformed_array.to_pylist() == from_text.malformed_array.to_pylist()
     assert from_bytes.line_count == from_text.line_count
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    st.lists(st.sampled_from(_FRAGMENTS), max_size=30).map(b"".join),
+    st.integers(min_value=1, max_value=40),
+    st.booleans(),
+)
+def test_parsing_in_slices_equals_parsing_whole(data: bytes, most: int, as_text: bool) -> None:
+    # a text of more than MAX_PARSE_LINES lines is parsed slice by slice: same partition
+    text: str | bytes = data.decode("utf-8", errors="replace") if as_text else data
+    whole = parse_text(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse, "MAX_PARSE_LINES", most)
+        sliced = parse_text(text)
+    assert sliced.frame.equals(whole.frame)
+    assert list(sliced.frame["method"].cat.categories) == list(whole.frame["method"].cat.categories)
+    assert sliced.malformed_array.to_pylist() == whole.malformed_array.to_pylist()
+    assert sliced.malformed_index.tolist() == whole.malformed_index.tolist()
+    assert sliced.line_count == whole.line_count

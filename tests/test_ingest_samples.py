@@ -18,9 +18,12 @@ import pytest
 
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.job import run_ingest
-from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
+from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.report.text import render_ingest
+from tests.conftest import SMALL_BLOCKSIZE
 from tests.test_ingest_reference import ref_samples
+
+pytestmark = pytest.mark.usefixtures("small_blocks")
 
 GOOD = "[GET] /x, status=200, time=5ms user-agent=curl/8"
 
@@ -56,7 +59,7 @@ def logs(tmp_path: Path) -> list[tuple[str, str]]:
         else:
             path.write_text(text)
     split = texts["a.log"].encode()
-    starts = [split.index(f"bad line {n}".encode()) // MIN_BLOCKSIZE for n in (1900, 3100)]
+    starts = [split.index(f"bad line {n}".encode()) // SMALL_BLOCKSIZE for n in (1900, 3100)]
     assert starts == [1, 2]  # in the second and the third block
     return [(str(tmp_path / name), text) for name, text in texts.items()]
 
@@ -71,7 +74,7 @@ def test_samples_match_a_plain_reference(
     logs: list[tuple[str, str]], settings: ExecutionSettings
 ) -> None:
     root = str(Path(logs[0][0]).parent)
-    document = run_ingest(root, settings, IngestOptions(blocksize=MIN_BLOCKSIZE)).to_dict()
+    document = run_ingest(root, settings, IngestOptions(blocksize=SMALL_BLOCKSIZE)).to_dict()
     want = ref_samples(logs)
     assert document["lines"]["malformed_samples"] == want
     assert document["lines"]["malformed"] == 6
@@ -94,7 +97,7 @@ def test_samples_in_the_text_and_html_reports(logs: list[tuple[str, str]]) -> No
 
     root = str(Path(logs[0][0]).parent)
     result = run_ingest(
-        root, ExecutionSettings(mode="sync"), IngestOptions(blocksize=MIN_BLOCKSIZE)
+        root, ExecutionSettings(mode="sync"), IngestOptions(blocksize=SMALL_BLOCKSIZE)
     )
     text = render_ingest(result)
     where, quoted = f"{logs[0][0]}:1900:", "bad line 1900\\x09\\x1b[31m"  # escaped

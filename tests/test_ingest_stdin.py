@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.engine.settings import ExecutionSettings
-from pipeline.ingest.options import MIN_BLOCKSIZE, IngestOptions
+from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.report.result import build_result
 from pipeline.ingest.stdin import stdin_total
 from pipeline.loggen.generate import generate_logs
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SMALL_BLOCKSIZE
 from tests.test_ingest_reference import assert_same_report, ref_decode, ref_report
 
-pytestmark = pytest.mark.timeout(200)
+pytestmark = [pytest.mark.timeout(200), pytest.mark.usefixtures("small_blocks")]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_stdin_matches_the_reference_in_pieces(log: Path, compress: bool) -> Non
     data = log.read_bytes()
     stream = io.BytesIO(gzip.compress(data) if compress else data)
     settings = ExecutionSettings(mode="threading", workers=2)
-    total, detection = stdin_total(settings, blocksize=MIN_BLOCKSIZE, stream=stream)
+    total, detection = stdin_total(settings, blocksize=SMALL_BLOCKSIZE, stream=stream)
     assert detection.format.name == "default"
     document = build_result(total, settings, time.perf_counter(), formats={"default": 1}).to_dict()
     assert_same_report(document, ref_report([("<stdin>", ref_decode("a.log", data))]))
@@ -130,3 +130,19 @@ def test_field_overrides_apply_to_json_lines_on_stdin(
     assert document["latency_ms"]["max"] == latencies[-1]
     paths = {row.path for row in rows if row is not None}
     assert {entry["path"] for entry in document["top_paths"]} == paths
+
+
+def test_pieces_hold_at_most_a_chunk_whatever_the_blocksize(
+    log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 22: the main process holds two pieces per worker; a 256 MiB blocksize must not make
+    # them 256 MiB each. Pieces end at a line break, so a piece is at most a chunk plus a line.
+    from pipeline.ingest import stdin
+
+    monkeypatch.setattr(stdin, "STREAM_CHUNK", 4096)
+    data = log.read_bytes()
+    pieces = list(stdin._pieces(io.BytesIO(data), blocksize=2**28))
+    assert b"".join(p for p in pieces if isinstance(p, bytes)) == data
+    longest = max(map(len, data.splitlines(keepends=True)))
+    assert max(len(p) for p in pieces if isinstance(p, bytes)) <= 4096 + longest
+    assert len(pieces) >= len(data) // (4096 + longest)

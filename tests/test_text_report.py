@@ -119,7 +119,9 @@ def test_json_schema_version_and_rounding(tmp_path: Path) -> None:
     assert densities[0] == 0.247524752  # 25 / 101
 
 
-@pytest.mark.parametrize(("typed", "bytes_"), [("64KiB", 65536), ("65536", 65536), ("1MB", 10**6)])
+@pytest.mark.parametrize(
+    ("typed", "bytes_"), [("4MiB", 2**22), ("4194304", 2**22), ("5MB", 5 * 10**6)]
+)
 def test_blocksize_accepts_dask_sizes(typed: str, bytes_: int) -> None:
     code, with_unit, _ = _run("ingest", "--mode", "sync", "--format", "json", "--blocksize", typed)
     _, plain, _ = _run("ingest", "--mode", "sync", "--format", "json", "--blocksize", str(bytes_))
@@ -131,6 +133,20 @@ def test_blocksize_accepts_dask_sizes(typed: str, bytes_: int) -> None:
         return document
 
     assert strip(with_unit) == strip(plain)
+
+
+@pytest.mark.parametrize(
+    ("typed", "bytes_"),
+    [("64KiB", 2**16), ("4194303", 2**22 - 1), ("268435457", 2**28 + 1), ("1GiB", 2**30)],
+)
+def test_blocksize_out_of_range_is_one_error_line(typed: str, bytes_: int) -> None:
+    # issue 22: 64 KiB blocks took over 10x the default's time, 1 GiB ones 2.8 GB
+    code, out, err = _run("ingest", "--mode", "sync", "--blocksize", typed)
+    assert (code, out) == (2, "")
+    assert err == (
+        "Error: --blocksize must be from 4 MiB to 256 MiB (4194304 to 268435456 bytes), "
+        f"got {bytes_} bytes\n"
+    )
 
 
 def test_bad_sizes_and_counts_are_usage_errors(tmp_path: Path) -> None:

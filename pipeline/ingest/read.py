@@ -53,7 +53,7 @@ from pipeline.ingest.inputs.planned import (
     is_last,
 )
 from pipeline.ingest.inputs.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
-from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text
+from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text, text_slices
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.text import FailedInput
 
@@ -104,16 +104,16 @@ def block_partial(
             skipped = len(overlong)
         if text is None:
             break
-        parsed = parse_text(text, fmt)
-        parts.append(
-            aggregate_partition(
-                parsed,
-                source,
-                keep_malformed=keep_malformed,
-                filters=filters,
-                raw_paths=raw_paths,
+        for part in text_slices(text):  # many tiny lines: each slice reduced at once
+            parts.append(
+                aggregate_partition(
+                    parse_text(part, fmt),
+                    source,
+                    keep_malformed=keep_malformed,
+                    filters=filters,
+                    raw_paths=raw_paths,
+                )
             )
-        )
     return merge_partials(parts) if parts else Partial()
 
 

@@ -3,13 +3,14 @@
 ``zcat access.log.gz | mini-orchestrator ingest --path -`` works, and so does gzip data itself on
 standard input (detected by its magic bytes ``1f 8b``, whatever the file was called). The input
 counts as one file named ``<stdin>``. A pipe can be read only once and only by this process, so
-the main process cuts it into line-aligned pieces of about ``blocksize`` bytes
+the main process cuts it into line-aligned pieces of about ``blocksize`` bytes, at most
+:data:`~pipeline.ingest.inputs.stream.STREAM_CHUNK` (16 MiB)
 (:func:`~pipeline.ingest.inputs.stream.line_pieces`, long lines capped) and hands them to the
 workers in batches of :data:`BATCH_PER_WORKER` pieces per worker, one ``compute`` per batch, merging
-the batch's partials into a running total: memory stays near ``batch x blocksize`` in every mode,
-whatever the length of the input. (In ``--mode process`` each batch starts a new pool, about two
-seconds: stdin favours ``threading``.) A terminal on standard input is an error rather than a
-silent wait for typing.
+the batch's partials into a running total: memory stays near ``batch x piece`` in every mode,
+whatever the length of the input and the blocksize. (In ``--mode process`` each batch starts a
+new pool, about two seconds: stdin favours ``threading``.) A terminal on standard input is an
+error rather than a silent wait for typing.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from pipeline.ingest.aggregate.partial import (
 )
 from pipeline.ingest.detect import SAMPLE_BYTES, Detection, detect_sample, head_lines
 from pipeline.ingest.formats.presets import DETECTION_ORDER, LogFormat, preset
-from pipeline.ingest.inputs.stream import Overlong, line_pieces
-from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text
+from pipeline.ingest.inputs.stream import STREAM_CHUNK, Overlong, line_pieces
+from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text, text_slices
 from pipeline.ingest.read import READ_ERRORS, describe_error, overlong_partial
 from pipeline.reporting.text import FailedInput
 
@@ -126,10 +127,17 @@ def text_partial(
 ) -> Partial:
     """Parse and aggregate one piece of whole lines (a task; top level so that it pickles); the
     parser decodes ``data`` itself (in place when valid UTF-8, else with ``errors="replace"``)."""
-    parsed = parse_text(data, fmt)
-    return aggregate_partition(
-        parsed, source, keep_malformed=keep_malformed, filters=filters, raw_paths=raw_paths
-    )
+    parts = [
+        aggregate_partition(
+            parse_text(part, fmt),
+            source,
+            keep_malformed=keep_malformed,
+            filters=filters,
+            raw_paths=raw_paths,
+        )
+        for part in text_slices(data)  # many tiny lines: each slice reduced at once
+    ]
+    return parts[0] if len(parts) == 1 else merge_partials(parts)
 
 
 def _take(pieces: Iterator[bytes | Overlong], count: int) -> list[bytes | Overlong]:
@@ -146,7 +154,7 @@ def _pieces(stream: IO[bytes], blocksize: int) -> Iterator[bytes | Overlong]:
     source: IO[bytes] | Any = io.BufferedReader(_Prefixed(head, stream))
     if head == _GZIP_MAGIC:
         source = gzip.GzipFile(fileobj=source, mode="rb")
-    yield from line_pieces(source, chunk_size=blocksize)
+    yield from line_pieces(source, chunk_size=min(blocksize, STREAM_CHUNK))
 
 
 class _Prefixed(io.RawIOBase):

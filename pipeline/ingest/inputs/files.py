@@ -28,6 +28,7 @@ from typing import Final
 import fsspec
 
 from pipeline.errors import InputError
+from pipeline.ingest.inputs.stream import STREAM_CHUNK
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.text import FailedInput
 
@@ -243,11 +244,15 @@ def plan_blocks(paths: list[str], blocksize: int) -> list[Block]:
 def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
     """The blocks of :func:`plan_blocks`, grouped into tasks of about ``blocksize`` bytes.
 
-    A block of a split file is a task of its own. Files read whole (small or compressed) are
-    grouped in input order: a task takes files until their sizes on disk add up to
-    ``blocksize`` or it holds :data:`MAX_GROUP_FILES` files, so 10,000 one-line files cost a
-    handful of tasks, not 10,000 (at about 8 ms of scheduling per task). A file whose size is
-    unknown is a task of its own.
+    A block of a split file is a task of its own; it is read in pieces of at most
+    :data:`~pipeline.ingest.inputs.stream.STREAM_CHUNK` bytes, whatever its length. Files read
+    whole (small or compressed) are grouped in input order: a task takes files until their
+    sizes on disk add up to ``blocksize`` or it holds :data:`MAX_GROUP_FILES` files, so 10,000
+    one-line files cost a handful of tasks, not 10,000 (at about 8 ms of scheduling per task).
+    A group task holds its files' texts at once, so with a ``blocksize`` above ``STREAM_CHUNK``
+    both limits are ``STREAM_CHUNK``: a larger uncompressed file is split into blocks (of
+    ``blocksize``) and a group closes at that many bytes, and a task's memory does not grow with
+    ``blocksize``. A file whose size is unknown is a task of its own.
 
     >>> import os, tempfile
     >>> folder = tempfile.mkdtemp()
@@ -259,6 +264,7 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
     """
     if blocksize < 1:
         raise InputError(f"blocksize must be >= 1 byte, got {blocksize}")
+    whole_bytes = min(blocksize, STREAM_CHUNK)  # most bytes of text a group task reads whole
     tasks: list[tuple[Block, ...]] = []
     group: list[Block] = []
     group_bytes = 0
@@ -266,7 +272,7 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
         compression = compression_of(path)
         size, mtime_ns, identity = _stat(path)
         whole = Block(path, 0, None, compression, size, mtime_ns, identity)
-        split = size is not None and compression is None and size > blocksize
+        split = size is not None and compression is None and size > whole_bytes
         if group and (split or size is None):  # keep input order (malformed records)
             tasks.append(tuple(group))
             group, group_bytes = [], 0
@@ -282,7 +288,7 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
             continue
         group.append(whole)
         group_bytes += size
-        if group_bytes >= blocksize or len(group) >= MAX_GROUP_FILES:
+        if group_bytes >= whole_bytes or len(group) >= MAX_GROUP_FILES:
             tasks.append(tuple(group))
             group, group_bytes = [], 0
     if group:

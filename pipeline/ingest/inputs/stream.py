@@ -33,8 +33,9 @@ import numpy as np
 MAX_LINE_BYTES: Final[int] = 4 * 2**20
 
 #: Bytes read at a time. Bounds a task's memory at a few times this value plus
-#: :data:`MAX_LINE_BYTES`; larger chunks amortise per-chunk overhead a little more.
-#: Legal range: >= 1; 16 MiB matches the default blocksize.
+#: :data:`MAX_LINE_BYTES`; larger chunks amortise per-chunk overhead a little more. Also the most
+#: text a task holds whole whatever ``--blocksize`` (a group of small files, a piece of standard
+#: input). Legal range: >= 1; 16 MiB matches the default blocksize.
 STREAM_CHUNK: Final[int] = 16 * 2**20
 
 #: Bytes scanned at a time when looking for the first line start of a block.

@@ -28,9 +28,9 @@ spelled out character by character in :data:`PY_WHITESPACE`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -80,6 +80,15 @@ LINE_PATTERN: Final[str] = (
 _VALID_PREFIX: Final[str] = re.sub(r"\(\?P<\w+>", "(?:", LINE_PATTERN).removesuffix("(?:.*)$")
 
 DEFAULT_FORMAT: Final[LogFormat] = LogFormat("default", "default")
+
+#: Most lines parsed in one pass. The parser holds about 25 bytes per line of the text it parses
+#: at once (Arrow offsets and lengths of the split, trimmed and measured lines, whatever the
+#: line's length), so a block of 16M empty lines would cost 400 MB; a text with more lines is
+#: parsed in slices of at most this many bytes (hence at most this many lines), each ending at a
+#: line break, and the slices' results are put together. Lower: less memory for dense text and
+#: more passes (a few ms each); real log lines (50 bytes or more) never reach it in a 16 MiB block.
+#: Legal range: >= 1 (tests use tiny values).
+MAX_PARSE_LINES: Final[int] = 2**20
 
 #: Time unit of the ``time`` column: UTC milliseconds since the epoch.
 TIME_TYPE: Final = pa.timestamp("ms", tz="UTC")
@@ -156,19 +165,71 @@ def parse_text(text: str | bytes, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPart
 
     ``text`` may be the raw bytes of a block: valid UTF-8 is used in place (Arrow checks it
     without holding the GIL; no Python ``str`` of the block is built, nor copied again into
-    Arrow), anything else is decoded with ``errors="replace"`` first, like any text read.
+    Arrow), anything else is decoded with ``errors="replace"`` first, like any text read. A text
+    of more than :data:`MAX_PARSE_LINES` lines (empty or tiny ones) is parsed slice by slice, so
+    the parser's memory follows the longest slice, not the number of lines.
 
     >>> frame = parse_text("\\n  \\r\\n[PURGE] /x, status=404, time=007ms user-agent=\\n").frame
     >>> frame.drop(columns=["time", "bytes"]).to_dict("records")
     [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
     """
+    if not _dense(text, MAX_PARSE_LINES):
+        return _to_partition(_parse_one(text, fmt))
+    return _to_partition(
+        _joined([_parse_one(part, fmt) for part in _slices(text, MAX_PARSE_LINES)])
+    )
+
+
+def _parse_one(text: str | bytes, fmt: LogFormat) -> _Parsed:
     items = _utf8(text) if isinstance(text, bytes) else pa.array([text], type=pa.large_string())
-    return _parse_items(items, fmt)
+    return _parse_array(pc.list_flatten(pc.split_pattern(items, "\n")), fmt)
 
 
 def _parse_items(items: pa.Array, fmt: LogFormat) -> ParsedPartition:
     """Parse Arrow strings that each hold one or more lines (a ``\\n`` ends a line)."""
-    return _parse_array(pc.list_flatten(pc.split_pattern(items, "\n")), fmt)
+    return _to_partition(_parse_array(pc.list_flatten(pc.split_pattern(items, "\n")), fmt))
+
+
+def text_slices(text: str | bytes) -> Iterator[str | bytes]:
+    """``text`` itself, or when it has more than :data:`MAX_PARSE_LINES` lines the slices
+    :func:`parse_text` would parse one at a time: a caller that reduces each slice's parse at
+    once (the read tasks aggregate it) then holds no result per line of the whole text.
+
+    >>> list(text_slices(b"a\\nb\\n"))
+    [b'a\\nb\\n']
+    """
+    if _dense(text, MAX_PARSE_LINES):
+        yield from _slices(text, MAX_PARSE_LINES)
+    else:
+        yield text
+
+
+def _dense(text: str | bytes, most: int) -> bool:
+    """True when ``text`` has more than ``most`` lines (a final one without ``\\n`` included)."""
+    newline: Any = "\n" if isinstance(text, str) else b"\n"
+    return len(text) > most and text.count(newline) + (not text.endswith(newline)) > most
+
+
+def _slices(text: str | bytes, most: int) -> Iterator[str | bytes]:
+    """``text`` cut after line breaks into slices of at most ``most`` characters, hence lines (a
+    slice of one line when the line is longer), made one at a time.
+
+    >>> list(_slices("a\\nbb\\nccc\\n\\n", 3))
+    ['a\\n', 'bb\\n', 'ccc\\n', '\\n']
+    >>> list(_slices(b"\\n" * 5, 2))
+    [b'\\n\\n', b'\\n\\n', b'\\n']
+    """
+    newline: Any = "\n" if isinstance(text, str) else b"\n"
+    start = 0
+    while start < len(text):
+        if len(text) - start <= most:
+            end = len(text)
+        else:
+            end = text.rfind(newline, start, start + most) + 1
+            if end <= start:  # no line ends within the window: one longer line alone
+                end = text.find(newline, start + most) + 1 or len(text)
+        yield text[start:end]
+        start = end
 
 
 def _utf8(data: bytes) -> pa.Array:
@@ -183,7 +244,7 @@ def _utf8(data: bytes) -> pa.Array:
         return pa.array([data.decode("utf-8", errors="replace")], type=pa.large_string())
 
 
-def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:
+def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
     """Trim, drop blank lines, match the format, convert the fields; the rest is malformed."""
     trimmed = pc.utf8_trim(raw, characters=PY_WHITESPACE)
     filled = _bool(pc.greater(pc.binary_length(trimmed), 0))
@@ -204,16 +265,43 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> ParsedPartition:
     if not valid.all():  # matched, but a field did not convert: malformed after all
         ok[np.flatnonzero(ok)[~valid]] = False
         columns = {name: column.filter(pa.array(valid)) for name, column in columns.items()}
-    frame = pa.table(columns).to_pandas()
+    bad = pa.array(~ok)
+    return _Parsed(pa.table(columns), lines.filter(bad), np.flatnonzero(filled)[~ok], line_count)
+
+
+class _Parsed(NamedTuple):
+    """A parse before its rows become pandas: what :class:`ParsedPartition` holds, the frame
+    still an Arrow table (slices of one text are joined as tables: pandas would turn differing
+    categories into objects)."""
+
+    table: pa.Table
+    malformed_array: pa.Array
+    malformed_index: np.ndarray[Any, Any]
+    line_count: int
+
+
+def _joined(parts: Sequence[_Parsed]) -> _Parsed:
+    """The parses of consecutive slices of one text as the parse of the whole text: rows and
+    malformed lines in order, malformed line indexes shifted by the lines of the slices before."""
+    shifts = np.cumsum([0] + [part.line_count for part in parts[:-1]])
+    return _Parsed(
+        pa.concat_tables([part.table for part in parts]).combine_chunks(),
+        pa.concat_arrays([part.malformed_array for part in parts]),
+        np.concatenate([p.malformed_index + shift for p, shift in zip(parts, shifts, strict=True)]),
+        sum(part.line_count for part in parts),
+    )
+
+
+def _to_partition(parsed: _Parsed) -> ParsedPartition:
+    frame = parsed.table.to_pandas()
     if not len(frame):  # an empty dictionary array converts to object categories
         categories = pd.Index([], dtype=frame["path"].dtype)
         frame["method"] = pd.Categorical([], categories=categories)
-    bad = pa.array(~ok)
     return ParsedPartition(
         frame=frame,
-        malformed_array=lines.filter(bad),
-        malformed_index=np.flatnonzero(filled)[~ok],
-        line_count=line_count,
+        malformed_array=parsed.malformed_array,
+        malformed_index=parsed.malformed_index,
+        line_count=parsed.line_count,
     )
 
 
