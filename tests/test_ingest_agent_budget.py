@@ -34,6 +34,7 @@ from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.report.text import render_ingest
 from pipeline.reporting.text import render_json
+from tests.conftest import SMALL_BLOCKSIZE
 from tests.test_ingest_agents import (
     as_counts,
     merged_in_random_tree,
@@ -44,10 +45,14 @@ from tests.test_ingest_agents import (
 assert ua_parser.RegexResolver is not None  # ua-parser[regex], a runtime dependency
 _RESOLVER = ua_parser.RegexResolver(ua_parser.load_lazy_builtins())
 FAMILY_KEYS = ("browser", "bot", "tool", "other", "unknown")
+pytestmark = pytest.mark.usefixtures("small_blocks")
+
 MODES = [
-    pytest.param(ExecutionSettings(mode="sync"), 64 * 1024, id="sync-64KiB"),
+    pytest.param(ExecutionSettings(mode="sync"), SMALL_BLOCKSIZE, id="sync-64KiB"),
     pytest.param(ExecutionSettings(mode="sync"), 16 * 1024 * 1024, id="sync-16MiB"),
-    pytest.param(ExecutionSettings(mode="threading", workers=3), 64 * 1024, id="threading-64KiB"),
+    pytest.param(
+        ExecutionSettings(mode="threading", workers=3), SMALL_BLOCKSIZE, id="threading-64KiB"
+    ),
 ]
 
 
@@ -151,7 +156,7 @@ def ordinary() -> tuple[list[str], dict[str, Counter[str]]]:
         *MODES,
         pytest.param(
             ExecutionSettings(mode="process", workers=2),
-            64 * 1024,
+            SMALL_BLOCKSIZE,
             id="process-64KiB",
             marks=pytest.mark.subprocess,
         ),

@@ -17,10 +17,12 @@ from pipeline.cli import cli
 from pipeline.ingest import read
 from pipeline.ingest.inputs.files import Block
 from pipeline.ingest.inputs.planned import ChangedInput, PlannedReader
+from tests.conftest import SMALL_BLOCKSIZE
 
 GOOD = "[GET] /x, status=200, time=5ms user-agent=curl/8\n"
 OTHER = "[POST] /y, status=500, time=7ms user-agent=curl/8\n"
-BLOCK = 65536  # the smallest --blocksize
+BLOCK = SMALL_BLOCKSIZE  # several blocks of a small file (the floor is lowered for tests)
+pytestmark = pytest.mark.usefixtures("small_blocks")
 DEPTH = 1100  # directories nested: beyond Python's recursion limit of 1,000
 
 
