@@ -199,3 +199,25 @@ def test_the_checks_see_what_they_check() -> None:
     assert _resolves("pipeline.ingest.options.IngestOptions")
     assert not _resolves("pipeline.no_such_module")
     assert not _resolves("pipeline.engine.settings.NO_SUCH_NAME")
+
+
+#: ``test_file.py``, ``test_file.py::test_name`` or ``test_name`` as the docs cite a test.
+_CITED_TEST = re.compile(r"`(?:(test_\w+\.py)(?:::(test_\w+))?|(test_\w+))`")
+
+#: The source of every test module, by file name.
+_TEST_SOURCES = {path.name: path.read_text() for path in (REPO_ROOT / "tests").glob("test_*.py")}
+
+
+@pytest.mark.parametrize("page", sorted(ALL_DOCS))
+def test_every_cited_test_exists(page: str) -> None:
+    """A rule in the docs that names its test names one that exists (reliability.md lists a test
+    per guarantee; a renamed test must not leave the guarantee untested on paper)."""
+    for match in _CITED_TEST.finditer(ALL_DOCS[page]):
+        module, name, bare = match.groups()
+        if module is not None:
+            assert module in _TEST_SOURCES, (page, module)
+        sources = [_TEST_SOURCES[module]] if module is not None else _TEST_SOURCES.values()
+        wanted = name or bare
+        if wanted is not None:
+            found = any(re.search(rf"^def {wanted}\(", text, re.M) for text in sources)
+            assert found, (page, match.group())
