@@ -104,17 +104,31 @@ def block_partial(
             skipped = len(overlong)
         if text is None:
             break
-        for part in text_slices(text):  # many tiny lines: each slice reduced at once
-            parts.append(
-                aggregate_partition(
-                    parse_text(part, fmt),
-                    source,
-                    keep_malformed=keep_malformed,
-                    filters=filters,
-                    raw_paths=raw_paths,
-                )
-            )
+        parts.extend(text_partials(text, fmt, source, keep_malformed, filters, raw_paths))
     return merge_partials(parts) if parts else Partial()
+
+
+def text_partials(
+    text: str | bytes,
+    fmt: LogFormat,
+    source: str,
+    keep_malformed: bool,
+    filters: Filters | None,
+    raw_paths: bool,
+) -> list[Partial]:
+    """The partials of a text of whole lines, one per slice of at most
+    :data:`~pipeline.ingest.parsing.parse.MAX_PARSE_LINES` lines: each slice is parsed and
+    reduced at once, so a text of many tiny lines never holds all their parsed columns."""
+    return [
+        aggregate_partition(
+            parse_text(part, fmt),
+            source,
+            keep_malformed=keep_malformed,
+            filters=filters,
+            raw_paths=raw_paths,
+        )
+        for part in text_slices(text)
+    ]
 
 
 def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: bool) -> Partial:

@@ -30,15 +30,14 @@ from pipeline.errors import InputError
 from pipeline.ingest.aggregate.filters import Filters
 from pipeline.ingest.aggregate.partial import (
     Partial,
-    aggregate_partition,
     merge_file,
     merge_partials,
 )
 from pipeline.ingest.detect import SAMPLE_BYTES, Detection, detect_sample, head_lines
 from pipeline.ingest.formats.presets import DETECTION_ORDER, LogFormat, preset
 from pipeline.ingest.inputs.stream import STREAM_CHUNK, Overlong, line_pieces
-from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text, text_slices
-from pipeline.ingest.read import READ_ERRORS, describe_error, overlong_partial
+from pipeline.ingest.parsing.parse import DEFAULT_FORMAT
+from pipeline.ingest.read import READ_ERRORS, describe_error, overlong_partial, text_partials
 from pipeline.reporting.text import FailedInput
 
 #: The ``--path`` value that means standard input, and the input's name in reports.
@@ -127,16 +126,7 @@ def text_partial(
 ) -> Partial:
     """Parse and aggregate one piece of whole lines (a task; top level so that it pickles); the
     parser decodes ``data`` itself (in place when valid UTF-8, else with ``errors="replace"``)."""
-    parts = [
-        aggregate_partition(
-            parse_text(part, fmt),
-            source,
-            keep_malformed=keep_malformed,
-            filters=filters,
-            raw_paths=raw_paths,
-        )
-        for part in text_slices(data)  # many tiny lines: each slice reduced at once
-    ]
+    parts = text_partials(data, fmt, source, keep_malformed, filters, raw_paths)
     return parts[0] if len(parts) == 1 else merge_partials(parts)
 
 
