@@ -206,6 +206,7 @@ def text_slices(text: str | bytes) -> Iterator[str | bytes]:
 
 #: The byte of a line break, for :func:`_dense`.
 _NEWLINE: Final[int] = ord("\n")
+_COUNT_STEP: Final[int] = 256 * 1024
 
 
 def _dense(text: str | bytes, most: int) -> bool:
@@ -214,8 +215,13 @@ def _dense(text: str | bytes, most: int) -> bool:
         return False
     if isinstance(text, str):
         return text.count("\n") + (not text.endswith("\n")) > most
-    # numpy counts a byte 2.4x faster than bytes.count (3.5 ms against 8.4 ms per 16 MiB)
-    breaks = int(np.count_nonzero(np.frombuffer(text, dtype=np.uint8) == _NEWLINE))
+    # numpy counts a byte about twice as fast as bytes.count; 256 KiB at a time, so the
+    # comparison's temporary array stays small whatever the text's length
+    data = np.frombuffer(text, dtype=np.uint8)
+    breaks = sum(
+        int(np.count_nonzero(data[start : start + _COUNT_STEP] == _NEWLINE))
+        for start in range(0, len(data), _COUNT_STEP)
+    )
     return breaks + (not text.endswith(b"\n")) > most
 
 
