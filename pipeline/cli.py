@@ -41,7 +41,7 @@ from pipeline.engine.settings import (
 )
 from pipeline.errors import InputError, OutputError, PipelineError
 from pipeline.reporting.display import escape_text, escape_undecodable
-from pipeline.reporting.outputs import atomic_text, check_outputs
+from pipeline.reporting.outputs import STREAM_PATH, atomic_text, check_outputs
 from pipeline.reporting.text import format_bytes, render_json
 
 if TYPE_CHECKING:
@@ -50,9 +50,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 #: 128 + SIGPIPE, what a shell reports for a tool killed by writing to a closed pipe.
 EXIT_PIPE = 141
-
-#: ``--output -``: the report goes to standard output, as without ``--output``.
-STDOUT_PATH = "-"
 
 log = logging.getLogger("mini_orchestrator")
 
@@ -215,7 +212,7 @@ def _feature_command(feature: registry.Feature) -> click.Command:
         progress = params.pop("progress")
         output_format: str = params.pop("output_format")
         output: Path | None = params.pop("output")
-        if output is not None and os.fspath(output) == STDOUT_PATH:
+        if output is not None and os.fspath(output) == STREAM_PATH:  # standard output
             output = None
         path: str | None = params.pop("path")
         try:

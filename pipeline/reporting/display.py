@@ -35,12 +35,13 @@ from typing import Final
 
 _NAMED: Final[dict[str, str]] = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
-#: Control characters (C0, DEL, C1), bidirectional controls, line and paragraph separators (the
-#: set :func:`pipeline.reporting.text.printable` escapes in the report), and the surrogates that
-#: stand for undecodable bytes.
-_UNSAFE: Final[re.Pattern[str]] = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\udc80-\udcff]"
-)
+#: The characters a terminal acts on, as the body of a regular-expression class: control
+#: characters (C0, DEL, C1), bidirectional controls, line and paragraph separators. File names
+#: here and log text in the report (:func:`pipeline.reporting.text.printable`) escape them all.
+TERMINAL_CONTROLS: Final[str] = "\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069"
+
+#: :data:`TERMINAL_CONTROLS` and the surrogates that stand for undecodable bytes.
+_UNSAFE: Final[re.Pattern[str]] = re.compile(f"[{TERMINAL_CONTROLS}\udc80-\udcff]")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from pipeline.reporting.display import escape_undecodable
+from pipeline.reporting.display import TERMINAL_CONTROLS, escape_undecodable
 
 #: Version of the JSON documents (``"schema_version"``): an integer, raised once per issue that
 #: changes a key's name, type or enumeration; docs/report.schema.json changes with it (its
@@ -202,7 +202,7 @@ def format_bytes(count: int) -> str:
 #: Control characters (C0, DEL, C1), bidirectional overrides and line separators: a terminal
 #: acts on them (an OSC title sequence ends with BEL, ESC starts a colour), so the text report
 #: shows them as escapes.
-_UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_UNPRINTABLE: Final = re.compile(f"[{TERMINAL_CONTROLS}]")
 
 
 def printable(text: str) -> str:
@@ -238,7 +238,7 @@ def printable_cut(text: str, width: int) -> str:
 
 
 #: A run of printable characters or one character that :func:`printable` escapes.
-_PIECES: Final = re.compile(f"{_UNPRINTABLE.pattern}|[^{_UNPRINTABLE.pattern[1:-1]}]+")
+_PIECES: Final = re.compile(f"[{TERMINAL_CONTROLS}]|[^{TERMINAL_CONTROLS}]+")
 
 
 def _escape_char(match: re.Match[str]) -> str:

@@ -40,6 +40,7 @@ from pipeline.errors import InputError
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.distribution import KEYED, Distributions, combine, summaries
 from pipeline.ingest.aggregate.partial import MINUTE_MS
+from pipeline.ingest.parsing.convert import MIN_TIME_MS
 
 #: Bucket names and their length in minutes, smallest first. The ones past ``1d`` exist so that a
 #: timeline spanning centuries (a stray year-0001 or year-9999 time) stays a few hundred rows.
@@ -62,9 +63,10 @@ MAX_AUTO_ROWS: Final[int] = 300
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-#: 0001-01-01T00:00:00Z in ms since the epoch, the earliest time a report writes: a bucket that
-#: begins before it (a ``7d`` or coarser bucket holding a time of year 1) shows it as its start.
-FIRST_TIME_MS: Final[int] = -62_135_596_800_000
+#: 0001-01-01T00:00:00Z in ms since the epoch, the earliest time a line can have (parsing
+#: refuses earlier ones): a bucket that begins before it (a ``7d`` or coarser bucket holding a
+#: time of year 1) shows it as its start.
+FIRST_TIME_MS: Final[int] = MIN_TIME_MS
 
 
 def check_bucket(bucket: str) -> str:

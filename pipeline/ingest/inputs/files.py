@@ -20,6 +20,7 @@ import glob
 import os
 import stat
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -161,33 +162,23 @@ def _walk(root: str) -> tuple[list[str], list[FailedInput]]:
             failed.append(FailedInput(directory, _describe(exc)))
             continue
         subdirs: list[str] = []
-        for entry in sorted(entries, key=lambda entry: (_is_link(entry), entry.name)):
-            if _is_dir(entry):
+        for entry in sorted(entries, key=lambda entry: (_answers(entry.is_symlink), entry.name)):
+            if _answers(entry.is_dir):
                 if _visit_once(entry.path, seen):
                     subdirs.append(entry.path)
-            elif (_is_file(entry) or _is_link(entry)) and _visit_once(entry.path, seen):
+            elif (_answers(entry.is_file) or _answers(entry.is_symlink)) and _visit_once(
+                entry.path, seen
+            ):
                 found.append(entry.path)
         stack.extend(reversed(subdirs))
     return sorted(found, key=lambda item: Path(item).relative_to(root).parts), failed
 
 
-def _is_dir(entry: os.DirEntry[str]) -> bool:
+def _answers(question: Callable[[], bool]) -> bool:
+    """A directory entry's ``is_dir``/``is_file``/``is_symlink``, False when the entry cannot
+    be examined (its ``stat`` fails)."""
     try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
-def _is_file(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_file()
-    except OSError:
-        return False
-
-
-def _is_link(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_symlink()
+        return question()
     except OSError:
         return False
 

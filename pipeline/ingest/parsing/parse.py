@@ -173,11 +173,8 @@ def parse_text(text: str | bytes, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPart
     >>> frame.drop(columns=["time", "bytes"]).to_dict("records")
     [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
     """
-    if not _dense(text, MAX_PARSE_LINES):
-        return _to_partition(_parse_one(text, fmt))
-    return _to_partition(
-        _joined([_parse_one(part, fmt) for part in _slices(text, MAX_PARSE_LINES)])
-    )
+    parts = [_parse_one(part, fmt) for part in text_slices(text)]
+    return _to_partition(parts[0] if len(parts) == 1 else _joined(parts))
 
 
 def _parse_one(text: str | bytes, fmt: LogFormat) -> _Parsed:
