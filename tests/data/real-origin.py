@@ -47,6 +47,8 @@ class Origin(BaseHTTPRequestHandler):
             self.reply(500, b"error\n")
         elif path == "/form" and self.command == "POST":
             self.reply(200, b"posted\n")
+        elif path == "/cached":
+            self.reply(200, b"cached\n", Cache_Control="max-age=60")
         elif path == "/slow":
             time.sleep(0.2)
             self.reply(200, b"slow\n")

@@ -1,7 +1,8 @@
 # Shared by the */record.sh scripts of the real-server samples (sourced, not run): the fixed set
 # of curl requests each server is sent, in this order, plus small helpers. Paths the servers know:
 # / and /index.html (200), /dir (301 to /dir/), /large (200, 200000 bytes), /error (a 5xx: the
-# origin's 500, or each server's own way to fail), /form (POST), /slow (0.2 s, proxies only),
+# origin's 500, or each server's own way to fail), /form (POST), /slow (0.2 s) and /cached
+# (Cache-Control: max-age=60) on the proxies' origin only,
 # /caf%C3%A9/na%20me.html (a %-escaped name); anything else is a 404.
 
 # free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
