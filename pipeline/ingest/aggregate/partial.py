@@ -179,6 +179,8 @@ class Partial:
         (:mod:`pipeline.ingest.aggregate.agents`).
     filtered
         Parsed lines removed by a filter (they are in no other count).
+    directives
+        Directive lines (W3C ``#Fields:``, ``#Version:`` ...): neither parsed nor malformed.
     bytes_sent
         Sum of the response sizes of the requests counted.
     time_min, time_max
@@ -213,6 +215,7 @@ class Partial:
     agents: CappedCounts = field(default_factory=empty_capped)
     agent_summary: AgentPartial = field(default_factory=lambda: merge_agents([]))
     filtered: int = 0
+    directives: int = 0
     bytes_sent: int = 0
     time_min: int | None = None
     time_max: int | None = None
@@ -286,6 +289,7 @@ def aggregate_partition(
         malformed=len(malformed),
         malformed_samples=samples,
         lines_seen=parsed.line_count,
+        directives=parsed.directives,
         malformed_lines=records,
         requests=_requests(method_code, status, method_names),
         latency=from_codes(
@@ -461,6 +465,7 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         agents=merge_capped([part.agents for part in partials], limits.AGENTS),
         agent_summary=merge_agents([part.agent_summary for part in partials]),
         filtered=sum(part.filtered for part in partials),
+        directives=sum(part.directives for part in partials),
         bytes_sent=sum(part.bytes_sent for part in partials),
         time_min=min((p.time_min for p in partials if p.time_min is not None), default=None),
         time_max=max((p.time_max for p in partials if p.time_max is not None), default=None),

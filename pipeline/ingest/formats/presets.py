@@ -39,11 +39,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Final
 
 from pipeline.errors import InputError
-
-Kind = Literal["default", "regex", "json"]
+from pipeline.ingest.formats.table import PRESET_NAMES, Kind, preset_row
 
 #: A quoted field as nginx and Apache write it: nginx escapes ``"`` as ``\\x22`` and Apache as
 #: ``\\"``; both escape ``\\`` itself, so "anything but a quote or a backslash, or an escaped
@@ -71,17 +70,34 @@ LATENCY_LIST_OR_EMPTY: Final[str] = rf"(?:{LATENCY_LIST})?"
 #: ``$request_method``: nginx writes ``-`` when there is none (``""`` with ``escape=json``).
 METHOD_OR_DASH: Final[str] = r"(?:[A-Za-z]*|-)"
 
-#: Latency roles in the order they are preferred, with their unit.
+#: Latency roles in the order they are preferred (their converters, with the unit of each, are
+#: :data:`pipeline.ingest.parsing.roles.LATENCY_ROLES`, which has the same keys).
 LATENCY_PRIORITY: Final[tuple[str, ...]] = (
     "latency_s",  # $request_time
     "latency_us",  # %D, %{us}T
     "latency_ms",  # %{ms}T
     "latency_s_int",  # %T, %{s}T (whole seconds)
+    "latency_s_or_neg1",  # ALB/ELB processing times (summed); -1 is none
+    "latency_ms_or_neg1",  # HAProxy Ta/Tt; -1 is none
     "latency_list_s",  # $upstream_response_time
 )
 
-#: Time roles in the order they are preferred.
+#: Time roles in the order they are preferred (converters:
+#: :data:`pipeline.ingest.parsing.roles.TIME_ROLES`).
 TIME_ROLES: Final[tuple[str, ...]] = ("time_clf", "time_iso", "time_epoch_s")
+
+#: Separates a role from the number of one of its captures: ``latency_s_or_neg1__2`` is another
+#: capture of ``latency_s_or_neg1`` (captures of one latency role add up).
+CAPTURE_SEPARATOR: Final[str] = "__"
+
+
+def base_role(role: str) -> str:
+    """The role a group captures, without its capture number.
+
+    >>> base_role("latency_s_or_neg1__2"), base_role("status")
+    ('latency_s_or_neg1', 'status')
+    """
+    return role.split(CAPTURE_SEPARATOR, 1)[0]
 
 
 @dataclass(frozen=True)
@@ -167,6 +183,8 @@ class LogFormat:
         :mod:`pipeline.ingest.parsing.scan` to cut validated lines at their delimiters).
     extras
         The line may continue after the format (``common``/``combined``: `` ...``).
+    options
+        Settings of the kind's parser (:attr:`pipeline.ingest.formats.table.Preset.options`).
     """
 
     name: str
@@ -176,6 +194,7 @@ class LogFormat:
     json_fields: tuple[tuple[str, str, str | None], ...] = ()
     layout: tuple[tuple[str, str, str], ...] = ()
     extras: bool = False
+    options: tuple[tuple[str, str], ...] = ()
 
     @property
     def match_pattern(self) -> str:
@@ -187,14 +206,16 @@ class LogFormat:
         """The role the latency is read from, or None when the format has none."""
         if self.kind != "regex":
             return "latency_ms"  # default grammar and JSON (a JSON line may still lack it)
-        return next((role for role in LATENCY_PRIORITY if role in self.roles), None)
+        present = {base_role(role) for role in self.roles}
+        return next((role for role in LATENCY_PRIORITY if role in present), None)
 
     @property
     def time_role(self) -> str | None:
         """The role the time is read from, or None when the format has no time field."""
         if self.kind == "json":
             return "json"
-        return next((role for role in TIME_ROLES if role in self.roles), None)
+        present = {base_role(role) for role in self.roles}
+        return next((role for role in TIME_ROLES if role in present), None)
 
     @property
     def has_latency(self) -> bool:
@@ -209,31 +230,57 @@ class LogFormat:
         return self.kind == "json" or "bytes" in self.roles
 
 
-_COMMON: Final[str] = (
-    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent'
-)
-_COMBINED: Final[str] = _COMMON + ' "$http_referer" "$http_user_agent"'
-
-#: Preset names accepted by ``--log-format``, in the order auto-detection breaks ties.
-DETECTION_ORDER: Final[tuple[str, ...]] = ("default", "combined", "common", "json")
+#: Preset names accepted by ``--log-format``, in the order auto-detection breaks ties (the rows
+#: of :data:`pipeline.ingest.formats.table.PRESET_TABLE`).
+DETECTION_ORDER: Final[tuple[str, ...]] = PRESET_NAMES
 PRESETS: Final[tuple[str, ...]] = ("auto", *DETECTION_ORDER)
 
 
 def preset(name: str) -> LogFormat:
-    """A preset by name (not ``auto``, which is a choice between presets per file).
+    """A preset by name (not ``auto``, which is a choice between presets per file), built from
+    its row of the preset table.
 
-    ``common`` and ``combined`` ignore extra fields after the last declared one (many sites
-    append fields to combined), so their patterns end with an optional `` ...``.
+    A preset with ``extras`` ignores fields after its last declared one (many sites append
+    fields to combined), so its pattern ends with an optional `` ...``.
     """
-    if name == "default":
-        return LogFormat("default", "default")
-    if name == "json":
-        return LogFormat("json", "json")
-    if name in ("common", "combined"):
-        compiled = _compile_nginx(_COMMON if name == "common" else _COMBINED, name)
-        pattern = compiled.pattern.removesuffix("$") + "(?: .*)?$"
-        return replace(compiled, pattern=pattern, extras=True)
-    raise InputError(f"unknown log format {name!r}; valid names: {', '.join(PRESETS)}")
+    row = preset_row(name)
+    if row is None:
+        raise InputError(f"unknown log format {name!r}; valid names: {', '.join(PRESETS)}")
+    if row.kind != "regex":
+        return LogFormat(name, row.kind, options=row.options)
+    if row.spec.startswith("^"):
+        compiled = compile_pattern(row.spec, name)
+    elif "$" in row.spec:
+        compiled = _compile_nginx(_unwrap_nginx(row.spec), name)
+    else:
+        compiled = _compile_apache(row.spec, name)
+    compiled = replace(compiled, options=row.options)
+    if not row.extras:
+        return compiled
+    pattern = compiled.pattern.removesuffix("$") + "(?: .*)?$"
+    return replace(compiled, pattern=pattern, extras=True)
+
+
+def compile_pattern(pattern: str, name: str) -> LogFormat:
+    """A format from an RE2 pattern whose named groups are roles (``(?P<status>...)``, or
+    ``(?P<latency_s_or_neg1__2>...)`` for another capture of a role); unnamed groups must be
+    non-capturing. The groups are renamed ``g0``, ``g1``, ... in order, as compiled format
+    strings name them.
+
+    >>> fmt = compile_pattern(r"^(?P<status>[0-9]{3}) (?P<latency_ms>[0-9]+)$", "x")
+    >>> fmt.pattern, fmt.roles, fmt.latency_role
+    ('^(?P<g0>[0-9]{3}) (?P<g1>[0-9]+)$', ('status', 'latency_ms'), 'latency_ms')
+    """
+    roles: list[str] = []
+
+    def rename(match: re.Match[str]) -> str:
+        roles.append(match.group(1))
+        return f"(?P<g{len(roles) - 1}>"
+
+    renamed = re.sub(r"\(\?P<(\w+)>", rename, pattern)
+    if "status" not in {base_role(role) for role in roles}:
+        raise InputError(f"log format {name!r} has no status group")
+    return LogFormat(name, "regex", renamed, tuple(roles))
 
 
 def compile_format(spec: str) -> LogFormat:

@@ -186,8 +186,43 @@ def integer_or_dash(strings: pa.Array) -> tuple[IntArray, BoolArray]:
 
 
 def status_codes(strings: pa.Array) -> np.ndarray[Any, np.dtype[np.int16]]:
-    """Three-digit status strings (already validated 100-599) as int16."""
+    """Status strings already validated (``100``-``599``, or no status: ``000``, ``0``, ``-``)
+    as int16; no status is 0 (the status class ``none``).
+
+    >>> status_codes(pa.array(["200", "000", "-", "0"])).tolist()
+    [200, 0, 0, 0]
+    """
+    strings = pc.if_else(pc.equal(strings, "-"), "0", strings)
     return np.asarray(pc.cast(strings, pa.int16()).to_numpy(zero_copy_only=False), np.int16)
+
+
+#: A request target that is an absolute URL (proxies and load balancers log the whole URL):
+#: ``scheme://[userinfo@]host[:port]`` then the path. The host is what group ``host`` captures.
+URL_TARGET: Final[str] = (
+    r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]/?#]*\]|[^:/?#]*)(?::[0-9]*)?"
+)
+
+
+def url_targets(targets: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """Request targets with absolute URLs reduced to their path (and query), and the URLs'
+    hosts (null where the target is not a URL; None when no target is one, the common case).
+
+    An empty path is ``/``. A ``CONNECT`` target (``host:443``) is not a URL and stays as is.
+
+    >>> paths, hosts = url_targets(pa.array(["https://a.example:443/x?q=1", "/y", "http://b"]))
+    >>> paths.to_pylist(), hosts.to_pylist()
+    (['/x?q=1', '/y', '/'], ['a.example', None, 'b'])
+    """
+    targets = large_strings(targets)
+    is_url = pc.fill_null(pc.match_substring_regex(targets, pattern=URL_TARGET), False)
+    if not pc.any(is_url).as_py():
+        return targets, None
+    hosts = pc.struct_field(pc.extract_regex(targets, pattern=URL_TARGET), [0])
+    rest = pc.replace_substring_regex(targets, pattern=URL_TARGET, replacement="")
+    slash = pc.utf8_replace_slice(rest, start=0, stop=0, replacement="/")
+    rest = pc.if_else(pc.starts_with(rest, "/"), rest, slash)
+    paths = pc.if_else(is_url, rest, targets)
+    return paths, pc.if_else(is_url, hosts, pa.scalar(None, pa.large_string()))
 
 
 def split_request(requests: pa.Array) -> tuple[pa.Array, pa.Array]:

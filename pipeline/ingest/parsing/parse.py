@@ -39,18 +39,16 @@ import pyarrow.compute as pc
 
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.parsing.convert import (
-    clf_time_ms,
     decimal_to_ms,
-    epoch_to_ms,
     integer_or_dash,
-    iso_time_ms,
-    latency_list_to_ms,
     positions,
     split_request,
     status_codes,
     substrings,
+    url_targets,
 )
 from pipeline.ingest.parsing.jsonlines import JsonRows, parse_json
+from pipeline.ingest.parsing.roles import TIME_ROLES, latency_of
 from pipeline.ingest.parsing.scan import cut_fields
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
@@ -93,14 +91,6 @@ MAX_PARSE_LINES: Final[int] = 2**20
 #: Time unit of the ``time`` column: UTC milliseconds since the epoch.
 TIME_TYPE: Final = pa.timestamp("ms", tz="UTC")
 
-#: Latency roles -> power of ten to milliseconds.
-_LATENCY_EXPONENT: Final[dict[str, int]] = {
-    "latency_s": 3,
-    "latency_s_int": 3,
-    "latency_ms": 0,
-    "latency_us": -3,
-}
-
 
 @dataclass(frozen=True)
 class ParsedPartition:
@@ -113,7 +103,8 @@ class ParsedPartition:
         line is not ``METHOD TARGET PROTOCOL``), ``path`` (string, query string included),
         ``status`` (int16), ``latency_ms`` (float64, NaN when the line has none), ``user_agent``
         (string, ``""`` when missing or ``-``), ``time`` (UTC, NaT when none), ``bytes`` (int64,
-        0 when the format has no size).
+        0 when the format has no size), ``host`` (string: the virtual host or the host of a
+        full-URL request target; missing when the line has none).
     malformed_array
         The trimmed malformed lines, in input order, as an Arrow array (no Python objects until
         someone asks for them).
@@ -123,6 +114,8 @@ class ParsedPartition:
     line_count
         Lines of the text, blank ones included (a final line without ``\n`` counts; the empty
         text has none): what a later partition's line numbers are shifted by.
+    directives
+        Directive lines (W3C ``#Fields:`` ...), neither parsed nor malformed.
     """
 
     frame: pd.DataFrame
@@ -131,6 +124,7 @@ class ParsedPartition:
         default_factory=lambda: np.zeros(0, dtype=np.int64)
     )
     line_count: int = 0
+    directives: int = 0
 
     @property
     def malformed(self) -> list[str]:
@@ -290,6 +284,7 @@ class _Parsed(NamedTuple):
     malformed_array: pa.Array
     malformed_index: np.ndarray[Any, Any]
     line_count: int
+    directives: int = 0
 
 
 def _joined(parts: Sequence[_Parsed]) -> _Parsed:
@@ -301,6 +296,7 @@ def _joined(parts: Sequence[_Parsed]) -> _Parsed:
         pa.concat_arrays([part.malformed_array for part in parts]),
         np.concatenate([p.malformed_index + shift for p, shift in zip(parts, shifts, strict=True)]),
         sum(part.line_count for part in parts),
+        sum(part.directives for part in parts),
     )
 
 
@@ -314,6 +310,7 @@ def _to_partition(parsed: _Parsed) -> ParsedPartition:
         malformed_array=parsed.malformed_array,
         malformed_index=parsed.malformed_index,
         line_count=parsed.line_count,
+        directives=parsed.directives,
     )
 
 
@@ -344,6 +341,7 @@ def _default_fields(valid: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray[An
         "user_agent": substrings(data, unit + 14, end),
         "time": pa.nulls(count, TIME_TYPE),
         "bytes": pa.array(np.zeros(count, dtype=np.int64)),
+        "host": pa.nulls(count, pa.large_string()),
     }, latency_ok
 
 
@@ -364,24 +362,17 @@ def _regex_fields(
     target: pa.Array = fields.get("target", fields.get("path", dash))
     if "request" in fields:
         method, target = split_request(fields["request"])
+    target, url_hosts = url_targets(target)
     latency = np.full(count, np.nan)
     role = fmt.latency_role
-    if role == "latency_list_s":
-        latency, ok = latency_list_to_ms(fields[role])
-        valid &= ok
-    elif role is not None:
-        latency, ok = decimal_to_ms(fields[role], _LATENCY_EXPONENT[role])
+    if role is not None:
+        latency, ok = latency_of(fields, role, count)
         valid &= ok
     time_ms, has_time = np.zeros(count, dtype=np.int64), np.zeros(count, dtype=bool)
     time_role = fmt.time_role
     if time_role is not None:
         has_time[:] = True
-        if time_role == "time_clf":
-            time_ms, ok = clf_time_ms(fields[time_role], shape_checked=True)
-        elif time_role == "time_iso":
-            time_ms, ok = iso_time_ms(fields[time_role])
-        else:
-            time_ms, ok = epoch_to_ms(fields[time_role])
+        time_ms, ok = TIME_ROLES[time_role](fields[time_role])
         valid &= ok
     sizes = np.zeros(count, dtype=np.int64)
     if "bytes" in fields:
@@ -399,6 +390,7 @@ def _regex_fields(
         "user_agent": _agents(agent, count),
         "time": _times(time_ms, has_time),
         "bytes": pa.array(sizes),
+        "host": _hosts(fields.get("host", url_hosts), count),
     }, valid
 
 
@@ -412,6 +404,7 @@ def _json_fields(rows: JsonRows) -> tuple[dict[str, pa.Array], np.ndarray[Any, A
         "user_agent": pc.cast(rows.user_agent.filter(keep), pa.large_string()),
         "time": _times(rows.time_ms[rows.ok], rows.has_time[rows.ok]),
         "bytes": pa.array(rows.bytes[rows.ok]),
+        "host": pa.nulls(int(rows.ok.sum()), pa.large_string()),
     }, np.ones(int(rows.ok.sum()), dtype=bool)
 
 
@@ -420,6 +413,14 @@ def _agents(agent: pa.Array | None, count: int) -> pa.Array:
     if agent is None:
         return pa.array([""] * count, type=pa.large_string())
     return pc.cast(pc.if_else(pc.equal(agent, "-"), "", agent), pa.large_string())
+
+
+def _hosts(host: pa.Array | None, count: int) -> pa.Array:
+    """Hosts; a missing field, ``-`` or ``""`` is no host (null)."""
+    if host is None:
+        return pa.nulls(count, pa.large_string())
+    host = pc.cast(host, pa.large_string())
+    return pc.if_else(pc.is_in(host, pa.array(["-", ""])), pa.scalar(None, pa.large_string()), host)
 
 
 def _times(time_ms: np.ndarray[Any, Any], has_time: np.ndarray[Any, Any]) -> pa.Array:

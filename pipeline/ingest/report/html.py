@@ -137,6 +137,7 @@ def _summary(data: Mapping[str, Any]) -> str:
         ("lines parsed", f"{lines['parsed']:,}"),
         ("malformed", f"{lines['malformed']:,}"),
         ("filtered", f"{lines['filtered']:,}"),
+        ("directives", f"{lines['directives']:,}"),
         ("error rate (5xx)", format_share(classes["5xx"], total)),
         ("4xx rate", format_share(classes["4xx"], total)),
         (f"p50 ms{mark}", format_ms(latency["median"])),

@@ -49,7 +49,17 @@ HISTOGRAM_BINS_PER_DECADE: Final[int] = 4
 #: Decades covered by the log-spaced bins: 10^-3 ms (1 us) to 10^9 ms.
 HISTOGRAM_DECADES: Final[tuple[int, int]] = (-3, 9)
 
-STATUS_CLASSES: Final[tuple[str, ...]] = ("1xx", "2xx", "3xx", "4xx", "5xx")
+STATUS_CLASSES: Final[tuple[str, ...]] = ("1xx", "2xx", "3xx", "4xx", "5xx", "none")
+
+
+def status_class_name(status_class: int) -> str:
+    """The report's name of a status class (``status // 100``): ``2xx``, or ``none`` for a
+    request that got no response status (status 0: CloudFront ``000``, Squid ``NONE/000``).
+
+    >>> status_class_name(2), status_class_name(0)
+    ('2xx', 'none')
+    """
+    return f"{status_class}xx" if status_class else "none"
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class IngestResult:
     user_agents_os: tuple[Mapping[str, Any], ...] = ()
     user_agents_devices: tuple[Mapping[str, Any], ...] = ()
     filtered: int = 0
+    directives: int = 0
     formats: Mapping[str, int] | None = None
     notes: tuple[str, ...] = ()
     bytes_sent: int | None = None
@@ -113,10 +124,11 @@ class IngestResult:
                 "failed": [f.to_dict() for f in self.failed],
             },
             "lines": {
-                "total": self.parsed + self.malformed + self.filtered,
+                "total": self.parsed + self.malformed + self.filtered + self.directives,
                 "parsed": self.parsed,
                 "malformed": self.malformed,
                 "filtered": self.filtered,
+                "directives": self.directives,
                 "malformed_samples": [entry.to_dict() for entry in self.malformed_samples],
             },
             "requests": requests,
@@ -181,7 +193,7 @@ def build_result(
     statuses = requests.groupby(level="status").sum()
     by_class = dict.fromkeys(STATUS_CLASSES, 0)
     for status, count in statuses.items():
-        by_class[f"{int(str(status)) // 100}xx"] += int(count)
+        by_class[status_class_name(int(str(status)) // 100)] += int(count)
     bounds = _Bounds()
     latency = partial.latency
     overall = combine(latency, limits.LATENCY, lambda frame: 0)
@@ -201,7 +213,9 @@ def build_result(
         bounds.flag(key, exact, agent_bounds.get(key, ""))
     histogram = latency_histogram(_by_value(overall))
     by_method = _grouped(latency, "method", str, bounds)
-    by_class_latency = _grouped(latency, "status_class", lambda c: f"{int(c)}xx", bounds)
+    by_class_latency = _grouped(
+        latency, "status_class", lambda c: status_class_name(int(c)), bounds
+    )
     top_paths = _top_paths(partial, top, bounds)
     top_errors = _top_errors(partial.error_paths, top, bounds)
     top_agents = _top_agents(partial.agents, top, bounds)
@@ -214,7 +228,7 @@ def build_result(
         malformed_samples=tuple(partial.malformed_samples),
         by_method={str(k): int(v) for k, v in sorted(methods.items())},
         by_status_class=by_class,
-        by_status={str(k): int(v) for k, v in sorted(statuses.items())},
+        by_status={f"{int(str(k)):03d}": int(v) for k, v in sorted(statuses.items())},
         latency_ms=overall_stats[0],
         latency_histogram=histogram,
         latency_by_method=by_method,
@@ -230,6 +244,7 @@ def build_result(
         user_agents_estimated=agents.estimated,
         execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
         filtered=partial.filtered,
+        directives=partial.directives,
         formats=dict(formats or {}),
         notes=(*notes, *time_notes, *filter(None, [agents.budget_note()])),
         bytes_sent=partial.bytes_sent if has_bytes else None,

@@ -56,7 +56,8 @@ def render_ingest(result: IngestResult) -> str:
             (
                 "lines",
                 f"{lines['total']:,} (parsed {lines['parsed']:,}, malformed "
-                f"{lines['malformed']:,}, filtered {lines['filtered']:,})",
+                f"{lines['malformed']:,}, filtered {lines['filtered']:,}"
+                + (f", directives {lines['directives']:,})" if lines["directives"] else ")"),
             ),
             ("requests", f"{total:,}{sent}"),
             ("time range", _time_range(data.get("time_range"))),

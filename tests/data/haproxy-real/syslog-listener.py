@@ -15,10 +15,10 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 sockets = {}
 for arg in sys.argv[1:]:
     port, spec = arg.split("=", 1)
-    path, _, option = spec.partition(":")
+    path, _sep, option = spec.partition(":")
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", int(port)))
-    sockets[sock] = (open(path, "wb"), option == "strip-pri")
+    sockets[sock] = (open(path, "wb"), option == "strip-pri")  # noqa: SIM115 - open until killed
 while True:
     ready, _, _ = select.select(list(sockets), [], [])
     for sock in ready:
