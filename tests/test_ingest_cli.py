@@ -51,11 +51,11 @@ def test_json_schema() -> None:
     assert list(doc) == TOP_KEYS
     assert list(doc["inputs"]) == ["files", "formats", "failed"]
     assert doc["inputs"]["formats"] == {"default": 2}
-    assert list(doc["lines"]) == ["total", "parsed", "malformed", "filtered", "malformed_samples"]
+    assert list(doc["lines"]) == ["total", "parsed", "malformed", "filtered", "directives", "malformed_samples"]
     assert doc["lines"]["filtered"] == 0
     assert doc["notes"] == []
     assert list(doc["requests"]) == ["total", "by_method", "by_status_class", "by_status"]
-    assert list(doc["requests"]["by_status_class"]) == ["1xx", "2xx", "3xx", "4xx", "5xx"]
+    assert list(doc["requests"]["by_status_class"]) == ["1xx", "2xx", "3xx", "4xx", "5xx", "none"]
     keys = ["count", "mean", "median", "min", "max", "std", "p90", "p95", "p99"]
     assert list(doc["latency_ms"]) == keys
     assert all(list(block) == keys for block in doc["latency_by_method"].values())

@@ -545,7 +545,7 @@ class Filters:
                 return False
         if self.status is not None:
             wanted = self.status.lower().split(",")
-            if str(row.status) not in wanted and f"{row.status // 100}xx" not in wanted:
+            if str(row.status) not in wanted and (f"{row.status // 100}xx" if row.status else "none") not in wanted:
                 return False
         if self.method is not None and row.method.upper() not in self.method.upper().split(","):
             return False
@@ -655,9 +655,9 @@ def assemble(
 ) -> dict[str, Any]:
     by_method = Counter(r.method for r in rows)
     by_status = Counter(r.status for r in rows)
-    classes = {f"{c}xx": 0 for c in range(1, 6)}
+    classes = {**{f"{c}xx": 0 for c in range(1, 6)}, "none": 0}
     for row in rows:
-        classes[f"{row.status // 100}xx"] += 1
+        classes[(f"{row.status // 100}xx" if row.status else "none")] += 1
     lat_method: dict[str, list[float]] = {}
     lat_class: dict[str, list[float]] = {}
     paths: dict[str, list[float | None]] = {}
@@ -669,7 +669,7 @@ def assemble(
             errors.setdefault(template, []).append(row.status // 100)
         if row.latency is not None:
             lat_method.setdefault(row.method, []).append(row.latency)
-            lat_class.setdefault(f"{row.status // 100}xx", []).append(row.latency)
+            lat_class.setdefault((f"{row.status // 100}xx" if row.status else "none"), []).append(row.latency)
     agents = Counter(r.agent for r in rows)
     top_paths = sorted(paths.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
     top_errors = sorted(errors.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
@@ -678,7 +678,7 @@ def assemble(
         "total": len(rows),
         "by_method": dict(sorted(by_method.items())),
         "by_status_class": classes,
-        "by_status": {str(k): v for k, v in sorted(by_status.items())},
+        "by_status": {f"{k:03d}": v for k, v in sorted(by_status.items())},
     }
     if any(fmt.size for fmt in formats):
         requests["bytes_sent"] = sum(r.size for r in rows)
@@ -694,6 +694,7 @@ def assemble(
             "parsed": len(rows),
             "malformed": len(bad),
             "filtered": filtered,
+            "directives": 0,
             "malformed_samples": [],  # RefRun.report fills it in (it knows the file names)
         },
         "requests": requests,

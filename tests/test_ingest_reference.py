@@ -225,16 +225,16 @@ def ref_report(named: list[tuple[str, str]], files: int | None = None) -> dict[s
         bad += b
     by_method = Counter(r[0] for r in rows)
     by_status = Counter(r[2] for r in rows)
-    classes = {f"{c}xx": 0 for c in range(1, 6)}
+    classes = {**{f"{c}xx": 0 for c in range(1, 6)}, "none": 0}
     for status, count in by_status.items():
-        classes[f"{status // 100}xx"] += count
+        classes[(f"{status // 100}xx" if status else "none")] += count
     lat_method: dict[str, list[float]] = {}
     lat_class: dict[str, list[float]] = {}
     paths: dict[str, list[float]] = {}
     errors: dict[str, list[int]] = {}
     for method, path, status, latency, _ in rows:
         lat_method.setdefault(method, []).append(latency)
-        lat_class.setdefault(f"{status // 100}xx", []).append(latency)
+        lat_class.setdefault((f"{status // 100}xx" if status else "none"), []).append(latency)
         paths.setdefault(ref_template(path.split("?", 1)[0]), []).append(latency)
         if status >= 400:
             errors.setdefault(ref_template(path.split("?", 1)[0]), []).append(status // 100)
@@ -254,13 +254,14 @@ def ref_report(named: list[tuple[str, str]], files: int | None = None) -> dict[s
             "parsed": len(rows),
             "malformed": len(bad),
             "filtered": 0,
+            "directives": 0,
             "malformed_samples": ref_samples(named),
         },
         "requests": {
             "total": len(rows),
             "by_method": dict(sorted(by_method.items())),
             "by_status_class": classes,
-            "by_status": {str(k): v for k, v in sorted(by_status.items())},
+            "by_status": {f"{k:03d}": v for k, v in sorted(by_status.items())},
         },
         "latency_ms": ref_stats([r[3] for r in rows]),
         "latency_histogram": ref_histogram([r[3] for r in rows]),

@@ -361,8 +361,8 @@ def parsed_frame(path: str, options: IngestOptions | None = None) -> dd.DataFram
     blocks and the same vectorised parser as :func:`run_ingest`, so the frame holds exactly the
     lines the report counts as parsed. Unlike :func:`run_ingest`, a file that cannot be read
     raises when computed. Columns: method (category), path, status (int16), latency_ms
-    (float64), user_agent, time (UTC), bytes. Of ``options``, only ``blocksize`` and
-    ``log_format`` apply (the frame is unfiltered).
+    (float64), user_agent, time (UTC), bytes, host (null when the format has none). Of
+    ``options``, only ``blocksize`` and ``log_format`` apply (the frame is unfiltered).
 
     (``dask.bag.read_text(...).map_partitions(parse)`` followed by ``dd.from_delayed`` gives the
     same partitions, but with dask 2026.8 the result breaks as soon as it is turned into a dask
@@ -371,7 +371,7 @@ def parsed_frame(path: str, options: IngestOptions | None = None) -> dd.DataFram
     >>> from pipeline.ingest.feature import DATA_DIR
     >>> frame = parsed_frame(str(DATA_DIR / "logs"))
     >>> list(frame.columns)
-    ['method', 'path', 'status', 'latency_ms', 'user_agent', 'time', 'bytes']
+    ['method', 'path', 'status', 'latency_ms', 'user_agent', 'time', 'bytes', 'host']
     """
     import dask.dataframe as dd
 

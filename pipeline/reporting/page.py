@@ -40,6 +40,7 @@ CLASS_COLOURS: Final[dict[str, str]] = {
     "3xx": "#1f78b4",
     "4xx": "#e6ab02",
     "5xx": "#d95f02",
+    "none": "#999999",
 }
 SERIES: Final[tuple[str, ...]] = ("#1f77b4", "#ff7f0e", "#d62728", "#2ca02c", "#9467bd")
 

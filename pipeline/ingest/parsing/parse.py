@@ -141,7 +141,7 @@ def empty_frame() -> pd.DataFrame:
     """A zero-row frame with the parsed columns and dtypes (dask ``meta``).
 
     >>> list(empty_frame().dtypes.astype(str))
-    ['category', 'str', 'int16', 'float64', 'str', 'datetime64[ms, UTC]', 'int64']
+    ['category', 'str', 'int16', 'float64', 'str', 'datetime64[ms, UTC]', 'int64', 'str']
     """
     return parse_lines([]).frame
 
@@ -164,7 +164,7 @@ def parse_text(text: str | bytes, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPart
     the parser's memory follows the longest slice, not the number of lines.
 
     >>> frame = parse_text("\\n  \\r\\n[PURGE] /x, status=404, time=007ms user-agent=\\n").frame
-    >>> frame.drop(columns=["time", "bytes"]).to_dict("records")
+    >>> frame.drop(columns=["time", "bytes", "host"]).to_dict("records")
     [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
     """
     parts = [_parse_one(part, fmt) for part in text_slices(text)]
