@@ -54,4 +54,5 @@ def clf_ms_utc_to_ms(strings: pa.Array) -> tuple[IntArray, BoolArray]:
         dtype=bool,
     )
     valid = valid & shaped
+    millis = pc.if_else(pa.array(valid), millis, pa.scalar("000", pa.large_string()))
     return np.where(valid, epoch + number_from(millis), 0), valid
