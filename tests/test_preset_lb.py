@@ -32,6 +32,7 @@ from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.convert import status_codes
 from pipeline.ingest.parsing.parse import parse_text
 from pipeline.ingest.parsing.utc_times import clf_ms_utc_to_ms
+from tests.conftest import SMALL_BLOCKSIZE
 
 DATA = Path(__file__).parent / "data"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -382,11 +383,35 @@ def test_status_minus_one_is_status_none() -> None:
     assert status_codes(pa.array(["-1", "000", "-", "0", "599"])).tolist() == [0, 0, 0, 0, 599]
 
 
-@pytest.mark.parametrize("mode", ["threading"])
-def test_threading_mode_gives_the_sync_report(mode: str) -> None:
-    path = DATA / "formats" / "squid" / "beats-x-pack-squid-access3.log"
-    figures: list[dict[str, Any]] = []
-    for run_mode in ("sync", mode):
-        document = run_ingest(str(path), ExecutionSettings(mode=run_mode), IngestOptions())
-        figures.append({k: v for k, v in document.to_dict().items() if k != "execution"})
-    assert figures[0] == figures[1]
+def _all_samples(directory: Path) -> Path:
+    """Every sample file of the five presets copied into ``directory`` (detected per file)."""
+    for index, (_, path) in enumerate(FILES):
+        (directory / f"{index:02d}-{path.name}").write_bytes(path.read_bytes())
+    return directory
+
+
+def _figures(path: Path, settings: ExecutionSettings, blocksize: int) -> dict[str, Any]:
+    options = IngestOptions(blocksize=blocksize)
+    document = run_ingest(str(path), settings, options).to_dict()
+    return {key: value for key, value in document.items() if key != "execution"}
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_threading_mode_gives_the_sync_report(tmp_path: Path) -> None:
+    """Every sample at once (small files grouped into tasks that detect each file's format)
+    gives the same report in threading mode as in sync mode."""
+    directory = _all_samples(tmp_path)
+    want = _figures(directory, ExecutionSettings(mode="sync"), 16 * 2**20)
+    assert want["inputs"]["formats"] == {"alb": 3, "elb": 2, "haproxy": 9, "s3": 2, "squid": 4}
+    threading = ExecutionSettings(mode="threading", workers=3)
+    assert _figures(directory, threading, SMALL_BLOCKSIZE) == want
+
+
+@pytest.mark.subprocess
+@pytest.mark.usefixtures("small_blocks")
+def test_process_mode_gives_the_sync_report(tmp_path: Path) -> None:
+    """The formats and their converters travel to worker processes (pickled) unchanged."""
+    directory = _all_samples(tmp_path)
+    want = _figures(directory, ExecutionSettings(mode="sync"), 16 * 2**20)
+    process = ExecutionSettings(mode="process", workers=2)
+    assert _figures(directory, process, SMALL_BLOCKSIZE) == want
