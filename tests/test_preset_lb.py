@@ -12,6 +12,7 @@ own known-answer tests.
 
 from __future__ import annotations
 
+import gzip
 import math
 import re
 from collections.abc import Callable
@@ -415,3 +416,19 @@ def test_process_mode_gives_the_sync_report(tmp_path: Path) -> None:
     want = _figures(directory, ExecutionSettings(mode="sync"), 16 * 2**20)
     process = ExecutionSettings(mode="process", workers=2)
     assert _figures(directory, process, SMALL_BLOCKSIZE) == want
+
+
+def test_gzipped_alb_object_reads_as_the_plain_file(tmp_path: Path) -> None:
+    """ALB writes gzipped objects (``*.log.gz``): detected and read like the plain text."""
+    plain = DATA / "formats" / "alb" / "plaso-aws_elb_access.log"
+    packed = tmp_path / "123456789012_elasticloadbalancing_us-east-2_app.log.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    sync = ExecutionSettings(mode="sync")
+    want = run_ingest(str(plain), sync, IngestOptions()).to_dict()
+    got = run_ingest(str(packed), sync, IngestOptions()).to_dict()
+    assert got["inputs"]["formats"] == {"alb": 1}
+    for key in ("requests", "latency_ms", "time_range", "top_paths"):
+        assert got[key] == want[key], key
+    assert {k: v for k, v in got["lines"].items() if k != "malformed_samples"} == {
+        k: v for k, v in want["lines"].items() if k != "malformed_samples"
+    }
