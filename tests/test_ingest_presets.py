@@ -31,7 +31,27 @@ WITHOUT_PUBLIC_SAMPLES: frozenset[str] = frozenset({"default", "combined", "comm
 READ_AS: dict[str, str] = {}
 
 #: Lines of the genuine samples that are malformed on purpose, per file: (count, reason).
-MALFORMED: dict[str, tuple[int, str]] = {}
+MALFORMED: dict[str, tuple[int, str]] = {
+    # alb: NLB ("tls 2.0 ...") and ALB connection-log lines (a time, then client, ports and TLS
+    # fields: no request) are other logs AWS writes, not ALB access entries
+    "elastic-integrations-test-alb.log": (7, "4 NLB lines, 3 ALB connection-log lines"),
+    "plaso-aws_elb_access.log": (6, "4 Classic ELB lines (elb's), 2 NLB lines"),
+    # haproxy: lines that are not HTTP requests, or not option httplog
+    "elastic-integrations-sample_logs-haproxy3.2.log": (
+        6,
+        "'Connection closed during SSL handshake' lines",
+    ),
+    "elastic-integrations-test-haproxy.log": (
+        1,
+        "a custom log-format line (a host column after the server, the status twice)",
+    ),
+    "lnav-haproxy_log-samples.log": (
+        5,
+        "Proxy started/stopped, Stopping frontend, SSL handshake, a TCP-mode (tcplog) line",
+    ),
+    "lnav-logfile_haproxy.log": (4, "3 'Proxy ... started' lines, 1 'SSL handshake failure'"),
+    "logstash-patterns-core-haproxy_spec.log": (1, "a TCP-mode (tcplog, three timers) line"),
+}
 
 
 def _sample_files() -> list[tuple[str, Path]]:

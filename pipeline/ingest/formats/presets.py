@@ -84,7 +84,10 @@ LATENCY_PRIORITY: Final[tuple[str, ...]] = (
 
 #: Time roles in the order they are preferred (converters:
 #: :data:`pipeline.ingest.parsing.roles.TIME_ROLES`).
-TIME_ROLES: Final[tuple[str, ...]] = ("time_clf", "time_iso", "time_epoch_s")
+TIME_ROLES: Final[tuple[str, ...]] = ("time_clf", "time_iso", "time_epoch_s", "time_clf_ms_utc")
+
+#: Time roles whose values carry no UTC offset and are read as UTC (the report notes it).
+UTC_TIME_ROLES: Final[frozenset[str]] = frozenset({"time_clf_ms_utc"})
 
 #: Separates a role from the number of one of its captures: ``latency_s_or_neg1__2`` is another
 #: capture of ``latency_s_or_neg1`` (captures of one latency role add up).

@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from pipeline.ingest.formats import balancers
+
 Kind = Literal["default", "regex", "json", "w3c", "logfmt"]
 
 
@@ -75,6 +77,14 @@ PRESET_TABLE: Final[tuple[Preset, ...]] = (
         extras=True,
     ),
     Preset("common", "nginx and Apache common (CLF)", "regex", _COMMON, extras=True),
+    # load balancers and proxies (patterns and their odd cases: formats/balancers.py); no line
+    # of one matches another's pattern or common/combined, so their place only orders ties of
+    # files none of them reads
+    Preset("alb", "AWS Application Load Balancer", "regex", balancers.ALB, samples="alb"),
+    Preset("elb", "AWS Classic Load Balancer", "regex", balancers.ELB, samples="elb"),
+    Preset("haproxy", "HAProxy option httplog", "regex", balancers.HAPROXY, samples="haproxy"),
+    Preset("squid", "Squid native", "regex", balancers.SQUID, samples="squid", extras=True),
+    Preset("s3", "Amazon S3 server access log", "regex", balancers.S3, samples="s3"),
     Preset("json", "JSON lines (keys looked up by their usual names, --field)", "json"),
 )
 

@@ -186,13 +186,13 @@ def integer_or_dash(strings: pa.Array) -> tuple[IntArray, BoolArray]:
 
 
 def status_codes(strings: pa.Array) -> np.ndarray[Any, np.dtype[np.int16]]:
-    """Status strings already validated (``100``-``599``, or no status: ``000``, ``0``, ``-``)
-    as int16; no status is 0 (the status class ``none``).
+    """Status strings already validated (``100``-``599``, or no status: ``000``, ``0``, ``-``,
+    HAProxy's ``-1``) as int16; no status is 0 (the status class ``none``).
 
-    >>> status_codes(pa.array(["200", "000", "-", "0"])).tolist()
-    [200, 0, 0, 0]
+    >>> status_codes(pa.array(["200", "000", "-", "0", "-1"])).tolist()
+    [200, 0, 0, 0, 0]
     """
-    strings = pc.if_else(pc.equal(strings, "-"), "0", strings)
+    strings = pc.if_else(pc.is_in(strings, pa.array(["-", "-1"])), "0", strings)
     return np.asarray(pc.cast(strings, pa.int16()).to_numpy(zero_copy_only=False), np.int16)
 
 

@@ -41,6 +41,7 @@ from pipeline.ingest.parsing.convert import (
     iso_time_ms,
     latency_list_to_ms,
 )
+from pipeline.ingest.parsing.utc_times import clf_ms_utc_to_ms
 
 LatencyConverter = Callable[[pa.Array], tuple[FloatArray, BoolArray]]
 TimeConverter = Callable[[pa.Array], tuple[IntArray, BoolArray]]
@@ -87,6 +88,7 @@ TIME_ROLES: Final[dict[str, TimeConverter]] = {
     "time_clf": _clf,  # 10/Oct/2000:13:55:36 -0700 (nginx $time_local, Apache %t)
     "time_iso": iso_time_ms,  # 2000-10-10T13:55:36-07:00 (nginx $time_iso8601)
     "time_epoch_s": epoch_to_ms,  # 1700000000.123 (nginx $msec)
+    "time_clf_ms_utc": clf_ms_utc_to_ms,  # 09/Feb/2009:16:31:28.430, no offset: UTC (HAProxy)
 }
 
 
