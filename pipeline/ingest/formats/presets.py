@@ -42,33 +42,26 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from pipeline.errors import InputError
-from pipeline.ingest.formats.table import PRESET_NAMES, Kind, preset_row
-
-#: A quoted field as nginx and Apache write it: nginx escapes ``"`` as ``\\x22`` and Apache as
-#: ``\\"``; both escape ``\\`` itself, so "anything but a quote or a backslash, or an escaped
-#: character" covers both. Escapes are kept as written (not decoded) in paths and agents.
-QUOTED: Final[str] = r'(?:[^"\\]|\\.)*'
-
-#: A field outside quotes: no spaces (nginx writes ``-`` for an empty value).
-BARE: Final[str] = r"[^ ]*"
-
-#: Regular expressions of the field types (RE2 syntax, no capture groups).
-CLF_TIME: Final[str] = r"[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}"
-ISO_TIME: Final[str] = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+from pipeline.ingest.formats.directives import APACHE_DIRECTIVES as APACHE_DIRECTIVES
+from pipeline.ingest.formats.directives import (
+    APACHE_NAMED,
+    MERGED_TIME_ARGUMENTS,
+    NEVER_CONTAINS,
+    TAB_FIELD,
+    TAB_FIELD_NONEMPTY,
+    apache_time,
 )
-DECIMAL: Final[str] = r"[0-9]+(?:\.[0-9]+)?"
-DECIMAL_OR_DASH: Final[str] = rf"(?:{DECIMAL}|-)"
-INTEGER_OR_DASH: Final[str] = r"(?:[0-9]+|-)"
-STATUS: Final[str] = r"[1-5][0-9][0-9]"
-#: ``$upstream_response_time``: one time per upstream tried, separated by ``, `` (next server)
-#: or `` : `` (internal redirect); each may be ``-``; ``escape=json`` writes none as ``""``.
-LATENCY_LIST: Final[str] = rf"{DECIMAL_OR_DASH}(?:(?:, | : ){DECIMAL_OR_DASH})*"
-#: The same in an ``escape=json`` format, where nginx writes an empty value as ``""``.
-LATENCY_LIST_OR_EMPTY: Final[str] = rf"(?:{LATENCY_LIST})?"
-
-#: ``$request_method``: nginx writes ``-`` when there is none (``""`` with ``escape=json``).
-METHOD_OR_DASH: Final[str] = r"(?:[A-Za-z]*|-)"
+from pipeline.ingest.formats.directives import BARE as BARE
+from pipeline.ingest.formats.directives import CLF_TIME as CLF_TIME
+from pipeline.ingest.formats.directives import ISO_TIME as ISO_TIME
+from pipeline.ingest.formats.directives import LATENCY_LIST as LATENCY_LIST
+from pipeline.ingest.formats.directives import LATENCY_LIST_OR_EMPTY as LATENCY_LIST_OR_EMPTY
+from pipeline.ingest.formats.directives import NGINX_VARIABLES as NGINX_VARIABLES
+from pipeline.ingest.formats.directives import QUOTED as QUOTED
+from pipeline.ingest.formats.directives import STATUS as STATUS
+from pipeline.ingest.formats.directives import Field as Field
+from pipeline.ingest.formats.strftime import has_offset
+from pipeline.ingest.formats.table import PRESET_NAMES, Kind, preset_row
 
 #: Latency roles in the order they are preferred (their converters, with the unit of each, are
 #: :data:`pipeline.ingest.parsing.roles.LATENCY_ROLES`, which has the same keys).
@@ -80,11 +73,19 @@ LATENCY_PRIORITY: Final[tuple[str, ...]] = (
     "latency_s_or_neg1",  # ALB/ELB processing times (summed); -1 is none
     "latency_ms_or_neg1",  # HAProxy Ta/Tt; -1 is none
     "latency_list_s",  # $upstream_response_time
+    "latency_duration",  # "12ms", "0.005s" (Traefik CLF, duration strings)
 )
 
 #: Time roles in the order they are preferred (converters:
 #: :data:`pipeline.ingest.parsing.roles.TIME_ROLES`).
-TIME_ROLES: Final[tuple[str, ...]] = ("time_clf", "time_iso", "time_epoch_s")
+TIME_ROLES: Final[tuple[str, ...]] = (
+    "time_clf",
+    "time_iso",
+    "time_epoch_s",
+    "time_epoch_ms",  # Apache %{msec}t
+    "time_epoch_us",  # Apache %{usec}t
+    "time_strftime",  # Apache %{format}t (the format is in LogFormat.options)
+)
 
 #: Separates a role from the number of one of its captures: ``latency_s_or_neg1__2`` is another
 #: capture of ``latency_s_or_neg1`` (captures of one latency role add up).
@@ -98,66 +99,6 @@ def base_role(role: str) -> str:
     ('latency_s_or_neg1', 'status')
     """
     return role.split(CAPTURE_SEPARATOR, 1)[0]
-
-
-@dataclass(frozen=True)
-class Field:
-    """What one variable or directive matches and means (``role`` None: matched, not used)."""
-
-    pattern: str
-    role: str | None = None
-    quoted_pattern: str | None = None  # used instead of ``pattern`` between double quotes
-
-
-#: nginx variables with a meaning or a shape (any other ``$name`` matches ``BARE``/``QUOTED``).
-NGINX_VARIABLES: Final[dict[str, Field]] = {
-    "request": Field(r'[^"]*', "request", QUOTED),
-    "request_method": Field(METHOD_OR_DASH, "method", METHOD_OR_DASH),
-    "request_uri": Field(BARE, "target", QUOTED),
-    "uri": Field(BARE, "path", QUOTED),
-    "document_uri": Field(BARE, "path", QUOTED),
-    "args": Field(BARE, "query", QUOTED),
-    "query_string": Field(BARE, "query", QUOTED),
-    "status": Field(STATUS, "status"),
-    "http_user_agent": Field(BARE, "user_agent", QUOTED),
-    "time_local": Field(CLF_TIME, "time_clf"),
-    "time_iso8601": Field(ISO_TIME, "time_iso"),
-    "msec": Field(r"[0-9]+\.[0-9]+", "time_epoch_s"),
-    "request_time": Field(DECIMAL_OR_DASH, "latency_s"),
-    "upstream_response_time": Field(LATENCY_LIST, "latency_list_s"),
-    "body_bytes_sent": Field(INTEGER_OR_DASH, "bytes"),
-}
-
-#: Apache ``%`` directives: (letter, optional ``{argument}``) -> field. ``%{NAME}i`` (any request
-#: header) is handled in :func:`_apache_field`; ``%>s``/``%<s`` modifiers are dropped first.
-APACHE_DIRECTIVES: Final[dict[str, Field]] = {
-    "h": Field(r"[^ ]+"),
-    "a": Field(r"[^ ]+"),
-    "{c}a": Field(r"[^ ]+"),
-    "l": Field(r"[^ ]+"),
-    "u": Field(BARE, None, QUOTED),
-    # %t writes the brackets itself, [10/Oct/2000:13:55:36 -0700]: see _compile_apache
-    "t": Field(CLF_TIME, "time_clf"),
-    "r": Field(r'[^"]*', "request", QUOTED),
-    "m": Field(r"[A-Za-z]+", "method"),
-    "U": Field(BARE, "path", QUOTED),
-    "q": Field(BARE, "query", QUOTED),  # "" or "?a=1"
-    "H": Field(r"[^ ]*"),
-    "s": Field(STATUS, "status"),
-    "b": Field(INTEGER_OR_DASH, "bytes"),  # "-" for no body
-    "B": Field(r"[0-9]+", "bytes"),
-    "D": Field(r"[0-9]+", "latency_us"),
-    "{us}T": Field(r"[0-9]+", "latency_us"),
-    "{ms}T": Field(r"[0-9]+", "latency_ms"),
-    "T": Field(r"[0-9]+", "latency_s_int"),
-    "{s}T": Field(r"[0-9]+", "latency_s_int"),
-    "v": Field(r"[^ ]+"),
-    "V": Field(r"[^ ]+"),
-    "p": Field(r"[0-9]+"),
-    "I": Field(r"[0-9]+"),
-    "O": Field(r"[0-9]+"),
-    "S": Field(r"[0-9]+"),
-}
 
 
 @dataclass(frozen=True)
@@ -226,6 +167,13 @@ class LogFormat:
         return self.time_role is not None
 
     @property
+    def time_without_offset(self) -> bool:
+        """Its times carry no UTC offset (an Apache ``%{...}t`` without ``%z``): read as UTC."""
+        if self.time_role != "time_strftime":
+            return False
+        return not has_offset(dict(self.options).get("strftime", ""))
+
+    @property
     def has_bytes(self) -> bool:
         return self.kind == "json" or "bytes" in self.roles
 
@@ -254,7 +202,7 @@ def preset(name: str) -> LogFormat:
         compiled = _compile_nginx(_unwrap_nginx(row.spec), name)
     else:
         compiled = _compile_apache(row.spec, name)
-    compiled = replace(compiled, options=row.options)
+    compiled = replace(compiled, options=compiled.options + row.options)
     if not row.extras:
         return compiled
     pattern = compiled.pattern.removesuffix("$") + "(?: .*)?$"
@@ -328,44 +276,36 @@ def _unwrap_apache(text: str) -> str:
     body = text.strip()
     match = re.fullmatch(r'(?:LogFormat\s+)?"((?:[^"\\]|\\.)*)"(?:\s+\S+)?', body)
     if match:
-        return re.sub(r"\\(.)", r"\1", match.group(1))
+        return re.sub(r"\\(.)", lambda m: _CONTROL.get(m.group(1), m.group(1)), match.group(1))
     match = re.fullmatch(r"'(.*)'", body)
     return match.group(1) if match else body
 
 
+#: The C-style escapes both servers' configurations turn into control characters in a format
+#: (Apache's mod_log_config and nginx's configuration parser): a tab-separated format is written
+#: with ``\t``. A format given on the command line may spell them the same way.
+_CONTROL: Final[dict[str, str]] = {"t": "\t", "n": "\n"}
+
+
+def _control_escapes(fmt: str) -> str:
+    """``fmt`` with the two-character escapes ``\\t`` and ``\\n`` as the characters."""
+    return fmt.replace("\\t", "\t").replace("\\n", "\n")
+
+
 def _literal(text: str) -> str:
     """RE2 pattern matching ``text`` exactly."""
-    return "".join(ch if ch.isalnum() or ch in " _" else "\\" + ch for ch in text)
-
-
-#: Characters a field's pattern never matches, by pattern (what lets
-#: :mod:`pipeline.ingest.parsing.scan` find where a field ends: at the first following delimiter it
-#: cannot contain). A pattern not listed never ends early, so a format using one is parsed by the
-#: regex alone.
-_NEVER_CONTAINS: Final[dict[str, str]] = {
-    BARE: " ",
-    r"[^ ]+": " ",
-    QUOTED: '"',
-    r'[^"]*': '"',
-    STATUS: ' "[]',
-    r"[0-9]+": ' "[]',
-    INTEGER_OR_DASH: ' "[]',
-    DECIMAL_OR_DASH: ' "[]',
-    r"[0-9]+\.[0-9]+": ' "[]',
-    r"[A-Za-z]+": ' "[]',
-    METHOD_OR_DASH: ' "[]',
-    CLF_TIME: '"[]',
-    ISO_TIME: ' "[]',
-    LATENCY_LIST: '"[]',
-    LATENCY_LIST_OR_EMPTY: '"[]',
-}
+    escaped = "".join(ch if ch.isalnum() or ch in " _" else "\\" + ch for ch in text)
+    return escaped.replace("\\\t", "\\t").replace("\\\n", "\\n")
 
 
 class _Builder:
     """Accumulates pattern pieces, capture groups and the layout while a format is scanned."""
 
-    def __init__(self, json_escape: bool = False) -> None:
+    def __init__(self, json_escape: bool = False, tabs: bool = False) -> None:
         self.json_escape = json_escape
+        self.tabs = tabs  # a tab-separated format: fields outside quotes end at a tab only
+        self.strftime = ""  # the strftime format of the time, for role time_strftime
+        self.time_spec = ""  # the argument of the %{...}t directive being added
         self.parts: list[str] = []
         self.roles: list[str] = []
         self.layout: list[tuple[str, str, str]] = []
@@ -382,7 +322,9 @@ class _Builder:
             pattern = QUOTED
         if self.json_escape and pattern == LATENCY_LIST:
             pattern = LATENCY_LIST_OR_EMPTY
-        stops = _NEVER_CONTAINS.get(pattern, "")
+        if self.tabs and not quoted:
+            pattern = {BARE: TAB_FIELD, r"[^ ]+": TAB_FIELD_NONEMPTY}.get(pattern, pattern)
+        stops = NEVER_CONTAINS.get(pattern, "")
         role = field.role
         if role is None or role in self.roles:  # a repeated role is matched, not captured
             self.parts.append(f"(?:{pattern})")
@@ -390,6 +332,8 @@ class _Builder:
             return
         group = f"g{len(self.roles)}"
         self.roles.append(role)
+        if role == "time_strftime":
+            self.strftime = self.time_spec
         self.parts.append(f"(?P<{group}>{pattern})")
         self.layout.append(("field", group, stops))
 
@@ -405,6 +349,7 @@ class _Builder:
             "^" + "".join(self.parts) + "$",
             tuple(self.roles),
             layout=tuple(self.layout),
+            options=(("strftime", self.strftime),) if self.strftime else (),
         )
 
 
@@ -413,7 +358,8 @@ def _quoted_at(fmt: str, start: int, end: int) -> bool:
 
 
 def _compile_nginx(fmt: str, name: str, json_escape: bool = False) -> LogFormat:
-    builder = _Builder(json_escape)
+    fmt = _control_escapes(fmt)
+    builder = _Builder(json_escape, tabs="\t" in fmt)
     position = 0
     for match in re.finditer(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))", fmt):
         builder.literal(fmt[position : match.start()])
@@ -425,11 +371,19 @@ def _compile_nginx(fmt: str, name: str, json_escape: bool = False) -> LogFormat:
     return builder.build(name)
 
 
+#: An Apache directive: ``%``, modifiers (``>``, ``<``, status conditions), an optional
+#: ``{argument}``, and its letter (or ``^ti``/``^to``, the trailers).
+_DIRECTIVE: Final = re.compile(r"%(?:[<>]|!?[0-9,]+)*(\{[^}]*\})?(\^t[io]|[A-Za-z%])")
+
+
 def _compile_apache(fmt: str, name: str) -> LogFormat:
-    builder = _Builder()
+    fmt = _control_escapes(fmt)
+    builder = _Builder(tabs="\t" in fmt)
     position = 0
-    directive = re.compile(r"%(?:[<>]|!?[0-9,]+)*(\{[^}]*\})?([A-Za-z%])")
-    for match in directive.finditer(fmt):
+    matches = list(_DIRECTIVE.finditer(fmt))
+    index = 0
+    while index < len(matches):
+        match = matches[index]
         builder.literal(fmt[position : match.start()])
         argument, letter = match.group(1), match.group(2)
         if letter == "%":
@@ -438,15 +392,47 @@ def _compile_apache(fmt: str, name: str) -> LogFormat:
             builder.literal("[")
             builder.field(APACHE_DIRECTIVES["t"], quoted=False)
             builder.literal("]")
+        elif letter == "t":
+            index, builder.time_spec = _time_run(fmt, matches, index)
+            match = matches[index]
+            builder.field(apache_time(builder.time_spec), quoted=False)
         else:
             field = _apache_field(argument, letter, match.group(0))
             builder.field(field, _quoted_at(fmt, match.start(), match.end()))
         position = match.end()
+        index += 1
     rest = fmt[position:]
     if "%" in rest:
         raise InputError(f"unsupported Apache directive {rest[rest.index('%') :][:12]!r}")
     builder.literal(rest)
     return builder.build(name)
+
+
+def _time_argument(match: re.Match[str]) -> str | None:
+    """The argument of a ``%{...}t`` directive without braces and ``begin:``/``end:``."""
+    if match.group(2) != "t" or match.group(1) is None:
+        return None
+    argument = match.group(1)[1:-1]
+    return re.sub(r"^(?:begin|end):", "", argument)
+
+
+def _time_run(fmt: str, matches: list[re.Match[str]], first: int) -> tuple[int, str]:
+    """The last of the adjacent ``%{...}t`` directives from ``first`` on, and the one strftime
+    format they write together (``%{%d/%b/%Y %T}t.%{msec_frac}t %{%z}t`` is one time: its
+    parts are merged, the fractions spelled ``%3N``/``%6N``; see
+    :mod:`pipeline.ingest.formats.strftime`). A lone directive keeps its own argument."""
+    argument = _time_argument(matches[first])
+    assert argument is not None
+    last, spec = first, MERGED_TIME_ARGUMENTS.get(argument, argument)
+    mergeable = argument not in ("msec", "usec")
+    while mergeable and last + 1 < len(matches):
+        following = _time_argument(matches[last + 1])
+        if following is None or following in ("msec", "usec"):
+            break
+        between = fmt[matches[last].end() : matches[last + 1].start()].replace("%", "%%")
+        spec += between + MERGED_TIME_ARGUMENTS.get(following, following)
+        last += 1
+    return last, (argument if last == first else spec)
 
 
 def _apache_field(argument: str | None, letter: str, text: str) -> Field:
@@ -456,6 +442,6 @@ def _apache_field(argument: str | None, letter: str, text: str) -> Field:
     key = (argument or "") + letter
     if key in APACHE_DIRECTIVES:
         return APACHE_DIRECTIVES[key]
-    if letter in "eonC" and argument:  # environment, notes, response headers, cookies
-        return Field(BARE, None, QUOTED)
+    if letter in APACHE_NAMED and (argument or letter.startswith("^")):
+        return Field(BARE, None, QUOTED)  # environment, notes, headers, cookies, trailers
     raise InputError(f"unsupported Apache directive {text!r}")
