@@ -232,6 +232,8 @@ def _notes(formats: Sequence[LogFormat]) -> list[str]:
     for name in sorted({fmt.name for fmt in formats if not fmt.has_time}):
         if any(fmt.has_time for fmt in formats):
             notes.append(f"format {name!r} has no time field: its requests are not in the timeline")
+    for name in sorted({fmt.name for fmt in formats if fmt.time_without_offset}):
+        notes.append(f"format {name!r} writes times without a UTC offset: they are read as UTC")
     return notes
 
 
