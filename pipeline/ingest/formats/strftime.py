@@ -132,7 +132,9 @@ def strftime_pattern(fmt: str, named: bool = False) -> str:
             parts.append(f"(?P<{component}>{pattern})" if named and component else pattern)
         else:
             raise InputError(f"unsupported strftime conversion '%{letter}' in time format {fmt!r}")
-    dated = {"year", "day"} <= used and bool(used & {"month", "month_name"})
+    dated = (
+        "day" in used and bool(used & {"year", "year2"}) and bool(used & {"month", "month_name"})
+    )
     if not dated and "epoch" not in used:
         raise InputError(f"time format {fmt!r} does not write a date (year, month and day)")
     return "".join(parts)
