@@ -353,3 +353,52 @@ def test_ingress_nginx_lists_are_values() -> None:
     )
     frame = parse_text(line, preset("ingress-nginx")).frame
     assert frame[["status", "latency_ms"]].values.tolist() == [[200, 125.0]]
+
+
+def _figures(document: dict[str, Any]) -> dict[str, Any]:
+    keys = ("inputs", "lines", "requests", "latency_ms", "time_range")
+    figures = {key: document[key] for key in keys}
+    figures["inputs"] = {k: v for k, v in figures["inputs"].items() if k == "formats"}
+    return figures
+
+
+@pytest.mark.subprocess
+def test_every_mode_reads_the_proxy_samples_alike(tmp_path: Path) -> None:
+    """The presets give the same report in threading mode as in sync, and a strftime time (its
+    format travels in the LogFormat's options) in threading and process modes."""
+    proxies = tmp_path / "proxies"
+    proxies.mkdir()
+    for name in (
+        "formats/envoy/elastic-integrations-test-log.log",
+        "formats/traefik/elastic-integrations-test-format-common.log",
+        "formats/ingress-nginx/elastic-integrations-test-ingest-raw.log",
+        "apache2-real/vhost_combined.log",
+        "lighttpd-real/access.log",
+    ):
+        (proxies / Path(name).name).write_text((DATA / name).read_text() * 20)
+    timed = tmp_path / "strftime.log"
+    days = range(1, 30)
+    timed.write_text(
+        "".join(f'1.2.3.4 [2024-02-{d:02d} 10:00:00] "GET /{d} HTTP/1.1" 200\n' for d in days)
+    )
+    strftime = IngestOptions(log_format='%h [%{%Y-%m-%d %T}t] "%r" %>s')
+    runs = []
+    for mode, workers in (("sync", 1), ("threading", 3), ("process", 2)):
+        settings = ExecutionSettings(mode=mode, workers=workers)
+        # one process-mode run: a pasted format with a strftime time (its LogFormat, options
+        # included, crosses to the worker processes); the presets cross the same way
+        sources = [(timed, strftime)] if mode == "process" else [(proxies, IngestOptions())]
+        sources += [(proxies, IngestOptions())] if mode == "threading" else [(timed, strftime)]
+        runs.append(
+            {str(p): _figures(run_ingest(str(p), settings, o).to_dict()) for p, o in sources}
+        )
+    for run in runs[1:]:
+        assert all(run[path] == runs[0][path] for path in run)
+    assert runs[0][str(proxies)]["inputs"]["formats"] == {
+        "envoy": 1,
+        "traefik": 1,
+        "ingress-nginx": 1,
+        "vcombined": 1,
+        "lighttpd": 1,
+    }
+    assert runs[0][str(timed)]["requests"]["total"] == 29
