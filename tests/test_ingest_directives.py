@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
-from pipeline.ingest.formats.presets import compile_format
+from pipeline.ingest.formats.presets import compile_format, preset
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import parse_lines
@@ -233,3 +233,37 @@ def test_server_name_and_apache_virtual_hosts_fill_host() -> None:
     nginx = parse_lines(["site.test 200"], compile_format("$server_name $status"))
     apache = parse_lines(["site.test:443 200"], compile_format("%v:%p %>s"))
     assert nginx.frame["host"].tolist() == apache.frame["host"].tolist() == ["site.test"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2000-10-10T13:55:36+02:00", _utc_ms(2000, 10, 10, 11, 55, 36)),
+        ("2000-10-10T13:55:36+0200", _utc_ms(2000, 10, 10, 11, 55, 36)),
+        ("2000-10-10T13:55:36Z", _utc_ms(2000, 10, 10, 13, 55, 36)),
+        ("2000-10-10T13:55:36.987-07:00", _utc_ms(2000, 10, 10, 20, 55, 36) + 987),
+        ("2000-10-10T13:55:36-0930", _utc_ms(2000, 10, 10, 23, 25, 36)),
+    ],
+)
+def test_iso_8601_times_with_any_offset(text: str, expected: int) -> None:
+    parsed = parse_lines([f"{text} 200"], compile_format("$time_iso8601 $status"))
+    assert parsed.malformed == []
+    assert parsed.frame["time"].iloc[0].value // 10**6 == expected
+
+
+def test_envoy_lines_with_fields_after_the_default_ones() -> None:
+    """Newer Envoy setups (Istio's) append fields to the default format: they are ignored."""
+    line = (
+        '[2024-01-01T00:00:00.000Z] "GET /a HTTP/2" 200 - via_upstream - "-" 0 12 7 6 "-" "curl/8" '
+        '"id" "a.test" "10.0.0.1:80" outbound|80||a.test 10.0.0.2:4000 10.0.0.3:80 - default'
+    )
+    parsed = parse_lines([line], preset("envoy"))
+    assert parsed.malformed == [line]  # not the default field order: no guessing
+    appended = (
+        '[2024-01-01T00:00:00.000Z] "GET /a HTTP/2" 200 - 0 12 7 6 "-" "curl/8" "id" "a.test" '
+        '"10.0.0.1:80" outbound|80||a.test 10.0.0.2:4000'
+    )
+    frame = parse_lines([appended], preset("envoy")).frame
+    assert frame[["path", "status", "latency_ms", "bytes", "host"]].values.tolist() == [
+        ["/a", 200, 7.0, 12, "a.test"]
+    ]
