@@ -70,6 +70,7 @@ MALFORMED: dict[str, tuple[int, str]] = {
 #: the other row does not read them.
 OWNED_BY: dict[str, str] = {
     # formats/traefik holds Traefik's CLF (row traefik) and its JSON (the JSON presets' row)
+    "elastic-integrations-test-format-common.log": "traefik",
     "elastic-integrations-test-format-json.log": "traefik-json",
 }
 
