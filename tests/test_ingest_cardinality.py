@@ -166,7 +166,7 @@ def reference(texts: Sequence[tuple[str, Callable[[str], Row | None]]]) -> Refer
     agents: Counter[str] = Counter()
     latencies: list[float] = []
     for row in rows:
-        status_class = (f"{row.status // 100}xx" if row.status else "none")
+        status_class = f"{row.status // 100}xx" if row.status else "none"
         classes[status_class] += 1
         name = template(row.path)
         path_counts[name] += 1
@@ -217,7 +217,13 @@ def reference(texts: Sequence[tuple[str, Callable[[str], Row | None]]]) -> Refer
         ],
         "user_agents.unique": len(agents),
     }
-    lines = {"total": total + malformed, "parsed": total, "malformed": malformed, "filtered": 0, "directives": 0}
+    lines = {
+        "total": total + malformed,
+        "parsed": total,
+        "malformed": malformed,
+        "filtered": 0,
+        "directives": 0,
+    }
     return Reference(lines=lines, figures=figures)
 
 

@@ -51,7 +51,14 @@ def test_json_schema() -> None:
     assert list(doc) == TOP_KEYS
     assert list(doc["inputs"]) == ["files", "formats", "failed"]
     assert doc["inputs"]["formats"] == {"default": 2}
-    assert list(doc["lines"]) == ["total", "parsed", "malformed", "filtered", "directives", "malformed_samples"]
+    assert list(doc["lines"]) == [
+        "total",
+        "parsed",
+        "malformed",
+        "filtered",
+        "directives",
+        "malformed_samples",
+    ]
     assert doc["lines"]["filtered"] == 0
     assert doc["notes"] == []
     assert list(doc["requests"]) == ["total", "by_method", "by_status_class", "by_status"]

@@ -545,7 +545,10 @@ class Filters:
                 return False
         if self.status is not None:
             wanted = self.status.lower().split(",")
-            if str(row.status) not in wanted and (f"{row.status // 100}xx" if row.status else "none") not in wanted:
+            if (
+                str(row.status) not in wanted
+                and (f"{row.status // 100}xx" if row.status else "none") not in wanted
+            ):
                 return False
         if self.method is not None and row.method.upper() not in self.method.upper().split(","):
             return False
@@ -669,7 +672,9 @@ def assemble(
             errors.setdefault(template, []).append(row.status // 100)
         if row.latency is not None:
             lat_method.setdefault(row.method, []).append(row.latency)
-            lat_class.setdefault((f"{row.status // 100}xx" if row.status else "none"), []).append(row.latency)
+            lat_class.setdefault((f"{row.status // 100}xx" if row.status else "none"), []).append(
+                row.latency
+            )
     agents = Counter(r.agent for r in rows)
     top_paths = sorted(paths.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]
     top_errors = sorted(errors.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:10]

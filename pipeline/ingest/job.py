@@ -42,7 +42,7 @@ from pipeline.ingest.aggregate.partial import (
     merge_task,
 )
 from pipeline.ingest.detect import Detection, detect_formats
-from pipeline.ingest.formats.presets import UTC_TIME_ROLES, LogFormat, preset
+from pipeline.ingest.formats.presets import LogFormat, preset
 from pipeline.ingest.group import files_partial
 from pipeline.ingest.inputs.files import (
     Block,
@@ -232,7 +232,7 @@ def _notes(formats: Sequence[LogFormat]) -> list[str]:
     for name in sorted({fmt.name for fmt in formats if not fmt.has_time}):
         if any(fmt.has_time for fmt in formats):
             notes.append(f"format {name!r} has no time field: its requests are not in the timeline")
-    for name in sorted({fmt.name for fmt in formats if fmt.time_role in UTC_TIME_ROLES}):
+    for name in sorted({fmt.name for fmt in formats if fmt.time_without_offset}):
         notes.append(f"format {name!r} writes times without a UTC offset: they are read as UTC")
     return notes
 

@@ -1,4 +1,6 @@
-"""Log formats as data: the presets, and one compiler from nginx and Apache format strings.
+"""Log formats as data: the presets, and format strings compiled (by
+:mod:`pipeline.ingest.formats.compiler`, from the tables of
+:mod:`pipeline.ingest.formats.directives`).
 
 A :class:`LogFormat` says how one line is read. Three kinds exist:
 
@@ -21,10 +23,14 @@ Roles (what a captured field means)::
     user_agent       $http_user_agent, %{User-Agent}i
     time_clf         $time_local, %t  (10/Oct/2000:13:55:36 -0700)
     time_iso         $time_iso8601   (2000-10-10T13:55:36-07:00)
-    time_epoch_s     $msec           (1700000000.123)
+    time_epoch_s     $msec, %{sec}t  (1700000000.123)
+    time_epoch_ms, time_epoch_us     %{msec}t, %{usec}t
+    time_strftime    %{format}t (the strftime format is in ``options``)
     latency_s, latency_ms, latency_us   $request_time / %T; %{ms}T; %D / %{us}T
     latency_list_s   $upstream_response_time ("0.010, 0.020" or "0.010 : 0.020": summed)
+    latency_duration "12ms", "0.005s" (a duration with its unit)
     bytes            $body_bytes_sent, %b, %B
+    host             $host, $server_name, %v, %V (and a full-URL target's host)
 
 When a format has several latency fields, the first of :data:`LATENCY_PRIORITY` is used; the
 others only have to match.
@@ -42,33 +48,25 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from pipeline.errors import InputError
-from pipeline.ingest.formats.table import PRESET_NAMES, Kind, preset_row
-
-#: A quoted field as nginx and Apache write it: nginx escapes ``"`` as ``\\x22`` and Apache as
-#: ``\\"``; both escape ``\\`` itself, so "anything but a quote or a backslash, or an escaped
-#: character" covers both. Escapes are kept as written (not decoded) in paths and agents.
-QUOTED: Final[str] = r'(?:[^"\\]|\\.)*'
-
-#: A field outside quotes: no spaces (nginx writes ``-`` for an empty value).
-BARE: Final[str] = r"[^ ]*"
-
-#: Regular expressions of the field types (RE2 syntax, no capture groups).
-CLF_TIME: Final[str] = r"[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}"
-ISO_TIME: Final[str] = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+from pipeline.ingest.formats.compiler import (
+    Compiled,
+    compile_apache,
+    compile_nginx,
+    unwrap_apache,
+    unwrap_nginx,
 )
-DECIMAL: Final[str] = r"[0-9]+(?:\.[0-9]+)?"
-DECIMAL_OR_DASH: Final[str] = rf"(?:{DECIMAL}|-)"
-INTEGER_OR_DASH: Final[str] = r"(?:[0-9]+|-)"
-STATUS: Final[str] = r"[1-5][0-9][0-9]"
-#: ``$upstream_response_time``: one time per upstream tried, separated by ``, `` (next server)
-#: or `` : `` (internal redirect); each may be ``-``; ``escape=json`` writes none as ``""``.
-LATENCY_LIST: Final[str] = rf"{DECIMAL_OR_DASH}(?:(?:, | : ){DECIMAL_OR_DASH})*"
-#: The same in an ``escape=json`` format, where nginx writes an empty value as ``""``.
-LATENCY_LIST_OR_EMPTY: Final[str] = rf"(?:{LATENCY_LIST})?"
-
-#: ``$request_method``: nginx writes ``-`` when there is none (``""`` with ``escape=json``).
-METHOD_OR_DASH: Final[str] = r"(?:[A-Za-z]*|-)"
+from pipeline.ingest.formats.directives import APACHE_DIRECTIVES as APACHE_DIRECTIVES
+from pipeline.ingest.formats.directives import BARE as BARE
+from pipeline.ingest.formats.directives import CLF_TIME as CLF_TIME
+from pipeline.ingest.formats.directives import ISO_TIME as ISO_TIME
+from pipeline.ingest.formats.directives import LATENCY_LIST as LATENCY_LIST
+from pipeline.ingest.formats.directives import LATENCY_LIST_OR_EMPTY as LATENCY_LIST_OR_EMPTY
+from pipeline.ingest.formats.directives import NGINX_VARIABLES as NGINX_VARIABLES
+from pipeline.ingest.formats.directives import QUOTED as QUOTED
+from pipeline.ingest.formats.directives import STATUS as STATUS
+from pipeline.ingest.formats.directives import Field as Field
+from pipeline.ingest.formats.strftime import has_offset
+from pipeline.ingest.formats.table import PRESET_NAMES, Kind, preset_row
 
 #: Latency roles in the order they are preferred (their converters, with the unit of each, are
 #: :data:`pipeline.ingest.parsing.roles.LATENCY_ROLES`, which has the same keys).
@@ -80,11 +78,20 @@ LATENCY_PRIORITY: Final[tuple[str, ...]] = (
     "latency_s_or_neg1",  # ALB/ELB processing times (summed); -1 is none
     "latency_ms_or_neg1",  # HAProxy Ta/Tt; -1 is none
     "latency_list_s",  # $upstream_response_time
+    "latency_duration",  # "12ms", "0.005s" (Traefik CLF, duration strings)
 )
 
 #: Time roles in the order they are preferred (converters:
 #: :data:`pipeline.ingest.parsing.roles.TIME_ROLES`).
-TIME_ROLES: Final[tuple[str, ...]] = ("time_clf", "time_iso", "time_epoch_s", "time_clf_ms_utc")
+TIME_ROLES: Final[tuple[str, ...]] = (
+    "time_clf",
+    "time_iso",
+    "time_epoch_s",
+    "time_epoch_ms",  # Apache %{msec}t
+    "time_epoch_us",  # Apache %{usec}t
+    "time_strftime",  # Apache %{format}t (the format is in LogFormat.options)
+    "time_clf_ms_utc",  # HAProxy accept_date, no offset
+)
 
 #: Time roles whose values carry no UTC offset and are read as UTC (the report notes it).
 UTC_TIME_ROLES: Final[frozenset[str]] = frozenset({"time_clf_ms_utc"})
@@ -101,66 +108,6 @@ def base_role(role: str) -> str:
     ('latency_s_or_neg1', 'status')
     """
     return role.split(CAPTURE_SEPARATOR, 1)[0]
-
-
-@dataclass(frozen=True)
-class Field:
-    """What one variable or directive matches and means (``role`` None: matched, not used)."""
-
-    pattern: str
-    role: str | None = None
-    quoted_pattern: str | None = None  # used instead of ``pattern`` between double quotes
-
-
-#: nginx variables with a meaning or a shape (any other ``$name`` matches ``BARE``/``QUOTED``).
-NGINX_VARIABLES: Final[dict[str, Field]] = {
-    "request": Field(r'[^"]*', "request", QUOTED),
-    "request_method": Field(METHOD_OR_DASH, "method", METHOD_OR_DASH),
-    "request_uri": Field(BARE, "target", QUOTED),
-    "uri": Field(BARE, "path", QUOTED),
-    "document_uri": Field(BARE, "path", QUOTED),
-    "args": Field(BARE, "query", QUOTED),
-    "query_string": Field(BARE, "query", QUOTED),
-    "status": Field(STATUS, "status"),
-    "http_user_agent": Field(BARE, "user_agent", QUOTED),
-    "time_local": Field(CLF_TIME, "time_clf"),
-    "time_iso8601": Field(ISO_TIME, "time_iso"),
-    "msec": Field(r"[0-9]+\.[0-9]+", "time_epoch_s"),
-    "request_time": Field(DECIMAL_OR_DASH, "latency_s"),
-    "upstream_response_time": Field(LATENCY_LIST, "latency_list_s"),
-    "body_bytes_sent": Field(INTEGER_OR_DASH, "bytes"),
-}
-
-#: Apache ``%`` directives: (letter, optional ``{argument}``) -> field. ``%{NAME}i`` (any request
-#: header) is handled in :func:`_apache_field`; ``%>s``/``%<s`` modifiers are dropped first.
-APACHE_DIRECTIVES: Final[dict[str, Field]] = {
-    "h": Field(r"[^ ]+"),
-    "a": Field(r"[^ ]+"),
-    "{c}a": Field(r"[^ ]+"),
-    "l": Field(r"[^ ]+"),
-    "u": Field(BARE, None, QUOTED),
-    # %t writes the brackets itself, [10/Oct/2000:13:55:36 -0700]: see _compile_apache
-    "t": Field(CLF_TIME, "time_clf"),
-    "r": Field(r'[^"]*', "request", QUOTED),
-    "m": Field(r"[A-Za-z]+", "method"),
-    "U": Field(BARE, "path", QUOTED),
-    "q": Field(BARE, "query", QUOTED),  # "" or "?a=1"
-    "H": Field(r"[^ ]*"),
-    "s": Field(STATUS, "status"),
-    "b": Field(INTEGER_OR_DASH, "bytes"),  # "-" for no body
-    "B": Field(r"[0-9]+", "bytes"),
-    "D": Field(r"[0-9]+", "latency_us"),
-    "{us}T": Field(r"[0-9]+", "latency_us"),
-    "{ms}T": Field(r"[0-9]+", "latency_ms"),
-    "T": Field(r"[0-9]+", "latency_s_int"),
-    "{s}T": Field(r"[0-9]+", "latency_s_int"),
-    "v": Field(r"[^ ]+"),
-    "V": Field(r"[^ ]+"),
-    "p": Field(r"[0-9]+"),
-    "I": Field(r"[0-9]+"),
-    "O": Field(r"[0-9]+"),
-    "S": Field(r"[0-9]+"),
-}
 
 
 @dataclass(frozen=True)
@@ -229,6 +176,16 @@ class LogFormat:
         return self.time_role is not None
 
     @property
+    def time_without_offset(self) -> bool:
+        """Its times carry no UTC offset (HAProxy's accept_date, an Apache ``%{...}t`` without
+        ``%z``): read as UTC."""
+        if self.time_role in UTC_TIME_ROLES:
+            return True
+        if self.time_role != "time_strftime":
+            return False
+        return not has_offset(dict(self.options).get("strftime", ""))
+
+    @property
     def has_bytes(self) -> bool:
         return self.kind == "json" or "bytes" in self.roles
 
@@ -254,10 +211,10 @@ def preset(name: str) -> LogFormat:
     if row.spec.startswith("^"):
         compiled = compile_pattern(row.spec, name)
     elif "$" in row.spec:
-        compiled = _compile_nginx(_unwrap_nginx(row.spec), name)
+        compiled = _regex(name, compile_nginx(unwrap_nginx(row.spec), name))
     else:
-        compiled = _compile_apache(row.spec, name)
-    compiled = replace(compiled, options=row.options)
+        compiled = _regex(name, compile_apache(row.spec, name))
+    compiled = replace(compiled, options=compiled.options + row.options)
     if not row.extras:
         return compiled
     pattern = compiled.pattern.removesuffix("$") + "(?: .*)?$"
@@ -298,167 +255,25 @@ def compile_format(spec: str) -> LogFormat:
         return preset(text)
     if re.fullmatch(r"[A-Za-z_-]+", text):
         raise InputError(f"unknown log format {text!r}; valid names: {', '.join(PRESETS)}")
-    nginx = _unwrap_nginx(text)
+    nginx = unwrap_nginx(text)
     if re.search(r"\$\{?[A-Za-z_]", nginx):
         json_escape = re.match(r"log_format\s+\S+\s+escape=json\b", text) is not None
-        return _compile_nginx(nginx, f"nginx:{nginx}", json_escape)
-    apache = _unwrap_apache(text)
+        return _regex(f"nginx:{nginx}", compile_nginx(nginx, f"nginx:{nginx}", json_escape))
+    apache = unwrap_apache(text)
     if "%" in apache:
-        return _compile_apache(apache, f"apache:{apache}")
+        return _regex(f"apache:{apache}", compile_apache(apache, f"apache:{apache}"))
     raise InputError(
         f"log format {spec!r} is neither a preset ({', '.join(PRESETS)}) nor a format string "
         "with nginx $variables or Apache % directives"
     )
 
 
-def _unwrap_nginx(text: str) -> str:
-    """The format of a pasted ``log_format NAME [escape=...] '...' '...';`` or a quoted string."""
-    body = text.removesuffix(";").strip()
-    directive = re.match(r"log_format\s+\S+\s*(?:escape=\S+\s*)?", body)
-    if directive:
-        body = body[directive.end() :]
-    pieces = re.findall(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", body)
-    if pieces and re.fullmatch(r"(?:\s*(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))+\s*", body):
-        return "".join(single or double for single, double in pieces)
-    return body
-
-
-def _unwrap_apache(text: str) -> str:
-    """The format of a pasted ``LogFormat "..." [nickname]`` or a quoted string.
-
-    Inside double quotes, Apache's config escapes (``\\"``) are undone.
-    """
-    body = text.strip()
-    match = re.fullmatch(r'(?:LogFormat\s+)?"((?:[^"\\]|\\.)*)"(?:\s+\S+)?', body)
-    if match:
-        return re.sub(r"\\(.)", r"\1", match.group(1))
-    match = re.fullmatch(r"'(.*)'", body)
-    return match.group(1) if match else body
-
-
-def _literal(text: str) -> str:
-    """RE2 pattern matching ``text`` exactly."""
-    return "".join(ch if ch.isalnum() or ch in " _" else "\\" + ch for ch in text)
-
-
-#: Characters a field's pattern never matches, by pattern (what lets
-#: :mod:`pipeline.ingest.parsing.scan` find where a field ends: at the first following delimiter it
-#: cannot contain). A pattern not listed never ends early, so a format using one is parsed by the
-#: regex alone.
-_NEVER_CONTAINS: Final[dict[str, str]] = {
-    BARE: " ",
-    r"[^ ]+": " ",
-    QUOTED: '"',
-    r'[^"]*': '"',
-    STATUS: ' "[]',
-    r"[0-9]+": ' "[]',
-    INTEGER_OR_DASH: ' "[]',
-    DECIMAL_OR_DASH: ' "[]',
-    r"[0-9]+\.[0-9]+": ' "[]',
-    r"[A-Za-z]+": ' "[]',
-    METHOD_OR_DASH: ' "[]',
-    CLF_TIME: '"[]',
-    ISO_TIME: ' "[]',
-    LATENCY_LIST: '"[]',
-    LATENCY_LIST_OR_EMPTY: '"[]',
-}
-
-
-class _Builder:
-    """Accumulates pattern pieces, capture groups and the layout while a format is scanned."""
-
-    def __init__(self, json_escape: bool = False) -> None:
-        self.json_escape = json_escape
-        self.parts: list[str] = []
-        self.roles: list[str] = []
-        self.layout: list[tuple[str, str, str]] = []
-
-    def literal(self, text: str) -> None:
-        if not text:
-            return
-        self.parts.append(_literal(text))
-        self.layout.append(("literal", text, ""))
-
-    def field(self, field: Field, quoted: bool) -> None:
-        pattern = field.quoted_pattern if quoted and field.quoted_pattern else field.pattern
-        if quoted and field.quoted_pattern is None and field.pattern in (BARE, r"[^ ]+"):
-            pattern = QUOTED
-        if self.json_escape and pattern == LATENCY_LIST:
-            pattern = LATENCY_LIST_OR_EMPTY
-        stops = _NEVER_CONTAINS.get(pattern, "")
-        role = field.role
-        if role is None or role in self.roles:  # a repeated role is matched, not captured
-            self.parts.append(f"(?:{pattern})")
-            self.layout.append(("field", "", stops))
-            return
-        group = f"g{len(self.roles)}"
-        self.roles.append(role)
-        self.parts.append(f"(?P<{group}>{pattern})")
-        self.layout.append(("field", group, stops))
-
-    def build(self, name: str) -> LogFormat:
-        if "status" not in self.roles:
-            raise InputError(
-                f"log format {name.split(':', 1)[-1]!r} has no status field ($status, %s or %>s); "
-                "every request needs one"
-            )
-        return LogFormat(
-            name,
-            "regex",
-            "^" + "".join(self.parts) + "$",
-            tuple(self.roles),
-            layout=tuple(self.layout),
-        )
-
-
-def _quoted_at(fmt: str, start: int, end: int) -> bool:
-    return start > 0 and fmt[start - 1] == '"' and end < len(fmt) and fmt[end] == '"'
-
-
-def _compile_nginx(fmt: str, name: str, json_escape: bool = False) -> LogFormat:
-    builder = _Builder(json_escape)
-    position = 0
-    for match in re.finditer(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))", fmt):
-        builder.literal(fmt[position : match.start()])
-        variable = match.group(1) or match.group(2)
-        field = NGINX_VARIABLES.get(variable, Field(BARE))
-        builder.field(field, _quoted_at(fmt, match.start(), match.end()))
-        position = match.end()
-    builder.literal(fmt[position:])
-    return builder.build(name)
-
-
-def _compile_apache(fmt: str, name: str) -> LogFormat:
-    builder = _Builder()
-    position = 0
-    directive = re.compile(r"%(?:[<>]|!?[0-9,]+)*(\{[^}]*\})?([A-Za-z%])")
-    for match in directive.finditer(fmt):
-        builder.literal(fmt[position : match.start()])
-        argument, letter = match.group(1), match.group(2)
-        if letter == "%":
-            builder.literal("%")
-        elif letter == "t" and argument is None:  # [10/Oct/2000:13:55:36 -0700]
-            builder.literal("[")
-            builder.field(APACHE_DIRECTIVES["t"], quoted=False)
-            builder.literal("]")
-        else:
-            field = _apache_field(argument, letter, match.group(0))
-            builder.field(field, _quoted_at(fmt, match.start(), match.end()))
-        position = match.end()
-    rest = fmt[position:]
-    if "%" in rest:
-        raise InputError(f"unsupported Apache directive {rest[rest.index('%') :][:12]!r}")
-    builder.literal(rest)
-    return builder.build(name)
-
-
-def _apache_field(argument: str | None, letter: str, text: str) -> Field:
-    if letter == "i" and argument:
-        header = argument[1:-1].lower()
-        return Field(BARE, "user_agent" if header == "user-agent" else None, QUOTED)
-    key = (argument or "") + letter
-    if key in APACHE_DIRECTIVES:
-        return APACHE_DIRECTIVES[key]
-    if letter in "eonC" and argument:  # environment, notes, response headers, cookies
-        return Field(BARE, None, QUOTED)
-    raise InputError(f"unsupported Apache directive {text!r}")
+def _regex(name: str, compiled: Compiled) -> LogFormat:
+    return LogFormat(
+        name,
+        "regex",
+        compiled.pattern,
+        compiled.roles,
+        layout=compiled.layout,
+        options=compiled.options,
+    )

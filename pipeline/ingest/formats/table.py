@@ -65,9 +65,84 @@ _COMMON: Final[str] = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent'
 )
 
+#: RE2 pieces of the proxies' patterns below (the same shapes as the compiler's fields).
+_QUOTED: Final[str] = r'(?:[^"\\]|\\.)*'
+_CLF_TIME: Final[str] = r"[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}"
+_ISO_TIME: Final[str] = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})"
+)
+
+#: Envoy's default access log format (``[%START_TIME%] "%REQ(:METHOD)% ..."`` ``%RESPONSE_CODE%
+#: %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION%
+#: %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%"
+#: "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"``), with or without the
+#: ``ACCESS `` prefix of Ambassador/Emissary. Status 0: no response (TCP proxying, ``"- - -"``).
+_ENVOY: Final[str] = (
+    rf'^(?:ACCESS )?\[(?P<time_iso>{_ISO_TIME})\] "(?P<request>{_QUOTED})" '
+    r"(?P<status>[1-5][0-9][0-9]|0) [^ ]+ (?:[0-9]+|-) (?P<bytes>[0-9]+|-) "
+    rf'(?P<latency_ms>[0-9]+|-) (?:[0-9]+|-) "{_QUOTED}" "(?P<user_agent>{_QUOTED})" '
+    rf'"{_QUOTED}" "(?P<host>{_QUOTED})" "{_QUOTED}"$'
+)
+
+#: Traefik's CLF: combined, then the request count, ``"router"``, ``"server URL"`` and the
+#: duration in ms (``12ms``). Traefik writes ``-`` for a status and size it does not have (the
+#: client went away), and a bare ``-`` (unquoted) for a missing referer, agent, router or server.
+_TRAEFIK: Final[str] = (
+    rf'^[^ ]+ - [^ ]+ \[(?P<time_clf>{_CLF_TIME})\] "(?P<request>{_QUOTED})" '
+    r"(?P<status>[1-5][0-9][0-9]|-) (?P<bytes>[0-9]+|-) "
+    rf'(?:"{_QUOTED}"|-) (?:"(?P<user_agent>{_QUOTED})"|-) (?:[0-9]+|-) '
+    rf'(?:"{_QUOTED}"|-) (?:"{_QUOTED}"|-) (?P<latency_duration>[0-9]+ms)$'
+)
+
+#: Kubernetes ingress-nginx's default ``log-format-upstream`` (its ``upstreaminfo``).
+_INGRESS_NGINX: Final[str] = (
+    _COMMON + ' "$http_referer" "$http_user_agent" $request_length $request_time '
+    "[$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr "
+    "$upstream_response_length $upstream_response_time $upstream_status $req_id"
+)
+
+#: Apache's ``vhost_combined`` as Debian defines it.
+_VCOMBINED: Final[str] = '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"'
+
+#: ``%v %h %l %u %t "%r" %>s %b`` (Apache's common with the virtual host first); GoAccess's
+#: VCOMMON writes the host as ``%v:%p``: the port is optional and not part of the host.
+_VCOMMON: Final[str] = (
+    rf"^(?P<host>[^ :\[]+|\[[^ \]]*\])(?::[0-9]+)? [^ ]+ [^ ]+ [^ ]* "
+    rf'\[(?P<time_clf>{_CLF_TIME})\] "(?P<request>{_QUOTED})" '
+    r"(?P<status>[1-5][0-9][0-9]) (?P<bytes>[0-9]+|-)$"
+)
+
+#: lighttpd's mod_accesslog default (no ``accesslog.format``): ``%V`` (the Host header as sent,
+#: port included) where combined has ``-``.
+_LIGHTTPD: Final[str] = '%h %V %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"'
+
 #: Every preset, in detection tie-break order.
 PRESET_TABLE: Final[tuple[Preset, ...]] = (
     Preset("default", "this project's own grammar ([GET] /x, status=200, time=5ms ...)", "default"),
+    # proxies: before combined, whose lines with extras some of them are (a tie goes to them)
+    Preset(
+        "envoy", "Envoy's default format (also Ambassador/Emissary)", "regex", _ENVOY, "envoy", True
+    ),
+    Preset(
+        "traefik",
+        "Traefik's CLF (combined + router, server, duration)",
+        "regex",
+        _TRAEFIK,
+        "traefik",
+    ),
+    Preset(
+        "ingress-nginx",
+        "Kubernetes ingress-nginx (upstreaminfo)",
+        "regex",
+        _INGRESS_NGINX,
+        "ingress-nginx",
+    ),
+    Preset(
+        "vcombined", "Apache vhost_combined (%v:%p first)", "regex", _VCOMBINED, "vcombined", True
+    ),
+    Preset(
+        "vcommon", "Apache common with the virtual host first (%v)", "regex", _VCOMMON, extras=True
+    ),
     Preset(
         "combined",
         "nginx and Apache combined (also varnishncsa's default)",
@@ -77,6 +152,8 @@ PRESET_TABLE: Final[tuple[Preset, ...]] = (
         extras=True,
     ),
     Preset("common", "nginx and Apache common (CLF)", "regex", _COMMON, extras=True),
+    # after combined: a combined line is a lighttpd line with %V "-" (a tie goes to combined)
+    Preset("lighttpd", "lighttpd's default (%h %V %u ... combined)", "regex", _LIGHTTPD),
     # load balancers and proxies (patterns and their odd cases: formats/balancers.py); no line
     # of one matches another's pattern or common/combined, so their place only orders ties of
     # files none of them reads

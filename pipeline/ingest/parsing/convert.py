@@ -395,6 +395,11 @@ def _civil_ms(
     return epoch, valid & (epoch >= MIN_TIME_MS) & (epoch <= MAX_TIME_MS)
 
 
+#: The civil-time arithmetic, for the converters of other time syntaxes
+#: (:mod:`pipeline.ingest.parsing.units`).
+civil_ms = _civil_ms
+
+
 def _bool(array: Any) -> BoolArray:
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 

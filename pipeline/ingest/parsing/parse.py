@@ -48,7 +48,7 @@ from pipeline.ingest.parsing.convert import (
     url_targets,
 )
 from pipeline.ingest.parsing.jsonlines import JsonRows, parse_json
-from pipeline.ingest.parsing.roles import TIME_ROLES, latency_of
+from pipeline.ingest.parsing.roles import latency_of, time_of
 from pipeline.ingest.parsing.scan import cut_fields
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
@@ -372,7 +372,7 @@ def _regex_fields(
     time_role = fmt.time_role
     if time_role is not None:
         has_time[:] = True
-        time_ms, ok = TIME_ROLES[time_role](fields[time_role])
+        time_ms, ok = time_of(fields[time_role], time_role, fmt.options)
         valid &= ok
     sizes = np.zeros(count, dtype=np.int64)
     if "bytes" in fields:

@@ -41,6 +41,12 @@ from pipeline.ingest.parsing.convert import (
     iso_time_ms,
     latency_list_to_ms,
 )
+from pipeline.ingest.parsing.units import (
+    duration_to_ms,
+    epoch_ms_to_ms,
+    epoch_us_to_ms,
+    strftime_ms,
+)
 from pipeline.ingest.parsing.utc_times import clf_ms_utc_to_ms
 
 LatencyConverter = Callable[[pa.Array], tuple[FloatArray, BoolArray]]
@@ -76,6 +82,7 @@ LATENCY_ROLES: Final[dict[str, LatencyConverter]] = {
     "latency_s_or_neg1": _or_neg1(3),  # ALB/ELB processing times (summed), -1: none
     "latency_ms_or_neg1": _or_neg1(0),  # HAProxy Ta / Tt, -1: none
     "latency_list_s": latency_list_to_ms,  # nginx $upstream_response_time
+    "latency_duration": duration_to_ms,  # "12ms", "0.005s", "1.2us" (Traefik CLF, GCP, Go)
 }
 
 
@@ -87,9 +94,26 @@ def _clf(strings: pa.Array) -> tuple[IntArray, BoolArray]:
 TIME_ROLES: Final[dict[str, TimeConverter]] = {
     "time_clf": _clf,  # 10/Oct/2000:13:55:36 -0700 (nginx $time_local, Apache %t)
     "time_iso": iso_time_ms,  # 2000-10-10T13:55:36-07:00 (nginx $time_iso8601)
-    "time_epoch_s": epoch_to_ms,  # 1700000000.123 (nginx $msec)
+    "time_epoch_s": epoch_to_ms,  # 1700000000.123 (nginx $msec, Apache %{sec}t)
+    "time_epoch_ms": epoch_ms_to_ms,  # 1700000000123 (Apache %{msec}t)
+    "time_epoch_us": epoch_us_to_ms,  # 1700000000123456 (Apache %{usec}t)
     "time_clf_ms_utc": clf_ms_utc_to_ms,  # 09/Feb/2009:16:31:28.430, no offset: UTC (HAProxy)
 }
+
+#: The time role whose syntax is the format's own strftime string (Apache ``%{format}t``), kept
+#: in the format's options under this key (see :func:`time_of`).
+STRFTIME_ROLE: Final[str] = "time_strftime"
+STRFTIME_OPTION: Final[str] = "strftime"
+
+
+def time_of(
+    strings: pa.Array, role: str, options: tuple[tuple[str, str], ...]
+) -> tuple[IntArray, BoolArray]:
+    """The times (UTC ms) of the captured ``strings`` of time role ``role``: a row of
+    :data:`TIME_ROLES`, or :data:`STRFTIME_ROLE` read with the format's strftime option."""
+    if role == STRFTIME_ROLE:
+        return strftime_ms(strings, dict(options)[STRFTIME_OPTION])
+    return TIME_ROLES[role](strings)
 
 
 def latency_of(fields: dict[str, pa.Array], role: str, count: int) -> tuple[FloatArray, BoolArray]:

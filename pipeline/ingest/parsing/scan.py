@@ -10,8 +10,8 @@ character. This module finds those positions for all lines at once with numpy
 the fields out as zero-copy spans.
 
 When it applies (:func:`plan`): every field of the format is followed by a literal whose first
-character it never contains (:data:`~pipeline.ingest.formats.presets._NEVER_CONTAINS`), or ends the
-line. Lines it cannot vouch for go back to the regex: a line with a backslash (a quoted field
+character it never contains (:data:`~pipeline.ingest.formats.directives.NEVER_CONTAINS`), or ends
+the line. Lines it cannot vouch for go back to the regex: a line with a backslash (a quoted field
 may then hold an escaped ``\\"``), and any line where the cut does not land exactly on the end
 of the line (a self-check). The two paths give identical fields on every line: the test suite
 compares them on hostile lines.
