@@ -31,7 +31,26 @@ WITHOUT_PUBLIC_SAMPLES: frozenset[str] = frozenset({"default", "combined", "comm
 READ_AS: dict[str, str] = {}
 
 #: Lines of the genuine samples that are malformed on purpose, per file: (count, reason).
-MALFORMED: dict[str, tuple[int, str]] = {}
+MALFORMED: dict[str, tuple[int, str]] = {
+    # w3c: a line whose column count differs from the #Fields in force is malformed
+    "beats-filebeat-iis-test.log": (
+        2,
+        "the last two lines have the 15-column layout while the 22-column #Fields is in force",
+    ),
+    "elastic-integrations-test-iis10-access.log": (
+        5,
+        "no #Fields (Filebeat dropped the # lines): the 16-column lines are IIS's default set "
+        "with cs-host; the five 18-column lines have fields no directive names",
+    ),
+}
+
+
+#: Sample files none of whose lines parse, so no preset can be detected for them (file ->
+#: reason); their preset's own module reads them with ``--log-format`` and checks each line.
+NO_LINE_PARSES: dict[str, str] = {
+    "lnav-logfile_w3c.5.log": "its one data line has 17 columns, its #Fields names 6 "
+    "(tests/test_preset_w3c.py)",
+}
 
 
 def _sample_files() -> list[tuple[str, Path]]:
@@ -40,7 +59,8 @@ def _sample_files() -> list[tuple[str, Path]]:
         if not row.samples:
             continue
         for path in sorted((FORMATS_DIR / row.samples).iterdir()):
-            files.append((row.name, path))
+            if path.name not in NO_LINE_PARSES:
+                files.append((row.name, path))
     return files
 
 
