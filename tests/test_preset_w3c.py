@@ -36,14 +36,31 @@ FORMATS = Path(__file__).parent / "data" / "formats"
 W3C_FILES = sorted((FORMATS / "w3c").iterdir())
 CLOUDFRONT_FILES = sorted((FORMATS / "cloudfront").iterdir())
 
-IIS_DEFAULT = (
-    "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
-    "cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
-).split()
+IIS_DEFAULT = [
+    "date",
+    "time",
+    "s-ip",
+    "cs-method",
+    "cs-uri-stem",
+    "cs-uri-query",
+    "s-port",
+    "cs-username",
+    "c-ip",
+    "cs(User-Agent)",
+    "cs(Referer)",
+    "sc-status",
+    "sc-substatus",
+    "sc-win32-status",
+    "time-taken",
+]
 IIS_DEFAULT_HOST = [*IIS_DEFAULT[:11], "cs-host", *IIS_DEFAULT[11:]]
-CLOUDFRONT_DEFAULT = (FORMATS / "cloudfront" / "elastic-integrations-test-cloudfront.log").read_text(
-    encoding="utf-8"
-).splitlines()[1].lower().split()[1:]
+CLOUDFRONT_DEFAULT = (
+    (FORMATS / "cloudfront" / "elastic-integrations-test-cloudfront.log")
+    .read_text(encoding="utf-8")
+    .splitlines()[1]
+    .lower()
+    .split()[1:]
+)
 
 Row = tuple[str, str, int, float, str, Any, int, Any]
 
@@ -117,8 +134,8 @@ def _row(
         return None
     if cloudfront and len(values) < names.index("time-taken") + 1:
         return None
-    quoted = {name: _plain(value)[1] for name, value in zip(names, values)}
-    got = {name: _plain(value)[0] for name, value in zip(names, values)}
+    quoted = {name: _plain(value)[1] for name, value in zip(names, values, strict=False)}
+    got = {name: _plain(value)[0] for name, value in zip(names, values, strict=False)}
     status = got.get("sc-status", "")
     if not re.fullmatch(r"[1-5][0-9][0-9]" + ("|000" if cloudfront else ""), status):
         return None
@@ -136,7 +153,9 @@ def _row(
     when = None
     if "time" in got and (got.get("date") or day):
         text = f"{got.get('date', day)} {got['time']}"
-        stamp = datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S")
+        stamp = datetime.strptime(
+            text, "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
+        )
         when = calendar.timegm(stamp.timetuple()) * 1000 + stamp.microsecond // 1000
     agent = got.get("cs(user-agent)", "-")
     if agent == "-":
@@ -163,20 +182,20 @@ def _row(
 
 def _rows(fmt: LogFormat, text: bytes) -> tuple[list[Row], int, int]:
     parsed = parse_text(text, fmt)
-    frame = parsed.frame
-    rows = []
-    for record in frame.itertuples(index=False):
-        when = None if record.time is None or str(record.time) == "NaT" else record.time.value // 10**6
+    rows: list[Row] = []
+    for record in parsed.frame.to_dict("records"):
+        time: Any = record["time"]
+        host: Any = record["host"]
         rows.append(
             (
-                str(record.method),
-                record.path,
-                int(record.status),
-                float(record.latency_ms),
-                record.user_agent,
-                when,
-                int(record.bytes),
-                None if not isinstance(record.host, str) else record.host,
+                str(record["method"]),
+                str(record["path"]),
+                int(record["status"]),
+                float(record["latency_ms"]),
+                str(record["user_agent"]),
+                None if str(time) == "NaT" else time.value // 10**6,
+                int(record["bytes"]),
+                host if isinstance(host, str) else None,
             )
         )
     return rows, len(parsed.malformed), parsed.directives
@@ -184,7 +203,7 @@ def _rows(fmt: LogFormat, text: bytes) -> tuple[list[Row], int, int]:
 
 def _same(got: list[Row], want: list[Row]) -> None:
     assert len(got) == len(want)
-    for one, other in zip(got, want):
+    for one, other in zip(got, want, strict=True):
         assert one[:3] == other[:3] and one[4:] == other[4:], (one, other)
         assert (math.isnan(one[3]) and math.isnan(other[3])) or one[3] == pytest.approx(other[3])
 
@@ -200,7 +219,9 @@ def test_sample_file_matches_reference(path: Path) -> None:
 
 def test_sample_files_exercise_the_rules() -> None:
     """The samples hold what the rules are about (else the comparison above proves little)."""
-    rows = {p.name: _reference(p, p.parent.name == "cloudfront") for p in W3C_FILES + CLOUDFRONT_FILES}
+    rows = {
+        p.name: _reference(p, p.parent.name == "cloudfront") for p in W3C_FILES + CLOUDFRONT_FILES
+    }
     assert rows["beats-filebeat-iis-test.log"][1:] == (2, 12)  # 3 #Fields blocks, 2 mismatched
     assert rows["lnav-logfile_w3c.5.log"] == ([], 1, 1)
     assert rows["elastic-integrations-test-iis10-access.log"][1:] == (5, 0)
@@ -220,7 +241,12 @@ def test_mismatched_file_reads_with_the_option() -> None:
     path = FORMATS / "w3c" / "lnav-logfile_w3c.5.log"
     result = run_ingest(str(path), ExecutionSettings(mode="sync"), IngestOptions(log_format="w3c"))
     lines = result.to_dict()["lines"]
-    assert (lines["parsed"], lines["malformed"], lines["directives"], lines["total"]) == (0, 1, 1, 2)
+    assert (lines["parsed"], lines["malformed"], lines["directives"], lines["total"]) == (
+        0,
+        1,
+        1,
+        2,
+    )
 
 
 W3C_TEXT = (
@@ -245,7 +271,9 @@ def test_time_taken_unit_by_software(header: str, latency: float) -> None:
     assert frame["user_agent"].tolist() == ["Mozilla/5.0 (X11; Linux)"]
 
 
-@pytest.mark.parametrize("iis_field", ["s-sitename", "s-computername", "sc-substatus", "sc-win32-status"])
+@pytest.mark.parametrize(
+    "iis_field", ["s-sitename", "s-computername", "sc-substatus", "sc-win32-status"]
+)
 def test_time_taken_unit_by_iis_fields(iis_field: str) -> None:
     text = (
         f"#Fields: date time cs-method cs-uri-stem sc-status time-taken {iis_field}\n"
@@ -256,8 +284,27 @@ def test_time_taken_unit_by_iis_fields(iis_field: str) -> None:
 
 def test_cloudfront_time_taken_is_seconds_whatever_the_software() -> None:
     text = "#Software: Microsoft Internet Information Services 10.0\n" + "\t".join(
-        ["2024-01-02", "03:04:05", "LAX1", "10", "1.2.3.4", "GET", "d.cloudfront.net", "/x", "000"]
-        + ["-", "curl/8%2520x", "-", "-", "Error", "id", "viewer.example", "https", "5", "0.250"]
+        [
+            "2024-01-02",
+            "03:04:05",
+            "LAX1",
+            "10",
+            "1.2.3.4",
+            "GET",
+            "d.cloudfront.net",
+            "/x",
+            "000",
+            "-",
+            "curl/8%2520x",
+            "-",
+            "-",
+            "Error",
+            "id",
+            "viewer.example",
+            "https",
+            "5",
+            "0.250",
+        ]
     )
     parsed = parse_text(text, preset("cloudfront"))
     frame = parsed.frame
@@ -296,7 +343,7 @@ def test_fields_change_mid_text_and_the_date_directive_dates_time_only_lines() -
 def test_double_space_does_not_shift_columns_and_quotes_hold_spaces() -> None:
     text = (
         "#Fields: date time cs-method cs-uri-stem sc-status cs(User-Agent) cs(Host)\n"
-        "2024-01-02 03:04:05  GET   /a 200 \"A \"\"q\"\" +b\" \"h.example\"\n"
+        '2024-01-02 03:04:05  GET   /a 200 "A ""q"" +b" "h.example"\n'
     )
     frame = parse_text(text, preset("w3c")).frame
     assert frame["user_agent"].tolist() == ['A "q" +b']  # quoted: + stays
@@ -337,8 +384,14 @@ def _generated_iis(path: Path, lines: int) -> None:
     rng = random.Random(7)
     first = "#Software: Microsoft Internet Information Services 10.0\n#Date: 2024-03-01 00:00:00\n"
     first += "#Fields: " + " ".join(IIS_DEFAULT) + "\n"
-    second = "#Fields: date time s-sitename cs-method cs-uri-stem cs-uri-query cs-host sc-status sc-bytes time-taken\n"
-    third = "#Software: Example Server 1.0\n#Date: 2024-03-02 00:00:00\n#Fields: time cs-method cs-uri-stem sc-status time-taken\n"
+    second = (
+        "#Fields: date time s-sitename cs-method cs-uri-stem cs-uri-query cs-host sc-status "
+        "sc-bytes time-taken\n"
+    )
+    third = (
+        "#Software: Example Server 1.0\n#Date: 2024-03-02 00:00:00\n"
+        "#Fields: time cs-method cs-uri-stem sc-status time-taken\n"
+    )
     out = [first]
     for i in range(lines):
         status = rng.choice([200, 200, 304, 404, 500])
@@ -354,7 +407,8 @@ def _generated_iis(path: Path, lines: int) -> None:
             )
         elif i < 4 * lines // 5:
             out.append(
-                f"2024-03-01 11:00:00 W3SVC1 POST /s{i % 11} - h{i % 3}.example {status} {i} {taken}\n"
+                f"2024-03-01 11:00:00 W3SVC1 POST /s{i % 11} - h{i % 3}.example "
+                f"{status} {i} {taken}\n"
             )
         else:
             out.append(f"12:00:{i % 60:02d} PUT /t{i % 7} {status} {taken / 1000}\n")
@@ -369,7 +423,12 @@ def _summary(document: dict[str, Any]) -> dict[str, Any]:
         "lines": {k: document["lines"][k] for k in ("parsed", "malformed", "directives", "total")},
         "by_status": document["requests"]["by_status"],
         "by_method": document["requests"]["by_method"],
-        "latency": (latency["count"], latency["min"], latency["max"], round(latency["mean"] * latency["count"], 3)),
+        "latency": (
+            latency["count"],
+            latency["min"],
+            latency["max"],
+            round(latency["mean"] * latency["count"], 3),
+        ),
     }
 
 
@@ -405,7 +464,11 @@ def big_iis(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.subprocess
 @pytest.mark.parametrize(
     "settings",
-    [ExecutionSettings(mode="sync"), ExecutionSettings(mode="threading", workers=3), ExecutionSettings("process", 2)],
+    [
+        ExecutionSettings(mode="sync"),
+        ExecutionSettings(mode="threading", workers=3),
+        ExecutionSettings("process", 2),
+    ],
     ids=["sync", "threading", "process"],
 )
 def test_blocks_know_the_directives_in_force(big_iis: Path, settings: ExecutionSettings) -> None:
@@ -423,7 +486,7 @@ def test_blocks_know_the_directives_in_force(big_iis: Path, settings: ExecutionS
 
 def test_state_crosses_stream_pieces(big_iis: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     whole = _summary(run_ingest(str(big_iis), ExecutionSettings(mode="sync")).to_dict())
-    monkeypatch.setattr(read, "line_pieces", functools.partial(line_pieces, chunk_size=4096))
+    monkeypatch.setattr(read, "line_pieces", functools.partial(line_pieces, chunk_size=32768))
     pieces = _summary(run_ingest(str(big_iis), ExecutionSettings(mode="sync")).to_dict())
     assert pieces == whole == _summary_of_reference(big_iis)
 
@@ -432,3 +495,15 @@ def _summary_of_reference(path: Path) -> dict[str, Any]:
     want = _reference_summary(path)
     want["by_method"] = {k: v for k, v in want["by_method"].items()}
     return want
+
+
+def test_small_files_read_together_each_start_with_no_directive(tmp_path: Path) -> None:
+    """Small files share one read task; the #Fields of one must not reach the next."""
+    (tmp_path / "a.log").write_text(
+        "#Fields: date time cs-method cs-uri-stem sc-status\n2024-01-02 03:04:05 GET /a 200\n"
+    )
+    line = "2024-01-02 03:04:05 10.0.0.1 GET /b - 80 - 1.2.3.4 curl - 200 0 0 7\n"
+    (tmp_path / "b.log").write_text(line)  # headerless: IIS's default fields
+    options = IngestOptions(log_format="w3c")
+    lines = run_ingest(str(tmp_path), ExecutionSettings(mode="sync"), options).to_dict()["lines"]
+    assert (lines["parsed"], lines["malformed"], lines["directives"]) == (2, 0, 1)

@@ -178,7 +178,9 @@ def parse_w3c(lines: pa.Array, fmt: LogFormat) -> W3cParse:
     if not tables:
         tables.append(_segment(lines.slice(0, 0), fmt)[0])
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    return W3cParse({name: table[name].combine_chunks() for name in table.column_names}, ok, directive)
+    return W3cParse(
+        {name: table[name].combine_chunks() for name in table.column_names}, ok, directive
+    )
 
 
 def _field_sets(state: LogFormat) -> list[list[str]]:
