@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest import read
@@ -30,7 +32,7 @@ from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing import parse
 from pipeline.ingest.parsing.parse import parse_text
 from pipeline.ingest.parsing.w3c import directive_lines, state_after
-from tests.conftest import SMALL_BLOCKSIZE
+from tests.conftest import SMALL_BLOCKSIZE, examples
 
 FORMATS = Path(__file__).parent / "data" / "formats"
 W3C_FILES = sorted((FORMATS / "w3c").iterdir())
@@ -507,3 +509,36 @@ def test_small_files_read_together_each_start_with_no_directive(tmp_path: Path) 
     options = IngestOptions(log_format="w3c")
     lines = run_ingest(str(tmp_path), ExecutionSettings(mode="sync"), options).to_dict()["lines"]
     assert (lines["parsed"], lines["malformed"], lines["directives"]) == (2, 0, 1)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2024-01-02 03:04:05 GET /a 200 abc 5",
+        "2024-01-02 03:04:05 GET /a 200 -5 5",
+        '2024-01-02 03:04:05 GET /a 200 0.000" 5',
+        "2024-01-02 03:04:05 GET /a 200 5 x",
+        "2024-01-02 03:04:05 GET /a 200 5 -1",
+        "2024-02-30 03:04:05 GET /a 200 5 5",
+        "2024-01-02 3:04 GET /a 200 5 5",
+        "2024-01-02 03:04:05 GET /a 600 5 5",
+    ],
+)
+def test_values_of_the_wrong_shape_are_malformed(line: str) -> None:
+    text = "#Fields: date time cs-method cs-uri-stem sc-status time-taken sc-bytes\n" + line
+    parsed = parse_text(text, preset("w3c"))
+    assert (len(parsed.frame), parsed.malformed, parsed.directives) == (0, [line], 1)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    st.lists(st.text(alphabet=' #"\t-+.:0123456789abGET/\n', max_size=40), min_size=1, max_size=8),
+    st.sampled_from(["w3c", "cloudfront"]),
+)
+def test_any_text_parses_without_error(lines: list[str], name: str) -> None:
+    """Detection tries these presets on every file: no text may raise; every non-blank line
+    is parsed, malformed or a directive."""
+    text = "\n".join(lines)
+    parsed = parse_text(text, preset(name))
+    nonblank = sum(1 for line in text.split("\n") if line.strip())
+    assert len(parsed.frame) + len(parsed.malformed) + parsed.directives == nonblank
