@@ -34,6 +34,7 @@ True
 
 from __future__ import annotations
 
+import datetime
 import re
 import urllib.parse
 from collections.abc import Sequence
@@ -46,6 +47,8 @@ import pyarrow.compute as pc
 
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.parsing.convert import (
+    MAX_TIME_MS,
+    MIN_TIME_MS,
     decimal_to_ms,
     integer_or_dash,
     iso_time_ms,
@@ -70,6 +73,11 @@ IIS_SOFTWARE: Final[str] = "microsoft internet information services"
 #: A status the W3C formats write; CloudFront also writes ``000`` (no response).
 _STATUS: Final[str] = r"^[1-5][0-9][0-9]$"
 _STATUS_OR_NONE: Final[str] = r"^(?:[1-5][0-9][0-9]|000)$"
+
+#: The shapes :func:`decimal_to_ms` and :func:`integer_or_dash` expect (anything else in
+#: ``time-taken`` or ``sc-bytes``, a negative number included, makes the line malformed).
+_DECIMAL_OR_DASH: Final[str] = r"^(?:[0-9]+(?:\.[0-9]+)?|-)$"
+_INTEGER_OR_DASH: Final[str] = r"^(?:[0-9]+|-)$"
 
 #: One value of a line cut per line: ``"..."`` (``""`` is a quote inside) or non-spaces.
 _TOKEN: Final = re.compile(r'"(?:[^"]|"")*"(?= |$)|[^ ]+')
@@ -279,15 +287,18 @@ def _columns(
     latency = np.full(n, np.nan)
     taken = column("latency")
     if taken is not None:
+        shaped = _bool(pc.match_substring_regex(taken, pattern=_DECIMAL_OR_DASH))
+        taken = pc.if_else(pa.array(shaped), taken, "-")  # the converter expects the shape
         latency, good = decimal_to_ms(taken, _latency_exponent(state, fields, wanted))
-        valid &= good
+        valid &= good & shaped
     time_ms, has_time, good = _times(column("date"), column("time"), state, n)
     valid &= good
     sizes = np.zeros(n, dtype=np.int64)
     sent = column("bytes")
     if sent is not None:
-        sizes, good = integer_or_dash(sent)
-        valid &= good
+        shaped = _bool(pc.match_substring_regex(sent, pattern=_INTEGER_OR_DASH))
+        sizes, good = integer_or_dash(pc.if_else(pa.array(shaped), sent, "-"))
+        valid &= good & shaped
     target = _target(column("path"), column("query"), n)
     target, url_hosts = url_targets(target)
     method = column("method")
@@ -369,9 +380,75 @@ def _times(
         if not day:
             return none
         date = _filled(day, n)
-    text = _join(date, _join(time, _large("Z"), ""), "T")
-    time_ms, ok = iso_time_ms(text)
+    return _date_time_ms(date, time)
+
+
+def _date_time_ms(
+    date: pa.Array, time: pa.Array
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """UTC ms of ``date`` (``YYYY-MM-DD``) and ``time`` (``HH:MM:SS[.fff]``).
+
+    Fast path (what IIS writes): the few distinct dates are converted once each, and a time of
+    exactly eight characters is read from its digits with numpy. Any other time (with a
+    fraction) goes through :func:`~pipeline.ingest.parsing.convert.iso_time_ms`; both apply the
+    same calendar and range rules.
+    """
+    n = len(time)
+    codes = pc.cast(date, pa.large_string()).dictionary_encode()
+    days = [_day_ms(str(value)) for value in codes.dictionary.to_pylist()]
+    indices = np.asarray(codes.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    day_ms = np.array([d if d is not None else 0 for d in days], dtype=np.int64)[indices]
+    day_ok = np.array([d is not None for d in days], dtype=bool)[indices]
+    raw, starts = _bytes_and_starts(time)
+    lengths = np.asarray(pc.binary_length(time).to_numpy(zero_copy_only=False), dtype=np.int64)
+    plain = lengths == 8
+    at = np.where(plain, starts, 0)
+    if len(raw) < 8:
+        plain[:] = False
+        raw = np.zeros(8, dtype=np.uint8)
+    digit = [raw[at + i].astype(np.int64) - ord("0") for i in range(8)]
+    shaped = plain & (raw[at + 2] == ord(":")) & (raw[at + 5] == ord(":"))
+    for i in (0, 1, 3, 4, 6, 7):
+        shaped &= (digit[i] >= 0) & (digit[i] <= 9)
+    hour, minute = digit[0] * 10 + digit[1], digit[3] * 10 + digit[4]
+    second = digit[6] * 10 + digit[7]
+    time_ms = day_ms + (hour * 3600 + minute * 60 + second) * 1000
+    ok = shaped & day_ok & (hour <= 23) & (minute <= 59) & (second <= 59)
+    ok &= (time_ms >= MIN_TIME_MS) & (time_ms <= MAX_TIME_MS)
+    other = np.flatnonzero(~plain)
+    if len(other):  # fractions of a second, or a malformed time: the general ISO reader
+        picked = pa.array(other)
+        text = _join(date.take(picked), _join(time.take(picked), _large("Z"), ""), "T")
+        time_ms[other], ok[other] = iso_time_ms(text)
+    time_ms = np.where(ok, time_ms, 0)
     return time_ms, ok.copy(), ok
+
+
+_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _day_ms(text: str) -> int | None:
+    """Epoch ms of the start of a ``YYYY-MM-DD`` day (UTC), or None."""
+    if not _DATE.fullmatch(text):
+        return None
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return (day - _EPOCH_DAY).days * 86_400_000
+
+
+_EPOCH_DAY: Final = datetime.date(1970, 1, 1)
+
+
+def _bytes_and_starts(strings: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The data buffer of a string array as bytes, and each string's start in it."""
+    strings = pc.cast(strings, pa.large_string())
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)
+    starts = offsets[strings.offset : strings.offset + len(strings)]
+    data = strings.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return raw, starts
 
 
 def _target(path: pa.Array | None, query: pa.Array | None, n: int) -> pa.Array:
