@@ -393,7 +393,6 @@ def _date_time_ms(
     fraction) goes through :func:`~pipeline.ingest.parsing.convert.iso_time_ms`; both apply the
     same calendar and range rules.
     """
-    n = len(time)
     codes = pc.cast(date, pa.large_string()).dictionary_encode()
     days = [_day_ms(str(value)) for value in codes.dictionary.to_pylist()]
     indices = np.asarray(codes.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
