@@ -31,7 +31,7 @@ from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing import parse
 from pipeline.ingest.parsing.parse import parse_text
-from pipeline.ingest.parsing.w3c import directive_lines, state_after
+from pipeline.ingest.parsing.w3c_state import directive_lines, state_after
 from tests.conftest import SMALL_BLOCKSIZE, examples
 
 FORMATS = Path(__file__).parent / "data" / "formats"

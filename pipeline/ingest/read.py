@@ -54,7 +54,7 @@ from pipeline.ingest.inputs.planned import (
 )
 from pipeline.ingest.inputs.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
 from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text, text_slices
-from pipeline.ingest.parsing.w3c import carried, directive_lines, state_after
+from pipeline.ingest.parsing.w3c_state import carried, directive_lines, state_after
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.text import FailedInput
 

@@ -50,7 +50,8 @@ from pipeline.ingest.parsing.convert import (
 from pipeline.ingest.parsing.jsonlines import JsonRows, parse_json
 from pipeline.ingest.parsing.roles import TIME_ROLES, latency_of
 from pipeline.ingest.parsing.scan import cut_fields
-from pipeline.ingest.parsing.w3c import carried, parse_w3c
+from pipeline.ingest.parsing.w3c import parse_w3c
+from pipeline.ingest.parsing.w3c_state import carried
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
 #: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.

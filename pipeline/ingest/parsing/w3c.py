@@ -6,12 +6,9 @@ separated by spaces (W3C, IIS) or tabs (CloudFront). A new ``#Fields:`` mid-file
 directives again after each restart) changes the columns from there on. Directive lines are
 neither parsed nor malformed: they are counted (``lines.directives``).
 
-The directives in force are the parser's state. It travels in the format itself
-(:attr:`~pipeline.ingest.formats.presets.LogFormat.options`, keys :data:`STATE_KEYS`): a text is
-parsed with the state at its start and :func:`carried` gives the state at its end, which is
-what the next piece of the same file is parsed with. A block in the middle of a large file
-gets the state at its start from its file's earlier blocks (:func:`state_after` over their
-:func:`directive_lines`), without reading them again in full.
+The directives in force are the parser's state, carried in the format itself
+(:mod:`pipeline.ingest.parsing.w3c_state`); the values become typed columns in
+:mod:`pipeline.ingest.parsing.w3c_values`.
 
 Lines are cut into columns with one vectorised split per run of lines under one ``#Fields:``
 (``pc.split_pattern`` and ``pc.list_element``); a line whose column count differs from the
@@ -23,22 +20,18 @@ logs.
 
 ``time-taken`` is in seconds in the W3C specification and in milliseconds in IIS: it is read as
 ms when ``#Software:`` names Microsoft Internet Information Services or when the ``#Fields:`` set
-has a field only IIS writes (:data:`IIS_FIELDS`); CloudFront's is always seconds (option
-``time_taken``).
+has a field only IIS writes (:data:`~pipeline.ingest.parsing.w3c_state.IIS_FIELDS`);
+CloudFront's is always seconds (option ``time_taken``).
 
 >>> from pipeline.ingest.formats.presets import preset
->>> fmt = preset("w3c")
->>> state_after(fmt, ["#Software: Microsoft Internet Information Services 10.0"]) != fmt
-True
+>>> text = "#Fields: date time cs-uri-stem sc-status time-taken\\n2024-01-02 03:04:05 /a 200 1.5"
+>>> parse_w3c(pa.array(text.split("\\n")), preset("w3c")).columns["latency_ms"].to_pylist()
+[1500.0]
 """
 
 from __future__ import annotations
 
-import datetime
 import re
-import urllib.parse
-from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -47,28 +40,32 @@ import pyarrow.compute as pc
 
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.parsing.convert import (
-    MAX_TIME_MS,
-    MIN_TIME_MS,
     decimal_to_ms,
     integer_or_dash,
-    iso_time_ms,
     status_codes,
     url_targets,
 )
-
-#: Keys of the directives in force in a format's options (absent: none seen yet).
-FIELDS_KEY: Final[str] = "in_force_fields"
-SOFTWARE_KEY: Final[str] = "in_force_software"
-DATE_KEY: Final[str] = "in_force_date"
-STATE_KEYS: Final[tuple[str, ...]] = (FIELDS_KEY, SOFTWARE_KEY, DATE_KEY)
-
-#: Fields only IIS writes: a ``#Fields:`` set with one of them is IIS's (time-taken in ms).
-IIS_FIELDS: Final[frozenset[str]] = frozenset(
-    {"s-sitename", "s-computername", "sc-substatus", "sc-win32-status"}
+from pipeline.ingest.parsing.w3c_state import (
+    FIELDS_KEY,
+    IIS_FIELDS,
+    IIS_SOFTWARE,
+    SOFTWARE_KEY,
+    option,
+    state_after,
+)
+from pipeline.ingest.parsing.w3c_values import (
+    agents,
+    as_bool,
+    bytes_and_starts,
+    filled,
+    hosts,
+    target,
+    times,
+    unquote,
 )
 
-#: The ``#Software:`` of IIS (time-taken in ms), matched case-insensitively.
-IIS_SOFTWARE: Final[str] = "microsoft internet information services"
+#: Time unit of the ``time`` column (as :data:`pipeline.ingest.parsing.parse.TIME_TYPE`).
+TIME_TYPE: Final = pa.timestamp("ms", tz="UTC")
 
 #: A status the W3C formats write; CloudFront also writes ``000`` (no response).
 _STATUS: Final[str] = r"^[1-5][0-9][0-9]$"
@@ -81,81 +78,6 @@ _INTEGER_OR_DASH: Final[str] = r"^(?:[0-9]+|-)$"
 
 #: One value of a line cut per line: ``"..."`` (``""`` is a quote inside) or non-spaces.
 _TOKEN: Final = re.compile(r'"(?:[^"]|"")*"(?= |$)|[^ ]+')
-
-#: The byte of ``#``, and bytes that may stand before the ``#`` of a directive line (a line
-#: break, ASCII whitespace, the last byte of a multi-byte whitespace character).
-_HASH: Final[int] = ord("#")
-_BEFORE_HASH: Final = np.array(sorted({10, 9, 11, 12, 13, 28, 29, 30, 31, 32}), dtype=np.uint8)
-
-_TIME_TYPE: Final = pa.timestamp("ms", tz="UTC")
-
-
-def option(fmt: LogFormat, key: str, default: str = "") -> str:
-    """The value of ``key`` in the format's options (the last one set wins)."""
-    found = default
-    for name, value in fmt.options:
-        if name == key:
-            found = value
-    return found
-
-
-def directive_lines(text: str | bytes) -> list[str]:
-    """The directive lines of ``text`` (trimmed, in order): lines whose first non-whitespace
-    character is ``#``, as the parser sees them.
-
-    Only the ``#`` bytes are looked at (numpy), so a text without directives costs one pass.
-
-    >>> directive_lines(b"#Version: 1.0\\nGET /a#x\\n  #Fields: a b\\n")
-    ['#Version: 1.0', '#Fields: a b']
-    """
-    data = text.encode("utf-8", errors="surrogateescape") if isinstance(text, str) else text
-    raw = np.frombuffer(data, dtype=np.uint8)
-    hashes = np.flatnonzero(raw == _HASH)
-    if not len(hashes):
-        return []
-    before = raw[np.maximum(hashes - 1, 0)]
-    candidate = (hashes == 0) | np.isin(before, _BEFORE_HASH) | (before >= 0x80)
-    found = []
-    for position in hashes[candidate].tolist():
-        start = data.rfind(b"\n", 0, position) + 1
-        if data[start:position].decode("utf-8", errors="replace").strip():
-            continue  # a # inside a line
-        end = data.find(b"\n", position)
-        line = data[start : end if end >= 0 else len(data)]
-        found.append(line.decode("utf-8", errors="replace").strip())
-    return found
-
-
-def state_after(fmt: LogFormat, directives: Sequence[str]) -> LogFormat:
-    """``fmt`` with the directives in force after ``directives`` (``#Fields:``, ``#Software:``,
-    ``#Date:``; others change nothing).
-
-    >>> fmt = state_after(LogFormat("w3c", "w3c"), ["#Date: 2013-07-30 00:00:00", "#Fields: a b"])
-    >>> option(fmt, FIELDS_KEY), option(fmt, DATE_KEY)
-    ('a b', '2013-07-30')
-    """
-    updates = {}
-    for line in directives:
-        key, _, value = line[1:].partition(":")
-        key, value = key.strip().lower(), value.strip()
-        if key == "fields":
-            updates[FIELDS_KEY] = " ".join(value.split())
-        elif key == "software":
-            updates[SOFTWARE_KEY] = value
-        elif key == "date":
-            updates[DATE_KEY] = value.split()[0] if value else ""
-    if not updates:
-        return fmt
-    kept = tuple((name, value) for name, value in fmt.options if name not in updates)
-    return replace(fmt, options=kept + tuple(sorted(updates.items())))
-
-
-def carried(fmt: LogFormat, text: str | bytes) -> LogFormat:
-    """The format to parse the text that follows ``text`` with: ``fmt`` itself for formats
-    without directives, else with the directives of ``text`` applied."""
-    if fmt.kind != "w3c":
-        return fmt
-    return state_after(fmt, directive_lines(text))
 
 
 class W3cParse(NamedTuple):
@@ -170,7 +92,7 @@ class W3cParse(NamedTuple):
 def parse_w3c(lines: pa.Array, fmt: LogFormat) -> W3cParse:
     """Parse trimmed, non-blank lines of a W3C or CloudFront text (kind ``w3c``)."""
     count = len(lines)
-    directive = _bool(pc.starts_with(lines, "#")) if count else np.zeros(0, dtype=bool)
+    directive = as_bool(pc.starts_with(lines, "#")) if count else np.zeros(0, dtype=bool)
     ok = np.zeros(count, dtype=bool)
     marks = np.flatnonzero(directive).tolist()
     texts = lines.take(pa.array(marks, type=pa.int64())).to_pylist() if marks else []
@@ -205,10 +127,8 @@ def _segment(lines: pa.Array, state: LogFormat) -> tuple[pa.Table, np.ndarray[An
     field_sets = _field_sets(state)
     tab = option(state, "separator", " ") == "\t"
     count = len(lines)
-    if tab or not count:
-        slow = np.zeros(count, dtype=bool)
-    else:
-        slow = _bool(pc.match_substring_regex(lines, pattern='"|  '))
+    none = tab or not count  # tabs: no quoting, no padding
+    slow = np.zeros(count, dtype=bool) if none else _quoted_or_padded(lines)
     fast = lines if not slow.any() else lines.filter(pa.array(~slow))
     groups = [(pc.split_pattern(fast, "\t" if tab else " "), np.flatnonzero(~slow), False)]
     if slow.any():
@@ -236,20 +156,27 @@ def _segment(lines: pa.Array, state: LogFormat) -> tuple[pa.Table, np.ndarray[An
     return table, parsed
 
 
+def _quoted_or_padded(lines: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which lines hold a ``"`` or two spaces in a row (numpy over the bytes: faster than a
+    regular expression per line, and most IIS blocks have none)."""
+    raw, starts = bytes_and_starts(lines)
+    found = np.flatnonzero(raw == ord('"'))
+    spaces = raw == ord(" ")
+    doubled = np.flatnonzero(spaces[:-1] & spaces[1:])
+    slow = np.zeros(len(lines), dtype=bool)
+    for positions in (
+        found,
+        doubled,
+    ):  # a position belongs to the last line starting at or before it
+        if len(positions):
+            slow[np.searchsorted(starts, positions, side="right") - 1] = True
+    return slow
+
+
 def _tokens(line: str) -> list[str]:
     """A line's values, cut at runs of spaces; ``"..."`` values keep their quotes here
     (:func:`_unquote` removes them once the agent's ``+`` rule has looked at them)."""
     return _TOKEN.findall(line)
-
-
-def _unquote(values: pa.Array) -> pa.Array:
-    """``"..."`` values without their quotes, ``""`` inside read as ``"``; others as they are."""
-    quoted = pc.and_(
-        pc.and_(pc.starts_with(values, '"'), pc.ends_with(values, '"')),
-        pc.greater(pc.utf8_length(values), 1),
-    )
-    inner = pc.replace_substring(pc.utf8_slice_codeunits(values, 1, -1), '""', '"')
-    return pc.if_else(quoted, inner, values)
 
 
 def _columns(
@@ -272,40 +199,39 @@ def _columns(
         ok[:] = False  # every request needs a status
     keep = pieces.filter(pa.array(ok)) if not ok.all() else pieces
 
-    def column(role: str, unquote: bool = True) -> pa.Array | None:
+    def column(role: str, plain: bool = True) -> pa.Array | None:
         if role not in wanted:
             return None
         values = pc.cast(pc.list_element(keep, wanted[role]), pa.large_string())
-        return _unquote(values) if quoted and unquote else values
+        return unquote(values) if quoted and plain else values
 
     n = len(keep)
     valid = np.ones(n, dtype=bool)
     status = column("status")
     if status is not None:
         pattern = _STATUS_OR_NONE if cloudfront else _STATUS
-        valid &= _bool(pc.match_substring_regex(status, pattern=pattern))
+        valid &= as_bool(pc.match_substring_regex(status, pattern=pattern))
     latency = np.full(n, np.nan)
     taken = column("latency")
     if taken is not None:
-        shaped = _bool(pc.match_substring_regex(taken, pattern=_DECIMAL_OR_DASH))
+        shaped = as_bool(pc.match_substring_regex(taken, pattern=_DECIMAL_OR_DASH))
         taken = pc.if_else(pa.array(shaped), taken, "-")  # the converter expects the shape
         latency, good = decimal_to_ms(taken, _latency_exponent(state, fields, wanted))
         valid &= good & shaped
-    time_ms, has_time, good = _times(column("date"), column("time"), state, n)
+    time_ms, has_time, good = times(column("date"), column("time"), state, n)
     valid &= good
     sizes = np.zeros(n, dtype=np.int64)
     sent = column("bytes")
     if sent is not None:
-        shaped = _bool(pc.match_substring_regex(sent, pattern=_INTEGER_OR_DASH))
+        shaped = as_bool(pc.match_substring_regex(sent, pattern=_INTEGER_OR_DASH))
         sizes, good = integer_or_dash(pc.if_else(pa.array(shaped), sent, "-"))
         valid &= good & shaped
-    target = _target(column("path"), column("query"), n)
-    target, url_hosts = url_targets(target)
+    paths, url_hosts = url_targets(target(column("path"), column("query"), n))
     method = column("method")
     table = pa.table(
         {
-            "method": (method if method is not None else _filled("-", n)).dictionary_encode(),
-            "path": target,
+            "method": (method if method is not None else filled("-", n)).dictionary_encode(),
+            "path": paths,
             "status": pa.array(
                 status_codes(pc.if_else(pa.array(valid), status, "0"))
                 if status is not None
@@ -313,10 +239,10 @@ def _columns(
                 type=pa.int16(),
             ),
             "latency_ms": pa.array(latency, type=pa.float64()),
-            "user_agent": _agents(column("user_agent", unquote=False), state, n),
-            "time": pa.array(time_ms, type=pa.int64(), mask=~has_time).cast(_TIME_TYPE),
+            "user_agent": agents(column("user_agent", plain=False), state, quoted, n),
+            "time": pa.array(time_ms, type=pa.int64(), mask=~has_time).cast(TIME_TYPE),
             "bytes": pa.array(sizes),
-            "host": _hosts(column("host"), url_hosts, n),
+            "host": hosts(column("host"), url_hosts, n),
         }
     )
     if not valid.all():
@@ -365,154 +291,3 @@ def _latency_exponent(state: LogFormat, fields: list[str], wanted: dict[str, int
     software = option(state, SOFTWARE_KEY).lower()
     iis = IIS_SOFTWARE in software or not IIS_FIELDS.isdisjoint(fields)
     return 0 if iis else 3
-
-
-def _times(
-    date: pa.Array | None, time: pa.Array | None, state: LogFormat, n: int
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """UTC ms from ``date`` and ``time`` (a file with ``time`` only: the ``#Date:`` day), which
-    lines have a time, which converted (a line whose date or time does not is malformed)."""
-    none = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
-    if time is None:
-        return none
-    if date is None:
-        day = option(state, DATE_KEY)
-        if not day:
-            return none
-        date = _filled(day, n)
-    return _date_time_ms(date, time)
-
-
-def _date_time_ms(
-    date: pa.Array, time: pa.Array
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """UTC ms of ``date`` (``YYYY-MM-DD``) and ``time`` (``HH:MM:SS[.fff]``).
-
-    Fast path (what IIS writes): the few distinct dates are converted once each, and a time of
-    exactly eight characters is read from its digits with numpy. Any other time (with a
-    fraction) goes through :func:`~pipeline.ingest.parsing.convert.iso_time_ms`; both apply the
-    same calendar and range rules.
-    """
-    codes = pc.cast(date, pa.large_string()).dictionary_encode()
-    days = [_day_ms(str(value)) for value in codes.dictionary.to_pylist()]
-    indices = np.asarray(codes.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    day_ms = np.array([d if d is not None else 0 for d in days], dtype=np.int64)[indices]
-    day_ok = np.array([d is not None for d in days], dtype=bool)[indices]
-    raw, starts = _bytes_and_starts(time)
-    lengths = np.asarray(pc.binary_length(time).to_numpy(zero_copy_only=False), dtype=np.int64)
-    plain = lengths == 8
-    at = np.where(plain, starts, 0)
-    if len(raw) < 8:
-        plain[:] = False
-        raw = np.zeros(8, dtype=np.uint8)
-    digit = [raw[at + i].astype(np.int64) - ord("0") for i in range(8)]
-    shaped = plain & (raw[at + 2] == ord(":")) & (raw[at + 5] == ord(":"))
-    for i in (0, 1, 3, 4, 6, 7):
-        shaped &= (digit[i] >= 0) & (digit[i] <= 9)
-    hour, minute = digit[0] * 10 + digit[1], digit[3] * 10 + digit[4]
-    second = digit[6] * 10 + digit[7]
-    time_ms = day_ms + (hour * 3600 + minute * 60 + second) * 1000
-    ok = shaped & day_ok & (hour <= 23) & (minute <= 59) & (second <= 59)
-    ok &= (time_ms >= MIN_TIME_MS) & (time_ms <= MAX_TIME_MS)
-    other = np.flatnonzero(~plain)
-    if len(other):  # fractions of a second, or a malformed time: the general ISO reader
-        picked = pa.array(other)
-        text = _join(date.take(picked), _join(time.take(picked), _large("Z"), ""), "T")
-        time_ms[other], ok[other] = iso_time_ms(text)
-    time_ms = np.where(ok, time_ms, 0)
-    return time_ms, ok.copy(), ok
-
-
-_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _day_ms(text: str) -> int | None:
-    """Epoch ms of the start of a ``YYYY-MM-DD`` day (UTC), or None."""
-    if not _DATE.fullmatch(text):
-        return None
-    try:
-        day = datetime.date.fromisoformat(text)
-    except ValueError:
-        return None
-    return (day - _EPOCH_DAY).days * 86_400_000
-
-
-_EPOCH_DAY: Final = datetime.date(1970, 1, 1)
-
-
-def _bytes_and_starts(strings: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """The data buffer of a string array as bytes, and each string's start in it."""
-    strings = pc.cast(strings, pa.large_string())
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)
-    starts = offsets[strings.offset : strings.offset + len(strings)]
-    data = strings.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    return raw, starts
-
-
-def _target(path: pa.Array | None, query: pa.Array | None, n: int) -> pa.Array:
-    """The path, with ``?query`` appended when the query is not ``-`` (as other formats keep
-    the query in ``path``)."""
-    if path is None:
-        return _filled("-", n)
-    if query is None:
-        return path
-    has_query = pc.not_equal(query, "-")
-    joined = _join(path, query, "?")
-    return pc.if_else(has_query, joined, path)
-
-
-def _agents(agent: pa.Array | None, state: LogFormat, n: int) -> pa.Array:
-    """User agents: ``-`` is none (``""``); IIS writes ``+`` for a space (an agent in quotes,
-    as IIS Advanced Logging and Oracle write it, keeps its spaces and its ``+``); CloudFront
-    URL-encodes its agents (decoded once: ``%2520`` stays ``%20``)."""
-    if agent is None:
-        return _filled("", n)
-    agent = pc.if_else(pc.equal(agent, "-"), "", agent)
-    decode = option(state, "agent", "plus")
-    if decode == "url":
-        return _percent_decoded(agent)
-    unquoted = _unquote(agent)
-    if decode == "plus":
-        quoted = pc.starts_with(agent, '"')
-        return pc.if_else(quoted, unquoted, pc.replace_substring(agent, "+", " "))
-    return unquoted
-
-
-def _percent_decoded(values: pa.Array) -> pa.Array:
-    """Percent-decoding once, per distinct value (agents repeat: few distinct ones)."""
-    encoded = pc.match_substring(values, "%")
-    if not pc.any(encoded).as_py():
-        return values
-    codes = values.dictionary_encode()
-    decoded = pa.array(
-        [urllib.parse.unquote(str(value)) for value in codes.dictionary.to_pylist()],
-        type=pa.large_string(),
-    )
-    return decoded.take(codes.indices)
-
-
-def _hosts(host: pa.Array | None, url_hosts: pa.Array | None, n: int) -> pa.Array:
-    """The host field; absent, ``-`` or empty: the host of a full-URL target, else null."""
-    chosen = host if host is not None else url_hosts
-    if chosen is None:
-        return pa.nulls(n, pa.large_string())
-    chosen = pc.cast(chosen, pa.large_string())
-    none = pa.scalar(None, pa.large_string())
-    return pc.if_else(pc.is_in(chosen, pa.array(["-", ""])), none, chosen)
-
-
-def _large(value: str) -> pa.Scalar:
-    return pa.scalar(value, pa.large_string())
-
-
-def _join(first: Any, second: Any, separator: str) -> pa.Array:
-    return pc.binary_join_element_wise(first, second, _large(separator))
-
-
-def _filled(value: str, n: int) -> pa.Array:
-    return pa.array([value] * n, type=pa.large_string())
-
-
-def _bool(array: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
