@@ -164,11 +164,8 @@ def _quoted_or_padded(lines: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
     spaces = raw == ord(" ")
     doubled = np.flatnonzero(spaces[:-1] & spaces[1:])
     slow = np.zeros(len(lines), dtype=bool)
-    for positions in (
-        found,
-        doubled,
-    ):  # a position belongs to the last line starting at or before it
-        if len(positions):
+    for positions in (found, doubled):
+        if len(positions):  # a position belongs to the last line starting at or before it
             slow[np.searchsorted(starts, positions, side="right") - 1] = True
     return slow
 
