@@ -32,6 +32,7 @@ from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing import parse
 from pipeline.ingest.parsing.parse import parse_text
 from pipeline.ingest.parsing.w3c_state import directive_lines, state_after
+from pipeline.ingest.stdin import stdin_total
 from tests.conftest import SMALL_BLOCKSIZE, examples
 
 FORMATS = Path(__file__).parent / "data" / "formats"
@@ -542,3 +543,15 @@ def test_any_text_parses_without_error(lines: list[str], name: str) -> None:
     parsed = parse_text(text, preset(name))
     nonblank = sum(1 for line in text.split("\n") if line.strip())
     assert len(parsed.frame) + len(parsed.malformed) + parsed.directives == nonblank
+
+
+def test_state_crosses_stdin_pieces(big_iis: Path) -> None:
+    """A W3C log piped in pieces: each piece starts with the directives in force."""
+    with big_iis.open("rb") as stream:
+        total, detection = stdin_total(
+            ExecutionSettings(mode="sync"), blocksize=SMALL_BLOCKSIZE, stream=stream
+        )
+    assert detection.format.name == "w3c"
+    want = _reference_summary(big_iis)["lines"]
+    got = (total.parsed, total.malformed, total.directives)
+    assert got == (want["parsed"], want["malformed"], want["directives"])
