@@ -27,7 +27,7 @@ from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest import read
 from pipeline.ingest.formats.presets import LogFormat, preset
 from pipeline.ingest.inputs.stream import line_pieces
-from pipeline.ingest.job import run_ingest
+from pipeline.ingest.job import parsed_frame, run_ingest
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing import parse
 from pipeline.ingest.parsing.parse import parse_text
@@ -555,3 +555,13 @@ def test_state_crosses_stdin_pieces(big_iis: Path) -> None:
     want = _reference_summary(big_iis)["lines"]
     got = (total.parsed, total.malformed, total.directives)
     assert got == (want["parsed"], want["malformed"], want["directives"])
+
+
+def test_parsed_frame_blocks_know_the_directives_in_force(big_iis: Path) -> None:
+    frame = parsed_frame(str(big_iis), IngestOptions(blocksize=SMALL_BLOCKSIZE)).compute(
+        scheduler="sync"
+    )
+    rows, _, _ = _reference(big_iis, cloudfront=False)
+    assert len(frame) == len(rows)
+    assert frame["path"].tolist() == [row[1] for row in rows]
+    assert frame["latency_ms"].sum() == pytest.approx(sum(row[3] for row in rows), rel=1e-12)

@@ -419,7 +419,13 @@ def parsed_frame(path: str, options: IngestOptions | None = None) -> dd.DataFram
     files = expand_path(path)
     detections = _detections(files, fixed)
     fmt_of = {name: d.format for name, d in zip(files, detections, strict=True)}
-    pairs = [(block, fmt_of[block.path]) for block in plan_blocks(files, blocksize)]
+    blocks = plan_blocks(files, blocksize)
+    # a W3C file split in blocks: the directives in force at each block's start, found now by
+    # the same scan tasks as run_ingest's (one more read of those files, in parallel)
+    (starts,) = dask.compute(_block_formats(dict(fmt_of), [(block,) for block in blocks]))
+    pairs = [
+        (block, starts.get((block.path, block.offset), fmt_of[block.path])) for block in blocks
+    ]
     return dd.from_map(_frame_of_block, pairs, meta=empty_frame(), enforce_metadata=False)
 
 
