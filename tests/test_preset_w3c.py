@@ -471,8 +471,9 @@ def big_iis(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ExecutionSettings(mode="sync"),
         ExecutionSettings(mode="threading", workers=3),
         ExecutionSettings("process", 2),
+        ExecutionSettings("distributed", 2),
     ],
-    ids=["sync", "threading", "process"],
+    ids=["sync", "threading", "process", "distributed"],
 )
 def test_blocks_know_the_directives_in_force(big_iis: Path, settings: ExecutionSettings) -> None:
     options = IngestOptions(blocksize=SMALL_BLOCKSIZE)
