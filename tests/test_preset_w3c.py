@@ -566,3 +566,15 @@ def test_parsed_frame_blocks_know_the_directives_in_force(big_iis: Path) -> None
     assert len(frame) == len(rows)
     assert frame["path"].tolist() == [row[1] for row in rows]
     assert frame["latency_ms"].sum() == pytest.approx(sum(row[3] for row in rows), rel=1e-12)
+
+
+def test_time_filter_and_bytes_of_w3c_files() -> None:
+    """W3C files may have a time and a size (their #Fields say): --since applies, bytes count."""
+    path = FORMATS / "w3c" / "beats-filebeat-iis-test.log"
+    options = IngestOptions(since="2018-01-01T09:00:00Z")
+    document = run_ingest(str(path), ExecutionSettings(mode="sync"), options).to_dict()
+    rows, _, _ = _reference(path, cloudfront=False)
+    kept = [row for row in rows if row[5] is not None and row[5] >= 1514797200000]
+    assert document["lines"]["parsed"] == len(kept)
+    assert document["lines"]["filtered"] == len(rows) - len(kept)
+    assert document["requests"]["bytes_sent"] == sum(row[6] for row in kept)
