@@ -82,6 +82,16 @@ MALFORMED: dict[str, tuple[int, str]] = {
         6,
         "4 vhost_combined lines, 2 with an unescaped '\"' inside the request (not Apache output)",
     ),
+    # w3c: a line whose column count differs from the #Fields in force is malformed
+    "beats-filebeat-iis-test.log": (
+        2,
+        "the last two lines have the 15-column layout while the 22-column #Fields is in force",
+    ),
+    "elastic-integrations-test-iis10-access.log": (
+        5,
+        "no #Fields (Filebeat dropped the # lines): the 16-column lines are IIS's default set "
+        "with cs-host; the five 18-column lines have fields no directive names",
+    ),
 }
 
 
@@ -94,13 +104,22 @@ OWNED_BY: dict[str, str] = {
 }
 
 
+#: Sample files none of whose lines parse, so no preset can be detected for them (file ->
+#: reason); their preset's own module reads them with ``--log-format`` and checks each line.
+NO_LINE_PARSES: dict[str, str] = {
+    "lnav-logfile_w3c.5.log": "its one data line has 17 columns, its #Fields names 6 "
+    "(tests/test_preset_w3c.py)",
+}
+
+
 def _sample_files() -> list[tuple[str, Path]]:
     files = []
     for row in PRESET_TABLE:
         if not row.samples:
             continue
         for path in sorted((FORMATS_DIR / row.samples).iterdir()):
-            if OWNED_BY.get(path.name, row.name) == row.name:
+            owner = OWNED_BY.get(path.name, row.name)
+            if owner == row.name and path.name not in NO_LINE_PARSES:
                 files.append((row.name, path))
     return files
 

@@ -200,6 +200,8 @@ def _together(
 ) -> Partial | None:
     """One parse and one aggregation for all ``files`` (same format); None if the boundary
     lines did not all come back as malformed lines."""
+    if fmt.kind == "w3c":  # each file starts with no directive in force: not one text
+        return None
     found = parsed_counts([text for _, text in files], fmt)
     if found is None:
         return None

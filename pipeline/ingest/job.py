@@ -54,7 +54,13 @@ from pipeline.ingest.inputs.files import (
 from pipeline.ingest.inputs.planned import grown_files
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import empty_frame, parse_text
-from pipeline.ingest.read import block_partial, block_texts
+from pipeline.ingest.read import (
+    block_directives,
+    block_formats,
+    block_partial,
+    block_texts,
+    format_of_block,
+)
 from pipeline.ingest.report.result import IngestResult, build_result
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.reporting.display import escape_text
@@ -292,11 +298,13 @@ def _graph(
     long-lived ``distributed`` client gets new keys, so its stale result is never reused.
     """
     split: dict[str, list[Any]] = {}
+    starts = _block_formats(formats, tasks)
     for task in tasks:
         first = task[0]
         if first.length is not None:
+            fmt = starts.get((first.path, first.offset), formats[first.path])
             block = dask.delayed(block_partial, pure=True)(
-                first, keep_malformed, formats[first.path], filters, raw_paths
+                first, keep_malformed, fmt, filters, raw_paths
             )
             split.setdefault(first.path, []).append(block)
     level: list[Any] = []
@@ -336,6 +344,37 @@ def _graph(
             assert fmt is not None  # a split file is detected before the graph
             level.append(dask.delayed(merge_file, pure=True)(tree, first.path, fmt.name))
     return _tree(level)[0]
+
+
+def _block_formats(
+    formats: dict[str, LogFormat | None], tasks: Sequence[tuple[Block, ...]]
+) -> dict[tuple[str, int], Any]:
+    """The format each block of a split W3C file starts with, as delayed values.
+
+    A W3C block must know the directives in force at its start (``#Fields:`` may change
+    mid-file). Per block, a cheap scan task finds its directive lines; one tiny task per file
+    folds them into each block's starting format; block ``i``'s parse depends on that task
+    only. The scans run in parallel with each other, and the parses with each other: the parse
+    is never serialised, and the client reads nothing. Other formats and single-block files
+    need none of this (empty result).
+    """
+    blocks: dict[str, list[Block]] = {}
+    for task in tasks:
+        first = task[0]
+        fmt = formats[first.path]
+        if first.length is not None and fmt is not None and fmt.kind == "w3c":
+            blocks.setdefault(first.path, []).append(first)
+    starts: dict[tuple[str, int], Any] = {}
+    for path, file_blocks in blocks.items():
+        if len(file_blocks) < 2:
+            continue
+        scans = [dask.delayed(block_directives, pure=True)(block) for block in file_blocks]
+        per_block = dask.delayed(block_formats, pure=True)(formats[path], scans)
+        for index, block in enumerate(file_blocks):
+            starts[(path, block.offset)] = dask.delayed(format_of_block, pure=True)(
+                per_block, index
+            )
+    return starts
 
 
 def _tree(level: list[Any]) -> Any:
@@ -382,7 +421,13 @@ def parsed_frame(path: str, options: IngestOptions | None = None) -> dd.DataFram
     files = expand_path(path)
     detections = _detections(files, fixed)
     fmt_of = {name: d.format for name, d in zip(files, detections, strict=True)}
-    pairs = [(block, fmt_of[block.path]) for block in plan_blocks(files, blocksize)]
+    blocks = plan_blocks(files, blocksize)
+    # a W3C file split in blocks: the directives in force at each block's start, found now by
+    # the same scan tasks as run_ingest's (one more read of those files, in parallel)
+    (starts,) = dask.compute(_block_formats(dict(fmt_of), [(block,) for block in blocks]))
+    pairs = [
+        (block, starts.get((block.path, block.offset), fmt_of[block.path])) for block in blocks
+    ]
     return dd.from_map(_frame_of_block, pairs, meta=empty_frame(), enforce_metadata=False)
 
 

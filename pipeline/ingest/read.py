@@ -54,6 +54,7 @@ from pipeline.ingest.inputs.planned import (
 )
 from pipeline.ingest.inputs.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
 from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text, text_slices
+from pipeline.ingest.parsing.w3c_state import carried, directive_lines, state_after
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.text import FailedInput
 
@@ -105,7 +106,33 @@ def block_partial(
         if text is None:
             break
         parts.extend(text_partials(text, fmt, source, keep_malformed, filters, raw_paths))
+        fmt = carried(fmt, text)  # W3C: the directives in force reach the next piece
     return merge_partials(parts) if parts else Partial()
+
+
+def block_directives(block: Block) -> tuple[str, ...]:
+    """The directive lines of a block of a W3C file (a cheap scan: only ``#`` bytes are looked
+    at), so the blocks after it know the directives in force at their start without the
+    parse of this one (:func:`block_formats`). A block that cannot be read has none here: its
+    parse task reports the failure."""
+    try:
+        return tuple(line for piece in block_bytes(block) for line in directive_lines(piece))
+    except READ_ERRORS:
+        return ()
+
+
+def block_formats(fmt: LogFormat, scans: Sequence[tuple[str, ...]]) -> tuple[LogFormat, ...]:
+    """The format each block of one file starts with: ``fmt`` with the directives of the
+    blocks before it applied (``scans``: :func:`block_directives` of every block, in order)."""
+    formats = [fmt]
+    for directives in scans[:-1]:
+        formats.append(state_after(formats[-1], directives))
+    return tuple(formats)
+
+
+def format_of_block(formats: Sequence[LogFormat], index: int) -> LogFormat:
+    """``formats[index]`` (a task of its own, so a block's parse depends on one small value)."""
+    return formats[index]
 
 
 def text_partials(
@@ -119,16 +146,16 @@ def text_partials(
     """The partials of a text of whole lines, one per slice of at most
     :data:`~pipeline.ingest.parsing.parse.MAX_PARSE_LINES` lines: each slice is parsed and
     reduced at once, so a text of many tiny lines never holds all their parsed columns."""
-    return [
-        aggregate_partition(
-            parse_text(part, fmt),
-            source,
-            keep_malformed=keep_malformed,
-            filters=filters,
-            raw_paths=raw_paths,
+    parts = []
+    for part in text_slices(text):
+        parsed = parse_text(part, fmt)
+        parts.append(
+            aggregate_partition(
+                parsed, source, keep_malformed=keep_malformed, filters=filters, raw_paths=raw_paths
+            )
         )
-        for part in text_slices(text)
-    ]
+        fmt = carried(fmt, part)  # W3C: the directives in force reach the next slice
+    return parts
 
 
 def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: bool) -> Partial:

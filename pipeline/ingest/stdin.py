@@ -37,6 +37,7 @@ from pipeline.ingest.detect import SAMPLE_BYTES, Detection, detect_sample, head_
 from pipeline.ingest.formats.presets import DETECTION_ORDER, LogFormat, preset
 from pipeline.ingest.inputs.stream import STREAM_CHUNK, Overlong, line_pieces
 from pipeline.ingest.parsing.parse import DEFAULT_FORMAT
+from pipeline.ingest.parsing.w3c_state import carried
 from pipeline.ingest.read import READ_ERRORS, describe_error, overlong_partial, text_partials
 from pipeline.reporting.text import FailedInput
 
@@ -81,6 +82,7 @@ def stdin_total(
     total = Partial()
     pieces = _pieces(stream, blocksize)
     detection = Detection(fmt) if fmt is not None else None
+    carry: LogFormat | None = None
     while True:
         try:
             chunk = _take(pieces, batch)
@@ -91,16 +93,20 @@ def stdin_total(
             break
         if detection is None:
             detection = _detect(chunk[0])
-        use = detection.format
+        use = detection.format if carry is None else carry
         if use.kind == "json":
             use = replace(use, json_fields=json_fields)
+        starts = []  # W3C: each piece starts with the directives in force after the ones before
+        for piece in chunk:
+            starts.append(use)
+            carry = use = use if isinstance(piece, Overlong) else carried(use, piece)
         parts = [
             dask.delayed(overlong_partial)([piece], STDIN_NAME, keep_malformed)
             if isinstance(piece, Overlong)
             else dask.delayed(text_partial, pure=False)(
-                piece, STDIN_NAME, keep_malformed, use, filters, raw_paths
+                piece, STDIN_NAME, keep_malformed, start, filters, raw_paths
             )
-            for piece in chunk
+            for piece, start in zip(chunk, starts, strict=True)
         ]
         (done,) = compute(dask.delayed(merge_partials)(parts), settings=settings)
         total = merge_partials([total, done])

@@ -162,8 +162,8 @@ class LogFormat:
     @property
     def time_role(self) -> str | None:
         """The role the time is read from, or None when the format has no time field."""
-        if self.kind == "json":
-            return "json"
+        if self.kind in ("json", "w3c"):  # per line: a key, or a #Fields with date and time
+            return self.kind
         present = {base_role(role) for role in self.roles}
         return next((role for role in TIME_ROLES if role in present), None)
 
@@ -187,7 +187,7 @@ class LogFormat:
 
     @property
     def has_bytes(self) -> bool:
-        return self.kind == "json" or "bytes" in self.roles
+        return self.kind in ("json", "w3c") or "bytes" in self.roles
 
 
 #: Preset names accepted by ``--log-format``, in the order auto-detection breaks ties (the rows

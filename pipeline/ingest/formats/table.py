@@ -116,6 +116,26 @@ _VCOMMON: Final[str] = (
 #: port included) where combined has ``-``.
 _LIGHTTPD: Final[str] = '%h %V %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"'
 
+#: IIS's default W3C field set (IIS 7 and later), read when a file has no #Fields directive
+#: (shippers such as Filebeat drop the # lines), and the same with the Host header, which IIS
+#: writes in this place (IIS orders its standard fields the same whatever is selected).
+_IIS_DEFAULT: Final[str] = (
+    "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
+    "cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
+)
+_IIS_DEFAULT_HOST: Final[str] = _IIS_DEFAULT.replace("cs(Referer)", "cs(Referer) cs-host")
+
+#: CloudFront's documented standard-log fields, in order (lines without a header; new fields
+#: are only ever appended, so an older line is a prefix of these).
+_CLOUDFRONT: Final[str] = (
+    "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
+    "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id "
+    "x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher "
+    "x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port "
+    "time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len "
+    "sc-range-start sc-range-end"
+)
+
 #: Every preset, in detection tie-break order.
 PRESET_TABLE: Final[tuple[Preset, ...]] = (
     Preset("default", "this project's own grammar ([GET] /x, status=200, time=5ms ...)", "default"),
@@ -163,6 +183,29 @@ PRESET_TABLE: Final[tuple[Preset, ...]] = (
     Preset("squid", "Squid native", "regex", balancers.SQUID, samples="squid", extras=True),
     Preset("s3", "Amazon S3 server access log", "regex", balancers.S3, samples="s3"),
     Preset("json", "JSON lines (keys looked up by their usual names, --field)", "json"),
+    # W3C and CloudFront: columns named by #Fields (pipeline/ingest/parsing/w3c.py). Neither
+    # parses the other's lines (space- vs tab-separated), so their order only matters for
+    # presets added later.
+    Preset(
+        "w3c",
+        "W3C extended log files (IIS, HTTP.sys and others; #Fields header)",
+        "w3c",
+        samples="w3c",
+        options=(("separator", " "), ("fields", _IIS_DEFAULT + "|" + _IIS_DEFAULT_HOST)),
+    ),
+    Preset(
+        "cloudfront",
+        "Amazon CloudFront standard logs (tab-separated W3C)",
+        "w3c",
+        samples="cloudfront",
+        options=(
+            ("separator", "\t"),
+            ("fields", _CLOUDFRONT),
+            ("time_taken", "s"),
+            ("agent", "url"),
+            ("prefix", "yes"),
+        ),
+    ),
 )
 
 #: Preset names in detection tie-break order.

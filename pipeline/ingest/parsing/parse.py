@@ -50,6 +50,8 @@ from pipeline.ingest.parsing.convert import (
 from pipeline.ingest.parsing.jsonlines import JsonRows, parse_json
 from pipeline.ingest.parsing.roles import latency_of, time_of
 from pipeline.ingest.parsing.scan import cut_fields
+from pipeline.ingest.parsing.w3c import parse_w3c
+from pipeline.ingest.parsing.w3c_state import carried
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
 #: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.
@@ -167,7 +169,10 @@ def parse_text(text: str | bytes, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPart
     >>> frame.drop(columns=["time", "bytes", "host"]).to_dict("records")
     [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
     """
-    parts = [_parse_one(part, fmt) for part in text_slices(text)]
+    parts = []
+    for part in text_slices(text):  # a W3C slice hands its directives in force to the next
+        parts.append(_parse_one(part, fmt))
+        fmt = carried(fmt, part)
     return _to_partition(parts[0] if len(parts) == 1 else _joined(parts))
 
 
@@ -258,12 +263,17 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
     # the last piece of the split is not a line when the text ends with \n (or is empty)
     line_count = len(raw) - 1 if len(raw) and not pc.binary_length(raw[-1]).as_py() else len(raw)
     del raw, trimmed  # a block's text is copied at every step: free each copy early
+    directive = None
     if fmt.kind == "default":
         ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
         columns, valid = _default_fields(_kept(lines, ok))
     elif fmt.kind == "regex":
         ok = _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
         columns, valid = _regex_fields(cut_fields(_kept(lines, ok), fmt), fmt)
+    elif fmt.kind == "w3c":
+        w3c = parse_w3c(lines, fmt)
+        ok, columns, directive = w3c.ok, w3c.columns, w3c.directive
+        valid = np.ones(int(ok.sum()), dtype=bool)
     else:
         rows = parse_json(lines, fmt.json_fields)
         ok = rows.ok
@@ -271,8 +281,10 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
     if not valid.all():  # matched, but a field did not convert: malformed after all
         ok[np.flatnonzero(ok)[~valid]] = False
         columns = {name: column.filter(pa.array(valid)) for name, column in columns.items()}
-    bad = pa.array(~ok)
-    return _Parsed(pa.table(columns), lines.filter(bad), np.flatnonzero(filled)[~ok], line_count)
+    bad = ~ok if directive is None else ~ok & ~directive
+    index = np.flatnonzero(filled)[bad]
+    directives = 0 if directive is None else int(directive.sum())
+    return _Parsed(pa.table(columns), lines.filter(pa.array(bad)), index, line_count, directives)
 
 
 class _Parsed(NamedTuple):
