@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from pipeline.cli import cli
 from pipeline.engine.settings import ExecutionSettings
-from pipeline.ingest.formats.presets import compile_format
+from pipeline.ingest.formats.presets import PRESETS, compile_format
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import parse_text
@@ -711,7 +711,7 @@ def small_logs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--log-format", "nginx-main"], "valid names: auto, default, combined, common, json"),
+        (["--log-format", "nginx-main"], "valid names: " + ", ".join(PRESETS)),
         (["--log-format", "%h %Z"], "%Z"),
         (["--since", "yesterday"], "--since"),
         (["--until", "2026-13-01"], "--until"),

@@ -24,14 +24,22 @@ from pipeline.ingest.options import IngestOptions
 FORMATS_DIR = Path(__file__).parent / "data" / "formats"
 
 #: Presets whose samples live elsewhere in tests/data (real-server recordings), or that are the
-#: project's own grammar: they are tested by their own modules.
-WITHOUT_PUBLIC_SAMPLES: frozenset[str] = frozenset({"default", "combined", "common", "json"})
+#: project's own grammar, or generic keyed formats (json, logfmt: their genuine samples are
+#: the named presets' files, read through the generic key aliases in tests/test_preset_*.py):
+#: they are tested by their own modules.
+WITHOUT_PUBLIC_SAMPLES: frozenset[str] = frozenset(
+    {"default", "combined", "common", "json", "logfmt"}
+)
 
 #: Sample files read with another preset than the directory's, and why (file -> preset).
 READ_AS: dict[str, str] = {}
 
 #: Lines of the genuine samples that are malformed on purpose, per file: (count, reason).
-MALFORMED: dict[str, tuple[int, str]] = {}
+MALFORMED: dict[str, tuple[int, str]] = {
+    # docker compose output of a Caddy container: its startup and runtime messages (JSON
+    # objects with msg but no request or status) are not requests
+    "lnav-logfile_caddy_log.0-compose.log": (35, "Caddy's own non-request log lines"),
+}
 
 
 def _sample_files() -> list[tuple[str, Path]]:

@@ -143,8 +143,8 @@ def run_ingest(
         except OutputError as exc:  # the report is still wanted: printed first, then this
             output_errors = (str(exc),)
     used = [_read_with(report, known, overrides) for report in total.file_reports]
-    if overrides and not any(fmt.kind == "json" for fmt in used):
-        log.warning("--field applies to JSON lines only; no input is read as json")
+    if overrides and not any(fmt.keyed for fmt in used):
+        log.warning("--field applies to JSON and logfmt lines only; no input is read as either")
     extras = sorted(
         {found.format.name for found in known.values() if found and found.extra_fields}
         | {report.format for report in total.file_reports if report.extra_fields}
@@ -169,7 +169,7 @@ def _format_of(
 ) -> LogFormat | None:
     """The format a file is read with (``--field`` overrides on JSON lines); None: unknown yet."""
     fmt = found.format if isinstance(found, Detection) else found
-    if fmt is None or fmt.kind != "json":
+    if fmt is None or not fmt.keyed:
         return fmt
     return replace(fmt, json_fields=overrides)
 

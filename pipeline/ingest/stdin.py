@@ -92,7 +92,7 @@ def stdin_total(
         if detection is None:
             detection = _detect(chunk[0])
         use = detection.format
-        if use.kind == "json":
+        if use.keyed:
             use = replace(use, json_fields=json_fields)
         parts = [
             dask.delayed(overlong_partial)([piece], STDIN_NAME, keep_malformed)

@@ -210,9 +210,14 @@ class LogFormat:
         return next((role for role in LATENCY_PRIORITY if role in present), None)
 
     @property
+    def keyed(self) -> bool:
+        """Lines are records of keys (JSON, logfmt): ``--field`` overrides apply."""
+        return self.kind in ("json", "logfmt")
+
+    @property
     def time_role(self) -> str | None:
         """The role the time is read from, or None when the format has no time field."""
-        if self.kind == "json":
+        if self.keyed:
             return "json"
         present = {base_role(role) for role in self.roles}
         return next((role for role in TIME_ROLES if role in present), None)
@@ -227,7 +232,7 @@ class LogFormat:
 
     @property
     def has_bytes(self) -> bool:
-        return self.kind == "json" or "bytes" in self.roles
+        return self.keyed or "bytes" in self.roles
 
 
 #: Preset names accepted by ``--log-format``, in the order auto-detection breaks ties (the rows

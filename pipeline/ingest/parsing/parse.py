@@ -48,6 +48,7 @@ from pipeline.ingest.parsing.convert import (
     url_targets,
 )
 from pipeline.ingest.parsing.jsonlines import JsonRows, parse_json
+from pipeline.ingest.parsing.logfmt import parse_logfmt
 from pipeline.ingest.parsing.roles import TIME_ROLES, latency_of
 from pipeline.ingest.parsing.scan import cut_fields
 
@@ -265,7 +266,8 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
         ok = _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
         columns, valid = _regex_fields(cut_fields(_kept(lines, ok), fmt), fmt)
     else:
-        rows = parse_json(lines, fmt.json_fields)
+        parse_keyed = parse_logfmt if fmt.kind == "logfmt" else parse_json
+        rows = parse_keyed(lines, fmt.json_fields, fmt.options)
         ok = rows.ok
         columns, valid = _json_fields(rows)
     if not valid.all():  # matched, but a field did not convert: malformed after all
@@ -404,7 +406,7 @@ def _json_fields(rows: JsonRows) -> tuple[dict[str, pa.Array], np.ndarray[Any, A
         "user_agent": pc.cast(rows.user_agent.filter(keep), pa.large_string()),
         "time": _times(rows.time_ms[rows.ok], rows.has_time[rows.ok]),
         "bytes": pa.array(rows.bytes[rows.ok]),
-        "host": pa.nulls(int(rows.ok.sum()), pa.large_string()),
+        "host": _hosts(rows.host.filter(keep), int(rows.ok.sum())),
     }, np.ones(int(rows.ok.sum()), dtype=bool)
 
 
