@@ -53,7 +53,9 @@ from pipeline.ingest.inputs.files import (
 )
 from pipeline.ingest.inputs.planned import grown_files
 from pipeline.ingest.options import IngestOptions
+from pipeline.ingest.parsing.jsonlines import ALIASES
 from pipeline.ingest.parsing.parse import empty_frame, parse_text
+from pipeline.ingest.parsing.records import key_table
 from pipeline.ingest.read import block_partial, block_texts
 from pipeline.ingest.report.result import IngestResult, build_result
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
@@ -145,6 +147,8 @@ def run_ingest(
     used = [_read_with(report, known, overrides) for report in total.file_reports]
     if overrides and not any(fmt.keyed for fmt in used):
         log.warning("--field applies to JSON and logfmt lines only; no input is read as either")
+    elif overrides:
+        _warn_absent_keys(overrides, total.keys)
     extras = sorted(
         {found.format.name for found in known.values() if found and found.extra_fields}
         | {report.format for report in total.file_reports if report.extra_fields}
@@ -155,7 +159,10 @@ def run_ingest(
         settings,
         started,
         formats=dict(sorted(Counter(fmt.name for fmt in used).items())),
-        notes=_notes(used) + [_EXTRA_FIELDS_NOTE.format(name) for name in extras] + grown,
+        notes=_notes(used)
+        + _no_latency_notes(used, total)
+        + [_EXTRA_FIELDS_NOTE.format(name) for name in extras]
+        + grown,
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
         bucket=options.bucket,
@@ -232,6 +239,41 @@ def _notes(formats: Sequence[LogFormat]) -> list[str]:
     for name in sorted({fmt.name for fmt in formats if not fmt.has_time}):
         if any(fmt.has_time for fmt in formats):
             notes.append(f"format {name!r} has no time field: its requests are not in the timeline")
+    return notes
+
+
+def _warn_absent_keys(
+    overrides: tuple[tuple[str, str, str | None], ...], seen: frozenset[str]
+) -> None:
+    """One WARNING per ``--field`` key that no JSON or logfmt line of the run has, naming the
+    keys the lines do have (a misspelt key otherwise reads as silently missing figures)."""
+    shown = ", ".join(sorted(seen)[:KEYS_SHOWN]) or "none"
+    if len(seen) > KEYS_SHOWN:
+        shown += f" (and {len(seen) - KEYS_SHOWN} more)"
+    for canonical, key, _ in overrides:
+        if key not in seen:
+            log.warning(
+                "--field %s=%s: no line has the key %r; keys seen: %s", canonical, key, key, shown
+            )
+
+
+#: Keys a ``--field`` warning names at most.
+KEYS_SHOWN: Final[int] = 20
+
+
+def _no_latency_notes(formats: Sequence[LogFormat], total: Partial) -> list[str]:
+    """When no request of the run has a latency, a note per JSON or logfmt format read saying
+    which keys it looked for (the figures a user expected are under another key)."""
+    if total.parsed == 0 or int(total.latency.count.sum()) > 0:
+        return []
+    notes = []
+    for fmt in sorted({fmt for fmt in formats if fmt.keyed}, key=lambda fmt: fmt.name):
+        keys = key_table(fmt.options, ALIASES, fmt.json_fields).get("latency", ())
+        notes.append(
+            f"no request read as {fmt.name!r} has a latency; the keys read for it: "
+            f"{', '.join(key for key, _ in keys)} (pass --field latency=KEY[:UNIT] if the "
+            "latency is under another key)"
+        )
     return notes
 
 

@@ -146,4 +146,5 @@ def parse_json(
             continue
         if isinstance(record, dict):
             records.append((index, record))
-    return rows_from_records(records, len(lines), table, option(options, "require"))
+    probes = tuple(key for _, key, _ in overrides)
+    return rows_from_records(records, len(lines), table, option(options, "require"), probes)

@@ -61,7 +61,8 @@ def parse_logfmt(
         record = decode_logfmt(line, prefix)
         if record:
             records.append((index, record))
-    return rows_from_records(records, len(lines), table, option(options, "require"))
+    probes = tuple(key for _, key, _ in overrides)
+    return rows_from_records(records, len(lines), table, option(options, "require"), probes)
 
 
 def decode_logfmt(line: str, prefix: re.Pattern[str] | None = None) -> dict[str, Any]:

@@ -117,6 +117,9 @@ class ParsedPartition:
         text has none): what a later partition's line numbers are shifted by.
     directives
         Directive lines (W3C ``#Fields:`` ...), neither parsed nor malformed.
+    keys
+        JSON and logfmt: keys the records have (``JsonRows.keys`` in
+        :mod:`pipeline.ingest.parsing.records`).
     """
 
     frame: pd.DataFrame
@@ -126,6 +129,7 @@ class ParsedPartition:
     )
     line_count: int = 0
     directives: int = 0
+    keys: frozenset[str] = frozenset()
 
     @property
     def malformed(self) -> list[str]:
@@ -259,6 +263,7 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
     # the last piece of the split is not a line when the text ends with \n (or is empty)
     line_count = len(raw) - 1 if len(raw) and not pc.binary_length(raw[-1]).as_py() else len(raw)
     del raw, trimmed  # a block's text is copied at every step: free each copy early
+    keys: frozenset[str] = frozenset()
     if fmt.kind == "default":
         ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
         columns, valid = _default_fields(_kept(lines, ok))
@@ -270,11 +275,13 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
         rows = parse_keyed(lines, fmt.json_fields, fmt.options)
         ok = rows.ok
         columns, valid = _json_fields(rows)
+        keys = rows.keys
     if not valid.all():  # matched, but a field did not convert: malformed after all
         ok[np.flatnonzero(ok)[~valid]] = False
         columns = {name: column.filter(pa.array(valid)) for name, column in columns.items()}
     bad = pa.array(~ok)
-    return _Parsed(pa.table(columns), lines.filter(bad), np.flatnonzero(filled)[~ok], line_count)
+    malformed_index = np.flatnonzero(filled)[~ok]
+    return _Parsed(pa.table(columns), lines.filter(bad), malformed_index, line_count, keys=keys)
 
 
 class _Parsed(NamedTuple):
@@ -287,6 +294,7 @@ class _Parsed(NamedTuple):
     malformed_index: np.ndarray[Any, Any]
     line_count: int
     directives: int = 0
+    keys: frozenset[str] = frozenset()
 
 
 def _joined(parts: Sequence[_Parsed]) -> _Parsed:
@@ -299,6 +307,7 @@ def _joined(parts: Sequence[_Parsed]) -> _Parsed:
         np.concatenate([p.malformed_index + shift for p, shift in zip(parts, shifts, strict=True)]),
         sum(part.line_count for part in parts),
         sum(part.directives for part in parts),
+        frozenset().union(*(part.keys for part in parts)),
     )
 
 
@@ -313,6 +322,7 @@ def _to_partition(parsed: _Parsed) -> ParsedPartition:
         malformed_index=parsed.malformed_index,
         line_count=parsed.line_count,
         directives=parsed.directives,
+        keys=parsed.keys,
     )
 
 

@@ -65,6 +65,11 @@ FIELDS: Final[tuple[str, ...]] = (
 )
 
 KeyTable = dict[str, tuple[tuple[str, str | None], ...]]
+
+#: Top-level keys remembered per partition (for the ``--field`` warning, which names the keys a
+#: file does have). More costs memory in every partial for a longer message; a log has a few
+#: dozen keys. Legal range: >= 1.
+KEYS_SEEN: Final[int] = 64
 Overrides = tuple[tuple[str, str, str | None], ...]
 
 
@@ -82,6 +87,7 @@ class JsonRows:
     has_time: BoolArray
     bytes: IntArray
     host: pa.Array
+    keys: frozenset[str] = frozenset()
 
 
 def key_table(
@@ -140,9 +146,15 @@ def rows_from_records(
     count: int,
     table: KeyTable,
     require: str | None = None,
+    probes: tuple[str, ...] = (),
 ) -> JsonRows:
     """Columns of ``count`` lines of which ``records`` are the decoded ones ``(index, record)``
-    (the other lines are malformed), read through ``table``."""
+    (the other lines are malformed), read through ``table``.
+
+    ``keys`` of the result: up to :data:`KEYS_SEEN` top-level keys of the records, and each of
+    ``probes`` (the ``--field`` keys, dotted ones included) that some record has."""
+    seen: set[str] = set()
+    found_probes = {key for key in probes if any(lookup(r, key) is not None for _, r in records)}
     no_keys: tuple[tuple[str, str | None], ...] = ()
     keys = {name: table.get(name, no_keys) for name in FIELDS}
     ok = np.zeros(count, dtype=bool)
@@ -160,6 +172,8 @@ def rows_from_records(
     has_time = np.zeros(count, dtype=bool)
     byte_counts = np.zeros(count, dtype=np.int64)
     for index, record in records:
+        if len(seen) < KEYS_SEEN:
+            seen.update(list(record)[: KEYS_SEEN - len(seen)])
         if require is not None and lookup(record, require) is None:
             continue
         found_status = _first(record, keys["status"])
@@ -233,6 +247,7 @@ def rows_from_records(
         has_time=has_time,
         bytes=byte_counts,
         host=host_array,
+        keys=frozenset(seen | found_probes),
     )
 
 
