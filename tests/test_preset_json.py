@@ -276,3 +276,30 @@ def test_field_key_absent_from_every_line_warns_once(
     assert warnings == [
         "--field latency=elapsed: no line has the key 'elapsed'; keys seen: path, status, took"
     ]
+
+
+@pytest.fixture(scope="module")
+def keyed_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every genuine JSON and logfmt preset sample in one directory (small files: their group
+    task parses them together)."""
+    root = tmp_path_factory.mktemp("keyed")
+    for _, path, _ in CASES:
+        (root / path.name).write_bytes(path.read_bytes())
+    for path in sorted((FORMATS / "heroku").iterdir()):
+        (root / path.name).write_bytes(path.read_bytes())
+    return root
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    "settings",
+    [ExecutionSettings(mode="threading", workers=3), ExecutionSettings("process", 2)],
+    ids=["threading", "process"],
+)
+def test_modes_give_the_sync_report(keyed_samples: Path, settings: ExecutionSettings) -> None:
+    want = run_ingest(str(keyed_samples), ExecutionSettings(mode="sync")).to_dict()
+    got = run_ingest(str(keyed_samples), settings).to_dict()
+    assert want["inputs"]["formats"] == {"caddy": 3, "gcp": 2, "heroku": 2, "traefik-json": 1}
+    want.pop("execution")
+    got.pop("execution")
+    assert got == want
