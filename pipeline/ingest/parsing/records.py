@@ -129,13 +129,28 @@ def lookup(record: dict[str, Any], key: str) -> Any:
     return value
 
 
+#: A key ready for lookups: (key, unit, its parts when dotted).
+_Key = tuple[str, str | None, tuple[str, ...] | None]
+
+
+def _compiled(keys: tuple[tuple[str, str | None], ...]) -> tuple[_Key, ...]:
+    return tuple((key, unit, tuple(key.split(".")) if "." in key else None) for key, unit in keys)
+
+
 def _first(
-    record: dict[str, Any], keys: tuple[tuple[str, str | None], ...], kind: type | None = None
+    record: dict[str, Any], keys: tuple[_Key, ...], kind: type | None = None
 ) -> tuple[Any, str | None] | None:
     """The first present, non-null value among ``keys`` (of type ``kind`` when given: an ECS
-    ``"url": {...}`` object is skipped for the path, so ``url.path`` is reached), with its unit."""
-    for key, unit in keys:
-        value = lookup(record, key)
+    ``"url": {...}`` object is skipped for the path, so ``url.path`` is reached), with its unit:
+    :func:`lookup` inlined, since it runs several times per line."""
+    for key, unit, parts in keys:
+        value = record.get(key)
+        if value is None and parts is not None:
+            value = record
+            for part in parts:
+                value = value.get(part) if type(value) is dict else None
+        if type(value) is list:
+            value = value[0] if value else None
         if value is not None and (kind is None or isinstance(value, kind)):
             return value, unit
     return None
@@ -155,8 +170,7 @@ def rows_from_records(
     ``probes`` (the ``--field`` keys, dotted ones included) that some record has."""
     seen: set[str] = set()
     found_probes = {key for key in probes if any(lookup(r, key) is not None for _, r in records)}
-    no_keys: tuple[tuple[str, str | None], ...] = ()
-    keys = {name: table.get(name, no_keys) for name in FIELDS}
+    keys = {name: _compiled(table.get(name, ())) for name in FIELDS}
     ok = np.zeros(count, dtype=bool)
     methods = ["-"] * count
     paths = ["-"] * count
@@ -194,7 +208,7 @@ def rows_from_records(
         if found_time is not None:
             raw, unit = found_time
             if isinstance(raw, str) and not _is_number(raw):
-                time_text[index] = _text(raw)
+                time_text[index] = raw
             else:
                 epoch = _scaled(raw, UNITS[unit or "s"])
                 if epoch is None or not MIN_TIME_MS <= epoch < MAX_TIME_MS + 1:
@@ -206,22 +220,22 @@ def rows_from_records(
         if size is None:
             continue
         if path is not None:
-            paths[index] = _text(path[0])
+            paths[index] = path[0]
         else:
-            requests[index] = _text(str(request[0]) if request else "")
+            requests[index] = str(request[0]) if request else ""
         method = _first(record, keys["method"], str)
-        methods[index] = _text(method[0]) if method is not None and method[0] else "-"
+        methods[index] = method[0] if method is not None and method[0] else "-"
         agent = _first(record, keys["user_agent"], str)
-        agents[index] = _text(agent[0]) if agent is not None and agent[0] != "-" else ""
+        agents[index] = agent[0] if agent is not None and agent[0] != "-" else ""
         host = _first(record, keys["host"], str)
-        hosts[index] = _text(host[0]) if host is not None and host[0] not in ("", "-") else None
+        hosts[index] = host[0] if host is not None and host[0] not in ("", "-") else None
         byte_counts[index] = size
         status[index] = code
         ok[index] = True
-    method_array, path_array = pa.array(methods), pa.array(paths)
+    method_array, path_array = _strings(methods), _strings(paths)
     with_request = [i for i, request in enumerate(requests) if request is not None]
     if with_request:
-        split_method, split_target = split_request(pa.array([requests[i] for i in with_request]))
+        split_method, split_target = split_request(_strings([requests[i] for i in with_request]))
         method_list, path_list = method_array.to_pylist(), path_array.to_pylist()
         for position, index in enumerate(with_request):
             if method_list[index] == "-":
@@ -229,7 +243,7 @@ def rows_from_records(
             path_list[index] = split_target[position].as_py()
         method_array, path_array = pa.array(method_list), pa.array(path_list)
     path_array, url_hosts = url_targets(path_array)
-    host_array = pa.array(hosts, type=pa.large_string())
+    host_array = _strings(hosts).cast(pa.large_string())
     if url_hosts is not None:
         host_array = pc.coalesce(host_array, url_hosts)
     latency = _resolve_latencies(count, latency_at, latency_text, latency_unit, ok)
@@ -242,7 +256,7 @@ def rows_from_records(
         path=path_array,
         status=status,
         latency_ms=latency,
-        user_agent=pa.array(agents),
+        user_agent=_strings(agents),
         time_ms=time_ms,
         has_time=has_time,
         bytes=byte_counts,
@@ -317,6 +331,16 @@ def _size(value: Any) -> int | None:
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
+def _strings(values: Sequence[str | None]) -> pa.Array:
+    """``values`` as an Arrow string array; a lone surrogate (``"\\ud800"`` in the JSON, which
+    UTF-8 cannot hold) is replaced by U+FFFD, as bytes that are not UTF-8 are. The check costs
+    nothing per value unless Arrow refuses the list."""
+    try:
+        return pa.array(values, type=pa.string())
+    except UnicodeEncodeError:
+        return pa.array([None if v is None else _text(v) for v in values], type=pa.string())
+
+
 def _text(value: str) -> str:
     """``value`` with each lone surrogate (``"\\ud800"`` in the JSON) replaced by U+FFFD, as
     bytes that are not UTF-8 are: Arrow strings are UTF-8 and cannot hold one."""
@@ -351,7 +375,7 @@ def _resolve_text_times(
     indices = [i for i, text in enumerate(texts) if text is not None and ok[i]]
     if not indices:
         return
-    strings = pa.array([texts[i] for i in indices])
+    strings = _strings([texts[i] for i in indices])
     iso, iso_ok = iso_time_ms(strings)
     clf, clf_ok = clf_time_ms(strings)
     picked = np.where(iso_ok, iso, clf)
