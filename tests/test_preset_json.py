@@ -303,3 +303,11 @@ def test_modes_give_the_sync_report(keyed_samples: Path, settings: ExecutionSett
     want.pop("execution")
     got.pop("execution")
     assert got == want
+
+
+def test_a_lone_surrogate_latency_is_one_malformed_line() -> None:
+    line = '{"path": "/a", "status": 200, "request_time": "\\ud800"}'
+    good = '{"path": "/\\ud800", "status": 200, "request_time": "0.5"}'
+    parsed = parse_text(f"{line}\n{good}\n", preset("json"))
+    assert parsed.malformed == [line]
+    assert parsed.frame["path"].tolist() == ["/\ufffd"]

@@ -275,7 +275,7 @@ def _resolve_latencies(
     for unit in set(units):
         chosen = np.array([u == unit for u in units], dtype=bool)
         picked = [text for text, used in zip(texts, chosen, strict=True) if used]
-        values, valid = duration_to_ms(pa.array(picked, type=pa.string()), unit)
+        values, valid = duration_to_ms(_strings(picked), unit)
         at = positions[chosen]
         latency[at] = values
         ok[at[~valid]] = False
