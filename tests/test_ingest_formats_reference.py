@@ -466,6 +466,20 @@ COMBINED = Fmt("combined", parse_combined, latency=False, time=True, size=True)
 JSON = Fmt("json", json_parser(), latency=True, time=True, size=True)
 DETECTION = (DEFAULT, COMBINED, COMMON, JSON)
 
+#: The latency keys generic JSON looks up, in order (docs/formats.md, "JSON lines").
+JSON_LATENCY_KEYS = (
+    "request_time",
+    "duration_ms",
+    "latency_ms",
+    "response_time_ms",
+    "elapsed_ms",
+    "duration_us",
+    "latency_us",
+    "duration_ns",
+    "upstream_response_time",
+    "response.duration_ms",
+)
+
 
 def parse_line(fmt: Fmt, line: str) -> Row | None:
     try:
@@ -766,6 +780,13 @@ def assemble(
                 f"the timeline uses {chosen} buckets: the time span from {span} is too long for "
                 "finer ones within 300 rows"
             )
+    if rows and all(row.latency is None for row in rows):  # the keys a JSON format looked for
+        notes += [
+            f"no request read as {fmt.name!r} has a latency; the keys read for it: "
+            f"{', '.join(JSON_LATENCY_KEYS)} (pass --field latency=KEY[:UNIT] if the latency is "
+            "under another key)"
+            for fmt in sorted({f for f in formats if f.name == "json"}, key=lambda f: f.name)
+        ]
     # these logs are small: every figure is within the exact caps
     doc["exact"] = dict.fromkeys(REF_EXACT_KEYS, True) | ({"timeline": True} if has_time else {})
     doc["error_bounds"] = {}

@@ -24,13 +24,16 @@ from pipeline.ingest.options import IngestOptions
 FORMATS_DIR = Path(__file__).parent / "data" / "formats"
 
 #: Presets whose samples live elsewhere in tests/data (real-server recordings), or that are the
-#: project's own grammar: they are tested by their own modules.
+#: project's own grammar, or generic keyed formats (json, logfmt: their genuine samples are
+#: the named presets' files, read through the generic key aliases in tests/test_preset_*.py):
+#: they are tested by their own modules.
 WITHOUT_PUBLIC_SAMPLES: frozenset[str] = frozenset(
     {
         "default",
         "combined",
         "common",
         "json",
+        "logfmt",
         # no public vcommon file was found (tests/data/README.md); the Elastic near-variant in
         # formats/vcombined reads as vcommon (READ_AS), tests/test_preset_proxy.py checks it
         "vcommon",
@@ -92,6 +95,9 @@ MALFORMED: dict[str, tuple[int, str]] = {
         "no #Fields (Filebeat dropped the # lines): the 16-column lines are IIS's default set "
         "with cs-host; the five 18-column lines have fields no directive names",
     ),
+    # docker compose output of a Caddy container: its startup and runtime messages (JSON
+    # objects with msg but no request or status) are not requests
+    "lnav-logfile_caddy_log.0-compose.log": (35, "Caddy's own non-request log lines"),
 }
 
 

@@ -87,8 +87,9 @@ FEATURE = register(
                 "field",
                 str,
                 (),
-                "JSON lines: read CANON (method, path, status, latency, user_agent, time) from "
-                "KEY (dotted for nested objects); UNIT s, ms, us or ns. Repeatable.",
+                "JSON and logfmt lines: read CANON (method, path, status, latency, user_agent, "
+                "time, bytes, host) from KEY (dotted for nested objects); UNIT s, ms, us or ns. "
+                "Repeatable.",
                 metavar="CANON=KEY[:UNIT]",
                 multiple=True,
             ),

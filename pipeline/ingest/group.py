@@ -150,7 +150,7 @@ def _detect_missing(
     extra: set[str] = set()
     for i, found in zip(missing, detect_samples(samples), strict=True):
         fmt = found.format
-        fmts[i] = replace(fmt, json_fields=json_fields) if fmt.kind == "json" else fmt
+        fmts[i] = replace(fmt, json_fields=json_fields) if fmt.keyed else fmt
         if found.extra_fields:
             extra.add(blocks[i].path)
     return extra

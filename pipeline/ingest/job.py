@@ -53,7 +53,9 @@ from pipeline.ingest.inputs.files import (
 )
 from pipeline.ingest.inputs.planned import grown_files
 from pipeline.ingest.options import IngestOptions
+from pipeline.ingest.parsing.jsonlines import ALIASES
 from pipeline.ingest.parsing.parse import empty_frame, parse_text
+from pipeline.ingest.parsing.records import key_table
 from pipeline.ingest.read import (
     block_directives,
     block_formats,
@@ -149,8 +151,10 @@ def run_ingest(
         except OutputError as exc:  # the report is still wanted: printed first, then this
             output_errors = (str(exc),)
     used = [_read_with(report, known, overrides) for report in total.file_reports]
-    if overrides and not any(fmt.kind == "json" for fmt in used):
-        log.warning("--field applies to JSON lines only; no input is read as json")
+    if overrides and not any(fmt.keyed for fmt in used):
+        log.warning("--field applies to JSON and logfmt lines only; no input is read as either")
+    elif overrides:
+        _warn_absent_keys(overrides, total.keys)
     extras = sorted(
         {found.format.name for found in known.values() if found and found.extra_fields}
         | {report.format for report in total.file_reports if report.extra_fields}
@@ -161,7 +165,10 @@ def run_ingest(
         settings,
         started,
         formats=dict(sorted(Counter(fmt.name for fmt in used).items())),
-        notes=_notes(used) + [_EXTRA_FIELDS_NOTE.format(name) for name in extras] + grown,
+        notes=_notes(used)
+        + _no_latency_notes(used, total)
+        + [_EXTRA_FIELDS_NOTE.format(name) for name in extras]
+        + grown,
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
         bucket=options.bucket,
@@ -175,7 +182,7 @@ def _format_of(
 ) -> LogFormat | None:
     """The format a file is read with (``--field`` overrides on JSON lines); None: unknown yet."""
     fmt = found.format if isinstance(found, Detection) else found
-    if fmt is None or fmt.kind != "json":
+    if fmt is None or not fmt.keyed:
         return fmt
     return replace(fmt, json_fields=overrides)
 
@@ -240,6 +247,41 @@ def _notes(formats: Sequence[LogFormat]) -> list[str]:
             notes.append(f"format {name!r} has no time field: its requests are not in the timeline")
     for name in sorted({fmt.name for fmt in formats if fmt.time_without_offset}):
         notes.append(f"format {name!r} writes times without a UTC offset: they are read as UTC")
+    return notes
+
+
+def _warn_absent_keys(
+    overrides: tuple[tuple[str, str, str | None], ...], seen: frozenset[str]
+) -> None:
+    """One WARNING per ``--field`` key that no JSON or logfmt line of the run has, naming the
+    keys the lines do have (a misspelt key otherwise reads as silently missing figures)."""
+    shown = ", ".join(sorted(seen)[:KEYS_SHOWN]) or "none"
+    if len(seen) > KEYS_SHOWN:
+        shown += f" (and {len(seen) - KEYS_SHOWN} more)"
+    for canonical, key, _ in overrides:
+        if key not in seen:
+            log.warning(
+                "--field %s=%s: no line has the key %r; keys seen: %s", canonical, key, key, shown
+            )
+
+
+#: Keys a ``--field`` warning names at most.
+KEYS_SHOWN: Final[int] = 20
+
+
+def _no_latency_notes(formats: Sequence[LogFormat], total: Partial) -> list[str]:
+    """When no request of the run has a latency, a note per JSON or logfmt format read saying
+    which keys it looked for (the figures a user expected are under another key)."""
+    if total.parsed == 0 or int(total.latency.count.sum()) > 0:
+        return []
+    notes = []
+    for fmt in sorted({fmt for fmt in formats if fmt.keyed}, key=lambda fmt: fmt.name):
+        keys = key_table(fmt.options, ALIASES, fmt.json_fields).get("latency", ())
+        notes.append(
+            f"no request read as {fmt.name!r} has a latency; the keys read for it: "
+            f"{', '.join(key for key, _ in keys)} (pass --field latency=KEY[:UNIT] if the "
+            "latency is under another key)"
+        )
     return notes
 
 

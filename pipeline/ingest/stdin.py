@@ -94,7 +94,7 @@ def stdin_total(
         if detection is None:
             detection = _detect(chunk[0])
         use = detection.format if carry is None else carry
-        if use.kind == "json":
+        if use.keyed:
             use = replace(use, json_fields=json_fields)
         starts = []  # W3C: each piece starts with the directives in force after the ones before
         for piece in chunk:

@@ -196,6 +196,9 @@ class Partial:
         Slot length, one of :data:`SLOT_MINUTES`.
     file_reports
         One entry per file read (set by :func:`merge_file`).
+    keys
+        JSON and logfmt: keys the lines have (a sample, and every ``--field`` key found), for
+        the warning on a ``--field`` key no line has; at most :data:`KEYS_KEPT`.
     """
 
     files: int = 0
@@ -224,6 +227,12 @@ class Partial:
     timeline_latency: Distributions = field(default_factory=lambda: empty(limits.TIMELINE_LATENCY))
     timeline_minutes: int = 1
     file_reports: list[FileReport] = field(default_factory=list)
+    keys: frozenset[str] = frozenset()
+
+
+#: Keys a merged partial keeps (the first in sorted order): a bound on a partial's size whatever
+#: the logs' keys. Legal range: >= 1.
+KEYS_KEPT: Final[int] = 256
 
 
 def aggregate_partition(
@@ -290,6 +299,7 @@ def aggregate_partition(
         malformed_samples=samples,
         lines_seen=parsed.line_count,
         directives=parsed.directives,
+        keys=parsed.keys,
         malformed_lines=records,
         requests=_requests(method_code, status, method_names),
         latency=from_codes(
@@ -424,6 +434,10 @@ def _timeline(
     }
 
 
+def _kept_keys(keys: frozenset[str]) -> frozenset[str]:
+    return keys if len(keys) <= KEYS_KEPT else frozenset(sorted(keys)[:KEYS_KEPT])
+
+
 def merge_partials(partials: Sequence[Partial]) -> Partial:
     """Add up partials; samples and malformed records keep input order.
 
@@ -474,6 +488,7 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         timeline_latency=merge([part.timeline_latency for part in timed], limits.TIMELINE_LATENCY),
         timeline_minutes=slot,
         file_reports=[report for part in partials for report in part.file_reports],
+        keys=_kept_keys(frozenset().union(*(part.keys for part in partials))),
     )
     return _fit_timeline(merged)
 

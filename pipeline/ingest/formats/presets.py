@@ -160,10 +160,17 @@ class LogFormat:
         return next((role for role in LATENCY_PRIORITY if role in present), None)
 
     @property
+    def keyed(self) -> bool:
+        """Lines are records of keys (JSON, logfmt): ``--field`` overrides apply."""
+        return self.kind in ("json", "logfmt")
+
+    @property
     def time_role(self) -> str | None:
         """The role the time is read from, or None when the format has no time field."""
-        if self.kind in ("json", "w3c"):  # per line: a key, or a #Fields with date and time
-            return self.kind
+        if self.kind == "w3c":  # per line: a #Fields with date and time
+            return "w3c"
+        if self.keyed:
+            return "json"
         present = {base_role(role) for role in self.roles}
         return next((role for role in TIME_ROLES if role in present), None)
 
@@ -187,7 +194,7 @@ class LogFormat:
 
     @property
     def has_bytes(self) -> bool:
-        return self.kind in ("json", "w3c") or "bytes" in self.roles
+        return self.keyed or self.kind == "w3c" or "bytes" in self.roles
 
 
 #: Preset names accepted by ``--log-format``, in the order auto-detection breaks ties (the rows

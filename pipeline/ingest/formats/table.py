@@ -182,6 +182,82 @@ PRESET_TABLE: Final[tuple[Preset, ...]] = (
     Preset("haproxy", "HAProxy option httplog", "regex", balancers.HAPROXY, samples="haproxy"),
     Preset("squid", "Squid native", "regex", balancers.SQUID, samples="squid", extras=True),
     Preset("s3", "Amazon S3 server access log", "regex", balancers.S3, samples="s3"),
+    # JSON and logfmt presets with their own key tables ((field, "key[:unit]"), see
+    # pipeline.ingest.parsing.records): before the generic json, which reads Caddy's lines too
+    # (status, request.uri) and must lose the tie; heroku before the generic logfmt likewise.
+    Preset(
+        "gcp",
+        "Google Cloud Logging HTTP(S) load balancer and Cloud Run request entries (JSON)",
+        "json",
+        samples="gcp",
+        options=(
+            ("method", "httpRequest.requestMethod"),
+            ("path", "httpRequest.requestUrl"),
+            ("status", "httpRequest.status"),
+            ("latency", "httpRequest.latency:duration"),
+            ("user_agent", "httpRequest.userAgent"),
+            ("time", "timestamp"),
+            ("bytes", "httpRequest.responseSize"),
+        ),
+    ),
+    Preset(
+        "caddy",
+        "Caddy 2 JSON access log (also behind a docker compose 'name  | ' prefix)",
+        "json",
+        samples="caddy",
+        options=(
+            ("method", "request.method"),
+            ("path", "request.uri"),
+            ("host", "request.host"),
+            ("status", "status"),
+            ("latency", "duration:s"),
+            ("user_agent", "request.headers.User-Agent"),
+            ("time", "ts:s"),
+            ("bytes", "size"),
+            ("prefix", r"^[A-Za-z0-9_.-]+ +\| "),
+        ),
+    ),
+    Preset(
+        "traefik-json",
+        "Traefik JSON access log (v1 and v2 fields)",
+        "json",
+        samples="traefik-json",
+        options=(
+            ("method", "RequestMethod"),
+            ("path", "RequestPath"),
+            ("host", "RequestHost"),
+            ("status", "DownstreamStatus"),
+            ("latency", "Duration:ns"),
+            ("user_agent", "request_User-Agent"),
+            ("time", "StartUTC"),
+            ("time", "time"),
+            ("bytes", "DownstreamContentSize"),
+        ),
+    ),
+    Preset(
+        "heroku",
+        "Heroku router (logfmt), bare or as heroku logs and log drains print it",
+        "logfmt",
+        samples="heroku",
+        options=(
+            ("method", "method"),
+            ("path", "path"),
+            ("host", "host"),
+            ("status", "status"),
+            ("latency", "service:ms"),
+            ("time", "time"),
+            ("bytes", "bytes"),
+            ("require", "dyno"),
+            # "<time> heroku[router]: " (heroku logs), or a logplex frame as a drain receives it:
+            # "<octets> <PRI>1 <time> <host> heroku router - "
+            (
+                "prefix",
+                r"(?:[0-9]+ <[0-9]+>1 )?(?P<time>[0-9T:.+Z-]+) "
+                r"(?:heroku\[router\]:|[^ ]+ heroku router -) ",
+            ),
+        ),
+    ),
+    Preset("logfmt", "logfmt key=value lines (keys as for JSON, --field)", "logfmt"),
     Preset("json", "JSON lines (keys looked up by their usual names, --field)", "json"),
     # W3C and CloudFront: columns named by #Fields (pipeline/ingest/parsing/w3c.py). Neither
     # parses the other's lines (space- vs tab-separated), so their order only matters for

@@ -95,6 +95,53 @@ def decimal_to_ms(
     return values, valid
 
 
+#: Power of ten that turns a duration in each unit into milliseconds (Go's ``time.Duration``
+#: spellings, which Caddy, Traefik and GCP write; ``µs`` is U+00B5, ``μs`` U+03BC, both Go's).
+DURATION_UNITS: Final[dict[str, int]] = {"s": 3, "ms": 0, "us": -3, "µs": -3, "μs": -3, "ns": -6}
+
+#: A duration string: one decimal number and an optional unit of :data:`DURATION_UNITS`.
+_DURATION: Final[str] = r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<unit>ns|us|µs|μs|ms|s)?$"
+
+
+def duration_to_ms(strings: pa.Array, unit: str | None = None) -> tuple[FloatArray, BoolArray]:
+    """Duration strings with their unit (``"0.005s"``, ``"12ms"``, ``"1.2us"``, ``"5µs"``,
+    ``"3ns"``) as float64 ms, converted exactly like :func:`decimal_to_ms`.
+
+    A bare number takes ``unit`` (a key whose unit is known, e.g. ``--field latency=t:s``) and is
+    invalid when ``unit`` is None: ``"12"`` alone does not say what it counts. ``-`` is no
+    latency (NaN, valid). Go's compound durations (``"1m2.5s"``) and signs are invalid.
+
+    >>> texts = ["0.005018s", "12ms", "1.2us", "5µs", "3ns", "7", "-"]
+    >>> values, ok = duration_to_ms(pa.array(texts))
+    >>> values.tolist()[:5], ok.tolist()
+    ([5.018, 12.0, 0.0012, 0.005, 3e-06], [True, True, True, True, True, False, True])
+    >>> duration_to_ms(pa.array(["7"]), unit="s")[0].tolist()
+    [7000.0]
+    """
+    count = len(strings)
+    values = np.full(count, np.nan, dtype=np.float64)
+    valid = np.zeros(count, dtype=bool)
+    if count == 0:
+        return values, valid
+    dash = _bool(pc.equal(strings, "-"))
+    parts = pc.extract_regex(pc.if_else(pa.array(dash), "0", strings), pattern=_DURATION)
+    matched = _bool(pc.is_valid(parts))
+    numbers = pc.struct_field(parts, "number")
+    units = pc.fill_null(pc.struct_field(parts, "unit"), "")
+    default = unit or ""
+    for name in set(pc.unique(units.filter(pa.array(matched))).to_pylist()):
+        spelled = name or default
+        if spelled not in DURATION_UNITS:  # a bare number and no unit given
+            continue
+        where = matched & _bool(pc.equal(units, name))
+        converted, ok = decimal_to_ms(numbers.filter(pa.array(where)), DURATION_UNITS[spelled])
+        values[where] = converted
+        valid[where] = ok
+    values[dash] = np.nan
+    valid[dash] = True
+    return values, valid
+
+
 def epoch_to_ms(strings: pa.Array) -> tuple[IntArray, BoolArray]:
     """Decimal epoch seconds (``$msec``) as UTC ms, floored; invalid outside the time range.
 

@@ -48,6 +48,7 @@ from pipeline.ingest.parsing.convert import (
     url_targets,
 )
 from pipeline.ingest.parsing.jsonlines import JsonRows, parse_json
+from pipeline.ingest.parsing.logfmt import parse_logfmt
 from pipeline.ingest.parsing.roles import latency_of, time_of
 from pipeline.ingest.parsing.scan import cut_fields
 from pipeline.ingest.parsing.w3c import parse_w3c
@@ -118,6 +119,9 @@ class ParsedPartition:
         text has none): what a later partition's line numbers are shifted by.
     directives
         Directive lines (W3C ``#Fields:`` ...), neither parsed nor malformed.
+    keys
+        JSON and logfmt: keys the records have (``JsonRows.keys`` in
+        :mod:`pipeline.ingest.parsing.records`).
     """
 
     frame: pd.DataFrame
@@ -127,6 +131,7 @@ class ParsedPartition:
     )
     line_count: int = 0
     directives: int = 0
+    keys: frozenset[str] = frozenset()
 
     @property
     def malformed(self) -> list[str]:
@@ -264,6 +269,7 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
     line_count = len(raw) - 1 if len(raw) and not pc.binary_length(raw[-1]).as_py() else len(raw)
     del raw, trimmed  # a block's text is copied at every step: free each copy early
     directive = None
+    keys: frozenset[str] = frozenset()
     if fmt.kind == "default":
         ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
         columns, valid = _default_fields(_kept(lines, ok))
@@ -275,16 +281,20 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
         ok, columns, directive = w3c.ok, w3c.columns, w3c.directive
         valid = np.ones(int(ok.sum()), dtype=bool)
     else:
-        rows = parse_json(lines, fmt.json_fields)
+        parse_keyed = parse_logfmt if fmt.kind == "logfmt" else parse_json
+        rows = parse_keyed(lines, fmt.json_fields, fmt.options)
         ok = rows.ok
         columns, valid = _json_fields(rows)
+        keys = rows.keys
     if not valid.all():  # matched, but a field did not convert: malformed after all
         ok[np.flatnonzero(ok)[~valid]] = False
         columns = {name: column.filter(pa.array(valid)) for name, column in columns.items()}
     bad = ~ok if directive is None else ~ok & ~directive
     index = np.flatnonzero(filled)[bad]
     directives = 0 if directive is None else int(directive.sum())
-    return _Parsed(pa.table(columns), lines.filter(pa.array(bad)), index, line_count, directives)
+    return _Parsed(
+        pa.table(columns), lines.filter(pa.array(bad)), index, line_count, directives, keys=keys
+    )
 
 
 class _Parsed(NamedTuple):
@@ -297,6 +307,7 @@ class _Parsed(NamedTuple):
     malformed_index: np.ndarray[Any, Any]
     line_count: int
     directives: int = 0
+    keys: frozenset[str] = frozenset()
 
 
 def _joined(parts: Sequence[_Parsed]) -> _Parsed:
@@ -309,6 +320,7 @@ def _joined(parts: Sequence[_Parsed]) -> _Parsed:
         np.concatenate([p.malformed_index + shift for p, shift in zip(parts, shifts, strict=True)]),
         sum(part.line_count for part in parts),
         sum(part.directives for part in parts),
+        frozenset().union(*(part.keys for part in parts)),
     )
 
 
@@ -323,6 +335,7 @@ def _to_partition(parsed: _Parsed) -> ParsedPartition:
         malformed_index=parsed.malformed_index,
         line_count=parsed.line_count,
         directives=parsed.directives,
+        keys=parsed.keys,
     )
 
 
@@ -416,7 +429,7 @@ def _json_fields(rows: JsonRows) -> tuple[dict[str, pa.Array], np.ndarray[Any, A
         "user_agent": pc.cast(rows.user_agent.filter(keep), pa.large_string()),
         "time": _times(rows.time_ms[rows.ok], rows.has_time[rows.ok]),
         "bytes": pa.array(rows.bytes[rows.ok]),
-        "host": pa.nulls(int(rows.ok.sum()), pa.large_string()),
+        "host": _hosts(rows.host.filter(keep), int(rows.ok.sum())),
     }, np.ones(int(rows.ok.sum()), dtype=bool)
 
 
