@@ -50,6 +50,7 @@ from pipeline.ingest.parsing.convert import (
 from pipeline.ingest.parsing.jsonlines import JsonRows, parse_json
 from pipeline.ingest.parsing.roles import TIME_ROLES, latency_of
 from pipeline.ingest.parsing.scan import cut_fields
+from pipeline.ingest.parsing.wrappers import unwrap
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
 #: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.
@@ -258,6 +259,9 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
     # the last piece of the split is not a line when the text ends with \n (or is empty)
     line_count = len(raw) - 1 if len(raw) and not pc.binary_length(raw[-1]).as_py() else len(raw)
     del raw, trimmed  # a block's text is copied at every step: free each copy early
+    written, stamps = lines, None
+    if fmt.wrapper:  # a container's line: read the line inside (malformed ones as written)
+        lines, stamps = unwrap(lines, fmt.wrapper)
     if fmt.kind == "default":
         ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
         columns, valid = _default_fields(_kept(lines, ok))
@@ -268,11 +272,13 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
         rows = parse_json(lines, fmt.json_fields)
         ok = rows.ok
         columns, valid = _json_fields(rows)
+    if stamps is not None:  # the wrapper's time where the line inside has none
+        columns["time"] = pc.coalesce(columns["time"], _kept(stamps, ok).cast(TIME_TYPE))
     if not valid.all():  # matched, but a field did not convert: malformed after all
         ok[np.flatnonzero(ok)[~valid]] = False
         columns = {name: column.filter(pa.array(valid)) for name, column in columns.items()}
     bad = pa.array(~ok)
-    return _Parsed(pa.table(columns), lines.filter(bad), np.flatnonzero(filled)[~ok], line_count)
+    return _Parsed(pa.table(columns), written.filter(bad), np.flatnonzero(filled)[~ok], line_count)
 
 
 class _Parsed(NamedTuple):
