@@ -113,18 +113,24 @@ class Detection:
 
 
 def no_match_error(closest: Sequence[tuple[str, int]], shown: str) -> str:
-    """The failure of a file that no preset parses (``shown``: its first line, quoted).
+    """The failure of a file that no preset parses (``shown``: its first line, quoted), naming
+    the presets whose patterns match the most sample lines, or saying that none matches any.
 
     >>> no_match_error([("combined", 40), ("common", 0)], "'x'")
     "no known log format matches; first line: 'x'; closest: combined (40% of sample lines), \
 common (0%); pass --log-format with the server's own format string"
+    >>> no_match_error([("default", 0), ("combined", 0)], "'x'").split("; ")[2]
+    'no preset matches any sample line'
     """
-    names = ", ".join(
-        f"{name} ({share}%{' of sample lines' if i == 0 else ''})"
-        for i, (name, share) in enumerate(closest)
-    )
+    if not closest or closest[0][1] == 0:
+        names = "no preset matches any sample line"
+    else:
+        names = "closest: " + ", ".join(
+            f"{name} ({share}%{' of sample lines' if i == 0 else ''})"
+            for i, (name, share) in enumerate(closest)
+        )
     return (
-        f"no known log format matches; first line: {shown}; closest: {names}; "
+        f"no known log format matches; first line: {shown}; {names}; "
         "pass --log-format with the server's own format string"
     )
 
@@ -289,6 +295,8 @@ def _table(samples: Sequence[str], lines: _Lines, tried: Sequence[LogFormat]) ->
             return None
         if scored is not None:
             parsed[index], fields[index] = scored
+        if fmt.kind not in ("regex", "default"):  # its cheap test is no measure of closeness
+            matched[-1] = parsed[index]
     return parsed, fields, np.array(matched, dtype=np.int64).reshape(shape)
 
 
