@@ -112,18 +112,19 @@ def test_wrapped_lines_equal_the_reference(name: str, wrapper: str, inner: str) 
     assert document["lines"]["malformed"] == lines - len(want)
     parsed = parse_text(path.read_text(), preset(f"{wrapper}:{inner}"))
     frame = parsed.frame
-    got = [
-        {
-            "method": str(row.method),
-            "path": row.path,
-            "status": int(row.status),
-            "bytes": int(row.bytes),
-            "user_agent": row.user_agent,
-            "time": int(row.time.value // 1_000_000),
-            "latency_ms": float(row.latency_ms),
-        }
-        for row in frame.itertuples()
-    ]
+    times = frame["time"].to_numpy(dtype="datetime64[ms]").view("int64").tolist()
+    columns = zip(
+        frame["method"].astype(str).tolist(),
+        frame["path"].tolist(),
+        frame["status"].tolist(),
+        frame["bytes"].tolist(),
+        frame["user_agent"].tolist(),
+        times,
+        frame["latency_ms"].tolist(),
+        strict=True,
+    )
+    keys = ("method", "path", "status", "bytes", "user_agent", "time", "latency_ms")
+    got: list[dict[str, Any]] = [dict(zip(keys, row, strict=True)) for row in columns]
     assert len(got) == len(want)
     for have, expect in zip(got, want, strict=True):
         assert {k: v for k, v in have.items() if k != "latency_ms"} == {

@@ -43,8 +43,8 @@ import pyarrow.compute as pc
 from pipeline.ingest.aggregate.partial import Partial
 from pipeline.ingest.formats.presets import DETECTION_ORDER, LogFormat, preset, wrapped
 from pipeline.ingest.inputs.files import compression_of, is_special_file
-from pipeline.ingest.parsing.joined import BOUNDARY
-from pipeline.ingest.parsing.parse import _VALID_PREFIX, PY_WHITESPACE, parse_text
+from pipeline.ingest.parsing.parse import PY_WHITESPACE, parse_text
+from pipeline.ingest.parsing.sampled import SampleLines, may_parse, sample_scores
 from pipeline.ingest.parsing.wrappers import WRAPPER_MARKS, unwrap
 
 #: Non-empty, non-directive lines judged per file. More lines resist a few odd first lines
@@ -176,74 +176,6 @@ def detect_sample(sample: str, tried: Sequence[LogFormat] | None = None) -> Dete
     return _detect_batch([sample], candidates() if tried is None else tried)[0]
 
 
-class _Lines:
-    """The sample lines of a batch of samples, joined: each trimmed non-blank line, the sample it
-    belongs to, and whether it is a sample line (not a ``#`` directive)."""
-
-    def __init__(self, samples: Sequence[str]) -> None:
-        self.samples = len(samples)
-        pieces: list[str] = []
-        owner: list[int] = []
-        for index, sample in enumerate(samples):
-            lines = [line for line in sample.split("\n") if line.strip(PY_WHITESPACE)]
-            pieces.extend(lines)
-            owner.extend([index] * len(lines))
-        self.owner = np.asarray(owner, dtype=np.int64)
-        array = pa.array(pieces, type=pa.large_string())
-        self.lines = pc.utf8_trim(array, characters=PY_WHITESPACE)
-        self.counted = ~_bool(pc.starts_with(self.lines, "#"))
-        self.sample_lines = self.per_sample(self.counted)
-
-    def per_sample(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """How many counted lines of each sample ``mask`` holds."""
-        return np.bincount(self.owner[mask & self.counted], minlength=self.samples)
-
-
-def _may_parse(fmt: LogFormat, lines: pa.Array) -> np.ndarray[Any, Any]:
-    """Lines that ``fmt`` may parse, by a cheap vectorised test: its whole-line pattern for the
-    regex and default kinds (a line that matches may still hold a value that does not convert),
-    ``{`` for JSON; every line for other kinds."""
-    if fmt.kind == "regex":
-        return _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
-    if fmt.kind == "default":
-        return _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
-    if fmt.kind == "json":
-        return _bool(pc.starts_with(lines, "{"))
-    return np.ones(len(lines), dtype=bool)
-
-
-def _scores(
-    samples: Sequence[str], fmt: LogFormat, counted: np.ndarray[Any, Any]
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
-    """Sample lines ``fmt`` parses in each sample, and the meaningful fields it fills in them;
-    None when the joined parse cannot say which line is whose."""
-    joined = (BOUNDARY + "\n").join(s if not s or s.endswith("\n") else s + "\n" for s in samples)
-    parsed = parse_text(joined, fmt)
-    malformed = parsed.malformed_array
-    boundary = _bool(pc.equal(malformed, BOUNDARY))
-    if int(boundary.sum()) != len(samples) - 1:
-        return None
-    bad = ~boundary & ~_bool(pc.starts_with(malformed, "#"))
-    bad_per = np.bincount(np.cumsum(boundary)[bad], minlength=len(samples))
-    parsed_per = counted - bad_per
-    frame = parsed.frame
-    if int(parsed_per.sum()) != len(frame) or (parsed_per < 0).any():
-        return None
-    filled = (
-        (frame["status"].to_numpy() != 0).astype(np.int64)
-        + (frame["path"].fillna("").to_numpy(dtype=object) != "")
-        + frame["latency_ms"].notna().to_numpy()
-        + frame["time"].notna().to_numpy()
-        + (frame["user_agent"].fillna("").to_numpy(dtype=object) != "")
-        + (frame["bytes"].to_numpy() > 0)
-        + frame["host"].notna().to_numpy()
-    )
-    ends = np.cumsum(parsed_per)
-    totals = np.concatenate([[0], np.cumsum(filled)])
-    fields = totals[ends] - totals[ends - parsed_per]
-    return parsed_per, fields
-
-
 def _detect_batch(
     samples: Sequence[str], tried: Sequence[LogFormat], *, unwrapping: bool = True
 ) -> list[Detection]:
@@ -251,7 +183,7 @@ def _detect_batch(
     (one sample at a time when the joined parse cannot attribute lines)."""
     if not samples:
         return []
-    lines = _Lines(samples)
+    lines = SampleLines(samples)
     found = _table(samples, lines, tried)
     if found is None:
         return [_detect_batch([one], tried, unwrapping=unwrapping)[0] for one in samples]
@@ -278,7 +210,7 @@ def _detect_batch(
 Table = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]
 
 
-def _table(samples: Sequence[str], lines: _Lines, tried: Sequence[LogFormat]) -> Table | None:
+def _table(samples: Sequence[str], lines: SampleLines, tried: Sequence[LogFormat]) -> Table | None:
     """Per candidate (rows) and sample (columns): sample lines parsed, meaningful fields filled,
     and lines its pattern matches. A candidate whose cheap test matches no line is not parsed.
     None when a joined parse cannot attribute its lines (a lone sample: that candidate scores 0).
@@ -286,11 +218,11 @@ def _table(samples: Sequence[str], lines: _Lines, tried: Sequence[LogFormat]) ->
     shape = (len(tried), len(samples))
     parsed, fields, matched = np.zeros(shape, np.int64), np.zeros(shape, np.int64), []
     for index, fmt in enumerate(tried):
-        may = lines.per_sample(_may_parse(fmt, lines.lines))
+        may = lines.per_sample(may_parse(fmt, lines.lines))
         matched.append(may)
         if not may.any():
             continue
-        scored = _scores(samples, fmt, lines.sample_lines)
+        scored = sample_scores(samples, fmt, lines.sample_lines)
         if scored is None and len(samples) > 1:
             return None
         if scored is not None:
@@ -302,7 +234,7 @@ def _table(samples: Sequence[str], lines: _Lines, tried: Sequence[LogFormat]) ->
 
 def _extras(
     samples: Sequence[str],
-    lines: _Lines,
+    lines: SampleLines,
     tried: Sequence[LogFormat],
     best: np.ndarray[Any, Any],
     score: np.ndarray[Any, Any],
@@ -317,12 +249,12 @@ def _extras(
         if fmt.name not in _EXTRA_CHECKED or not chosen.any():
             continue
         base = fmt.pattern.removesuffix("(?: .*)?$")
-        exact = _scores(samples, replace(fmt, pattern=base + "$"), lines.sample_lines)
-        number = _scores(samples, replace(fmt, pattern=base + _NUMBER), lines.sample_lines)
+        exact = sample_scores(samples, replace(fmt, pattern=base + "$"), lines.sample_lines)
+        number = sample_scores(samples, replace(fmt, pattern=base + _NUMBER), lines.sample_lines)
         for j in np.flatnonzero(chosen).tolist():
             if (exact is None or number is None) and len(samples) > 1:  # judge it alone
                 one = [samples[j]]
-                out[j] = _extras(one, _Lines(one), tried, best[j : j + 1], score[j : j + 1])[0]
+                out[j] = _extras(one, SampleLines(one), tried, best[j : j + 1], score[j : j + 1])[0]
             elif exact is not None and number is not None and exact[0][j] * 2 < score[j]:
                 out[j] = "number" if number[0][j] * 2 >= score[j] else "fields"
     return out
@@ -332,7 +264,7 @@ def _extras(
 _NUMBER: Final[str] = r" [0-9]+(?:\.[0-9]+)?$"
 
 
-def _wrappers(lines: _Lines) -> list[str]:
+def _wrappers(lines: SampleLines) -> list[str]:
     """The container wrapper most sample lines of each sample carry ("" for none)."""
     found = [""] * lines.samples
     for name, mark in WRAPPER_MARKS:

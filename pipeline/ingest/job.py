@@ -41,7 +41,6 @@ from pipeline.ingest.aggregate.partial import (
     merge_partials,
     merge_task,
 )
-from pipeline.ingest.aggregate.timeline import iso_utc
 from pipeline.ingest.detect import Detection, detect_formats, with_detections
 from pipeline.ingest.formats.presets import LogFormat, preset
 from pipeline.ingest.group import files_partial
@@ -56,6 +55,7 @@ from pipeline.ingest.inputs.planned import grown_files
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import empty_frame, parse_text
 from pipeline.ingest.read import block_partial, block_texts
+from pipeline.ingest.report.notes import extra_note, filter_note, format_notes
 from pipeline.ingest.report.result import IngestResult, build_result
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.reporting.display import escape_text
@@ -154,9 +154,9 @@ def run_ingest(
         settings,
         started,
         formats=dict(sorted(Counter(fmt.name for fmt in used).items())),
-        notes=_notes(used)
+        notes=format_notes(used)
         + [extra_note(name, extra) for name, extra in extras if extra]
-        + _filter_note(total, filters)
+        + filter_note(total, filters)
         + grown,
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
@@ -215,70 +215,6 @@ def _known_formats(
     here = [name for name in files if detect_all or name not in whole]
     found = dict(zip(here, detect_formats(here), strict=True))
     return {name: found.get(name) for name in files}
-
-
-_EXTRA_FIELDS_NOTE: Final[str] = (
-    "lines read as {0!r} carry more fields after the format's last one (ignored); if they hold "
-    "a latency, pass your server's format string, e.g. --log-format '<log_format string>'"
-)
-
-_EXTRA_NUMBER_NOTE: Final[str] = (
-    "lines read as {0!r} end with one more number: it may be a latency in microseconds (%D) or "
-    "in seconds (%T), or a size in bytes (%O), so it is not read; if it is a latency, pass your "
-    "server's format string, e.g. --log-format '{1}'"
-)
-
-#: The format strings the trailing-number note suggests (Apache's, with ``%D``).
-_WITH_D: Final[dict[str, str]] = {
-    "common": '%h %l %u %t "%r" %>s %b %D',
-    "combined": '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D',
-}
-
-
-def extra_note(name: str, extra: str) -> str:
-    """The note on lines read as ``name`` that carry more fields (``extra``: ``"number"`` when
-    that is one bare number, which detection never guesses as a latency)."""
-    base = name.rsplit(":", 1)[-1]  # a wrapped format: the preset inside
-    if extra == "number" and base in _WITH_D:
-        return _EXTRA_NUMBER_NOTE.format(name, _WITH_D[base])
-    return _EXTRA_FIELDS_NOTE.format(name)
-
-
-def _notes(formats: Sequence[LogFormat]) -> list[str]:
-    """Plain-language remarks the report carries (which figures a format cannot give)."""
-    notes = []
-    for name in sorted({fmt.name for fmt in formats if not fmt.has_latency}):
-        notes.append(
-            f"format {name!r} has no latency field: its requests are counted but are not in "
-            "the latency statistics"
-        )
-    for name in sorted({fmt.name for fmt in formats if not fmt.has_time}):
-        if any(fmt.has_time for fmt in formats):
-            notes.append(f"format {name!r} has no time field: its requests are not in the timeline")
-    return notes
-
-
-def _filter_note(total: Partial, filters: Filters) -> list[str]:
-    """When ``--since``/``--until`` left no request: the time range of the lines filtered out
-    (a ``--since`` meant in local time shows at once against a log in UTC). Not when another
-    filter may be what removed the lines in the window."""
-    span = total.filtered_time
-    if not filters.by_time or total.parsed or span is None:
-        return []
-    first, last, count = span
-    since = filters.since_ms if filters.since_ms is not None else first
-    until = filters.until_ms if filters.until_ms is not None else last + 1
-    outside = last < since or first >= until
-    if not outside and replace(filters, since_ms=None, until_ms=None).active:
-        return []
-    timed = " with a time" if count < total.filtered else ""
-    if count == 1:
-        where = f"the only parsed line{timed} was at {iso_utc(first)}"
-    else:
-        where = (
-            f"all {count:,} parsed lines{timed} were between {iso_utc(first)} and {iso_utc(last)}"
-        )
-    return [f"--since/--until kept no request: {where} (UTC); a time without an offset is UTC"]
 
 
 #: Files that grew while read named one by one in the notes; more are counted in one more note.
