@@ -631,6 +631,7 @@ class RefRun:
         filtered = 0
         failed: list[dict[str, str]] = []
         samples: list[dict[str, Any]] = []
+        dropped: list[Row] = []
         for name, text, fmt in self.files:
             rows_here = 0
             lines = lines_of(text)
@@ -648,14 +649,43 @@ class RefRun:
                     kept.append(row)
                 else:
                     filtered += 1
+                    dropped.append(row)
             if lines and rows_here == 0:
-                failed.append({"path": name, "error": f"no line matches log format {fmt.name!r}; "})
+                error = (  # detection names no format when none reads the file
+                    "no known log format matches; "
+                    if self.auto
+                    else f"no line matches log format {fmt.name!r}; "
+                )
+                failed.append({"path": name, "error": error})
         formats = [fmt for _, _, fmt in self.files]
         doc = assemble(kept, bad, filtered, failed, formats, self.bucket)
         doc["lines"]["malformed_samples"] = samples[:5]
         extras = {f.name for _, text, f in self.files if self.auto and has_extra_fields(text, f)}
         doc["notes"] += [EXTRA_FIELDS_NOTE.format(name) for name in sorted(extras)]
+        doc["notes"] += time_filter_note(kept, dropped, self.filters)
         return doc
+
+
+def time_filter_note(kept: list[Row], dropped: list[Row], filters: Filters) -> list[str]:
+    """The note of a --since/--until that kept no request: where the dropped lines' times were
+    (not when the lines were in the window and another filter may have dropped them)."""
+    if (filters.since is None and filters.until is None) or kept:
+        return []
+    times = [row.time_ms for row in dropped if row.time_ms is not None]
+    if not times:
+        return []
+    first, last = min(times), max(times)
+    since = instant(filters.since) if filters.since is not None else first
+    until = instant(filters.until) if filters.until is not None else last + 1
+    others = (filters.status, filters.method, filters.path_regex) != (None, None, None)
+    if others and not (last < since or first >= until):
+        return []
+    timed = " with a time" if len(times) < len(dropped) else ""
+    if len(times) == 1:
+        where = f"the only parsed line{timed} was at {iso(first)}"
+    else:
+        where = f"all {len(times):,} parsed lines{timed} were between {iso(first)} and {iso(last)}"
+    return [f"--since/--until kept no request: {where} (UTC); a time without an offset is UTC"]
 
 
 def stats(values: list[float]) -> dict[str, Any]:

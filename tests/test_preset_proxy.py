@@ -159,6 +159,7 @@ def _vcombined(line: str) -> Row | None:
         words[6],
         time_ms=_clf_ms(words[4]),
         agent=_unquote(words[9]),
+        size=words[7],  # %O, read as the size (docs/formats.md)
         host=words[0].rsplit(":", 1)[0],
     )
 

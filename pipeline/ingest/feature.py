@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate.timeline import BUCKET_CHOICES
-from pipeline.ingest.formats.presets import PRESETS
+from pipeline.ingest.formats.presets import DETECTION_ORDER, WRAPPERS
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import DEFAULT_TOP, MAX_BLOCKSIZE, MIN_BLOCKSIZE, IngestOptions
 from pipeline.ingest.report.result import IngestResult
@@ -78,7 +78,9 @@ FEATURE = register(
                 "log_format",
                 str,
                 "auto",
-                f"Log format: {', '.join(PRESETS)} (detected per file), or an nginx log_format "
+                "Log format: auto (detected per file, container wrappers included), a preset "
+                f"({', '.join(DETECTION_ORDER)}), a preset inside a container wrapper "
+                f"({', '.join(WRAPPERS)}, e.g. {WRAPPERS[0]}:combined), or an nginx log_format "
                 "string ('$remote_addr ... $request_time') or Apache LogFormat string "
                 "('%h %l %u %t \"%r\" %>s %b %D').",
                 metavar="FORMAT",

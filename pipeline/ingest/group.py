@@ -37,7 +37,7 @@ from pipeline.ingest.aggregate.partial import (
     merge_partials,
     sample,
 )
-from pipeline.ingest.detect import detect_samples, head_of_text
+from pipeline.ingest.detect import Detection, detect_samples, head_of_text, with_detections
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.inputs.files import Block
 from pipeline.ingest.inputs.stream import Overlong
@@ -82,7 +82,7 @@ def files_partial(
         _read(block) if block.compression is None or fmt is None else None
         for block, fmt in zip(blocks, fmts, strict=True)
     ]
-    extra = _detect_missing(blocks, fmts, texts, json_fields)
+    detected = _detect_missing(fmts, texts, json_fields)
     parts: list[Partial] = []
     run: list[tuple[Block, str]] = []  # consecutive readable files, one format
     run_format = DEFAULT_FORMAT
@@ -119,9 +119,9 @@ def files_partial(
         run.append((block, read[0]))
     flush()
     total = merge_partials(parts) if parts else Partial()
-    if extra:
-        reports = [replace(r, extra_fields=r.path in extra) for r in total.file_reports]
-        total = replace(total, file_reports=reports)
+    if detected:
+        found = {block.path: detected[i] for i, block in enumerate(blocks) if i in detected}
+        total = with_detections(total, found)
     return total
 
 
@@ -135,25 +135,22 @@ def _read(block: Block) -> tuple[str, list[Overlong]] | FailedInput:
 
 
 def _detect_missing(
-    blocks: Sequence[Block],
     fmts: list[LogFormat | None],
     texts: Sequence[tuple[str, list[Overlong]] | FailedInput | None],
     json_fields: JsonFields,
-) -> set[str]:
-    """Fill in the formats left None from the files' texts (in place); the paths whose lines
-    carry fields after their detected format's last one."""
+) -> dict[int, Detection]:
+    """Fill in the formats left None from the files' texts (in place); the detections, by
+    index of the file."""
     missing = [i for i, fmt in enumerate(fmts) if fmt is None]
     samples = []
     for i in missing:
         read = texts[i]
         samples.append(head_of_text(read[0]) if isinstance(read, tuple) else "")
-    extra: set[str] = set()
-    for i, found in zip(missing, detect_samples(samples), strict=True):
-        fmt = found.format
+    found = dict(zip(missing, detect_samples(samples), strict=True))
+    for i, detection in found.items():
+        fmt = detection.format
         fmts[i] = replace(fmt, json_fields=json_fields) if fmt.keyed else fmt
-        if found.extra_fields:
-            extra.add(blocks[i].path)
-    return extra
+    return found
 
 
 def _text_partial(

@@ -41,7 +41,7 @@ from pipeline.ingest.aggregate.partial import (
     merge_partials,
     merge_task,
 )
-from pipeline.ingest.detect import Detection, detect_formats
+from pipeline.ingest.detect import Detection, detect_formats, with_detections
 from pipeline.ingest.formats.presets import LogFormat, preset
 from pipeline.ingest.group import files_partial
 from pipeline.ingest.inputs.files import (
@@ -63,6 +63,7 @@ from pipeline.ingest.read import (
     block_texts,
     format_of_block,
 )
+from pipeline.ingest.report.notes import extra_note, filter_note, format_notes
 from pipeline.ingest.report.result import IngestResult, build_result
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.reporting.display import escape_text
@@ -150,24 +151,23 @@ def run_ingest(
             _write_malformed(out_path, total.malformed_lines)
         except OutputError as exc:  # the report is still wanted: printed first, then this
             output_errors = (str(exc),)
+    total = with_detections(total, {name: found for name, found in known.items() if found})
     used = [_read_with(report, known, overrides) for report in total.file_reports]
     if overrides and not any(fmt.keyed for fmt in used):
         log.warning("--field applies to JSON and logfmt lines only; no input is read as either")
     elif overrides:
         _warn_absent_keys(overrides, total.keys)
-    extras = sorted(
-        {found.format.name for found in known.values() if found and found.extra_fields}
-        | {report.format for report in total.file_reports if report.extra_fields}
-    )
+    extras = sorted({(report.format, report.extra) for report in total.file_reports})
     _warn_malformed(total)
     result = build_result(
         total,
         settings,
         started,
         formats=dict(sorted(Counter(fmt.name for fmt in used).items())),
-        notes=_notes(used)
+        notes=format_notes(used)
         + _no_latency_notes(used, total)
-        + [_EXTRA_FIELDS_NOTE.format(name) for name in extras]
+        + [extra_note(name, extra) for name, extra in extras if extra]
+        + filter_note(total, filters)
         + grown,
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
@@ -226,28 +226,6 @@ def _known_formats(
     here = [name for name in files if detect_all or name not in whole]
     found = dict(zip(here, detect_formats(here), strict=True))
     return {name: found.get(name) for name in files}
-
-
-_EXTRA_FIELDS_NOTE: Final[str] = (
-    "lines read as {0!r} carry more fields after the format's last one (ignored); if they hold "
-    "a latency, pass your server's format string, e.g. --log-format '<log_format string>'"
-)
-
-
-def _notes(formats: Sequence[LogFormat]) -> list[str]:
-    """Plain-language remarks the report carries (which figures a format cannot give)."""
-    notes = []
-    for name in sorted({fmt.name for fmt in formats if not fmt.has_latency}):
-        notes.append(
-            f"format {name!r} has no latency field: its requests are counted but are not in "
-            "the latency statistics"
-        )
-    for name in sorted({fmt.name for fmt in formats if not fmt.has_time}):
-        if any(fmt.has_time for fmt in formats):
-            notes.append(f"format {name!r} has no time field: its requests are not in the timeline")
-    for name in sorted({fmt.name for fmt in formats if fmt.time_without_offset}):
-        notes.append(f"format {name!r} writes times without a UTC offset: they are read as UTC")
-    return notes
 
 
 def _warn_absent_keys(

@@ -129,8 +129,9 @@ SLOT_MINUTES: Final[tuple[int, ...]] = (1, 5, 15, 60, 1440, 5 * 1440, 365 * 1440
 @dataclass(frozen=True)
 class FileReport:
     """How one file was read: its format and line counts (for ``inputs.formats`` and warnings);
-    ``extra_fields``: its format was detected in its task, and its lines carry fields after that
-    format's last one (:class:`pipeline.ingest.detect.Detection`)."""
+    ``extra``: its format was detected in its task, and its lines carry fields after that
+    format's last one, ``"number"`` when that is one bare number, else ``"fields"``
+    (:class:`pipeline.ingest.detect.Detection`)."""
 
     path: str
     format: str
@@ -138,7 +139,7 @@ class FileReport:
     malformed: int
     filtered: int
     first_malformed: str | None
-    extra_fields: bool = False
+    extra: str = ""
 
 
 @dataclass
@@ -179,6 +180,9 @@ class Partial:
         (:mod:`pipeline.ingest.aggregate.agents`).
     filtered
         Parsed lines removed by a filter (they are in no other count).
+    filtered_time
+        ``(first, last, count)`` of the filtered lines that have a time (UTC ms), None when
+        none has: what the note on a time filter that kept nothing says.
     directives
         Directive lines (W3C ``#Fields:``, ``#Version:`` ...): neither parsed nor malformed.
     bytes_sent
@@ -218,6 +222,7 @@ class Partial:
     agents: CappedCounts = field(default_factory=empty_capped)
     agent_summary: AgentPartial = field(default_factory=lambda: merge_agents([]))
     filtered: int = 0
+    filtered_time: tuple[int, int, int] | None = None
     directives: int = 0
     bytes_sent: int = 0
     time_min: int | None = None
@@ -266,10 +271,12 @@ def aggregate_partition(
     indices = encoded.indices.to_numpy(zero_copy_only=False)
     stripped = _strip_query(encoded.dictionary)
     filtered = 0
+    filtered_time = None
     if filters is not None and filters.active:
         keep = filters.keep(frame, stripped.take(encoded.indices))
         filtered = int(len(frame) - keep.sum())
         if filtered:
+            filtered_time = _time_span(frame["time"][~keep])
             frame = frame[keep]
             indices = indices[keep]
     # every table below is counted over small integer codes (numpy), never a groupby of strings
@@ -313,6 +320,7 @@ def aggregate_partition(
         agents=capped_counts(agents, limits.AGENTS),
         agent_summary=summarize_agents(agents),
         filtered=filtered,
+        filtered_time=filtered_time,
         bytes_sent=exact_sum(frame["bytes"].to_numpy(dtype=np.int64)),
         time_min=int(millis.min()) if len(millis) else None,
         time_max=int(millis.max()) if len(millis) else None,
@@ -479,6 +487,7 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         agents=merge_capped([part.agents for part in partials], limits.AGENTS),
         agent_summary=merge_agents([part.agent_summary for part in partials]),
         filtered=sum(part.filtered for part in partials),
+        filtered_time=_merge_spans([part.filtered_time for part in partials]),
         directives=sum(part.directives for part in partials),
         bytes_sent=sum(part.bytes_sent for part in partials),
         time_min=min((p.time_min for p in partials if p.time_min is not None), default=None),
@@ -491,6 +500,20 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         keys=_kept_keys(frozenset().union(*(part.keys for part in partials))),
     )
     return _fit_timeline(merged)
+
+
+def _time_span(times: pd.Series) -> tuple[int, int, int] | None:
+    """``(first, last, count)`` of the times that are set (UTC ms), None when none is."""
+    millis = times[times.notna()].to_numpy(dtype="datetime64[ms]").view(np.int64)
+    return (int(millis.min()), int(millis.max()), len(millis)) if len(millis) else None
+
+
+def _merge_spans(spans: Sequence[tuple[int, int, int] | None]) -> tuple[int, int, int] | None:
+    """The span covering ``spans`` (None ones skipped)."""
+    known = [span for span in spans if span is not None]
+    if not known:
+        return None
+    return min(s[0] for s in known), max(s[1] for s in known), sum(s[2] for s in known)
 
 
 @releasing_memory

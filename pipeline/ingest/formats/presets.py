@@ -135,6 +135,9 @@ class LogFormat:
         The line may continue after the format (``common``/``combined``: `` ...``).
     options
         Settings of the kind's parser (:attr:`pipeline.ingest.formats.table.Preset.options`).
+    wrapper
+        The container wrapper the lines come in (one of :data:`WRAPPERS`), "" for none: the
+        line inside is read with this format (:mod:`pipeline.ingest.parsing.wrappers`).
     """
 
     name: str
@@ -145,6 +148,7 @@ class LogFormat:
     layout: tuple[tuple[str, str, str], ...] = ()
     extras: bool = False
     options: tuple[tuple[str, str], ...] = ()
+    wrapper: str = ""
 
     @property
     def match_pattern(self) -> str:
@@ -180,7 +184,7 @@ class LogFormat:
 
     @property
     def has_time(self) -> bool:
-        return self.time_role is not None
+        return self.time_role is not None or bool(self.wrapper)  # a wrapper carries a time
 
     @property
     def time_without_offset(self) -> bool:
@@ -202,6 +206,19 @@ class LogFormat:
 DETECTION_ORDER: Final[tuple[str, ...]] = PRESET_NAMES
 PRESETS: Final[tuple[str, ...]] = ("auto", *DETECTION_ORDER)
 
+#: Container wrappers (:mod:`pipeline.ingest.parsing.wrappers`): ``<wrapper>:<preset>`` names a
+#: preset read inside that wrapper (``docker:combined``), in ``--log-format`` and the report.
+WRAPPERS: Final[tuple[str, ...]] = ("docker", "cri", "message")
+
+
+def wrapped(fmt: LogFormat, wrapper: str) -> LogFormat:
+    """``fmt`` read inside ``wrapper``, named ``<wrapper>:<name>``.
+
+    >>> wrapped(preset("combined"), "cri").name
+    'cri:combined'
+    """
+    return replace(fmt, name=f"{wrapper}:{fmt.name}", wrapper=wrapper)
+
 
 def preset(name: str) -> LogFormat:
     """A preset by name (not ``auto``, which is a choice between presets per file), built from
@@ -210,6 +227,9 @@ def preset(name: str) -> LogFormat:
     A preset with ``extras`` ignores fields after its last declared one (many sites append
     fields to combined), so its pattern ends with an optional `` ...``.
     """
+    outer, colon, inner = name.partition(":")
+    if colon and outer in WRAPPERS and preset_row(inner) is not None:
+        return wrapped(preset(inner), outer)
     row = preset_row(name)
     if row is None:
         raise InputError(f"unknown log format {name!r}; valid names: {', '.join(PRESETS)}")
@@ -258,7 +278,8 @@ def compile_format(spec: str) -> LogFormat:
     ``LogFormat "..." nickname``) is accepted: its quoted pieces are joined.
     """
     text = spec.strip()
-    if text in DETECTION_ORDER:
+    outer, colon, inner = text.partition(":")
+    if text in DETECTION_ORDER or (colon and outer in WRAPPERS and inner in DETECTION_ORDER):
         return preset(text)
     if re.fullmatch(r"[A-Za-z_-]+", text):
         raise InputError(f"unknown log format {text!r}; valid names: {', '.join(PRESETS)}")

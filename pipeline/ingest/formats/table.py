@@ -101,8 +101,10 @@ _INGRESS_NGINX: Final[str] = (
     "$upstream_response_length $upstream_response_time $upstream_status $req_id"
 )
 
-#: Apache's ``vhost_combined`` as Debian defines it.
-_VCOMBINED: Final[str] = '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"'
+#: Apache's ``vhost_combined`` as Debian defines it (``%>s %O``), with its size read as the
+#: response size: written as ``%b``, whose pattern accepts every ``%O`` (GoAccess's VCOMBINED
+#: reads that field as the size too; a line's bytes then include the headers).
+_VCOMBINED: Final[str] = '%v:%p %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"'
 
 #: ``%v %h %l %u %t "%r" %>s %b`` (Apache's common with the virtual host first); GoAccess's
 #: VCOMMON writes the host as ``%v:%p``: the port is optional and not part of the host.

@@ -53,6 +53,7 @@ from pipeline.ingest.parsing.roles import latency_of, time_of
 from pipeline.ingest.parsing.scan import cut_fields
 from pipeline.ingest.parsing.w3c import parse_w3c
 from pipeline.ingest.parsing.w3c_state import carried
+from pipeline.ingest.parsing.wrappers import unwrap
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
 #: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.
@@ -270,6 +271,9 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
     del raw, trimmed  # a block's text is copied at every step: free each copy early
     directive = None
     keys: frozenset[str] = frozenset()
+    written, stamps = lines, None
+    if fmt.wrapper:  # a container's line: read the line inside (malformed ones as written)
+        lines, stamps = unwrap(lines, fmt.wrapper)
     if fmt.kind == "default":
         ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
         columns, valid = _default_fields(_kept(lines, ok))
@@ -286,6 +290,8 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
         ok = rows.ok
         columns, valid = _json_fields(rows)
         keys = rows.keys
+    if stamps is not None:  # the wrapper's time where the line inside has none
+        columns["time"] = pc.coalesce(columns["time"], _kept(stamps, ok).cast(TIME_TYPE))
     if not valid.all():  # matched, but a field did not convert: malformed after all
         ok[np.flatnonzero(ok)[~valid]] = False
         columns = {name: column.filter(pa.array(valid)) for name, column in columns.items()}
@@ -293,7 +299,7 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
     index = np.flatnonzero(filled)[bad]
     directives = 0 if directive is None else int(directive.sum())
     return _Parsed(
-        pa.table(columns), lines.filter(pa.array(bad)), index, line_count, directives, keys=keys
+        pa.table(columns), written.filter(pa.array(bad)), index, line_count, directives, keys=keys
     )
 
 
