@@ -54,13 +54,8 @@ from pipeline.loggen.real import (
     real_fields,
     real_plan,
 )
-from pipeline.loggen.web import (
-    NGINX_TIMED_FORMAT,
-    WebFormat,
-    newline_joined,
-    web_chunk,
-    web_plan,
-)
+from pipeline.loggen.traffic import newline_joined
+from pipeline.loggen.web import NGINX_TIMED_FORMAT, WebFormat, web_chunk, web_plan
 
 #: Lines formatted per batch. Larger batches vectorise more of the draws but hold more strings in
 #: memory (about 100-300 bytes each); 200,000 keeps a batch near 20-60 MB. Legal range: >= 1.
