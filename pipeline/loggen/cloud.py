@@ -172,9 +172,9 @@ def _url(d: PresetDraws, ports: bool) -> pa.Array:
     return join(scheme, take(HOSTS, d.hosts), port, target(d))
 
 
-def _request(d: PresetDraws) -> pa.Array:
-    """``"GET https://host:443/path?q HTTP/1.1"`` with its quotes (ALB, ELB)."""
-    protocol = take(PROTOCOLS, d.protocols)
+def _request(d: PresetDraws, http2: bool) -> pa.Array:
+    """``"GET https://host:443/path?q HTTP/1.1"`` with its quotes (ALB; Classic ELB: no HTTP/2)."""
+    protocol = take(PROTOCOLS, d.protocols) if http2 else "HTTP/1.1"
     return join('"', take(METHODS, d.methods), " ", _url(d, True), " ", protocol, '"')
 
 
@@ -219,7 +219,7 @@ def _alb(plan: PresetPlan, d: PresetDraws) -> pa.Array:
         " ",
         int_text(d.body),
         " ",
-        _request(d),
+        _request(d, True),
         ' "',
         blank(take(PRESET_AGENTS, d.agents), "-"),
         '" ',
@@ -266,7 +266,7 @@ def _elb(plan: PresetPlan, d: PresetDraws) -> pa.Array:
         " ",
         int_text(d.body),
         " ",
-        _request(d),
+        _request(d, False),
         ' "',
         blank(take(PRESET_AGENTS, d.agents), "-"),
         '" ',
