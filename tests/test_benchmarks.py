@@ -206,6 +206,30 @@ def test_formats_cross_check_fails_when_an_engine_disagrees(
     assert _tables(out) == []
 
 
+def test_formats_our_report_is_the_reference_when_ours_runs(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``ours`` among the engines, both peers are cross-checked against our figures."""
+    _require_python_peers()
+
+    def ours(mode: str, case: bench_ingest.Case) -> Callable[[Path], bench_ingest.Figures]:
+        def run(path: Path) -> bench_ingest.Figures:  # a report that counted one line too many
+            figures = bench_formats._duckdb(case)(path)
+            return dataclasses.replace(figures, parsed=figures.parsed + 1)
+
+        return run
+
+    monkeypatch.setattr(bench_formats, "_ours", ours)
+    argv = ["--lines", "300", "--repeat", "1", "--modes", "threading", "--cases", "w3c"]
+    assert bench_formats.main(argv) == 1
+    problems = capsys.readouterr().out.split("CROSS-CHECK FAILED:")[1].strip().splitlines()
+    assert [line.split(":")[0].strip() for line in problems] == [
+        "DuckDB `read_csv(delim=' ', comment='#')` (all cores)",
+        "Polars `scan_csv(separator=' ')`",
+    ]
+    assert all(" parsed " in line and "!= ours" in line for line in problems)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
