@@ -5,8 +5,9 @@ mix of methods, statuses, paths and user agents, log-normal latencies (slower fo
 query strings, and optionally malformed lines. Formats (:data:`FORMATS`): the project's own
 grammar (``default``), and web-server access logs written as nginx and Apache write them
 (``common``, ``combined``, ``nginx-timed`` = combined plus `` rt=$request_time``, and ``json``
-lines), with times spread over a chosen period (see :mod:`pipeline.loggen.web`).
-Everything is drawn from one seeded :class:`numpy.random.Generator`, so the same arguments always
+lines), with times spread over a chosen period (see :mod:`pipeline.loggen.web`), and the cloud,
+proxy and IIS presets of ingest (``w3c``, ``alb``, ``haproxy`` ...: :data:`pipeline.loggen.PRESETS`,
+see :mod:`pipeline.loggen.presets`). Everything is drawn from one seeded :class:`numpy.random.Generator`, so the same arguments always
 write the same bytes.
 
 Two shapes (``cardinality``, :data:`CARDINALITIES`): ``low`` (the default) draws paths, queries
@@ -175,7 +176,8 @@ def generate_logs(
         Compress the output.
     log_format
         One of :data:`FORMATS`. ``nginx-timed`` is read by ``ingest --log-format`` with
-        :data:`NGINX_TIMED_FORMAT`; the others are detected by ``--log-format auto``.
+        :data:`NGINX_TIMED_FORMAT`; the others are detected by ``--log-format auto`` (the
+        presets once ingest has them: issue 23).
     start
         First time of the web formats: ISO 8601 date or date-time (no offset means UTC), default
         :data:`DEFAULT_START`. Fractions of a second are dropped.
