@@ -2,13 +2,13 @@
 
 Benchmarks, scale tests and notebooks need large inputs that look like production logs: a skewed
 mix of methods, statuses, paths and user agents, log-normal latencies (slower for 5xx), a share of
-query strings, and optionally malformed lines. Formats (:data:`FORMATS`): the project's own
-grammar (``default``), and web-server access logs written as nginx and Apache write them
-(``common``, ``combined``, ``nginx-timed`` = combined plus `` rt=$request_time``, and ``json``
-lines), with times spread over a chosen period (see :mod:`pipeline.loggen.web`), and the cloud,
-proxy and IIS presets of ingest (``w3c``, ``alb``, ``haproxy`` ...: :data:`pipeline.loggen.PRESETS`,
-see :mod:`pipeline.loggen.presets`). Everything is drawn from one seeded :class:`numpy.random.Generator`, so the same arguments always
-write the same bytes.
+query strings, and optionally malformed lines. Formats (:data:`FORMATS`): the project's own grammar
+(``default``), and web-server access logs written as nginx and Apache write them (``common``,
+``combined``, ``nginx-timed`` = combined plus `` rt=$request_time``, and ``json`` lines), with
+times spread over a chosen period (see :mod:`pipeline.loggen.web`), and the cloud, proxy and IIS
+presets of ingest (``w3c``, ``alb``, ``haproxy`` ...: :data:`pipeline.loggen.PRESETS`, see
+:mod:`pipeline.loggen.presets`). Everything is drawn from one seeded
+:class:`numpy.random.Generator`, so the same arguments always write the same bytes.
 
 Two shapes (``cardinality``, :data:`CARDINALITIES`): ``low`` (the default) draws paths, queries
 and agents from a few dozen strings and writes whole or 0.1 ms latencies, so a report's partials
