@@ -355,9 +355,30 @@ def _compare_case(
         *our_engines,
         ("Polars `str.extract_groups`", _polars(case)),
     ]
+    once = [("naive `read_text -> Bag.map(parse) -> to_dataframe()`", _naive(case))]
+    return timed_comparison(
+        case.title, path, lines, repeat, engines, our_engines[0][0], once if naive else []
+    )
+
+
+def timed_comparison(
+    title: str,
+    path: Path,
+    lines: int,
+    repeat: int,
+    engines: list[tuple[str, Callable[[Path], Figures]]],
+    reference: str,
+    once: list[tuple[str, Callable[[Path], Figures]]] | None = None,
+) -> int:
+    """Time ``engines`` on ``path`` in interleaved rounds, cross-check, print the table.
+
+    Every engine's figures are compared with those of the engine named ``reference`` (ours,
+    when it runs); ``once`` engines run a single time after the rounds (the slow lines). The
+    table's ratios are to the first engine (DuckDB). 1 when a cross-check failed, else 0.
+    """
     size = path.stat().st_size
     print(
-        f"\n### {case.title}: {path.name}, {lines:,} lines, {size / 1e6:.0f} MB; "
+        f"\n### {title}: {path.name}, {lines:,} lines, {size / 1e6:.0f} MB; "
         f"median of {repeat} interleaved rounds",
         flush=True,
     )
@@ -370,12 +391,11 @@ def _compare_case(
             walls[name].append(time.perf_counter() - started)
             figures.setdefault(name, result)
             print(f"  {name}: {walls[name][-1]:.2f} s", flush=True)
-    if naive:
-        name = "naive `read_text -> Bag.map(parse) -> to_dataframe()`"
+    for name, run in once or []:
         started = time.perf_counter()
-        figures[name] = _naive(case)(path)
+        figures[name] = run(path)
         walls[name] = [time.perf_counter() - started]
-    ours = figures[our_engines[0][0]]
+    ours = figures[reference]
     problems = [p for name, got in figures.items() for p in cross_check(name, got, ours)]
     if problems:
         print("CROSS-CHECK FAILED:\n  " + "\n  ".join(problems), flush=True)

@@ -40,6 +40,8 @@ from pipeline.engine.settings import (
     ExecutionSettings,
 )
 from pipeline.errors import InputError, OutputError, PipelineError
+from pipeline.loggen import FORMATS as GENERATED_FORMATS
+from pipeline.loggen import NO_RESPONSE_RATE
 from pipeline.reporting.display import escape_text, escape_undecodable
 from pipeline.reporting.outputs import STREAM_PATH, atomic_text, check_outputs
 from pipeline.reporting.text import format_bytes, render_json
@@ -560,10 +562,11 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
 @click.option("--gzip", is_flag=True, help="gzip-compress the files (adds .gz).")
 @click.option(
     "--log-format",
-    type=click.Choice(["default", "common", "combined", "nginx-timed", "json"]),
+    type=click.Choice(GENERATED_FORMATS),
     default="default",
     show_default=True,
-    help="Line format; nginx-timed is combined plus ' rt=$request_time'.",
+    help="Line format; nginx-timed is combined plus ' rt=$request_time'; the others are the "
+    "ingest presets of the same names.",
 )
 @click.option(
     "--start",
@@ -582,6 +585,14 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
     show_default=True,
     help="low: few distinct paths, agents, latencies; realistic: ids, versions, microseconds.",
 )
+@click.option(
+    "--no-response-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=NO_RESPONSE_RATE,
+    show_default=True,
+    help="Share of requests without a response (CloudFront 000, Squid NONE/000, Envoy 0, "
+    "ALB/ELB -1 timers, HAProxy <NOSRV>); 0 writes none.",
+)
 def generate_logs_command(
     lines: int,
     out: Path,
@@ -593,6 +604,7 @@ def generate_logs_command(
     start: str | None,
     period: str | None,
     cardinality: str,
+    no_response_rate: float,
 ) -> None:
     """Write realistic, deterministic web-request logs for benchmarks and scale tests.
 
@@ -618,6 +630,7 @@ def generate_logs_command(
             start=start,
             period=period,
             cardinality=cardinality,
+            no_response_rate=no_response_rate,
         )
         where = (
             str(summary.files[0])

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench_agents, bench_ingest, bench_prime, scale
+from benchmarks import bench_agents, bench_formats, bench_ingest, bench_prime, scale
 from benchmarks.__main__ import main as bench_main
 from pipeline.ingest.options import MAX_BLOCKSIZE, MIN_BLOCKSIZE
+from pipeline.loggen.generate import generate_logs
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -145,6 +146,106 @@ def test_ingest_cross_check_compares_every_figure() -> None:
     assert bench_ingest.cross_check("peer", missing, ours) == [
         "peer: latency count of POST: None != ours (1, 1.0, 1.0, 1.0)"
     ]
+
+
+#: The engines of ``benchmarks formats`` run here. Our ingest reads W3C and ALB only once the
+#: presets of issue 23 are merged (auto-detection included): then add it, ("duckdb", "ours",
+#: "polars"), and these tests cross-check the peers against our report.
+FORMATS_ENGINES: tuple[str, ...] = ("duckdb", "polars")
+
+
+def test_formats_every_engine_parses_what_the_generator_wrote(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _require_python_peers()
+    argv = ["--lines", "4000", "--repeat", "1", "--modes", "threading"]
+    assert bench_formats.main([*argv, "--engines", ",".join(FORMATS_ENGINES)]) == 0
+    out = capsys.readouterr().out
+    parsed = [
+        int(n.replace(",", "")) for n in re.findall(r"every engine parsed ([\d,]+) lines", out)
+    ]
+    for case, count in zip(("w3c", "alb"), parsed, strict=True):
+        # the oracle: what the generator wrote (bench_ingest._log_file's seed and malformed rate)
+        summary = generate_logs(
+            data / f"oracle-{case}", lines=4000, seed=42, malformed_rate=0.001, log_format=case
+        )
+        assert count == 4000 - summary.malformed
+        assert summary.malformed > 0
+    w3c, alb = _tables(out)
+    engines = {
+        "duckdb": {"w3c": "DuckDB `read_csv(delim=' ', comment='#')` (all cores)"},
+        "ours": {"w3c": "**ingest `--worker 2 --mode threading`** (whole report, auto-detected)"},
+        "polars": {"w3c": "Polars `scan_csv(separator=' ')`", "alb": "Polars `str.extract_groups`"},
+    }
+    engines["duckdb"]["alb"] = "DuckDB `regexp_extract` (all cores)"
+    engines["ours"]["alb"] = engines["ours"]["w3c"]
+    for case, (_, rows) in (("w3c", w3c), ("alb", alb)):
+        assert [row[0] for row in rows] == [engines[name][case] for name in FORMATS_ENGINES]
+        assert all(float(row[1]) > 0 and row[2].replace(",", "").isdigit() for row in rows)
+
+
+def test_formats_cross_check_fails_when_an_engine_disagrees(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _require_python_peers()
+    real = bench_formats._polars
+
+    def one_more_post(case: bench_ingest.Case) -> Callable[[Path], bench_ingest.Figures]:
+        def run(path: Path) -> bench_ingest.Figures:
+            figures = real(case)(path)
+            by_method = {**figures.by_method, "POST": figures.by_method["POST"] + 1}
+            return dataclasses.replace(figures, by_method=by_method)
+
+        return run
+
+    monkeypatch.setattr(bench_formats, "_polars", one_more_post)
+    argv = ["--lines", "300", "--repeat", "1", "--modes", "threading", "--cases", "alb"]
+    assert bench_formats.main([*argv, "--engines", ",".join(FORMATS_ENGINES)]) == 1
+    out = capsys.readouterr().out
+    assert "CROSS-CHECK FAILED:\n  Polars `str.extract_groups`: by_method " in out
+    assert _tables(out) == []
+
+
+def test_formats_our_report_is_the_reference_when_ours_runs(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``ours`` among the engines, both peers are cross-checked against our figures."""
+    _require_python_peers()
+
+    def ours(mode: str, case: bench_ingest.Case) -> Callable[[Path], bench_ingest.Figures]:
+        def run(path: Path) -> bench_ingest.Figures:  # a report that counted one line too many
+            figures = bench_formats._duckdb(case)(path)
+            return dataclasses.replace(figures, parsed=figures.parsed + 1)
+
+        return run
+
+    monkeypatch.setattr(bench_formats, "_ours", ours)
+    argv = ["--lines", "300", "--repeat", "1", "--modes", "threading", "--cases", "w3c"]
+    assert bench_formats.main(argv) == 1
+    problems = capsys.readouterr().out.split("CROSS-CHECK FAILED:")[1].strip().splitlines()
+    assert [line.split(":")[0].strip() for line in problems] == [
+        "DuckDB `read_csv(delim=' ', comment='#')` (all cores)",
+        "Polars `scan_csv(separator=' ')`",
+    ]
+    assert all(" parsed " in line and "!= ours" in line for line in problems)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--engines", "polars"], "--engines must include duckdb"),
+        (["--engines", "duckdb,spark"], "--engines 'duckdb,spark': expected some of"),
+        (["--cases", "s3"], "--cases 's3': expected some of w3c, alb"),
+        (["--lines", "0"], "--lines must be at least 1"),
+    ],
+)
+def test_formats_rejects_bad_options(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        bench_formats.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_ingest_small_files_and_parse_profile(

@@ -20,7 +20,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.errors import InputError
-from pipeline.loggen.generate import FORMATS, NGINX_TIMED_FORMAT, generate_logs
+from pipeline.loggen import WEB_FORMATS as FORMATS
+from pipeline.loggen.generate import NGINX_TIMED_FORMAT, generate_logs
 
 #: sha256 of ``generate_logs(out, lines=3001, files=2, seed=7, malformed_rate=0.02,
 #: log_format=FMT)`` (both files, in order), computed on main at b9bc5d9, before

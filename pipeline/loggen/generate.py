@@ -2,12 +2,13 @@
 
 Benchmarks, scale tests and notebooks need large inputs that look like production logs: a skewed
 mix of methods, statuses, paths and user agents, log-normal latencies (slower for 5xx), a share of
-query strings, and optionally malformed lines. Formats (:data:`FORMATS`): the project's own
-grammar (``default``), and web-server access logs written as nginx and Apache write them
-(``common``, ``combined``, ``nginx-timed`` = combined plus `` rt=$request_time``, and ``json``
-lines), with times spread over a chosen period (see :mod:`pipeline.loggen.web`).
-Everything is drawn from one seeded :class:`numpy.random.Generator`, so the same arguments always
-write the same bytes.
+query strings, and optionally malformed lines. Formats (:data:`FORMATS`): the project's own grammar
+(``default``), and web-server access logs written as nginx and Apache write them (``common``,
+``combined``, ``nginx-timed`` = combined plus `` rt=$request_time``, and ``json`` lines), with
+times spread over a chosen period (see :mod:`pipeline.loggen.web`), and the cloud, proxy and IIS
+presets of ingest (``w3c``, ``alb``, ``haproxy`` ...: :data:`pipeline.loggen.PRESETS`, see
+:mod:`pipeline.loggen.presets`). Everything is drawn from one seeded
+:class:`numpy.random.Generator`, so the same arguments always write the same bytes.
 
 Two shapes (``cardinality``, :data:`CARDINALITIES`): ``low`` (the default) draws paths, queries
 and agents from a few dozen strings and writes whole or 0.1 ms latencies, so a report's partials
@@ -46,7 +47,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.errors import InputError
+from pipeline.loggen import FORMATS as ALL_FORMATS
+from pipeline.loggen import NO_RESPONSE_RATE, PRESETS
+from pipeline.loggen.cloud import CLOUD_WRITERS, header
+from pipeline.loggen.keyed import KEYED_WRITERS
 from pipeline.loggen.mix import METHODS, PATHS, STATUSES, pick, pick_zipf
+from pipeline.loggen.presets import (
+    PresetDraws,
+    PresetPlan,
+    preset_draws,
+    preset_plan,
+)
+from pipeline.loggen.proxies import PROXY_WRITERS
 from pipeline.loggen.real import (
     CARDINALITIES,
     RealPlan,
@@ -54,20 +66,25 @@ from pipeline.loggen.real import (
     real_fields,
     real_plan,
 )
-from pipeline.loggen.web import (
-    NGINX_TIMED_FORMAT,
-    WebFormat,
-    newline_joined,
-    web_chunk,
-    web_plan,
-)
+from pipeline.loggen.traffic import newline_joined
+from pipeline.loggen.web import NGINX_TIMED_FORMAT, WebFormat, web_chunk, web_plan
 
 #: Lines formatted per batch. Larger batches vectorise more of the draws but hold more strings in
 #: memory (about 100-300 bytes each); 200,000 keeps a batch near 20-60 MB. Legal range: >= 1.
 CHUNK_LINES: Final[int] = 200_000
 
 #: The formats ``generate_logs`` writes (``--log-format`` of ``generate-logs``).
-FORMATS: Final[tuple[str, ...]] = ("default", "common", "combined", "nginx-timed", "json")
+FORMATS: Final[tuple[str, ...]] = ALL_FORMATS
+#: The writer of each preset (modules ``cloud``, ``proxies``, ``keyed``).
+PRESET_WRITERS: Final[dict[str, Callable[[PresetPlan, PresetDraws], pa.Array]]] = {
+    **CLOUD_WRITERS,
+    **PROXY_WRITERS,
+    **KEYED_WRITERS,
+}
+#: How a preset's malformed lines look: its own line cut after this many characters, or (as
+#: often) :data:`_GARBAGE`. Legal range: >= 1, short enough to cut every format's line.
+MALFORMED_CUT: Final[int] = 40
+_GARBAGE: Final = "garbage line without structure"
 
 #: Where the times of the web formats start, and how long they last, unless told.
 DEFAULT_START: Final[str] = "2026-11-27T00:00:00Z"
@@ -76,7 +93,14 @@ DEFAULT_PERIOD: Final[str] = "1d"
 #: Units of ``--period``: ``90s``, ``30m``, ``6h``, ``1d``, ``2w``, or a sum such as ``1d12h``.
 _PERIOD_UNITS: Final[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
-__all__ = ["CARDINALITIES", "FORMATS", "NGINX_TIMED_FORMAT", "GenerateSummary", "generate_logs"]
+__all__ = [
+    "CARDINALITIES",
+    "FORMATS",
+    "NGINX_TIMED_FORMAT",
+    "PRESET_WRITERS",
+    "GenerateSummary",
+    "generate_logs",
+]
 
 _USER_AGENTS: Final = (
     ("Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", 0.34),
@@ -113,6 +137,7 @@ class GenerateSummary:
     lines: int
     malformed: int
     bytes: int
+    directives: int = 0  # W3C/CloudFront header lines, not counted in ``lines``
 
 
 def generate_logs(
@@ -127,6 +152,8 @@ def generate_logs(
     start: str | datetime | None = None,
     period: str | timedelta | None = None,
     cardinality: str = "low",
+    no_response_rate: float = NO_RESPONSE_RATE,
+    w3c_restart: bool = False,
 ) -> GenerateSummary:
     """Write ``lines`` log lines to ``out`` (one file) or spread over ``files`` files in ``out``.
 
@@ -149,7 +176,8 @@ def generate_logs(
         Compress the output.
     log_format
         One of :data:`FORMATS`. ``nginx-timed`` is read by ``ingest --log-format`` with
-        :data:`NGINX_TIMED_FORMAT`; the others are detected by ``--log-format auto``.
+        :data:`NGINX_TIMED_FORMAT`; the others are detected by ``--log-format auto`` (the
+        presets once ingest has them: issue 23).
     start
         First time of the web formats: ISO 8601 date or date-time (no offset means UTC), default
         :data:`DEFAULT_START`. Fractions of a second are dropped.
@@ -161,7 +189,14 @@ def generate_logs(
         One of :data:`CARDINALITIES`: ``low`` (few distinct paths, agents and latencies; the
         bytes of earlier versions) or ``realistic`` (ids in paths, a heavy tail of rare paths,
         query strings, versioned agents, microsecond latencies; see
-        :mod:`pipeline.loggen.real`).
+        :mod:`pipeline.loggen.real`). The presets of issue 23 have only ``low``.
+    no_response_rate
+        Share in [0, 1] of requests without a response in the presets that can write one
+        (CloudFront ``000``, Squid ``NONE/000``, Envoy ``0``, ALB/ELB ``-1`` timers, HAProxy
+        ``<NOSRV>``; see :mod:`pipeline.loggen.presets`); 0 writes none.
+    w3c_restart
+        ``w3c`` only: IIS restarted in the middle of each file, which writes a second block of
+        directives (``#Software`` ... ``#Fields``) there.
     """
     if lines < 0:
         raise InputError(f"--lines must be >= 0, got {lines}")
@@ -175,6 +210,12 @@ def generate_logs(
         raise InputError(
             f"unknown cardinality {cardinality!r}; valid names: {', '.join(CARDINALITIES)}"
         )
+    if not 0.0 <= no_response_rate <= 1.0:
+        raise InputError(f"--no-response-rate must be in [0, 1], got {no_response_rate}")
+    if log_format in PRESETS and cardinality != "low":
+        raise InputError(f"--cardinality {cardinality} is not available for {log_format!r}")
+    if w3c_restart and log_format != "w3c":
+        raise InputError(f"a W3C restart needs --log-format w3c, got {log_format!r}")
     if log_format == "default" and (start is not None or period is not None):
         raise InputError("--start and --period need a format with times; 'default' has none")
     start_s = parse_start(DEFAULT_START if start is None else start)
@@ -190,29 +231,58 @@ def generate_logs(
         raise InputError(f"cannot create {targets[0].parent}: {exc.strerror or exc}") from exc
     rng = np.random.default_rng(seed)
     chunk: Callable[[int, int], tuple[bytes | pa.Buffer, int]]
+    preset: PresetPlan | None = None
     if log_format == "default":
         if cardinality == "realistic":
             chunk = partial(_default_real_chunk, rng, real_plan(rng), malformed_rate=malformed_rate)
         else:
             chunk = partial(_default_chunk, rng, malformed_rate=malformed_rate)
+    elif log_format in PRESETS:
+        preset = preset_plan(rng, log_format, start_s, period_s, lines, no_response_rate)
+        chunk = partial(_preset_chunk, rng, preset, malformed_rate=malformed_rate)
     else:
         plan = web_plan(rng, cast(WebFormat, log_format), start_s, period_s, lines)
         real = real_plan(rng) if cardinality == "realistic" else None
         chunk = partial(web_chunk, rng, plan, malformed_rate=malformed_rate, real=real)
     counts = [lines // files + (1 if index < lines % files else 0) for index in range(files)]
-    malformed, first = 0, 0
+    malformed, first, directives = 0, 0, 0
     for target, count in zip(targets, counts, strict=True):
+        parts = [(0, count // 2), (count // 2, count)] if w3c_restart else [(0, count)]
         try:
             with _open(target, gzip) as handle:
-                for offset in range(0, count, CHUNK_LINES):
-                    data, bad = chunk(first + offset, min(CHUNK_LINES, count - offset))
-                    handle.write(data)
-                    malformed += bad
+                for begin, end in parts:
+                    text = _directives(preset, first + begin) if preset is not None else ""
+                    handle.write(text.encode("ascii"))
+                    directives += text.count("\n")
+                    for offset in range(begin, end, CHUNK_LINES):
+                        data, bad = chunk(first + offset, min(CHUNK_LINES, end - offset))
+                        handle.write(data)
+                        malformed += bad
         except OSError as exc:
             raise InputError(f"cannot write {target}: {exc.strerror or exc}") from exc
         first += count
     size = sum(target.stat().st_size for target in targets)
-    return GenerateSummary(files=tuple(targets), lines=lines, malformed=malformed, bytes=size)
+    return GenerateSummary(
+        files=tuple(targets), lines=lines, malformed=malformed, bytes=size, directives=directives
+    )
+
+
+def _directives(plan: PresetPlan, first: int) -> str:
+    """The directives written before line ``first`` (dated at its place in the daily cycle)."""
+    grid, cdf = plan.cycle
+    offset = float(np.interp(first / plan.total, cdf, grid))
+    return header(plan.fmt, plan.start_s + int(offset))
+
+
+def _preset_chunk(
+    rng: np.random.Generator, plan: PresetPlan, first: int, size: int, *, malformed_rate: float
+) -> tuple[pa.Buffer, int]:
+    """``size`` lines of a preset; malformed ones are cut short or replaced by garbage."""
+    lines = PRESET_WRITERS[plan.fmt](plan, preset_draws(rng, plan, first, size))
+    bad = rng.random(size) < malformed_rate if malformed_rate > 0 else np.zeros(size, bool)
+    cut = rng.random(size) < 0.5
+    broken = pc.if_else(pa.array(cut), pc.utf8_slice_codeunits(lines, 0, MALFORMED_CUT), _GARBAGE)
+    return newline_joined(pc.if_else(pa.array(bad), broken, lines)), int(bad.sum())
 
 
 def parse_start(value: str | datetime) -> int:

@@ -69,6 +69,48 @@ PATHS: Final = (
     "/graphql",
 )
 
+#: Referers of the web formats (empty: none, written as each format writes it).
+REFERERS: Final = (
+    ("", 0.55),
+    ("https://www.google.com/", 0.15),
+    ("https://duckduckgo.com/", 0.05),
+    ("https://www.bing.com/", 0.03),
+    ("https://example.com/", 0.1),
+    ("https://example.com/docs/api", 0.05),
+    ("https://example.com/search?q=caf%C3%A9", 0.04),
+    ("https://t.co/x7Ab2kQ", 0.02),
+    ("android-app://com.google.android.gm/", 0.01),
+)
+#: User agents of the web formats (empty: none; one holds a `"` that formats must escape).
+AGENTS: Final = (
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        0.3,
+    ),
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", 0.12),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        0.14,
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+        0.08,
+    ),
+    ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 0.06),
+    ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", 0.03),
+    ("curl/8.5.0", 0.07),
+    ("python-requests/2.32.3", 0.06),
+    ("Go-http-client/1.1", 0.03),
+    ("Wget/1.21.4", 0.02),
+    ("PostmanRuntime/7.39.0", 0.01),
+    ("kube-probe/1.30", 0.02),
+    ("", 0.03),
+    ('Mozilla/5.0 (compatible; "quoted" scanner/1.0)', 0.002),
+)
+
 
 def pick(rng: np.random.Generator, table: tuple[tuple[object, float], ...], size: int) -> IntArray:
     """Indices into ``table`` drawn with its weights."""

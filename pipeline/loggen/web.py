@@ -32,8 +32,28 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.loggen.mix import METHODS, PATHS, STATUSES, IntArray, pick, pick_zipf
+from pipeline.loggen.mix import (
+    AGENTS,
+    METHODS,
+    PATHS,
+    REFERERS,
+    STATUSES,
+    IntArray,
+    pick,
+    pick_zipf,
+)
 from pipeline.loggen.real import RealFields, RealPlan, real_fields, seconds_text
+from pipeline.loggen.traffic import (
+    INCIDENT_5XX_SHARE,
+    INCIDENT_SLOWDOWN,
+    client_pool,
+    daily_cycle,
+    in_incident,
+    int_text,
+    newline_joined,
+    offsets,
+    times,
+)
 
 WebFormat = Literal["common", "combined", "nginx-timed", "json"]
 
@@ -43,77 +63,17 @@ NGINX_TIMED_FORMAT: Final[str] = (
     '"$http_referer" "$http_user_agent" rt=$request_time'
 )
 
-#: Distinct client addresses. More gives a flatter client mix and a longer pool build (a few ms
-#: per thousand). Legal range: >= 1.
-CLIENTS: Final[int] = 5000
 #: Query strings ``?id=1`` .. ``?id=QUERY_IDS - 1`` (pooled per path). Legal range: >= 2.
 QUERY_IDS: Final[int] = 500
-#: Share of IPv6 clients in the pool. Legal range: [0, 1].
-IPV6_SHARE: Final[float] = 0.15
 #: Share of lines whose request line is not a request (``"-"`` or a TLS handshake, status 400),
 #: in the text formats. Legal range: [0, 1].
 ODD_REQUEST_RATE: Final[float] = 0.002
-#: Standard deviation of the jitter added to each time, in seconds: real logs are written in
-#: roughly, not strictly, increasing time order. Legal range: >= 0.
-JITTER_S: Final[float] = 2.0
-#: Relative swing of the daily traffic cycle (0: flat; must stay < 1 so traffic never stops).
-DAILY_SWING: Final[float] = 0.6
-#: Standard deviation of the log of each minute's random rate factor (0: a smooth cycle).
-#: Legal range: >= 0; 0.3 moves a minute's traffic by about 30 %.
-RATE_NOISE: Final[float] = 0.3
-#: Hour of the day (UTC) with the most traffic.
-PEAK_HOUR: Final[float] = 15.0
-#: Where the incident starts and how long it lasts, as fractions of the period.
-INCIDENT_AT: Final[float] = 0.62
-INCIDENT_LENGTH: Final[float] = 0.015
-#: Share of requests during the incident that fail with 502/503/504, and their slowdown.
-INCIDENT_5XX_SHARE: Final[float] = 0.3
-INCIDENT_SLOWDOWN: Final[float] = 4.0
 
 _PROTOCOLS: Final = (("HTTP/1.1", 0.7), ("HTTP/2.0", 0.25), ("HTTP/1.0", 0.05))
 #: Extra paths of web logs (after the shared ones, so they are in the Zipf tail): a
 #: percent-encoded query, raw UTF-8, and the probes every public server receives.
 _EXTRA_PATHS: Final = ("/search?q=caf%C3%A9", "/wiki/Café", "/wp-login.php", "/.env")
 _USERS: Final = (("-", 0.99), ("alice", 0.004), ("deploy", 0.004), ("monitor", 0.002))
-_REFERERS: Final = (
-    ("", 0.55),
-    ("https://www.google.com/", 0.15),
-    ("https://duckduckgo.com/", 0.05),
-    ("https://www.bing.com/", 0.03),
-    ("https://example.com/", 0.1),
-    ("https://example.com/docs/api", 0.05),
-    ("https://example.com/search?q=caf%C3%A9", 0.04),
-    ("https://t.co/x7Ab2kQ", 0.02),
-    ("android-app://com.google.android.gm/", 0.01),
-)
-_AGENTS: Final = (
-    (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/126.0.0.0 Safari/537.36",
-        0.3,
-    ),
-    ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", 0.12),
-    (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
-        0.14,
-    ),
-    (
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/17.5 Safari/605.1.15",
-        0.08,
-    ),
-    ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 0.06),
-    ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", 0.03),
-    ("curl/8.5.0", 0.07),
-    ("python-requests/2.32.3", 0.06),
-    ("Go-http-client/1.1", 0.03),
-    ("Wget/1.21.4", 0.02),
-    ("PostmanRuntime/7.39.0", 0.01),
-    ("kube-probe/1.30", 0.02),
-    ("", 0.03),
-    ('Mozilla/5.0 (compatible; "quoted" scanner/1.0)', 0.002),
-)
 #: What nginx logs when the request line is not a request: nothing was sent before the
 #: connection closed, or a TLS ClientHello reached a plain-text port (bytes escaped as \\xHH).
 _ODD_REQUESTS: Final = ("-", r"\x16\x03\x01\x00\xF1\x01\x00\x00\xED\x03\x03\x8A\x1F")
@@ -145,8 +105,8 @@ _MALFORMED_JSON: Final = (
 
 
 _HEAD: Final[int] = [name for name, _ in METHODS].index("HEAD")
-_EMPTY_REFERER: Final[int] = [text for text, _ in _REFERERS].index("")
-_EMPTY_AGENT: Final[int] = [text for text, _ in _AGENTS].index("")
+_EMPTY_REFERER: Final[int] = [text for text, _ in REFERERS].index("")
+_EMPTY_AGENT: Final[int] = [text for text, _ in AGENTS].index("")
 #: Pieces of a request line; the last (empty) entry is used for the odd request lines.
 _METHOD_PIECES: Final = pa.array([f"{name} " for name, _ in METHODS] + [""])
 _PROTOCOL_PIECES: Final = pa.array([f" {name}" for name, _ in _PROTOCOLS] + [""])
@@ -182,7 +142,7 @@ def web_plan(
     escape = _json_escape if fmt == "json" else _nginx_escape
     empty = "" if fmt == "json" else "-"
     paths = (*PATHS, *_EXTRA_PATHS)
-    grid, cdf = _daily_cycle(rng, start_s, period_s)
+    grid, cdf = daily_cycle(rng, start_s, period_s)
     return WebPlan(
         fmt=fmt,
         start_s=start_s,
@@ -190,11 +150,11 @@ def web_plan(
         total=max(total, 1),
         grid=grid,
         cdf=cdf,
-        clients=pa.array(_client_pool(rng)),
+        clients=pa.array(client_pool(rng)),
         targets=_target_pool([escape(path) for path in paths]),
         path_has_query=np.array(["?" in path for path in paths]),
-        referers=pa.array([escape(text) or empty for text, _ in _REFERERS]),
-        agents=pa.array([escape(text) or empty for text, _ in _AGENTS]),
+        referers=pa.array([escape(text) or empty for text, _ in REFERERS]),
+        agents=pa.array([escape(text) or empty for text, _ in AGENTS]),
     )
 
 
@@ -254,16 +214,14 @@ def _draw(rng: np.random.Generator, plan: WebPlan, first: int, size: int) -> _Dr
     protocols = pick(rng, _PROTOCOLS, size)
     users = pick(rng, _USERS, size)
     clients = pick_zipf(rng, len(plan.clients), size, exponent=0.8)
-    referers = pick(rng, _REFERERS, size)
-    agents = pick(rng, _AGENTS, size)
+    referers = pick(rng, REFERERS, size)
+    agents = pick(rng, AGENTS, size)
     body = np.round(rng.lognormal(mean=np.log(3000.0), sigma=1.2, size=size)).astype(np.int64)
     dash_size = rng.random(size) < 0.5
     odd = rng.random(size) < (ODD_REQUEST_RATE if plan.fmt != "json" else 0.0)
     odd_kind = rng.integers(0, len(_ODD_REQUESTS), size=size)
-    offset_s = _offsets(rng, plan, first, size)
-    incident = (offset_s >= INCIDENT_AT * plan.period_s) & (
-        offset_s < (INCIDENT_AT + INCIDENT_LENGTH) * plan.period_s
-    )
+    offset_s = offsets(rng, (plan.grid, plan.cdf), plan.total, plan.period_s, first, size)
+    incident = in_incident(offset_s, plan.period_s)
     failing = incident & (rng.random(size) < INCIDENT_5XX_SHARE)
     statuses = np.where(failing, rng.choice([502, 503, 504], size=size), statuses)
     latency *= np.where(statuses >= 500, 4.0, 1.0) * np.where(incident, INCIDENT_SLOWDOWN, 1.0)
@@ -292,7 +250,7 @@ def _target_pool(paths: list[str]) -> pa.Array:
     """Each path without a query and with ``?id=1`` .. ``?id=QUERY_IDS - 1``; the odd requests."""
     repeated = pa.array(paths).take(pa.array(np.repeat(np.arange(len(paths)), QUERY_IDS)))
     ids = np.tile(np.arange(QUERY_IDS), len(paths))
-    queried = pc.binary_join_element_wise(repeated, "?id=", _text(ids), "")
+    queried = pc.binary_join_element_wise(repeated, "?id=", int_text(ids), "")
     pool = pc.if_else(pa.array(ids > 0), queried, repeated)
     return pa.concat_arrays([pool, pa.array(_ODD_REQUESTS)])
 
@@ -331,19 +289,19 @@ def _realistic(rng: np.random.Generator, plan: WebPlan, real: RealPlan, draws: _
 
 def _text_lines(plan: WebPlan, draws: _Draws, fields: _Fields) -> pa.Array:
     """``common``, ``combined`` or ``nginx-timed`` lines (without the newline)."""
-    size = pc.if_else(pa.array((draws.body == 0) & draws.dash_size), "-", _text(draws.body))
+    size = pc.if_else(pa.array((draws.body == 0) & draws.dash_size), "-", int_text(draws.body))
     pieces: list[pa.Array | str] = [
         plan.clients.take(pa.array(draws.clients)),
         " - ",
         _names(_USERS).take(pa.array(draws.users)),
         " [",
-        _times(draws.epoch_s, "%d/%b/%Y:%H:%M:%S +0000"),
+        times(draws.epoch_s, "%d/%b/%Y:%H:%M:%S +0000"),
         '] "',
         _METHOD_PIECES.take(pa.array(draws.methods)),
         fields.targets,
         _PROTOCOL_PIECES.take(pa.array(draws.protocols)),
         '" ',
-        _text(draws.statuses),
+        int_text(draws.statuses),
         " ",
         size,
     ]
@@ -359,7 +317,7 @@ def _json_lines(plan: WebPlan, draws: _Draws, fields: _Fields) -> pa.Array:
     """Lines of the nginx ``escape=json`` format described in docs/formats.md."""
     pieces: list[pa.Array | str] = [
         '{"time_iso8601":"',
-        _times(draws.epoch_s, "%Y-%m-%dT%H:%M:%S+00:00"),
+        times(draws.epoch_s, "%Y-%m-%dT%H:%M:%S+00:00"),
         '","remote_addr":"',
         plan.clients.take(pa.array(draws.clients)),
         '","remote_user":"',
@@ -371,9 +329,9 @@ def _json_lines(plan: WebPlan, draws: _Draws, fields: _Fields) -> pa.Array:
         '","server_protocol":"',
         _names(_PROTOCOLS).take(pa.array(draws.protocols)),
         '","status":',
-        _text(draws.statuses),
+        int_text(draws.statuses),
         ',"body_bytes_sent":',
-        _text(draws.body),
+        int_text(draws.body),
         ',"request_time":',
         fields.seconds,
         ',"http_referer":"',
@@ -383,48 +341,6 @@ def _json_lines(plan: WebPlan, draws: _Draws, fields: _Fields) -> pa.Array:
         '"}',
     ]
     return pc.binary_join_element_wise(*pieces, "")
-
-
-def _offsets(
-    rng: np.random.Generator, plan: WebPlan, first: int, size: int
-) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Seconds after the start of each line: its rank mapped through the daily cycle, jittered."""
-    rank = (first + np.arange(size) + rng.random(size)) / plan.total
-    offset = np.interp(rank, plan.cdf, plan.grid) + rng.normal(0.0, JITTER_S, size)
-    clipped: np.ndarray[Any, np.dtype[np.float64]] = np.clip(
-        offset, 0.0, np.nextafter(float(plan.period_s), 0.0)
-    )
-    return clipped
-
-
-def _daily_cycle(
-    rng: np.random.Generator, start_s: int, period_s: int
-) -> tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.float64]]]:
-    """(seconds, cumulative share of traffic) on a grid of about a minute over the period.
-
-    The rate of each minute is the daily cycle times a log-normal factor (:data:`RATE_NOISE`),
-    so traffic fluctuates from minute to minute as real traffic does.
-    """
-    steps = int(min(max(period_s // 60, 1), 1_000_000))
-    grid = np.linspace(0.0, float(period_s), steps + 1)
-    middle = start_s + (grid[:-1] + grid[1:]) / 2
-    hour = (middle / 3600.0) % 24.0
-    rate = 1.0 + DAILY_SWING * np.cos(2 * np.pi * (hour - PEAK_HOUR) / 24.0)
-    rate *= rng.lognormal(0.0, RATE_NOISE, size=steps)
-    cdf = np.concatenate([[0.0], np.cumsum(rate)])
-    return grid, cdf / cdf[-1]
-
-
-def _client_pool(rng: np.random.Generator) -> list[str]:
-    """CLIENTS addresses: public-looking IPv4, and IPv6 with a share of IPV6_SHARE."""
-    octets = rng.integers(1, 255, size=(CLIENTS, 4))
-    octets[:, 0] = rng.choice([23, 31, 45, 66, 81, 92, 104, 151, 176, 185, 203, 212], CLIENTS)
-    groups = rng.integers(0, 0x10000, size=(CLIENTS, 4))
-    six = rng.random(CLIENTS) < IPV6_SHARE
-    return [
-        f"2a02:{g[0]:x}:{g[1]:x}:{g[2]:x}::{g[3]:x}" if v6 else ".".join(str(o) for o in ip)
-        for ip, g, v6 in zip(octets.tolist(), groups.tolist(), six.tolist(), strict=True)
-    ]
 
 
 def _nginx_escape(text: str) -> str:
@@ -444,29 +360,8 @@ def _names(table: tuple[tuple[str, float], ...]) -> pa.Array:
     return pa.array([name for name, _ in table])
 
 
-def _text(values: IntArray) -> pa.Array:
-    return pc.cast(pa.array(values, type=pa.int64()), pa.string())
-
-
 def _seconds(milliseconds: IntArray) -> pa.Array:
     """``51`` ms -> ``"0.051"`` ($request_time: seconds with exactly three decimals)."""
-    whole = _text(milliseconds // 1000)
-    fraction = pc.utf8_lpad(_text(milliseconds % 1000), width=3, padding="0")
+    whole = int_text(milliseconds // 1000)
+    fraction = pc.utf8_lpad(int_text(milliseconds % 1000), width=3, padding="0")
     return pc.binary_join_element_wise(whole, fraction, ".")
-
-
-def _times(epoch_s: IntArray, pattern: str) -> pa.Array:
-    """Formatted UTC times; each distinct second is formatted once."""
-    unique, inverse = np.unique(epoch_s, return_inverse=True)
-    stamps = pa.array(unique, type=pa.int64()).cast(pa.timestamp("s", tz="UTC"))
-    return pc.strftime(stamps, format=pattern).take(pa.array(inverse.ravel()))
-
-
-def newline_joined(lines: pa.Array) -> pa.Buffer:
-    """The lines, each followed by ``\\n``, as one buffer (no Python string per line)."""
-    with_newline = pc.binary_join_element_wise(lines, "\n", "")
-    large = with_newline.cast(pa.large_string())
-    offsets = np.frombuffer(large.buffers()[1], dtype=np.int64)
-    begin, end = offsets[large.offset], offsets[large.offset + len(large)]
-    data = large.buffers()[2]
-    return data[begin:end] if data is not None else pa.py_buffer(b"")
