@@ -2,8 +2,8 @@
 
 ``--path`` is a file, a directory (walked recursively in sorted order, skipping every file or
 directory whose name starts with ``.``, following symbolic links but visiting each directory and
-file once), a glob pattern, or any fsspec
-URL (``file://``, ``s3://`` with s3fs, ...). A path naming nothing raises
+file once), a glob pattern, or any fsspec URL (``file://``, ``s3://`` with s3fs, ...: listed
+by :mod:`pipeline.ingest.inputs.remote`). A path naming nothing raises
 :class:`~pipeline.errors.InputError` before any task is built.
 
 Uncompressed files are split into blocks of about ``blocksize`` bytes at line boundaries, the
@@ -29,6 +29,7 @@ from typing import Final
 import fsspec
 
 from pipeline.errors import InputError
+from pipeline.ingest.inputs.remote import list_url, read_errors
 from pipeline.ingest.inputs.stream import STREAM_CHUNK
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.text import FailedInput
@@ -117,7 +118,7 @@ def list_inputs(path: str) -> Listing:
     Raises InputError when ``path`` names nothing at all (no file, and no unreadable directory).
     """
     if "://" in path and not path.startswith("file://"):
-        return Listing(_expand_url(path), [])
+        return Listing(list_url(path), [])
     local = path.removeprefix("file://")
     if os.path.isdir(local):
         found, failed = _walk(local)
@@ -201,28 +202,6 @@ def _visit_once(path: str, seen: set[tuple[int, int]]) -> bool:
     return True
 
 
-def _expand_url(url: str) -> list[str]:
-    try:
-        fs, stripped = fsspec.core.url_to_fs(url)
-        if fs.isdir(stripped):
-            names = [
-                name
-                for name in fs.find(stripped)
-                if not any(part.startswith(".") for part in name[len(stripped) :].split("/"))
-            ]
-        elif _GLOB_CHARS & set(stripped):
-            names = [name for name in fs.glob(stripped) if not fs.isdir(name)]
-        else:
-            names = [stripped] if fs.exists(stripped) else []
-    except zipfile.BadZipFile:
-        return [url]  # one input that fails in its task (exit 3), like a corrupt gzip file
-    except (OSError, ValueError, ImportError) as exc:
-        raise InputError(f"cannot list {url}: {exc}") from exc
-    if not names:
-        raise InputError(f"no such file or no files match: {url}")
-    return sorted(fs.unstrip_protocol(name) for name in names)
-
-
 def plan_blocks(paths: list[str], blocksize: int) -> list[Block]:
     """Cut files into line-aligned blocks of about ``blocksize`` bytes; order is input order.
 
@@ -303,7 +282,7 @@ def _stat(path: str) -> tuple[int | None, int | None, tuple[int, int] | None]:
         fs, stripped = fsspec.core.url_to_fs(path)
         details = fs.info(stripped)
         size = int(details["size"])
-    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile):
+    except read_errors(OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile):
         return None, None, None
     # what fsspec file systems call it: local and sftp, s3, memory; else the size alone
     modified = next(
