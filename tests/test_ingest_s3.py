@@ -288,6 +288,53 @@ def test_an_object_deleted_after_listing_is_a_failed_input(
     assert report["requests"]["total"] == 1
 
 
+def test_an_object_store_error_while_reading_is_a_failed_input(
+    s3_env: str, uploaded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore's errors are not OSError: the store gone after listing fails the input."""
+    client = _client(s3_env)
+    for name in ("a.log", "b.log"):
+        client.put_object(Bucket=BUCKET, Key=f"unreachable/{name}", Body=GOOD_LINE)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    original = read.block_bytes
+
+    def read_from_a_dead_endpoint(block: Block, overlong: Any = None) -> Iterator[bytes]:
+        if block.path.endswith("/b.log"):
+            monkeypatch.setenv("AWS_ENDPOINT_URL", dead)
+            monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+            s3 = fsspec.get_filesystem_class("s3")
+            monkeypatch.setattr(s3, "retries", 1)  # s3fs's own retries, 4 s of back-off
+            s3.clear_instance_cache()
+        return original(block, overlong)
+
+    monkeypatch.setattr(read, "block_bytes", read_from_a_dead_endpoint)
+    code, report, _ = _invoke(f"s3://{BUCKET}/unreachable/", "--mode", "sync")
+    assert code == 3
+    assert report is not None
+    assert report["inputs"]["failed"] == [
+        {
+            "path": f"s3://{BUCKET}/unreachable/b.log",
+            "error": "UnreadableObject: Could not connect to the endpoint URL: "
+            f'"{dead}/{BUCKET}/unreachable/b.log"',
+        }
+    ]
+    assert report["requests"]["total"] == 1
+
+
+def test_a_second_listing_sees_the_objects_written_since_the_first(s3_env: str) -> None:
+    """s3fs caches listings in its file system, which fsspec keeps for the whole process."""
+    client = _client(s3_env)
+    client.put_object(Bucket=BUCKET, Key="growing/a.log", Body=GOOD_LINE)
+    assert list_inputs(f"s3://{BUCKET}/growing/").files == [f"s3://{BUCKET}/growing/a.log"]
+    client.put_object(Bucket=BUCKET, Key="growing/b.log", Body=GOOD_LINE)
+    assert list_inputs(f"s3://{BUCKET}/growing/").files == [
+        f"s3://{BUCKET}/growing/a.log",
+        f"s3://{BUCKET}/growing/b.log",
+    ]
+
+
 def test_no_credentials_is_one_line_saying_what_to_set(
     s3_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

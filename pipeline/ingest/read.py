@@ -175,8 +175,8 @@ def block_bytes(block: Block, overlong: list[Overlong] | None = None) -> Iterato
         return
     try:
         yield from _block_bytes(block, overlong)
-    except read_errors() as exc:
-        raise UnreadableObject(errno.EIO, describe_error(exc)) from exc
+    except read_errors() as exc:  # "UnreadableObject: Could not connect to the endpoint URL: ..."
+        raise UnreadableObject(errno.EIO, str(exc).splitlines()[0] or type(exc).__name__) from exc
 
 
 def _block_bytes(block: Block, overlong: list[Overlong] | None) -> Iterator[bytes]:
