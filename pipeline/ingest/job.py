@@ -122,7 +122,7 @@ def run_ingest(
     else:
         listing = list_inputs(path)
         files = listing.files
-        tasks = plan_tasks(files, blocksize)
+        tasks = plan_tasks(files, blocksize, listing.stats)
         known = _known_formats(files, tasks, fixed, detect_all=filters.by_time, settings=settings)
         formats = {name: _format_of(found, overrides) for name, found in known.items()}
         if files and filters.by_time and not any(fmt and fmt.has_time for fmt in formats.values()):

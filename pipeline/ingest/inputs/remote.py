@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import zipfile
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -38,38 +39,65 @@ def bucket_of(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0]
 
 
-def list_url(url: str) -> list[str]:
-    """Every object ``url`` names (full URLs, sorted); raises InputError when there is none or
-    the store cannot be listed.
+#: An object's size and modification time (ns) as its listing gave them; None where unknown.
+Stat = tuple[int | None, int | None]
 
-    The file system's cached listings are dropped first (fsspec keeps one instance per
-    protocol and options, s3fs caches listings in it), so a second run in the same process
-    sees the objects written since the first.
+
+def list_url(url: str) -> dict[str, Stat]:
+    """Every object ``url`` names (full URLs, sorted) with its :data:`Stat` from the listing;
+    raises InputError when there is none or the store cannot be listed.
+
+    The listing's sizes spare the planner one call per object (about 1 ms each through fsspec's
+    event loop: 10 s for 10,000 ALB objects). The file system's cached listings are dropped
+    first (fsspec keeps one instance per protocol and options, s3fs caches listings in it), so a
+    second run in the same process sees the objects written since the first.
     """
     try:
         fs, stripped = fsspec.core.url_to_fs(url)
         fs.invalidate_cache()
         if fs.isdir(stripped):
-            names = [
-                name
-                for name in fs.find(stripped)
+            found = {
+                name: info
+                for name, info in fs.find(stripped, detail=True).items()
                 if not any(part.startswith(".") for part in name[len(stripped) :].split("/"))
-            ]
+            }
         elif _GLOB_CHARS & set(stripped):
-            names = [name for name in fs.glob(stripped) if not fs.isdir(name)]
+            found = fs.glob(stripped, detail=True)
         else:
-            names = [stripped] if fs.exists(stripped) else []
-        if not names and _is_bucket_store(fs) and not fs.exists(bucket_of(stripped)):
+            found = {stripped: fs.info(stripped)} if fs.exists(stripped) else {}
+        found = {name: info for name, info in found.items() if info.get("type") != "directory"}
+        if not found and _is_bucket_store(fs) and not fs.exists(bucket_of(stripped)):
             raise InputError(f"no such bucket: {bucket_of(url)!r} ({url})")
     except zipfile.BadZipFile:
-        return [url]  # one input that fails in its task (exit 3), like a corrupt gzip file
+        return {url: (None, None)}  # one input that fails in its task (exit 3), like a bad gzip
     except InputError:
         raise
     except Exception as exc:  # the store's own errors, translated or named in one line
         raise listing_error(url, exc) from exc
-    if not names:
+    if not found:
         raise InputError(f"no such file or no files match: {url}")
-    return sorted(fs.unstrip_protocol(name) for name in names)
+    return {fs.unstrip_protocol(name): stat_of(found[name]) for name in sorted(found)}
+
+
+def stat_of(details: dict[str, Any]) -> Stat:
+    """Size and modification time (ns) from an fsspec ``info`` record, under the names fsspec
+    file systems give them (local and sftp ``mtime``, s3 ``LastModified``, memory ``created``).
+
+    >>> from datetime import datetime, timezone
+    >>> stat_of({"size": 3, "LastModified": datetime(2026, 1, 1, tzinfo=timezone.utc)})
+    (3, 1767225600000000000)
+    """
+    size = details.get("size")
+    modified = next(
+        (details[name] for name in ("mtime", "LastModified", "created") if name in details), None
+    )
+    if isinstance(modified, datetime):
+        mtime_ns: int | None = int(modified.timestamp() * 1e9)
+    elif isinstance(modified, int | float) and not isinstance(modified, bool):
+        mtime_ns = int(modified * 1e9)
+    else:
+        mtime_ns = None
+    return (int(size) if isinstance(size, int | float) else None), mtime_ns
 
 
 def _is_bucket_store(fs: Any) -> bool:
