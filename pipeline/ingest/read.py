@@ -176,7 +176,8 @@ def block_bytes(block: Block, overlong: list[Overlong] | None = None) -> Iterato
     try:
         yield from _block_bytes(block, overlong)
     except read_errors() as exc:  # "UnreadableObject: Could not connect to the endpoint URL: ..."
-        raise UnreadableObject(errno.EIO, str(exc).splitlines()[0] or type(exc).__name__) from exc
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UnreadableObject(errno.EIO, first) from exc
 
 
 def _block_bytes(block: Block, overlong: list[Overlong] | None) -> Iterator[bytes]:
