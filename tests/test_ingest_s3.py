@@ -210,8 +210,8 @@ def test_planning_takes_sizes_from_the_listing_not_a_request_per_object(
         return original(path)
 
     monkeypatch.setattr(files, "_stat", stat)
-    code, report, _ = _invoke(f"s3://{BUCKET}/tree/", "--mode", "sync", "--blocksize", "4MiB")
-    assert code == 0 and report is not None and report["inputs"]["files"] == 7
+    code, report, _ = _invoke(GZ_PATTERN, "--mode", "sync")
+    assert code == 0 and report is not None and report["inputs"]["files"] == 5
     assert asked == []
     listing = list_inputs(f"s3://{BUCKET}/tree/plain/")
     monkeypatch.setattr(files, "_stat", original)
