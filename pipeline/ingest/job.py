@@ -131,8 +131,8 @@ def run_ingest(
     else:
         listing = list_inputs(path)
         files = listing.files
-        tasks = plan_tasks(files, blocksize)
-        known = _known_formats(files, tasks, fixed, detect_all=filters.by_time)
+        tasks = plan_tasks(files, blocksize, listing.stats)
+        known = _known_formats(files, tasks, fixed, detect_all=filters.by_time, settings=settings)
         formats = {name: _format_of(found, overrides) for name, found in known.items()}
         if files and filters.by_time and not any(fmt and fmt.has_time for fmt in formats.values()):
             names = ", ".join(sorted({fmt.name for fmt in formats.values() if fmt}))
@@ -211,6 +211,7 @@ def _known_formats(
     fixed: LogFormat | None,
     *,
     detect_all: bool,
+    settings: ExecutionSettings | None = None,
 ) -> dict[str, Detection | None]:
     """Each file's format as far as it is known before the graph is built.
 
@@ -219,12 +220,19 @@ def _known_formats(
     read whole by its group task, is None: the task detects it from the text it reads anyway,
     so the file is opened once. ``detect_all`` (a time filter needs every format up front to
     check that one has a time field) detects every file here.
+
+    In ``distributed`` mode (``settings``) a task on the cluster detects URLs (S3 objects): the
+    workers read the objects, the client only lists them (the workers may sit next to the store).
     """
     if fixed is not None:
         return dict.fromkeys(files, Detection(fixed))
     whole = {b.path for task in tasks for b in task if b.length is None and b.compression is None}
     here = [name for name in files if detect_all or name not in whole]
-    found = dict(zip(here, detect_formats(here), strict=True))
+    if settings and settings.resolved_mode == "distributed" and any("://" in n for n in here):
+        (detections,) = compute(dask.delayed(detect_formats)(here), settings=settings)
+    else:
+        detections = detect_formats(here)
+    found = dict(zip(here, detections, strict=True))
     return {name: found.get(name) for name in files}
 
 

@@ -52,6 +52,7 @@ from pipeline.ingest.inputs.planned import (
     check_unchanged,
     is_last,
 )
+from pipeline.ingest.inputs.remote import read_errors
 from pipeline.ingest.inputs.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
 from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text, text_slices
 from pipeline.ingest.parsing.w3c_state import carried, directive_lines, state_after
@@ -182,14 +183,32 @@ def block_texts(block: Block, overlong: list[Overlong] | None = None) -> Iterato
         yield piece.decode("utf-8", errors="replace")
 
 
+class UnreadableObject(OSError):
+    """An object store's own error while reading a URL (botocore's are not ``OSError``)."""
+
+
 def block_bytes(block: Block, overlong: list[Overlong] | None = None) -> Iterator[bytes]:
     """The bytes of a block, in pieces that end at a line break (or the end of file).
 
     Lines longer than :data:`~pipeline.ingest.inputs.stream.MAX_LINE_BYTES` are skipped and appended
     to ``overlong``. An empty file is an empty input whatever its suffix (bz2 and xz would call
     it truncated). A local input that is neither a regular file nor a FIFO raises
-    :class:`UnsupportedFileType`.
+    :class:`UnsupportedFileType`; an object store's error reading a URL (an endpoint gone,
+    credentials refused) raises :class:`UnreadableObject`, so it fails the input like a local
+    read error.
     """
+    if "://" not in block.path:
+        yield from _block_bytes(block, overlong)
+        return
+    try:
+        yield from _block_bytes(block, overlong)
+    except read_errors() as exc:  # "UnreadableObject: Could not connect to the endpoint URL: ..."
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UnreadableObject(errno.EIO, first) from exc
+
+
+def _block_bytes(block: Block, overlong: list[Overlong] | None) -> Iterator[bytes]:
+    """:func:`block_bytes`, with the store's errors untranslated."""
     local = "://" not in block.path  # a plain path: opened directly, fsspec costs ~0.2 ms
     fs, stripped = (None, block.path) if local else fsspec.core.url_to_fs(block.path)
     fifo = False

@@ -2,8 +2,8 @@
 
 ``--path`` is a file, a directory (walked recursively in sorted order, skipping every file or
 directory whose name starts with ``.``, following symbolic links but visiting each directory and
-file once), a glob pattern, or any fsspec
-URL (``file://``, ``s3://`` with s3fs, ...). A path naming nothing raises
+file once), a glob pattern, or any fsspec URL (``file://``, ``s3://`` with s3fs, ...: listed
+by :mod:`pipeline.ingest.inputs.remote`). A path naming nothing raises
 :class:`~pipeline.errors.InputError` before any task is built.
 
 Uncompressed files are split into blocks of about ``blocksize`` bytes at line boundaries, the
@@ -20,15 +20,15 @@ import glob
 import os
 import stat
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
 import fsspec
 
 from pipeline.errors import InputError
+from pipeline.ingest.inputs.remote import Stat, list_url, read_errors, stat_of
 from pipeline.ingest.inputs.stream import STREAM_CHUNK
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.text import FailedInput
@@ -94,11 +94,14 @@ class Listing:
 
     ``failed`` holds a directory that could not be read (permission denied, removed while
     walked) at any depth, named with its reason; the run goes on with the other files and the
-    CLI exits with 3, as for a file that cannot be read.
+    CLI exits with 3, as for a file that cannot be read. ``stats``: what an object store's
+    listing said of each object (its size and time), for :func:`plan_tasks`.
     """
 
     files: list[str]
     failed: list[FailedInput]
+    #: Size and modification time of listed objects (URLs), for :func:`plan_tasks`.
+    stats: dict[str, Stat] = field(default_factory=dict)
 
 
 def expand_path(path: str) -> list[str]:
@@ -117,7 +120,8 @@ def list_inputs(path: str) -> Listing:
     Raises InputError when ``path`` names nothing at all (no file, and no unreadable directory).
     """
     if "://" in path and not path.startswith("file://"):
-        return Listing(_expand_url(path), [])
+        stats = list_url(path)
+        return Listing(list(stats), [], stats)
     local = path.removeprefix("file://")
     if os.path.isdir(local):
         found, failed = _walk(local)
@@ -201,28 +205,6 @@ def _visit_once(path: str, seen: set[tuple[int, int]]) -> bool:
     return True
 
 
-def _expand_url(url: str) -> list[str]:
-    try:
-        fs, stripped = fsspec.core.url_to_fs(url)
-        if fs.isdir(stripped):
-            names = [
-                name
-                for name in fs.find(stripped)
-                if not any(part.startswith(".") for part in name[len(stripped) :].split("/"))
-            ]
-        elif _GLOB_CHARS & set(stripped):
-            names = [name for name in fs.glob(stripped) if not fs.isdir(name)]
-        else:
-            names = [stripped] if fs.exists(stripped) else []
-    except zipfile.BadZipFile:
-        return [url]  # one input that fails in its task (exit 3), like a corrupt gzip file
-    except (OSError, ValueError, ImportError) as exc:
-        raise InputError(f"cannot list {url}: {exc}") from exc
-    if not names:
-        raise InputError(f"no such file or no files match: {url}")
-    return sorted(fs.unstrip_protocol(name) for name in names)
-
-
 def plan_blocks(paths: list[str], blocksize: int) -> list[Block]:
     """Cut files into line-aligned blocks of about ``blocksize`` bytes; order is input order.
 
@@ -232,7 +214,9 @@ def plan_blocks(paths: list[str], blocksize: int) -> list[Block]:
     return [block for task in plan_tasks(paths, blocksize) for block in task]
 
 
-def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
+def plan_tasks(
+    paths: list[str], blocksize: int, stats: Mapping[str, Stat] | None = None
+) -> list[tuple[Block, ...]]:
     """The blocks of :func:`plan_blocks`, grouped into tasks of about ``blocksize`` bytes.
 
     A block of a split file is a task of its own; it is read in pieces of at most
@@ -243,7 +227,8 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
     A group task holds its files' texts at once, so with a ``blocksize`` above ``STREAM_CHUNK``
     both limits are ``STREAM_CHUNK``: a larger uncompressed file is split into blocks (of
     ``blocksize``) and a group closes at that many bytes, and a task's memory does not grow with
-    ``blocksize``. A file whose size is unknown is a task of its own.
+    ``blocksize``. A file whose size is unknown is a task of its own. ``stats`` gives the size
+    and time of listed objects (:attr:`Listing.stats`), which are then not asked for again.
 
     >>> import os, tempfile
     >>> folder = tempfile.mkdtemp()
@@ -261,7 +246,8 @@ def plan_tasks(paths: list[str], blocksize: int) -> list[tuple[Block, ...]]:
     group_bytes = 0
     for path in paths:
         compression = compression_of(path)
-        size, mtime_ns, identity = _stat(path)
+        known = stats.get(path) if stats else None
+        size, mtime_ns, identity = (*known, None) if known else _stat(path)
         whole = Block(path, 0, None, compression, size, mtime_ns, identity)
         split = size is not None and compression is None and size > whole_bytes
         if group and (split or size is None):  # keep input order (malformed records)
@@ -301,16 +287,6 @@ def _stat(path: str) -> tuple[int | None, int | None, tuple[int, int] | None]:
         return info.st_size, info.st_mtime_ns, identity
     try:
         fs, stripped = fsspec.core.url_to_fs(path)
-        details = fs.info(stripped)
-        size = int(details["size"])
-    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile):
+        return (*stat_of(fs.info(stripped)), None)
+    except read_errors(OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile):
         return None, None, None
-    # what fsspec file systems call it: local and sftp, s3, memory; else the size alone
-    modified = next(
-        (details[name] for name in ("mtime", "LastModified", "created") if name in details), None
-    )
-    if isinstance(modified, datetime):
-        return size, int(modified.timestamp() * 1e9), None
-    if isinstance(modified, int | float) and not isinstance(modified, bool):
-        return size, int(modified * 1e9), None
-    return size, None, None
