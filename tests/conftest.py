@@ -21,6 +21,10 @@ from tests.toy_feature import TOY_FEATURE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+#: tests/data holds samples and the scripts that recorded them (a UDP listener that runs until
+#: killed, request drivers): tools, not test modules, so --doctest-modules must not import them.
+collect_ignore_glob = ["data/*"]
+
 #: ``make check`` sets MINI_ORCH_QUICK_TESTS=1 for a quick edit loop: property tests then draw a
 #: tenth of their examples (at least 10). ``make test`` and CI always draw them all.
 QUICK = os.environ.get("MINI_ORCH_QUICK_TESTS") == "1"
