@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.engine.settings import ExecutionSettings
+from pipeline.ingest import options
 from pipeline.ingest.formats.table import PRESET_TABLE
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import IngestOptions
@@ -151,3 +152,58 @@ def test_sample_file_parses_with_no_option(name: str, path: Path) -> None:
     assert lines["malformed"] == expected, lines["malformed_samples"]
     assert document["inputs"]["failed"] == []
     assert lines["parsed"] > 0
+
+
+#: Small blocks, so the larger samples (up to 47 KB) split into several blocks (each must know its
+#: format and, for W3C, the directives in force at its start); below the library's floor, which
+#: the test lowers (a floor for run time, not correctness).
+SPLIT_BLOCKSIZE = 4096
+
+
+@pytest.fixture(scope="module")
+def all_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every sample file of the table in one directory, named ``<row>-<file>``."""
+    folder = tmp_path_factory.mktemp("samples")
+    for name, path in _sample_files():
+        (folder / f"{name}-{path.name}").write_bytes(path.read_bytes())
+    return folder
+
+
+def _document(folder: Path, settings: ExecutionSettings) -> dict[str, object]:
+    options = IngestOptions(blocksize=SPLIT_BLOCKSIZE)
+    document = run_ingest(str(folder), settings, options).to_dict()
+    document.pop("execution")
+    return document
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    "settings",
+    [
+        ExecutionSettings(mode="threading", workers=3),
+        ExecutionSettings(mode="process", workers=2),
+        ExecutionSettings(mode="distributed", workers=2),
+    ],
+    ids=["threading", "process", "distributed"],
+)
+def test_every_mode_reads_all_samples_alike(
+    all_samples: Path, settings: ExecutionSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All the samples in one run, split in small blocks, detected with no option: each mode gives
+    the sync report, whose formats and line counts are the table's contract above."""
+    monkeypatch.setattr(options, "MIN_BLOCKSIZE", SPLIT_BLOCKSIZE)
+    want = _document(all_samples, ExecutionSettings(mode="sync"))
+    expected_formats: dict[str, int] = {}
+    for name, path in _sample_files():
+        read_as = READ_AS.get(path.name, name)
+        expected_formats[read_as] = expected_formats.get(read_as, 0) + 1
+    inputs = want["inputs"]
+    assert isinstance(inputs, dict)
+    assert inputs["formats"] == dict(sorted(expected_formats.items()))
+    assert inputs["failed"] == []
+    lines = want["lines"]
+    assert isinstance(lines, dict)
+    assert lines["malformed"] == sum(
+        MALFORMED.get(path.name, (0, ""))[0] for _, path in _sample_files()
+    )
+    assert _document(all_samples, settings) == want
