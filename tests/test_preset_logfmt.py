@@ -11,14 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.formats.presets import LogFormat, preset
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import IngestOptions
-from pipeline.ingest.parsing.logfmt import decode_logfmt
+from pipeline.ingest.parsing.logfmt import decode_logfmt, may_be_logfmt, parse_logfmt
 from pipeline.ingest.parsing.parse import parse_text
+from tests.conftest import examples
 
 HEROKU = Path(__file__).parent / "data" / "formats" / "heroku"
 FILES = sorted(HEROKU.iterdir())
@@ -126,3 +130,23 @@ def test_logfmt_duration_and_dash() -> None:
         "path=/ status=200 duration_ms=- \npath=/ status=200 duration_ms=7", _logfmt()
     )
     assert math.isnan(frame.frame["latency_ms"][0]) and frame.frame["latency_ms"][1] == 7.0
+
+
+_TOKENS = st.sampled_from(
+    ["status=200", "path=/a", "request=x", "method=GET", "dyno=web.1", "service=3ms", "a=b", "=",
+     '"', " ", "  ", "x", "status", "path", '"status=1"', "{", "k=\"v w\"", "uri=/u", "code=404",
+     "2014-01-01T00:00:00Z heroku[router]: ", "url.path=/p", "status=\"200\""]
+)  # fmt: skip
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(st.lists(st.lists(_TOKENS, max_size=8).map("".join), min_size=1, max_size=20))
+def test_the_detection_test_never_drops_a_line_logfmt_reads(lines: list[str]) -> None:
+    """may_be_logfmt (detection's cheap test) is true on every line parse_logfmt reads, for the
+    generic logfmt row and Heroku's (a prefix, a required key)."""
+    array = pa.array(lines, type=pa.large_string())
+    for name in ("logfmt", "heroku"):
+        fmt = preset(name)
+        read = parse_logfmt(array, fmt.json_fields, fmt.options).ok
+        may = may_be_logfmt(array, fmt.json_fields, fmt.options).to_pylist()
+        assert all(may[i] for i in range(len(lines)) if read[i]), (name, lines)

@@ -352,7 +352,7 @@ def with_detections(total: Partial, detections: Mapping[str, Detection]) -> Part
     of ``default``, the grammar its lines were counted with)."""
     reports = [
         replace(report, extra=detections[report.path].extra)
-        if report.path in detections
+        if report.path in detections and detections[report.path].extra != report.extra
         else report
         for report in total.file_reports
     ]

@@ -29,6 +29,7 @@ import re
 from typing import Any, Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.ingest.parsing.jsonlines import ALIASES
 from pipeline.ingest.parsing.records import (
@@ -63,6 +64,35 @@ def parse_logfmt(
             records.append((index, record))
     probes = tuple(key for _, key, _ in overrides)
     return rows_from_records(records, len(lines), table, option(options, "require"), probes)
+
+
+def may_be_logfmt(
+    lines: pa.Array, overrides: Overrides, options: tuple[tuple[str, str], ...] = ()
+) -> pa.Array:
+    """Lines :func:`parse_logfmt` may read (a superset, for format detection): a line is read
+    only with a status key and a path or request key, and a key of :data:`_PAIR` starts the line
+    or follows a space, ``=`` or ``"``. Every line when the row's prefix may supply such a key.
+
+    >>> may_be_logfmt(pa.array(["status=200 path=/", "[GET] /x, status=200"]), ()).to_pylist()
+    [True, False]
+    """
+    table = key_table(options, ALIASES, overrides)
+    spec = option(options, "prefix")
+    supplied = set(re.compile(spec).groupindex) if spec is not None else set()
+
+    def keys_of(*fields: str) -> list[str]:
+        names = {key for field in fields for key, _ in table.get(field, ())}
+        return sorted(names | {name.split(".")[0] for name in names})
+
+    status, target = keys_of("status"), keys_of("path", "request")
+    if not status or not target or supplied & {*status, *target}:
+        return pa.array([True] * len(lines))
+    found = None
+    for keys in (status, target):
+        pattern = r'(?:^|[\s="])(?:' + "|".join(re.escape(key) for key in keys) + ")="
+        has = pc.match_substring_regex(lines, pattern=pattern)
+        found = has if found is None else pc.and_(found, has)
+    return pc.and_(found, pc.invert(pc.starts_with(lines, "{")))
 
 
 def decode_logfmt(line: str, prefix: re.Pattern[str] | None = None) -> dict[str, Any]:

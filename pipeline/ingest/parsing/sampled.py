@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.parsing.joined import BOUNDARY
+from pipeline.ingest.parsing.logfmt import may_be_logfmt
 from pipeline.ingest.parsing.parse import _VALID_PREFIX, PY_WHITESPACE, parse_text
 
 
@@ -47,8 +48,8 @@ class SampleLines:
 def may_parse(fmt: LogFormat, lines: pa.Array) -> np.ndarray[Any, Any]:
     """Lines that ``fmt`` may parse, by a cheap vectorised test: its whole-line pattern for the
     regex and default kinds (a line that matches may still hold a value that does not convert),
-    ``{`` for JSON (after the row's ``prefix``, e.g. Caddy's docker compose one); every line for
-    other kinds."""
+    ``{`` for JSON (after the row's ``prefix``, e.g. Caddy's docker compose one), a status and a
+    path key for logfmt; every line for other kinds."""
     if fmt.kind == "regex":
         return _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
     if fmt.kind == "default":
@@ -58,6 +59,8 @@ def may_parse(fmt: LogFormat, lines: pa.Array) -> np.ndarray[Any, Any]:
         if prefix is not None:
             lines = pc.replace_substring_regex(lines, pattern=prefix, replacement="")
         return _bool(pc.starts_with(lines, "{"))
+    if fmt.kind == "logfmt":
+        return _bool(may_be_logfmt(lines, fmt.json_fields, fmt.options))
     return np.ones(len(lines), dtype=bool)
 
 

@@ -42,6 +42,7 @@ def extra_note(name: str, extra: str) -> str:
 
 def format_notes(formats: Sequence[LogFormat]) -> list[str]:
     """Plain-language remarks the report carries (which figures a format cannot give)."""
+    formats = list(dict.fromkeys(formats))  # one per file read: 10,000 small files, a few formats
     notes = []
     for name in sorted({fmt.name for fmt in formats if not fmt.has_latency}):
         notes.append(
