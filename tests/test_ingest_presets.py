@@ -207,3 +207,15 @@ def test_every_mode_reads_all_samples_alike(
         MALFORMED.get(path.name, (0, ""))[0] for _, path in _sample_files()
     )
     assert _document(all_samples, settings) == want
+
+
+def test_files_read_together_are_detected_as_when_alone(all_samples: Path) -> None:
+    """Small files are detected together (their samples joined in one parse per preset): a
+    file's lines, or a W3C file's directives, must not change how the next file is judged."""
+    document = run_ingest(str(all_samples), ExecutionSettings(mode="sync"), IngestOptions())
+    expected: dict[str, int] = {}
+    for name, path in _sample_files():
+        read_as = READ_AS.get(path.name, name)
+        expected[read_as] = expected.get(read_as, 0) + 1
+    assert document.to_dict()["inputs"]["formats"] == dict(sorted(expected.items()))
+    assert document.to_dict()["inputs"]["failed"] == []

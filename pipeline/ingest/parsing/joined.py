@@ -10,17 +10,17 @@ parsed count is its non-blank lines minus its malformed ones.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.ingest.formats.presets import LogFormat
+from pipeline.ingest.parsing.boundary import BOUNDARY
 from pipeline.ingest.parsing.parse import PY_WHITESPACE, ParsedPartition, parse_text
 
-#: The line put between two files' texts: NUL bytes make it malformed in every format.
-BOUNDARY: Final[str] = "\x00mini-orchestrator file boundary\x00"
+__all__ = ["BOUNDARY", "malformed_per_text", "parsed_counts"]
 
 
 def parsed_counts(texts: Sequence[str], fmt: LogFormat) -> tuple[list[int], ParsedPartition] | None:

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.ingest.formats.presets import LogFormat
+from pipeline.ingest.parsing.boundary import BOUNDARY
 from pipeline.ingest.parsing.convert import (
     decimal_to_ms,
     integer_or_dash,
@@ -93,8 +94,10 @@ def parse_w3c(lines: pa.Array, fmt: LogFormat) -> W3cParse:
     """Parse trimmed, non-blank lines of a W3C or CloudFront text (kind ``w3c``)."""
     count = len(lines)
     directive = as_bool(pc.starts_with(lines, "#")) if count else np.zeros(0, dtype=bool)
+    # a boundary between joined texts (malformed) starts the next text with no directive
+    boundary = as_bool(pc.equal(lines, BOUNDARY)) if count else np.zeros(0, dtype=bool)
     ok = np.zeros(count, dtype=bool)
-    marks = np.flatnonzero(directive).tolist()
+    marks = np.flatnonzero(directive | boundary).tolist()
     texts = lines.take(pa.array(marks, type=pa.int64())).to_pylist() if marks else []
     state, start, tables = fmt, 0, []
     for mark, text in [*zip(marks, texts, strict=True), (count, None)]:
@@ -103,7 +106,7 @@ def parse_w3c(lines: pa.Array, fmt: LogFormat) -> W3cParse:
             ok[start:mark] = parsed
             tables.append(table)
         if text is not None:
-            state = state_after(state, [str(text)])
+            state = fmt if text == BOUNDARY else state_after(state, [str(text)])
         start = mark + 1
     if not tables:
         tables.append(_segment(lines.slice(0, 0), fmt)[0])
