@@ -73,3 +73,18 @@ send_requests() {
 empty_connection() {
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $1)).close()"
 }
+
+# A temporary directory "$dir" for the server's files, and "$pids", the processes started (append
+# with pids+=($!)): at exit every one is stopped and waited for, and the directory removed.
+start_recording() {
+    dir=$(mktemp -d)
+    pids=()
+    trap stop_recording EXIT
+}
+
+stop_recording() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$dir"
+}

@@ -11,15 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../real-requests.sh"
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+start_recording
 port=$(free_port) dead=$(free_port)
 make_docroot "$dir/www"
 sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" -e "s|@DEAD@|$dead|g" "$here/Caddyfile.in" \

@@ -15,15 +15,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../real-requests.sh"
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+start_recording
 origin=$(free_port) dead=$(free_port)
 p1=$(free_port) p2=$(free_port) p3=$(free_port)
 l1=$(free_port) l2=$(free_port) l3=$(free_port)

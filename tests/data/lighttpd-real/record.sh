@@ -12,15 +12,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../real-requests.sh"
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+start_recording
 chmod 755 "$dir"
 chown www-data: "$dir"  # lighttpd opens its logs as www-data
 origin=$(free_port) dead=$(free_port) port=$(free_port)
