@@ -54,6 +54,7 @@ from benchmarks.bench_ingest import (
     _figures,
     _log_file,
     _ours,
+    duckdb_figures,
     timed_comparison,
 )
 
@@ -118,13 +119,7 @@ def _duckdb(case: Case) -> Callable[[Path], Figures]:
               CASE WHEN '-1' IN (r.t1, r.t2, r.t3) THEN NULL
                 ELSE (r.t1::DOUBLE + r.t2::DOUBLE + r.t3::DOUBLE) * 1000 END AS latency
             FROM parsed WHERE r.method <> ''"""
-        con.execute(f"CREATE TEMP TABLE fields AS {fields}")
-        by_method = con.execute(
-            "SELECT method, count(*), count(latency), avg(latency), median(latency), "
-            "quantile_cont(latency, 0.95) FROM fields GROUP BY method"
-        ).fetchall()
-        by_status = con.execute("SELECT status, count(*) FROM fields GROUP BY status").fetchall()
-        return _figures(by_method, by_status)
+        return duckdb_figures(con, fields)
 
     return run
 

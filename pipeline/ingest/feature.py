@@ -43,13 +43,15 @@ FEATURE = register(
         path_help="Log file, directory (read recursively), glob or fsspec URL; .gz/.bz2/.xz are "
         "decompressed.",
         description=(
-            "Reads every file below --path (compression inferred from .gz/.bz2/.xz) in its log "
-            "format (detected per file: the project's '[METHOD] PATH, status=STATUS, "
-            "time=LATENCYms user-agent=UA', Apache/nginx common or combined, JSON lines; or "
-            "given with --log-format, also as a pasted nginx log_format or Apache LogFormat "
-            "string) and reports counts, exact latency percentiles (ms), top paths, user agents "
-            "and, when the lines have times, a timeline. Files that cannot be read are reported "
-            "and the exit code is 3."
+            "Reads every file below --path (a directory, a glob, or an s3:// prefix or pattern; "
+            "compression inferred from .gz/.bz2/.xz) in its log format, detected per file among "
+            "the presets (nginx and Apache, IIS and other W3C logs, AWS ALB, ELB, CloudFront "
+            "and S3, Google Cloud, HAProxy, Squid, Envoy, Traefik, Caddy, ingress-nginx, "
+            "lighttpd, Heroku, JSON and logfmt lines, also inside docker or CRI wrappers; "
+            "--log-format lists them all) or given with --log-format, also as a pasted nginx "
+            "log_format or Apache LogFormat string. Reports counts, exact latency percentiles "
+            "(ms), top paths, user agents and, when the lines have times, a timeline. Files "
+            "that cannot be read are reported and the exit code is 3."
         ),
         default_path=DATA_DIR / "logs",
         run=_run,
