@@ -6,6 +6,7 @@ report of ``[0, p_N]`` for random small N), and Debian's primesieve for random N
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import shutil
@@ -26,6 +27,10 @@ from tests.conftest import examples
 
 SYNC = ExecutionSettings(mode="sync")
 PRIMESIEVE = shutil.which("primesieve")
+RANGE_ERROR = (
+    "Error: --nth must be between 1 and 29,844,570,422,669 "
+    "(the index of the largest prime below 10^15)"
+)
 
 
 def plain_primes(limit: int) -> list[int]:
@@ -58,7 +63,7 @@ def test_random_small_n_give_the_prime_and_the_report_of_0_to_it() -> None:
         assert (entry["start"], entry["end"], entry["count"]) == (0, p, n)
         assert document["total_primes"] == n and document["largest"] == p
         primes = PRIMES[:n]
-        assert document["twin_pairs"] == sum(1 for a, b in zip(primes, primes[1:]) if b - a == 2)
+        assert document["twin_pairs"] == sum(1 for a, b in itertools.pairwise(primes) if b - a == 2)
 
 
 def test_nth_with_tuplets_is_the_range_report() -> None:
@@ -100,15 +105,16 @@ def test_invalid_nth_raises_input_error(options: dict[str, object], message: str
         ),
         (
             ["--nth", "0"],
-            "Error: --nth must be between 1 and 29,844,570,422,669 (the index of the largest prime below 10^15), got 0",
+            f"{RANGE_ERROR}, got 0",
         ),
         (
             ["--nth", "29844570422670"],
-            "Error: --nth must be between 1 and 29,844,570,422,669 (the index of the largest prime below 10^15), got 29,844,570,422,670",
+            f"{RANGE_ERROR}, got 29,844,570,422,670",
         ),
         (
             ["--nth", "1.5"],
-            "Error: Invalid value for '--nth': '1.5' is not a whole number (examples: 1000000, 1e6)",
+            "Error: Invalid value for '--nth': '1.5' is not a whole number "
+            "(examples: 1000000, 1e6)",
         ),
     ],
 )
