@@ -145,6 +145,7 @@ def test_random_n_up_to_10_million_match_primesieve() -> None:
         expected = subprocess.run(
             [PRIMESIEVE, str(n), "-n", "-q"], capture_output=True, text=True, check=True
         ).stdout.strip()
-        result = run_prime(None, SYNC, PrimeOptions(nth=n, segment_size=2**22))
-        assert result.largest == int(expected), n
-        assert result.total_primes == n
+        document = run_prime(None, SYNC, PrimeOptions(nth=n, segment_size=2**22)).to_dict()
+        assert document["nth"] == {"n": n, "prime": int(expected)}
+        (entry,) = document["ranges"]
+        assert (entry["end"], entry["count"], entry["largest"]) == (int(expected), n, int(expected))

@@ -27,6 +27,7 @@ from pipeline.prime import graph
 from pipeline.prime.job import run_prime
 from pipeline.prime.options import PrimeOptions
 from pipeline.prime.sieve import kernel
+from pipeline.prime.sieve.summary import Accumulator
 from tests.conftest import examples
 
 SYNC = ExecutionSettings(mode="sync")
@@ -204,3 +205,19 @@ def test_cli_text_and_json() -> None:
     assert document["ranges"][1]["tuplets"] == reference({n for n in range(90, 201) if is_prime(n)})
     plain = runner.invoke(cli, ["prime", "--range", "0:100", "--mode", "sync"]).stdout
     assert "tuplets" not in plain
+
+
+def test_accumulator_chunks_give_the_summary_of_the_whole() -> None:
+    """Tuplets across the chunks given to one :class:`Accumulator` count once, as in one chunk."""
+    rng = random.Random(5)
+    for _ in range(examples(200)):
+        lo = rng.choice([0, 5, rng.randrange(10**6)])
+        hi = lo + rng.randrange(1, 3000)
+        primes = [n for n in range(lo, hi) if is_prime(n)]
+        cuts = sorted(rng.sample(range(len(primes) + 1), min(len(primes) + 1, rng.randint(0, 6))))
+        acc = Accumulator(lo, hi, tuplets=True)
+        for a, b in itertools.pairwise([0, *cuts, len(primes)]):
+            acc.add(np.array(primes[a:b], dtype=np.int64))
+        expected = reference(set(primes))
+        twins, *rest = expected.values()
+        assert (acc.summary().twin_pairs, acc.summary().tuplets) == (twins, tuple(rest))
