@@ -132,6 +132,10 @@ def test_cli_text_and_json_show_the_nth_prime() -> None:
         runner.invoke(cli, ["prime", "--nth", "10000", "--format", "json", "--mode", "sync"]).stdout
     )
     assert document["nth"] == {"n": 10_000, "prime": 104_729}
+    html = runner.invoke(cli, ["prime", "--nth", "10000", "--format", "html", "--mode", "sync"])
+    assert '<div class="value">#10,000: 104,729</div><div class="label">nth prime</div>' in (
+        html.stdout
+    )
 
 
 @pytest.mark.subprocess

@@ -205,6 +205,12 @@ def test_cli_text_and_json() -> None:
     assert document["ranges"][1]["tuplets"] == reference({n for n in range(90, 201) if is_prime(n)})
     plain = runner.invoke(cli, ["prime", "--range", "0:100", "--mode", "sync"]).stdout
     assert "tuplets" not in plain
+    html = runner.invoke(cli, [*args, "--mode", "sync", "--format", "html"]).stdout
+    union = reference({n for n in range(201) if is_prime(n)})
+    for name in ("triplets", "quadruplets", "quintuplets", "sextuplets"):
+        card = f'<div class="value">{union[name]}</div><div class="label">{name}</div>'
+        assert card in html
+    assert "<th" in html and ">sextuplets</th>" in html
 
 
 def test_accumulator_chunks_give_the_summary_of_the_whole() -> None:
