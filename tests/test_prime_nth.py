@@ -136,6 +136,7 @@ def test_cli_text_and_json_show_the_nth_prime() -> None:
     assert '<div class="value">#10,000: 104,729</div><div class="label">nth prime</div>' in (
         html.stdout
     )
+    assert "<tr><th>input</th><td>--nth 10000</td></tr>" in html.stdout  # what replaced --path
 
 
 @pytest.mark.subprocess
