@@ -52,6 +52,13 @@ def test_bounds_bracket_every_nth_prime_up_to_100000() -> None:
         assert lo <= PRIMES[n - 1] <= hi, n
 
 
+def test_bounds_of_the_largest_n_stay_within_the_sieve_limit() -> None:
+    """The last prime below 10^15 (index ``MAX_NTH``) is bracketed, and ``hi`` is capped."""
+    lo, hi = nth_bounds(MAX_NTH)
+    assert lo <= 999_999_999_999_989 <= hi == 10**15
+    assert hi - lo < 10**11  # the interval sieved past the count of [0, lo)
+
+
 def test_random_small_n_give_the_prime_and_the_report_of_0_to_it() -> None:
     rng = random.Random(26)
     for n in [1, 2, 3, 4, 5, 6, 7, *(rng.randint(1, 100_000) for _ in range(examples(30)))]:
