@@ -227,3 +227,15 @@ def test_accumulator_chunks_give_the_summary_of_the_whole() -> None:
         expected = reference(set(primes))
         twins, *rest = expected.values()
         assert (acc.summary().twin_pairs, acc.summary().tuplets) == (twins, tuple(rest))
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("mode", ["threading", "process"])
+def test_every_mode_counts_the_same_tuplets(mode: str) -> None:
+    """Summaries with tuplets cross process boundaries (pickled) and merge as in sync mode."""
+    ranges = ["0:3e6", "1e6:5e6", f"{10**12}:{10**12 + 2 * 10**6}"]
+    options = PrimeOptions(ranges=ranges, tuplets=True, segment_size=2**19)
+    sync = run_prime(None, SYNC, options).to_dict()
+    other = run_prime(None, ExecutionSettings(mode=mode, workers=2), options).to_dict()
+    assert other["tuplets"] == sync["tuplets"]
+    assert [r["tuplets"] for r in other["ranges"]] == [r["tuplets"] for r in sync["ranges"]]
