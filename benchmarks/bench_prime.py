@@ -1,6 +1,8 @@
 """Prime job vs primesieve vs a plain numpy sieve, as a user runs them, in one run.
 
-Run: ``python -m benchmarks prime [--repeat 3] [--memory] [--cases pi1e10,pi1e11,high]``.
+Run: ``python -m benchmarks prime [--repeat 3] [--memory] [--cases pi1e10,pi1e11,high]``;
+the Nth prime alone, once: ``python -m benchmarks prime --nth 1e10 --cases '' --first-run ''
+--modes threading --repeat 1``.
 
 Every measurement is a fresh process (spawning and imports included):
 
@@ -17,7 +19,9 @@ Every measurement is a fresh process (spawning and imports included):
 * with ``--memory``: the peak resident memory of the whole process tree for pi(10^11) in process
   mode (psutil, every 50 ms);
 * with ``--graphs``: graph scaling, end to end with the CLI: 100,000 small disjoint ranges
-  (``[1000 i, 1000 i + 10]``) and 10,000 identical ranges against one copy of the same range.
+  (``[1000 i, 1000 i + 10]``) and 10,000 identical ranges against one copy of the same range;
+* with ``--nth N``: ``python cli.py prime --nth N`` in each mode against ``primesieve N -n -t2``
+  (both must find the same prime). ``--first-run ''`` skips the cold-cache run.
 
 Cases: ``pi1e10`` = [0, 10^10], ``pi1e11`` = [0, 10^11], ``high`` = [10^15 - 10^10, 10^15],
 or any ``START:END`` as ``--range`` takes it (``--cases 0:1e6``). Within a case the methods take
@@ -94,6 +98,53 @@ def _primesieve(lo: int, hi: int, binary: str) -> tuple[float, int]:
     )
     elapsed = time.perf_counter() - started
     return elapsed, int(done.stdout.split()[-1])
+
+
+def _ours_nth(n: int, mode: str, workers: int) -> tuple[float, int]:
+    command = [sys.executable, str(REPO / "cli.py"), "prime", "--nth", str(n)]
+    command += ["--worker", str(workers), "--mode", mode, "--format", "json"]
+    started = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO)
+    elapsed = time.perf_counter() - started
+    return elapsed, int(json.loads(done.stdout)["nth"]["prime"])
+
+
+def _primesieve_nth(n: int, binary: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    done = subprocess.run([binary, str(n), "-n", "-t2", "-q"], check=True, capture_output=True)
+    elapsed = time.perf_counter() - started
+    return elapsed, int(done.stdout.split()[-1])
+
+
+def _nth_case(
+    n: int, *, modes: tuple[str, ...], repeat: int, workers: int, binary: str | None
+) -> int:
+    """``--nth n`` in each mode against ``primesieve n -n``, taking turns; 1 when they differ."""
+    timed: dict[str, list[tuple[float, int]]] = {mode: [] for mode in modes}
+    if binary:
+        timed["primesieve"] = []
+    for _ in range(repeat):
+        for method, runs in timed.items():
+            if binary and method == "primesieve":
+                runs.append(_primesieve_nth(n, binary))
+            else:
+                runs.append(_ours_nth(n, method, workers))
+    ps_t = statistics.median(t for t, _ in timed["primesieve"]) if binary else math.nan
+    print(f"\nnth prime: N = {n:.0e}, median of {repeat}, wall seconds\n")
+    print("| method | wall s | Nth prime | vs primesieve |")
+    print("|---|---:|---:|---:|")
+    for method, runs in timed.items():
+        label = (
+            f"primesieve {n} -n -t2"
+            if method == "primesieve"
+            else f"prime --nth {n} --mode {method} --worker {workers}"
+        )
+        print(_row(label, statistics.median(t for t, _ in runs), runs[0][1], ps_t))
+    found = {method: sorted({p for _, p in runs}) for method, runs in timed.items()}
+    if len({p for values in found.values() for p in values}) != 1:
+        print(f"MISMATCH in nth {n}: {found}")
+        return 1
+    return 0
 
 
 def _plain_numpy(limit: int) -> tuple[float, int]:
@@ -242,10 +293,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cases", default="pi1e10,pi1e11,high")
     parser.add_argument("--modes", default=",".join(MODES), help="our modes: threading,process")
-    parser.add_argument("--first-run", default="0:1e9", help="START:END timed with a cold cache")
+    parser.add_argument(
+        "--first-run", default="0:1e9", help="START:END timed with a cold cache ('': none)"
+    )
     parser.add_argument("--numpy-max", type=float, default=1e9)
     parser.add_argument("--memory", action="store_true", help="peak RSS of pi(10^11), process")
     parser.add_argument("--graphs", action="store_true", help="100,000 and 10,000 ranges")
+    parser.add_argument("--nth", type=float, default=None, help="N: --nth N vs primesieve -n")
     args = parser.parse_args(argv)
     modes = tuple(mode.strip() for mode in args.modes.split(",") if mode.strip())
     if not modes or not set(modes) <= set(MODES):
@@ -254,14 +308,14 @@ def main(argv: list[str]) -> int:
         parser.error("--repeat must be at least 1")
     try:
         cases = {name: _bounds(name) for name in filter(None, args.cases.split(","))}
-        first_run = _bounds(args.first_run)
+        first_run = _bounds(args.first_run) if args.first_run else None
     except ValueError as error:
         parser.error(str(error))
     binary = shutil.which("primesieve")
     if binary is None:
         print("note: primesieve binary not found (apt install primesieve); its rows are skipped")
     print(f"load average at start: {os.getloadavg()}")
-    status = _first_run(args.first_run, *first_run, args.workers)
+    status = _first_run(args.first_run, *first_run, args.workers) if first_run else 0
     trivial = [_ours(0, 100, "threading", args.workers) for _ in range(args.repeat)]
     print(
         f"trivial run (--range 0:100), median of {args.repeat}: "
@@ -279,6 +333,11 @@ def main(argv: list[str]) -> int:
             workers=args.workers,
             numpy_max=args.numpy_max,
             binary=binary,
+        )
+    if args.nth is not None:
+        nth = int(args.nth)
+        status |= _nth_case(
+            nth, modes=modes, repeat=args.repeat, workers=args.workers, binary=binary
         )
     if args.graphs:
         _graph_scaling(args.workers, args.repeat)

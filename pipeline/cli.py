@@ -358,8 +358,8 @@ def _shown_input(feature: registry.Feature, path: str | None, options: dict[str,
     shown = [
         f"{option.cli_flag} {value}"
         for option in feature.options
-        if option.replaces_path
-        for value in (options.get(option.name) or ())
+        if option.replaces_path and options.get(option.name)
+        for value in (options[option.name] if option.multiple else (options[option.name],))
     ]
     if shown:
         return " ".join(shown)

@@ -431,3 +431,55 @@ def test_agents_cross_check_fails_on_disagreement() -> None:
     # an estimate within four relative standard errors (0.81% each) passes, beyond fails
     assert check(agents, resolved, [], [], 1030, exact=False) == []
     assert len(check(agents, resolved, [], [], 1040, exact=False)) == 1
+
+
+@pytest.mark.subprocess
+def test_prime_nth_against_primesieve(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "--repeat",
+        "1",
+        "--modes",
+        "threading",
+        "--cases",
+        "",
+        "--first-run",
+        "",
+        "--nth",
+        "1e5",
+    ]
+    assert bench_prime.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "MISMATCH" not in out and "first run" not in out
+    ((header, rows),) = _tables(out)
+    assert header == ["method", "wall s", "Nth prime", "vs primesieve"]
+    found = {row[0]: int(row[2].replace(",", "")) for row in rows}
+    binary = shutil.which("primesieve")
+    expected = {"prime --nth 100000 --mode threading --worker 2"}
+    if binary:
+        expected.add("primesieve 100000 -n -t2")
+    assert found == dict.fromkeys(expected, 1_299_709)  # the 100,000th prime
+    _require("primesieve", binary is not None, ".ci/run installs it: apt-get install primesieve")
+
+
+def test_prime_nth_mismatch_fails_the_benchmark(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_prime, "_ours", lambda *args, **kwargs: (0.0, 25))
+    monkeypatch.setattr(bench_prime, "_ours_nth", lambda n, mode, workers: (1.0, 1_299_721))
+    monkeypatch.setattr(bench_prime, "_primesieve_nth", lambda n, binary: (1.0, 1_299_709))
+    monkeypatch.setattr(shutil, "which", lambda name: "primesieve")
+    argv = [
+        "--repeat",
+        "1",
+        "--modes",
+        "threading",
+        "--cases",
+        "",
+        "--first-run",
+        "",
+        "--nth",
+        "1e5",
+    ]
+    assert bench_prime.main(argv) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH in nth 100000: {'threading': [1299721], 'primesieve': [1299709]}" in out

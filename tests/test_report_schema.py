@@ -172,6 +172,11 @@ SHAPES: dict[str, Callable[[Path], Any]] = {
     "prime-primes-out": lambda root: run_prime(
         None, SYNC, PrimeOptions(ranges=["0:1000"], primes_out=str(root / "primes.txt"))
     ),
+    # --tuplets: the tuplets objects per range (one range without primes) and for the union
+    "prime-tuplets": lambda root: run_prime(
+        None, SYNC, PrimeOptions(ranges=["0:1e3", "24:28"], tuplets=True)
+    ),
+    "prime-nth": lambda root: run_prime(None, SYNC, PrimeOptions(nth=1000)),
 }
 
 
@@ -208,6 +213,9 @@ def test_the_shapes_cover_the_optional_and_nullable_keys(
     assert {"bytes_sent" in doc["requests"] for doc in ingest.values()} == {True, False}
     prime = [doc for doc in shapes.values() if doc["feature"] == "prime"]
     assert {"primes_out" in doc for doc in prime} == {True, False}
+    assert {"tuplets" in doc for doc in prime} == {True, False}
+    assert {"nth" in doc for doc in prime} == {True, False}
+    assert shapes["prime-tuplets"]["ranges"][1]["tuplets"]["twins"] == 0
     assert ingest["ingest-all-filtered"]["time_range"]["first"] is None
     assert ingest["ingest-all-filtered"]["timeline"]["rows"] == []
     assert ingest["ingest-filtered"]["latency_ms"]["p95"] is None

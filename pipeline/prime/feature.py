@@ -38,7 +38,10 @@ def _render_html(result: Any, context: Any) -> str:
 FEATURE = register(
     Feature(
         name="prime",
-        help="Count primes, twin pairs and gaps in the ranges of a JSON file or of --range.",
+        help=(
+            "Count primes, twin pairs, gaps and (--tuplets) prime k-tuplets in the ranges of a "
+            "JSON file or of --range, or find the Nth prime (--nth)."
+        ),
         path_help='JSON file of ranges: a list of {"start": a, "end": b} or [a, b].',
         description=(
             "Each range is cut into segments sieved in parallel (one task per segment); "
@@ -77,12 +80,31 @@ FEATURE = register(
                 multiple=True,
                 replaces_path=True,
             ),
+            FeatureOption(
+                "tuplets",
+                bool,
+                False,
+                "Also count twins, triplets, quadruplets, quintuplets and sextuplets per range "
+                "and for the union, as primesieve -c2 .. -c6 does.",
+            ),
+            FeatureOption(
+                "nth",
+                parse_count,
+                None,
+                "Find the Nth prime (1e10 notation allowed; N up to 29,844,570,422,669, the "
+                "index of the largest prime below 10^15) and report the range 0 to it. Not "
+                "with --range or --path.",
+                metavar="N",
+                replaces_path=True,
+            ),
         ),
         examples=(
             "python cli.py prime",
             "python cli.py prime --range 0:1e10 --worker 2",
             "python cli.py prime --path ranges.json --worker 2 --mode process --format json",
             "python cli.py prime --segment-size 10000000 --primes-out primes.txt",
+            "python cli.py prime --range 0:1e9 --tuplets",
+            "python cli.py prime --nth 1e9 --worker 2",
         ),
     )
 )

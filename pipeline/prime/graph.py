@@ -75,6 +75,8 @@ class Plan:
         sieve of :mod:`pipeline.prime.sieve.plain` finishes before numba could even start.
     outside
         Pieces that lie in a bridged gap between union intervals (sieved, never counted).
+    tuplets
+        Whether the summaries count triplets to sextuplets too (``--tuplets``).
     """
 
     union: tuple[tuple[int, int], ...]
@@ -84,6 +86,7 @@ class Plan:
     cost: int
     compiled: bool = True
     outside: tuple[int, ...] = ()
+    tuplets: bool = False
 
     @property
     def covered(self) -> int:
@@ -107,13 +110,15 @@ def window_cost(lo: int, hi: int, per_prime: int = INIT_NUMBERS_PER_PRIME) -> in
     return (hi - lo) + int(per_prime * sieving)
 
 
-def plan(ranges: Sequence[PrimeRange], segment_size: int, *, bridge: bool = True) -> Plan:
+def plan(
+    ranges: Sequence[PrimeRange], segment_size: int, *, bridge: bool = True, tuplets: bool = False
+) -> Plan:
     """Cut the union of ``ranges`` into pieces, windows and tasks of about ``segment_size``.
 
     With ``bridge``, neighbouring union intervals whose gap costs less to sieve than starting a
     new window (placing every sieving prime) share one window; the gap becomes a piece of its
     own, listed in ``Plan.outside`` and left out of every total. 100,000 small ranges close
-    together are then a few windows, not 100,000.
+    together are then a few windows, not 100,000. ``tuplets`` is carried to the tasks.
 
     >>> p = plan([PrimeRange(0, 9), PrimeRange(5, 24)], segment_size=10)
     >>> p.union, p.tasks, p.spans
@@ -168,7 +173,7 @@ def plan(ranges: Sequence[PrimeRange], segment_size: int, *, bridge: bool = True
             if start >= union[bisect.bisect_right(union_starts, start) - 1][1]
         )
     compiled = plain_cost > PLAIN_MAX_COST
-    return Plan(tuple(union), tuple(tasks), spans, size, cost, compiled, outside)
+    return Plan(tuple(union), tuple(tasks), spans, size, cost, compiled, outside, tuplets)
 
 
 def _union(ranges: Sequence[PrimeRange]) -> list[tuple[int, int]]:
@@ -181,7 +186,9 @@ def _union(ranges: Sequence[PrimeRange]) -> list[tuple[int, int]]:
     return union
 
 
-def sieve_task(packed: npt.NDArray[np.int64], compiled: bool = True) -> tuple[Summary, ...]:
+def sieve_task(
+    packed: npt.NDArray[np.int64], compiled: bool = True, tuplets: bool = False
+) -> tuple[Summary, ...]:
     """Sieve task: the summaries of every piece of the windows in ``packed``, in order.
 
     ``packed`` is :func:`pack_windows` of the task's windows (a flat array, which dask neither
@@ -195,11 +202,11 @@ def sieve_task(packed: npt.NDArray[np.int64], compiled: bool = True) -> tuple[Su
         return tuple(
             s
             for lo, hi, cuts in windows
-            for s in plain.summaries(plain.plain_primes(lo, hi), [lo, *cuts, hi])
+            for s in plain.summaries(plain.plain_primes(lo, hi), [lo, *cuts, hi], tuplets)
         )
     from pipeline.prime.sieve.kernel import sieve_window
 
-    return tuple(s for lo, hi, cuts in windows for s in sieve_window(lo, hi, cuts))
+    return tuple(s for lo, hi, cuts in windows for s in sieve_window(lo, hi, cuts, tuplets=tuplets))
 
 
 def pack_windows(windows: Sequence[Window]) -> npt.NDArray[np.int64]:
@@ -324,9 +331,11 @@ def build_graph(job_plan: Plan) -> Any:
     tasks = []
     for windows in job_plan.tasks:
         packed = pack_windows(windows)
-        key = f"prime-sieve-{tokenize(packed, job_plan.compiled)}"
+        key = f"prime-sieve-{tokenize(packed, job_plan.compiled, job_plan.tuplets)}"
         tasks.append(
-            dask.delayed(sieve_task, pure=True)(packed, job_plan.compiled, dask_key_name=key)
+            dask.delayed(sieve_task, pure=True)(
+                packed, job_plan.compiled, job_plan.tuplets, dask_key_name=key
+            )
         )
     spans = np.array(job_plan.spans, dtype=np.int64).reshape(-1, 2)
     outside = np.array(job_plan.outside, dtype=np.int64)

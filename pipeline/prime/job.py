@@ -13,6 +13,9 @@ file in the same directory and renamed at the end, so a failed run (a full disk,
 limit) leaves no truncated file, and an interrupted one (Ctrl-C, SIGTERM, SIGHUP) no temporary
 file either (:mod:`pipeline.reporting.temporaries`); a device such as ``/dev/null`` is written
 directly.
+
+With ``tuplets`` every summary also counts triplets to sextuplets (twins are the twin pairs);
+with ``nth`` the job is :func:`pipeline.prime.nth.run_nth` instead (no ranges are read).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from pipeline.prime.graph import Plan, Window, build_graph, describe, plan, redu
 from pipeline.prime.options import PrimeOptions
 from pipeline.prime.ranges import PrimeRange, load_ranges, parse_range_options
 from pipeline.prime.report.result import PrimeResult, RangeStats
-from pipeline.prime.sieve.summary import Summary
+from pipeline.prime.sieve.summary import Summary, counted
 from pipeline.prime.tuning import (
     PRIMES_OUT_SEGMENT,
 )
@@ -69,6 +72,10 @@ def run_prime(
     """
     started = time.perf_counter()
     options = PrimeOptions() if options is None else options
+    if options.nth is not None:
+        from pipeline.prime.nth import run_nth
+
+        return run_nth(options.nth, settings, options, started)
     size, primes_out, ranges = options.segment, options.primes_out, options.ranges
     if ranges:
         parsed = parse_range_options(ranges)
@@ -78,7 +85,8 @@ def run_prime(
         parsed = load_ranges(path)
     if primes_out is not None:
         size = min(size, PRIMES_OUT_SEGMENT)
-    job_plan = plan(parsed, size, bridge=primes_out is None)  # gaps would need filtering
+    # bridged gaps would need filtering
+    job_plan = plan(parsed, size, bridge=primes_out is None, tuplets=options.tuplets)
     if job_plan.segment_size > size:
         log.info(
             "prime: segment size raised from %d to %d to stay within the task limit",
@@ -130,7 +138,7 @@ def _result(
     for r, s in zip(ranges, range_summaries, strict=True):
         found = stats.get(id(r))
         if found is None:
-            found = stats[id(r)] = RangeStats.from_summary(r, s)
+            found = stats[id(r)] = RangeStats.from_summary(r, counted(s, job_plan.tuplets))
         per_range.append(found)
     elapsed = time.perf_counter() - started
     return PrimeResult(
@@ -147,11 +155,12 @@ def _result(
         segments=len(job_plan.tasks),
         primes_out=primes_out,
         output_errors=() if output_error is None else (output_error,),
+        tuplets=(total.tuplets or (0, 0, 0, 0)) if job_plan.tuplets else None,
     )
 
 
 def primes_task(
-    windows: tuple[Window, ...], compiled: bool = True
+    windows: tuple[Window, ...], compiled: bool = True, tuplets: bool = False
 ) -> tuple[tuple[Summary, ...], bytes]:
     """``--primes-out`` task: the piece summaries and the primes (decimal text) of ``windows``.
 
@@ -171,7 +180,7 @@ def primes_task(
         else:
             primes = plain.plain_primes(lo, hi)
             texts.append("".join(f"{p}\n" for p in primes.tolist()).encode("ascii"))
-        pieces.extend(plain.summaries(primes, [lo, *cuts, hi]))
+        pieces.extend(plain.summaries(primes, [lo, *cuts, hi], tuplets))
     return tuple(pieces), b"".join(texts)
 
 
@@ -185,7 +194,7 @@ def _sieve_and_write(
     """
     outputs: list[tuple[Summary, ...]] = []
     error: str | None = None
-    task = functools.partial(primes_task, compiled=job_plan.compiled)
+    task = functools.partial(primes_task, compiled=job_plan.compiled, tuplets=job_plan.tuplets)
     try:
         for summaries, text in compute_ordered(task, job_plan.tasks, settings=settings):
             outputs.append(summaries)

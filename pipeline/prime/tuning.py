@@ -18,6 +18,11 @@ from typing import Final
 #: Raising it is safe for int64 up to about 4e18 but the sieving primes grow with its root.
 MAX_END: Final[int] = 10**15
 
+#: Largest ``--nth``: pi(10^15) = 29,844,570,422,669 (OEIS A006880), the index of the largest
+#: prime below ``MAX_END`` (999,999,999,999,989; 10^15 is not prime), so the Nth prime is always
+#: within the sieve's supported range. Tied to MAX_END: change both together.
+MAX_NTH: Final[int] = 29_844_570_422_669
+
 #: Default numbers per sieve task. Larger means fewer tasks (less scheduler overhead, about 1 ms
 #: per task in process mode, and less start-up per window: placing each sieving prime, about
 #: 30 ms per window near 10^15) but coarser load balance and a longer longest task, which is what

@@ -1,9 +1,10 @@
 """The HTML report of prime (``--format html``): per-range figures and the union summary.
 
 Sections: header (command, input, ranges, union size, mode, workers, segments, date, elapsed),
-union summary cards, density against range position (log axis, with the prime number theorem's
+union summary cards (the Nth prime with ``--nth``, the tuplets with ``--tuplets``), density
+against range position (log axis, with the prime number theorem's
 1/ln(x) for reference), primes per range, twin pairs and the largest gap per range, the table of
-ranges, the first primes of the union.
+ranges (with tuplet columns with ``--tuplets``), the first primes of the union.
 
 Size bounds: with more than :data:`MAX_PLOTTED_RANGES` ranges, the plots show groups instead of
 ranges: the ranges sorted by start are cut into :data:`MAX_PLOTTED_RANGES` groups of consecutive
@@ -153,10 +154,15 @@ def plot_points(
 
 def _summary(data: Mapping[str, Any], covered: int) -> str:
     density = data["density"]
+    nth = (
+        [("nth prime", f"#{data['nth']['n']:,}: {data['nth']['prime']:,}")] if "nth" in data else []
+    )
+    tuplets = [(name, f"{n:,}") for name, n in data.get("tuplets", {}).items() if name != "twins"]
     return section(
         "Union of the ranges",
         cards(
             [
+                *nth,
                 ("primes", f"{data['total_primes']:,}"),
                 ("integers", f"{covered:,}"),
                 ("density", f"{density['overall']:.4g}"),
@@ -164,6 +170,7 @@ def _summary(data: Mapping[str, Any], covered: int) -> str:
                 ("smallest", _num(data["smallest"])),
                 ("largest", _num(data["largest"])),
                 ("density min / max", f"{density['min']:.4g} / {density['max']:.4g}"),
+                *tuplets,
             ]
         ),
     )
@@ -299,8 +306,11 @@ def _ranges_table(ranges: Sequence[Mapping[str, Any]]) -> str:
             r["twin_pairs"],
             r["max_gap"]["gap"] if r["max_gap"] else None,
             r["max_gap"]["after"] if r["max_gap"] else None,
+            *(list(r["tuplets"].values())[1:] if "tuplets" in r else []),
         ]
         for i, r in enumerate(ranges)
     ]
     headers = ["range", "start", "end", "primes", "density", "twins", "max gap", "after"]
+    if ranges and "tuplets" in ranges[0]:
+        headers += ["triplets", "quadruplets", "quintuplets", "sextuplets"]
     return table(headers, rows, table_id="ranges", what="ranges (input order)")

@@ -2,7 +2,8 @@
 
 ``to_dict()`` follows the schema of the prime issue exactly (keys may be added, never renamed):
 all counts and bounds are JSON integers, densities are floats, ``max_gap`` is ``null`` for a
-range with fewer than two primes.
+range with fewer than two primes. ``tuplets`` (per range and at the top level) and ``nth`` are
+present only when asked for (``--tuplets``, ``--nth``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.prime.ranges import PrimeRange
-from pipeline.prime.sieve.summary import Summary
+from pipeline.prime.sieve.summary import Summary, Tuplets
 from pipeline.reporting.text import FailedInput
+
+#: The JSON names of the tuplet counts, twins first (``Summary.twin_pairs``), then the
+#: ``Summary.tuplets`` classes in order.
+TUPLET_NAMES: tuple[str, ...] = ("twins", "triplets", "quadruplets", "quintuplets", "sextuplets")
+
+
+def tuplets_dict(twins: int, tuplets: Tuplets) -> dict[str, int]:
+    """The ``tuplets`` object of the JSON report.
+
+    >>> tuplets_dict(8, (8, 2, 3, 1))
+    {'twins': 8, 'triplets': 8, 'quadruplets': 2, 'quintuplets': 3, 'sextuplets': 1}
+    """
+    return dict(zip(TUPLET_NAMES, (twins, *tuplets), strict=True))
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,7 @@ class RangeStats:
     twin_pairs: int
     max_gap: int | None
     gap_after: int | None
+    tuplets: Tuplets | None = None
 
     @property
     def density(self) -> float:
@@ -48,12 +63,13 @@ class RangeStats:
             twin_pairs=s.twin_pairs,
             max_gap=s.max_gap if has_gap else None,
             gap_after=s.gap_after if has_gap else None,
+            tuplets=s.tuplets,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The range's entry of the ``ranges`` list in the JSON report."""
         gap = None if self.max_gap is None else {"gap": self.max_gap, "after": self.gap_after}
-        return {
+        entry: dict[str, Any] = {
             "name": self.name,
             "start": self.start,
             "end": self.end,
@@ -64,6 +80,9 @@ class RangeStats:
             "twin_pairs": self.twin_pairs,
             "max_gap": gap,
         }
+        if self.tuplets is not None:
+            entry["tuplets"] = tuplets_dict(self.twin_pairs, self.tuplets)
+        return entry
 
 
 @dataclass(frozen=True)
@@ -74,7 +93,9 @@ class PrimeResult:
     once; a twin pair counts when both members lie in the union). ``covered`` is the number of
     integers in the union, so ``total_primes / covered`` is the overall density.
     ``output_errors`` holds one message per output file that could not be written (the CLI
-    prints the report, then each message, and exits 2).
+    prints the report, then each message, and exits 2). ``tuplets`` (triplets to sextuplets of
+    the union) is set with ``--tuplets``; ``nth`` is N with ``--nth N``, whose prime is
+    ``largest`` (the one range is then ``[0, p_N]``).
     """
 
     ranges: tuple[RangeStats, ...]
@@ -90,6 +111,8 @@ class PrimeResult:
     segments: int
     primes_out: str | None = None
     output_errors: tuple[str, ...] = ()
+    tuplets: Tuplets | None = None
+    nth: int | None = None
 
     @property
     def failed_inputs(self) -> tuple[FailedInput, ...]:
@@ -126,12 +149,16 @@ class PrimeResult:
             "first_primes": list(self.first_primes),
             "density": self.density,
             "twin_pairs": self.twin_pairs,
-            "execution": {
-                "mode": self.mode,
-                "workers": self.workers,
-                "elapsed_s": self.elapsed_s,
-                "segments": self.segments,
-            },
+        }
+        if self.tuplets is not None:
+            document["tuplets"] = tuplets_dict(self.twin_pairs, self.tuplets)
+        if self.nth is not None:
+            document["nth"] = {"n": self.nth, "prime": self.largest}
+        document["execution"] = {
+            "mode": self.mode,
+            "workers": self.workers,
+            "elapsed_s": self.elapsed_s,
+            "segments": self.segments,
         }
         if self.primes_out is not None:
             document["primes_out"] = self.primes_out

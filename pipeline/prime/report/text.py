@@ -3,14 +3,16 @@
 The per-range figures are split over two tables (counts and densities; twin pairs and gaps) so
 that ranges near 10^15 still fit 100 columns; per-range smallest and largest primes are in the
 JSON report only. Range names have their control characters escaped and are cut to
-:data:`NAME_WIDTH` characters.
+:data:`NAME_WIDTH` characters. With ``--tuplets`` a third table counts the k-tuplets of each
+range, and the union's are a line of the summary; with ``--nth`` the summary opens with the
+Nth prime.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from pipeline.prime.report.result import PrimeResult
+from pipeline.prime.report.result import TUPLET_NAMES, PrimeResult
 from pipeline.reporting.text import (
     Cell,
     footer,
@@ -49,6 +51,11 @@ def render_prime(result: PrimeResult) -> str:
     ]
     if result.primes_out is not None:
         facts.append(("primes written to", printable(result.primes_out)))
+    if result.tuplets is not None:
+        named = zip(TUPLET_NAMES[1:], result.tuplets, strict=True)
+        facts.insert(5, ("tuplets", ", ".join(f"{name} {n:,}" for name, n in named) + " (union)"))
+    if result.nth is not None:
+        facts.insert(0, ("nth prime", f"the {ordinal(result.nth)} prime is {result.largest:,}"))
     lines = report_header("Prime report", facts)
     names = [_name(r.name, index) for index, r in enumerate(result.ranges)]
     lines += [
@@ -70,10 +77,34 @@ def render_prime(result: PrimeResult) -> str:
                 for name, r in zip(names, result.ranges, strict=True)
             ],
         ),
+    ]
+    if result.tuplets is not None:
+        lines += [
+            "",
+            "Prime k-tuplets per range (all members in the range, as primesieve -c2 .. -c6)",
+            format_table(
+                ["range", *TUPLET_NAMES],
+                [
+                    [name, r.twin_pairs, *(r.tuplets or (0, 0, 0, 0))]
+                    for name, r in zip(names, result.ranges, strict=True)
+                ],
+            ),
+        ]
+    lines += [
         "",
         footer(result.elapsed_s, result.mode, result.workers),
     ]
     return "\n".join(lines) + "\n"
+
+
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``11th``, ``1,000,000th``.
+
+    >>> [ordinal(k) for k in (1, 2, 3, 4, 11, 12, 13, 21, 10**6)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '1,000,000th']
+    """
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
 
 
 def _density(value: float) -> str:

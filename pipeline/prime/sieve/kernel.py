@@ -27,6 +27,10 @@ The algorithm is primesieve's (``src/Erat*.cpp``, ``PreSieve.cpp``), in a smalle
 * **Counting** uses popcount over 64-bit words; twin pairs are ``popcount(w & w >> 1 & mask)``;
   the largest gap and the edge primes come from the same pass, byte by byte only while the gap
   found so far is shorter than a word (:data:`pipeline.prime.sieve.wheel.WORD_SPAN_GAP`).
+* **Tuplets** (``--tuplets`` only: a separate pass, so counting without them costs nothing):
+  every triplet to sextuplet of primes >= 7 lies inside one byte (``30k + 7`` .. ``30k + 23``),
+  so a word's tuplets are ``popcount(w & w >> 1 & ... & mask)`` and those of a masked edge byte
+  a table look-up; tuplets across pieces (and with 5) are found when summaries merge.
 
 A *window* ``[lo, hi)`` is sieved once; ``cuts`` split it into *pieces* that are summarised
 separately (a piece never straddles a range boundary). The kernel never lists primes unless
@@ -85,6 +89,11 @@ _GAP8 = wheel.GAP8
 _GAP8_AFTER = wheel.GAP8_AFTER
 _WORD_SPAN_GAP: Final[int] = wheel.WORD_SPAN_GAP
 _TWIN_MASK: Final[np.uint64] = np.uint64(wheel.TWIN_WORD_MASK)
+_TUPLETS8 = wheel.TUPLETS8
+_T3_MASK: Final[np.uint64] = np.uint64(wheel.TUPLET_WORD_MASKS[0])
+_T4_MASK: Final[np.uint64] = np.uint64(wheel.TUPLET_WORD_MASKS[1])
+_T5_MASK: Final[np.uint64] = np.uint64(wheel.TUPLET_WORD_MASKS[2])
+_T6_MASK: Final[np.uint64] = np.uint64(wheel.TUPLET_WORD_MASKS[3])
 _EDGE: Final[int] = EDGE_PRIMES
 #: The tuning constants, passed to the kernel as an argument: numba's cache is keyed on this
 #: file only, so a constant frozen in from another module would survive a change to it.
@@ -145,11 +154,11 @@ def _odd_sieve(limit: int) -> I64:
     return out
 
 
-def sieve_window(lo: int, hi: int, cuts: Sequence[int]) -> list[Summary]:
+def sieve_window(lo: int, hi: int, cuts: Sequence[int], *, tuplets: bool = False) -> list[Summary]:
     """Summaries of the primes in each piece ``[cuts[i], cuts[i+1])`` of ``[lo, hi)``.
 
     ``cuts`` are boundaries strictly inside the window, ascending. One summary per piece, in
-    order; the primes are never listed.
+    order; the primes are never listed. With ``tuplets`` the summaries count them too.
     """
     bounds = np.array([lo, *cuts, hi], dtype=np.int64)
     if hi <= lo or np.any(np.diff(bounds) <= 0):
@@ -157,7 +166,18 @@ def sieve_window(lo: int, hi: int, cuts: Sequence[int]) -> list[Summary]:
     pattern, offsets, periods = _patterns()
     primes = base_primes(_sieving_limit(hi))
     stats, heads, tails, _ = _sieve(
-        lo, hi, bounds, primes, pattern, offsets, periods, _PRESIEVED, False, _empty_out(), _TUNING
+        lo,
+        hi,
+        bounds,
+        primes,
+        pattern,
+        offsets,
+        periods,
+        _PRESIEVED,
+        False,
+        tuplets,
+        _empty_out(),
+        _TUNING,
     )
     # plain lists: a window may hold 100,000 pieces, and numpy indexing is slow per piece; only
     # the edge primes that exist are converted (pieces of small ranges hold a few primes)
@@ -168,7 +188,7 @@ def sieve_window(lo: int, hi: int, cuts: Sequence[int]) -> list[Summary]:
     lasts = tails[columns >= _EDGE - shown_all[:, None]].tolist()
     summaries = []
     at = 0
-    for index, (count, twins, gap, after, _) in enumerate(rows):
+    for index, (count, twins, gap, after, _, t3, t4, t5, t6) in enumerate(rows):
         a, b = edges[index], edges[index + 1]
         shown = min(count, _EDGE)
         piece = Summary(
@@ -180,10 +200,12 @@ def sieve_window(lo: int, hi: int, cuts: Sequence[int]) -> list[Summary]:
             twin_pairs=twins,
             max_gap=gap if count >= 2 else 0,
             gap_after=after if count >= 2 else None,
+            tuplets=(t3, t4, t5, t6) if tuplets else None,
         )
         at += shown
         if a < 6:  # 2, 3 and 5 are not on the wheel
-            piece = merge(Summary.of(a, b, [p for p in _WHEEL_PRIMES if a <= p < b]), piece)
+            small = Summary.of(a, b, [p for p in _WHEEL_PRIMES if a <= p < b], tuplets=tuplets)
+            piece = merge(small, piece)
         summaries.append(piece)
     return summaries
 
@@ -200,7 +222,7 @@ def window_primes(lo: int, hi: int) -> I64:
     out = np.empty(capacity, dtype=np.int64)
     bounds = np.array([lo, hi], dtype=np.int64)
     *_, found = _sieve(
-        lo, hi, bounds, primes, pattern, offsets, periods, _PRESIEVED, True, out, _TUNING
+        lo, hi, bounds, primes, pattern, offsets, periods, _PRESIEVED, True, False, out, _TUNING
     )
     small = np.array([p for p in _WHEEL_PRIMES if lo <= p < hi], dtype=np.int64)
     return np.concatenate((small, out[: int(found)]))
@@ -253,13 +275,15 @@ def _sieve(
     pattern_periods: I64,
     presieved: I64,
     extract: bool,
+    tuplets: bool,
     out: I64,
     tuning: I64,
 ) -> tuple[I64, I64, I64, int]:
     """Sieve ``[lo, hi)`` block by block; summarise each piece, or list the primes into ``out``.
 
     Returns ``(stats, heads, tails, found)``: per piece ``[count, twins, max_gap, gap_after,
-    last]`` (only numbers on the wheel, i.e. without 2, 3, 5), its first and last ``_EDGE``
+    last, triplets, quadruplets, quintuplets, sextuplets]`` (the tuplets only with ``tuplets``;
+    only numbers on the wheel, i.e. without 2, 3, 5), its first and last ``_EDGE``
     primes (``tails`` right-aligned), and the number of primes written to ``out``.
     """
     block_log, small_hits, large_blocks, chunk, edge, small_log = tuning
@@ -268,7 +292,7 @@ def _sieve(
     nbytes = (hi - 1) // 30 - k0 + 1
     nblocks = (nbytes + size - 1) >> block_log
     npieces = bounds.size - 1
-    stats = np.zeros((npieces, 5), dtype=np.int64)
+    stats = np.zeros((npieces, 9), dtype=np.int64)
     heads = np.zeros((npieces, edge), dtype=np.int64)
     tails = np.zeros((npieces, edge), dtype=np.int64)
     found = 0
@@ -561,6 +585,8 @@ def _sieve(
             )
             _scan(block, words, i0, i1, mask_lo, mask_hi, kabs, stats, heads, piece)
             _tail(block, i0, i1, mask_lo, mask_hi, kabs, tails, stats, piece)
+            if tuplets:
+                _tuplets(block, words, i0, i1, mask_lo, mask_hi, stats, piece)
             if last_byte < n:
                 piece += 1
             else:
@@ -644,6 +670,51 @@ def _scan(
         i += 1
     stats[piece, 0], stats[piece, 1], stats[piece, 2] = count, twins, gap
     stats[piece, 3], stats[piece, 4] = after, last
+
+
+@njit
+def _tuplets(
+    block: U8,
+    words: npt.NDArray[np.uint64],
+    i0: int,
+    i1: int,
+    mask_lo: np.uint8,
+    mask_hi: np.uint8,
+    stats: I64,
+    piece: int,
+) -> None:
+    """Add the tuplets inside bytes ``i0..i1`` (inclusive, edge bytes masked) to ``piece``.
+
+    Whole aligned words by shifted ANDs and popcounts, the rest byte by byte from the table.
+    """
+    t3, t4, t5, t6 = stats[piece, 5], stats[piece, 6], stats[piece, 7], stats[piece, 8]
+    u1, u2, u3, u4, u5 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), np.uint64(5)
+    i = i0
+    while i <= i1:
+        if i != i0 and i & 7 == 0 and i + 8 <= i1:
+            w = words[i >> 3]
+            if w:
+                x = w & (w >> u1) & (w >> u2)
+                t3 += np.int64(popcount64(x & _T3_MASK))
+                x &= w >> u3
+                t4 += np.int64(popcount64(x & _T4_MASK))
+                x &= w >> u4
+                t5 += np.int64(popcount64(x & _T5_MASK))
+                x &= w >> u5
+                t6 += np.int64(popcount64(x & _T6_MASK))
+            i += 8
+            continue
+        v = block[i]
+        if i == i0:
+            v &= mask_lo
+        if i == i1:
+            v &= mask_hi
+        t3 += np.int64(_TUPLETS8[0, v])
+        t4 += np.int64(_TUPLETS8[1, v])
+        t5 += np.int64(_TUPLETS8[2, v])
+        t6 += np.int64(_TUPLETS8[3, v])
+        i += 1
+    stats[piece, 5], stats[piece, 6], stats[piece, 7], stats[piece, 8] = t3, t4, t5, t6
 
 
 @njit

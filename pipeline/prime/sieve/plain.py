@@ -43,12 +43,13 @@ def plain_primes(lo: int, hi: int) -> I64:
     return np.flatnonzero(flags).astype(np.int64) + lo
 
 
-def summaries(primes: I64, bounds: Sequence[int]) -> list[Summary]:
-    """Summaries of the ascending ``primes`` split into pieces ``[bounds[i], bounds[i+1])``."""
+def summaries(primes: I64, bounds: Sequence[int], tuplets: bool = False) -> list[Summary]:
+    """Summaries of the ascending ``primes`` split into pieces ``[bounds[i], bounds[i+1])``
+    (counting triplets to sextuplets too with ``tuplets``)."""
     edges = np.searchsorted(primes, np.asarray(bounds, dtype=np.int64))
     pieces = []
     for index in range(len(bounds) - 1):
-        acc = Accumulator(int(bounds[index]), int(bounds[index + 1]))
+        acc = Accumulator(int(bounds[index]), int(bounds[index + 1]), tuplets=tuplets)
         acc.add(primes[edges[index] : edges[index + 1]])
         pieces.append(acc.summary())
     return pieces

@@ -98,6 +98,45 @@ WORD_SPAN_GAP: Final[int] = 30 * 7 + 29 - 1
 #: (17, 19) and (29, 31 of the next byte).
 TWIN_WORD_MASK: Final[int] = 0x9494949494949494
 
+#: primesieve's k-tuplets (``-c3`` .. ``-c6``) as offsets from their smallest prime, one row per
+#: class: triplets, quadruplets, quintuplets, sextuplets (twins are ``TWIN_WORD_MASK``'s pairs).
+TUPLET_PATTERNS: Final[tuple[tuple[tuple[int, ...], ...], ...]] = (
+    ((0, 2, 6), (0, 4, 6)),
+    ((0, 2, 6, 8),),
+    ((0, 2, 6, 8, 12), (0, 4, 6, 10, 12)),
+    ((0, 4, 6, 10, 12, 16),),
+)
+
+
+def _tuplet_table() -> U8:
+    """``TUPLETS8[c, v]``: tuplets of class ``c`` (0: triplets .. 3: sextuplets) whose members
+    are all among the numbers of byte value ``v``.
+
+    For members >= 7 every tuplet lies inside one byte (``30*k + 7`` .. ``30*k + 23``), which is
+    why the kernel can count them byte by byte (or word by word, ``TUPLET_WORD_MASKS``).
+    """
+    table = np.zeros((len(TUPLET_PATTERNS), 256), dtype=np.uint8)
+    for v in range(256):
+        numbers = {int(RESIDUES[j]) for j in range(8) if v >> j & 1}
+        for c, patterns in enumerate(TUPLET_PATTERNS):
+            table[c, v] = sum(
+                1 for n in numbers for offsets in patterns if all(n + d in numbers for d in offsets)
+            )
+    return table
+
+
+TUPLETS8: Final[U8] = _tuplet_table()
+#: Per tuplet class, the bits where ``w & w >> 1 & ... & w >> (k - 1)`` (k members) marks a
+#: tuplet of a 64-bit word: bits 1..4 of each byte for triplets (7, 11, 13) .. (17, 19, 23),
+#: bit 2 for the quadruplet (11, 13, 17, 19), bits 1-2 for the quintuplets, bit 1 for the
+#: sextuplet (7 .. 23). A tuplet's bits are consecutive, so k-fold ANDs of shifts find them.
+TUPLET_WORD_MASKS: Final[tuple[int, ...]] = (
+    0x1E1E1E1E1E1E1E1E,
+    0x0404040404040404,
+    0x0606060606060606,
+    0x0202020202020202,
+)
+
 
 def presieve_pattern(primes: tuple[int, ...]) -> U8:
     """The periodic sieve bytes with every multiple of ``primes`` (all > 5) cleared.
