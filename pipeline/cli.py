@@ -336,6 +336,9 @@ def _run(
         result = registry.run_feature(feature.name, path, settings, **options)
         context = (shown_path, argv)
         code = _emit(feature, result, output_format, output, context)
+        save_state = getattr(result, "save_state", None)
+        if save_state is not None:  # ingest --state: saved only once the report is out
+            save_state()
         interrupts.decided(code)
         if keep_alive:
             _wait_for_interrupt(opened)

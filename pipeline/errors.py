@@ -29,3 +29,11 @@ class OutputError(InputError):
     Exit code 2, like every :class:`InputError`, and it wins over "some inputs failed" (3): a
     report that did not reach its file is the more urgent news.
     """
+
+
+class StateError(InputError):
+    """An ``ingest --state`` file cannot be used: corrupt, truncated, from another schema
+    version, not a state file, written with other options, or in use by another run.
+
+    Exit code 2 (an :class:`InputError`); the state file is left as it is, never reset.
+    """
