@@ -65,7 +65,7 @@ from pipeline.ingest.read import (
 )
 from pipeline.ingest.report.notes import extra_note, filter_note, format_notes
 from pipeline.ingest.report.result import IngestResult, build_result
-from pipeline.ingest.state.run import PendingState, open_state, read_new
+from pipeline.ingest.state.run import PendingState, check_state_path, open_state, read_new
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.outputs import atomic_text, check_outputs
@@ -111,6 +111,8 @@ def run_ingest(
     started = time.perf_counter()
     options = IngestOptions() if options is None else options
     out_path = Path(options.malformed_out) if options.malformed_out is not None else None
+    if options.state is not None:
+        check_state_path(options.state, path)
     check_outputs({"malformed_out": out_path, "--state": options.state}, [path])
     keep = out_path is not None
     refill_budget()  # the user-agent parse budget of this process (threading and sync runs)

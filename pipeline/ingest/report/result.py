@@ -108,6 +108,11 @@ class IngestResult:
         if self.pending_state is not None:
             self.pending_state.save()
 
+    def release_state(self) -> None:
+        """``--state``: release its lock without saving (nothing happens once saved)."""
+        if self.pending_state is not None:
+            self.pending_state.release()
+
     @property
     def failed_inputs(self) -> Sequence[FailedInput]:
         """Files that could not be read (the CLI exits with 3 when there are any)."""

@@ -66,8 +66,9 @@ class FilePlan:
 
 def look(path: str) -> tuple[Seen, int] | None:
     """What the client sees of a local regular file: identity, size, time, head, and the end of
-    its last complete line (plain files; the text's length is not known for a compressed one:
-    -1). None when it is not a regular local file or cannot be examined (its task reports it)."""
+    its last complete line (plain files; for a compressed one -1, its text's length being unknown,
+    0 when it has no text, -2 when it cannot be decompressed). None when it is not a regular
+    local file or cannot be examined (its task reports it)."""
     if "://" in path and not path.startswith("file://"):
         return None
     local = path.removeprefix("file://")
@@ -81,8 +82,8 @@ def look(path: str) -> tuple[Seen, int] | None:
                 head = handle.read(HEAD_BYTES)
                 end = _last_line_end(handle, info.st_size)
             else:
-                head = _decompressed_head(handle, compression, info.st_size)
-                end = -1
+                found = _decompressed_head(handle, compression, info.st_size)
+                head, end = (b"", -2) if found is None else (found, -1 if found else 0)
     except OSError:
         return None
     seen = Seen(
@@ -97,16 +98,16 @@ def look(path: str) -> tuple[Seen, int] | None:
     return seen, end
 
 
-def _decompressed_head(handle: IO[bytes], compression: str, size: int) -> bytes:
-    """The first :data:`HEAD_BYTES` of a compressed file's text (b"" when it is empty or
-    corrupt: it then matches no cursor, and its task reports the error)."""
+def _decompressed_head(handle: IO[bytes], compression: str, size: int) -> bytes | None:
+    """The first :data:`HEAD_BYTES` of a compressed file's text; None when it cannot be
+    decompressed (it then matches no cursor, and its task reports the error)."""
     if size == 0:
         return b""
     try:
         with fsspec.compression.compr[compression](handle, mode="rb") as stream:
             return _read_exactly(stream, HEAD_BYTES)
     except READ_ERRORS:
-        return b""
+        return None
 
 
 def _read_exactly(stream: IO[bytes], count: int) -> bytes:
@@ -220,6 +221,8 @@ def _plan_file(
     """The blocks and next cursor of one file (see :func:`plan_incremental`)."""
     fmt = resumed.format if resumed is not None else None
     identity = seen.identity
+    if seen.compressed and end == 0:  # no text at all: nothing to read or to remember
+        return FilePlan(seen.path, (), None, None, None)
     if seen.compressed:
         blocks: tuple[Block, ...] = ()
         if not (resumed is not None and nothing_new):

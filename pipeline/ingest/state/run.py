@@ -33,7 +33,7 @@ from pipeline.ingest.state.cursors import Cursor, age_unmatched, formats_by_name
 from pipeline.ingest.state.plan import FilePlan, format_at_end, plan_incremental
 from pipeline.ingest.state.store import Saved, StateFile
 from pipeline.reporting.display import escape_text
-from pipeline.reporting.outputs import STREAM_PATH, check_outputs
+from pipeline.reporting.outputs import STREAM_PATH
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,10 @@ class PendingState:
     formats: dict[str, LogFormat] = field(default_factory=dict)
 
     def save(self) -> None:
-        """Replace the state file atomically and release the lock (also when saving fails)."""
+        """Replace the state file atomically and release the lock (also when saving fails);
+        only while the lock is held (once)."""
+        if not self.store.locked:
+            return
         try:
             self.store.save(self.saved)
         finally:
@@ -62,13 +65,14 @@ class PendingState:
 
 
 def check_state_path(state: str, path: str) -> None:
-    """Refuse (exit 2) a state that is standard input's run, an input, inside an input
-    directory (not hidden) or matched by an input glob: a later run would read it as a log."""
+    """Refuse (exit 2) a state with ``--path -`` or a URL, inside an input directory (a hidden
+    name excepted, as walks skip it) or matched by an input glob: a later run would read it as
+    a log. An existing input given as the state is refused by
+    :func:`~pipeline.reporting.outputs.check_outputs`, which the job calls next."""
     if path == STREAM_PATH:
         raise StateError("--state cannot be used with --path - (standard input has no offsets)")
     if "://" in path and not path.startswith("file://"):
         raise StateError("--state reads local files only; --path is a URL")
-    check_outputs({"--state": state}, [path])
     local = path.removeprefix("file://")
     real = os.path.realpath(state)
     if os.path.isdir(local):
@@ -90,9 +94,8 @@ def check_state_path(state: str, path: str) -> None:
 
 
 def open_state(options: IngestOptions, path: str) -> tuple[StateFile, Saved | None]:
-    """Check the state path, lock it and read it (None: no state yet)."""
+    """Lock the state and read it (None: no state yet); :func:`check_state_path` first."""
     assert options.state is not None
-    check_state_path(options.state, path)
     store = StateFile(options.state, options)
     store.lock()
     try:

@@ -121,6 +121,10 @@ class StateFile:
         self.release()
 
     @property
+    def locked(self) -> bool:
+        return self._lock is not None
+
+    @property
     def lock_path(self) -> str:
         directory, name = os.path.split(os.path.realpath(self.path))
         return os.path.join(directory, f".{name}.lock")

@@ -1,0 +1,173 @@
+"""The ``--state`` guarantee: after any appends, rotations and incremental runs, the report of the
+last incremental run equals one run without ``--state`` over every line ever written.
+
+A hypothesis property test drives :class:`tests.state_helpers.RotatingLog` (logrotate's
+``create`` and ``copytruncate``, ``compress`` with and without ``delaycompress``, ``dateext``,
+old files deleted) with incremental runs in between, over ``--path DIR`` (which covers the
+rotated names). Plus the rules one by one: a partial last line is read whole next time, a
+resumed W3C file keeps its ``#Fields``, a gone file keeps its counts and is named once.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import examples
+from tests.state_helpers import (
+    RotatingLog,
+    assert_same_report,
+    line,
+    run_report,
+    write_reference,
+)
+
+#: One cycle of the writer and the cron job: lines appended (the last one maybe cut in two), maybe
+#: an incremental run, more lines, maybe a rotation, maybe a run.
+CYCLES = st.lists(
+    st.tuples(
+        st.integers(0, 30),
+        st.booleans(),
+        st.booleans(),
+        st.integers(0, 30),
+        st.booleans(),
+        st.booleans(),
+    ),
+    max_size=5,
+)
+Cycle = tuple[int, bool, bool, int, bool, bool]
+
+#: The rotations a logrotate configuration can ask for, each drawn at least once.
+KEY_CASES = [
+    (False, "none", False),
+    (False, "compress", False),
+    (False, "delaycompress", False),
+    (True, "none", False),
+    (True, "compress", True),
+    (False, "delaycompress", True),
+]
+
+
+def _scenario(
+    root: Path, cycles: list[Cycle], copytruncate: bool, compress: str, dateext: bool
+) -> None:
+    logs = root / "logs"
+    logs.mkdir()
+    state = str(root / "nginx.state")
+    log = RotatingLog(logs)
+    for first, partial, run, second, rotate, run_after in cycles:
+        log.append(first, partial=partial)
+        if run:
+            run_report(str(logs), state=state)
+        log.append(second, partial=partial)
+        if rotate:
+            log.rotate_once(copytruncate=copytruncate, compress=compress, dateext=dateext)
+        if run_after:
+            run_report(str(logs), state=state)
+    log.append(3)
+    log.finish_line()
+    incremental = run_report(str(logs), state=state)
+    full = run_report(write_reference(log.written, root / "all.log"))
+    assert incremental["lines"]["total"] == len(log.written)
+    assert_same_report(incremental, full)
+
+
+@pytest.mark.parametrize(("copytruncate", "compress", "dateext"), KEY_CASES)
+def test_each_rotation_kind_between_runs_equals_one_full_run(
+    tmp_path: Path, copytruncate: bool, compress: str, dateext: bool
+) -> None:
+    cycles: list[Cycle] = [(5, True, True, 4, True, False), (3, False, True, 2, True, True)]
+    cycles += [(2, True, False, 2, True, True), (1, False, True, 0, True, True)]
+    _scenario(tmp_path, cycles, copytruncate, compress, dateext)
+
+
+@settings(
+    max_examples=examples(20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    cycles=CYCLES,
+    copytruncate=st.booleans(),
+    compress=st.sampled_from(["none", "compress", "delaycompress"]),
+    dateext=st.booleans(),
+)
+def test_incremental_runs_through_rotations_equal_one_full_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    cycles: list[Cycle],
+    copytruncate: bool,
+    compress: str,
+    dateext: bool,
+) -> None:
+    _scenario(tmp_path_factory.mktemp("rotations"), cycles, copytruncate, compress, dateext)
+
+
+def test_a_partial_last_line_is_read_whole_next_time(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    text = line(0) + line(1)
+    (logs / "access.log").write_text(text[: len(line(0)) + 10])
+    first = run_report(str(logs), state=state)
+    assert first["lines"]["total"] == 1
+    (logs / "access.log").write_text(text)
+    second = run_report(str(logs), state=state)
+    assert second["lines"]["total"] == 2
+    assert second["requests"]["by_status"] == {"200": 2}
+
+
+def test_nothing_new_is_read_again(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    (logs / "access.log").write_text(line(0) + line(1) + line(2))
+    reports = [run_report(str(logs), state=state) for _ in range(3)]
+    assert [report["lines"]["total"] for report in reports] == [3, 3, 3]
+
+
+W3C_HEAD = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n"
+W3C_FIELDS = "#Fields: date time cs-method cs-uri-stem sc-status time-taken\n"
+
+
+def test_a_w3c_file_resumed_mid_file_keeps_its_fields(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    first = W3C_HEAD + W3C_FIELDS + "2026-12-07 10:00:00 GET /a 200 15\n"
+    later = "2026-12-07 10:00:01 POST /b 500 30\n2026-12-07 10:00:02 GET /c 404 45\n"
+    (logs / "u_ex261207.log").write_text(first)
+    run_report(str(logs), state=state)
+    with open(logs / "u_ex261207.log", "a") as handle:
+        handle.write(later)
+    incremental = run_report(str(logs), state=state)
+    (tmp_path / "all").mkdir()
+    (tmp_path / "all" / "u_ex261207.log").write_text(first + later)
+    full = run_report(str(tmp_path / "all"))
+    assert incremental["lines"]["parsed"] == 3
+    assert incremental["requests"]["by_method"] == {"GET": 2, "POST": 1}
+    assert_same_report(incremental, full)
+
+
+def test_a_gone_file_keeps_its_counts_and_is_named_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    (logs / "access.log.1").write_text(line(0) + line(1))
+    (logs / "access.log").write_text(line(2))
+    run_report(str(logs), state=state)
+    (logs / "access.log.1").unlink()
+    with caplog.at_level(logging.WARNING):
+        second = run_report(str(logs), state=state)
+        third = run_report(str(logs), state=state)
+    assert second["lines"]["total"] == third["lines"]["total"] == 3
+    gone = [r.getMessage() for r in caplog.records if "is gone" in r.getMessage()]
+    assert gone == [
+        f"--state: {logs / 'access.log.1'} is gone and no input continues it; its counts "
+        "are kept (does --path cover its rotated names?)"
+    ]
