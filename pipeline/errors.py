@@ -29,3 +29,12 @@ class OutputError(InputError):
     Exit code 2, like every :class:`InputError`, and it wins over "some inputs failed" (3): a
     report that did not reach its file is the more urgent news.
     """
+
+
+class StateError(InputError):
+    """A saved ingest state cannot be used: truncated, corrupt, written by another codec version,
+    or not a state at all.
+
+    Exit code 2, like every :class:`InputError`: the user's file is at fault, and it is never
+    silently reset. The message is one short line.
+    """
