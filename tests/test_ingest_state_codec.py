@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import struct
 import zipfile
 from collections import Counter
@@ -45,6 +46,7 @@ from pipeline.ingest.aggregate.topk import CappedCounts, capped_counts
 from pipeline.ingest.formats.presets import compile_format, preset
 from pipeline.ingest.parsing.parse import parse_text
 from pipeline.ingest.report.result import build_result
+from pipeline.ingest.state.arrays import read_npz, write_npz
 from pipeline.ingest.state.codec import CODEC_VERSION, MAGIC, decode_partial, encode_partial
 from pipeline.loggen.generate import NGINX_TIMED_FORMAT, generate_logs
 from pipeline.reporting.text import FailedInput
@@ -350,6 +352,17 @@ def encoded(logs: Path) -> bytes:
     return encode_partial(merge_partials([a, b]))
 
 
+@pytest.fixture(scope="module")
+def small_encoded(logs: Path) -> bytes:
+    """A few hundred lines, every kind of table: the manifest of a large partial, in small."""
+    parts = [Partial(files=1, failed=[FailedInput("gone.log", "corrupt")])]
+    for name, filters in (("json", None), ("combined", Filters(statuses=frozenset({404})))):
+        path = logs / f"small-{name}.log"
+        generate_logs(path, lines=300, log_format=name, malformed_rate=0.05, seed=11)
+        parts.append(_read(path, name, filters, keep_malformed=True))
+    return encode_partial(merge_partials(parts))
+
+
 FUZZ = settings(
     max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -385,12 +398,58 @@ def test_random_bytes_raise_state_error(noise: bytes, with_magic: bool) -> None:
 
 @FUZZ
 @given(st.data())
-def test_crafted_archives_decode_or_raise_state_error(encoded: bytes, data: st.DataObject) -> None:
+def test_crafted_archives_decode_or_raise_state_error(
+    small_encoded: bytes, data: st.DataObject
+) -> None:
     """Damage behind a correct digest (what an attacker can write): the decoder's own checks
     stand alone, and either a partial or a StateError comes out, never another exception."""
-    archive = bytearray(encoded[26:])
+    archive = bytearray(small_encoded[26:])
     for _ in range(data.draw(st.integers(1, 4))):
         position = data.draw(st.integers(0, len(archive) - 1))
         archive[position] ^= data.draw(st.integers(1, 255))
     cut = data.draw(st.integers(len(archive) // 2, len(archive)))
     list(_decodes_or_state_error(_framed(bytes(archive[:cut]))))
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every position in a JSON tree, as the keys and list indexes that lead to it."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from _paths(item, (*prefix, number))
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.sampled_from(["object", "str", "<i8", "|O", "multi", "range", "plain", "sketch"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=6,
+)
+
+
+@settings(FUZZ, max_examples=examples(100))
+@given(st.data())
+def test_crafted_manifests_decode_or_raise_state_error(
+    small_encoded: bytes, data: st.DataObject
+) -> None:
+    """A manifest rewritten at any position (a value replaced, or removed), with a correct
+    digest: every spec the reader follows is checked, and only a StateError escapes."""
+    arrays = read_npz(small_encoded[26:])
+    manifest = json.loads(arrays["manifest"].tobytes())
+    where = data.draw(st.sampled_from(list(_paths(manifest))[1:]))
+    parent = manifest
+    for key in where[:-1]:
+        parent = parent[key]
+    if data.draw(st.booleans()):
+        parent[where[-1]] = data.draw(JSON)
+    else:
+        del parent[where[-1]]
+    arrays["manifest"] = np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8)
+    list(_decodes_or_state_error(_framed(write_npz(arrays))))
