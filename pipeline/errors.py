@@ -32,8 +32,10 @@ class OutputError(InputError):
 
 
 class StateError(InputError):
-    """An ``ingest --state`` file cannot be used: corrupt, truncated, from another schema
-    version, not a state file, written with other options, or in use by another run.
+    """An ``ingest --state`` file cannot be used: truncated, corrupt, written by another codec
+    or state version or report schema, not a state at all, written with other options, or in
+    use by another run.
 
-    Exit code 2 (an :class:`InputError`); the state file is left as it is, never reset.
+    Exit code 2, like every :class:`InputError`: the user's file is at fault, and it is never
+    silently reset. The message is one short line.
     """
