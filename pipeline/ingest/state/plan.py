@@ -28,7 +28,8 @@ from typing import IO, Final
 import fsspec.compression
 
 from pipeline.ingest.formats.presets import LogFormat
-from pipeline.ingest.inputs.files import Block, compression_of
+from pipeline.ingest.inputs.files import MAX_GROUP_FILES, Block, compression_of
+from pipeline.ingest.inputs.stream import STREAM_CHUNK
 from pipeline.ingest.parsing.w3c_state import state_after
 from pipeline.ingest.read import READ_ERRORS, block_directives
 from pipeline.ingest.state.cursors import (
@@ -271,6 +272,42 @@ def _plan_file(
         fmt,
     )
     return FilePlan(seen.path, blocks, fmt, resumed, cursor)
+
+
+def plan_tasks(plans: Sequence[FilePlan], blocksize: int) -> list[tuple[Block, ...]]:
+    """The read tasks of the plans, in input order: a block of a resumed or large file is a task
+    of its own; small files read from their start are read whole, grouped as
+    :func:`~pipeline.ingest.inputs.files.plan_tasks` groups them (up to ``blocksize`` bytes or
+    :data:`~pipeline.ingest.inputs.files.MAX_GROUP_FILES` files per task), so a first run over
+    10,000 small files costs a handful of tasks. A whole block keeps ``size`` = the end of the
+    file's last complete line, which is where its read stops."""
+    whole_bytes = min(blocksize, STREAM_CHUNK)
+    tasks: list[tuple[Block, ...]] = []
+    group: list[Block] = []
+    group_bytes = 0
+    for plan in plans:
+        blocks = plan.blocks
+        small = (
+            len(blocks) == 1
+            and blocks[0].compression is None
+            and blocks[0].offset == 0
+            and blocks[0].length is not None
+            and blocks[0].length <= whole_bytes
+        )
+        if not small:
+            if group:
+                tasks.append(tuple(group))
+                group, group_bytes = [], 0
+            tasks.extend((block,) for block in blocks)
+            continue
+        group.append(replace(blocks[0], length=None))
+        group_bytes += blocks[0].length or 0
+        if group_bytes >= whole_bytes or len(group) >= MAX_GROUP_FILES:
+            tasks.append(tuple(group))
+            group, group_bytes = [], 0
+    if group:
+        tasks.append(tuple(group))
+    return tasks
 
 
 def format_at_end(fmt: LogFormat, blocks: Sequence[Block]) -> LogFormat:

@@ -30,7 +30,7 @@ from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.inputs.files import Block
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.state.cursors import Cursor, age_unmatched, formats_by_name
-from pipeline.ingest.state.plan import FilePlan, format_at_end, plan_incremental
+from pipeline.ingest.state.plan import FilePlan, format_at_end, plan_incremental, plan_tasks
 from pipeline.ingest.state.store import Saved, StateFile
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.outputs import STREAM_PATH
@@ -121,7 +121,7 @@ def read_new(
     formats = {
         name: _with_fields(found.format, overrides) for name, found in known.items() if found
     }
-    tasks = [(block,) for plan in plans for block in plan.blocks]
+    tasks = plan_tasks(plans, options.blocksize)
     if formats and options.filters.by_time and not any(f.has_time for f in formats.values()):
         names = ", ".join(sorted({fmt.name for fmt in formats.values()}))
         raise StateError(f"--since/--until need a time field; no input's format has one ({names})")
