@@ -86,7 +86,7 @@ def test_each_rotation_kind_between_runs_equals_one_full_run(
 
 
 @settings(
-    max_examples=examples(20),
+    max_examples=examples(15),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -171,3 +171,28 @@ def test_a_gone_file_keeps_its_counts_and_is_named_once(
         f"--state: {logs / 'access.log.1'} is gone and no input continues it; its counts "
         "are kept (does --path cover its rotated names?)"
     ]
+
+
+@pytest.mark.parametrize(("kept", "longer"), [(50, True), (55, False)])
+def test_a_file_rewritten_with_the_same_start_is_read_from_its_start(
+    tmp_path: Path, kept: int, longer: bool
+) -> None:
+    """Same first 4 KiB, other text before the offset (longer, or shorter than the offset):
+    rewritten, so every line of it is new."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    before = "".join(line(n) for n in range(60))
+    after = "".join(line(n) for n in range(kept))
+    if longer:
+        after += "".join(line(n) for n in range(1000, 1060))
+    assert before[:4096] == after[:4096]
+    (logs / "access.log").write_text(before)
+    run_report(str(logs), state=state)
+    with open(logs / "access.log", "r+") as handle:  # in place: same inode
+        handle.truncate(0)
+        handle.write(after)
+    incremental = run_report(str(logs), state=state)
+    full = run_report(write_reference([before, after], tmp_path / "all.log"))
+    assert incremental["lines"]["total"] == 60 + after.count("\n")
+    assert_same_report(incremental, full)
