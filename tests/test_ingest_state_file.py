@@ -230,3 +230,13 @@ def test_a_crafted_cursor_format_is_refused(logs: Path, tmp_path: Path) -> None:
     code, _, err = _run("--path", str(logs), "--state", str(state))
     assert code == 2
     assert err.startswith(f"Error: --state {state} is corrupt (a cursor is malformed")
+
+
+def test_the_state_and_the_report_cannot_be_one_file(logs: Path, tmp_path: Path) -> None:
+    state = tmp_path / "s.state"
+    code, _, err = _run("--path", str(logs), "--state", str(state), "--output", str(state))
+    assert code == 2
+    assert err == (
+        f"Error: --output and --state are the same file: {state}; give each output its own file\n"
+    )
+    assert not state.exists()
