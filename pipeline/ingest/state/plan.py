@@ -2,7 +2,7 @@
 
 For every input file the client looks at its start, its size and, for a plain file, where its
 last complete line ends (:func:`look`), then finds the cursor it continues
-(:func:`~pipeline.ingest.state.cursors.candidates`) and plans (:func:`plan_incremental`):
+(:class:`~pipeline.ingest.state.cursors.HeadIndex`) and plans (:func:`plan_incremental`):
 
 * a plain file: blocks over ``[start, end)``, where ``start`` is the cursor's offset (a line
   start) or 0, and ``end`` the end of its last complete line when planned: a last line without
@@ -36,11 +36,10 @@ from pipeline.ingest.state.cursors import (
     HEAD_BYTES,
     TAIL_BYTES,
     Cursor,
+    HeadIndex,
     Seen,
-    candidates,
     head_fingerprint,
     tail_fingerprint,
-    unchanged_compressed,
 )
 
 #: Bytes read at a time when looking backwards for a file's last line break, or when
@@ -191,6 +190,7 @@ def plan_incremental(
     """A :class:`FilePlan` per input file, and the indexes of the cursors matched."""
     plans: list[FilePlan] = []
     used: set[int] = set()
+    heads = HeadIndex(cursors)
     for path in files:
         looked = look(path)
         if looked is None:  # not a regular local file: read whole, every time, no cursor
@@ -200,7 +200,7 @@ def plan_incremental(
             continue
         seen, end = looked
         resumed, skip_all, more = None, False, True
-        for index in candidates(seen, cursors):
+        for index in heads.candidates(seen):
             cursor = cursors[index]
             if index in used or not _continues(seen, end, cursor):
                 continue
@@ -208,7 +208,7 @@ def plan_incremental(
                 reaches, more = _compressed_reaches(seen, cursor)
                 if not reaches:
                     continue
-            skip_all = unchanged_compressed(cursor, seen) or (seen.compressed and cursor.offset < 0)
+            skip_all = seen.compressed and cursor.offset < 0  # the same compressed file
             resumed = cursor
             used.add(index)
             break
