@@ -196,3 +196,17 @@ def test_a_file_rewritten_with_the_same_start_is_read_from_its_start(
     full = run_report(write_reference([before, after], tmp_path / "all.log"))
     assert incremental["lines"]["total"] == 60 + after.count("\n")
     assert_same_report(incremental, full)
+
+
+def test_the_report_counts_every_input_file_of_the_run(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    (logs / "access.log.1").write_text(line(0))
+    (logs / "access.log").write_text(line(1))
+    run_report(str(logs), state=state)
+    with open(logs / "access.log", "a") as handle:
+        handle.write(line(2))
+    second = run_report(str(logs), state=state)
+    assert second["inputs"]["files"] == 2  # one with new lines, one without
+    assert second["lines"]["total"] == 3

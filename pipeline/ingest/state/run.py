@@ -141,6 +141,7 @@ def read_new(
     ]
     ends = dask.delayed(_ends, pure=True)(w3c)
     total, at_end = compute(graph, ends, settings=settings)
+    total = replace(total, files=len(plans))  # every input, also those with nothing new
     next_cursors = _next_cursors(plans, formats, at_end, total, cursors, used)
     merged = merge_partials([saved.partial, total]) if saved is not None else total
     runs = (saved.runs if saved is not None else 0) + 1
