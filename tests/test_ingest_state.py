@@ -210,3 +210,16 @@ def test_the_report_counts_every_input_file_of_the_run(tmp_path: Path) -> None:
     second = run_report(str(logs), state=state)
     assert second["inputs"]["files"] == 2  # one with new lines, one without
     assert second["lines"]["total"] == 3
+
+
+def test_malformed_out_gets_the_new_malformed_lines_only(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state, out = str(tmp_path / "s.state"), tmp_path / "bad.txt"
+    (logs / "access.log").write_text(line(0) + "first bad\n")
+    run_report(str(logs), state=state, malformed_out=str(out))
+    with open(logs / "access.log", "a") as handle:
+        handle.write("second bad\n" + line(1))
+    second = run_report(str(logs), state=state, malformed_out=str(out))
+    assert second["lines"]["malformed"] == 2
+    assert out.read_text() == f"{logs / 'access.log'}\tsecond bad\n"
