@@ -11,12 +11,15 @@ resumed W3C file keeps its ``#Fields``, a gone file keeps its counts and is name
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.ingest.aggregate import limits
+from pipeline.ingest.aggregate.distribution import Spec
 from tests.conftest import examples
 from tests.state_helpers import (
     RotatingLog,
@@ -223,3 +226,44 @@ def test_malformed_out_gets_the_new_malformed_lines_only(tmp_path: Path) -> None
     second = run_report(str(logs), state=state, malformed_out=str(out))
     assert second["lines"]["malformed"] == 2
     assert out.read_text() == f"{logs / 'access.log'}\tsecond bad\n"
+
+
+def _default_line(number: int) -> str:
+    """A line of the project's grammar: 13 raw paths, many distinct latencies."""
+    status = (200, 200, 301, 404, 500)[number % 5]
+    return (
+        f"[GET] /items/{number * 7 % 13}, status={status}, "
+        f"time={number * 31 % 97}.{number % 10}ms user-agent=curl/{number % 5}\n"
+    )
+
+
+def test_past_the_caps_approximate_figures_stay_within_their_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny caps: the sketched latencies and the capped top lists of the incremental report
+    are flagged, and each top-path count is within its stated bound of the true count."""
+    monkeypatch.setattr(limits, "LATENCY", Spec(("method", "status_class"), 4, 0.01))
+    monkeypatch.setattr(limits, "PATHS", 3)
+    monkeypatch.setattr(limits, "ERROR_PATHS", 3)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    written: list[str] = []
+    for count, rotate in ((300, False), (200, True), (100, False)):
+        new = [_default_line(len(written) + i) for i in range(count)]
+        written.extend(new)
+        with open(logs / "access.log", "a") as handle:
+            handle.write("".join(new))
+        if rotate:
+            (logs / "access.log").rename(logs / "access.log.1")
+        run_report(str(logs), state=state, raw_paths=True)
+    incremental = run_report(str(logs), state=state, raw_paths=True)
+    full = run_report(write_reference(written, tmp_path / "all.log"), raw_paths=True)
+    assert not incremental["exact"]["top_paths"] and not incremental["exact"]["latency_ms"]
+    for key in ("requests", "latency_ms", "latency_by_method", "timeline", "user_agents"):
+        assert incremental.get(key) == full.get(key), key
+    truth = Counter(text.split(",")[0].split()[1] for text in written)
+    for row in incremental["top_paths"]:
+        assert row["count"] <= truth[row["path"]] <= row["count"] + row["count_error"], row
+    for key, exact in incremental["exact"].items():
+        assert not exact or full["exact"][key], key
