@@ -10,7 +10,9 @@ resumed W3C file keeps its ``#Fields``, a gone file keeps its counts and is name
 
 from __future__ import annotations
 
+import gzip
 import logging
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -267,3 +269,21 @@ def test_past_the_caps_approximate_figures_stay_within_their_bounds(
         assert row["count"] <= truth[row["path"]] <= row["count"] + row["count_error"], row
     for key, exact in incremental["exact"].items():
         assert not exact or full["exact"][key], key
+
+
+def test_a_file_being_compressed_is_counted_once(tmp_path: Path) -> None:
+    """A run between gzip writing access.log.1.gz and deleting access.log.1 sees both."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    log = RotatingLog(logs)
+    log.append(20)
+    log.rotate_once(copytruncate=False, compress="none", dateext=False)
+    log.append(5)
+    plain, packed = logs / "access.log.1", logs / "access.log.1.gz"
+    with open(plain, "rb") as source, gzip.open(packed, "wb") as target:
+        shutil.copyfileobj(source, target)
+    during = run_report(str(logs), state=state)  # both names: the plain one is read
+    plain.unlink()
+    after = run_report(str(logs), state=state)  # the .gz continues its cursor
+    assert during["lines"]["total"] == after["lines"]["total"] == 25

@@ -187,11 +187,22 @@ def _continues(seen: Seen, end: int, cursor: Cursor) -> bool:
 def plan_incremental(
     files: Sequence[str], cursors: Sequence[Cursor], blocksize: int
 ) -> tuple[list[FilePlan], set[int]]:
-    """A :class:`FilePlan` per input file, and the indexes of the cursors matched."""
+    """A :class:`FilePlan` per input file, and the indexes of the cursors matched.
+
+    A compressed file whose uncompressed name is an input too (``access.log.2.gz`` beside
+    ``access.log.2``) is being compressed, or is a copy: its text is the other file's, so it
+    is read, and gets a cursor, only once the other is gone (gzip writes the ``.gz``, then
+    deletes the original: a run between the two would count the lines twice).
+    """
     plans: list[FilePlan] = []
     used: set[int] = set()
     heads = HeadIndex(cursors)
+    names = set(files)
     for path in files:
+        compression = compression_of(path)
+        if compression is not None and os.path.splitext(path)[0] in names:
+            plans.append(FilePlan(path, (), None, None, None))
+            continue
         looked = look(path)
         if looked is None:  # not a regular local file: read whole, every time, no cursor
             plans.append(
