@@ -335,7 +335,13 @@ def _run(
     with session(settings, about=about) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
         context = (shown_path, argv)
-        code = _emit(feature, result, output_format, output, context)
+        try:
+            code = _emit(feature, result, output_format, output, context)
+            if hasattr(result, "save_state"):  # ingest --state: saved once the report is out
+                result.save_state()
+        finally:
+            if hasattr(result, "release_state"):  # not saved (the report failed): unlocked
+                result.release_state()
         interrupts.decided(code)
         if keep_alive:
             _wait_for_interrupt(opened)

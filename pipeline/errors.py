@@ -29,3 +29,13 @@ class OutputError(InputError):
     Exit code 2, like every :class:`InputError`, and it wins over "some inputs failed" (3): a
     report that did not reach its file is the more urgent news.
     """
+
+
+class StateError(InputError):
+    """An ``ingest --state`` file cannot be used: truncated, corrupt, written by another codec
+    or state version or report schema, not a state at all, written with other options, or in
+    use by another run.
+
+    Exit code 2, like every :class:`InputError`: the user's file is at fault, and it is never
+    silently reset. The message is one short line.
+    """

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench_agents, bench_formats, bench_ingest, bench_prime, scale
+from benchmarks import bench_agents, bench_formats, bench_ingest, bench_prime, bench_state, scale
 from benchmarks.__main__ import main as bench_main
 from pipeline.ingest.options import MAX_BLOCKSIZE, MIN_BLOCKSIZE
 from pipeline.loggen.generate import generate_logs
@@ -71,7 +71,21 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Generated benchmark inputs in a temporary directory instead of ``benchmarks/data/``."""
     monkeypatch.setattr(bench_ingest, "DATA", tmp_path)
     monkeypatch.setattr(scale, "DATA", tmp_path)
+    monkeypatch.setattr(bench_state, "DATA", tmp_path)
     return tmp_path
+
+
+def test_state_incremental_run_equals_the_full_run(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert bench_state.main(["--gb", "0.0005"]) == 0
+    out = capsys.readouterr().out
+    assert "incremental report equals the full run's" in out
+    assert "5,376 + 53 lines" in out
+    assert os.listdir(data) == []  # the generated file is removed
+    # the cross-check is real: reports compared whole (their run times differ) fail it
+    monkeypatch.setattr(bench_state, "_comparable", lambda report: report)
+    assert bench_state.main(["--gb", "0.0005"]) == 1
 
 
 def test_ingest_every_engine_parses_what_we_parse(

@@ -150,6 +150,16 @@ FEATURE = register(
                 "Only paths (without query string) in which this RE2 pattern is found.",
                 metavar="RE",
             ),
+            FeatureOption(
+                "state",
+                str,
+                None,
+                "Incremental runs: read only the lines added since the run that wrote FILE "
+                "(through log rotation), report the total of all runs and save it back to FILE "
+                "after the report. Keep FILE outside --path.",
+                metavar="FILE",
+                output=True,
+            ),
         ),
         examples=(
             "python cli.py ingest",
@@ -159,6 +169,7 @@ FEATURE = register(
             '"$http_referer" "$http_user_agent" $request_time\'',
             "python cli.py ingest --path ./data/logs --worker 4 --mode threading",
             "python cli.py ingest --path 'logs/*.log.gz' --format json --malformed-out bad.txt",
+            "python cli.py ingest --path /var/log/nginx/ --state /var/lib/mo/nginx.state",
         ),
     )
 )

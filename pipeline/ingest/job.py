@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -65,6 +65,7 @@ from pipeline.ingest.read import (
 )
 from pipeline.ingest.report.notes import extra_note, filter_note, format_notes
 from pipeline.ingest.report.result import IngestResult, build_result
+from pipeline.ingest.state.run import PendingState, check_state_path, open_state, read_new
 from pipeline.ingest.stdin import STDIN_NAME, STDIN_PATH, stdin_total
 from pipeline.reporting.display import escape_text
 from pipeline.reporting.outputs import atomic_text, check_outputs
@@ -109,12 +110,41 @@ def run_ingest(
     """
     started = time.perf_counter()
     options = IngestOptions() if options is None else options
-    blocksize, raw_paths = options.blocksize, options.raw_paths
-    overrides, fixed, filters = options.overrides, options.fixed_format, options.filters
     out_path = Path(options.malformed_out) if options.malformed_out is not None else None
-    check_outputs({"malformed_out": out_path}, [path])
+    if options.state is not None:
+        check_state_path(options.state, path)
+    check_outputs({"malformed_out": out_path, "--state": options.state}, [path])
     keep = out_path is not None
     refill_budget()  # the user-agent parse budget of this process (threading and sync runs)
+    grown: list[str] = []
+    pending: PendingState | None = None
+    if options.state is not None:  # checked and locked before anything is read
+        store, saved = open_state(options, path)
+    try:
+        if options.state is not None:
+            listing = list_inputs(path)
+            files = listing.files
+            total, known, pending = read_new(files, store, saved, options, settings, _graph)
+            if listing.failed:
+                total = merge_partials([total, Partial(failed=listing.failed)])
+        else:
+            total, files, known, grown = _read_all(path, settings, options, keep)
+        result = _result(total, known, options, settings, started, grown, pending)
+    except BaseException:
+        if pending is not None:
+            pending.release()
+        elif options.state is not None:
+            store.release()
+        raise
+    return result
+
+
+def _read_all(
+    path: str, settings: ExecutionSettings, options: IngestOptions, keep: bool
+) -> tuple[Partial, list[str], dict[str, Detection | None], list[str]]:
+    """Read every input (no ``--state``): the total, the files, their formats, growth notes."""
+    blocksize, raw_paths = options.blocksize, options.raw_paths
+    overrides, fixed, filters = options.overrides, options.fixed_format, options.filters
     grown: list[str] = []
     if path == STDIN_PATH:
         total, detection = stdin_total(
@@ -145,6 +175,22 @@ def run_ingest(
         if listing.failed:  # directories that could not be listed, after the files' failures
             total = merge_partials([total, Partial(failed=listing.failed)])
         grown = _grown_notes(tasks)
+    return total, files, known, grown
+
+
+def _result(
+    total: Partial,
+    known: dict[str, Detection | None],
+    options: IngestOptions,
+    settings: ExecutionSettings,
+    started: float,
+    grown: list[str],
+    pending: PendingState | None,
+) -> IngestResult:
+    """The report of a run's total (written ``--malformed-out`` records included)."""
+    overrides, filters = options.overrides, options.filters
+    out_path = Path(options.malformed_out) if options.malformed_out is not None else None
+    by_name = pending.formats if pending is not None else {}
     output_errors: tuple[str, ...] = ()
     if out_path is not None:
         try:
@@ -152,7 +198,10 @@ def run_ingest(
         except OutputError as exc:  # the report is still wanted: printed first, then this
             output_errors = (str(exc),)
     total = with_detections(total, {name: found for name, found in known.items() if found})
-    used = [_read_with(report, known, overrides) for report in total.file_reports]
+    used = [
+        _read_with(report, known, overrides, by_name, options.fixed_format)
+        for report in total.file_reports
+    ]
     if overrides and not any(fmt.keyed for fmt in used):
         log.warning("--field applies to JSON and logfmt lines only; no input is read as either")
     elif overrides:
@@ -174,7 +223,7 @@ def run_ingest(
         bucket=options.bucket,
         top=options.top,
     )
-    return replace(result, output_errors=output_errors) if output_errors else result
+    return replace(result, output_errors=output_errors, pending_state=pending)
 
 
 def _format_of(
@@ -191,10 +240,17 @@ def _read_with(
     report: FileReport,
     known: dict[str, Detection | None],
     overrides: tuple[tuple[str, str, str | None], ...],
+    by_name: Mapping[str, LogFormat] | None = None,
+    fixed: LogFormat | None = None,
 ) -> LogFormat:
     """The format a file was read with: known before the graph, or detected by its task (a
-    preset, named in its report)."""
-    found = known.get(report.path)
+    preset, named in its report); for a file of an earlier ``--state`` run, the format of that
+    name its cursors hold, or ``--log-format``."""
+    found: Detection | LogFormat | None = known.get(report.path)
+    known_name = found.format.name if isinstance(found, Detection) else None
+    if by_name and known_name != report.format:
+        named = fixed if fixed is not None and fixed.name == report.format else None
+        found = by_name.get(report.format, named)
     fmt = _format_of(found if found is not None else preset(report.format), overrides)
     assert fmt is not None
     return fmt
@@ -336,13 +392,23 @@ def _graph(
             )
             split.setdefault(first.path, []).append(block)
     level: list[Any] = []
+    merged: set[str] = set()
     for task in tasks:  # input order, one entry per group or per split file
         first = task[0]
         if first.length is None:
             fmts = tuple(formats[block.path] for block in task)
             key = "files_partial-" + tokenize(
                 [
-                    (b.path, b.offset, b.length, b.compression, b.size, b.mtime_ns, b.identity)
+                    (
+                        b.path,
+                        b.offset,
+                        b.length,
+                        b.compression,
+                        b.size,
+                        b.mtime_ns,
+                        b.identity,
+                        b.skip,
+                    )
                     for b in task
                 ],
                 [fmt.name if fmt else None for fmt in fmts],
@@ -366,7 +432,8 @@ def _graph(
                 dask_key_name=key,
             )
             level.append(group)
-        elif first.offset == 0:
+        elif first.path not in merged:  # its first block (--state may start past offset 0)
+            merged.add(first.path)
             tree = _tree(split[first.path])
             fmt = formats[first.path]
             assert fmt is not None  # a split file is detected before the graph

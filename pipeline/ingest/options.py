@@ -83,6 +83,9 @@ class IngestOptions:
     raw_paths
         Group paths as written instead of by template
         (:mod:`pipeline.ingest.aggregate.templates`).
+    state
+        Incremental runs: read only what is new since the run that wrote this state file,
+        and add it to the counts saved there (:mod:`pipeline.ingest.state`).
     """
 
     malformed_out: str | None = None
@@ -97,6 +100,7 @@ class IngestOptions:
     path_regex: str | None = None
     top: int = DEFAULT_TOP
     raw_paths: bool = False
+    state: str | None = None
 
     def __post_init__(self) -> None:
         check_blocksize(self.blocksize)

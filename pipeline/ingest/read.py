@@ -53,7 +53,13 @@ from pipeline.ingest.inputs.planned import (
     is_last,
 )
 from pipeline.ingest.inputs.remote import read_errors
-from pipeline.ingest.inputs.stream import MAX_LINE_BYTES, Overlong, line_pieces, seek_line_start
+from pipeline.ingest.inputs.stream import (
+    MAX_LINE_BYTES,
+    STREAM_CHUNK,
+    Overlong,
+    line_pieces,
+    seek_line_start,
+)
 from pipeline.ingest.parsing.parse import DEFAULT_FORMAT, parse_text, text_slices
 from pipeline.ingest.parsing.w3c_state import carried, directive_lines, state_after
 from pipeline.reporting.display import escape_text
@@ -228,7 +234,7 @@ def _block_bytes(block: Block, overlong: list[Overlong] | None) -> Iterator[byte
             return
     with _open(block, stripped if fifo or local else None, planned=local and not fifo) as handle:
         if block.length is None:
-            pieces = line_pieces(handle)
+            pieces = line_pieces(handle, start=_skipped(handle, block.skip))
         else:
             start = seek_line_start(handle, block.offset)
             stop = block.offset + block.length
@@ -241,6 +247,18 @@ def _block_bytes(block: Block, overlong: list[Overlong] | None) -> Iterator[byte
             yield piece
     if local and not fifo and is_last(block):  # shrank or replaced before the end: failed
         check_path_unchanged(block, stripped)
+
+
+def _skipped(handle: IO[bytes], count: int) -> int:
+    """Read and drop the first ``count`` bytes of a stream (a compressed file's text that an
+    earlier ``--state`` run counted), in pieces of at most ``STREAM_CHUNK``; return ``count``."""
+    left = count
+    while left > 0:
+        dropped = handle.read(min(left, STREAM_CHUNK))
+        if not dropped:
+            raise EOFError(f"ended after {count - left} of the {count} bytes counted before")
+        left -= len(dropped)
+    return count
 
 
 @contextlib.contextmanager

@@ -55,7 +55,9 @@ class Block:
     They make the block's token, and so every task key built on it, change when the file
     changes, so a long-lived ``distributed`` client that still holds the result of an earlier
     run reads the file again. With ``identity`` known, a block is read only up to ``size`` and
-    only from the same file (:mod:`pipeline.ingest.inputs.planned`).
+    only from the same file (:mod:`pipeline.ingest.inputs.planned`). ``skip``: decompressed
+    bytes of a whole compressed file not read again (``--state`` counted them in an earlier
+    run, :mod:`pipeline.ingest.state.plan`); 0 reads it all.
     """
 
     path: str
@@ -65,6 +67,7 @@ class Block:
     size: int | None = None
     mtime_ns: int | None = None
     identity: tuple[int, int] | None = None
+    skip: int = 0
 
 
 def compression_of(path: str) -> str | None:

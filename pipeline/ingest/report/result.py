@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -100,6 +100,18 @@ class IngestResult:
     #: One message per extra output (``--malformed-out``) that could not be written: the report
     #: is still printed, then the CLI prints these and exits 2 (not part of the JSON report).
     output_errors: tuple[str, ...] = ()
+    #: ``--state``: the state to save once the report is out (:meth:`save_state`).
+    pending_state: Any = field(default=None, compare=False, repr=False)
+
+    def save_state(self) -> None:
+        """``--state``: write the state file (after the report) and release its lock."""
+        if self.pending_state is not None:
+            self.pending_state.save()
+
+    def release_state(self) -> None:
+        """``--state``: release its lock without saving (nothing happens once saved)."""
+        if self.pending_state is not None:
+            self.pending_state.release()
 
     @property
     def failed_inputs(self) -> Sequence[FailedInput]:
