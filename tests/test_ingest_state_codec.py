@@ -165,6 +165,7 @@ def test_decoded_partial_gives_the_same_report(
         assert not flags["latency_ms"] and not flags["top_paths"]
         assert not flags["user_agents.unique"] and not flags["user_agents.devices"]
         assert a.agent_summary.unique.sketch is not None
+        assert a.timeline_minutes > 1 and b.timeline_minutes > 1  # coarsened timeline slots
 
 
 @pytest.mark.parametrize("caps", ["default", "tiny"])
@@ -265,7 +266,11 @@ def test_names_keep_nul_and_lone_surrogates() -> None:
 
 def test_encoding_is_deterministic(logs: Path) -> None:
     a, _ = _run(logs, 4)
-    assert encode_partial(a) == encode_partial(a) == encode_partial(round_trip(a))
+    data = encode_partial(a)
+    assert data == encode_partial(a) == encode_partial(round_trip(a))
+    # a standard .npz, which numpy reads without pickle
+    with np.load(io.BytesIO(data[26:]), allow_pickle=False) as archive:
+        assert sorted(archive.files) == sorted(read_npz(data[26:]))
 
 
 def _lines(path: Path, lines: int) -> Partial:
@@ -453,3 +458,52 @@ def test_crafted_manifests_decode_or_raise_state_error(
         del parent[where[-1]]
     arrays["manifest"] = np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8)
     list(_decodes_or_state_error(_framed(write_npz(arrays))))
+
+
+def _sketched(logs: Path) -> bytes:
+    """An encoding whose distinct agents are an HLL sketch (the cap set to 3 for the build)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(distinct_module, "UNIQUE_EXACT_CAP", 3)
+        partial = _read(logs / "small-json.log", "json", None, keep_malformed=False)
+    assert partial.agent_summary.unique.sketch is not None
+    return encode_partial(partial)
+
+
+def _with(data: bytes, **changes: np.ndarray[Any, Any]) -> bytes:
+    """``data`` with some arrays replaced, re-framed with a correct digest."""
+    arrays = read_npz(data[26:])
+    arrays.update(changes)
+    return _framed(write_npz(arrays))
+
+
+def test_inconsistent_tables_are_refused(small_encoded: bytes, logs: Path) -> None:
+    """What a digest cannot catch in a crafted file, the table checks do."""
+    arrays = read_npz(small_encoded[26:])
+    groups = len(decode_partial(small_encoded).latency.groups)
+    offsets = arrays["paths.index.offsets"].copy()
+    offsets[1] = offsets[-1] + 1
+    cases = {
+        "latency: group number out of range": {
+            "latency.gid": np.full_like(arrays["latency.gid"], groups)
+        },
+        "latency: entries of different lengths": {"latency.count": arrays["latency.count"][1:]},
+        "distinct agents: hashes not sorted and unique": {
+            "agents.hashes": arrays["agents.hashes"][::-1].copy()
+        },
+        "string column 'paths.index': offsets go backwards": {"paths.index.offsets": offsets},
+        "frame 'paths': column 'count' has the wrong length": {"paths.0": arrays["paths.0"][1:]},
+        "array 'latency.value' has dtype <i8, not <f8": {
+            "latency.value": arrays["latency.count"].astype(np.int64)
+        },
+        "array 'latency.count' has dtype <f8, not an integer one": {
+            "latency.count": arrays["latency.value"]
+        },
+    }
+    for message, change in cases.items():
+        with pytest.raises(StateError) as caught:
+            decode_partial(_with(small_encoded, **change))
+        assert str(caught.value) == f"encoded partial is invalid: {message}"
+    sketched = _sketched(logs)
+    assert decode_partial(sketched).agent_summary.unique.sketch is not None
+    with pytest.raises(StateError, match=r"^encoded partial is invalid: "):
+        decode_partial(_with(sketched, **{"agents.sketch": np.arange(40, dtype=np.uint8)}))

@@ -36,6 +36,7 @@ from typing import Any, Final
 
 import datasketches
 import numpy as np
+import numpy.typing as npt
 
 from pipeline.errors import StateError
 from pipeline.ingest.aggregate.agents import AgentPartial
@@ -54,6 +55,9 @@ MAGIC: Final[bytes] = b"\x93MOPART\n"
 CODEC_VERSION: Final[int] = 1
 
 _HEADER: Final = struct.Struct(">8sH16s")
+
+#: The narrower types group numbers and counts may be stored in.
+_NARROW: Final[tuple[str, ...]] = ("|u1", "<u2", "<u4")
 
 #: Integer fields of a partial, stored as they are in the manifest.
 _COUNTS: Final[tuple[str, ...]] = (
@@ -188,18 +192,36 @@ def _decoded(archive: bytes) -> Partial:
 
 
 def _put_distributions(writer: Writer, name: str, dist: Distributions) -> Spec:
-    """``groups`` as a frame, ``gid``/``value``/``count`` as arrays."""
-    writer.arrays[f"{name}.gid"] = dist.gid.astype(np.int64, copy=False)
+    """``groups`` as a frame, ``gid``/``value``/``count`` as arrays (group numbers and counts in
+    their narrowest unsigned type: most of a full partial's bytes are these entries)."""
+    writer.arrays[f"{name}.gid"] = _narrow(dist.gid)
     writer.arrays[f"{name}.value"] = dist.value.astype(np.float64, copy=False)
-    writer.arrays[f"{name}.count"] = dist.count.astype(np.int64, copy=False)
+    writer.arrays[f"{name}.count"] = _narrow(dist.count)
     return {"groups": writer.frame(f"{name}.groups", dist.groups)}
+
+
+def _narrow(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``int64`` values as ``uint8``/``uint16``/``uint32`` when they are non-negative and fit."""
+    values = values.astype(np.int64, copy=False)
+    if not len(values) or int(values.min()) < 0:
+        return values
+    narrow = np.min_scalar_type(int(values.max()))
+    return values.astype(narrow) if narrow.str in _NARROW else values
+
+
+def _widened(reader: Reader, name: str) -> npt.NDArray[np.int64]:
+    """A :func:`_narrow` array back as ``int64``."""
+    array = reader.arrays[name]
+    if array.dtype.str not in (*_NARROW, "<i8"):
+        raise ValueError(f"array {name!r} has dtype {array.dtype.str}, not an integer one")
+    return array.astype(np.int64)
 
 
 def _get_distributions(reader: Reader, name: str, spec: Spec) -> Distributions:
     groups = reader.frame(f"{name}.groups", spec["groups"])
-    gid = reader.array(f"{name}.gid", "<i8")
+    gid = _widened(reader, f"{name}.gid")
     value = reader.array(f"{name}.value", "<f8")
-    count = reader.array(f"{name}.count", "<i8")
+    count = _widened(reader, f"{name}.count")
     if not len(gid) == len(value) == len(count):
         raise ValueError(f"{name}: entries of different lengths")
     if len(gid) and (int(gid.min()) < 0 or int(gid.max()) >= len(groups)):
