@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,40 @@ def read_new(
     build_graph: GraphBuilder,
 ) -> tuple[Partial, dict[str, Detection | None], PendingState]:
     """Read the new text of ``files``; the merged total, each file's format, the state to save."""
+    read = read_increment(files, saved, options, settings, build_graph)
+    return read.merged, read.known, PendingState(store, read.saved, dict(read.formats))
+
+
+@dataclass(frozen=True)
+class Increment:
+    """One incremental read (:func:`read_increment`).
+
+    ``merged``: the saved total plus the new lines; ``new``: the new lines alone; ``known``:
+    the format of each file read (resumed files: their cursor's); ``saved``: what to save next
+    (compacted total, next cursors, run count); ``formats``: the formats the next cursors hold,
+    by name.
+    """
+
+    merged: Partial
+    new: Partial
+    known: dict[str, Detection | None]
+    saved: Saved
+    formats: Mapping[str, LogFormat]
+
+
+def read_increment(
+    files: Sequence[str],
+    saved: Saved | None,
+    options: IngestOptions,
+    settings: ExecutionSettings,
+    build_graph: GraphBuilder,
+) -> Increment:
+    """One incremental read: plan the new complete lines of ``files`` after ``saved``'s
+    cursors, compute them with the job's graph and merge them with ``saved``'s total.
+
+    Shared by ``--state`` (:func:`read_new`, one read per run) and ``--follow``
+    (:mod:`pipeline.ingest.follow`, one read per interval, held in memory).
+    """
     cursors = saved.cursors if saved is not None else ()
     plans, used = plan_incremental(files, cursors, options.blocksize)
     known = _formats(plans, options)
@@ -144,12 +178,8 @@ def read_new(
     next_cursors = _next_cursors(plans, formats, at_end, total, cursors, used)
     merged = merge_partials([saved.partial, total]) if saved is not None else total
     runs = (saved.runs if saved is not None else 0) + 1
-    pending = PendingState(
-        store,
-        Saved(_compact(merged), tuple(next_cursors), runs),
-        dict(formats_by_name(next_cursors)),
-    )
-    return merged, known, pending
+    next_saved = Saved(_compact(merged), tuple(next_cursors), runs)
+    return Increment(merged, total, known, next_saved, formats_by_name(next_cursors))
 
 
 def _with_fields(fmt: LogFormat, overrides: tuple[tuple[str, str, str | None], ...]) -> LogFormat:

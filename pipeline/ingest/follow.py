@@ -1,0 +1,163 @@
+"""``ingest --follow``: a live report, a loop of incremental reads held in memory.
+
+The first read covers everything; then every ``--interval`` seconds the new complete lines of
+the inputs are read with the cursor logic of ``--state``
+(:func:`~pipeline.ingest.state.run.read_increment`: grown files, files renamed by a rotation,
+truncated ones (``copytruncate``), new files matching a directory or glob input), merged into
+the running total, and handed to ``on_update`` with a :class:`Tick`. Each interval's new bytes
+go through the same Dask graph as a batch run; in ``process`` mode one worker pool serves the
+whole follow (:func:`~pipeline.engine.execution.shared_pool`), in ``distributed`` mode the
+session's one client.
+
+Ctrl-C, SIGTERM or SIGHUP (a ``KeyboardInterrupt`` here, see
+:mod:`pipeline.engine.interrupts`) end the follow: the report of the last complete interval is
+returned as the final one, and an interval interrupted half-way is dropped whole (its lines are
+read again by the next run with ``--state``: nothing lost, nothing counted twice). With
+``--state`` the state is saved after every interval, atomically, and stays locked for the
+whole follow. With ``--path -`` standard input is read until its end and the report returned.
+
+Between reads the loop sleeps: an idle follow costs a listing and a ``stat`` plus a small read
+of each input per interval.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from pipeline.engine.execution import shared_pool
+from pipeline.engine.settings import ExecutionSettings
+from pipeline.errors import InputError
+from pipeline.ingest.aggregate.partial import Partial, merge_partials
+from pipeline.ingest.detect import Detection
+from pipeline.ingest.formats.presets import LogFormat
+from pipeline.ingest.inputs.files import list_inputs
+from pipeline.ingest.job import build_graph, build_report, run_ingest
+from pipeline.ingest.options import IngestOptions, check_interval
+from pipeline.ingest.report.result import IngestResult
+from pipeline.ingest.state.run import check_state_path, open_state, read_increment
+from pipeline.ingest.state.store import Saved, StateFile
+from pipeline.ingest.stdin import STDIN_PATH
+from pipeline.reporting.outputs import check_outputs
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One interval of a follow.
+
+    ``report``: the report of everything read so far; ``last``: the report of this interval's
+    new lines alone; ``at``: when it was read (UTC); ``seconds``: time since the previous tick
+    (since the start for the first); ``number``: 1 for the first read.
+    """
+
+    report: IngestResult
+    last: IngestResult
+    at: datetime
+    seconds: float
+    number: int
+
+
+#: What the caller does with each interval's report (print it, rewrite a file, redraw a screen).
+OnUpdate = Callable[[Tick], None]
+
+
+def follow_ingest(
+    path: str, settings: ExecutionSettings, options: IngestOptions, on_update: OnUpdate
+) -> IngestResult:
+    """Read ``path`` again every ``options.interval`` seconds until interrupted; return the
+    final report (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        Before anything is read: the interval, the state path, or ``--malformed-out`` (whose
+        records cannot be kept across intervals). A ``KeyboardInterrupt`` before the first
+        interval is complete propagates (there is no report to give).
+    """
+    check_interval(options.interval)
+    if options.malformed_out is not None:
+        raise InputError("--malformed-out cannot be used with --follow")
+    if path == STDIN_PATH:  # a pipe has no offsets: read until its end, then report
+        return run_ingest(path, settings, replace(options, follow=False))
+    if options.state is not None:
+        check_state_path(options.state, path)
+    check_outputs({"--state": options.state}, [path])
+    store: StateFile | None = None
+    saved: Saved | None = None
+    if options.state is not None:
+        store, saved = open_state(options, path)
+    last: IngestResult | None = None
+    try:
+        try:
+            with shared_pool(settings):
+                for tick in _ticks(path, settings, options, saved, store):
+                    last = tick.report
+                    on_update(tick)
+        except KeyboardInterrupt:
+            if last is None:
+                raise
+    finally:
+        if store is not None:
+            store.release()
+    assert last is not None
+    return last
+
+
+def _ticks(
+    path: str,
+    settings: ExecutionSettings,
+    options: IngestOptions,
+    saved: Saved | None,
+    store: StateFile | None,
+) -> Iterator[Tick]:
+    """The intervals, forever: read, report, save the state, sleep until the next one.
+
+    The state is saved when the caller asks for the next tick, i.e. once the tick's report is
+    out, as a ``--state`` run saves it after its report."""
+    known: dict[str, Detection | None] = {}
+    previous = time.monotonic()
+    number = 0
+    while True:
+        started = time.perf_counter()
+        listing = list_inputs(path)
+        read = read_increment(listing.files, saved, options, settings, build_graph)
+        merged, new = replace(read.merged, files=len(listing.files)), read.new
+        if listing.failed:
+            failed = Partial(failed=listing.failed)
+            merged, new = merge_partials([merged, failed]), merge_partials([new, failed])
+        known = _merged_known(known, read.known)
+        report = build_report(merged, known, options, settings, started, read.formats)
+        interval = _interval_report(new, known, options, settings, started, read.formats)
+        now = time.monotonic()
+        number += 1
+        yield Tick(report, interval, datetime.now(timezone.utc), now - previous, number)
+        previous = now
+        saved = read.saved
+        if store is not None:
+            store.save(saved)
+        time.sleep(max(0.0, options.interval - (time.monotonic() - now)))
+
+
+def _merged_known(
+    before: dict[str, Detection | None], read: Mapping[str, Detection | None]
+) -> dict[str, Detection | None]:
+    """The formats known so far: a file's detection is kept when a later read has none."""
+    merged = dict(before)
+    for name, found in read.items():
+        if found is not None or name not in merged:
+            merged[name] = found
+    return merged
+
+
+def _interval_report(
+    new: Partial,
+    known: dict[str, Detection | None],
+    options: IngestOptions,
+    settings: ExecutionSettings,
+    started: float,
+    formats: Mapping[str, LogFormat],
+) -> IngestResult:
+    """The report of one interval's new lines alone (its rate and percentiles)."""
+    return build_report(new, known, options, settings, started, formats)
