@@ -127,7 +127,7 @@ def _ticks(
         if listing.failed:
             failed = Partial(failed=listing.failed)
             merged, new = merge_partials([merged, failed]), merge_partials([new, failed])
-        known = _merged_known(known, read.known)
+        known.update(read.known)  # a file's format: its latest read's
         report = build_report(merged, known, options, settings, started, read.formats)
         interval = _interval_report(new, known, options, settings, started, read.formats)
         now = time.monotonic()
@@ -138,17 +138,6 @@ def _ticks(
         if store is not None:
             store.save(saved)
         time.sleep(max(0.0, options.interval - (time.monotonic() - now)))
-
-
-def _merged_known(
-    before: dict[str, Detection | None], read: Mapping[str, Detection | None]
-) -> dict[str, Detection | None]:
-    """The formats known so far: a file's detection is kept when a later read has none."""
-    merged = dict(before)
-    for name, found in read.items():
-        if found is not None or name not in merged:
-            merged[name] = found
-    return merged
 
 
 def _interval_report(
