@@ -64,8 +64,9 @@ def _rotate(copytruncate: bool, compress: str = "none") -> Step:
 def test_the_final_report_is_a_batch_run_over_every_line_written(
     tmp_path: Path, copytruncate: bool
 ) -> None:
-    """Appends (a half-written line among them), a rotation, more appends: the follow's total
-    equals one batch run over all the lines, and each interval only adds to the previous."""
+    """Appends (a half-written line among them), an idle interval, rotations (the interval
+    right after one has no new text), more appends: the follow's total equals one batch run
+    over all the lines, and each interval only adds to the previous."""
     logs = tmp_path / "logs"
     logs.mkdir()
     log = RotatingLog(logs)
@@ -73,6 +74,7 @@ def test_the_final_report_is_a_batch_run_over_every_line_written(
     steps: list[Step] = [
         _append(25, partial=True),
         _append(10),
+        lambda log: None,  # an idle interval: nothing computed, the same report
         _rotate(copytruncate),
         _append(30),
         _rotate(copytruncate, "compress"),
@@ -88,6 +90,7 @@ def test_the_final_report_is_a_batch_run_over_every_line_written(
         b - a for a, b in itertools.pairwise(counts)
     ]
     assert [tick.number for tick in ticks] == list(range(1, len(ticks) + 1))
+    assert ticks[3].report is ticks[2].report and ticks[3].last.parsed == 0
 
 
 def test_new_files_of_a_glob_are_followed(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ of each input per interval.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -32,7 +32,6 @@ from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
 from pipeline.ingest.aggregate.partial import Partial, merge_partials
 from pipeline.ingest.detect import Detection
-from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.inputs.files import list_inputs
 from pipeline.ingest.job import build_graph, build_report, run_ingest
 from pipeline.ingest.options import IngestOptions, check_interval
@@ -119,34 +118,35 @@ def _ticks(
     known: dict[str, Detection | None] = {}
     previous = time.monotonic()
     number = 0
+    last: Tick | None = None
+    idle: IngestResult | None = None  # the report of an interval with nothing new
     while True:
         started = time.perf_counter()
         listing = list_inputs(path)
-        read = read_increment(listing.files, saved, options, settings, build_graph)
-        merged, new = replace(read.merged, files=len(listing.files)), read.new
-        if listing.failed:
-            failed = Partial(failed=listing.failed)
-            merged, new = merge_partials([merged, failed]), merge_partials([new, failed])
+        read = read_increment(
+            listing.files, saved, options, settings, build_graph, skip_empty=last is not None
+        )
         known.update(read.known)  # a file's format: its latest read's
-        report = build_report(merged, known, options, settings, started, read.formats)
-        interval = _interval_report(new, known, options, settings, started, read.formats)
+        quiet = read.nothing_new and not listing.failed and last is not None
+        if quiet and last is not None and not last.report.failed:
+            # nothing new: the same report (an idle interval costs the planning alone)
+            report = last.report
+            idle = idle or build_report(Partial(), known, options, settings, started, {})
+            interval = idle
+        else:
+            merged = replace(read.merged, files=len(listing.files))
+            new = read.new if read.new is not None else Partial()
+            if listing.failed:
+                failed = Partial(failed=listing.failed)
+                merged, new = merge_partials([merged, failed]), merge_partials([new, failed])
+            report = build_report(merged, known, options, settings, started, read.formats)
+            interval = build_report(new, known, options, settings, started, read.formats)
         now = time.monotonic()
         number += 1
-        yield Tick(report, interval, datetime.now(timezone.utc), now - previous, number)
+        last = Tick(report, interval, datetime.now(timezone.utc), now - previous, number)
+        yield last
         previous = now
         saved = read.saved
         if store is not None:
             store.save(saved)
         time.sleep(max(0.0, options.interval - (time.monotonic() - now)))
-
-
-def _interval_report(
-    new: Partial,
-    known: dict[str, Detection | None],
-    options: IngestOptions,
-    settings: ExecutionSettings,
-    started: float,
-    formats: Mapping[str, LogFormat],
-) -> IngestResult:
-    """The report of one interval's new lines alone (its rate and percentiles)."""
-    return build_report(new, known, options, settings, started, formats)

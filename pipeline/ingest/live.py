@@ -138,28 +138,40 @@ class LiveOutput:
         self.render_html = render_html
         self.render_text = render_text
         self.stream = stream if stream is not None else sys.stdout
+        self._last: tuple[IngestResult, str] | None = None
         self.terminal = output is None and output_format == "text" and self.stream.isatty()
 
     def __call__(self, tick: Tick) -> None:
         if self.format == "json" and self.output is None:
-            self._write(render_json_line(tick.report))
+            self._write(self._rendered(tick.report, render_json_line))
         elif self.format == "json":
-            assert self.output is not None
-            with atomic_text(self.output, what="report") as handle:
-                handle.write(render_json(tick.report))
+            self._rewrite(tick.report, render_json)
         elif self.format == "html":
-            assert self.output is not None
-            page = with_refresh(self.render_html(tick.report), self.interval)
-            with atomic_text(self.output, what="report") as handle:
-                handle.write(page)
+            self._rewrite(
+                tick.report, lambda result: with_refresh(self.render_html(result), self.interval)
+            )
         elif self.terminal:
             size = shutil.get_terminal_size()
             self._write(screen(tick, size.columns, size.lines))
         elif self.output is None:
             self._write(interval_line(tick))
         else:
-            with atomic_text(self.output, what="report") as handle:
-                handle.write(self.render_text(tick.report))
+            self._rewrite(tick.report, self.render_text)
+
+    def _rendered(self, report: IngestResult, render: Callable[[IngestResult], str]) -> str:
+        """``render(report)``, rendered once for the same report (an idle follow repeats it)."""
+        if self._last is None or self._last[0] is not report:
+            self._last = (report, render(report))
+        return self._last[1]
+
+    def _rewrite(self, report: IngestResult, render: Callable[[IngestResult], str]) -> None:
+        """``--output FILE`` rewritten atomically, unless the report is the one already there."""
+        assert self.output is not None
+        if self._last is not None and self._last[0] is report:
+            return
+        text = self._rendered(report, render)
+        with atomic_text(self.output, what="report") as handle:
+            handle.write(text)
 
     def clear(self) -> None:
         """Before the final report on a terminal: the live screen is wiped."""

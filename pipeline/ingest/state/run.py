@@ -122,17 +122,19 @@ def read_new(
 class Increment:
     """One incremental read (:func:`read_increment`).
 
-    ``merged``: the saved total plus the new lines; ``new``: the new lines alone; ``known``:
+    ``merged``: the saved total plus the new lines; ``new``: the new lines alone (None when
+    ``nothing_new``); ``known``:
     the format of each file read (resumed files: their cursor's); ``saved``: what to save next
     (compacted total, next cursors, run count); ``formats``: the formats the next cursors hold,
     by name.
     """
 
     merged: Partial
-    new: Partial
+    new: Partial | None
     known: dict[str, Detection | None]
     saved: Saved
     formats: Mapping[str, LogFormat]
+    nothing_new: bool = False
 
 
 def read_increment(
@@ -141,6 +143,8 @@ def read_increment(
     options: IngestOptions,
     settings: ExecutionSettings,
     build_graph: GraphBuilder,
+    *,
+    skip_empty: bool = False,
 ) -> Increment:
     """One incremental read: plan the new complete lines of ``files`` after ``saved``'s
     cursors, compute them with the job's graph and merge them with ``saved``'s total.
@@ -156,6 +160,13 @@ def read_increment(
         name: _with_fields(found.format, overrides) for name, found in known.items() if found
     }
     tasks = plan_tasks(plans, options.blocksize)
+    if skip_empty and saved is not None and not tasks:
+        # saved.partial stands for the empty run total: it has no failures, so no file is unread
+        next_cursors = _next_cursors(plans, formats, {}, saved.partial, cursors, used)
+        next_saved = Saved(saved.partial, tuple(next_cursors), saved.runs + 1)
+        return Increment(
+            saved.partial, None, known, next_saved, formats_by_name(next_cursors), True
+        )
     if formats and options.filters.by_time and not any(f.has_time for f in formats.values()):
         names = ", ".join(sorted({fmt.name for fmt in formats.values()}))
         raise StateError(f"--since/--until need a time field; no input's format has one ({names})")
@@ -201,7 +212,8 @@ def _formats(plans: Sequence[FilePlan], options: IngestOptions) -> dict[str, Det
             detect.append(plan.path)
         else:
             known[plan.path] = None
-    known.update(zip(detect, detect_formats(detect), strict=True))
+    if detect:  # detect_formats compiles every preset first, even for no file
+        known.update(zip(detect, detect_formats(detect), strict=True))
     return known
 
 
