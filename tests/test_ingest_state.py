@@ -10,13 +10,18 @@ resumed W3C file keeps its ``#Fields``, a gone file keeps its counts and is name
 
 from __future__ import annotations
 
+import gzip
 import logging
+import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.ingest.aggregate import limits
+from pipeline.ingest.aggregate.distribution import Spec
 from tests.conftest import examples
 from tests.state_helpers import (
     RotatingLog,
@@ -86,7 +91,7 @@ def test_each_rotation_kind_between_runs_equals_one_full_run(
 
 
 @settings(
-    max_examples=examples(20),
+    max_examples=examples(15),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -171,3 +176,114 @@ def test_a_gone_file_keeps_its_counts_and_is_named_once(
         f"--state: {logs / 'access.log.1'} is gone and no input continues it; its counts "
         "are kept (does --path cover its rotated names?)"
     ]
+
+
+@pytest.mark.parametrize(("kept", "longer"), [(50, True), (55, False)])
+def test_a_file_rewritten_with_the_same_start_is_read_from_its_start(
+    tmp_path: Path, kept: int, longer: bool
+) -> None:
+    """Same first 4 KiB, other text before the offset (longer, or shorter than the offset):
+    rewritten, so every line of it is new."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    before = "".join(line(n) for n in range(60))
+    after = "".join(line(n) for n in range(kept))
+    if longer:
+        after += "".join(line(n) for n in range(1000, 1060))
+    assert before[:4096] == after[:4096]
+    (logs / "access.log").write_text(before)
+    run_report(str(logs), state=state)
+    with open(logs / "access.log", "r+") as handle:  # in place: same inode
+        handle.truncate(0)
+        handle.write(after)
+    incremental = run_report(str(logs), state=state)
+    full = run_report(write_reference([before, after], tmp_path / "all.log"))
+    assert incremental["lines"]["total"] == 60 + after.count("\n")
+    assert_same_report(incremental, full)
+
+
+def test_the_report_counts_every_input_file_of_the_run(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    (logs / "access.log.1").write_text(line(0))
+    (logs / "access.log").write_text(line(1))
+    run_report(str(logs), state=state)
+    with open(logs / "access.log", "a") as handle:
+        handle.write(line(2))
+    second = run_report(str(logs), state=state)
+    assert second["inputs"]["files"] == 2  # one with new lines, one without
+    assert second["lines"]["total"] == 3
+
+
+def test_malformed_out_gets_the_new_malformed_lines_only(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state, out = str(tmp_path / "s.state"), tmp_path / "bad.txt"
+    (logs / "access.log").write_text(line(0) + "first bad\n")
+    run_report(str(logs), state=state, malformed_out=str(out))
+    with open(logs / "access.log", "a") as handle:
+        handle.write("second bad\n" + line(1))
+    second = run_report(str(logs), state=state, malformed_out=str(out))
+    assert second["lines"]["malformed"] == 2
+    assert out.read_text() == f"{logs / 'access.log'}\tsecond bad\n"
+
+
+def _default_line(number: int) -> str:
+    """A line of the project's grammar: 13 raw paths, many distinct latencies."""
+    status = (200, 200, 301, 404, 500)[number % 5]
+    return (
+        f"[GET] /items/{number * 7 % 13}, status={status}, "
+        f"time={number * 31 % 97}.{number % 10}ms user-agent=curl/{number % 5}\n"
+    )
+
+
+def test_past_the_caps_approximate_figures_stay_within_their_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny caps: the sketched latencies and the capped top lists of the incremental report
+    are flagged, and each top-path count is within its stated bound of the true count."""
+    monkeypatch.setattr(limits, "LATENCY", Spec(("method", "status_class"), 4, 0.01))
+    monkeypatch.setattr(limits, "PATHS", 3)
+    monkeypatch.setattr(limits, "ERROR_PATHS", 3)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    written: list[str] = []
+    for count, rotate in ((300, False), (200, True), (100, False)):
+        new = [_default_line(len(written) + i) for i in range(count)]
+        written.extend(new)
+        with open(logs / "access.log", "a") as handle:
+            handle.write("".join(new))
+        if rotate:
+            (logs / "access.log").rename(logs / "access.log.1")
+        run_report(str(logs), state=state, raw_paths=True)
+    incremental = run_report(str(logs), state=state, raw_paths=True)
+    full = run_report(write_reference(written, tmp_path / "all.log"), raw_paths=True)
+    assert not incremental["exact"]["top_paths"] and not incremental["exact"]["latency_ms"]
+    for key in ("requests", "latency_ms", "latency_by_method", "timeline", "user_agents"):
+        assert incremental.get(key) == full.get(key), key
+    truth = Counter(text.split(",")[0].split()[1] for text in written)
+    for row in incremental["top_paths"]:
+        assert row["count"] <= truth[row["path"]] <= row["count"] + row["count_error"], row
+    for key, exact in incremental["exact"].items():
+        assert not exact or full["exact"][key], key
+
+
+def test_a_file_being_compressed_is_counted_once(tmp_path: Path) -> None:
+    """A run between gzip writing access.log.1.gz and deleting access.log.1 sees both."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    state = str(tmp_path / "s.state")
+    log = RotatingLog(logs)
+    log.append(20)
+    log.rotate_once(copytruncate=False, compress="none", dateext=False)
+    log.append(5)
+    plain, packed = logs / "access.log.1", logs / "access.log.1.gz"
+    with open(plain, "rb") as source, gzip.open(packed, "wb") as target:
+        shutil.copyfileobj(source, target)
+    during = run_report(str(logs), state=state)  # both names: the plain one is read
+    plain.unlink()
+    after = run_report(str(logs), state=state)  # the .gz continues its cursor
+    assert during["lines"]["total"] == after["lines"]["total"] == 25

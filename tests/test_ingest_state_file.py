@@ -230,3 +230,26 @@ def test_a_crafted_cursor_format_is_refused(logs: Path, tmp_path: Path) -> None:
     code, _, err = _run("--path", str(logs), "--state", str(state))
     assert code == 2
     assert err.startswith(f"Error: --state {state} is corrupt (a cursor is malformed")
+
+
+def test_the_state_and_the_report_cannot_be_one_file(logs: Path, tmp_path: Path) -> None:
+    state = tmp_path / "s.state"
+    code, _, err = _run("--path", str(logs), "--state", str(state), "--output", str(state))
+    assert code == 2
+    assert err == (
+        f"Error: --output and --state are the same file: {state}; give each output its own file\n"
+    )
+    assert not state.exists()
+
+
+def test_a_temporary_file_left_by_a_killed_save_is_removed(logs: Path, tmp_path: Path) -> None:
+    state = _saved(logs, tmp_path)
+    (tmp_path / ".s.state.0badcafe.tmp").write_bytes(b"half a state")  # what SIGKILL leaves
+    (tmp_path / ".other.0badcafe.tmp").write_bytes(b"not ours")
+    assert _run("--path", str(logs), "--state", str(state))[0] == 0
+    assert sorted(os.listdir(tmp_path)) == [
+        ".other.0badcafe.tmp",
+        ".s.state.lock",
+        "logs",
+        "s.state",
+    ]

@@ -103,3 +103,10 @@ def test_sigkill_at_random_points_then_a_rerun_equals_a_full_run(tmp_path: Path)
     full = run_report(write_reference(log.written, tmp_path / "all.log"))
     assert killed >= 1
     assert_same_report(incremental, full)
+    assert sorted(os.listdir(tmp_path)) == [
+        ".s.state.lock",
+        "all.log",
+        "logs",
+        "report.json",
+        "s.state",
+    ]

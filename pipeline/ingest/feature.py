@@ -173,6 +173,7 @@ FEATURE = register(
                 "(through log rotation), report the total of all runs and save it back to FILE "
                 "after the report. Keep FILE outside --path.",
                 metavar="FILE",
+                output=True,
             ),
             FeatureOption(
                 "follow",

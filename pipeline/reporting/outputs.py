@@ -61,6 +61,11 @@ _MAX_LINKS: Final[int] = 40
 #: Outputs already warned about as lying inside an input directory (one WARNING per process).
 _WARNED: set[str] = set()
 
+#: Outputs refused, not only warned about, inside an input directory even before they exist:
+#: the run reads them back next time (``ingest --state``), and the next walk of the directory
+#: would read them as a log.
+REFUSED_INSIDE_INPUTS: Final[frozenset[str]] = frozenset({"--state"})
+
 
 def is_direct_target(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` must be written in place: it exists and is not a regular file, or it
@@ -297,6 +302,11 @@ def _check_not_input(label: str, path: str, source: str, from_stdin: bool = Fals
             raise OutputError(
                 f"{label} {shown} is one of the inputs (inside --path {escape_text(source)}); "
                 f"{_refusal(label)}"
+            )
+        if label in REFUSED_INSIDE_INPUTS:
+            raise OutputError(
+                f"{label} {shown} is inside the input directory {escape_text(source)}: a later "
+                "run would read it as a log; put it elsewhere"
             )
         if real in _WARNED:  # the CLI and then the job check the same output: warn once
             return

@@ -8,7 +8,8 @@ for a compressed file), a fingerprint of the :data:`TAIL_BYTES` just before that
 log format in force there (for W3C, the ``#Fields`` directives live in the format's options:
 :mod:`pipeline.ingest.parsing.w3c_state`), so a resumed tail is never detected again.
 
-A later run finds, for every input file, the cursor it continues (:func:`match_cursors`):
+A later run finds, for every input file, the cursor it continues (:class:`HeadIndex`, then
+:func:`~pipeline.ingest.state.plan.plan_incremental`):
 
 * the file's first ``head_length`` bytes must hash to the cursor's head, and its text must
   still reach ``offset`` with the same bytes just before it (:func:`tail_matches`); otherwise
@@ -23,13 +24,13 @@ the first time it is missed), then dropped.
 
 >>> head = head_fingerprint(b"GET /a 200\\n")
 >>> head.length, len(head.digest)
-(11, 32)
+(11, 64)
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -207,35 +208,41 @@ class Seen:
         return (self.device, self.inode)
 
 
-def head_matches(cursor: Cursor, seen: Seen) -> bool:
-    """The file's first ``cursor.head.length`` bytes hash to the cursor's head."""
-    if len(seen.head) < cursor.head.length:
-        return False
-    return head_fingerprint(seen.head[: cursor.head.length]) == cursor.head
+class HeadIndex:
+    """The cursors by the length and digest of their head, so that matching a file costs one
+    hash per distinct head length (one for every file past 4 KiB), not one per cursor.
+
+    >>> head, tail = head_fingerprint(b"ab"), tail_fingerprint(b"ab")
+    >>> cursor = Cursor("a", 1, 2, 3, 4, False, head, 2, tail, None)
+    >>> seen = Seen("b", 1, 9, 5, 6, False, b"abcde")
+    >>> HeadIndex([cursor]).candidates(seen)
+    [0]
+    """
+
+    def __init__(self, cursors: Sequence[Cursor]) -> None:
+        self.cursors = cursors
+        self._by_length: dict[int, dict[str, list[int]]] = {}
+        for index, cursor in enumerate(cursors):
+            by_digest = self._by_length.setdefault(cursor.head.length, {})
+            by_digest.setdefault(cursor.head.digest, []).append(index)
+
+    def candidates(self, seen: Seen) -> list[int]:
+        """Indexes of the cursors whose head matches ``seen``: the one at its device and inode
+        first, then the others by decreasing offset (the longest counted text first)."""
+        found: list[int] = []
+        for length, by_digest in self._by_length.items():
+            if length <= len(seen.head):
+                found.extend(by_digest.get(head_fingerprint(seen.head[:length]).digest, ()))
+        cursors = self.cursors
+        return sorted(
+            found,
+            key=lambda i: (cursors[i].identity != seen.identity, -max(cursors[i].offset, 0), i),
+        )
 
 
-def unchanged_compressed(cursor: Cursor, seen: Seen) -> bool:
-    """A compressed file read whole before, still the same file (same inode, size and time):
-    nothing in it is new, and it need not be decompressed again."""
-    return (
-        cursor.compressed
-        and seen.compressed
-        and cursor.inode == seen.inode
-        and cursor.size == seen.size
-        and cursor.mtime_ns == seen.mtime_ns
-    )
-
-
-def candidates(seen: Seen, cursors: Sequence[Cursor]) -> list[int]:
-    """Indexes of the cursors whose head matches ``seen``: the one at its device and inode
-    first, then the others by decreasing offset (the longest counted text first)."""
-    found = [i for i, cursor in enumerate(cursors) if head_matches(cursor, seen)]
-    return sorted(
-        found, key=lambda i: (cursors[i].identity != seen.identity, -max(cursors[i].offset, 0))
-    )
-
-
-def age_unmatched(cursors: Sequence[Cursor], matched: set[int], warn: Any) -> list[Cursor]:
+def age_unmatched(
+    cursors: Sequence[Cursor], matched: set[int], warn: Callable[[str], None]
+) -> list[Cursor]:
     """The cursors no input matched this run, one run older; those missed more than
     :data:`RETENTION_RUNS` runs are dropped. ``warn(path)`` is called for a cursor missed for
     the first time."""

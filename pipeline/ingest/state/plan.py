@@ -2,7 +2,7 @@
 
 For every input file the client looks at its start, its size and, for a plain file, where its
 last complete line ends (:func:`look`), then finds the cursor it continues
-(:func:`~pipeline.ingest.state.cursors.candidates`) and plans (:func:`plan_incremental`):
+(:class:`~pipeline.ingest.state.cursors.HeadIndex`) and plans (:func:`plan_incremental`):
 
 * a plain file: blocks over ``[start, end)``, where ``start`` is the cursor's offset (a line
   start) or 0, and ``end`` the end of its last complete line when planned: a last line without
@@ -36,11 +36,10 @@ from pipeline.ingest.state.cursors import (
     HEAD_BYTES,
     TAIL_BYTES,
     Cursor,
+    HeadIndex,
     Seen,
-    candidates,
     head_fingerprint,
     tail_fingerprint,
-    unchanged_compressed,
 )
 
 #: Bytes read at a time when looking backwards for a file's last line break, or when
@@ -188,10 +187,22 @@ def _continues(seen: Seen, end: int, cursor: Cursor) -> bool:
 def plan_incremental(
     files: Sequence[str], cursors: Sequence[Cursor], blocksize: int
 ) -> tuple[list[FilePlan], set[int]]:
-    """A :class:`FilePlan` per input file, and the indexes of the cursors matched."""
+    """A :class:`FilePlan` per input file, and the indexes of the cursors matched.
+
+    A compressed file whose uncompressed name is an input too (``access.log.2.gz`` beside
+    ``access.log.2``) is being compressed, or is a copy: its text is the other file's, so it
+    is read, and gets a cursor, only once the other is gone (gzip writes the ``.gz``, then
+    deletes the original: a run between the two would count the lines twice).
+    """
     plans: list[FilePlan] = []
     used: set[int] = set()
+    heads = HeadIndex(cursors)
+    names = set(files)
     for path in files:
+        compression = compression_of(path)
+        if compression is not None and os.path.splitext(path)[0] in names:
+            plans.append(FilePlan(path, (), None, None, None))
+            continue
         looked = look(path)
         if looked is None:  # not a regular local file: read whole, every time, no cursor
             plans.append(
@@ -200,7 +211,7 @@ def plan_incremental(
             continue
         seen, end = looked
         resumed, skip_all, more = None, False, True
-        for index in candidates(seen, cursors):
+        for index in heads.candidates(seen):
             cursor = cursors[index]
             if index in used or not _continues(seen, end, cursor):
                 continue
@@ -208,7 +219,7 @@ def plan_incremental(
                 reaches, more = _compressed_reaches(seen, cursor)
                 if not reaches:
                     continue
-            skip_all = unchanged_compressed(cursor, seen) or (seen.compressed and cursor.offset < 0)
+            skip_all = seen.compressed and cursor.offset < 0  # the same compressed file
             resumed = cursor
             used.add(index)
             break

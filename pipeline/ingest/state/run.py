@@ -23,7 +23,7 @@ import dask
 
 from pipeline.engine.execution import compute
 from pipeline.engine.settings import ExecutionSettings
-from pipeline.errors import StateError
+from pipeline.errors import InputError, StateError
 from pipeline.ingest.aggregate.partial import FileReport, Partial, merge_partials
 from pipeline.ingest.detect import Detection, detect_formats
 from pipeline.ingest.formats.presets import LogFormat
@@ -169,7 +169,7 @@ def read_increment(
         )
     if formats and options.filters.by_time and not any(f.has_time for f in formats.values()):
         names = ", ".join(sorted({fmt.name for fmt in formats.values()}))
-        raise StateError(f"--since/--until need a time field; no input's format has one ({names})")
+        raise InputError(f"--since/--until need a time field; no input's format has one ({names})")
     all_formats: dict[str, LogFormat | None] = {plan.path: formats.get(plan.path) for plan in plans}
     graph = build_graph(
         all_formats,
@@ -186,6 +186,7 @@ def read_increment(
     ]
     ends = dask.delayed(_ends, pure=True)(w3c)
     total, at_end = compute(graph, ends, settings=settings)
+    total = replace(total, files=len(plans))  # every input, also those with nothing new
     next_cursors = _next_cursors(plans, formats, at_end, total, cursors, used)
     merged = merge_partials([saved.partial, total]) if saved is not None else total
     runs = (saved.runs if saved is not None else 0) + 1

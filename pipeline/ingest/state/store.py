@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -148,6 +149,15 @@ class StateFile:
                 ) from exc
             raise StateError(f"cannot lock --state {self.shown}: {exc.strerror}") from exc
         self._lock = descriptor
+        self._remove_stale_temporaries()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Remove the temporary files of earlier runs killed while saving (SIGKILL): with the
+        lock held, no other run is writing one."""
+        directory, name = os.path.split(os.path.realpath(self.path))
+        for stale in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(name)}.*.tmp")):
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
 
     def release(self) -> None:
         """Let the next run in (the lock file stays: removing it would race with a waiter)."""
