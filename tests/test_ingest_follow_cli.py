@@ -235,3 +235,39 @@ def test_the_live_screen_under_a_pseudo_terminal(tmp_path: Path) -> None:
         assert "requests 3" in shown and "5xx 3" in shown
         assert "\x1b[2J" not in shown and "\\x1b[2Jevil" in shown
     assert final.startswith("\x1b[J") and "Ingest report" in final
+
+
+@pytest.mark.subprocess
+def test_standard_input_is_reported_as_it_comes_until_its_end(tmp_path: Path) -> None:
+    """``--path -``: lines written to the pipe appear in the next interval's report while the
+    writer stays open; at its end the final report (a batch run over all the lines) and exit 0."""
+    log = RotatingLog(tmp_path)
+    process = subprocess.Popen(
+        [*CLI, "--path", "-", "--format", "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        lines = JsonLines(process.stdout)
+        for count in (12, 30):
+            start = len(log.written)
+            log.append(count)
+            process.stdin.write("".join(log.written[start:]))
+            process.stdin.flush()
+            lines.until_total(len(log.written))
+        process.stdin.write(log.written[0])  # one more line, then the end
+        process.stdin.close()
+        process.wait(timeout=30)
+        rest = process.stdout.read()
+        err = process.stderr.read() if process.stderr is not None else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    final = json.loads(rest.splitlines()[-1])
+    reference = write_reference([*log.written, log.written[0]], tmp_path / "all.log")
+    assert_same_report(final, run_report(reference))

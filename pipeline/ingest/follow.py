@@ -14,7 +14,8 @@ Ctrl-C, SIGTERM or SIGHUP (a ``KeyboardInterrupt`` here, see
 returned as the final one, and an interval interrupted half-way is dropped whole (its lines are
 read again by the next run with ``--state``: nothing lost, nothing counted twice). With
 ``--state`` the state is saved after every interval, atomically, and stays locked for the
-whole follow. With ``--path -`` standard input is read until its end and the report returned.
+whole follow. With ``--path -`` standard input is read as it comes (:func:`follow_stdin`),
+until its end.
 
 Between reads the loop sleeps: an idle follow costs a listing and a ``stat`` plus a small read
 of each input per interval.
@@ -22,23 +23,33 @@ of each input per interval.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import IO, Any
 
 from pipeline.engine.execution import shared_pool
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
-from pipeline.ingest.aggregate.partial import Partial, merge_partials
+from pipeline.ingest.aggregate.partial import Partial, merge_file, merge_partials
 from pipeline.ingest.detect import Detection
 from pipeline.ingest.inputs.files import list_inputs
-from pipeline.ingest.job import build_graph, build_report, run_ingest
+from pipeline.ingest.job import build_graph, build_report
 from pipeline.ingest.options import IngestOptions, check_interval
 from pipeline.ingest.report.result import IngestResult
 from pipeline.ingest.state.run import check_state_path, open_state, read_increment
 from pipeline.ingest.state.store import Saved, StateFile
-from pipeline.ingest.stdin import STDIN_PATH
+from pipeline.ingest.stdin import (
+    BATCH_PER_WORKER,
+    STDIN_NAME,
+    STDIN_PATH,
+    StdinCounter,
+    live_pieces,
+    open_stdin,
+)
 from pipeline.reporting.outputs import check_outputs
 
 
@@ -78,8 +89,8 @@ def follow_ingest(
     check_interval(options.interval)
     if options.malformed_out is not None:
         raise InputError("--malformed-out cannot be used with --follow")
-    if path == STDIN_PATH:  # a pipe has no offsets: read until its end, then report
-        return run_ingest(path, settings, replace(options, follow=False))
+    if path == STDIN_PATH:
+        return follow_stdin(settings, options, on_update)
     if options.state is not None:
         check_state_path(options.state, path)
     check_outputs({"--state": options.state}, [path])
@@ -150,3 +161,71 @@ def _ticks(
         if store is not None:
             store.save(saved)
         time.sleep(max(0.0, options.interval - (time.monotonic() - now)))
+
+
+def follow_stdin(
+    settings: ExecutionSettings, options: IngestOptions, on_update: OnUpdate
+) -> IngestResult:
+    """``--follow --path -``: standard input read as it comes (a reader thread hands complete
+    lines over, at most a few batches ahead), added every interval, until its end; the final
+    report is returned (not given to ``on_update``)."""
+    stream = open_stdin()
+    batch = BATCH_PER_WORKER * settings.effective_workers
+    arrived: queue.Queue[Any] = queue.Queue(maxsize=2 * batch)  # bounds memory
+    reader = threading.Thread(
+        target=_read_stdin, args=(stream, options.blocksize, arrived), daemon=True
+    )
+    reader.start()
+    counter = StdinCounter(
+        settings, False, options.fixed_format, options.filters, options.raw_paths, options.overrides
+    )
+    last: IngestResult | None = None
+    previous, number, ended, error = time.monotonic(), 0, False, None
+    try:
+        with shared_pool(settings):
+            while not ended:
+                started, news = time.perf_counter(), []
+                deadline = time.monotonic() + options.interval
+                chunk: list[Any] = []
+                while not ended:
+                    try:
+                        item = arrived.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    if item is None or isinstance(item, BaseException):
+                        ended, error = True, item
+                    else:
+                        chunk.append(item)
+                    if chunk and (ended or len(chunk) >= batch):
+                        news.append(counter.add(chunk))
+                        chunk = []
+                if chunk:
+                    news.append(counter.add(chunk))
+                total, detection = counter.result() if error is None else counter.failed(error)
+                known: dict[str, Detection | None] = {STDIN_NAME: detection}
+                last = build_report(total, known, options, settings, started, {})
+                if ended:
+                    break
+                new = merge_partials(news) if news else Partial()
+                new = merge_file([new], STDIN_NAME, detection.format.name)
+                interval = build_report(new, known, options, settings, started, {})
+                now = time.monotonic()
+                number += 1
+                on_update(Tick(last, interval, datetime.now(timezone.utc), now - previous, number))
+                previous = now
+    except KeyboardInterrupt:
+        if last is None:
+            raise
+    assert last is not None
+    return last
+
+
+def _read_stdin(stream: IO[bytes], blocksize: int, arrived: queue.Queue[Any]) -> None:
+    """The reader thread: pieces of complete lines as they come, then None (or the error)."""
+    try:
+        for piece in live_pieces(stream, blocksize):
+            arrived.put(piece)
+    except Exception as exc:  # handed to the follow, which reports it as a failed input
+        arrived.put(exc)
+        return
+    arrived.put(None)
