@@ -271,3 +271,25 @@ def test_standard_input_is_reported_as_it_comes_until_its_end(tmp_path: Path) ->
     final = json.loads(rest.splitlines()[-1])
     reference = write_reference([*log.written, log.written[0]], tmp_path / "all.log")
     assert_same_report(final, run_report(reference))
+
+
+@pytest.mark.subprocess
+def test_a_failed_input_makes_the_final_exit_code_3(tmp_path: Path) -> None:
+    """A corrupt compressed file among the inputs: named in every report, exit 3 at the end."""
+    RotatingLog(tmp_path).append(4)
+    (tmp_path / "broken.log.gz").write_bytes(b"\x1f\x8b not gzip at all")
+    process = _start(["--path", str(tmp_path), "--format", "json"], "failed")
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 3, err
+    final = json.loads(rest.splitlines()[-1])
+    for report in (first, final):
+        assert [f["path"] for f in report["inputs"]["failed"]] == [str(tmp_path / "broken.log.gz")]
+        assert report["requests"]["total"] == 4
