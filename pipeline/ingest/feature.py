@@ -182,8 +182,9 @@ FEATURE = register(
                 "Keep reading: every --interval, add the new complete lines of the inputs "
                 "(through rotation; new files of a directory or glob) and emit the report again "
                 "(json: one line each; text: a live screen on a terminal, else one line each; "
-                "html: --output FILE, reloading itself). Ctrl-C or SIGTERM writes the final "
-                "report and exits 0. With --state, the state is saved every interval.",
+                "html: --output FILE, reloading itself). Ctrl-C or SIGTERM (or the end of "
+                "--path -) writes the final report and exits 0. With --state, the state is saved "
+                "every interval.",
             ),
             FeatureOption(
                 "interval",
