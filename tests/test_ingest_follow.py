@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
 from pipeline.ingest import follow as follow_module
 from pipeline.ingest.follow import Tick, follow_ingest
+from pipeline.ingest.live import _signals_held, with_refresh
 from pipeline.ingest.options import IngestOptions
 from pipeline.reporting.text import render_json
 from tests.state_helpers import RotatingLog, assert_same_report, run_report, write_reference
@@ -176,3 +179,19 @@ def test_follow_usage_errors_exit_2_with_one_line(
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [message]
     assert result.stdout == ""
+
+
+def test_a_signal_waits_until_the_interval_report_is_written() -> None:
+    """Ctrl-C while a line is written is delivered once it is out (never a cut JSON line)."""
+    written = []
+    with pytest.raises(KeyboardInterrupt), _signals_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        written.append("the whole line")
+    assert written == ["the whole line"]
+
+
+def test_the_page_reloads_itself_every_interval_in_whole_seconds() -> None:
+    page = "<!DOCTYPE html><html><head><title>t</title></head><body></body></html>"
+    refreshed = with_refresh(page, 0.2)
+    assert refreshed == page.replace("<head>", '<head><meta http-equiv="refresh" content="1">', 1)
+    assert '<meta http-equiv="refresh" content="3">' in with_refresh(page, 2.5)

@@ -16,10 +16,14 @@ Everything taken from the input (paths) goes through
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import shutil
+import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -170,7 +174,7 @@ class LiveOutput:
         if self._last is not None and self._last[0] is report:
             return
         text = self._rendered(report, render)
-        with atomic_text(self.output, what="report") as handle:
+        with _signals_held(), atomic_text(self.output, what="report") as handle:
             handle.write(text)
 
     def clear(self) -> None:
@@ -179,5 +183,37 @@ class LiveOutput:
             self._write(HOME + CLEAR_BELOW)
 
     def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
+        with _signals_held():  # a line or a screen goes out whole, then Ctrl-C ends the follow
+            self.stream.write(text)
+            self.stream.flush()
+
+
+#: The signals that end a follow (:mod:`pipeline.engine.interrupts`).
+_ENDING: Final[frozenset[int]] = frozenset(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP while an interval's report is written, so a signal never
+    cuts a JSON line in two before the final one: their handlers are swapped for one that
+    notes the signal, which is sent again once the handlers are back. (Blocking the signals
+    would not do: Dask's threads do not block them, and a signal delivered to one of them still
+    runs the handler in the main thread.) Main thread only; elsewhere nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def note(number: int, frame: object) -> None:
+        pending.append(number)
+
+    previous = {number: signal.signal(number, note) for number in _ENDING}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if pending:
+            os.kill(os.getpid(), pending[0])
