@@ -180,6 +180,7 @@ def follow_stdin(
         settings, False, options.fixed_format, options.filters, options.raw_paths, options.overrides
     )
     last: IngestResult | None = None
+    idle: IngestResult | None = None  # the report of an interval in which nothing arrived
     previous, number, ended, error = time.monotonic(), 0, False, None
     try:
         with shared_pool(settings):
@@ -201,14 +202,16 @@ def follow_stdin(
                         chunk = []
                 if chunk:
                     news.append(counter.add(chunk))
-                total, detection = counter.result() if error is None else counter.failed(error)
-                known: dict[str, Detection | None] = {STDIN_NAME: detection}
-                last = build_report(total, known, options, settings, started, {})
+                if news or ended or last is None:
+                    last, interval = _stdin_reports(
+                        counter, error, news, options, settings, started
+                    )
+                else:  # nothing arrived: the same report (an idle interval builds nothing)
+                    if idle is None:
+                        idle = _stdin_reports(counter, error, [], options, settings, started)[1]
+                    interval = idle
                 if ended:
                     break
-                new = merge_partials(news) if news else Partial()
-                new = merge_file([new], STDIN_NAME, detection.format.name)
-                interval = build_report(new, known, options, settings, started, {})
                 now = time.monotonic()
                 number += 1
                 on_update(Tick(last, interval, datetime.now(timezone.utc), now - previous, number))
@@ -218,6 +221,25 @@ def follow_stdin(
             raise
     assert last is not None
     return last
+
+
+def _stdin_reports(
+    counter: StdinCounter,
+    error: BaseException | None,
+    news: list[Partial],
+    options: IngestOptions,
+    settings: ExecutionSettings,
+    started: float,
+) -> tuple[IngestResult, IngestResult]:
+    """The report of standard input so far, and of the batches ``news`` of this interval."""
+    total, detection = counter.result() if error is None else counter.failed(error)
+    known: dict[str, Detection | None] = {STDIN_NAME: detection}
+    news_total = merge_partials(news) if news else Partial()
+    new = merge_file([news_total], STDIN_NAME, detection.format.name)
+    return (
+        build_report(total, known, options, settings, started, {}),
+        build_report(new, known, options, settings, started, {}),
+    )
 
 
 def _read_stdin(stream: IO[bytes], blocksize: int, arrived: queue.Queue[Any]) -> None:
