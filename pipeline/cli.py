@@ -44,10 +44,11 @@ from pipeline.loggen import FORMATS as GENERATED_FORMATS
 from pipeline.loggen import NO_RESPONSE_RATE
 from pipeline.reporting.display import escape_text, escape_undecodable
 from pipeline.reporting.outputs import STREAM_PATH, atomic_text, check_outputs
-from pipeline.reporting.text import format_bytes, render_json
+from pipeline.reporting.text import format_bytes, render_json, render_json_line
 
 if TYPE_CHECKING:
     from pipeline.engine.execution import Session
+    from pipeline.ingest.live import LiveOutput
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 #: 128 + SIGPIPE, what a shell reports for a tool killed by writing to a closed pipe.
@@ -332,11 +333,16 @@ def _run(
     about = {"command": shlex.join(argv), "input": shown_path}
     from pipeline.engine.execution import session  # imports dask: after check_dask_config
 
+    context = (shown_path, argv)
+    live = _live_output(feature, options, output_format, output, context)
+    if live is not None:
+        options["on_update"] = live
     with session(settings, about=about) as opened:
         result = registry.run_feature(feature.name, path, settings, **options)
-        context = (shown_path, argv)
         try:
-            code = _emit(feature, result, output_format, output, context)
+            if live is not None:
+                live.clear()
+            code = _emit(feature, result, output_format, output, context, live is not None)
             if hasattr(result, "save_state"):  # ingest --state: saved once the report is out
                 result.save_state()
         finally:
@@ -385,21 +391,49 @@ def _wait_for_interrupt(opened: Session) -> None:
         log.info("stopping the local cluster")
 
 
+def _live_output(
+    feature: registry.Feature,
+    options: dict[str, Any],
+    output_format: str,
+    output: Path | None,
+    context: tuple[str, Sequence[str]],
+) -> LiveOutput | None:
+    """``ingest --follow``: what writes each interval's report (None without ``--follow``);
+    the format combinations a follow cannot write are usage errors (exit 2)."""
+    if not options.get("follow"):
+        return None
+    if output_format == "html" and output is None:
+        raise InputError("--follow --format html needs --output FILE (the page rewritten)")
+    from pipeline.ingest.live import LiveOutput
+
+    return LiveOutput(
+        output_format,
+        output,
+        options["interval"],
+        lambda result: _render_html(feature, result, *context),
+        lambda result: escape_undecodable(feature.render_text(result)),
+    )
+
+
 def _emit(
     feature: registry.Feature,
     result: Any,
     output_format: str,
     output: Path | None,
     context: tuple[str, Sequence[str]] = ("", ()),
+    lines: bool = False,
 ) -> int:
     """Render the report to stdout or ``--output``; the exit code follows the failed inputs.
 
-    ``context`` is the input path and the command line, shown in the HTML page's header.
+    ``context`` is the input path and the command line, shown in the HTML page's header;
+    ``lines``: JSON on stdout as one compact line (the last line of ``--follow``).
     """
     if output_format == "html":
         text = _render_html(feature, result, *context)
         if output is None and _stdout_is_terminal():
             log.warning("an HTML page is about to fill the terminal; write it with --output FILE")
+    elif output_format == "json" and lines and output is None:
+        text = render_json_line(result)
     elif output_format == "json":
         text = render_json(result)
     else:

@@ -62,7 +62,10 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
     with contextlib.ExitStack() as stack:
         # a pool in Dask's configuration (DASK_POOL) would replace the threads chosen here
         stack.enter_context(dask.config.set(pool=None))
-        if mode == "process":
+        if mode == "process" and _SHARED.pool is not None:
+            options["pool"] = _SHARED.pool  # one pool for every compute (see shared_pool)
+            memory.keep_heap_small()
+        elif mode == "process":
             # dask.compute forks the workers from this thread and shuts them down before it
             # returns: the thread outlives them, so the parent-death signal is safe
             options["pool"] = stack.enter_context(
@@ -87,6 +90,37 @@ def _local_get(scheduler: str) -> Callable[..., Any]:
     import dask.local
 
     return dask.local.get_sync  # type: ignore[no-any-return]
+
+
+class _Shared:
+    """The worker pool of the current :func:`shared_pool` block (None outside one)."""
+
+    pool: ProcessPoolExecutor | None = None
+
+
+_SHARED = _Shared()
+
+
+@contextlib.contextmanager
+def shared_pool(settings: ExecutionSettings) -> Iterator[None]:
+    """Serve every :func:`compute` of the block from one process pool (``process`` mode).
+
+    For a caller that computes many small graphs, one after another, from the main thread
+    (``ingest --follow``: one per interval): a pool per compute costs about a second to start.
+    The workers are forked from this thread and stopped when the block ends, at once when it
+    ends by an exception (``KeyboardInterrupt`` included), as :func:`compute`'s own pool is.
+    Other modes: nothing (threads are cheap; ``distributed`` keeps its client with
+    :func:`session`).
+    """
+    if settings.resolved_mode != "process" or _SHARED.pool is not None:
+        yield
+        return
+    with _process_pool(settings.workers, death_signal=True) as pool:
+        _SHARED.pool = pool
+        try:
+            yield
+        finally:
+            _SHARED.pool = None
 
 
 @dataclass(frozen=True)

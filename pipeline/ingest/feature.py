@@ -12,9 +12,16 @@ from typing import Any, Final
 
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate.timeline import BUCKET_CHOICES
+from pipeline.ingest.follow import OnUpdate, Tick, follow_ingest
 from pipeline.ingest.formats.presets import DETECTION_ORDER, WRAPPERS
 from pipeline.ingest.job import run_ingest
-from pipeline.ingest.options import DEFAULT_TOP, MAX_BLOCKSIZE, MIN_BLOCKSIZE, IngestOptions
+from pipeline.ingest.options import (
+    DEFAULT_INTERVAL,
+    DEFAULT_TOP,
+    MAX_BLOCKSIZE,
+    MIN_BLOCKSIZE,
+    IngestOptions,
+)
 from pipeline.ingest.report.result import IngestResult
 from pipeline.ingest.report.text import render_ingest
 from pipeline.registry import Feature, FeatureOption, register
@@ -24,9 +31,19 @@ from pipeline.reporting.units import parse_size
 DATA_DIR: Final[Path] = Path(__file__).resolve().parents[2] / "data"
 
 
-def _run(path: str, settings: ExecutionSettings, **options: Any) -> IngestResult:
-    """The registry's ``run(path, settings, **options)``: the CLI's values as one options object."""
-    return run_ingest(path, settings, IngestOptions(**options))
+def _run(
+    path: str, settings: ExecutionSettings, on_update: OnUpdate | None = None, **options: Any
+) -> IngestResult:
+    """The registry's ``run(path, settings, **options)``: the CLI's values as one options object;
+    with ``follow``, ``on_update`` gets every interval's report (:mod:`pipeline.ingest.follow`)."""
+    ingest_options = IngestOptions(**options)
+    if ingest_options.follow:
+        return follow_ingest(path, settings, ingest_options, on_update or _ignore)
+    return run_ingest(path, settings, ingest_options)
+
+
+def _ignore(tick: Tick) -> None:
+    """An ``on_update`` that writes nothing (a follow run from Python without a callback)."""
 
 
 def _ingest_html(result: Any, context: Any) -> str:
@@ -160,6 +177,24 @@ FEATURE = register(
                 metavar="FILE",
                 output=True,
             ),
+            FeatureOption(
+                "follow",
+                bool,
+                False,
+                "Keep reading: every --interval, add the new complete lines of the inputs "
+                "(through rotation; new files of a directory or glob) and emit the report again "
+                "(json: one line each; text: a live screen on a terminal, else one line each; "
+                "html: --output FILE, reloading itself). Ctrl-C or SIGTERM (or the end of "
+                "--path -) writes the final report and exits 0. With --state, the state is saved "
+                "every interval.",
+            ),
+            FeatureOption(
+                "interval",
+                float,
+                DEFAULT_INTERVAL,
+                "Seconds between two reads of --follow (> 0).",
+                metavar="SECONDS",
+            ),
         ),
         examples=(
             "python cli.py ingest",
@@ -170,6 +205,7 @@ FEATURE = register(
             "python cli.py ingest --path ./data/logs --worker 4 --mode threading",
             "python cli.py ingest --path 'logs/*.log.gz' --format json --malformed-out bad.txt",
             "python cli.py ingest --path /var/log/nginx/ --state /var/lib/mo/nginx.state",
+            "python cli.py ingest --path /var/log/nginx/access.log --follow --interval 5",
         ),
     )
 )

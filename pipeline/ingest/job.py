@@ -178,6 +178,20 @@ def _read_all(
     return total, files, known, grown
 
 
+def build_report(
+    total: Partial,
+    known: dict[str, Detection | None],
+    options: IngestOptions,
+    settings: ExecutionSettings,
+    started: float,
+    formats: Mapping[str, LogFormat],
+) -> IngestResult:
+    """The report of an incremental read's total (``ingest --follow``, once per interval):
+    ``known`` as :func:`~pipeline.ingest.state.run.read_increment` gives it, ``formats`` the
+    formats its cursors hold by name (for files resumed from an earlier read)."""
+    return _result(total, known, options, settings, started, [], None, formats)
+
+
 def _result(
     total: Partial,
     known: dict[str, Detection | None],
@@ -186,11 +200,12 @@ def _result(
     started: float,
     grown: list[str],
     pending: PendingState | None,
+    formats: Mapping[str, LogFormat] | None = None,
 ) -> IngestResult:
     """The report of a run's total (written ``--malformed-out`` records included)."""
     overrides, filters = options.overrides, options.filters
     out_path = Path(options.malformed_out) if options.malformed_out is not None else None
-    by_name = pending.formats if pending is not None else {}
+    by_name = pending.formats if pending is not None else (formats or {})
     output_errors: tuple[str, ...] = ()
     if out_path is not None:
         try:
@@ -533,3 +548,8 @@ def _frame_of_block(pair: tuple[Block, LogFormat]) -> pd.DataFrame:
     if not frames:
         return empty_frame()
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+#: The job's graph builder, for the incremental reads of ``--follow``
+#: (:func:`~pipeline.ingest.state.run.read_increment`), which build the same graph as a batch run.
+build_graph = _graph

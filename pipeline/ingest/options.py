@@ -17,6 +17,7 @@ pipeline.errors.InputError: --top must be an integer from 1 to 1000, got 0
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -52,6 +53,10 @@ MAX_BLOCKSIZE: Final[int] = 256 * 2**20
 DEFAULT_TOP: Final[int] = 10
 MAX_TOP: Final[int] = 1000
 
+#: Seconds between two reads of ``--follow``. Shorter means a fresher report and more polls
+#: (each lists and stats the inputs: well under a millisecond per file); legal: > 0, finite.
+DEFAULT_INTERVAL: Final[float] = 2.0
+
 #: A ``--field`` override: ``(canonical name, JSON key, unit or None)``.
 FieldOverride = tuple[str, str, str | None]
 
@@ -86,6 +91,9 @@ class IngestOptions:
     state
         Incremental runs: read only what is new since the run that wrote this state file,
         and add it to the counts saved there (:mod:`pipeline.ingest.state`).
+    follow, interval
+        Keep reading: every ``interval`` seconds the new complete lines of the inputs are
+        added and the report emitted again (:mod:`pipeline.ingest.follow`).
     """
 
     malformed_out: str | None = None
@@ -101,9 +109,12 @@ class IngestOptions:
     top: int = DEFAULT_TOP
     raw_paths: bool = False
     state: str | None = None
+    follow: bool = False
+    interval: float = DEFAULT_INTERVAL
 
     def __post_init__(self) -> None:
         check_blocksize(self.blocksize)
+        check_interval(self.interval)
         check_bucket(self.bucket)
         top = self.top
         if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
@@ -146,6 +157,17 @@ def check_blocksize(blocksize: int) -> None:
             f"--blocksize must be from {_size(MIN_BLOCKSIZE)} to {_size(MAX_BLOCKSIZE)} "
             f"({MIN_BLOCKSIZE} to {MAX_BLOCKSIZE} bytes), got {blocksize} bytes"
         )
+
+
+def check_interval(interval: float) -> None:
+    """InputError unless ``interval`` is a finite number of seconds > 0."""
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, (int, float))
+        or not math.isfinite(interval)
+        or interval <= 0
+    ):
+        raise InputError(f"--interval must be a number of seconds > 0, got {interval!r}")
 
 
 def _size(count: int) -> str:

@@ -75,43 +75,85 @@ def stdin_total(
         Standard input is a terminal (or closed).
     """
     if stream is None:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise InputError("no input on standard input (pipe a log into --path -)")
-        stream = sys.stdin.buffer
+        stream = open_stdin()
     batch = BATCH_PER_WORKER * settings.effective_workers
-    total = Partial()
+    counter = StdinCounter(settings, keep_malformed, fmt, filters, raw_paths, json_fields)
     pieces = _pieces(stream, blocksize)
-    detection = Detection(fmt) if fmt is not None else None
-    carry: LogFormat | None = None
     while True:
         try:
             chunk = _take(pieces, batch)
         except READ_ERRORS as exc:  # corrupt gzip on stdin: a failed input, as for a file
-            failure = FailedInput(STDIN_NAME, describe_error(exc))
-            return Partial(files=1, failed=[failure]), detection or Detection(DEFAULT_FORMAT)
+            return counter.failed(exc)
         if not chunk:
             break
-        if detection is None:
-            detection = _detect(chunk[0])
-        use = detection.format if carry is None else carry
+        counter.add(chunk)
+    return counter.result()
+
+
+class StdinCounter:
+    """The running counts of standard input, batch by batch of pieces (:func:`stdin_total`;
+    ``ingest --follow --path -`` adds what arrived each interval)."""
+
+    def __init__(
+        self,
+        settings: ExecutionSettings,
+        keep_malformed: bool,
+        fmt: LogFormat | None,
+        filters: Filters | None,
+        raw_paths: bool,
+        json_fields: tuple[tuple[str, str, str | None], ...],
+    ) -> None:
+        self.settings = settings
+        self.keep_malformed = keep_malformed
+        self.filters = filters
+        self.raw_paths = raw_paths
+        self.json_fields = json_fields
+        self.total = Partial()
+        self.detection = Detection(fmt) if fmt is not None else None
+        self.carry: LogFormat | None = None
+
+    def add(self, chunk: list[bytes | Overlong]) -> Partial:
+        """Parse a batch of pieces (in parallel, one ``compute``), add it to the total, and
+        return its own counts."""
+        if self.detection is None:
+            self.detection = _detect(chunk[0])
+        use = self.detection.format if self.carry is None else self.carry
         if use.keyed:
-            use = replace(use, json_fields=json_fields)
+            use = replace(use, json_fields=self.json_fields)
         starts = []  # W3C: each piece starts with the directives in force after the ones before
         for piece in chunk:
             starts.append(use)
-            carry = use = use if isinstance(piece, Overlong) else carried(use, piece)
+            self.carry = use = use if isinstance(piece, Overlong) else carried(use, piece)
+        keep = self.keep_malformed
         parts = [
-            dask.delayed(overlong_partial)([piece], STDIN_NAME, keep_malformed)
+            dask.delayed(overlong_partial)([piece], STDIN_NAME, keep)
             if isinstance(piece, Overlong)
             else dask.delayed(text_partial, pure=False)(
-                piece, STDIN_NAME, keep_malformed, start, filters, raw_paths
+                piece, STDIN_NAME, keep, start, self.filters, self.raw_paths
             )
             for piece, start in zip(chunk, starts, strict=True)
         ]
-        (done,) = compute(dask.delayed(merge_partials)(parts), settings=settings)
-        total = merge_partials([total, done])
-    detection = detection or Detection(DEFAULT_FORMAT)
-    return merge_file([total], STDIN_NAME, detection.format.name), detection
+        (done,) = compute(dask.delayed(merge_partials)(parts), settings=self.settings)
+        self.total = merge_partials([self.total, done])
+        batch_total: Partial = done
+        return batch_total
+
+    def result(self) -> tuple[Partial, Detection]:
+        """The counts so far as the one file ``<stdin>``, and the format used."""
+        detection = self.detection or Detection(DEFAULT_FORMAT)
+        return merge_file([self.total], STDIN_NAME, detection.format.name), detection
+
+    def failed(self, exc: BaseException) -> tuple[Partial, Detection]:
+        """Standard input could not be read (corrupt gzip): a failed input, as for a file."""
+        failure = FailedInput(STDIN_NAME, describe_error(exc))
+        return Partial(files=1, failed=[failure]), self.detection or Detection(DEFAULT_FORMAT)
+
+
+def open_stdin() -> IO[bytes]:
+    """Standard input's bytes; InputError when it is a terminal (or closed)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError("no input on standard input (pipe a log into --path -)")
+    return sys.stdin.buffer
 
 
 def _detect(first: bytes | Overlong) -> Detection:
@@ -145,9 +187,17 @@ def _take(pieces: Iterator[bytes | Overlong], count: int) -> list[bytes | Overlo
     return taken
 
 
-def _pieces(stream: IO[bytes], blocksize: int) -> Iterator[bytes | Overlong]:
+def live_pieces(stream: IO[bytes], blocksize: int) -> Iterator[bytes | Overlong]:
+    """Like the pieces of :func:`stdin_total`, but each read returns what is available (a
+    piece as soon as a line is complete, not when ``blocksize`` bytes have come): for
+    ``--follow``, where the writer may stay open for hours."""
+    return _pieces(stream, blocksize, live=True)
+
+
+def _pieces(stream: IO[bytes], blocksize: int, live: bool = False) -> Iterator[bytes | Overlong]:
     head = stream.read(len(_GZIP_MAGIC))
-    source: IO[bytes] | Any = io.BufferedReader(_Prefixed(head, stream))
+    raw = _Prefixed(head, stream, live)
+    source: IO[bytes] | Any = _Available(raw) if live else io.BufferedReader(raw)
     if head == _GZIP_MAGIC:
         source = gzip.GzipFile(fileobj=source, mode="rb")
     yield from line_pieces(source, chunk_size=min(blocksize, STREAM_CHUNK))
@@ -156,9 +206,10 @@ def _pieces(stream: IO[bytes], blocksize: int) -> Iterator[bytes | Overlong]:
 class _Prefixed(io.RawIOBase):
     """``head`` (bytes already read to sniff the format) followed by the rest of ``rest``."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+    def __init__(self, head: bytes, rest: IO[bytes], live: bool = False) -> None:
         self._head = head
         self._rest = rest
+        self._live = live
 
     def readable(self) -> bool:
         return True
@@ -170,6 +221,22 @@ class _Prefixed(io.RawIOBase):
             view[:count] = self._head[:count]
             self._head = self._head[count:]
             return count
-        data = self._rest.read(len(view))
+        read = getattr(self._rest, "read1", None) if self._live else None
+        data = read(len(view)) if read is not None else self._rest.read(len(view))
         view[: len(data)] = data
         return len(data)
+
+
+class _Available(io.RawIOBase):
+    """``read(n)`` returns what one read of ``raw`` gives (at least a byte, until the end)."""
+
+    def __init__(self, raw: io.RawIOBase) -> None:
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        buffer = bytearray(max(size, 1) if size > 0 else 2**20)
+        count = self._raw.readinto(buffer) or 0
+        return bytes(buffer[:count])

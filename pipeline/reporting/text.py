@@ -99,6 +99,12 @@ def render_json(result: JobResult) -> str:
     return _dumps(json_document(result), 0, {}) + "\n"
 
 
+def render_json_line(result: JobResult) -> str:
+    """The document of :func:`render_json` as one compact line (``ingest --follow``'s JSON
+    lines), ending with a newline."""
+    return json.dumps(json_document(result), separators=(",", ":"), allow_nan=False) + "\n"
+
+
 #: Indentation of one nesting level in the JSON report.
 _INDENT: Final[str] = "  "
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,44 @@ def read_new(
     build_graph: GraphBuilder,
 ) -> tuple[Partial, dict[str, Detection | None], PendingState]:
     """Read the new text of ``files``; the merged total, each file's format, the state to save."""
+    read = read_increment(files, saved, options, settings, build_graph)
+    return read.merged, read.known, PendingState(store, read.saved, dict(read.formats))
+
+
+@dataclass(frozen=True)
+class Increment:
+    """One incremental read (:func:`read_increment`).
+
+    ``merged``: the saved total plus the new lines; ``new``: the new lines alone (None when
+    ``nothing_new``); ``known``:
+    the format of each file read (resumed files: their cursor's); ``saved``: what to save next
+    (compacted total, next cursors, run count); ``formats``: the formats the next cursors hold,
+    by name.
+    """
+
+    merged: Partial
+    new: Partial | None
+    known: dict[str, Detection | None]
+    saved: Saved
+    formats: Mapping[str, LogFormat]
+    nothing_new: bool = False
+
+
+def read_increment(
+    files: Sequence[str],
+    saved: Saved | None,
+    options: IngestOptions,
+    settings: ExecutionSettings,
+    build_graph: GraphBuilder,
+    *,
+    skip_empty: bool = False,
+) -> Increment:
+    """One incremental read: plan the new complete lines of ``files`` after ``saved``'s
+    cursors, compute them with the job's graph and merge them with ``saved``'s total.
+
+    Shared by ``--state`` (:func:`read_new`, one read per run) and ``--follow``
+    (:mod:`pipeline.ingest.follow`, one read per interval, held in memory).
+    """
     cursors = saved.cursors if saved is not None else ()
     plans, used = plan_incremental(files, cursors, options.blocksize)
     known = _formats(plans, options)
@@ -122,6 +160,13 @@ def read_new(
         name: _with_fields(found.format, overrides) for name, found in known.items() if found
     }
     tasks = plan_tasks(plans, options.blocksize)
+    if skip_empty and saved is not None and not tasks:
+        # saved.partial stands for the empty run total: it has no failures, so no file is unread
+        next_cursors = _next_cursors(plans, formats, {}, saved.partial, cursors, used)
+        next_saved = Saved(saved.partial, tuple(next_cursors), saved.runs + 1)
+        return Increment(
+            saved.partial, None, known, next_saved, formats_by_name(next_cursors), True
+        )
     if formats and options.filters.by_time and not any(f.has_time for f in formats.values()):
         names = ", ".join(sorted({fmt.name for fmt in formats.values()}))
         raise InputError(f"--since/--until need a time field; no input's format has one ({names})")
@@ -145,12 +190,8 @@ def read_new(
     next_cursors = _next_cursors(plans, formats, at_end, total, cursors, used)
     merged = merge_partials([saved.partial, total]) if saved is not None else total
     runs = (saved.runs if saved is not None else 0) + 1
-    pending = PendingState(
-        store,
-        Saved(_compact(merged), tuple(next_cursors), runs),
-        dict(formats_by_name(next_cursors)),
-    )
-    return merged, known, pending
+    next_saved = Saved(_compact(merged), tuple(next_cursors), runs)
+    return Increment(merged, total, known, next_saved, formats_by_name(next_cursors))
 
 
 def _with_fields(fmt: LogFormat, overrides: tuple[tuple[str, str, str | None], ...]) -> LogFormat:
@@ -172,7 +213,8 @@ def _formats(plans: Sequence[FilePlan], options: IngestOptions) -> dict[str, Det
             detect.append(plan.path)
         else:
             known[plan.path] = None
-    known.update(zip(detect, detect_formats(detect), strict=True))
+    if detect:  # detect_formats compiles every preset first, even for no file
+        known.update(zip(detect, detect_formats(detect), strict=True))
     return known
 
 
