@@ -24,7 +24,15 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench_agents, bench_formats, bench_ingest, bench_prime, bench_state, scale
+from benchmarks import (
+    bench_agents,
+    bench_follow,
+    bench_formats,
+    bench_ingest,
+    bench_prime,
+    bench_state,
+    scale,
+)
 from benchmarks.__main__ import main as bench_main
 from pipeline.ingest.options import MAX_BLOCKSIZE, MIN_BLOCKSIZE
 from pipeline.loggen.generate import generate_logs
@@ -86,6 +94,19 @@ def test_state_incremental_run_equals_the_full_run(
     # the cross-check is real: reports compared whole (their run times differ) fail it
     monkeypatch.setattr(bench_state, "_comparable", lambda report: report)
     assert bench_state.main(["--gb", "0.0005"]) == 1
+
+
+@pytest.mark.subprocess
+def test_follow_soak_counts_every_line_written(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_follow, "POOL_LINES", 2000)
+    assert bench_follow.main(["--seconds", "4", "--rate", "500"]) == 0
+    out = capsys.readouterr().out
+    pattern = r"lines written ([0-9,]*[0-9]), counted in the final report ([0-9,]*[0-9])"
+    written = re.search(pattern, out)
+    assert written is not None and written[1] == written[2] and written[1] != "0"
+    assert "| peak RSS of the process tree |" in out
 
 
 def test_ingest_every_engine_parses_what_we_parse(
