@@ -8,6 +8,7 @@ the clock.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -20,6 +21,7 @@ import sys
 import termios
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -82,8 +84,11 @@ class JsonLines:
         raise AssertionError(f"no report reached {total} requests: {self.lines[-1:]}")
 
 
-def _start(arguments: list[str], tag: str, **kwargs: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def _running(arguments: list[str], tag: str, **kwargs: Any) -> Iterator[subprocess.Popen[str]]:
+    """The CLI with ``arguments`` in a process tagged ``tag``, killed at the end if a failed
+    assertion left it running."""
+    process = subprocess.Popen(
         [*CLI, *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -91,6 +96,12 @@ def _start(arguments: list[str], tag: str, **kwargs: Any) -> subprocess.Popen[st
         env={**os.environ, "MINI_ORCH_TEST_TAG": tag},
         **kwargs,
     )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 @pytest.mark.subprocess
@@ -109,8 +120,7 @@ def test_follow_a_written_and_rotated_log_then_a_signal_ends_it(
     log = RotatingLog(logs)
     log.append(30)
     tag = uuid.uuid4().hex
-    process = _start(["--path", str(logs), "--format", "json", "--mode", mode], tag)
-    try:
+    with _running(["--path", str(logs), "--format", "json", "--mode", mode], tag) as process:
         assert process.stdout is not None
         lines = JsonLines(process.stdout)
         lines.until_total(30)
@@ -127,10 +137,6 @@ def test_follow_a_written_and_rotated_log_then_a_signal_ends_it(
             assert _workers(tag) == workers, "a new pool was made"
         process.send_signal(sig)
         rest, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, err
     final = json.loads(rest.splitlines()[-1])
     reference = write_reference(log.written, tmp_path / "all.log")
@@ -144,16 +150,12 @@ def test_html_page_reloads_during_the_follow_and_not_once_it_ends(tmp_path: Path
     log = tmp_path / "access.log"
     RotatingLog(tmp_path).append(5)
     page = tmp_path / "report.html"
-    process = _start(["--path", str(log), "--format", "html", "--output", str(page)], "html")
     refresh = '<meta http-equiv="refresh" content="1">'
-    try:
+    arguments = ["--path", str(log), "--format", "html", "--output", str(page)]
+    with _running(arguments, "html") as process:
         assert wait_until(lambda: page.exists() and refresh in page.read_text(), timeout=60)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, err
     text = page.read_text()
     assert "http-equiv" not in text and text.rstrip().endswith("</html>")
@@ -165,16 +167,11 @@ def test_text_not_on_a_terminal_is_one_line_per_interval(tmp_path: Path) -> None
     full text report."""
     log = RotatingLog(tmp_path)
     log.append(9)  # lines 7 and 8 are 5xx (STATUSES), no latency in combined
-    process = _start(["--path", str(log.live), "--format", "text"], "text")
-    try:
+    with _running(["--path", str(log.live), "--format", "text"], "text") as process:
         assert process.stdout is not None
         first = process.stdout.readline()
         process.send_signal(signal.SIGINT)
         rest, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, err
     words = first.split()
     assert words[0].endswith("Z") and len(words[0]) == len("2026-12-07T10:00:00Z")
@@ -278,16 +275,11 @@ def test_a_failed_input_makes_the_final_exit_code_3(tmp_path: Path) -> None:
     """A corrupt compressed file among the inputs: named in every report, exit 3 at the end."""
     RotatingLog(tmp_path).append(4)
     (tmp_path / "broken.log.gz").write_bytes(b"\x1f\x8b not gzip at all")
-    process = _start(["--path", str(tmp_path), "--format", "json"], "failed")
-    try:
+    with _running(["--path", str(tmp_path), "--format", "json"], "failed") as process:
         assert process.stdout is not None
         first = json.loads(process.stdout.readline())
         process.send_signal(signal.SIGINT)
         rest, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 3, err
     final = json.loads(rest.splitlines()[-1])
     for report in (first, final):
