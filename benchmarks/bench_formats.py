@@ -51,10 +51,10 @@ from benchmarks.bench_ingest import (
     MODES,
     Case,
     Figures,
-    _figures,
     _log_file,
     _ours,
     duckdb_figures,
+    polars_figures,
     timed_comparison,
 )
 
@@ -179,19 +179,7 @@ def _polars(case: Case) -> Callable[[Path], Figures]:
                 )
             )
         table = fields.collect()
-        by_method = (
-            table.group_by("method")
-            .agg(
-                pl.len(),
-                pl.col("latency").count().alias("count"),
-                pl.col("latency").mean().alias("mean"),
-                pl.col("latency").median().alias("median"),
-                pl.col("latency").quantile(0.95, interpolation="linear").alias("p95"),
-            )
-            .rows()
-        )
-        by_status = table.group_by("status").agg(pl.len()).rows()
-        return _figures(by_method, by_status)
+        return polars_figures(table)
 
     return run
 

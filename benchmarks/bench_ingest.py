@@ -218,6 +218,26 @@ def duckdb_figures(con: Any, fields: str) -> Figures:
     return _figures(by_method, by_status)
 
 
+def polars_figures(table: Any) -> Figures:
+    """The benchmark's figures from a Polars frame of (method, status, latency) rows, the way a
+    Polars user computes them: count, mean, median and p95 per method, count per status."""
+    import polars as pl
+
+    by_method = (
+        table.group_by("method")
+        .agg(
+            pl.len(),
+            pl.col("latency").count().alias("count"),
+            pl.col("latency").mean().alias("mean"),
+            pl.col("latency").median().alias("median"),
+            pl.col("latency").quantile(0.95, interpolation="linear").alias("p95"),
+        )
+        .rows()
+    )
+    by_status = table.group_by("status").agg(pl.len()).rows()
+    return _figures(by_method, by_status)
+
+
 def _polars(case: Case) -> Callable[[Path], Figures]:
     """Polars: str.extract_groups (one match per line into a struct)."""
 
@@ -257,19 +277,7 @@ def _polars(case: Case) -> Callable[[Path], Figures]:
                 )
             )
         fields = parsed.with_columns(pl.col("status").cast(pl.Int16)).collect()
-        by_method = (
-            fields.group_by("method")
-            .agg(
-                pl.len(),
-                pl.col("latency").count().alias("count"),
-                pl.col("latency").mean().alias("mean"),
-                pl.col("latency").median().alias("median"),
-                pl.col("latency").quantile(0.95, interpolation="linear").alias("p95"),
-            )
-            .rows()
-        )
-        by_status = fields.group_by("status").agg(pl.len()).rows()
-        return _figures(by_method, by_status)
+        return polars_figures(fields)
 
     return run
 
