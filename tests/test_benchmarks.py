@@ -468,21 +468,14 @@ def test_agents_cross_check_fails_on_disagreement() -> None:
     assert len(check(agents, resolved, [], [], 1040, exact=False)) == 1
 
 
+#: The Nth-prime case alone: one round, threading, no range case, no cold-cache run.
+NTH_ALONE = ["--repeat", "1", "--modes", "threading", "--cases", "", "--first-run", ""]
+NTH_ALONE += ["--nth", "1e5"]
+
+
 @pytest.mark.subprocess
 def test_prime_nth_against_primesieve(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = [
-        "--repeat",
-        "1",
-        "--modes",
-        "threading",
-        "--cases",
-        "",
-        "--first-run",
-        "",
-        "--nth",
-        "1e5",
-    ]
-    assert bench_prime.main(argv) == 0
+    assert bench_prime.main(NTH_ALONE) == 0
     out = capsys.readouterr().out
     assert "MISMATCH" not in out and "first run" not in out
     ((header, rows),) = _tables(out)
@@ -503,18 +496,6 @@ def test_prime_nth_mismatch_fails_the_benchmark(
     monkeypatch.setattr(bench_prime, "_ours_nth", lambda n, mode, workers: (1.0, 1_299_721))
     monkeypatch.setattr(bench_prime, "_primesieve_nth", lambda n, binary: (1.0, 1_299_709))
     monkeypatch.setattr(shutil, "which", lambda name: "primesieve")
-    argv = [
-        "--repeat",
-        "1",
-        "--modes",
-        "threading",
-        "--cases",
-        "",
-        "--first-run",
-        "",
-        "--nth",
-        "1e5",
-    ]
-    assert bench_prime.main(argv) == 1
+    assert bench_prime.main(NTH_ALONE) == 1
     out = capsys.readouterr().out
     assert "MISMATCH in nth 100000: {'threading': [1299721], 'primesieve': [1299709]}" in out
