@@ -94,6 +94,10 @@ class IngestOptions:
     follow, interval
         Keep reading: every ``interval`` seconds the new complete lines of the inputs are
         added and the report emitted again (:mod:`pipeline.ingest.follow`).
+    exact
+        Make every percentile exact by more passes over the input
+        (:mod:`pipeline.ingest.passes`); not with standard input, a FIFO, ``follow`` or
+        ``state``.
     """
 
     malformed_out: str | None = None
@@ -111,6 +115,7 @@ class IngestOptions:
     state: str | None = None
     follow: bool = False
     interval: float = DEFAULT_INTERVAL
+    exact: bool = False
 
     def __post_init__(self) -> None:
         check_blocksize(self.blocksize)
@@ -122,6 +127,10 @@ class IngestOptions:
         if isinstance(self.field, str):
             raise InputError(f"field must be a sequence of CANON=KEY[:UNIT], got {self.field!r}")
         object.__setattr__(self, "field", tuple(self.field))
+        if self.exact and self.follow:
+            raise InputError("--exact cannot be used with --follow: the input cannot be read twice")
+        if self.exact and self.state is not None:
+            raise InputError("--exact cannot be used with --state: the state holds no values")
         # The derived forms below are computed (and cached) now, so a bad value fails here.
         _ = self.overrides, self.fixed_format, self.filters
 
