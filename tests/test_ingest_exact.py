@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from pipeline.cli import cli
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
-from pipeline.ingest import job
+from pipeline.ingest import job, passes
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.distribution import Spec
 from pipeline.ingest.job import run_ingest
@@ -63,7 +63,7 @@ def _reference(paths: list[Path]) -> dict[str, Any]:
         for line in path.read_text().splitlines():
             found = LINE.match(line)
             assert found, line
-            hh, mm, ss, method, where, status, micros = found.groups()
+            hh, mm, _, method, where, status, micros = found.groups()
             latency = int(micros) / 1000
             minute = int(hh) * 60 + int(mm)
             for kind, key in (
@@ -94,25 +94,25 @@ def _check_report(doc: dict[str, Any], groups: dict[str, dict[Any, list[float]]]
     for klass, block in doc["latency_by_status_class"].items():
         _check_block(block, groups["class"][klass], klass)
     for row in doc["top_paths"]:
-        values = np.array(groups["path"][row["path"]])
-        assert row["count"] == len(values), row
+        listed = np.array(groups["path"][row["path"]])
+        assert row["count"] == len(listed), row
         assert "count_error" not in row or row["count_error"] == 0
-        assert row["p50"] == float(np.median(values)), row
-        assert row["p95"] == float(np.percentile(values, 95)), row
-        assert row["p99"] == float(np.percentile(values, 99)), row
-        assert row["mean"] == pytest.approx(float(values.mean()), rel=1e-12)
+        assert row["p50"] == float(np.median(listed)), row
+        assert row["p95"] == float(np.percentile(listed, 95)), row
+        assert row["p99"] == float(np.percentile(listed, 99)), row
+        assert row["mean"] == pytest.approx(float(listed.mean()), rel=1e-12)
     length = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}[doc["timeline"]["bucket"]]
     buckets: dict[int, list[float]] = {}
     for minute, values in groups["minute"].items():
         buckets.setdefault(minute // length, []).extend(values)
     first = min(buckets)
     for index, row in enumerate(doc["timeline"]["rows"]):
-        values = buckets.get(first + index)
-        if values is None:
+        inside = buckets.get(first + index)
+        if inside is None:
             assert row["latency_p50"] is None
             continue
-        assert row["latency_p50"] == float(np.median(np.array(values))), row
-        assert row["latency_p95"] == float(np.percentile(np.array(values), 95)), row
+        assert row["latency_p50"] == float(np.median(np.array(inside))), row
+        assert row["latency_p95"] == float(np.percentile(np.array(inside), 95)), row
     for key in ("latency_ms", "latency_by_method", "latency_by_status_class", "timeline"):
         assert doc["exact"][key] is True, key
         assert key not in doc["error_bounds"]
@@ -320,7 +320,7 @@ def test_a_file_appended_between_passes_is_a_failed_input(
     tiny_caps: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     path = _write_many(tmp_path / "grows.log", 200, seed=5)
-    real = job.exact_passes
+    real = passes.exact_passes
 
     def appended_first(*args: Any) -> Any:
         with path.open("a") as handle:

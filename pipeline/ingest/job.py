@@ -33,7 +33,7 @@ from pipeline.engine.execution import compute
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError, OutputError
 from pipeline.ingest.aggregate.agent_parse import refill_budget
-from pipeline.ingest.aggregate.exact import Context, timeline_minutes
+from pipeline.ingest.aggregate.exact import Context, ExactFigures, timeline_minutes
 from pipeline.ingest.aggregate.filters import Filters
 from pipeline.ingest.aggregate.partial import (
     FileReport,
@@ -59,7 +59,7 @@ from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.jsonlines import ALIASES
 from pipeline.ingest.parsing.parse import empty_frame, parse_text
 from pipeline.ingest.parsing.records import key_table
-from pipeline.ingest.passes import ExactFigures, exact_passes
+from pipeline.ingest.passes import exact_passes
 from pipeline.ingest.read import (
     block_directives,
     block_formats,
@@ -283,7 +283,7 @@ def _result(
         has_time=any(fmt.has_time for fmt in used),
         bucket=options.bucket,
         top=options.top,
-        exact=None if figures is None or figures.failed else figures,
+        refined=None if figures is None or figures.failed else figures,
         passes=1 if figures is None else figures.passes,
     )
     return replace(result, output_errors=output_errors, pending_state=pending)

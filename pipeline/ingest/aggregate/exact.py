@@ -171,7 +171,9 @@ class _Target:
     broken: bool = False
 
     def found_at(self, rank: int) -> np.float64:
-        return np.float64(self.found[rank])
+        """The value found at ``rank``."""
+        value: np.float64 = np.float64(self.found[rank])
+        return value
 
 
 @dataclass

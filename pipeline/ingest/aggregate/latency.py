@@ -93,7 +93,8 @@ def wanted_ranks(total: int) -> list[int]:
 
     def record(rank: int) -> np.float64:
         seen.add(rank)
-        return np.float64(0)
+        zero: np.float64 = np.float64(0)
+        return zero
 
     ranked(record, total)
     return sorted(seen)

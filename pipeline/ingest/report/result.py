@@ -192,7 +192,7 @@ def build_result(
     has_time: bool = False,
     bucket: str = "auto",
     top: int = TOP_N,
-    exact: ExactFigures | None = None,
+    refined: ExactFigures | None = None,
     passes: int = 1,
 ) -> IngestResult:
     """Turn the merged counts of a run into the report.
@@ -202,11 +202,11 @@ def build_result(
     everything but writing it out.
     ``has_time``: some input's format has a time field (then ``time_range`` and ``timeline`` are
     reported, even when no request was kept); ``has_bytes``: some format has a response size.
-    ``exact``: the figures of ``--exact``'s later passes, which replace the sketched
+    ``refined``: the figures of ``--exact``'s later passes, which replace the sketched
     percentiles (:mod:`pipeline.ingest.aggregate.exact`); ``passes``: how many passes read the
     input (``execution.passes``).
     """
-    fixes = _Fixes(exact)
+    fixes = _Fixes(refined)
     requests = partial.requests
     methods = requests.groupby(level="method").sum()
     statuses = requests.groupby(level="status").sum()
