@@ -109,6 +109,14 @@ EDGE_PRIMES: Final[int] = 20
 #: MAX_SEGMENT_SIZE.
 PRIMES_OUT_SEGMENT: Final[int] = 2**24
 
+#: On a first run (numba's cache empty, the kernel compiling in the background) a task whose
+#: windows end at most here sieves with numpy (:mod:`pipeline.prime.sieve.interim`) until the
+#: compiled kernel is ready; a task above waits for it. numpy pays one Python-level slice per
+#: sieving prime and chunk of 8.4 million numbers (about 0.4 us each): below 2**40 (82,000
+#: sieving primes) that is a few ns per number, near 10^15 (2 million) about 100, slower than
+#: waiting for the compile. Legal range: >= 0 (0: always wait).
+INTERIM_MAX_END: Final[int] = 2**40
+
 #: A job whose whole estimated work, costed for the plain numpy sieve (each number, plus
 #: ``PLAIN_NUMBERS_PER_PRIME`` per sieving prime and window for its Python-level slice), is at
 #: most ``PLAIN_MAX_COST`` runs on :mod:`pipeline.prime.sieve.plain` instead of the compiled kernel:
