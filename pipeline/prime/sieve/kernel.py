@@ -390,12 +390,15 @@ def _sieve(
             i = 0
             while i < n:
                 run = min(n - i, period - pos)
+                # unsigned indices: no negative-index check, so LLVM vectorises the loops
+                ui = np.uint64(i)
+                up = np.uint64(base + pos)
                 if g == 0:
-                    for t in range(run):
-                        block[i + t] = pattern[base + pos + t]
+                    for t in range(np.uint64(run)):
+                        block[ui + t] = pattern[up + t]
                 else:
-                    for t in range(run):
-                        block[i + t] &= pattern[base + pos + t]
+                    for t in range(np.uint64(run)):
+                        block[ui + t] &= pattern[up + t]
                 i += run
                 pos = 0
         for p in presieved:
