@@ -7,8 +7,8 @@ The algorithm is primesieve's (``src/Erat*.cpp``, ``PreSieve.cpp``), in a smalle
   sieve, walked in cache-sized *blocks* of ``2**BLOCK_LOG`` bytes.
 * **Pre-sieve.** The multiples of the primes in ``PRESIEVE_GROUPS`` are not crossed off: each
   group's periodic pattern is copied (first group) or AND-ed (others) into the block.
-* **Small primes** (many hits per L1-sized part of a block, ``2**SMALL_BLOCK_LOG`` bytes) are
-  crossed off one part at a time, so their scattered writes hit the L1 cache. The multiples
+* **Small primes** (many hits per cache-sized part of a block, ``2**SMALL_BLOCK_LOG`` bytes) are
+  crossed off one part at a time, so their scattered writes hit the cache. The multiples
   ``p*m`` with ``m`` in one residue class mod 30 are every ``p``-th byte, always the same bit, so
   a prime keeps 8 offsets, one per class, all within ``p`` bytes of each other, and its loop
   crosses off all 8 per step of ``p`` bytes (primesieve's ``EratSmall``).
