@@ -119,6 +119,11 @@ def test_the_graph_carries_the_first_run_flag_into_its_keys() -> None:
     assert first.key != later.key
 
 
+def test_no_background_compile_when_numba_cannot_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_dir, "choose_cache_dir", lambda: None)
+    assert warmup.start() is None  # and no process started (conftest counts them)
+
+
 @pytest.mark.subprocess
 def test_the_background_compile_is_a_module_that_fills_the_cache_and_exits() -> None:
     # with the kernel cached (the suite's set-up fills the cache) it loads it and exits 0

@@ -97,14 +97,14 @@ def run_prime(
     writer = _PrimesFile(primes_out) if primes_out is not None else None
     workers = settings.effective_workers
     log.info("%s", describe(job_plan, len(parsed), workers))
-    if job_plan.compiled and writer is None and not _kernel_cached():
+    cold = job_plan.compiled and not _kernel_cached()
+    if cold and writer is None and _start_warmup():
         log.info(
             "prime: compiling the sieve kernel with numba in the background (once after "
             "installing or upgrading); sieving with numpy meanwhile"
         )
-        _start_warmup()
         job_plan = dataclasses.replace(job_plan, interim=True)
-    elif job_plan.compiled and not _kernel_cached():
+    elif cold:
         log.info(
             "prime: compiling the sieve kernel with numba (once after installing or upgrading; "
             "about 10 s, cached for later runs)"
@@ -126,11 +126,12 @@ def _kernel_cached() -> bool:
     return warmup.kernel_ready()
 
 
-def _start_warmup() -> None:
-    """Compile the kernel in a background process (:mod:`pipeline.prime.sieve.warmup`)."""
+def _start_warmup() -> bool:
+    """Compile the kernel in a background process (:mod:`pipeline.prime.sieve.warmup`); whether
+    it started (not when numba cannot cache anywhere)."""
     from pipeline.prime.sieve import warmup
 
-    warmup.start()
+    return warmup.start() is not None
 
 
 def _result(

@@ -51,9 +51,11 @@ def start() -> subprocess.Popen[bytes] | None:
     """Start compiling the kernel in a detached background process; None if it cannot start.
 
     The process inherits the environment (``NUMBA_CACHE_DIR`` as chosen, ``PYTHONPATH``) and
-    writes nothing to the terminal.
+    writes nothing to the terminal. None, and nothing started, when no cache directory is
+    writable: the compiled code could not reach the tasks, which then compile it themselves.
     """
-    cache_dir.choose_cache_dir()  # sets NUMBA_CACHE_DIR when the package cannot cache in place
+    if cache_dir.choose_cache_dir() is None:  # sets NUMBA_CACHE_DIR when needed
+        return None
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "pipeline.prime.sieve.warmup"],
