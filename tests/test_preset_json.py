@@ -28,8 +28,23 @@ from pipeline.ingest.parsing.parse import parse_text
 DATA = Path(__file__).parent / "data"
 FORMATS = DATA / "formats"
 
-#: (method, path, status, latency ms or None, user agent, bytes, host or None, time ms or None)
-Row = tuple[str, str, int, float | None, str, int, str | None, int | None]
+#: (method, path, status, latency ms or None, user agent, bytes, host or None, time ms or None,
+#: client or None, referer or None)
+Row = tuple[str, str, int, float | None, str, int, str | None, int | None, str | None, str | None]
+
+
+def address(value: Any) -> str | None:
+    """A client value without its port (``a.b.c.d:port``, ``[v6]:port``); ``-``/``""``: none."""
+    if not isinstance(value, str) or value in ("-", ""):
+        return None
+    if value.startswith("[") and "]" in value:
+        return value[1 : value.index("]")]
+    head, colon, port = value.rpartition(":")
+    return head if colon and port.isdigit() and head.count(".") == 3 else value
+
+
+def text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value not in ("-", "") else None
 
 
 def iso_ms(text: str) -> int:
@@ -65,6 +80,8 @@ def gcp_row(record: dict[str, Any]) -> Row:
         int(http.get("responseSize", 0)),
         host,
         iso_ms(record["timestamp"]),
+        address(http.get("remoteIp")),
+        text_or_none(http.get("referer")),
     )
 
 
@@ -80,6 +97,8 @@ def caddy_row(record: dict[str, Any]) -> Row:
         record["size"],
         request["host"],
         int(Decimal(record["ts"]) * 1000),
+        address(request.get("client_ip") or request.get("remote_ip") or request.get("remote_addr")),
+        text_or_none(request["headers"].get("Referer", [None])[0]),
     )
 
 
@@ -94,6 +113,8 @@ def traefik_row(record: dict[str, Any]) -> Row:
         record["DownstreamContentSize"],
         record["RequestHost"],
         iso_ms(time),
+        address(record.get("ClientHost") or record.get("ClientAddr")),
+        text_or_none(record.get("request_Referer")),
     )
 
 
@@ -134,6 +155,8 @@ def frame_rows(frame: pd.DataFrame) -> list[Row]:
                 int(item["bytes"]),
                 host,
                 time,
+                None if pd.isna(item["client"]) else str(item["client"]),
+                None if pd.isna(item["referer"]) else str(item["referer"]),
             )
         )
     return rows
@@ -161,6 +184,7 @@ def test_fields_match_the_reference(
     parsed = parse_text(path.read_text(encoding="utf-8"), preset(name))
     assert frame_rows(parsed.frame) == expected
     assert len(parsed.malformed) == other
+    assert all(row[8] is not None for row in expected)  # every sample line names its client
 
 
 @pytest.mark.parametrize(("name", "path", "row"), CASES, ids=[p.name for _, p, _ in CASES])

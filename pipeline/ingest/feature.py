@@ -109,8 +109,8 @@ FEATURE = register(
                 str,
                 (),
                 "JSON and logfmt lines: read CANON (method, path, status, latency, user_agent, "
-                "time, bytes, host) from KEY (dotted for nested objects); UNIT s, ms, us or ns. "
-                "Repeatable.",
+                "time, bytes, host, client, referer) from KEY (dotted for nested objects); "
+                "UNIT s, ms, us or ns. Repeatable.",
                 metavar="CANON=KEY[:UNIT]",
                 multiple=True,
             ),
