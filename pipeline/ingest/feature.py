@@ -161,6 +161,15 @@ FEATURE = register(
                 "Group paths as written instead of by template (/items/42 -> /items/{id}).",
             ),
             FeatureOption(
+                "anonymize_ip",
+                bool,
+                False,
+                "Mask client addresses before anything is counted, as GoAccess's --anonymize-ip "
+                "does: IPv4 to /24 (192.168.1.77 -> 192.168.1.0), IPv6 to /64; a client that is "
+                "no address (a host name) is dropped. The report then quotes no malformed line "
+                "(the count stays); --malformed-out still writes them, raw.",
+            ),
+            FeatureOption(
                 "path_regex",
                 str,
                 None,
