@@ -15,9 +15,9 @@ and written back with ``inet_ntop``: ``192.168.1.77`` -> ``192.168.1.0``, ``2001
 read (a host name written by Apache's ``HostnameLookups On``); here such a value becomes no
 client (null): it is dropped before anything is counted, rather than kept unmasked.
 
-IPv4 addresses (the bulk of any log) are matched and masked with RE2 over the whole column;
-values with a ``:`` are read per distinct value with the C library's ``inet_pton``/``inet_ntop``
-(:mod:`socket`: the functions GoAccess calls), never per line.
+Each distinct value of a block is masked once: IPv4 addresses (the bulk of any log) with RE2,
+values with a ``:`` with the C library's ``inet_pton``/``inet_ntop`` (:mod:`socket`: the
+functions GoAccess calls); never anything per line.
 
 >>> clients(pa.array(["[2001:db8::1]:443", "10.0.0.1:80", "-", "::1"]), count=4).to_pylist()
 ['2001:db8::1', '10.0.0.1', None, '::1']
@@ -64,19 +64,24 @@ def clients(client: pa.Array | None, count: int, with_port: bool = False) -> pa.
 
 def anonymized(client: pa.Array) -> pa.Array:
     """``client`` with IPv4 addresses masked to /24 and IPv6 to /64 (GoAccess's default level);
-    null where the value is no address (see the module docstring)."""
+    null where the value is no address (see the module docstring). Each distinct value is
+    masked once (clients repeat: a block has far fewer distinct clients than lines)."""
     client = pc.cast(client, pa.large_string())
     if not len(client):
         return client
-    v4 = pc.fill_null(pc.match_substring_regex(client, pattern=IPV4), False)
-    masked = pc.replace_substring_regex(client, r"\.[0-9]+$", ".0")
-    v6 = pc.and_(pc.invert(v4), pc.fill_null(pc.match_substring(client, ":"), False))
+    encoded = pc.dictionary_encode(client)
+    return _masked(encoded.dictionary).take(encoded.indices)
+
+
+def _masked(values: pa.Array) -> pa.Array:
+    """:func:`anonymized` of distinct values."""
+    v4 = pc.fill_null(pc.match_substring_regex(values, pattern=IPV4), False)
+    masked = pc.replace_substring_regex(values, r"\.[0-9]+$", ".0")
+    v6 = pc.and_(pc.invert(v4), pc.fill_null(pc.match_substring(values, ":"), False))
     out = pc.if_else(v4, masked, _NONE)
     if pc.any(v6).as_py():
-        encoded = pc.dictionary_encode(client.filter(v6))
-        distinct = [_masked6(value) for value in encoded.dictionary.to_pylist()]
-        values = pa.array(distinct, pa.large_string()).take(encoded.indices)
-        out = pc.replace_with_mask(out, v6, values)
+        distinct = [_masked6(value) for value in values.filter(v6).to_pylist()]
+        out = pc.replace_with_mask(out, v6, pa.array(distinct, pa.large_string()))
     return out
 
 
