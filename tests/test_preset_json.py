@@ -10,6 +10,7 @@ import logging
 import math
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +21,10 @@ import pandas as pd
 import pytest
 
 from pipeline.engine.settings import ExecutionSettings
+from pipeline.errors import InputError
 from pipeline.ingest.formats.presets import preset
 from pipeline.ingest.job import run_ingest
-from pipeline.ingest.options import IngestOptions
+from pipeline.ingest.options import IngestOptions, parse_field_overrides
 from pipeline.ingest.parsing.parse import parse_text
 
 DATA = Path(__file__).parent / "data"
@@ -269,6 +271,49 @@ def test_host_from_host_keys_or_the_url(line: str, host: str | None, path: str) 
     frame = _parse([line])
     assert frame["path"].tolist() == [path]
     assert [None if pd.isna(h) else h for h in frame["host"]] == [host]
+
+
+@pytest.mark.parametrize(
+    ("keys", "client", "referer"),
+    [
+        (
+            '"remote_addr": "10.0.0.1", "http_referer": "https://r.example/"',
+            "10.0.0.1",
+            "https://r.example/",
+        ),
+        ('"client_ip": "2001:db8::5", "referer": "-"', "2001:db8::5", None),
+        ('"clientip": "10.0.0.2:5555", "referrer": ""', "10.0.0.2", None),
+        ('"remote_ip": "[2001:db8::6]:443", "http_referrer": "x"', "2001:db8::6", "x"),
+        ('"ip": "-"', None, None),
+        ('"request": {"client_ip": "10.0.0.3", "remote_ip": "10.9.9.9"}', "10.0.0.3", None),
+        ('"remote_addr": "10.0.0.4", "ip": "10.9.9.9"', "10.0.0.4", None),  # first alias wins
+        (
+            '"ClientHost": "10.0.0.5", "request_Referer": "https://t.example/"',
+            "10.0.0.5",
+            "https://t.example/",
+        ),
+        ('"request": {"headers": {"Referer": ["https://c.example/"]}}', None, "https://c.example/"),
+    ],
+)
+def test_client_and_referer_aliases(keys: str, client: str | None, referer: str | None) -> None:
+    frame = _parse([f'{{"path": "/", "status": 200, {keys}}}'])
+    assert [None if pd.isna(c) else c for c in frame["client"]] == [client]
+    assert [None if pd.isna(r) else r for r in frame["referer"]] == [referer]
+
+
+def test_field_sets_client_and_referer() -> None:
+    line = (
+        '{"path": "/", "status": 200, "ip": "10.9.9.9", "peer": "10.0.0.7", "from": "https://f/"}'
+    )
+    fmt = replace(preset("json"), json_fields=(("client", "peer", None), ("referer", "from", None)))
+    frame = parse_text(line, fmt).frame
+    assert frame[["client", "referer"]].values.tolist() == [["10.0.0.7", "https://f/"]]
+    assert parse_field_overrides(["client=peer", "referer=a.b"]) == (
+        ("client", "peer", None),
+        ("referer", "a.b", None),
+    )
+    with pytest.raises(InputError, match="only latency and time take a unit"):
+        parse_field_overrides(["client=peer:ms"])
 
 
 def test_named_preset_reads_only_its_keys() -> None:
