@@ -134,3 +134,23 @@ def test_state_runs_keep_no_sample(logs: Path, tmp_path: Path) -> None:
         lines = json.loads(result.stdout)["lines"]
         assert (lines["malformed"], lines["malformed_samples"]) == (4, [])
     assert b"oops" not in state.read_bytes()
+
+
+def test_follow_reports_quote_no_sample(logs: Path, tmp_path: Path) -> None:
+    from pipeline.ingest.follow import follow_ingest
+
+    path = tmp_path / "access.log"
+    path.write_bytes((logs / "access0.log").read_bytes())
+    seen: list[tuple[int, int]] = []
+
+    def on_update(tick: Any) -> None:
+        seen.append((tick.report.malformed, len(tick.report.malformed_samples)))
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+        with path.open("a") as handle:  # more malformed lines for the second interval
+            handle.write("".join(f"{bad}\n" for bad in BAD))
+
+    options = IngestOptions(follow=True, interval=0.01, anonymize_ip=True)
+    final = follow_ingest(str(path), ExecutionSettings(mode="sync"), options, on_update)
+    assert seen == [(2, 0), (4, 0)]
+    assert final.malformed_samples == ()
