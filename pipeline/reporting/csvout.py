@@ -281,8 +281,15 @@ def write_csv_directory(tables: Mapping[str, Table], directory: str | os.PathLik
             if os.path.isdir(target):
                 os.chmod(scratch, stat.S_IMODE(os.stat(target).st_mode))
             for name, rows in tables.items():
-                with atomic_text(Path(scratch) / f"{name}.csv", what="CSV table") as handle:
-                    csv.writer(handle, lineterminator=LINE_END).writerows(rows)
+                try:
+                    with atomic_text(Path(scratch) / f"{name}.csv", what="CSV table") as handle:
+                        csv.writer(handle, lineterminator=LINE_END).writerows(rows)
+                except OutputError as exc:  # named by the hidden path: name the file instead
+                    cause = exc.__cause__
+                    reason = cause.strerror if isinstance(cause, OSError) else None
+                    raise OutputError(
+                        f"cannot write the CSV tables to {shown}: {name}.csv: {reason or exc}"
+                    ) from exc
             os.replace(scratch, target)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
