@@ -116,7 +116,8 @@ def csv_tables(document: Mapping[str, Any]) -> dict[str, Table]:
     summary: Table = [list(SUMMARY_HEADER)]
     tables: dict[str, Table] = {SUMMARY: summary}
     owners: dict[str, str] = {SUMMARY: "the summary"}
-    for path, value in _walk(document, ()):
+    walked = (found for key, item in document.items() for found in _walk(item, (str(key),)))
+    for path, value in walked:  # the document itself is never a table
         if not isinstance(value, list | dict):
             summary.append([".".join(path), cell(value)])
             continue
@@ -153,9 +154,9 @@ def _table_name(path: Sequence[str]) -> str:
 
 def _tables_of(path: tuple[str, ...], value: list[Any] | dict[str, Any]) -> list[tuple[str, Table]]:
     """The table at ``path`` and its sub-tables (lists inside its rows)."""
-    name = _table_name(path) or "document"
+    name = _table_name(path)
     if isinstance(value, dict):
-        last = path[-1] if path else ""
+        last = path[-1]
         taken = {key for row in value.values() for key in row}
         key_column = last.rsplit("by_", 1)[1] if "by_" in last else KEY_COLUMN
         while key_column in taken:  # a row has a field of that name: the key comes first
