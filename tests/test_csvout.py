@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from pipeline.errors import OutputError
 from pipeline.reporting.csvout import (
+    UNITS,
     check_csv_directory,
     csv_tables,
     snake_case,
@@ -150,7 +152,7 @@ def _text(value: Any) -> str:
     return "" if value is None else value if isinstance(value, str) else json.dumps(value)
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.dictionaries(_keys, _sections, max_size=5))
 def test_every_scalar_is_in_exactly_one_cell(document: dict[str, Any]) -> None:
     """Nothing lost, nothing doubled, for report-shaped documents: the scalars of the document
@@ -209,3 +211,21 @@ def test_a_directory_filled_meanwhile_is_left_as_it_is(
         write_csv_directory(csv_tables({"a": 1}), out)
     assert os.listdir(out) == ["theirs.txt"]
     assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+def test_the_unit_table_of_the_docs_is_units() -> None:
+    """docs/report.md's unit table lists exactly :data:`UNITS`."""
+    text = (Path(__file__).parent.parent / "docs" / "report.md").read_text()
+    section = text.split("\n## CSV\n", 1)[1]
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in section.split("| table | columns | suffix |", 1)[1].splitlines()[2:]
+        if line.startswith("| `")
+    ]
+    documented: dict[str, dict[str, str]] = {}
+    for tables, columns, suffix in rows:
+        for table in re.findall(r"`([^`]+)`", tables):
+            documented[table] = {
+                column: suffix.strip("`_") for column in re.findall(r"`([^`]+)`", columns)
+            }
+    assert documented == {table: dict(columns) for table, columns in UNITS.items()}
