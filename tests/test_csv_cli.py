@@ -348,3 +348,16 @@ def test_a_failed_write_leaves_nothing(
     )
     assert sorted(os.listdir(tmp_path)) == (["out"] if existing else [])
     assert not existing or os.listdir(out) == []
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "html"])
+def test_a_directory_is_still_refused_for_a_one_file_report(
+    tmp_path: Path, output_format: str
+) -> None:
+    """--output accepts a directory for csv only; the other formats refuse it in one line."""
+    code, stdout, err = _refused(
+        "ingest", "--path", str(SAMPLE), "--format", output_format, "--output", str(tmp_path)
+    )
+    assert (code, stdout) == (2, "")
+    assert err == f"Error: cannot write --output to {tmp_path}: it is a directory\n"
+    assert os.listdir(tmp_path) == []
