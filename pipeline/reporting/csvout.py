@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import functools
 import json
 import logging
 import os
@@ -83,6 +84,7 @@ LINE_END: Final[str] = "\r\n"
 Table = list[list[str]]
 
 
+@functools.lru_cache(maxsize=4096)  # a report repeats a few keys in every row
 def snake_case(name: str) -> str:
     """A header or file name as lower snake_case ASCII (``maxGap`` -> ``max_gap``).
 
@@ -104,6 +106,12 @@ def cell(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # what json.dumps writes for a finite float
     return json.dumps(value)
 
 
@@ -169,12 +177,12 @@ def _tables_of(path: tuple[str, ...], value: list[Any] | dict[str, Any]) -> list
     nested: dict[str, list[dict[str, Any]]] = {}
     for index, item in enumerate(value):
         row: dict[str, Any] = {}
-        for key, field in _flatten(item, ()):
+        for key, field in _flatten(item):
             if isinstance(field, list):
                 children = nested.setdefault(key, [])
                 for child in field:
                     extra = child if isinstance(child, dict) else {VALUE_COLUMN: child}
-                    children.append({ROW_COLUMN: index, **dict(_flatten(extra, ()))})
+                    children.append({ROW_COLUMN: index, **dict(_flatten(extra))})
             else:
                 row[key] = field
         flat.append(row)
@@ -185,13 +193,14 @@ def _tables_of(path: tuple[str, ...], value: list[Any] | dict[str, Any]) -> list
     return found
 
 
-def _flatten(row: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+def _flatten(row: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     """A row's fields with nested objects flattened: ``("max_gap_gap", 8)``."""
     for key, value in row.items():
+        name = f"{prefix}_{snake_case(str(key))}" if prefix else snake_case(str(key))
         if isinstance(value, dict):
-            yield from _flatten(value, (*prefix, str(key)))
+            yield from _flatten(value, name)
         else:
-            yield "_".join(snake_case(part) for part in (*prefix, str(key))), value
+            yield name, value
 
 
 def _scalar_cell(value: Any) -> str:
