@@ -334,7 +334,7 @@ def _run(
         if options.get("follow"):
             raise InputError("--follow cannot write --format csv; use --format json or text")
         written.pop("--output")
-        check_csv_directory(output, written)
+        check_csv_directory(output, written, inputs)
     check_outputs(written, inputs, stdout=output is None)
     obj = click.get_current_context().obj
     argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []

@@ -361,3 +361,18 @@ def test_a_directory_is_still_refused_for_a_one_file_report(
     assert (code, stdout) == (2, "")
     assert err == f"Error: cannot write --output to {tmp_path}: it is a directory\n"
     assert os.listdir(tmp_path) == []
+
+
+def test_a_directory_inside_the_input_directory_warns(tmp_path: Path) -> None:
+    """As for every output: the next run over the input directory would read the CSV files."""
+    (tmp_path / "a.log").write_text(SAMPLE.read_text())
+    out = tmp_path / "tables"
+    code, _, err = _refused(
+        "ingest", "--path", str(tmp_path), "--format", "csv", "--output", str(out)
+    )
+    assert code == 0, err
+    assert [line for line in err.splitlines() if line.startswith("WARNING")] == [
+        f"WARNING --output {out} is inside the input directory {tmp_path}: "
+        "the next run over it will read it"
+    ]
+    assert (out / "summary.csv").exists()

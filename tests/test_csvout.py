@@ -229,3 +229,8 @@ def test_the_unit_table_of_the_docs_is_units() -> None:
                 column: suffix.strip("`_") for column in re.findall(r"`([^`]+)`", columns)
             }
     assert documented == {table: dict(columns) for table, columns in UNITS.items()}
+
+
+def test_two_fields_on_one_column_name_are_an_error() -> None:
+    with pytest.raises(ValueError, match=r"^t\[0\] has two fields named a_b$"):
+        csv_tables({"t": [{"a_b": 1, "a": {"b": 2}}]})

@@ -183,6 +183,8 @@ def _tables_of(path: tuple[str, ...], value: list[Any] | dict[str, Any]) -> list
                 for child in field:
                     extra = child if isinstance(child, dict) else {VALUE_COLUMN: child}
                     children.append({ROW_COLUMN: index, **dict(_flatten(extra))})
+            elif key in row:  # {"a_b": 1, "a": {"b": 2}}: no report of ours has such keys
+                raise ValueError(f"{'.'.join(path)}[{index}] has two fields named {key}")
             else:
                 row[key] = field
         flat.append(row)
@@ -204,7 +206,7 @@ def _flatten(row: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
 
 
 def _scalar_cell(value: Any) -> str:
-    """A list item that is not an object: a scalar, or a list written as its JSON text."""
+    """An item of a list that is not all objects: a scalar, or its JSON text."""
     return json.dumps(value) if isinstance(value, list) else cell(value)
 
 
@@ -236,12 +238,14 @@ def _with_unit(table: str, column: str) -> str:
 def check_csv_directory(
     directory: str | os.PathLike[str] | None,
     others: Mapping[str, str | os.PathLike[str] | None] | None = None,
+    inputs: Sequence[str] = (),
 ) -> None:
     """Refuse, before anything is computed, a ``--format csv`` output that cannot be written.
 
     ``directory`` must be given (not standard output), be missing with an existing writable
     parent, or be an empty directory; ``others`` (option -> path) must not lie inside it (the
-    run would write them there).
+    run would write them there). A directory inside one of the local input directories
+    ``inputs`` gets one WARNING: the next run over that directory would read the CSV files.
     """
     if directory is None:
         raise InputError("--format csv needs --output DIR (it writes one CSV file per table)")
@@ -269,6 +273,14 @@ def check_csv_directory(
             raise OutputError(
                 f"{label} {escape_text(os.fspath(other))} is inside --output {shown}, which must "
                 "stay empty until the CSV tables are written; put it elsewhere"
+            )
+    for source in inputs:
+        root = os.path.realpath(source)
+        if os.path.isdir(source) and os.path.commonpath([root, real]) == root:
+            log.warning(
+                "--output %s is inside the input directory %s: the next run over it will read it",
+                shown,
+                escape_text(source),
             )
 
 
