@@ -154,3 +154,15 @@ def test_follow_reports_quote_no_sample(logs: Path, tmp_path: Path) -> None:
     final = follow_ingest(str(path), ExecutionSettings(mode="sync"), options, on_update)
     assert seen == [(2, 0), (4, 0)]
     assert final.malformed_samples == ()
+
+
+def test_an_overlong_line_is_counted_not_quoted(tmp_path: Path) -> None:
+    from pipeline.ingest.inputs.stream import MAX_LINE_BYTES
+
+    path = tmp_path / "long.log"
+    good = GOOD.format(client="10.0.0.1", second=1)
+    path.write_bytes(good.encode() + b"x" * (MAX_LINE_BYTES + 1) + b"\n" + good.encode())
+    plain = _document(path, ExecutionSettings(mode="sync"))
+    masked = _document(path, ExecutionSettings(mode="sync"), anonymize_ip=True)
+    assert len(plain["lines"]["malformed_samples"]) == 1
+    assert (masked["lines"]["malformed"], masked["lines"]["malformed_samples"]) == (1, [])
