@@ -431,11 +431,15 @@ def test_blocksize_rules(
 @pytest.mark.subprocess
 def test_prime_every_method_counts_the_same(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--repeat", "1", "--modes", "threading", "--cases", "0:1e6", "--first-run", "0:1e5"]
-    assert bench_prime.main(argv) == 0
+    assert bench_prime.main([*argv, "--trivial", "1"]) == 0
     out = capsys.readouterr().out
     assert "MISMATCH" not in out
-    assert re.search(r"first run .*, --range 0:1e5 threading: [\d.]+ s", out)
-    assert re.search(r"trivial run \(--range 0:100\), median of 1: [\d.]+ s", out)
+    assert re.search(
+        r"first run .*, --range 0:1e5 threading: [\d.]+ s; .* \(target <= \+3 s: ", out
+    )
+    assert re.search(
+        r"trivial run \(--range 0:100\), median of 1: [\d.]+ s \(target < 0.4 s: ", out
+    )
     ((header, rows),) = _tables(out)
     assert header == ["method", "wall s", "primes", "vs primesieve"]
     counts = {row[0]: int(row[2].replace(",", "")) for row in rows}
