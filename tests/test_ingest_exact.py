@@ -368,3 +368,18 @@ def limits_blocksize() -> int:
     from pipeline.ingest.options import MIN_BLOCKSIZE
 
     return MIN_BLOCKSIZE
+
+
+def test_the_text_report_says_what_exact_gives_when_a_sketch_was_used(
+    tiny_caps: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = _write_many(tmp_path / "many.log", 300, seed=2)
+    note = (
+        "  - --exact gives exact percentiles (and exact counts for the listed paths) in the same "
+        "memory: it\n    reads the input again, about the time of one more run per extra pass "
+        "(usually one, rarely two)\n"
+    )
+    code, plain, _ = _cli("--path", str(path), "--log-format", APACHE, "--mode", "sync")
+    assert code == 0 and note in plain
+    code, exact, _ = _cli("--path", str(path), "--log-format", APACHE, "--mode", "sync", "--exact")
+    assert code == 0 and "--exact gives" not in exact
