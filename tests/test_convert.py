@@ -329,3 +329,21 @@ def test_standard_input_is_refused(tmp_path: Path) -> None:
 def rows_of(dataset: Path) -> Sequence[dict[str, Any]]:
     """The rows of a dataset (for the modes test of tests/test_convert_cli.py)."""
     return read_rows(dataset)[1]
+
+
+def test_a_block_that_fails_after_some_pieces_gives_no_rows(
+    combined_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = combined_log.read_bytes()
+    half = data[: data.index(b"\n", len(data) // 2) + 1]
+
+    def pieces(block: Any, overlong: Any = None) -> Any:
+        yield half  # parsed, then dropped: the file's read fails after it
+        raise EOFError("Compressed file ended before the end-of-stream marker")
+
+    monkeypatch.setattr("pipeline.ingest.convert.tasks.block_bytes", pieces)
+    result = run_convert(str(combined_log), SYNC, str(tmp_path / "out"))
+    assert [(f.path, f.error) for f in result.failed_inputs] == [
+        (str(combined_log), "EOFError: Compressed file ended before the end-of-stream marker")
+    ]
+    assert result.written == len(read_rows(tmp_path / "out")[1]) == 0
