@@ -1,5 +1,5 @@
 """``python cli.py convert``: exit codes, the one stderr line, the report, every mode alike,
-and Ctrl-C leaving nothing behind."""
+and Ctrl-C or SIGTERM leaving nothing behind."""
 
 from __future__ import annotations
 
@@ -154,13 +154,19 @@ def test_every_mode_writes_the_same_dataset(log: Path, tmp_path: Path, mode: str
 
 @pytest.mark.subprocess
 @pytest.mark.timeout(120)
-def test_ctrl_c_while_writing_leaves_no_dataset_and_no_temporary(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("mode", "sig", "code", "line"),
+    [("sync", signal.SIGINT, 130, "Aborted."), ("threading", signal.SIGTERM, 143, "Terminated.")],
+)
+def test_a_signal_while_writing_leaves_no_dataset_and_no_temporary(
+    tmp_path: Path, mode: str, sig: int, code: int, line: str
+) -> None:
     log = tmp_path / "big.log"
     generate_logs(log, lines=300_000, log_format="combined", period="3d")
     out = tmp_path / "out"
     out.mkdir()
     process = subprocess.Popen(
-        [*CLI, "convert", "--path", str(log), "--dataset", str(out / "ds"), "--mode", "sync",
+        [*CLI, "convert", "--path", str(log), "--dataset", str(out / "ds"), "--mode", mode,
          "--blocksize", "4MiB"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -172,12 +178,12 @@ def test_ctrl_c_while_writing_leaves_no_dataset_and_no_temporary(tmp_path: Path)
 
     try:
         assert wait_until(writing, timeout=90, interval=0.02), list(out.iterdir())
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 130, err
-    assert [text for text in err.splitlines() if not text.startswith("INFO ")] == ["Aborted."]
+    assert process.returncode == code, err
+    assert [text for text in err.splitlines() if not text.startswith("INFO ")] == [line]
     assert list(out.iterdir()) == []
