@@ -255,6 +255,26 @@ def test_json_lines_without_latency_or_time_give_nulls(tmp_path: Path) -> None:
     assert rows["/a"]["time"] == datetime(2026, 11, 28, 23, 59, 59, 999000, tzinfo=timezone.utc)
 
 
+def test_untimed_rows_of_a_partitioned_dataset_are_in_the_null_day(
+    combined_log: Path, tmp_path: Path
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "access.log").write_bytes(combined_log.read_bytes())
+    generate_logs(logs / "app.log", lines=300, seed=5)
+    timed, _ = reference(combined_log.read_text(), ref_combined)
+    untimed, _ = reference((logs / "app.log").read_text(), ref_default)
+    result = run_convert(str(logs), SYNC, str(tmp_path / "out"))
+    _, rows = read_rows(tmp_path / "out")
+    want = [{**row, "day": _day(row)} for row in timed + untimed]
+    assert rows == sorted(want, key=_key)
+    assert result.partitions[-1] == "__HIVE_DEFAULT_PARTITION__"
+    assert list(result.notes) == [
+        "format 'combined' has no latency field: latency_ms is null in its rows",
+        "format 'default' has no time field: its rows are in day=__HIVE_DEFAULT_PARTITION__",
+    ]
+
+
 def test_a_format_without_agent_or_size_has_null_columns(tmp_path: Path) -> None:
     log = tmp_path / "common.log"
     log.write_text('10.0.0.1 - - [28/Nov/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 -\n')

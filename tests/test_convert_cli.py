@@ -55,6 +55,9 @@ def test_json_report_counts_the_reference(log: Path, tmp_path: Path) -> None:
         len(bad),
         0,
     )
+    assert doc["notes"] == [
+        "format 'combined' has no latency field: latency_ms is null in its rows"
+    ]
     days = sorted({row["time"].strftime("%Y-%m-%d") for row in rows})
     files = sorted(dataset.rglob("*.parquet"))
     assert doc["dataset"] == {

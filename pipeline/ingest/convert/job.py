@@ -36,7 +36,7 @@ from pipeline.engine.execution import compute
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError, OutputError
 from pipeline.ingest.aggregate.partial import Partial, merge_file, merge_partials
-from pipeline.ingest.convert.columns import DAY, empty_partition, schema
+from pipeline.ingest.convert.columns import DAY, NO_DAY, empty_partition, schema
 from pipeline.ingest.convert.result import ConvertResult
 from pipeline.ingest.convert.tasks import block_rows
 from pipeline.ingest.detect import detect_formats
@@ -130,7 +130,8 @@ def run_convert(
         except OutputError as exc:  # the dataset is written: the report is still wanted
             output_errors = (str(exc),)
     partitions, parquet_files, size = _describe(target, partitioned)
-    used = Counter(formats[report.path].name for report in total.file_reports)
+    read = [formats[report.path] for report in total.file_reports]
+    used = Counter(fmt.name for fmt in read)
     return ConvertResult(
         dataset=str(target),
         files=total.files,
@@ -150,8 +151,31 @@ def run_convert(
             **settings.describe(),
             "elapsed_s": round(time.perf_counter() - started, 3),
         },
+        notes=tuple(_notes(read, partitioned)),
         output_errors=output_errors,
     )
+
+
+def _notes(formats: Sequence[LogFormat], partitioned: bool) -> list[str]:
+    """What a column of the dataset cannot hold for a format read (once per format name)."""
+    named = {fmt.name: fmt for fmt in formats}
+    notes = [
+        f"format {name!r} has no latency field: latency_ms is null in its rows"
+        for name, fmt in sorted(named.items())
+        if not fmt.has_latency
+    ]
+    if partitioned:
+        notes += [
+            f"format {name!r} has no time field: its rows are in {DAY}={NO_DAY}"
+            for name, fmt in sorted(named.items())
+            if not fmt.has_time
+        ]
+    notes += [
+        f"format {name!r} writes times without a UTC offset: they are read as UTC"
+        for name, fmt in sorted(named.items())
+        if fmt.time_without_offset
+    ]
+    return notes
 
 
 def check_dataset(dataset: str | None, path: str) -> Path:
