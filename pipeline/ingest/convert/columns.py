@@ -8,9 +8,9 @@ for them, exactly as :data:`SCHEMA` says:
 * ``latency_ms`` is null (not NaN) when the line has no latency;
 * ``bytes`` is null for every line of a format without a size field; a size written ``-`` is 0
   (the parser reads ``-`` as 0 and keeps no trace of it, so 0 and "none" are one value there);
-* ``user_agent``, ``client``, ``referer`` and ``host`` are null when the format has no such
-  field (a line of a format that has one but left it empty or ``-`` gives ``""``; ``host``
-  follows the parser: null when the line has none);
+* ``user_agent`` is null when the format has no user-agent field (a line that left it empty or
+  ``-`` gives ``""``); ``client``, ``referer`` and ``host`` are as the parser gives them: null
+  when the format or the line has none;
 * ``time`` is ``timestamp[us, UTC]``, null when the line has none.
 
 A partitioned dataset also has the string column ``day`` (``YYYY-MM-DD``, the UTC day of
@@ -60,8 +60,13 @@ NO_DAY: Final[str] = "__HIVE_DEFAULT_PARTITION__"
 
 _DAY_MS: Final[int] = 86_400_000
 
-#: String columns that are null for a whole block whose format lacks the field.
-_OPTIONAL_STRINGS: Final[tuple[str, ...]] = ("user_agent", "client", "referer")
+#: String columns the parser leaves null when the format or the line has none.
+_NULLABLE_STRINGS: Final[tuple[str, ...]] = ("client", "referer", "host")
+
+
+def _strings(column: pd.Series) -> pa.Array:
+    """A string column of the frame as Arrow ``string`` (missing values null)."""
+    return pc.cast(pa.array(column, from_pandas=True), pa.string())
 
 
 def schema(partitioned: bool) -> pa.Schema:
@@ -75,16 +80,14 @@ def dataset_table(
     has_user_agent: bool,
     has_bytes: bool,
     partitioned: bool,
-    has_client: bool = True,
-    has_referer: bool = True,
 ) -> pa.Table:
     """The parsed ``frame`` of one block as a table of :func:`schema`.
 
-    ``has_*`` say whether the block's format has the field (else the column is null); a column
-    the parser does not produce (``client`` and ``referer`` before the formats issue) is null.
+    ``has_user_agent`` and ``has_bytes`` say whether the block's format has the field (else the
+    column is null: the parser writes ``""`` and 0 for them); ``client``, ``referer`` and
+    ``host`` are null in the frame already when the format or the line has none.
     """
     count = len(frame)
-    has = {"user_agent": has_user_agent, "client": has_client, "referer": has_referer}
     millis = pa.array(frame["time"], type=pa.timestamp("ms", tz="UTC"))
     columns: dict[str, pa.Array] = {
         "method": pa.array(frame["method"].astype(str), type=pa.string()),
@@ -97,12 +100,14 @@ def dataset_table(
         else pa.nulls(count, pa.int64()),
         "time": pc.cast(millis, pa.timestamp("us", tz="UTC")),
     }
-    for name in _OPTIONAL_STRINGS:
-        if has[name] and name in frame.columns:
-            columns[name] = pc.cast(pa.array(frame[name], from_pandas=True), pa.string())
-        else:
-            columns[name] = pa.nulls(count, pa.string())
-    columns["host"] = pc.cast(pa.array(frame["host"], from_pandas=True), pa.string())
+    if has_user_agent:
+        columns["user_agent"] = _strings(frame["user_agent"])
+    else:
+        columns["user_agent"] = pa.nulls(count, pa.string())
+    for name in _NULLABLE_STRINGS:
+        columns[name] = (
+            _strings(frame[name]) if name in frame.columns else pa.nulls(count, pa.string())
+        )
     if partitioned:
         columns[DAY] = days(millis)
     return pa.table(columns, schema=schema(partitioned))

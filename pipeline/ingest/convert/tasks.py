@@ -117,8 +117,6 @@ def _rows(
         frame,
         has_user_agent=has_field(fmt, "user_agent"),
         has_bytes=fmt.has_bytes,
-        has_client=has_field(fmt, "client"),
-        has_referer=has_field(fmt, "referer"),
         partitioned=partitioned,
     )
     malformed = parsed.malformed_array
