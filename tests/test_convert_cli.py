@@ -190,3 +190,24 @@ def test_a_signal_while_writing_leaves_no_dataset_and_no_temporary(
     assert process.returncode == code, err
     assert [text for text in err.splitlines() if not text.startswith("INFO ")] == [line]
     assert list(out.iterdir()) == []
+
+
+def test_csv_report_equals_its_json_report(
+    log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_csv_cli import _check_directory, _run_csv
+
+    out = tmp_path / "tables"
+    code, err, document = _run_csv(
+        monkeypatch, "convert", "--path", str(log), "--dataset", str(tmp_path / "ds"),
+        "--output", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    assert document["lines"]["malformed_samples"] and len(document["dataset"]["partitions"]) == 2
+    tables = {
+        "inputs_failed.csv": ("inputs", "failed"),
+        "lines_malformed_samples.csv": ("lines", "malformed_samples"),
+        "dataset_partitions.csv": ("dataset", "partitions"),
+        "notes.csv": ("notes",),
+    }
+    _check_directory(out, document, tables)
