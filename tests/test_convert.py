@@ -14,6 +14,7 @@ import gzip
 import json
 import os
 import re
+import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -75,7 +76,7 @@ def ref_combined(line: str) -> dict[str, Any] | None:
     match = COMBINED_RE.fullmatch(line)
     if not match:
         return None
-    _client, _, when, request, status, size, _referer, agent = match.groups()
+    client, _, when, request, status, size, referer, agent = match.groups()
     try:
         millis, sent = clf_time(when), size_of(size)
     except Malformed:
@@ -89,10 +90,15 @@ def ref_combined(line: str) -> dict[str, Any] | None:
         "bytes": sent,
         "time": _utc(millis),
         "user_agent": agent_of(agent),
-        "client": None,
-        "referer": None,
+        "client": _optional(client),
+        "referer": _optional(referer),
         "host": None,
     }
+
+
+def _optional(text: str) -> str | None:
+    """An optional string field: ``-`` and ``""`` are none (docs/formats.md)."""
+    return None if text in ("-", "") else text
 
 
 def ref_default(line: str) -> dict[str, Any] | None:
@@ -190,7 +196,7 @@ def test_pandas_reads_the_same_rows_and_types(combined_log: Path, tmp_path: Path
     expected = expected.sort_values(["time", "path", "status", "bytes"], kind="stable")
     for name in COLUMNS:
         assert [None if pd.isna(v) else v for v in got[name]] == [
-            None if v is None else v for v in expected[name]
+            None if pd.isna(v) else v for v in expected[name]
         ], name
 
 
@@ -313,19 +319,42 @@ def test_an_existing_dataset_is_refused_and_untouched(combined_log: Path, tmp_pa
 def test_a_failure_mid_write_leaves_no_dataset_and_no_temporary(
     combined_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The failing task raises while another thread is about to write a partition: that write
+    ends after the error reached the job, which must wait for it before removing the
+    temporary directory (else the write creates it again)."""
+    import dask.dataframe.io.parquet.arrow as dask_arrow
+
     calls: list[int] = []
-    real = parse_text
+    in_flight: list[int] = []
+    real_parse, real_write = parse_text, dask_arrow._write_partitioned
 
     def failing(text: Any, fmt: Any) -> Any:
         calls.append(1)
         if len(calls) == 3:  # some blocks are parsed (and written) before this one
+            for _ in range(500):  # raise while another thread is in a write
+                if in_flight:
+                    break
+                time.sleep(0.01)
             raise RuntimeError("disk on fire")
-        return real(text, fmt)
+        return real_parse(text, fmt)
+
+    def slow_write(*args: Any, **kwargs: Any) -> Any:
+        in_flight.append(1)
+        try:
+            time.sleep(0.5)
+            return real_write(*args, **kwargs)
+        finally:
+            in_flight.pop()
 
     monkeypatch.setattr("pipeline.ingest.convert.tasks.parse_text", failing)
+    monkeypatch.setattr(dask_arrow, "_write_partitioned", slow_write)
     options = IngestOptions(blocksize=SMALL_BLOCKSIZE)
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_convert(str(combined_log), THREADS, str(tmp_path / "out"), options)
+    for _ in range(100):  # the writes still running (none, once the job has waited for them)
+        if not in_flight:
+            break
+        time.sleep(0.05)
     assert os.listdir(tmp_path) == []
     assert temporaries._PATHS == {}
 

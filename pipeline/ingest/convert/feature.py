@@ -28,6 +28,7 @@ SHARED: Final[tuple[str, ...]] = (
     "status",
     "method",
     "path_regex",
+    "anonymize_ip",
 )
 
 

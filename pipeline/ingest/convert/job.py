@@ -32,7 +32,7 @@ from typing import Any
 
 import dask
 
-from pipeline.engine.execution import compute
+from pipeline.engine.execution import compute, settle
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError, OutputError
 from pipeline.ingest.aggregate.partial import Partial, merge_file, merge_partials
@@ -243,7 +243,11 @@ def _write(
                 raise OutputError(
                     f"cannot create --dataset {escape_text(str(target))}: {exc.strerror or exc}"
                 ) from exc
-        except BaseException:
+        except Exception:
+            settle(settings)  # a task still running could write into temp after its removal
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        except BaseException:  # Ctrl-C: at once (the interrupt's exit removes it again)
             shutil.rmtree(temp, ignore_errors=True)
             raise
     return list(found)

@@ -29,6 +29,7 @@ from pipeline.ingest.convert.columns import dataset_table, empty_partition, pand
 from pipeline.ingest.formats.presets import LogFormat, base_role
 from pipeline.ingest.inputs.files import Block
 from pipeline.ingest.inputs.stream import Overlong
+from pipeline.ingest.parsing.addresses import anonymized
 from pipeline.ingest.parsing.parse import ParsedPartition, parse_text, text_slices
 from pipeline.ingest.parsing.w3c_state import carried
 from pipeline.ingest.read import READ_ERRORS, block_bytes, describe_error, overlong_partial
@@ -79,7 +80,7 @@ def block_rows(
             failed = Partial(failed=[FailedInput(block.path, message)])
             return empty_partition(partitioned), failed
         if len(overlong) > skipped:  # in stream order, so line numbers stay right
-            parts.append(overlong_partial(overlong[skipped:], source, keep_malformed))
+            parts.append(overlong_partial(overlong[skipped:], source, keep_malformed, filters))
             skipped = len(overlong)
         if text is None:
             break
@@ -103,8 +104,13 @@ def _rows(
     keep_malformed: bool,
     partitioned: bool,
 ) -> tuple[pa.Table, Partial]:
-    """One parsed slice: its rows that pass the filters, and its counts."""
+    """One parsed slice: its rows that pass the filters, and its counts. With
+    ``filters.anonymize_ip`` the ``client`` column is masked before anything else and no
+    malformed line is quoted (``--malformed-out`` still gets them all), as in ingest."""
     frame = parsed.frame
+    if filters.anonymize_ip:
+        masked = anonymized(pa.array(frame["client"], type=pa.large_string()))
+        frame = frame.assign(client=masked.to_pandas().set_axis(frame.index))
     filtered = 0
     if filters.active:
         paths = pa.array(frame["path"], type=pa.large_string())
@@ -120,7 +126,7 @@ def _rows(
         partitioned=partitioned,
     )
     malformed = parsed.malformed_array
-    first = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
+    first = [] if filters.anonymize_ip else malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     samples = [
         sample(int(index) + 1, str(line))
         for index, line in zip(parsed.malformed_index[: len(first)], first, strict=True)
