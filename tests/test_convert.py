@@ -11,6 +11,7 @@ report's counts.
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import json
 import os
 import re
@@ -396,3 +397,29 @@ def test_a_block_that_fails_after_some_pieces_gives_no_rows(
         (str(combined_log), "EOFError: Compressed file ended before the end-of-stream marker")
     ]
     assert result.written == len(read_rows(tmp_path / "out")[1]) == 0
+
+
+def _masked(client: str | None) -> str | None:
+    """GoAccess's default --anonymize-ip: IPv4 to /24, IPv6 to /64; no address: none."""
+    if client is None:
+        return None
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return None
+    bits = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False).network_address)
+
+
+def test_anonymize_ip_masks_every_client_and_quotes_no_line(
+    combined_log: Path, tmp_path: Path
+) -> None:
+    want, bad = reference(combined_log.read_text(), ref_combined)
+    out = tmp_path / "bad.txt"
+    options = IngestOptions(blocksize=SMALL_BLOCKSIZE, anonymize_ip=True, malformed_out=str(out))
+    result = run_convert(str(combined_log), SYNC, str(tmp_path / "ds"), options)
+    masked = [{**row, "client": _masked(row["client"]), "day": _day(row)} for row in want]
+    assert read_rows(tmp_path / "ds")[1] == sorted(masked, key=_key)
+    assert any(":" in str(row["client"]) for row in masked)  # IPv6 clients too
+    assert (result.malformed, result.malformed_samples) == (len(bad), ())
+    assert out.read_text().splitlines() == [f"{combined_log}\t{line}" for line in bad]
