@@ -213,43 +213,46 @@ def _write(
     import dask.dataframe as dd
 
     temp = target.absolute().parent / f".{target.name}.convert-{secrets.token_hex(4)}"
-    with temporaries.tracked(str(temp)):
+    temporaries.register(str(temp))
+    try:
+        os.mkdir(temp)
+        found: list[Partial] = []
+        if frames:
+            ddf = dd.from_delayed(
+                list(frames), meta=empty_partition(partitioned), verify_meta=False
+            )
+            write = ddf.to_parquet(
+                str(temp),
+                engine="pyarrow",
+                partition_on=[DAY] if partitioned else None,
+                schema=schema(partitioned),
+                write_index=False,
+                write_metadata_file=False,
+                compute=False,
+            )
+            # both delayed: one graph, each block read once (a dataframe expression computed
+            # with delayed objects is materialised anyway, with a warning)
+            _, found = compute(write.to_delayed(), list(counts), settings=settings)
+        if os.path.lexists(target):  # created while the run was writing
+            raise OutputError(
+                f"--dataset {escape_text(str(target))} already exists; give a new directory"
+            )
         try:
-            os.mkdir(temp)
-            found: list[Partial] = []
-            if frames:
-                ddf = dd.from_delayed(
-                    list(frames), meta=empty_partition(partitioned), verify_meta=False
-                )
-                write = ddf.to_parquet(
-                    str(temp),
-                    engine="pyarrow",
-                    partition_on=[DAY] if partitioned else None,
-                    schema=schema(partitioned),
-                    write_index=False,
-                    write_metadata_file=False,
-                    compute=False,
-                )
-                # both delayed: one graph, each block read once (a dataframe expression computed
-                # with delayed objects is materialised anyway, with a warning)
-                _, found = compute(write.to_delayed(), list(counts), settings=settings)
-            if os.path.lexists(target):  # created while the run was writing
-                raise OutputError(
-                    f"--dataset {escape_text(str(target))} already exists; give a new directory"
-                )
-            try:
-                os.rename(temp, target)  # refused if target became a non-empty directory
-            except OSError as exc:
-                raise OutputError(
-                    f"cannot create --dataset {escape_text(str(target))}: {exc.strerror or exc}"
-                ) from exc
-        except Exception:
-            settle(settings)  # a task still running could write into temp after its removal
-            shutil.rmtree(temp, ignore_errors=True)
-            raise
-        except BaseException:  # Ctrl-C: at once (the interrupt's exit removes it again)
-            shutil.rmtree(temp, ignore_errors=True)
-            raise
+            os.rename(temp, target)  # refused if target became a non-empty directory
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create --dataset {escape_text(str(target))}: {exc.strerror or exc}"
+            ) from exc
+    except BaseException as exc:
+        # a write task still running in a thread or on a worker could write into temp after
+        # its removal: waited for first (after Ctrl-C or SIGTERM, the interrupt's watchdog ends
+        # the wait within seconds, and its exit removes what is still registered)
+        settle(settings)
+        shutil.rmtree(temp, ignore_errors=True)
+        if isinstance(exc, Exception):
+            temporaries.release(str(temp))
+        raise
+    temporaries.release(str(temp))
     return list(found)
 
 
