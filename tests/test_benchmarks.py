@@ -346,7 +346,7 @@ def test_ingest_small_files_and_parse_profile(
     assert "20 one-line files, 1 read task(s)" in out
     small, *profiles = _tables(out)
     assert [row[0] for row in small[1]] == ["`--worker 2 --mode threading`"]
-    assert len(profiles) == 2  # default and combined
+    assert len(profiles) == 3  # default, combined and realistic
     assert re.findall(r"parse_text, format .*: one \d+ MiB block, ([\d,]+) lines", out)
     for _, rows in profiles:
         assert any(row[0].startswith("`pc.") for row in rows)
