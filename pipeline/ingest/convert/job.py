@@ -71,8 +71,8 @@ def run_convert(
         The directory to create; it must not exist, its parent must.
     options
         The ingest options that apply: ``malformed_out``, ``blocksize``, ``log_format``,
-        ``field`` and the filters (``since``, ``until``, ``status``, ``method``,
-        ``path_regex``); the others are ignored.
+        ``field``, the filters (``since``, ``until``, ``status``, ``method``, ``path_regex``)
+        and ``anonymize_ip``; the others are ignored.
 
     Raises
     ------
