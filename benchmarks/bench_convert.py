@@ -20,7 +20,8 @@ printed; ``benchmarks ingest`` compares its plain-pattern peers the same way); o
 same number of rows (and ours in all is the number our report says it wrote), and the same
 aggregates: rows and bytes per UTC day, the sum of
 statuses, the number of distinct paths and of distinct user agents (``-`` is the empty agent in
-ours), earliest and latest time. A size written ``-`` is null in DuckDB's file and 0 in ours
+ours), earliest and latest time, distinct clients, referers and distinct referers (``-`` and
+empty ones are null in ours). A size written ``-`` is null in DuckDB's file and 0 in ours
 (docs/convert.md), which leaves the byte sums equal. The benchmark stops with exit 1 when they
 differ. The median wall time of ``--repeat`` rounds is reported, with the ratio to DuckDB.
 
@@ -82,6 +83,9 @@ _CHECKS = {
     "agents": "SELECT count(DISTINCT CASE WHEN user_agent = '-' THEN '' ELSE user_agent END) "
     "FROM t",
     "span": "SELECT min(time)::VARCHAR, max(time)::VARCHAR FROM t",
+    "clients": "SELECT count(DISTINCT nullif(client, '-')) FROM t",
+    "referers": "SELECT count(nullif(nullif(referer, '-'), '')), count(DISTINCT referer) FROM t "
+    "WHERE referer NOT IN ('-', '')",
 }
 
 
