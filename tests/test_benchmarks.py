@@ -28,6 +28,7 @@ import pytest
 
 from benchmarks import (
     bench_agents,
+    bench_convert,
     bench_follow,
     bench_formats,
     bench_ingest,
@@ -83,6 +84,7 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(bench_ingest, "DATA", tmp_path)
     monkeypatch.setattr(scale, "DATA", tmp_path)
     monkeypatch.setattr(bench_state, "DATA", tmp_path)
+    monkeypatch.setattr(bench_convert, "DATA", tmp_path)
     return tmp_path
 
 
@@ -554,3 +556,27 @@ def test_prime_nth_mismatch_fails_the_benchmark(
     assert bench_prime.main(NTH_ALONE) == 1
     out = capsys.readouterr().out
     assert "MISMATCH in nth 100000: {'threading': [1299721], 'primesieve': [1299709]}" in out
+
+
+def test_convert_writes_what_duckdb_writes(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _require_python_peers()
+    assert bench_convert.main(["--lines", "2000", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    (table,) = _tables(out)
+    assert [row[0] for row in table[1]] == ["DuckDB COPY", "ours convert --worker 2 (threading)"]
+    found = re.search(r"both wrote the same ([\d,]+) rows", out)
+    assert found is not None and 1900 < int(found[1].replace(",", "")) < 2000
+    assert sorted(path.name for path in data.iterdir()) == ["convert-combined-2000.log"]
+
+
+def test_convert_cross_check_fails_when_the_outputs_differ(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _require_python_peers()
+    # DuckDB made to drop the DELETE requests: fewer rows, other sums
+    monkeypatch.setattr(
+        bench_convert, "PATTERN", bench_convert.PATTERN.replace("[A-Z]+", "[A-Z]{3,4}")
+    )
+    assert bench_convert.main(["--lines", "2000", "--repeat", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "CROSS-CHECK FAILED" in out and "rows: ours" in out

@@ -6,15 +6,22 @@ bytearray sieve and primesieve); summaries include tuplets, so every field must 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import dataclasses
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.prime import graph
+from pipeline.prime import background_compile, graph
 from pipeline.prime.sieve import cache_dir, interim, plain, warmup
 from tests.conftest import examples
 
@@ -121,14 +128,65 @@ def test_the_graph_carries_the_first_run_flag_into_its_keys() -> None:
 
 def test_no_background_compile_when_numba_cannot_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cache_dir, "choose_cache_dir", lambda: None)
-    assert warmup.start() is None  # and no process started (conftest counts them)
+    assert background_compile.start() is None  # and no process started (conftest counts them)
 
 
 @pytest.mark.subprocess
 def test_the_background_compile_is_a_module_that_fills_the_cache_and_exits() -> None:
     # with the kernel cached (the suite's set-up fills the cache) it loads it and exits 0
-    process = warmup.start()
+    process = background_compile.start()
     assert process is not None
     assert process.wait(timeout=120) == 0
     assert warmup.kernel_ready()
     assert np.array_equal(interim.odd_chunk(0, 30), plain.plain_primes(0, 30))
+
+
+def test_exiting_waits_for_the_background_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    registered: list[tuple[object, ...]] = []
+    monkeypatch.setattr(atexit, "register", lambda *args: registered.append(args))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: _Sleeper())
+    process = background_compile.start()
+    assert registered == [
+        (background_compile.finish, process)
+    ]  # waited for at exit, after the report
+    assert isinstance(process, _Sleeper)
+    background_compile.finish(process)
+    assert process.waited
+
+
+class _Sleeper:
+    """A stand-in for the compile's process: running until waited for."""
+
+    def __init__(self) -> None:
+        self.waited = False
+
+    def poll(self) -> int | None:
+        return 0 if self.waited else None
+
+    def wait(self) -> int:
+        self.waited = True
+        return 0
+
+
+@pytest.mark.subprocess
+def test_the_background_compile_dies_with_its_parent(tmp_path: Path) -> None:
+    import psutil
+
+    # a cold cache, so the compile runs for seconds; the parent exits at once without cleanup
+    script = (
+        "import os\nfrom pipeline.prime import background_compile\n"
+        "process = background_compile.start()\nprint(process.pid, flush=True)\nos._exit(0)\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    child = int(out.stdout)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and psutil.pid_exists(child):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if psutil.Process(child).status() == psutil.STATUS_ZOMBIE:
+                break
+        time.sleep(0.05)
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+    assert not list(tmp_path.rglob("*.nbi"))  # killed before its compile was cached

@@ -79,7 +79,7 @@ class Plan:
     tuplets
         Whether the summaries count triplets to sextuplets too (``--tuplets``).
     interim
-        A first run (numba's cache is empty and :mod:`pipeline.prime.sieve.warmup` compiles
+        A first run (numba's cache is empty and :mod:`pipeline.prime.background_compile` compiles
         the kernel in the background): tasks that start before it is ready sieve with numpy.
     """
 

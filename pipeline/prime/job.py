@@ -127,11 +127,11 @@ def _kernel_cached() -> bool:
 
 
 def _start_warmup() -> bool:
-    """Compile the kernel in a background process (:mod:`pipeline.prime.sieve.warmup`); whether
-    it started (not when numba cannot cache anywhere)."""
-    from pipeline.prime.sieve import warmup
+    """Compile the kernel in a background process (:mod:`pipeline.prime.background_compile`);
+    whether it started (not when numba cannot cache anywhere)."""
+    from pipeline.prime import background_compile
 
-    return warmup.start() is not None
+    return background_compile.start() is not None
 
 
 def _result(

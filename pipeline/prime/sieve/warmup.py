@@ -3,8 +3,9 @@
 Why: numba compiles :mod:`pipeline.prime.sieve.kernel` once, when a process first calls it with
 an empty cache (about 10 s of one core), and wheels have no post-install hook to do it earlier.
 Waiting for it made a first ``prime --range 0:2e9`` take five times as long as the next one. So a
-run that finds the cache empty (:func:`kernel_ready`) starts :func:`start`, a detached
-``python -m pipeline.prime.sieve.warmup`` that compiles the kernel into numba's cache (the
+run that finds the cache empty (:func:`kernel_ready`) starts
+:func:`pipeline.prime.background_compile.start`, a background
+``python -m pipeline.prime.background_compile`` that compiles the kernel into numba's cache (the
 directory :mod:`pipeline.prime.sieve.cache_dir` chooses, inherited through ``NUMBA_CACHE_DIR``)
 and exits. Meanwhile the sieve tasks ask :func:`kernel_ready` when they start: until the cache
 holds the kernel they use :mod:`pipeline.prime.sieve.interim` (numpy, same summaries), after it
@@ -12,15 +13,16 @@ the compiled kernel, loaded from the cache in a fraction of a second. Tasks too 
 (near 10^15 there are 2 million sieving primes, one Python slice each) wait for the cache
 instead (:func:`wait_ready`).
 
-The background process is detached on purpose: a short first run ends before the compile does,
-and the compile still finishes, so the second run is fast.
+A short first run ends before the compile does. Its report is printed, and then the process
+waits for the compile before it exits (an ``atexit`` handler, with one INFO line saying so), so
+the second run is fast and no process outlives the command: the compile is a child that dies
+with its parent, and Ctrl-C during the wait stops it (the next run compiles again). That
+process is started from :mod:`pipeline.prime.background_compile`, outside this package: kernels
+import no Dask, and the engine's process helpers do.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -47,28 +49,6 @@ def kernel_ready() -> bool:
     return _ready
 
 
-def start() -> subprocess.Popen[bytes] | None:
-    """Start compiling the kernel in a detached background process; None if it cannot start.
-
-    The process inherits the environment (``NUMBA_CACHE_DIR`` as chosen, ``PYTHONPATH``) and
-    writes nothing to the terminal. None, and nothing started, when no cache directory is
-    writable: the compiled code could not reach the tasks, which then compile it themselves.
-    """
-    if cache_dir.choose_cache_dir() is None:  # sets NUMBA_CACHE_DIR when needed
-        return None
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "pipeline.prime.sieve.warmup"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            env=os.environ.copy(),
-        )
-    except OSError:
-        return None
-
-
 def wait_ready(limit_s: float = WAIT_LIMIT_S) -> bool:
     """Wait until the kernel is cached, at most ``limit_s`` seconds; whether it is."""
     deadline = time.monotonic() + limit_s
@@ -77,14 +57,3 @@ def wait_ready(limit_s: float = WAIT_LIMIT_S) -> bool:
             return False
         time.sleep(_POLL_S)
     return True
-
-
-def main() -> None:
-    """Compile (or load) every numba function the counting sieve calls, on a tiny window."""
-    from pipeline.prime.sieve.kernel import sieve_window
-
-    sieve_window(0, 10**6, [5 * 10**5])
-
-
-if __name__ == "__main__":
-    main()
