@@ -24,8 +24,8 @@ from pipeline.cli import cli
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
 from pipeline.ingest import job, passes
-from pipeline.ingest.aggregate import limits
-from pipeline.ingest.aggregate.distribution import Spec
+from pipeline.ingest.aggregate import exact, limits
+from pipeline.ingest.aggregate.distribution import KEYED, Spec, empty
 from pipeline.ingest.job import run_ingest
 from pipeline.ingest.options import IngestOptions
 from tests.conftest import examples
@@ -383,3 +383,44 @@ def test_the_text_report_says_what_exact_gives_when_a_sketch_was_used(
     assert code == 0 and note in plain
     code, exact, _ = _cli("--path", str(path), "--log-format", APACHE, "--mode", "sync", "--exact")
     assert code == 0 and "--exact gives" not in exact
+
+
+def test_a_new_panel_grouped_by_any_column_plugs_in_with_one_entry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A panel keyed by ``user_agent`` (as hosts and virtual hosts will be by ``client`` and
+    ``host``), its groups unknown to pass 1: a later pass recounts them and finds every rank."""
+    agents = ("curl/8", "Wget/1.21", "")
+    rng = np.random.default_rng(4)
+    values = rng.integers(1, 5_000, 400)
+    path = tmp_path / "agents.log"
+    path.write_text(
+        "".join(
+            f"[GET] /a, status=200, time={value / 1000}ms user-agent={agents[i % 3]}\n"
+            for i, value in enumerate(values.tolist())
+        )
+    )
+
+    def by_agent(partial: object, context: object) -> exact.Selection:
+        return exact.Selection(empty(KEYED), 0.01, unknown=agents[:2])
+
+    panel = exact.Panel("by_agent", "user_agent", by_agent)
+    monkeypatch.setattr(passes, "PANELS", (*exact.PANELS, panel))
+    found: list[exact.ExactFigures] = []
+    real = passes.exact_passes
+
+    def kept(*args: Any) -> exact.ExactFigures:
+        found.append(real(*args))
+        return found[-1]
+
+    monkeypatch.setattr(job, "exact_passes", kept)
+    run_ingest(str(path), SYNC, IngestOptions(exact=True))
+    (figures,) = found
+    assert "by_agent" in figures.exact
+    for index, agent in enumerate(agents[:2]):
+        mine = values[index::3] / 1000
+        got = figures.figures["by_agent"][agent]
+        assert got["requests"] == len(mine)
+        assert got["median"] == float(np.median(mine))
+        assert got["p95"] == float(np.percentile(mine, 95))
+        assert got["mean"] == pytest.approx(float(mine.mean()), rel=1e-12)

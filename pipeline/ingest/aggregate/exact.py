@@ -121,9 +121,10 @@ def _timeline(partial: Partial, context: Context) -> Selection:
     return Selection(dist, spec.alpha)
 
 
-#: Every report key whose percentiles ``--exact`` makes exact, with its grouping column and its
-#: pass-1 groups. A panel with a p95 per group adds one entry here (and its column to
-#: :class:`~.windows.Rows` in :func:`~.partial.refine_partition`).
+#: Every report key whose percentiles ``--exact`` makes exact, with its grouping column (any
+#: column of the parsed frame, e.g. ``client`` or ``host``) and its pass-1 groups. A panel with a
+#: p95 per group adds one entry here, and its report applies the figures (``_Fixes.apply`` in
+#: :mod:`pipeline.ingest.report.result`).
 PANELS: Final[tuple[Panel, ...]] = (
     Panel("latency_ms", "", _overall),
     Panel("latency_by_method", "method", _by_method),
