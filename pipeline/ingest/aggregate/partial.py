@@ -366,18 +366,24 @@ def _refined_partial(
     minute[timed] = times[timed].to_numpy(dtype="datetime64[ms]").view(np.int64) // MINUTE_MS
     status_class = frame["status"].to_numpy().astype(np.int64) // 100
     methods = frame["method"]
+    columns = {
+        "method": (
+            methods.cat.codes.to_numpy().astype(np.int64),
+            np.asarray(methods.cat.categories.astype(str), dtype=object),
+        ),
+        "status_class": (status_class, np.arange(int(status_class.max(initial=0)) + 1)),
+        "path": (np.asarray(path_codes, dtype=np.int64), path_names),
+    }
+    # any other column of the parsed frame a panel groups by (client, host: one hash pass,
+    # only when asked), codes -1 where it is null
+    for name in {panel.column for panel in refine.panels} - {"", "minute", *columns}:
+        codes, names = pd.factorize(frame[name], use_na_sentinel=True)
+        columns[name] = (codes.astype(np.int64), np.asarray(names, dtype=object))
     rows = Rows(
         latency=frame["latency_ms"].to_numpy(dtype=np.float64),
         minute=minute,
         timed=timed,
-        columns={
-            "method": (
-                methods.cat.codes.to_numpy().astype(np.int64),
-                np.asarray(methods.cat.categories.astype(str), dtype=object),
-            ),
-            "status_class": (status_class, np.arange(int(status_class.max(initial=0)) + 1)),
-            "path": (np.asarray(path_codes, dtype=np.int64), path_names),
-        },
+        columns=columns,
     )
     return Partial(
         parsed=len(frame),
