@@ -198,6 +198,14 @@ FEATURE = register(
                 "every interval.",
             ),
             FeatureOption(
+                "exact",
+                bool,
+                False,
+                "Make every percentile exact whatever the number of distinct latencies, in "
+                "bounded memory: more passes over the input (each about one more read of it; "
+                "execution.passes counts them). Not with --path -, a FIFO, --follow or --state.",
+            ),
+            FeatureOption(
                 "interval",
                 float,
                 DEFAULT_INTERVAL,

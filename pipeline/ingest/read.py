@@ -44,6 +44,7 @@ from pipeline.ingest.aggregate.partial import (
     merge_partials,
     sample,
 )
+from pipeline.ingest.aggregate.windows import Request
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.inputs.files import Block
 from pipeline.ingest.inputs.planned import (
@@ -92,9 +93,11 @@ def block_partial(
     fmt: LogFormat = DEFAULT_FORMAT,
     filters: Filters | None = None,
     raw_paths: bool = False,
+    refine: Request | None = None,
 ) -> Partial:
     """Read, parse (with the file's format) and aggregate one block; a read failure is returned,
-    not raised. Read errors are caught around reading and decompressing only."""
+    not raised. Read errors are caught around reading and decompressing only. ``refine``: a
+    later pass of ``--exact`` (:func:`~pipeline.ingest.aggregate.partial.aggregate_partition`)."""
     source = escape_text(block.path)
     overlong: list[Overlong] = []
     pieces = block_bytes(block, overlong)
@@ -112,7 +115,7 @@ def block_partial(
             skipped = len(overlong)
         if text is None:
             break
-        parts.extend(text_partials(text, fmt, source, keep_malformed, filters, raw_paths))
+        parts.extend(text_partials(text, fmt, source, keep_malformed, filters, raw_paths, refine))
         fmt = carried(fmt, text)  # W3C: the directives in force reach the next piece
     return merge_partials(parts) if parts else Partial()
 
@@ -149,6 +152,7 @@ def text_partials(
     keep_malformed: bool,
     filters: Filters | None,
     raw_paths: bool,
+    refine: Request | None = None,
 ) -> list[Partial]:
     """The partials of a text of whole lines, one per slice of at most
     :data:`~pipeline.ingest.parsing.parse.MAX_PARSE_LINES` lines: each slice is parsed and
@@ -158,7 +162,12 @@ def text_partials(
         parsed = parse_text(part, fmt)
         parts.append(
             aggregate_partition(
-                parsed, source, keep_malformed=keep_malformed, filters=filters, raw_paths=raw_paths
+                parsed,
+                source,
+                keep_malformed=keep_malformed,
+                filters=filters,
+                raw_paths=raw_paths,
+                refine=refine,
             )
         )
         fmt = carried(fmt, part)  # W3C: the directives in force reach the next slice

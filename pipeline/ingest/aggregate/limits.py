@@ -46,3 +46,15 @@ AGENTS: Final[int] = 2_000
 #: gives more rows than this, is raised, with a note. At least 300 (the rows of an ``auto``
 #: timeline).
 TIMELINE_SLOTS: Final[int] = 5_000
+
+#: ``--exact``: distinct latencies a later pass keeps, shared by all its windows (24 bytes each:
+#: 2**20 entries are 24 MB per partial, whatever the input). A window gets ``EXACT_BUDGET //
+#: windows`` of them, at least ``EXACT_MIN_WINDOW``; a window with more distinct values is
+#: counted in that many sub-windows instead and refined by one more pass, so a larger budget
+#: means fewer passes (at most ``1 + ceil(64 / log2(cap))``), a smaller one less memory.
+#: Legal range: >= EXACT_MIN_WINDOW.
+EXACT_BUDGET: Final[int] = 2**20
+
+#: ``--exact``: the fewest distinct values a window keeps whatever the number of windows, which
+#: bounds the passes (16 gives at most 17). Legal range: >= 2.
+EXACT_MIN_WINDOW: Final[int] = 16

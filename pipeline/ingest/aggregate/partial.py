@@ -51,6 +51,7 @@ from pipeline.ingest.aggregate.topk import (
     merge_capped,
     top_positions,
 )
+from pipeline.ingest.aggregate.windows import Refined, Request, Rows, merge_refined, refine_rows
 from pipeline.ingest.parsing.addresses import anonymized
 from pipeline.ingest.parsing.parse import ParsedPartition
 from pipeline.reporting.text import FailedInput
@@ -204,6 +205,10 @@ class Partial:
     keys
         JSON and logfmt: keys the lines have (a sample, and every ``--field`` key found), for
         the warning on a ``--field`` key no line has; at most :data:`KEYS_KEPT`.
+    refined
+        A pass of ``--exact`` after the first: the latencies of its windows
+        (:mod:`pipeline.ingest.aggregate.windows`); such a partial holds only this and the
+        line counts.
     """
 
     files: int = 0
@@ -234,6 +239,7 @@ class Partial:
     timeline_minutes: int = 1
     file_reports: list[FileReport] = field(default_factory=list)
     keys: frozenset[str] = frozenset()
+    refined: Refined | None = None
 
 
 #: Keys a merged partial keeps (the first in sorted order): a bound on a partial's size whatever
@@ -248,6 +254,7 @@ def aggregate_partition(
     keep_malformed: bool = False,
     filters: Filters | None = None,
     raw_paths: bool = False,
+    refine: Request | None = None,
 ) -> Partial:
     """Reduce one parsed partition to its counts (the per-partition half of the job).
 
@@ -265,6 +272,9 @@ def aggregate_partition(
         is kept as a sample (``keep_malformed`` still keeps them all, for the local file).
     raw_paths
         Group paths as written instead of by template.
+    refine
+        A later pass of ``--exact``: keep only the latencies of these windows and the line
+        counts (the same parse, filters and path grouping as the first pass).
     """
     frame = parsed.frame
     malformed = parsed.malformed_array
@@ -296,6 +306,8 @@ def aggregate_partition(
     # renumbered over the rows kept, so a path seen only in filtered rows is not a row of 0
     codes, used = pd.factorize(group_of[indices], sort=False)
     names = np.asarray(names, dtype=object)[used]
+    if refine is not None:
+        return _refined_partial(parsed, frame, filtered, codes, names, refine)
     first = [] if anonymize else malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     samples = [
         sample(int(index) + 1, str(line))
@@ -336,6 +348,51 @@ def aggregate_partition(
         **_timeline(latency[timed], millis // MINUTE_MS, status_class[timed]),
     )
     return _fit_timeline(partial)
+
+
+def _refined_partial(
+    parsed: ParsedPartition,
+    frame: pd.DataFrame,
+    filtered: int,
+    path_codes: np.ndarray[Any, Any],
+    path_names: np.ndarray[Any, Any],
+    refine: Request,
+) -> Partial:
+    """A later pass's partial: line counts and the windows' latencies
+    (:func:`~pipeline.ingest.aggregate.windows.refine_rows`). Malformed samples are pass 1's."""
+    times = frame["time"]
+    timed = times.notna().to_numpy()
+    minute = np.full(len(frame), -1, dtype=np.int64)
+    minute[timed] = times[timed].to_numpy(dtype="datetime64[ms]").view(np.int64) // MINUTE_MS
+    status_class = frame["status"].to_numpy().astype(np.int64) // 100
+    methods = frame["method"]
+    columns = {
+        "method": (
+            methods.cat.codes.to_numpy().astype(np.int64),
+            np.asarray(methods.cat.categories.astype(str), dtype=object),
+        ),
+        "status_class": (status_class, np.arange(int(status_class.max(initial=0)) + 1)),
+        "path": (np.asarray(path_codes, dtype=np.int64), path_names),
+    }
+    # any other column of the parsed frame a panel groups by (client, host: one hash pass,
+    # only when asked), codes -1 where it is null
+    for name in {panel.column for panel in refine.panels} - {"", "minute", *columns}:
+        codes, names = pd.factorize(frame[name], use_na_sentinel=True)
+        columns[name] = (codes.astype(np.int64), np.asarray(names, dtype=object))
+    rows = Rows(
+        latency=frame["latency_ms"].to_numpy(dtype=np.float64),
+        minute=minute,
+        timed=timed,
+        columns=columns,
+    )
+    return Partial(
+        parsed=len(frame),
+        malformed=len(parsed.malformed_array),
+        lines_seen=parsed.line_count,
+        directives=parsed.directives,
+        filtered=filtered,
+        refined=refine_rows(rows, refine),
+    )
 
 
 def _path_groups(
@@ -505,8 +562,17 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         timeline_minutes=slot,
         file_reports=[report for part in partials for report in part.file_reports],
         keys=_kept_keys(frozenset().union(*(part.keys for part in partials))),
+        refined=_merge_refined([part.refined for part in partials]),
     )
     return _fit_timeline(merged)
+
+
+def _merge_refined(parts: Sequence[Refined | None]) -> Refined | None:
+    """The passes' windows added up (None when no part is of a later pass)."""
+    present = [part for part in parts if part is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    return merge_refined(present)
 
 
 def _time_span(times: pd.Series) -> tuple[int, int, int] | None:

@@ -28,6 +28,18 @@ TEXT_WIDTH: Final[int] = 56
 #: Columns the text report fits (tables, notes, malformed samples).
 REPORT_WIDTH: Final[int] = 100
 
+#: Keys ``--exact`` makes exact (their percentiles, and the counts of the listed top paths).
+EXACT_FIXES: Final[frozenset[str]] = frozenset(
+    {"latency_ms", "latency_by_method", "latency_by_status_class", "top_paths", "timeline"}
+)
+
+#: The note of a text report whose percentiles were sketched, on how to get them exact.
+EXACT_NOTE: Final[str] = (
+    "--exact gives exact percentiles (and exact counts for the listed paths) in the same "
+    "memory: it reads the input again, about the time of one more run per extra pass "
+    "(usually one, rarely two)"
+)
+
 #: Marks approximate figures (the JSON's ``exact`` flags) in the text report.
 APPROXIMATE: Final[str] = "~"
 
@@ -139,6 +151,8 @@ def render_ingest(result: IngestResult) -> str:
     if data["error_bounds"]:
         parts += ["", f"{APPROXIMATE} approximate figures (everything else is exact)"]
         parts += [wrap_note(f"{key}: {bound}") for key, bound in data["error_bounds"].items()]
+        if data["execution"].get("passes", 1) == 1 and EXACT_FIXES & set(data["error_bounds"]):
+            parts.append(wrap_note(EXACT_NOTE))
     execution = data["execution"]
     parts += ["", footer(execution["elapsed_s"], execution["mode"], execution["workers"])]
     return "\n".join(parts) + "\n"
