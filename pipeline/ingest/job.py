@@ -42,7 +42,7 @@ from pipeline.ingest.aggregate.partial import (
     merge_task,
 )
 from pipeline.ingest.detect import Detection, detect_formats, with_detections
-from pipeline.ingest.formats.presets import LogFormat, preset
+from pipeline.ingest.formats.presets import LogFormat, base_role, preset
 from pipeline.ingest.group import files_partial
 from pipeline.ingest.inputs.files import (
     Block,
@@ -235,10 +235,20 @@ def _result(
         + grown,
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
+        has_client=any(has_field(fmt, "client") for fmt in used),
+        has_referer=any(has_field(fmt, "referer") for fmt in used),
+        has_host=any(has_field(fmt, "host") for fmt in used),
         bucket=options.bucket,
         top=options.top,
     )
     return replace(result, output_errors=output_errors, pending_state=pending)
+
+
+def has_field(fmt: LogFormat, name: str) -> bool:
+    """Whether lines of ``fmt`` can carry the field ``name`` (``client``, ``referer``, ``host``):
+    JSON, logfmt and W3C lines name their fields per line, so they can; a fixed format when one
+    of its roles is that field. The report has a field's panels only then."""
+    return fmt.keyed or fmt.kind == "w3c" or any(base_role(role) == name for role in fmt.roles)
 
 
 def _format_of(
