@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.engine.execution import session
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.bandwidth import bandwidth_of, merge_bandwidth, p95_bps
@@ -32,10 +33,12 @@ from pipeline.ingest.aggregate.panels import panels_of
 from pipeline.ingest.aggregate.partial import Partial, aggregate_partition, merge_partials
 from pipeline.ingest.aggregate.visitors import day_counts, relative_standard_error
 from pipeline.ingest.formats.presets import compile_format, preset
+from pipeline.ingest.job import run_ingest
+from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import ParsedPartition, parse_text
 from pipeline.ingest.report.result import build_result
 from pipeline.loggen.generate import NGINX_TIMED_FORMAT, generate_logs
-from tests.conftest import examples
+from tests.conftest import SMALL_BLOCKSIZE, examples
 
 SYNC = ExecutionSettings(mode="sync")
 
@@ -380,3 +383,34 @@ def test_p95_bps_is_the_rank_of_the_filled_intervals(
         for i in range(0, len(requests), cut)
     ]
     assert p95_bps(merge_bandwidth(parts[::-1])) == want
+
+
+@pytest.fixture(scope="module")
+def two_formats(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vcombined and a realistic JSON log (client, referer, host, size, time, latency), cut
+    into many blocks by the small blocksize."""
+    root = tmp_path_factory.mktemp("modes")
+    generate_logs(root / "v.log", lines=3_000, log_format="vcombined", seed=8, period="2d")
+    generate_logs(
+        root / "j.log", lines=3_000, log_format="json", seed=9, cardinality="realistic", period="2d"
+    )
+    return root
+
+
+def _panels(document: dict[str, Any]) -> dict[str, Any]:
+    keys = ("visitors", "hosts", "referrers", "bandwidth", "virtual_hosts", "exact")
+    return {key: document[key] for key in keys}
+
+
+@pytest.mark.subprocess
+@pytest.mark.timeout(180)
+@pytest.mark.usefixtures("small_blocks")
+@pytest.mark.parametrize("mode", ["threading", "process", "distributed"])
+def test_every_mode_gives_the_same_panels(two_formats: Path, mode: str) -> None:
+    options = IngestOptions(blocksize=SMALL_BLOCKSIZE)
+    want = run_ingest(str(two_formats), SYNC, options).to_dict()
+    assert want["virtual_hosts"] and want["bandwidth"]["by_day"]
+    settings = ExecutionSettings(mode=mode, workers=2, dashboard_address=":0")
+    with session(settings):
+        got = run_ingest(str(two_formats), settings, options).to_dict()
+    assert _panels(got) == _panels(want)
