@@ -334,10 +334,14 @@ def test_tiny_caps_are_flagged_and_bounded(
 
 def test_visitors_need_a_client_and_a_time() -> None:
     """GoAccess's rule: a request without either is no visitor (it counts everywhere else)."""
-    times = pd.to_datetime(
-        ["2026-01-01T10:00Z", None, "2026-01-01T11:00Z", "2026-01-02T00:00Z", "2026-01-02T01:00Z"],
-        utc=True,
-    )
+    stamps = [
+        "2026-01-01T10:00Z",
+        "NaT",
+        "2026-01-01T11:00Z",
+        "2026-01-02T00:00Z",
+        "2026-01-02T01:00Z",
+    ]
+    times = pd.to_datetime(stamps, utc=True)
     frame = pd.DataFrame(
         {
             "client": pd.array(["a", "a", None, "a", "a"], dtype="string[pyarrow]"),

@@ -4,7 +4,6 @@ latency: each table shows the JSON figures, and a panel whose field no format ha
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
