@@ -39,6 +39,7 @@ from pipeline.ingest.parsing.parse import ParsedPartition, parse_text
 from pipeline.ingest.report.result import build_result
 from pipeline.loggen.generate import NGINX_TIMED_FORMAT, generate_logs
 from tests.conftest import SMALL_BLOCKSIZE, examples
+from tests.state_helpers import run_report
 
 SYNC = ExecutionSettings(mode="sync")
 
@@ -403,7 +404,7 @@ def two_formats(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _panels(document: dict[str, Any]) -> dict[str, Any]:
     keys = ("visitors", "hosts", "referrers", "bandwidth", "virtual_hosts", "exact")
-    return {key: document[key] for key in keys}
+    return {key: document.get(key) for key in keys}
 
 
 @pytest.mark.subprocess
@@ -418,3 +419,23 @@ def test_every_mode_gives_the_same_panels(two_formats: Path, mode: str) -> None:
     with session(settings):
         got = run_ingest(str(two_formats), settings, options).to_dict()
     assert _panels(got) == _panels(want)
+
+
+def test_two_state_steps_give_the_full_runs_panels(tmp_path: Path) -> None:
+    """``--state``: a run over the first half, then one over the appended rest, reports the
+    panels of one run over everything (the saved partial holds the panels' tables)."""
+    source = tmp_path / "all.log"
+    generate_logs(source, lines=2_000, log_format="vcombined", seed=10, period="2d")
+    data = source.read_bytes()
+    cut = data.index(b"\n", len(data) // 2) + 1
+    live = tmp_path / "logs" / "access.log"
+    live.parent.mkdir()
+    live.write_bytes(data[:cut])
+    state = str(tmp_path / "s.state")
+    run_report(str(live.parent), state=state)
+    with open(live, "ab") as handle:
+        handle.write(data[cut:])
+    incremental = run_report(str(live.parent), state=state)
+    full = run_report(str(source))
+    assert full["virtual_hosts"] and full["bandwidth"]["p95_bps"]
+    assert _panels(incremental) == _panels(full)
