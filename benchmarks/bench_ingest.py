@@ -1,11 +1,19 @@
 """Ingest against peer tools on generated log files: ``python -m benchmarks ingest``.
 
-Two cases, each on one generated file of ``--lines`` lines (0.1 % malformed):
+Three cases, each on one generated file of ``--lines`` lines (0.1 % malformed):
 
 * ``default``: the project's own grammar (``[GET] /x, status=200, time=51ms user-agent=...``);
 * ``combined``: nginx combined + `` rt=$request_time`` (``generate-logs --log-format
   nginx-timed``), read by our CLI with that nginx ``log_format`` (auto-detection would read plain
-  combined, without latencies).
+  combined, without latencies);
+* ``realistic``: plain combined with ``generate-logs --cardinality realistic`` (ids in paths,
+  versioned agents): the shape where our extra panels cost most; auto-detected, no latency.
+
+For the combined cases two more peers, written as their users write them
+(:mod:`benchmarks.ingest_peers`): DuckDB and Polars with the *plainest correct* pattern (one group
+per field, ``[^"]*`` for quoted fields), which drop the request lines that are not
+``METHOD TARGET PROTOCOL`` and are cross-checked on the rest, and GoAccess 1.7 (one thread),
+cross-checked on its valid request count.
 
 Engines, timed on the same file in the same run, rounds interleaved (A B C D, A B C D, ...) so
 that the machine's load hits them alike: our CLI (``ingest --worker 2`` in threading and process
@@ -30,7 +38,7 @@ Options (``python -m benchmarks ingest --repeat=1``; ``--repeat 1`` works too)::
     --lines=N        lines in each generated file (default 5,000,000: 464 MB and about 950 MB;
                      200,000 for ``--profile-parse``)
     --repeat=R       rounds (default 3)
-    --cases=LIST     default,combined (default both)
+    --cases=LIST     default,combined,realistic (default all three)
     --modes=LIST     our CLI's modes: threading,process (default both; also ``--small-files``)
     --skip-naive     leave out the naive pipeline
     --scale-gb=G     instead: memory and time at scale (``benchmarks/scale.py``): a G GB file
@@ -90,6 +98,9 @@ TIMED_PATTERN = (
     rf'"{_QUOTED}" "{_QUOTED}" rt=([0-9]+(?:\.[0-9]+)?|-)$'
 )
 _TIMED_GROUPS = ["time", "method", "path", "status", "latency"]
+#: The same without `` rt=...``: plain combined (no latency).
+COMBINED_PATTERN = TIMED_PATTERN.removesuffix(r" rt=([0-9]+(?:\.[0-9]+)?|-)$") + "$"
+_COMBINED_GROUPS = _TIMED_GROUPS[:-1]
 _CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
 #: A "column delimiter" that never occurs in a log line, so the CSV readers return whole lines.
 #: The byte itself: DuckDB reads ``'\\x01'`` in SQL as four characters (a multi-byte delimiter),
@@ -105,12 +116,16 @@ class Case:
     log_format: str  # generate-logs --log-format
     ingest_format: str | None  # ingest --log-format (None: default, auto-detected)
     title: str
+    cardinality: str = "low"  # generate-logs --cardinality
 
 
 CASES = {
     "default": Case("default", "default", None, "the project's own grammar"),
     "combined": Case(
         "combined", "nginx-timed", TIMED_FORMAT, "nginx combined + `rt=$request_time`"
+    ),
+    "realistic": Case(
+        "realistic", "combined", None, "combined, realistic cardinality", cardinality="realistic"
     ),
 }
 
@@ -125,16 +140,24 @@ class Figures:
     latency: dict[str, tuple[int, float, float, float]]  # method -> count, mean, median, p95
 
 
-def _log_file(lines: int, log_format: str = "default") -> Path:
+def _log_file(lines: int, log_format: str = "default", cardinality: str = "low") -> Path:
     from pipeline.loggen.generate import generate_logs
 
     stem = "ingest" if log_format == "default" else f"ingest-{log_format}"
+    stem += "" if cardinality == "low" else f"-{cardinality}"
     path = DATA / f"{stem}-{lines}.log"
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         partial = path.with_suffix(".tmp")
-        generate_logs(partial, lines=lines, seed=42, malformed_rate=0.001, log_format=log_format)
+        generate_logs(
+            partial,
+            lines=lines,
+            seed=42,
+            malformed_rate=0.001,
+            log_format=log_format,
+            cardinality=cardinality,
+        )
         partial.rename(path)
         print(f"generated {path} in {time.perf_counter() - started:.1f} s", flush=True)
     return path
@@ -191,18 +214,27 @@ def _duckdb(case: Case) -> Callable[[Path], Figures]:
               r.latency::DOUBLE AS latency
             FROM parsed WHERE r.method <> ''"""
         else:
+            pattern, groups = _strict(case)
+            latency = "NULL::DOUBLE" if case.log_format == "combined" else "r.latency"
             fields = f"""
             WITH raw AS ({raw}),
             parsed AS (
-              SELECT regexp_extract(line, '{TIMED_PATTERN}', {_TIMED_GROUPS}) AS r
+              SELECT regexp_extract(line, '{pattern}', {groups}) AS r
               FROM raw WHERE line <> '')
             SELECT coalesce(nullif(r.method, ''), '-') AS method, r.status::SMALLINT AS status,
-              try_cast(r.latency AS DOUBLE) * 1000 AS latency
+              try_cast({latency} AS DOUBLE) * 1000 AS latency
             FROM parsed
             WHERE r.status <> '' AND try_strptime(r.time, '{_CLF_TIME}') IS NOT NULL"""
         return duckdb_figures(con, fields)
 
     return run
+
+
+def _strict(case: Case) -> tuple[str, list[str]]:
+    """The strict pattern of a combined case and its group names."""
+    if case.log_format == "combined":
+        return COMBINED_PATTERN, _COMBINED_GROUPS
+    return TIMED_PATTERN, _TIMED_GROUPS
 
 
 def duckdb_figures(con: Any, fields: str) -> Figures:
@@ -262,11 +294,17 @@ def _polars(case: Case) -> Callable[[Path], Figures]:
                 .with_columns(pl.col("latency").cast(pl.Float64))
             )
         else:
-            names = dict(zip([str(i) for i in range(1, 6)], _TIMED_GROUPS, strict=True))
+            pattern, groups = _strict(case)
+            names = {str(i): name for i, name in enumerate(groups, start=1)}
             parsed = (
-                lines.select(pl.col("line").str.extract_groups(TIMED_PATTERN).alias("r"))
+                lines.select(pl.col("line").str.extract_groups(pattern).alias("r"))
                 .unnest("r")
                 .rename(names)
+                .with_columns(
+                    pl.col("latency")
+                    if "latency" in groups
+                    else pl.lit(None, pl.String).alias("latency")
+                )
                 .filter(
                     pl.col("status").is_not_null()
                     & pl.col("time").str.to_datetime(_CLF_TIME, strict=False).is_not_null()
@@ -360,19 +398,34 @@ def compare(
 def _compare_case(
     case: Case, lines: int, repeat: int, naive: bool, modes: tuple[str, ...] = MODES
 ) -> int:
-    path = _log_file(lines, case.log_format)
+    from benchmarks import ingest_peers as peers
+
+    path = _log_file(lines, case.log_format, case.cardinality)
     our_engines = [
         (f"**ingest `--worker 2 --mode {mode}`** (whole report)", _ours(mode, case))
         for mode in modes
     ]
+    strict = "" if case.name == "default" else ", strict pattern"
     engines: list[tuple[str, Callable[[Path], Figures]]] = [
-        ("DuckDB `regexp_extract` into a struct (all cores)", _duckdb(case)),
+        (f"DuckDB `regexp_extract` into a struct (all cores{strict})", _duckdb(case)),
         *our_engines,
-        ("Polars `str.extract_groups`", _polars(case)),
+        (f"Polars `str.extract_groups`{strict}", _polars(case)),
     ]
+    views: dict[str, Callable[[Figures, Path], Figures]] = {}
+    if peers.plain_pattern(case) is not None:  # the peers as their users write them come first
+        plain = [
+            ("DuckDB `regexp_extract`, plain pattern (all cores)", peers.duckdb_plain(case)),
+            ("Polars `str.extract_groups`, plain pattern", peers.polars_plain(case)),
+        ]
+        engines = [plain[0], *engines, plain[1]]
+        views.update(dict.fromkeys((name for name, _ in plain), peers.without_unparsed_requests))
+        if peers.goaccess_available():
+            name = "GoAccess 1.7 (one thread)"
+            engines.append((name, peers.goaccess(case)))
+            views[name] = peers.goaccess_view
     once = [("naive `read_text -> Bag.map(parse) -> to_dataframe()`", _naive(case))]
     return timed_comparison(
-        case.title, path, lines, repeat, engines, our_engines[0][0], once if naive else []
+        case.title, path, lines, repeat, engines, our_engines[0][0], once if naive else [], views
     )
 
 
@@ -384,12 +437,15 @@ def timed_comparison(
     engines: list[tuple[str, Callable[[Path], Figures]]],
     reference: str,
     once: list[tuple[str, Callable[[Path], Figures]]] | None = None,
+    views: dict[str, Callable[[Figures, Path], Figures]] | None = None,
 ) -> int:
     """Time ``engines`` on ``path`` in interleaved rounds, cross-check, print the table.
 
     Every engine's figures are compared with those of the engine named ``reference`` (ours,
-    when it runs); ``once`` engines run a single time after the rounds (the slow lines). The
-    table's ratios are to the first engine (DuckDB). 1 when a cross-check failed, else 0.
+    when it runs), seen through ``views[name]`` when an engine computes less (a plain pattern
+    drops lines; GoAccess states only its request count); ``once`` engines run a single time after
+    the rounds (the slow lines). The table's ratios are to the first engine (DuckDB). 1 when a
+    cross-check failed, else 0.
     """
     size = path.stat().st_size
     print(
@@ -411,19 +467,36 @@ def timed_comparison(
         figures[name] = run(path)
         walls[name] = [time.perf_counter() - started]
     ours = figures[reference]
-    problems = [p for name, got in figures.items() for p in cross_check(name, got, ours)]
+    views = views or {}
+    problems = [
+        problem
+        for name, got in figures.items()
+        for problem in cross_check(name, got, views.get(name, _same)(ours, path))
+    ]
     if problems:
         print("CROSS-CHECK FAILED:\n  " + "\n  ".join(problems), flush=True)
         return 1
     print(f"cross-check: every engine parsed {ours.parsed:,} lines with the same figures")
+    for name, got in figures.items():
+        if got.parsed != ours.parsed:
+            print(f"  ({name} counts {got.parsed:,}: see its cross-check view for why)")
     duck = statistics.median(walls[engines[0][0]])
+    polars = [name for name, _ in engines if name.startswith("Polars")]
+    fastest_polars = min(statistics.median(walls[name]) for name in polars) if polars else math.nan
     print()
-    print("| engine | wall time (s) | lines/s | ratio to DuckDB |")
-    print("|---|---:|---:|---:|")
+    print("| engine | wall time (s) | lines/s | ratio to DuckDB | ratio to Polars |")
+    print("|---|---:|---:|---:|---:|")
     for name, values in walls.items():
         wall = statistics.median(values)
-        print(f"| {name} | {wall:.2f} | {lines / wall:,.0f} | {wall / duck:.2f} |")
+        print(
+            f"| {name} | {wall:.2f} | {lines / wall:,.0f} | {wall / duck:.2f} "
+            f"| {wall / fastest_polars:.2f} |"
+        )
     return 0
+
+
+def _same(figures: Figures, path: Path) -> Figures:
+    return figures
 
 
 def small_files(count: int, repeat: int, modes: tuple[str, ...] = MODES) -> int:
@@ -538,7 +611,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks ingest")
     parser.add_argument("--lines", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--cases", default="default,combined")
+    parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--scale-gb", type=float, default=None)

@@ -7,8 +7,9 @@ that no longer runs, whose table lost a row, or whose peers no longer agree with
 suite. Each cross-check is also shown to fail when one engine is made to disagree.
 
 A peer that is not installed (DuckDB and Polars from the ``bench`` extra, Debian's
-``primesieve``) skips its test with the reason; under ``CI=true`` it fails instead, because CI
-installs them (``make test`` installs the ``bench`` extra, ``.ci/run`` the Debian packages).
+``primesieve`` and ``goaccess``) skips its test with the reason; under ``CI=true`` it fails
+instead, because CI installs them (``make test`` installs the ``bench`` extra, ``.ci/run`` the
+Debian packages).
 Generated inputs go to a temporary directory, not ``benchmarks/data/``.
 """
 
@@ -20,6 +21,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,7 @@ from benchmarks import (
     bench_ingest,
     bench_prime,
     bench_state,
+    ingest_peers,
     scale,
 )
 from benchmarks.__main__ import main as bench_main
@@ -109,31 +112,79 @@ def test_follow_soak_counts_every_line_written(
     assert "| peak RSS of the process tree |" in out
 
 
+@pytest.mark.subprocess  # GoAccess
 def test_ingest_every_engine_parses_what_we_parse(
     data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _require_python_peers()
+    _require("goaccess", shutil.which("goaccess") is not None, "apt-get install goaccess")
     argv = ["--lines", "2000", "--repeat", "1", "--modes", "threading"]
-    assert bench_ingest.main(argv) == 0
+    assert bench_ingest.main([*argv, "--cases", "default,combined,realistic"]) == 0
     out = capsys.readouterr().out
-    default_parsed, combined_parsed = (
+    parsed = [
         int(n.replace(",", "")) for n in re.findall(r"every engine parsed ([\d,]+) lines", out)
-    )
+    ]
+    default_parsed, combined_parsed, realistic_parsed = parsed
     # the default grammar against an oracle of its own: the naive parser, line by line
     text = (data / "ingest-2000.log").read_text().splitlines()
     assert default_parsed == sum(bench_ingest.parse_line(line) is not None for line in text)
     assert 1900 < default_parsed < 2000 and 1900 < combined_parsed <= 2000  # 0.1 % malformed
+    assert 1900 < realistic_parsed <= 2000
+    # the plain patterns: what a plain per-line `re` of the same pattern (with a real date)
+    # matches in the file, independently of the engines
+    timed = (data / "ingest-nginx-timed-2000.log").read_text().splitlines()
+    plain = re.compile(ingest_peers.TIMED_PLAIN)
+    expected = sum(
+        1 for line in timed if (m := plain.match(line)) is not None and _real_date(m.group(3))
+    )
+    assert f"plain pattern (all cores) counts {expected:,}:" in out
+    assert f"Polars `str.extract_groups`, plain pattern counts {expected:,}:" in out
     engines = {
         "DuckDB `regexp_extract` into a struct (all cores)",
         "**ingest `--worker 2 --mode threading`** (whole report)",
         "Polars `str.extract_groups`",
     }
+    combined_engines = {
+        "DuckDB `regexp_extract`, plain pattern (all cores)",
+        "DuckDB `regexp_extract` into a struct (all cores, strict pattern)",
+        "**ingest `--worker 2 --mode threading`** (whole report)",
+        "Polars `str.extract_groups`, strict pattern",
+        "Polars `str.extract_groups`, plain pattern",
+        "GoAccess 1.7 (one thread)",
+    }
     naive = "naive `read_text -> Bag.map(parse) -> to_dataframe()`"
-    default, combined = _tables(out)
+    default, combined, realistic = _tables(out)
     assert {row[0] for row in default[1]} == engines | {naive}
-    assert {row[0] for row in combined[1]} == engines
-    for _, rows in (default, combined):
+    assert {row[0] for row in combined[1]} == combined_engines
+    assert {row[0] for row in realistic[1]} == combined_engines
+    for _, rows in (default, combined, realistic):
         assert all(float(row[1]) > 0 and row[2].replace(",", "").isdigit() for row in rows)
+
+
+def _real_date(stamp: str) -> bool:
+    try:
+        datetime.strptime(stamp, "%d/%b/%Y:%H:%M:%S %z")
+    except ValueError:
+        return False
+    return True
+
+
+def test_goaccess_view_adds_the_dates_that_do_not_exist(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    good = '1.2.3.4 - - [28/Feb/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "-"'
+    log.write_text(f"{good}\n{good.replace('28/Feb', '31/Feb')}\n{good.replace('28/', '30/')}\n")
+    assert ingest_peers.impossible_dates(log) == 2
+    ours = bench_ingest.Figures(1, {"GET": 1}, {"200": 1}, {})
+    assert ingest_peers.goaccess_view(ours, log) == bench_ingest.Figures(3, {}, {}, {})
+
+
+def test_plain_view_leaves_out_the_unparsed_request_lines() -> None:
+    ours = bench_ingest.Figures(
+        5, {"GET": 3, "-": 2}, {"200": 3, "400": 2}, {"GET": (3, 1.0, 1.0, 1.0), "-": (2, 0, 0, 0)}
+    )
+    assert ingest_peers.without_unparsed_requests(ours, Path("unused")) == bench_ingest.Figures(
+        3, {"GET": 3}, {}, {"GET": (3, 1.0, 1.0, 1.0)}
+    )
 
 
 def test_ingest_cross_check_fails_when_an_engine_disagrees(
