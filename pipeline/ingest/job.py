@@ -248,7 +248,9 @@ def has_field(fmt: LogFormat, name: str) -> bool:
     """Whether lines of ``fmt`` can carry the field ``name`` (``client``, ``referer``, ``host``):
     JSON, logfmt and W3C lines name their fields per line, so they can; a fixed format when one
     of its roles is that field. The report has a field's panels only then."""
-    return fmt.keyed or fmt.kind == "w3c" or any(base_role(role) == name for role in fmt.roles)
+    roles = {base_role(role) for role in fmt.roles}
+    # a load balancer's client is "address:port" (role client_port, the port dropped)
+    return fmt.keyed or fmt.kind == "w3c" or name in roles or f"{name}_port" in roles
 
 
 def _format_of(
