@@ -102,5 +102,7 @@ def test_known_lines_on_both_paths() -> None:
     )
     got = {group: values.to_pylist() for group, values in cut_fields(lines, fmt).items()}
     assert got == _reference(lines, fmt.pattern)
-    assert got["g1"] == ["GET /x HTTP/1.1", 'GET /a\\"b HTTP/1.1', "-"]
-    assert got["g4"] == ["curl/8", 'ua \\" x', "-"]
+    group = {role: f"g{index}" for index, role in enumerate(fmt.roles)}
+    assert got[group["request"]] == ["GET /x HTTP/1.1", 'GET /a\\"b HTTP/1.1', "-"]
+    assert got[group["user_agent"]] == ["curl/8", 'ua \\" x', "-"]
+    assert got[group["client"]] == ["::1", "1.2.3.4", "1.2.3.4"]

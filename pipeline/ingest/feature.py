@@ -109,8 +109,8 @@ FEATURE = register(
                 str,
                 (),
                 "JSON and logfmt lines: read CANON (method, path, status, latency, user_agent, "
-                "time, bytes, host) from KEY (dotted for nested objects); UNIT s, ms, us or ns. "
-                "Repeatable.",
+                "time, bytes, host, client, referer) from KEY (dotted for nested objects); "
+                "UNIT s, ms, us or ns. Repeatable.",
                 metavar="CANON=KEY[:UNIT]",
                 multiple=True,
             ),
@@ -159,6 +159,15 @@ FEATURE = register(
                 bool,
                 False,
                 "Group paths as written instead of by template (/items/42 -> /items/{id}).",
+            ),
+            FeatureOption(
+                "anonymize_ip",
+                bool,
+                False,
+                "Mask client addresses before anything is counted, as GoAccess's --anonymize-ip "
+                "does: IPv4 to /24 (192.168.1.77 -> 192.168.1.0), IPv6 to /64; a client that is "
+                "no address (a host name) is dropped. The report then quotes no malformed line "
+                "(the count stays); --malformed-out still writes them, raw.",
             ),
             FeatureOption(
                 "path_regex",

@@ -89,11 +89,11 @@ def files_partial(
 
     def flush() -> None:
         if run:
-            together = _together(run, run_format, keep_malformed, raw_paths)
+            together = _together(run, run_format, keep_malformed, raw_paths, filters)
             if together is None:
                 runs = [block for block, _ in run]
                 fmts = [run_format] * len(run)
-                together = _one_by_one(runs, fmts, keep_malformed, raw_paths=raw_paths)
+                together = _one_by_one(runs, fmts, keep_malformed, filters, raw_paths)
             parts.append(together)
             run.clear()
 
@@ -194,9 +194,11 @@ def _together(
     fmt: LogFormat,
     keep_malformed: bool,
     raw_paths: bool,
+    filters: Filters | None = None,
 ) -> Partial | None:
     """One parse and one aggregation for all ``files`` (same format); None if the boundary
-    lines did not all come back as malformed lines."""
+    lines did not all come back as malformed lines. ``filters`` filter no line here (files
+    with active filters are read one by one): only their ``anonymize_ip`` applies."""
     if fmt.kind == "w3c":  # each file starts with no directive in force: not one text
         return None
     found = parsed_counts([text for _, text in files], fmt)
@@ -204,20 +206,24 @@ def _together(
         return None
     counts, parsed = found
     per_file = malformed_per_text(parsed, len(files))
-    total = aggregate_partition(parsed, "", raw_paths=raw_paths)
+    total = aggregate_partition(parsed, "", filters=filters, raw_paths=raw_paths)
+    anonymize = filters is not None and filters.anonymize_ip
     reports: list[FileReport] = []
     failed: list[FailedInput] = []
     samples: list[MalformedSample] = []
     records: list[str] = []
     for (block, _), bad, good in zip(files, per_file, counts, strict=True):
         source = escape_text(block.path)
-        quoted = [sample(line, text) for line, text in bad[: MALFORMED_SAMPLES - len(samples)]]
+        kept = 0 if anonymize else MALFORMED_SAMPLES - len(samples)
+        quoted = [sample(line, text) for line, text in bad[:kept]]
         samples.extend(replace(one, file=block.path) for one in quoted)
         if keep_malformed:
             records.extend(f"{source}\t{text}" for _, text in bad)
-        first = bad[0][1] if bad else None
+        first = bad[0][1] if bad and not anonymize else None
         if good == 0 and bad:  # "no line matches": merge_file words it (rare: its cost is fine)
-            stub = Partial(malformed=len(bad), malformed_samples=[sample(*bad[0])])
+            stub = Partial(
+                malformed=len(bad), malformed_samples=[] if anonymize else [sample(*bad[0])]
+            )
             failed.extend(merge_file([stub], block.path, fmt.name).failed)
         reports.append(FileReport(block.path, fmt.name, good, len(bad), 0, first))
     return replace(

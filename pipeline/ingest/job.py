@@ -533,8 +533,9 @@ def parsed_frame(path: str, options: IngestOptions | None = None) -> dd.DataFram
 
     >>> from pipeline.ingest.feature import DATA_DIR
     >>> frame = parsed_frame(str(DATA_DIR / "logs"))
-    >>> list(frame.columns)
-    ['method', 'path', 'status', 'latency_ms', 'user_agent', 'time', 'bytes', 'host']
+    >>> list(frame.columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['method', 'path', 'status', 'latency_ms', 'user_agent', 'time', 'bytes', 'host', 'client',
+     'referer']
     """
     import dask.dataframe as dd
 

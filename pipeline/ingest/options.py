@@ -94,6 +94,10 @@ class IngestOptions:
     follow, interval
         Keep reading: every ``interval`` seconds the new complete lines of the inputs are
         added and the report emitted again (:mod:`pipeline.ingest.follow`).
+    anonymize_ip
+        Mask client addresses before anything is counted (IPv4 to /24, IPv6 to /64, as
+        GoAccess's ``--anonymize-ip``; :mod:`pipeline.ingest.parsing.addresses`) and leave
+        ``lines.malformed_samples`` empty (``malformed_out`` still gets the raw lines).
     """
 
     malformed_out: str | None = None
@@ -111,6 +115,7 @@ class IngestOptions:
     state: str | None = None
     follow: bool = False
     interval: float = DEFAULT_INTERVAL
+    anonymize_ip: bool = False
 
     def __post_init__(self) -> None:
         check_blocksize(self.blocksize)
@@ -144,6 +149,7 @@ class IngestOptions:
             status=self.status,
             method=self.method,
             path_regex=self.path_regex,
+            anonymize_ip=bool(self.anonymize_ip),
         )
 
 

@@ -108,7 +108,7 @@ def block_partial(
             log.debug("cannot read %s: %s", block.path, message)
             return Partial(failed=[FailedInput(block.path, message)])
         if len(overlong) > skipped:  # in stream order, so line numbers stay right
-            parts.append(overlong_partial(overlong[skipped:], source, keep_malformed))
+            parts.append(overlong_partial(overlong[skipped:], source, keep_malformed, filters))
             skipped = len(overlong)
         if text is None:
             break
@@ -165,8 +165,11 @@ def text_partials(
     return parts
 
 
-def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: bool) -> Partial:
-    """Skipped overlong lines as malformed lines, quoted by a placeholder naming their offset.
+def overlong_partial(
+    lines: Sequence[Overlong], source: str, keep_malformed: bool, filters: Filters | None = None
+) -> Partial:
+    """Skipped overlong lines as malformed lines, quoted by a placeholder naming their offset
+    (no sample under ``filters.anonymize_ip``, like any malformed line).
 
     ``lines`` are consecutive lines of their file (lines 1, 2, ... of this partial).
     """
@@ -177,7 +180,11 @@ def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: boo
     ]
     return Partial(
         malformed=len(lines),
-        malformed_samples=[sample(n, text) for n, text in enumerate(quoted[:MALFORMED_SAMPLES], 1)],
+        malformed_samples=[
+            sample(n, text)
+            for n, text in enumerate(quoted[:MALFORMED_SAMPLES], 1)
+            if filters is None or not filters.anonymize_ip
+        ],
         lines_seen=len(lines),
         malformed_lines=[f"{source}\t{text}" for text in quoted] if keep_malformed else [],
     )

@@ -52,6 +52,7 @@ from pipeline.ingest.aggregate.topk import (
     merge_capped,
     top_positions,
 )
+from pipeline.ingest.parsing.addresses import anonymized
 from pipeline.ingest.parsing.parse import ParsedPartition
 from pipeline.reporting.text import FailedInput
 
@@ -264,12 +265,18 @@ def aggregate_partition(
     keep_malformed
         Keep every malformed line (for ``--malformed-out``), not only the first samples.
     filters
-        Which parsed lines count; the others are only counted as filtered.
+        Which parsed lines count; the others are only counted as filtered. With
+        ``filters.anonymize_ip`` the ``client`` column is masked first and no malformed line
+        is kept as a sample (``keep_malformed`` still keeps them all, for the local file).
     raw_paths
         Group paths as written instead of by template.
     """
     frame = parsed.frame
     malformed = parsed.malformed_array
+    anonymize = filters is not None and filters.anonymize_ip
+    if anonymize:
+        masked = anonymized(pa.array(frame["client"], type=pa.large_string()))
+        frame = frame.assign(client=masked.to_pandas().set_axis(frame.index))
     # Paths repeat: query stripping works on the distinct raw paths, templating on the distinct
     # paths without query (the low shape has 10,000 distinct raw paths per block but 24 without)
     encoded = pc.dictionary_encode(pa.array(frame["path"], type=pa.large_string()))
@@ -295,7 +302,7 @@ def aggregate_partition(
     # renumbered over the rows kept, so a path seen only in filtered rows is not a row of 0
     codes, used = pd.factorize(group_of[indices], sort=False)
     names = np.asarray(names, dtype=object)[used]
-    first = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
+    first = [] if anonymize else malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     samples = [
         sample(int(index) + 1, str(line))
         for index, line in zip(parsed.malformed_index[: len(first)], first, strict=True)
@@ -591,10 +598,11 @@ def merge_file(partials: Sequence[Partial], path: str, format_name: str = "defau
     report = FileReport(path, format_name, merged.parsed, merged.malformed, merged.filtered, first)
     failed: list[FailedInput] = []
     if merged.parsed + merged.filtered == 0 and merged.malformed:
-        shown = first if first is None or len(first) <= 120 else first[:120] + "..."
-        failed = [
-            FailedInput(path, f"no line matches log format {format_name!r}; first line: {shown!r}")
-        ]
+        message = f"no line matches log format {format_name!r}"
+        if first is not None:  # none kept under --anonymize-ip
+            shown = first if len(first) <= 120 else first[:120] + "..."
+            message += f"; first line: {shown!r}"
+        failed = [FailedInput(path, message)]
     anchored = [replace(found, file=path) for found in merged.malformed_samples]
     # a copy: the inputs are other tasks' results
     return replace(

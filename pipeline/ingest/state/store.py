@@ -63,7 +63,11 @@ OPTION_FLAGS: Final[dict[str, str]] = {
     "method": "--method",
     "path_regex": "--path-regex",
     "raw_paths": "--raw-paths",
+    "anonymize_ip": "--anonymize-ip",
 }
+
+#: Recorded options newer than some states: the value a state without the key was written with.
+_ADDED_OPTIONS: Final[dict[str, Any]] = {"anonymize_ip": False}
 
 
 def state_options(options: IngestOptions) -> dict[str, Any]:
@@ -79,6 +83,9 @@ def state_options(options: IngestOptions) -> dict[str, Any]:
         "method": options.method,
         "path_regex": options.path_regex,
         "raw_paths": options.raw_paths,
+        # the partial holds masked addresses and no malformed text: never merged with one
+        # that holds raw ones
+        "anonymize_ip": bool(options.anonymize_ip),
     }
 
 
@@ -245,9 +252,10 @@ class StateFile:
         if not isinstance(recorded, dict):
             raise self._refuse("is corrupt (no options in its header)")
         for name, flag in OPTION_FLAGS.items():
-            if recorded.get(name) != self.options[name]:
+            written = recorded.get(name, _ADDED_OPTIONS.get(name))
+            if written != self.options[name]:
                 raise StateError(
-                    f"--state {self.shown} was written with {_shown(flag, recorded.get(name))}; "
+                    f"--state {self.shown} was written with {_shown(flag, written)}; "
                     f"this run has {_shown(flag, self.options[name])}: give the same "
                     f"{flag} or another --state file"
                 )
