@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,12 +29,13 @@ from pipeline.engine.execution import session
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.bandwidth import bandwidth_of, merge_bandwidth, p95_bps
+from pipeline.ingest.aggregate.clients import sites_of
 from pipeline.ingest.aggregate.distribution import Spec
 from pipeline.ingest.aggregate.panels import panels_of
 from pipeline.ingest.aggregate.partial import Partial, aggregate_partition, merge_partials
 from pipeline.ingest.aggregate.visitors import day_counts, relative_standard_error
 from pipeline.ingest.formats.presets import compile_format, preset
-from pipeline.ingest.job import run_ingest
+from pipeline.ingest.job import has_field, run_ingest
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.parse import ParsedPartition, parse_text
 from pipeline.ingest.report.result import build_result
@@ -44,11 +46,14 @@ from tests.state_helpers import run_report
 SYNC = ExecutionSettings(mode="sync")
 
 #: combined (+ nginx-timed's ``rt=``, + vcombined's leading ``host:port``), parsed the plain way.
-LINE = re.compile(
+_COMBINED = (
     r"^(?:(?P<vhost>\S+?)(?::\d+)? )?(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "
     r'"(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\d+|-) '
-    r'"(?P<referer>[^"]*)" "(?P<agent>[^"]*)"(?: rt=(?P<rt>[0-9.]+))?$'
+    r'"(?P<referer>[^"]*)" "(?P<agent>[^"]*)"'
 )
+LINE = re.compile(_COMBINED + r"(?: rt=(?P<rt>[0-9.]+))?$")
+#: A line that goes on after combined's fields (ingress-nginx): its latency is not read.
+PREFIX = re.compile(_COMBINED + r"(?P<rt> )?")
 
 
 @dataclass(frozen=True)
@@ -65,13 +70,16 @@ class Request:
     latency: float | None
 
 
-def plain_parse(path: Path, vhosts: bool) -> list[Request]:
+def plain_parse(path: Path, vhosts: bool, strict: bool = True) -> list[Request]:
+    """Every line (``strict``), or the lines that start as combined lines do."""
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        found = LINE.match(line)
+        found = (LINE if strict else PREFIX).match(line)
+        if found is None and not strict:
+            continue
         assert found is not None, line
         when = dt.datetime.strptime(found["time"], "%d/%b/%Y:%H:%M:%S %z")
-        rt = found["rt"]
+        rt = found["rt"] if strict else None
         out.append(
             Request(
                 vhost=found["vhost"] if vhosts else None,
@@ -439,3 +447,57 @@ def test_two_state_steps_give_the_full_runs_panels(tmp_path: Path) -> None:
     full = run_report(str(source))
     assert full["virtual_hosts"] and full["bandwidth"]["p95_bps"]
     assert _panels(incremental) == _panels(full)
+
+
+SAMPLES = Path(__file__).parent / "data" / "formats"
+
+
+@pytest.mark.parametrize(
+    "source", ["generated combined", "ingress-nginx/elastic-integrations-test-ingest-raw.log"]
+)
+def test_whole_runs_match_plain_loops(tmp_path: Path, source: str) -> None:
+    """End to end (format detection, the parse of client and referer, blocks, merges, report):
+    a generated combined log and a genuine ingress-nginx sample against the plain reference."""
+    if source == "generated combined":
+        path = tmp_path / "combined.log"
+        generate_logs(
+            path, lines=3_000, log_format="combined", seed=12, cardinality="realistic", period="2d"
+        )
+    else:
+        path = SAMPLES / source
+    requests = plain_parse(path, vhosts=False, strict=False)
+    assert len(requests) > 10 and any(req.referer for req in requests)
+    want = reference(requests)
+    got = run_ingest(str(path), SYNC, IngestOptions(top=1_000)).to_dict()
+    assert got["visitors"] == want["visitors"]
+    assert [{**row, "p95": None} for row in got["hosts"]] == [
+        {**row, "p95": None} for row in want["hosts"][:1_000]
+    ]
+    assert got["referrers"] == want["referrers"] and got["exact"]["hosts"]
+    for key in ("total_bytes", "by_day", "p95_bps"):
+        assert got["bandwidth"][key] == want["bandwidth"][key], key
+    assert "virtual_hosts" not in got  # combined has no host field
+
+
+def test_a_load_balancer_client_with_its_port_is_a_client() -> None:
+    """ALB writes ``client:port``: a client field, listed without the port."""
+    assert has_field(preset("alb"), "client") and not has_field(preset("default"), "client")
+    got = run_ingest(str(SAMPLES / "alb"), SYNC).to_dict()
+    clients = [row["client"] for row in got["hosts"]]
+    assert clients and all(re.fullmatch(r"[0-9.]+|[0-9a-f:]*:[0-9a-f:]*", c) for c in clients)
+    assert all(c.count(".") != 3 or ":" not in c for c in clients)  # no IPv4:port
+
+
+def test_a_site_is_the_lower_cased_host_of_the_referer() -> None:
+    """Against urllib's parse for URLs with a scheme; the rest as docs/report.md says."""
+    urls = [
+        "https://Example.COM/a?b#c",
+        "http://user:pw@WWW.Site.org:8080/x",
+        "android-app://com.google.android.gm/",
+        "https://t.co",
+        "HTTP://HOST?q=1",
+        "ftp://host#frag",
+    ]
+    assert sites_of(pa.array(urls)) == [urlsplit(url).hostname for url in urls]
+    odd = ["https://[2001:DB8::1]:443/p", "www.Example.com/path", "-x-", ""]
+    assert sites_of(pa.array(odd)) == ["[2001:db8::1]", "www.example.com", "-x-", ""]
