@@ -9,6 +9,7 @@ caps set tiny, the flags say estimated and each figure keeps its stated bound.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import random
 import re
 from collections import Counter, defaultdict
@@ -501,3 +502,24 @@ def test_a_site_is_the_lower_cased_host_of_the_referer() -> None:
     assert sites_of(pa.array(urls)) == [urlsplit(url).hostname for url in urls]
     odd = ["https://[2001:DB8::1]:443/p", "www.Example.com/path", "-x-", ""]
     assert sites_of(pa.array(odd)) == ["[2001:db8::1]", "www.example.com", "-x-", ""]
+
+
+def test_anonymized_addresses_are_what_hosts_and_visitors_count(tmp_path: Path) -> None:
+    """--anonymize-ip masks at parse time: hosts list /24 and /64 networks, and visitors are the
+    plain count over the masked addresses (IPv4 to /24, IPv6 to /64)."""
+    path = tmp_path / "combined.log"
+    generate_logs(path, lines=2_000, log_format="combined", seed=13, period="2d")
+    requests = plain_parse(path, vhosts=False)
+    masked = [replace(req, client=_masked(req.client)) for req in requests]
+    want = reference(masked)
+    got = run_ingest(str(path), SYNC, IngestOptions(top=1_000, anonymize_ip=True)).to_dict()
+    assert got["visitors"] == want["visitors"]
+    clients = [row["client"] for row in want["hosts"]][:1_000]
+    assert [row["client"] for row in got["hosts"]] == clients and got["exact"]["hosts"]
+    assert all(client.endswith((".0", "::")) for client in clients)  # networks only
+
+
+def _masked(address: str) -> str:
+    """The network of an address as GoAccess's default --anonymize-ip writes it."""
+    network = ipaddress.ip_network(f"{address}/{24 if '.' in address else 64}", strict=False)
+    return str(network.network_address)
