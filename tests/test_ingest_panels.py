@@ -523,3 +523,26 @@ def _masked(address: str) -> str:
     """The network of an address as GoAccess's default --anonymize-ip writes it."""
     network = ipaddress.ip_network(f"{address}/{24 if '.' in address else 64}", strict=False)
     return str(network.network_address)
+
+
+@pytest.mark.parametrize("exact_visitors", [True, False])
+def test_only_the_most_recent_days_are_kept(
+    timed: tuple[Path, list[Request]], monkeypatch: pytest.MonkeyPatch, exact_visitors: bool
+) -> None:
+    """PANEL_DAYS: the per-day panels keep the latest days, whatever the merge tree, flagged."""
+    monkeypatch.setattr(limits, "PANEL_DAYS", 2)
+    monkeypatch.setattr(limits, "BANDWIDTH_INTERVALS", 5)  # bandwidth in days
+    if not exact_visitors:
+        monkeypatch.setattr(limits, "VISITORS_EXACT", 10)
+    path, requests = timed
+    want = reference(requests)
+    assert len(want["visitors"]["by_day"]) > 2
+    parts = partials(path, "nginx-timed", requests, 5)
+    for got in (report(merged, top=5) for merged in _trees(parts, seed=3)):
+        assert got["bandwidth"]["by_day"] == want["bandwidth"]["by_day"][-2:]
+        days = [row["day"] for row in got["visitors"]["by_day"]]
+        assert days == [row["day"] for row in want["visitors"]["by_day"][-2:]]
+        if exact_visitors:
+            assert got["visitors"]["by_day"] == want["visitors"]["by_day"][-2:]
+        assert "2 most recent days" in got["error_bounds"]["visitors"]
+        assert not got["exact"]["bandwidth"] and not got["exact"]["visitors"]

@@ -129,6 +129,7 @@ def tiny_caps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "REFERRER_URLS", 3)
     monkeypatch.setattr(limits, "VISITORS_EXACT", 5)
     monkeypatch.setattr(limits, "BANDWIDTH_INTERVALS", 3)
+    monkeypatch.setattr(limits, "PANEL_DAYS", 1)
 
 
 def report(partial: Partial) -> dict[str, Any]:
@@ -245,6 +246,8 @@ def _same_panels(ours: Panels, want: Panels) -> None:
         mine, theirs = getattr(ours.visitors, name), getattr(want.visitors, name)
         np.testing.assert_array_equal(mine, theirs, strict=True)
     assert ours.visitors.sketches == want.visitors.sketches
+    assert ours.visitors.dropped_days == want.visitors.dropped_days
+    assert ours.bandwidth.dropped_days == want.bandwidth.dropped_days
     _same_keyed(ours.hosts, want.hosts)
     _same_keyed(ours.virtual_hosts, want.virtual_hosts)
     _same_capped(ours.referrers.sites, want.referrers.sites)

@@ -55,11 +55,15 @@ class Bandwidth:
         Bytes sent in each slot (same length as ``slots``).
     slot_s
         :data:`INTERVAL_S`, or :data:`DAY_S` once the intervals passed the cap.
+    dropped_days
+        True once, in days, the days older than the
+        :data:`~pipeline.ingest.aggregate.limits.PANEL_DAYS` most recent were dropped.
     """
 
     slots: Ints
     totals: Ints
     slot_s: int = INTERVAL_S
+    dropped_days: bool = False
 
     @property
     def exact(self) -> bool:
@@ -88,7 +92,10 @@ def merge_bandwidth(parts: Sequence[Bandwidth], cap: int | None = None) -> Bandw
     coarse = [_coarsened(part, slot_s) for part in parts]
     slots = np.concatenate([part.slots for part in coarse])
     totals = np.concatenate([part.totals for part in coarse])
-    return _fit(_summed(slots, totals, slot_s), cap)
+    merged = _summed(slots, totals, slot_s)
+    if any(part.dropped_days for part in parts):
+        merged = Bandwidth(merged.slots, merged.totals, slot_s, True)
+    return _fit(merged, cap)
 
 
 def by_day(part: Bandwidth) -> list[tuple[int, int]]:
@@ -125,10 +132,18 @@ def _coarsened(part: Bandwidth, slot_s: int) -> Bandwidth:
     """``part`` in slots of ``slot_s`` seconds (a multiple of its own)."""
     if slot_s == part.slot_s:
         return part
-    return _summed(part.slots // (slot_s // part.slot_s), part.totals, slot_s)
+    coarse = _summed(part.slots // (slot_s // part.slot_s), part.totals, slot_s)
+    return Bandwidth(coarse.slots, coarse.totals, slot_s, part.dropped_days)
 
 
 def _fit(part: Bandwidth, cap: int | None) -> Bandwidth:
-    """Days instead of intervals when more than ``cap`` intervals are held."""
+    """Days instead of intervals when more than ``cap`` intervals are held; in days, only the
+    :data:`~pipeline.ingest.aggregate.limits.PANEL_DAYS` most recent (the oldest dropped
+    whatever the merge order: a day a partial drops has that many later days in the run)."""
     cap = limits.BANDWIDTH_INTERVALS if cap is None else cap
-    return _coarsened(part, DAY_S) if len(part.slots) > cap else part
+    if len(part.slots) > cap:
+        part = _coarsened(part, DAY_S)
+    if part.slot_s == DAY_S and len(part.slots) > limits.PANEL_DAYS:
+        keep = slice(len(part.slots) - limits.PANEL_DAYS, None)
+        return Bandwidth(part.slots[keep], part.totals[keep], DAY_S, True)
+    return part

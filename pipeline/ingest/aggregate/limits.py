@@ -82,3 +82,10 @@ VISITOR_LG_K: Final[int] = 12
 #: cap, 10 years of intervals). Beyond it the partial keeps one total per UTC day: ``by_day``
 #: stays exact and ``p95_bps`` becomes null, flagged. Legal range: >= 1.
 BANDWIDTH_INTERVALS: Final[int] = 1_051_200
+
+#: Most UTC days a per-day panel keeps (``visitors`` and ``bandwidth.by_day``): the most recent
+#: ones, so that a log spanning centuries cannot hold a visitor sketch (4 KB) per day for each of
+#: them. 3,660 days (10 years) are 15 MB of sketches at most. Beyond it the older days are
+#: dropped, flagged in ``exact`` (the kept days stay exact or estimated as before; dropping the
+#: oldest days gives the same days for any merge order). Legal range: >= 1.
+PANEL_DAYS: Final[int] = 3_660

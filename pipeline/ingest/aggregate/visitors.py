@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, TypeAlias
 
 import datasketches
@@ -57,11 +57,15 @@ class Visitors:
         days since the epoch). Once sketched: the days with a visitor, sorted, and no hashes.
     sketches
         Once sketched: one serialized HLL sketch per entry of ``days``; None while exact.
+    dropped_days
+        True once days older than the :data:`~pipeline.ingest.aggregate.limits.PANEL_DAYS`
+        most recent were dropped.
     """
 
     days: Ints
     hashes: Hashes
     sketches: tuple[bytes, ...] | None = None
+    dropped_days: bool = False
 
     @property
     def exact(self) -> bool:
@@ -97,16 +101,17 @@ def merge_visitors(parts: Sequence[Visitors]) -> Visitors:
         return parts[0]
     if not parts:
         return empty_visitors()
+    dropped = any(part.dropped_days for part in parts)
     if all(part.exact for part in parts):
         days = np.concatenate([part.days for part in parts])
         hashes = np.concatenate([part.hashes for part in parts])
-        return _capped(*_unique_pairs(days, hashes))
+        return _capped(*_unique_pairs(days, hashes), dropped=dropped)
     unions: dict[int, datasketches.hll_union] = {}
     lg_k = limits.VISITOR_LG_K
     for part in parts:
         for day, sketch in _day_sketches(part):
             unions.setdefault(day, datasketches.hll_union(lg_k)).update(sketch)
-    return _from_unions(unions)
+    return _recent(_from_unions(unions), dropped)
 
 
 def day_counts(part: Visitors) -> list[tuple[int, int]]:
@@ -155,15 +160,31 @@ def _unique_pairs(days: Ints, hashes: Hashes) -> tuple[Ints, Hashes]:
     return days[first], hashes[first]
 
 
-def _capped(days: Ints, hashes: Hashes) -> Visitors:
-    """Exact while the pairs fit under the cap, else one sketch per day."""
+def _recent(part: Visitors, dropped: bool = False) -> Visitors:
+    """``part`` with only its :data:`~pipeline.ingest.aggregate.limits.PANEL_DAYS` most recent
+    days (``dropped``: days were dropped before)."""
+    distinct = np.unique(part.days) if part.sketches is None else part.days
+    if len(distinct) <= limits.PANEL_DAYS:
+        return part if part.dropped_days == dropped else replace(part, dropped_days=dropped)
+    keep = part.days >= distinct[-limits.PANEL_DAYS]
+    if part.sketches is None:
+        return Visitors(part.days[keep], part.hashes[keep], None, True)
+    kept = tuple(sketch for sketch, wanted in zip(part.sketches, keep, strict=True) if wanted)
+    return Visitors(part.days[keep], part.hashes, kept, True)
+
+
+def _capped(days: Ints, hashes: Hashes, dropped: bool = False) -> Visitors:
+    """The most recent days only, then exact while the pairs fit under the cap, else one
+    sketch per day."""
+    recent = _recent(Visitors(days, hashes), dropped)
+    days, hashes, dropped = recent.days, recent.hashes, recent.dropped_days
     if len(days) <= limits.VISITORS_EXACT:
-        return Visitors(days, hashes)
+        return Visitors(days, hashes, None, dropped)
     lg_k = limits.VISITOR_LG_K
     unions: dict[int, datasketches.hll_union] = {}
     for day, sketch in _day_sketches(Visitors(days, hashes)):
         unions.setdefault(day, datasketches.hll_union(lg_k)).update(sketch)
-    return _from_unions(unions)
+    return replace(_from_unions(unions), dropped_days=dropped)
 
 
 def _day_sketches(part: Visitors) -> list[tuple[int, datasketches.hll_sketch]]:

@@ -39,6 +39,16 @@ PANEL_KEYS: Final[tuple[str, ...]] = (
 Flag = Callable[[str, bool, str], None]
 
 
+
+def _dropped(total: str) -> str:
+    """The bound of a per-day panel that dropped its oldest days (``total``: what its total
+    covers)."""
+    return (
+        f"by_day has the {limits.PANEL_DAYS:,} most recent days only (the requests span more); "
+        f"{total}"
+    )
+
+
 @dataclass(frozen=True)
 class Fields:
     """Which fields some input's format has (the panels that are reported)."""
@@ -85,13 +95,16 @@ def panels_report(
 def _visitors(partial: Partial, flag: Flag) -> dict[str, Any]:
     visitors = partial.panels.visitors
     days = day_counts(visitors)
-    flag(
-        "visitors",
-        visitors.exact,
-        f"each day's count is an estimate with relative standard error "
-        f"{relative_standard_error():.2%} (HLL lg_k={limits.VISITOR_LG_K}; more than "
-        f"{limits.VISITORS_EXACT:,} visitors to count exactly); total is their sum",
-    )
+    bounds = []
+    if not visitors.exact:
+        bounds.append(
+            f"each day's count is an estimate with relative standard error "
+            f"{relative_standard_error():.2%} (HLL lg_k={limits.VISITOR_LG_K}; more than "
+            f"{limits.VISITORS_EXACT:,} visitors to count exactly); total is their sum"
+        )
+    if visitors.dropped_days:
+        bounds.append(_dropped("total is the sum of those days"))
+    flag("visitors", not bounds, "; ".join(bounds))
     return {
         "total": sum(count for _, count in days),
         "by_day": [{"day": day_name(day), "visitors": count} for day, count in days],
@@ -171,10 +184,14 @@ def _bandwidth(partial: Partial, top_paths: pd.DataFrame, flag: Flag) -> dict[st
     lower = bool(top_paths["error"].any()) if "error" in top_paths.columns else False
     if lower:
         bounds.append("top_paths bytes are lower bounds where top_paths has a count_error")
+    days = by_day(bandwidth)
+    if bandwidth.dropped_days or len(days) > limits.PANEL_DAYS:
+        days = days[-limits.PANEL_DAYS :]
+        bounds.append(_dropped("total_bytes counts every request"))
     flag("bandwidth", not bounds, "; ".join(bounds))
     return {
         "total_bytes": partial.bytes_sent,
-        "by_day": [{"day": day_name(day), "bytes": total} for day, total in by_day(bandwidth)],
+        "by_day": [{"day": day_name(day), "bytes": total} for day, total in days],
         "interval_s": INTERVAL_S,
         "p95_bps": p95_bps(bandwidth),
         "top_paths": [

@@ -41,6 +41,7 @@ def put_panels(writer: Writer, panels: Panels, put_capped: PutCapped, put_dist: 
     spec: Spec = {
         "visitors": None if sketches is None else [len(each) for each in sketches],
         "bandwidth_slot_s": bandwidth.slot_s,
+        "dropped_days": [visitors.dropped_days, bandwidth.dropped_days],
         "direct": panels.referrers.direct,
         "sites": put_capped(writer, "panels.sites", panels.referrers.sites),
         "urls": put_capped(writer, "panels.urls", panels.referrers.urls),
@@ -95,14 +96,19 @@ def get_panels(reader: Reader, spec: Spec, get_capped: GetCapped, get_dist: GetD
         )
         for name in ("hosts", "virtual_hosts")
     }
+    dropped = spec["dropped_days"]
+    if not (
+        isinstance(dropped, list) and len(dropped) == 2 and all(type(x) is bool for x in dropped)
+    ):
+        raise ValueError("dropped_days: not two booleans")
     return Panels(
-        visitors=Visitors(days, hashes, sketches),
+        visitors=Visitors(days, hashes, sketches, dropped[0]),
         referrers=Referrers(
             get_capped(reader, "panels.sites", spec["sites"]),
             get_capped(reader, "panels.urls", spec["urls"]),
             _count(spec["direct"]),
         ),
-        bandwidth=Bandwidth(slots, totals, slot_s),
+        bandwidth=Bandwidth(slots, totals, slot_s, dropped[1]),
         **keyed,
     )
 

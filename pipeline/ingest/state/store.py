@@ -108,6 +108,7 @@ def caps() -> dict[str, Any]:
         "visitors_exact": limits.VISITORS_EXACT,
         "visitor_lg_k": limits.VISITOR_LG_K,
         "bandwidth_intervals": limits.BANDWIDTH_INTERVALS,
+        "panel_days": limits.PANEL_DAYS,
     }
 
 
