@@ -538,7 +538,11 @@ def test_only_the_most_recent_days_are_kept(
     want = reference(requests)
     assert len(want["visitors"]["by_day"]) > 2
     parts = partials(path, "nginx-timed", requests, 5)
-    for got in (report(merged, top=5) for merged in _trees(parts, seed=3)):
+    for merged in _trees(parts, seed=3):
+        kept = merged.panels  # the memory bound itself, not only the report's rows
+        assert len(kept.bandwidth.slots) == 2 and kept.bandwidth.dropped_days
+        assert len(np.unique(kept.visitors.days)) == 2 and kept.visitors.dropped_days
+        got = report(merged, top=5)
         assert got["bandwidth"]["by_day"] == want["bandwidth"]["by_day"][-2:]
         days = [row["day"] for row in got["visitors"]["by_day"]]
         assert days == [row["day"] for row in want["visitors"]["by_day"][-2:]]

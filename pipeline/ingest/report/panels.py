@@ -39,7 +39,6 @@ PANEL_KEYS: Final[tuple[str, ...]] = (
 Flag = Callable[[str, bool, str], None]
 
 
-
 def _dropped(total: str) -> str:
     """The bound of a per-day panel that dropped its oldest days (``total``: what its total
     covers)."""
