@@ -35,6 +35,7 @@ from pipeline.cli import cli
 from pipeline.ingest.aggregate import agent_parse, agents, distinct, limits
 from pipeline.ingest.aggregate.distribution import Spec
 from pipeline.ingest.aggregate.timeline import BUCKETS
+from pipeline.ingest.convert.job import run_convert
 from pipeline.loggen.generate import NGINX_TIMED_FORMAT, generate_logs
 from pipeline.registry import BUILTIN
 from pipeline.reporting.text import SCHEMA_VERSION
@@ -168,6 +169,14 @@ SHAPES: dict[str, Callable[[Path], Any]] = {
     "ingest-capped": lambda root: _ingest(root / "realistic.log", bucket="1m"),
     # times in year 0001 and 9999: a 36500d timeline whose first bucket begins before year 1
     "ingest-centuries": lambda root: _ingest(_centuries(root)),
+    # a format with times and one without: partitioned, the untimed rows in the null day
+    "convert-mixed-formats": lambda root: run_convert(
+        str(root / "mixed"), SYNC, str(root / "dataset-mixed")
+    ),
+    # no time: not partitioned; a failed input
+    "convert-failed-input": lambda root: run_convert(
+        str(root / "failed"), SYNC, str(root / "dataset-failed")
+    ),
     "prime-ranges-file": lambda root: run_prime(str(root / "ranges.json"), SYNC),
     "prime-range-options": lambda root: run_prime(
         None, SYNC, PrimeOptions(ranges=["0:1e3", "24:28", "500:2000"])
@@ -245,6 +254,10 @@ def test_the_shapes_cover_the_optional_and_nullable_keys(
         for note in capped["notes"]
     )
     assert any(row["max_gap"] is None for row in shapes["prime-ranges-file"]["ranges"])
+    mixed, failed = shapes["convert-mixed-formats"], shapes["convert-failed-input"]
+    assert mixed["dataset"]["partitions"][-1] == "__HIVE_DEFAULT_PARTITION__" and mixed["notes"]
+    assert (failed["dataset"]["partitioned_by"], failed["dataset"]["partitions"]) == (None, [])
+    assert failed["inputs"]["failed"]
     assert shapes["prime-range-options"]["ranges"][0]["name"] is None
 
 
@@ -254,8 +267,9 @@ def test_the_shapes_cover_the_optional_and_nullable_keys(
         (["ingest"], 0),
         (["ingest", "--path", "{logs}/failed"], 3),
         (["prime", "--range", "0:1000", "--range", "24:28"], 0),
+        (["convert", "--path", "{logs}/combined.log", "--dataset", "{logs}/dataset-cli"], 0),
     ],
-    ids=["ingest", "ingest-failed-input", "prime"],
+    ids=["ingest", "ingest-failed-input", "prime", "convert"],
 )
 def test_the_cli_json_output_validates(logs: Path, args: list[str], code: int) -> None:
     command = [arg.format(logs=logs) for arg in args] + ["--mode", "sync", "--format", "json"]
@@ -474,7 +488,8 @@ def schema_paths(node: dict[str, Any], prefix: str = "") -> set[str]:
 
 #: The sections of docs/report.md whose tables document keys, and the features they cover.
 SECTIONS = {
-    "Keys of every report": ("ingest", "prime"),
+    "Keys of every report": ("convert", "ingest", "prime"),
+    "The convert report": ("convert",),
     "The ingest report": ("ingest",),
     "The prime report": ("prime",),
 }
