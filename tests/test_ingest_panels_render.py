@@ -77,12 +77,13 @@ def test_the_text_panels_show_the_json_figures(runs: dict[str, IngestResult]) ->
     ]
     assert rows == want and len(want) > 1
     bandwidth = data["bandwidth"]
-    title = next(line for line in text.splitlines() if line.startswith("Bandwidth: "))
-    assert title == (
-        f"Bandwidth: {format_bytes(bandwidth['total_bytes'])} sent; 95th percentile of "
+    lines = text.splitlines()
+    figures = lines[lines.index("Bandwidth") + 1]
+    assert figures == (
+        f"{format_bytes(bandwidth['total_bytes'])} sent; 95th percentile of "
         f"5-minute intervals: {bandwidth['p95_bps']:,.0f} bit/s"
     )
-    days = [line.split()[0] for line in _block(text, "Bandwidth: ")[2:]]
+    days = [line.split()[0] for line in _block(text, "Bandwidth")[3:]]
     assert days == [row["day"] for row in bandwidth["by_day"]] and len(days) >= 3
 
 
@@ -110,3 +111,21 @@ def test_a_panel_without_its_field_is_nowhere(runs: dict[str, IngestResult]) -> 
         assert title not in text
     for table_id in ("visitors-by-day", "hosts", "referrer-sites", "bandwidth-by-day"):
         assert f'id="{table_id}"' not in page
+
+
+def test_the_panels_fit_100_columns(tmp_path: Path) -> None:
+    """Long clients, referers and hosts are cut, the figures on lines of their own."""
+    long = "x" * 300
+    log = tmp_path / "long.log"
+    log.write_text(
+        "".join(
+            f'{long}{n}.example:80 {long}{n} - - [07/Dec/2026:10:00:{n:02d} +0000] "GET /a HTTP/1.1" '
+            f'200 {10**12} "https://{long}{n}.example/{long}" "agent"\n'
+            for n in range(3)
+        )
+    )
+    result = run_ingest(str(log), SYNC, IngestOptions(log_format="vcombined"))
+    data = result.to_dict()
+    assert all(key in data for key in PANELS)
+    widest = max(render_ingest(result).splitlines(), key=len)
+    assert len(widest) <= 100, widest

@@ -65,12 +65,9 @@ def panels_text(data: Mapping[str, Any], title: Title, short: Short, timed: bool
         shown = "-" if bps is None else f"{bps:,.0f} bit/s"
         parts += [
             "",
-            title(
-                data,
-                "bandwidth",
-                f"Bandwidth: {format_bytes(bandwidth['total_bytes'])} sent; 95th percentile "
-                f"of {bandwidth['interval_s'] // 60}-minute intervals: {shown}",
-            ),
+            title(data, "bandwidth", "Bandwidth"),
+            f"{format_bytes(bandwidth['total_bytes'])} sent; 95th percentile of "
+            f"{bandwidth['interval_s'] // 60}-minute intervals: {shown}",
         ]
         parts += _days(bandwidth["by_day"], "bytes", format_bytes)
     if "virtual_hosts" in data:
