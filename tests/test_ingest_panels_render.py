@@ -4,6 +4,7 @@ latency: each table shows the JSON figures, and a panel whose field no format ha
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,8 +120,8 @@ def test_the_panels_fit_100_columns(tmp_path: Path) -> None:
     log = tmp_path / "long.log"
     log.write_text(
         "".join(
-            f'{long}{n}.example:80 {long}{n} - - [07/Dec/2026:10:00:{n:02d} +0000] "GET /a HTTP/1.1" '
-            f'200 {10**12} "https://{long}{n}.example/{long}" "agent"\n'
+            f"{long}{n}.example:80 {long}{n} - - [07/Dec/2026:10:00:{n:02d} +0000] "
+            f'"GET /a HTTP/1.1" 200 {10**12} "https://{long}{n}.example/{long}" "agent"\n'
             for n in range(3)
         )
     )
