@@ -54,6 +54,10 @@ def test_samples_are_gone_and_the_count_stays(logs: Path) -> None:
     assert masked["lines"]["malformed_samples"] == []
     assert masked["lines"]["malformed"] == plain["lines"]["malformed"] == 4
     plain["lines"]["malformed_samples"] = []
+    # the panels that count addresses count their networks: 192.168.0.0/24 and 192.168.1.0/24
+    assert [row["client"] for row in masked.pop("hosts")] == ["192.168.0.0", "192.168.1.0"]
+    assert masked.pop("visitors")["total"] == 2 and plain.pop("visitors")["total"] == 60
+    plain.pop("hosts")
     assert _without_execution(masked) == _without_execution(plain)
 
 

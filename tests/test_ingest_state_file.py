@@ -100,7 +100,7 @@ def _rewritten(state: Path, change: dict[str, object]) -> bytes:
 @pytest.mark.parametrize(
     ("change", "why"),
     [
-        ({"schema_version": 4}, "was written for report schema version 4; this version writes"),
+        ({"schema_version": 5}, "was written for report schema version 5; this version writes 6"),
         ({"state_version": 99}, "has state format version 99; this version reads 1"),
     ],
 )

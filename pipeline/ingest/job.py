@@ -44,7 +44,7 @@ from pipeline.ingest.aggregate.partial import (
 )
 from pipeline.ingest.aggregate.windows import Request
 from pipeline.ingest.detect import Detection, detect_formats, with_detections
-from pipeline.ingest.formats.presets import LogFormat, preset
+from pipeline.ingest.formats.presets import LogFormat, base_role, preset
 from pipeline.ingest.group import files_partial
 from pipeline.ingest.inputs.files import (
     Block,
@@ -281,12 +281,24 @@ def _result(
         + grown,
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
+        has_client=any(has_field(fmt, "client") for fmt in used),
+        has_referer=any(has_field(fmt, "referer") for fmt in used),
+        has_host=any(has_field(fmt, "host") for fmt in used),
         bucket=options.bucket,
         top=options.top,
         refined=None if figures is None or figures.failed else figures,
         passes=1 if figures is None else figures.passes,
     )
     return replace(result, output_errors=output_errors, pending_state=pending)
+
+
+def has_field(fmt: LogFormat, name: str) -> bool:
+    """Whether lines of ``fmt`` can carry the field ``name`` (``client``, ``referer``, ``host``):
+    JSON, logfmt and W3C lines name their fields per line, so they can; a fixed format when one
+    of its roles is that field. The report has a field's panels only then."""
+    roles = {base_role(role) for role in fmt.roles}
+    # a load balancer's client is "address:port" (role client_port, the port dropped)
+    return fmt.keyed or fmt.kind == "w3c" or name in roles or f"{name}_port" in roles
 
 
 def _format_of(

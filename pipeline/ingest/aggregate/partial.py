@@ -42,6 +42,7 @@ from pipeline.ingest.aggregate.distribution import (
     rekey,
 )
 from pipeline.ingest.aggregate.filters import Filters
+from pipeline.ingest.aggregate.panels import Panels, merge_panels, panels_of
 from pipeline.ingest.aggregate.templates import template_paths
 from pipeline.ingest.aggregate.topk import (
     CappedCounts,
@@ -202,6 +203,9 @@ class Partial:
         Slot length, one of :data:`SLOT_MINUTES`.
     file_reports
         One entry per file read (set by :func:`merge_file`).
+    panels
+        Visitors, hosts, referrers, bandwidth and virtual hosts
+        (:mod:`pipeline.ingest.aggregate.panels`).
     keys
         JSON and logfmt: keys the lines have (a sample, and every ``--field`` key found), for
         the warning on a ``--field`` key no line has; at most :data:`KEYS_KEPT`.
@@ -240,6 +244,7 @@ class Partial:
     file_reports: list[FileReport] = field(default_factory=list)
     keys: frozenset[str] = frozenset()
     refined: Refined | None = None
+    panels: Panels = field(default_factory=Panels)
 
 
 #: Keys a merged partial keeps (the first in sorted order): a bound on a partial's size whatever
@@ -302,6 +307,7 @@ def aggregate_partition(
     status = frame["status"].to_numpy().astype(np.int64)
     status_class = status // 100
     latency = frame["latency_ms"].to_numpy(dtype=np.float64)
+    sizes = frame["bytes"].to_numpy(dtype=np.int64)
     group_of, names = _path_groups(stripped, raw_paths)
     # renumbered over the rows kept, so a path seen only in filtered rows is not a row of 0
     codes, used = pd.factorize(group_of[indices], sort=False)
@@ -340,11 +346,12 @@ def aggregate_partition(
         agent_summary=summarize_agents(agents),
         filtered=filtered,
         filtered_time=filtered_time,
-        bytes_sent=exact_sum(frame["bytes"].to_numpy(dtype=np.int64)),
+        bytes_sent=exact_sum(sizes),
         time_min=int(millis.min()) if len(millis) else None,
         time_max=int(millis.max()) if len(millis) else None,
         untimed=int((~timed).sum()),
-        **_path_tables(latency, codes, names, status_class),
+        panels=panels_of(frame, latency),
+        **_path_tables(latency, codes, names, status_class, sizes),
         **_timeline(latency[timed], millis // MINUTE_MS, status_class[timed]),
     )
     return _fit_timeline(partial)
@@ -454,15 +461,23 @@ def _path_tables(
     codes: np.ndarray[Any, Any],
     names: np.ndarray[Any, Any],
     status_class: np.ndarray[Any, Any],
+    sizes: np.ndarray[Any, Any],
 ) -> dict[str, Any]:
-    """``paths``, ``path_latency`` (kept paths only) and ``error_paths`` of a partition.
+    """``paths`` (with their ``bytes``), ``path_latency`` (kept paths only) and ``error_paths``
+    of a partition.
 
     ``codes[i]`` numbers the path (template) of row ``i`` in ``names``, so every table below
     counts small integers.
     """
     totals = np.bincount(codes, minlength=len(names))
     positions, bound = top_positions(totals, limits.PATHS)
-    paths = capped_at(pd.Series(totals, index=pd.Index(names, dtype=object)), positions, bound)
+    sent = np.bincount(codes, weights=sizes, minlength=len(names)).astype(np.int64)
+    paths = capped_at(
+        pd.Series(totals, index=pd.Index(names, dtype=object)),
+        positions,
+        bound,
+        pd.DataFrame({"bytes": sent}),
+    )
     kept = np.zeros(len(names), dtype=bool)
     kept[positions] = True
     rows = kept[codes]
@@ -563,6 +578,7 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         file_reports=[report for part in partials for report in part.file_reports],
         keys=_kept_keys(frozenset().union(*(part.keys for part in partials))),
         refined=_merge_refined([part.refined for part in partials]),
+        panels=merge_panels([part.panels for part in partials]),
     )
     return _fit_timeline(merged)
 

@@ -38,6 +38,7 @@ from pipeline.ingest.aggregate.timeline import (
     timeline_rows,
 )
 from pipeline.ingest.aggregate.topk import CappedCounts, report_entries, top_rows
+from pipeline.ingest.report.panels import PANEL_KEYS, Fields, panels_report
 from pipeline.reporting.text import FailedInput
 
 #: Entries of ``top_paths`` and ``user_agents.top``.
@@ -98,6 +99,9 @@ class IngestResult:
     exact: Mapping[str, bool] | None = None
     error_bounds: Mapping[str, str] | None = None
     user_agents_estimated: int = 0
+    #: ``visitors``, ``hosts``, ``referrers``, ``bandwidth``, ``virtual_hosts``: those whose
+    #: field some input's format has (:mod:`pipeline.ingest.report.panels`), as in the JSON.
+    panels: Mapping[str, Any] = field(default_factory=dict)
     #: One message per extra output (``--malformed-out``) that could not be written: the report
     #: is still printed, then the CLI prints these and exits 2 (not part of the JSON report).
     output_errors: tuple[str, ...] = ()
@@ -169,6 +173,7 @@ class IngestResult:
                 },
             }
         )
+        document.update(self.panels)
         if self.timeline is not None:
             document["timeline"] = {
                 "bucket": self.timeline["bucket"],
@@ -190,6 +195,9 @@ def build_result(
     notes: Sequence[str] = (),
     has_bytes: bool = False,
     has_time: bool = False,
+    has_client: bool = False,
+    has_referer: bool = False,
+    has_host: bool = False,
     bucket: str = "auto",
     top: int = TOP_N,
     refined: ExactFigures | None = None,
@@ -201,7 +209,9 @@ def build_result(
     it to the end of this function, so it covers building the report (the timeline included),
     everything but writing it out.
     ``has_time``: some input's format has a time field (then ``time_range`` and ``timeline`` are
-    reported, even when no request was kept); ``has_bytes``: some format has a response size.
+    reported, even when no request was kept); ``has_bytes``: some format has a response size
+    (then ``bandwidth`` is reported); ``has_client``, ``has_referer``, ``has_host``: some format
+    has that field (then ``visitors`` and ``hosts``, ``referrers``, ``virtual_hosts``).
     ``refined``: the figures of ``--exact``'s later passes, which replace the sketched
     percentiles (:mod:`pipeline.ingest.aggregate.exact`); ``passes``: how many passes read the
     input (``execution.passes``).
@@ -240,6 +250,8 @@ def build_result(
     top_paths = _top_paths(partial, top, bounds, fixes)
     top_errors = _top_errors(partial.error_paths, top, bounds)
     top_agents = _top_agents(partial.agents, top, bounds)
+    fields = Fields(has_client, has_referer, has_host, has_bytes, has_time)
+    panels = panels_report(partial, fields, top, top_rows(partial.paths, top)[0], bounds.flag)
     elapsed_s = time.perf_counter() - started
     return IngestResult(
         files=partial.files,
@@ -271,6 +283,7 @@ def build_result(
         bytes_sent=partial.bytes_sent if has_bytes else None,
         exact=bounds.exact,
         error_bounds=bounds.bounds,
+        panels=panels,
         **time_keys,
     )
 
@@ -291,6 +304,7 @@ EXACT_KEYS: Final[tuple[str, ...]] = (
     "user_agents.os",
     "user_agents.devices",
     "user_agents.by_family",
+    *PANEL_KEYS,
     "timeline",
 )
 

@@ -99,6 +99,16 @@ def caps() -> dict[str, Any]:
         "error_paths": limits.ERROR_PATHS,
         "agents": limits.AGENTS,
         "timeline_slots": limits.TIMELINE_SLOTS,
+        "clients": limits.CLIENTS,
+        "client_latency": [limits.CLIENT_LATENCY.cap, limits.CLIENT_LATENCY.alpha],
+        "vhosts": limits.VHOSTS,
+        "vhost_latency": [limits.VHOST_LATENCY.cap, limits.VHOST_LATENCY.alpha],
+        "referrer_sites": limits.REFERRER_SITES,
+        "referrer_urls": limits.REFERRER_URLS,
+        "visitors_exact": limits.VISITORS_EXACT,
+        "visitor_lg_k": limits.VISITOR_LG_K,
+        "bandwidth_intervals": limits.BANDWIDTH_INTERVALS,
+        "panel_days": limits.PANEL_DAYS,
     }
 
 
