@@ -424,3 +424,36 @@ def test_a_new_panel_grouped_by_any_column_plugs_in_with_one_entry(
         assert got["median"] == float(np.median(mine))
         assert got["p95"] == float(np.percentile(mine, 95))
         assert got["mean"] == pytest.approx(float(mine.mean()), rel=1e-12)
+
+
+def test_hosts_and_virtual_hosts_p95_are_exact_too(
+    tiny_caps: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The panels' p95 per client and per virtual host, sketched at cap 1, equal numpy."""
+    tiny_caps.setattr(limits, "CLIENT_LATENCY", Spec(("client",), 1, 0.01))
+    tiny_caps.setattr(limits, "VHOST_LATENCY", Spec(("host",), 1, 0.01))
+    rng = np.random.default_rng(5)
+    clients = ("10.0.0.1", "10.0.0.2", "2001:db8::7")
+    hosts = ("a.example", "b.example")
+    values: dict[tuple[str, str], list[float]] = {}
+    lines = []
+    for _ in range(600):
+        client, host = clients[int(rng.integers(0, 3))], hosts[int(rng.integers(0, 2))]
+        micros = int(rng.lognormal(9, 1.5))
+        values.setdefault(("client", client), []).append(micros / 1000)
+        values.setdefault(("host", host), []).append(micros / 1000)
+        lines.append(
+            f'{host} {client} - - [27/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 10 {micros}\n'
+        )
+    path = tmp_path / "vhosts.log"
+    path.write_text("".join(lines))
+    options = IngestOptions(log_format=f"%v {APACHE}", exact=True)
+    doc = run_ingest(str(path), SYNC, options).to_dict()
+    for key, panel in (("client", "hosts"), ("host", "virtual_hosts")):
+        assert doc["exact"][panel] is True, panel
+        assert {row[key] for row in doc[panel]} == {k for kind, k in values if kind == key}
+        for row in doc[panel]:
+            want = float(np.percentile(np.array(values[(key, row[key])]), 95))
+            assert row["p95"] == want, (panel, row)
+    plain = run_ingest(str(path), SYNC, IngestOptions(log_format=f"%v {APACHE}")).to_dict()
+    assert plain["exact"]["hosts"] is False and plain["exact"]["virtual_hosts"] is False

@@ -35,9 +35,11 @@ from typing import Any, Final
 import numpy as np
 
 from pipeline.ingest.aggregate import limits
+from pipeline.ingest.aggregate.clients import KeyedPanel
 from pipeline.ingest.aggregate.distribution import (
     KEYED,
     Distributions,
+    Spec,
     bucket,
     combine,
     empty,
@@ -121,6 +123,32 @@ def _timeline(partial: Partial, context: Context) -> Selection:
     return Selection(dist, spec.alpha)
 
 
+def _keyed(
+    panel: Callable[[Partial], KeyedPanel], spec: Spec, column: str
+) -> Callable[[Partial, Context], Selection]:
+    """The listed rows of a keyed panel (``hosts``, ``virtual_hosts``): as :func:`_top_paths`."""
+
+    def select(partial: Partial, context: Context) -> Selection:
+        keyed = panel(partial)
+        if keyed.latency is None:
+            return Selection(empty(KEYED), spec.alpha)
+        rows, _ = top_rows(keyed.counts, context.top)
+        listed = keep_groups(keyed.latency, rows.index, spec)
+        dist = combine(listed, spec, lambda frame: frame[column])
+        unknown = tuple(str(name) for name in rows.index[rows["error"].to_numpy() > 0])
+        return Selection(dist, spec.alpha, unknown)
+
+    return select
+
+
+def _hosts(partial: Partial) -> KeyedPanel:
+    return partial.panels.hosts
+
+
+def _virtual_hosts(partial: Partial) -> KeyedPanel:
+    return partial.panels.virtual_hosts
+
+
 #: Every report key whose percentiles ``--exact`` makes exact, with its grouping column (any
 #: column of the parsed frame, e.g. ``client`` or ``host``) and its pass-1 groups. A panel with a
 #: p95 per group adds one entry here, and its report applies the figures (``_Fixes.apply`` in
@@ -131,6 +159,8 @@ PANELS: Final[tuple[Panel, ...]] = (
     Panel("latency_by_status_class", "status_class", _by_class),
     Panel("top_paths", "path", _top_paths),
     Panel("timeline", "minute", _timeline),
+    Panel("hosts", "client", _keyed(_hosts, limits.CLIENT_LATENCY, "client")),
+    Panel("virtual_hosts", "host", _keyed(_virtual_hosts, limits.VHOST_LATENCY, "host")),
 )
 
 

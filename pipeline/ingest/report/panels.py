@@ -37,6 +37,13 @@ PANEL_KEYS: Final[tuple[str, ...]] = (
 )
 
 Flag = Callable[[str, bool, str], None]
+#: ``--exact``'s figures applied to a panel's summaries by report key (identity without it).
+Stats = dict[Any, tuple[dict[str, Any], bool]]
+Fix = Callable[[str, Stats], Stats]
+
+
+def _unchanged(panel: str, stats: Stats) -> Stats:
+    return stats
 
 
 def _dropped(total: str) -> str:
@@ -69,16 +76,29 @@ def day_name(day: int) -> str:
 
 
 def panels_report(
-    partial: Partial, fields: Fields, top: int, top_paths: pd.DataFrame, flag: Flag
+    partial: Partial,
+    fields: Fields,
+    top: int,
+    top_paths: pd.DataFrame,
+    flag: Flag,
+    fix: Fix = _unchanged,
 ) -> dict[str, Any]:
     """The panels' report keys (only those whose field some format has); ``top_paths``: the rows
-    of the listed top paths (their ``bytes`` column), ``flag``: records an exact flag."""
+    of the listed top paths (their ``bytes`` column), ``flag``: records an exact flag, ``fix``:
+    puts ``--exact``'s percentiles into a panel's summaries."""
     panels = partial.panels
     out: dict[str, Any] = {}
     if fields.client:
         out["visitors"] = _visitors(partial, flag)
         out["hosts"] = _keyed(
-            panels.hosts, "client", top, partial.parsed, fields.bytes, limits.CLIENT_LATENCY, flag
+            panels.hosts,
+            "client",
+            top,
+            partial.parsed,
+            fields.bytes,
+            limits.CLIENT_LATENCY,
+            flag,
+            fix,
         )
     if fields.referer:
         out["referrers"] = _referrers(partial, top, flag)
@@ -86,7 +106,7 @@ def panels_report(
         out["bandwidth"] = _bandwidth(partial, top_paths, flag)
     if fields.host:
         out["virtual_hosts"] = _keyed(
-            panels.virtual_hosts, "host", top, None, fields.bytes, limits.VHOST_LATENCY, flag
+            panels.virtual_hosts, "host", top, None, fields.bytes, limits.VHOST_LATENCY, flag, fix
         )
     return out
 
@@ -126,10 +146,12 @@ def _keyed(
     has_bytes: bool,
     spec: Spec,
     flag: Flag,
+    fix: Fix,
 ) -> list[dict[str, Any]]:
     """``hosts`` (with ``share``: ``requests`` given) or ``virtual_hosts``."""
     rows, exact = top_rows(panel.counts, top)
     stats = {} if panel.latency is None else summaries(panel.latency, spec, list(rows.index))
+    stats = fix("hosts" if key == "client" else "virtual_hosts", stats)
     sketched = [name for name, (_, is_exact) in stats.items() if not is_exact]
     what = "client address" if key == "client" else "virtual host"
     bound = "" if exact else _lower_bound(panel.counts, what)

@@ -251,7 +251,8 @@ def build_result(
     top_errors = _top_errors(partial.error_paths, top, bounds)
     top_agents = _top_agents(partial.agents, top, bounds)
     fields = Fields(has_client, has_referer, has_host, has_bytes, has_time)
-    panels = panels_report(partial, fields, top, top_rows(partial.paths, top)[0], bounds.flag)
+    top_listed = top_rows(partial.paths, top)[0]
+    panels = panels_report(partial, fields, top, top_listed, bounds.flag, fixes.apply)
     elapsed_s = time.perf_counter() - started
     return IngestResult(
         files=partial.files,
