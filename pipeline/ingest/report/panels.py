@@ -37,6 +37,16 @@ PANEL_KEYS: Final[tuple[str, ...]] = (
 )
 
 Flag = Callable[[str, bool, str], None]
+
+#: Per-name, per-day and per-interval byte sums are kept in int64 (and per name summed through a
+#: float64 ``bincount`` in each partition): exact while no sum reaches 2**53, which holds for every
+#: one of them whenever the run's exact total (``requests.bytes_sent``) is below it. At or above
+#: it (9 PB; only hostile sizes get there) those figures are left out, flagged, never wrapped.
+BYTES_EXACT_BELOW: Final[int] = 2**53
+_BYTES_TOO_BIG = (
+    "the run's bytes reach 2**53 (9 PB), past what per-row sums keep exactly: only total_bytes "
+    "is given"
+)
 #: ``--exact``'s figures applied to a panel's summaries by report key (identity without it).
 Stats = dict[Any, tuple[dict[str, Any], bool]]
 Fix = Callable[[str, Stats], Stats]
@@ -88,6 +98,7 @@ def panels_report(
     puts ``--exact``'s percentiles into a panel's summaries."""
     panels = partial.panels
     out: dict[str, Any] = {}
+    sizes = fields.bytes and partial.bytes_sent < BYTES_EXACT_BELOW
     if fields.client:
         out["visitors"] = _visitors(partial, flag)
         out["hosts"] = _keyed(
@@ -95,10 +106,11 @@ def panels_report(
             "client",
             top,
             partial.parsed,
-            fields.bytes,
+            sizes,
             limits.CLIENT_LATENCY,
             flag,
             fix,
+            dropped=fields.bytes and not sizes,
         )
     if fields.referer:
         out["referrers"] = _referrers(partial, top, flag)
@@ -106,7 +118,15 @@ def panels_report(
         out["bandwidth"] = _bandwidth(partial, top_paths, flag)
     if fields.host:
         out["virtual_hosts"] = _keyed(
-            panels.virtual_hosts, "host", top, None, fields.bytes, limits.VHOST_LATENCY, flag, fix
+            panels.virtual_hosts,
+            "host",
+            top,
+            None,
+            sizes,
+            limits.VHOST_LATENCY,
+            flag,
+            fix,
+            dropped=fields.bytes and not sizes,
         )
     return out
 
@@ -147,8 +167,11 @@ def _keyed(
     spec: Spec,
     flag: Flag,
     fix: Fix,
+    *,
+    dropped: bool = False,
 ) -> list[dict[str, Any]]:
-    """``hosts`` (with ``share``: ``requests`` given) or ``virtual_hosts``."""
+    """``hosts`` (with ``share``: ``requests`` given) or ``virtual_hosts``; ``dropped``: the
+    format has sizes but the run's are too big to sum per row (``bytes`` null, flagged)."""
     rows, exact = top_rows(panel.counts, top)
     stats = {} if panel.latency is None else summaries(panel.latency, spec, list(rows.index))
     stats = fix("hosts" if key == "client" else "virtual_hosts", stats)
@@ -162,7 +185,13 @@ def _keyed(
             f"p95 of {len(sketched)} of the listed rows within {spec.alpha:.0%} (relative) of "
             "the exact value (more distinct latencies than kept exactly: a log-bucket sketch)"
         )
-    flag("hosts" if key == "client" else "virtual_hosts", exact and not sketched, bound)
+    if dropped:
+        bound = (bound + "; " if bound else "") + _BYTES_TOO_BIG + " (bytes is null)"
+    flag(
+        "hosts" if key == "client" else "virtual_hosts",
+        exact and not sketched and not dropped,
+        bound,
+    )
 
     def entry(name: str, row: pd.Series) -> dict[str, Any]:
         count = int(row["count"])
@@ -209,6 +238,15 @@ def _bandwidth(partial: Partial, top_paths: pd.DataFrame, flag: Flag) -> dict[st
     if bandwidth.dropped_days or len(days) > limits.PANEL_DAYS:
         days = days[-limits.PANEL_DAYS :]
         bounds.append(_dropped("total_bytes counts every request"))
+    if partial.bytes_sent >= BYTES_EXACT_BELOW:
+        flag("bandwidth", False, _BYTES_TOO_BIG + " (by_day and top_paths are empty)")
+        return {
+            "total_bytes": partial.bytes_sent,
+            "by_day": [],
+            "interval_s": INTERVAL_S,
+            "p95_bps": None,
+            "top_paths": [],
+        }
     flag("bandwidth", not bounds, "; ".join(bounds))
     return {
         "total_bytes": partial.bytes_sent,
