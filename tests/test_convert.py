@@ -391,7 +391,7 @@ def test_a_block_that_fails_after_some_pieces_gives_no_rows(
         yield half  # parsed, then dropped: the file's read fails after it
         raise EOFError("Compressed file ended before the end-of-stream marker")
 
-    monkeypatch.setattr("pipeline.ingest.convert.tasks.block_bytes", pieces)
+    monkeypatch.setattr("pipeline.ingest.read.block_bytes", pieces)
     result = run_convert(str(combined_log), SYNC, str(tmp_path / "out"))
     assert [(f.path, f.error) for f in result.failed_inputs] == [
         (str(combined_log), "EOFError: Compressed file ended before the end-of-stream marker")

@@ -99,9 +99,27 @@ def block_partial(
     not raised. Read errors are caught around reading and decompressing only. ``refine``: a
     later pass of ``--exact`` (:func:`~pipeline.ingest.aggregate.partial.aggregate_partition`)."""
     source = escape_text(block.path)
+    parts: list[Partial] = []
+    for piece in block_pieces(block, source, keep_malformed, filters):
+        if isinstance(piece, Partial):
+            if piece.failed:
+                return piece
+            parts.append(piece)
+            continue
+        parts.extend(text_partials(piece, fmt, source, keep_malformed, filters, raw_paths, refine))
+        fmt = carried(fmt, piece)  # W3C: the directives in force reach the next piece
+    return merge_partials(parts) if parts else Partial()
+
+
+def block_pieces(
+    block: Block, source: str, keep_malformed: bool, filters: Filters | None
+) -> Iterator[bytes | Partial]:
+    """The text pieces of one block in stream order, each run of overlong lines as a
+    :func:`overlong_partial` where it stands (so line numbers stay right), and when reading
+    fails a last ``Partial`` holding only the failure (read errors are caught around reading and
+    decompressing only)."""
     overlong: list[Overlong] = []
     pieces = block_bytes(block, overlong)
-    parts: list[Partial] = []
     skipped = 0  # overlong lines already placed: each sits between the pieces around it
     while True:
         try:
@@ -109,15 +127,14 @@ def block_partial(
         except READ_ERRORS as exc:
             message = describe_error(exc)
             log.debug("cannot read %s: %s", block.path, message)
-            return Partial(failed=[FailedInput(block.path, message)])
-        if len(overlong) > skipped:  # in stream order, so line numbers stay right
-            parts.append(overlong_partial(overlong[skipped:], source, keep_malformed, filters))
+            yield Partial(failed=[FailedInput(block.path, message)])
+            return
+        if len(overlong) > skipped:
+            yield overlong_partial(overlong[skipped:], source, keep_malformed, filters)
             skipped = len(overlong)
         if text is None:
-            break
-        parts.extend(text_partials(text, fmt, source, keep_malformed, filters, raw_paths, refine))
-        fmt = carried(fmt, text)  # W3C: the directives in force reach the next piece
-    return merge_partials(parts) if parts else Partial()
+            return
+        yield text
 
 
 def block_directives(block: Block) -> tuple[str, ...]:

@@ -28,13 +28,11 @@ from pipeline.ingest.aggregate.partial import MALFORMED_SAMPLES, Partial, merge_
 from pipeline.ingest.convert.columns import dataset_table, empty_partition, pandas_frame
 from pipeline.ingest.formats.presets import LogFormat, base_role
 from pipeline.ingest.inputs.files import Block
-from pipeline.ingest.inputs.stream import Overlong
 from pipeline.ingest.parsing.addresses import anonymized
 from pipeline.ingest.parsing.parse import ParsedPartition, parse_text, text_slices
 from pipeline.ingest.parsing.w3c_state import carried
-from pipeline.ingest.read import READ_ERRORS, block_bytes, describe_error, overlong_partial
+from pipeline.ingest.read import block_pieces
 from pipeline.reporting.display import escape_text
-from pipeline.reporting.text import FailedInput
 
 log = logging.getLogger(__name__)
 
@@ -66,25 +64,15 @@ def block_rows(
     Top level and small in (a block, a format, filters), so it pickles for every scheduler.
     """
     source = escape_text(block.path)
-    overlong: list[Overlong] = []
-    pieces = block_bytes(block, overlong)
     tables: list[pa.Table] = []
     parts: list[Partial] = []
-    skipped = 0  # overlong lines already placed: each sits between the pieces around it
-    while True:
-        try:
-            text = next(pieces, None)
-        except READ_ERRORS as exc:
-            message = describe_error(exc)
-            log.debug("cannot read %s: %s", block.path, message)
-            failed = Partial(failed=[FailedInput(block.path, message)])
-            return empty_partition(partitioned), failed
-        if len(overlong) > skipped:  # in stream order, so line numbers stay right
-            parts.append(overlong_partial(overlong[skipped:], source, keep_malformed, filters))
-            skipped = len(overlong)
-        if text is None:
-            break
-        for part in text_slices(text):
+    for piece in block_pieces(block, source, keep_malformed, filters):
+        if isinstance(piece, Partial):
+            if piece.failed:
+                return empty_partition(partitioned), piece
+            parts.append(piece)
+            continue
+        for part in text_slices(piece):
             parsed = parse_text(part, fmt)
             table, counts = _rows(parsed, fmt, filters, source, keep_malformed, partitioned)
             tables.append(table)
