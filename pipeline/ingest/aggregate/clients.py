@@ -87,20 +87,34 @@ def keyed_panel(
     valid = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
     codes = np.asarray(indices[valid], dtype=np.int64)
     distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
-    totals = np.bincount(codes, minlength=len(distinct)).astype(np.int64)
-    sent = np.bincount(codes, weights=sizes[valid], minlength=len(distinct)).astype(np.int64)
+    return coded_panel(codes, distinct, sizes[valid], latency[valid], cap, spec)
+
+
+def coded_panel(
+    codes: np.ndarray[Any, Any],
+    names: np.ndarray[Any, Any],
+    sizes: np.ndarray[Any, Any],
+    latency: np.ndarray[Any, Any],
+    cap: int,
+    spec: Spec,
+) -> KeyedPanel:
+    """Requests and bytes per name, capped to the ``cap`` most frequent, and the latency of
+    the kept names only (``spec``'s one level names them); ``codes[i]`` numbers row ``i``'s name
+    in ``names``. Shared by the keyed panels and the paths table."""
+    totals = np.bincount(codes, minlength=len(names)).astype(np.int64)
+    sent = np.bincount(codes, weights=sizes, minlength=len(names)).astype(np.int64)
     positions, bound = top_positions(totals, cap)
     counts = capped_at(
-        pd.Series(totals, index=pd.Index(distinct, dtype=object)),
+        pd.Series(totals, index=pd.Index(names, dtype=object)),
         positions,
         bound,
         pd.DataFrame({"bytes": sent}),
     )
-    kept = np.zeros(len(distinct), dtype=bool)
+    kept = np.zeros(len(names), dtype=bool)
     kept[positions] = True
     rows = kept[codes]
     (level,) = spec.levels
-    dist = from_codes(pd.DataFrame({level: distinct}), codes[rows], latency[valid][rows], spec)
+    dist = from_codes(pd.DataFrame({level: names}), codes[rows], latency[rows], spec)
     return KeyedPanel(counts, dist)
 
 

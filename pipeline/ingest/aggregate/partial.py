@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from pipeline.engine.memory import releasing_memory
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.agents import AgentPartial, merge_agents, summarize_agents
+from pipeline.ingest.aggregate.clients import coded_panel
 from pipeline.ingest.aggregate.distribution import (
     Distributions,
     empty,
@@ -46,11 +47,9 @@ from pipeline.ingest.aggregate.panels import Panels, merge_panels, panels_of
 from pipeline.ingest.aggregate.templates import template_paths
 from pipeline.ingest.aggregate.topk import (
     CappedCounts,
-    capped_at,
     capped_counts,
     empty_capped,
     merge_capped,
-    top_positions,
 )
 from pipeline.ingest.aggregate.windows import Refined, Request, Rows, merge_refined, refine_rows
 from pipeline.ingest.parsing.addresses import anonymized
@@ -469,21 +468,7 @@ def _path_tables(
     ``codes[i]`` numbers the path (template) of row ``i`` in ``names``, so every table below
     counts small integers.
     """
-    totals = np.bincount(codes, minlength=len(names))
-    positions, bound = top_positions(totals, limits.PATHS)
-    sent = np.bincount(codes, weights=sizes, minlength=len(names)).astype(np.int64)
-    paths = capped_at(
-        pd.Series(totals, index=pd.Index(names, dtype=object)),
-        positions,
-        bound,
-        pd.DataFrame({"bytes": sent}),
-    )
-    kept = np.zeros(len(names), dtype=bool)
-    kept[positions] = True
-    rows = kept[codes]
-    path_latency = from_codes(
-        pd.DataFrame({"path": names}), codes[rows], latency[rows], limits.PATH_LATENCY
-    )
+    paths = coded_panel(codes, names, sizes, latency, limits.PATHS, limits.PATH_LATENCY)
     status_4xx = np.bincount(codes[status_class == 4], minlength=len(names))
     status_5xx = np.bincount(codes[status_class == 5], minlength=len(names))
     errors = np.flatnonzero(status_4xx + status_5xx)
@@ -493,7 +478,7 @@ def _path_tables(
         limits.ERROR_PATHS,
         extra,
     )
-    return {"paths": paths, "path_latency": path_latency, "error_paths": error_paths}
+    return {"paths": paths.counts, "path_latency": paths.latency, "error_paths": error_paths}
 
 
 def _timeline(
