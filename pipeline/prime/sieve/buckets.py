@@ -17,8 +17,8 @@ streams, not 2 million scattered primes: this keeps windows near 10^15 (sieving 
 3.2e7) fast. ``slot_end[s]`` is the pool index where bucket ``s``'s next entry goes (in its
 newest chunk), -1 while the bucket is empty.
 
-A prime joins its first bucket when the sieve reaches its square (:func:`join_large`); its first
-multiple comes from :func:`pipeline.prime.sieve.crossing.first_multiplier`.
+A prime joins its first bucket when the sieve reaches its square (:func:`join_large`), its first
+multiple found as :func:`pipeline.prime.sieve.crossing.first_multiplier` does, in uint64.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import numpy.typing as npt
 
 from pipeline.prime.sieve import wheel
 from pipeline.prime.sieve.compiled import njit
-from pipeline.prime.sieve.crossing import first_multiplier
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -40,6 +39,8 @@ _WHEEL_MASK = wheel.WHEEL_MASK
 _U_DELTA = wheel.WHEEL_DELTA.astype(np.uint64)
 _U_CORRECTION = wheel.WHEEL_CORRECTION.astype(np.uint64)
 _U_NEXT = wheel.WHEEL_NEXT.astype(np.uint64)
+_U_TO_COPRIME = wheel.TO_COPRIME.astype(np.uint64)
+_U_RESIDUE_INDEX = wheel.RESIDUE_INDEX.astype(np.uint64)  # only read for residues coprime to 30
 
 
 @njit
@@ -63,25 +64,38 @@ def join_large(
     """Put each large prime whose square is below ``block_end`` (block ``b``, at byte ``start``
     of a window of ``nbytes`` bytes from ``lo // 30``) into the bucket of its first multiple;
     ``(next_large, nfree)`` after it. A prime without a multiple in the window is dropped."""
-    size = 1 << block_log
     nslots = slot_end.size
-    k0 = lo // 30
+    # unsigned arithmetic (see sweep_bucket): divisions and remainders by 30 become a multiply
+    # and a shift, table look-ups lose their negative-index check
+    ulo = np.uint64(lo)
+    ubase = np.uint64(lo // 30 + start)
+    uleft = np.uint64(nbytes - start)
+    ub = np.uint64(b)
+    ulog = np.uint64(block_log)
+    uslots = np.uint64(nslots - 1)
+    uoffset = np.uint64((1 << block_log) - 1)
+    u6 = np.uint64(6)
+    u30 = np.uint64(30)
+    u32 = np.uint64(32)
     while next_large < stop and primes[next_large] * primes[next_large] < block_end:
-        p = primes[next_large]
+        up = np.uint64(primes[next_large])
         next_large += 1
-        m0 = first_multiplier(lo, p)
-        m = m0 + _TO_COPRIME[m0 % 30]
-        o = p * m // 30 - k0 - start
-        if o >= nbytes - start:
+        um = np.uint64(np.float64(lo) / np.float64(up))  # floor or ceil of lo / p
+        if um * up < ulo:
+            um += np.uint64(1)
+        um = max(um, up)
+        um += _U_TO_COPRIME[um % u30]
+        uo = up * um // u30 - ubase  # the first multiple is at least p*p: in this block or later
+        if uo >= uleft:
             continue
-        w = 8 * _RESIDUE_INDEX[p % 30] + _RESIDUE_INDEX[m % 30]
-        slot = (b + (o >> block_log)) & (nslots - 1)
+        uw = np.uint64(8) * _U_RESIDUE_INDEX[up % u30] + _U_RESIDUE_INDEX[um % u30]
+        slot = (ub + (uo >> ulog)) & uslots
         x = slot_end[slot]
         if x < 0:
             nfree -= 1
             x = free[nfree] * chunk
             chunk_next[x // chunk] = -1
-        pool[x] = np.uint64(((p // 30) << 32) | ((o & (size - 1)) << 6) | w)
+        pool[np.uint64(x)] = ((up // u30) << u32) | ((uo & uoffset) << u6) | uw
         x += 1
         if x & (chunk - 1) == 0:  # full: link a fresh chunk in front
             nfree -= 1
