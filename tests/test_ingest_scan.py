@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.formats.presets import compile_format, preset
+from pipeline.ingest.formats.presets import LogFormat, compile_format, preset
+from pipeline.ingest.parsing import scan
 from pipeline.ingest.parsing.scan import cut_fields, plan
 from tests.conftest import examples
 
@@ -104,3 +105,14 @@ def test_known_lines_on_both_paths() -> None:
     assert got == _reference(lines, fmt.pattern)
     assert got["g1"] == ["GET /x HTTP/1.1", 'GET /a\\"b HTTP/1.1', "-"]
     assert got["g4"] == ["curl/8", 'ua \\" x', "-"]
+
+
+def test_escaped_quotes_are_cut_without_the_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_regex(lines: pa.Array, fmt: LogFormat) -> dict[str, pa.Array]:
+        raise AssertionError(f"{len(lines)} line(s) went back to the regex")
+
+    monkeypatch.setattr(scan, "_by_regex", no_regex)
+    line = '1.2.3.4 - - [10/Oct/2000:13:55:36 +0200] "GET /a\\"b HTTP/1.1" 404 - "r\\\\" "ua \\" x"'
+    got = cut_fields(pa.array([line], type=pa.large_string()), FORMATS["combined"])
+    assert got["g1"].to_pylist() == ['GET /a\\"b HTTP/1.1']
+    assert got["g4"].to_pylist() == ['ua \\" x']
