@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from pipeline.engine.settings import ExecutionSettings
     from pipeline.errors import ConfigurationError, InputError, PipelineError
     from pipeline.ingest import IngestOptions, IngestResult, parsed_frame, run_ingest
+    from pipeline.ingest.convert.job import run_convert
+    from pipeline.ingest.convert.result import ConvertResult
     from pipeline.loggen.generate import generate_logs
     from pipeline.prime import PrimeOptions, PrimeResult, run_prime
     from pipeline.prime.explore import PrimeGraph, prime_graph
@@ -38,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     "IngestResult": "pipeline.ingest",
     "parsed_frame": "pipeline.ingest",
     "run_ingest": "pipeline.ingest",
+    "ConvertResult": "pipeline.ingest.convert.result",
+    "run_convert": "pipeline.ingest.convert.job",
     "generate_logs": "pipeline.loggen.generate",
     "PrimeOptions": "pipeline.prime",
     "PrimeResult": "pipeline.prime",
@@ -51,6 +55,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "ConfigurationError",
+    "ConvertResult",
     "ExecutionSettings",
     "FailedInput",
     "IngestOptions",
@@ -66,6 +71,7 @@ __all__ = [
     "parsed_frame",
     "prime_graph",
     "render_json",
+    "run_convert",
     "run_ingest",
     "run_prime",
     "session",

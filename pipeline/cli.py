@@ -42,9 +42,10 @@ from pipeline.engine.settings import (
 from pipeline.errors import InputError, OutputError, PipelineError
 from pipeline.loggen import FORMATS as GENERATED_FORMATS
 from pipeline.loggen import NO_RESPONSE_RATE
+from pipeline.reporting.csvout import check_csv_directory, csv_tables, write_csv_directory
 from pipeline.reporting.display import escape_text, escape_undecodable
 from pipeline.reporting.outputs import STREAM_PATH, atomic_text, check_outputs
-from pipeline.reporting.text import format_bytes, render_json, render_json_line
+from pipeline.reporting.text import format_bytes, json_document, render_json, render_json_line
 
 if TYPE_CHECKING:
     from pipeline.engine.execution import Session
@@ -143,16 +144,18 @@ def _common_params() -> list[click.Parameter]:
         ),
         click.Option(
             ["--format", "output_format"],
-            type=click.Choice(["text", "json", "html"]),
+            type=click.Choice(["text", "json", "html", "csv"]),
             default="text",
             show_default=True,
-            help="Report format: text, json, or html (one self-contained page).",
+            help="Report format: text, json, html (one self-contained page), or csv (one file "
+            "per table into --output DIR).",
         ),
         click.Option(
             ["--output"],
-            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            type=click.Path(path_type=Path),
             default=None,
-            help="Write the report to this file instead of stdout ('-': stdout).",
+            help="Write the report to this file instead of stdout ('-': stdout); with --format "
+            "csv, the directory of CSV files (missing or empty).",
         ),
         click.Option(
             ["--progress/--no-progress"],
@@ -215,7 +218,8 @@ def _feature_command(feature: registry.Feature) -> click.Command:
         progress = params.pop("progress")
         output_format: str = params.pop("output_format")
         output: Path | None = params.pop("output")
-        if output is not None and os.fspath(output) == STREAM_PATH:  # standard output
+        streamed = output is not None and os.fspath(output) == STREAM_PATH
+        if streamed and output_format != "csv":  # standard output (csv refuses it in _run)
             output = None
         path: str | None = params.pop("path")
         try:
@@ -326,6 +330,11 @@ def _run(
         if option.output:
             written[option.cli_flag] = options.get(option.name)
     inputs = [str(path if path is not None else feature.default_path)]
+    if output_format == "csv":
+        if options.get("follow"):
+            raise InputError("--follow cannot write --format csv; use --format json or text")
+        written.pop("--output")
+        check_csv_directory(output, written, inputs)
     check_outputs(written, inputs, stdout=output is None)
     obj = click.get_current_context().obj
     argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
@@ -426,8 +435,34 @@ def _emit(
     """Render the report to stdout or ``--output``; the exit code follows the failed inputs.
 
     ``context`` is the input path and the command line, shown in the HTML page's header;
-    ``lines``: JSON on stdout as one compact line (the last line of ``--follow``).
+    ``lines``: JSON on stdout as one compact line (the last line of ``--follow``); ``csv``: the
+    tables as files in the directory ``output`` (checked before the run).
     """
+    try:
+        if output_format == "csv" and output is not None:
+            write_csv_directory(csv_tables(json_document(result)), output)
+        else:
+            _write_report(_render(feature, result, output_format, output, context, lines), output)
+    finally:
+        for failed in result.failed_inputs:
+            log.warning("input failed: %s: %s", failed.path, failed.error)
+    output_errors: tuple[str, ...] = getattr(result, "output_errors", ())
+    for message in output_errors:  # an extra output file failed; the report is out already
+        click.echo(f"Error: {message}", err=True)
+    if output_errors:
+        return EXIT_INPUT
+    return EXIT_PARTIAL if result.failed_inputs else EXIT_OK
+
+
+def _render(
+    feature: registry.Feature,
+    result: Any,
+    output_format: str,
+    output: Path | None,
+    context: tuple[str, Sequence[str]],
+    lines: bool,
+) -> str:
+    """The report as one text (text, JSON or HTML), ending with a newline."""
     if output_format == "html":
         text = _render_html(feature, result, *context)
         if output is None and _stdout_is_terminal():
@@ -438,24 +473,16 @@ def _emit(
         text = render_json(result)
     else:
         text = escape_undecodable(feature.render_text(result))
-    if not text.endswith("\n"):
-        text += "\n"
-    try:
-        if output is None:
-            _write_stdout(text)
-        else:
-            with atomic_text(output, what="report") as handle:
-                handle.write(text)
-            log.info("report written to %s", output)
-    finally:
-        for failed in result.failed_inputs:
-            log.warning("input failed: %s: %s", failed.path, failed.error)
-    output_errors: tuple[str, ...] = getattr(result, "output_errors", ())
-    for message in output_errors:  # an extra output file failed; the report is out already
-        click.echo(f"Error: {message}", err=True)
-    if output_errors:
-        return EXIT_INPUT
-    return EXIT_PARTIAL if result.failed_inputs else EXIT_OK
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _write_report(text: str, output: Path | None) -> None:
+    if output is None:
+        _write_stdout(text)
+    else:
+        with atomic_text(output, what="report") as handle:
+            handle.write(text)
+        log.info("report written to %s", output)
 
 
 class _PipeClosed(Exception):

@@ -29,6 +29,7 @@ ENTRY_POINT_GROUP: Final[str] = "mini_orchestrator.features"
 #: ``FEATURE``): ``get(name)`` imports only that module, so running one feature does not import
 #: the others' dependencies.
 BUILTIN: Final[dict[str, str]] = {
+    "convert": "pipeline.ingest.convert.feature",
     "ingest": "pipeline.ingest.feature",
     "prime": "pipeline.prime.feature",
 }

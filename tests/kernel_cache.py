@@ -1,4 +1,4 @@
-"""Fill numba's cache with the prime kernel: ``python -m tests.kernel_cache`` (about 25 s of one
+"""Fill numba's cache with the prime kernel: ``python -m tests.kernel_cache`` (about 10 s of one
 core on a fresh checkout, a second once cached).
 
 ``make test`` and ``make check`` run it beside mypy, before the tests: otherwise each xdist

@@ -28,6 +28,7 @@ import pytest
 
 from benchmarks import (
     bench_agents,
+    bench_convert,
     bench_follow,
     bench_formats,
     bench_ingest,
@@ -83,6 +84,7 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(bench_ingest, "DATA", tmp_path)
     monkeypatch.setattr(scale, "DATA", tmp_path)
     monkeypatch.setattr(bench_state, "DATA", tmp_path)
+    monkeypatch.setattr(bench_convert, "DATA", tmp_path)
     return tmp_path
 
 
@@ -344,7 +346,7 @@ def test_ingest_small_files_and_parse_profile(
     assert "20 one-line files, 1 read task(s)" in out
     small, *profiles = _tables(out)
     assert [row[0] for row in small[1]] == ["`--worker 2 --mode threading`"]
-    assert len(profiles) == 2  # default and combined
+    assert len(profiles) == 3  # default, combined and realistic
     assert re.findall(r"parse_text, format .*: one \d+ MiB block, ([\d,]+) lines", out)
     for _, rows in profiles:
         assert any(row[0].startswith("`pc.") for row in rows)
@@ -431,11 +433,15 @@ def test_blocksize_rules(
 @pytest.mark.subprocess
 def test_prime_every_method_counts_the_same(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--repeat", "1", "--modes", "threading", "--cases", "0:1e6", "--first-run", "0:1e5"]
-    assert bench_prime.main(argv) == 0
+    assert bench_prime.main([*argv, "--trivial", "1"]) == 0
     out = capsys.readouterr().out
     assert "MISMATCH" not in out
-    assert re.search(r"first run .*, --range 0:1e5 threading: [\d.]+ s", out)
-    assert re.search(r"trivial run \(--range 0:100\), median of 1: [\d.]+ s", out)
+    assert re.search(
+        r"first run .*, --range 0:1e5 threading: [\d.]+ s; .* \(target <= \+3 s: ", out
+    )
+    assert re.search(
+        r"trivial run \(--range 0:100\), median of 1: [\d.]+ s \(target < 0.4 s: ", out
+    )
     ((header, rows),) = _tables(out)
     assert header == ["method", "wall s", "primes", "vs primesieve"]
     counts = {row[0]: int(row[2].replace(",", "")) for row in rows}
@@ -550,3 +556,27 @@ def test_prime_nth_mismatch_fails_the_benchmark(
     assert bench_prime.main(NTH_ALONE) == 1
     out = capsys.readouterr().out
     assert "MISMATCH in nth 100000: {'threading': [1299721], 'primesieve': [1299709]}" in out
+
+
+def test_convert_writes_what_duckdb_writes(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _require_python_peers()
+    assert bench_convert.main(["--lines", "2000", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    (table,) = _tables(out)
+    assert [row[0] for row in table[1]] == ["DuckDB COPY", "ours convert --worker 2 (threading)"]
+    found = re.search(r"both wrote the same ([\d,]+) rows", out)
+    assert found is not None and 1900 < int(found[1].replace(",", "")) < 2000
+    assert sorted(path.name for path in data.iterdir()) == ["convert-combined-2000.log"]
+
+
+def test_convert_cross_check_fails_when_the_outputs_differ(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _require_python_peers()
+    # DuckDB made to drop the DELETE requests: fewer rows, other sums
+    monkeypatch.setattr(
+        bench_convert, "PATTERN", bench_convert.PATTERN.replace("[A-Z]+", "[A-Z]{3,4}")
+    )
+    assert bench_convert.main(["--lines", "2000", "--repeat", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "CROSS-CHECK FAILED" in out and "rows: ours" in out

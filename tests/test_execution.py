@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 
 import dask
 import pytest
 
 from pipeline import ConfigurationError, ExecutionSettings, compute
+from pipeline.engine.execution import settle
 from tests.toy_feature import run_toy
 
 
@@ -144,3 +146,23 @@ def test_usable_cpus_follows_the_affinity_mask() -> None:
     from pipeline.engine.settings import usable_cpus
 
     assert usable_cpus() == len(os.sched_getaffinity(0))
+
+
+def _slow(finished: list[int]) -> None:
+    time.sleep(0.5)
+    finished.append(1)
+
+
+def _fail() -> None:
+    time.sleep(0.05)
+    raise RuntimeError("task failed")
+
+
+def test_settle_waits_for_the_tasks_a_failed_compute_left_running() -> None:
+    finished: list[int] = []
+    settings = ExecutionSettings(mode="threading", workers=2)
+    with pytest.raises(RuntimeError, match="task failed"):
+        compute(dask.delayed(_slow)(finished), dask.delayed(_fail)(), settings=settings)
+    assert finished == []  # dask raised while the other task still ran
+    settle(settings)
+    assert finished == [1]

@@ -243,3 +243,40 @@ def test_cli_writes_the_format(tmp_path: Path) -> None:
 def test_invalid_arguments(tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=re.escape(message)):
         generate_logs(tmp_path / "x.log", lines=1, **kwargs)
+
+
+#: Client and referer as the generated web formats write them: the first word, then the
+#: first quoted field after the request, status and size (combined), vcombined after ``%v:%p``.
+CLIENT_REFERER = {
+    "combined": re.compile(r'(\S+) \S+ \S+ \[[^\]]*\] "(?:[^"\\]|\\.)*" \S+ \S+ "([^"]*)"'),
+    "nginx-timed": re.compile(r'(\S+) \S+ \S+ \[[^\]]*\] "(?:[^"\\]|\\.)*" \S+ \S+ "([^"]*)"'),
+    "vcombined": re.compile(r'\S+ (\S+) \S+ \S+ \[[^\]]*\] "(?:[^"\\]|\\.)*" \S+ \S+ "([^"]*)"'),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(CLIENT_REFERER))
+def test_web_formats_have_varied_clients_and_referers(tmp_path: Path, fmt: str) -> None:
+    from pipeline.ingest.formats.presets import preset
+    from pipeline.ingest.parsing.parse import parse_text
+
+    path = tmp_path / "access.log"
+    generate_logs(path, lines=3000, seed=5, log_format=fmt)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    want = []
+    for line in lines:
+        found = CLIENT_REFERER[fmt].match(line)
+        assert found is not None, line
+        want.append((found.group(1), None if found.group(2) == "-" else found.group(2)))
+    frame = parse_text(path.read_bytes(), preset("combined" if fmt != "vcombined" else fmt)).frame
+    got = [
+        (client, referer if isinstance(referer, str) else None)
+        for client, referer in zip(frame["client"], frame["referer"], strict=True)
+    ]
+    assert got == want
+    clients = Counter(client for client, _ in want)
+    assert len(clients) > 500 and max(clients.values()) > 5  # a pool, some clients repeat
+    assert 0.05 < sum(":" in client for client in clients) / len(clients) < 0.5  # some IPv6
+    referers = Counter(referer for _, referer in want)
+    assert 0.3 < referers[None] / len(want) < 0.8  # direct requests, and referred ones
+    sites = {re.sub(r"^[a-z-]+://([^/]*).*", r"\1", r) for r in referers if r is not None}
+    assert len(sites) >= 4

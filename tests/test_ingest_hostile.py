@@ -313,3 +313,23 @@ def test_sizes_sum_exactly_past_int64(tmp_path: Path) -> None:
     log.write_text(line * 10_000)
     got = run_ingest(str(log), SYNC, IngestOptions(log_format="json")).to_dict()
     assert got["requests"]["bytes_sent"] == 10_000 * 10**15
+
+
+def test_per_row_bytes_past_2_to_53_are_left_out_not_wrapped(tmp_path: Path) -> None:
+    """The same 10**19 bytes: per-client, per-day and per-path sums would pass 2**53 (float64)
+    and 2**63 (int64); the panels give only the exact total, flagged."""
+    log = tmp_path / "big.jsonl"
+    line = f'{{"path": "/a", "status": 200, "bytes": {10**15}, "client_ip": "10.0.0.1"}}\n'
+    log.write_text(line * 10_000)
+    got = run_ingest(str(log), SYNC, IngestOptions(log_format="json")).to_dict()
+    assert got["bandwidth"]["total_bytes"] == 10**19
+    assert got["bandwidth"]["by_day"] == [] and got["bandwidth"]["top_paths"] == []
+    assert got["bandwidth"]["p95_bps"] is None
+    assert [row["bytes"] for row in got["hosts"]] == [None]
+    assert got["exact"]["bandwidth"] is False and got["exact"]["hosts"] is False
+    assert "2**53" in got["error_bounds"]["bandwidth"] and "2**53" in got["error_bounds"]["hosts"]
+    small = tmp_path / "small.jsonl"
+    small.write_text(line.replace(str(10**15), "1000") * 3)
+    fine = run_ingest(str(small), SYNC, IngestOptions(log_format="json")).to_dict()
+    assert [row["bytes"] for row in fine["hosts"]] == [3000]
+    assert fine["bandwidth"]["top_paths"] == [{"path": "/a", "bytes": 3000}]

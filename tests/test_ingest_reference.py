@@ -295,9 +295,33 @@ def ref_report(named: list[tuple[str, str]], files: int | None = None) -> dict[s
     }
 
 
+#: The panels of schema 6: the reference here does not build them (their own plain-loop
+#: references are in tests/test_ingest_panels.py), so a document is compared without them.
+PANEL_KEYS = frozenset({"visitors", "hosts", "referrers", "bandwidth", "virtual_hosts"})
+
+
+def _without_panels(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` without the panels, their ``exact`` flags and their ``error_bounds``."""
+
+    def other(key: str) -> bool:
+        return key.split(".")[0] not in PANEL_KEYS
+
+    out = {k: v for k, v in doc.items() if k not in PANEL_KEYS}
+    for section in ("exact", "error_bounds"):
+        if isinstance(out.get(section), dict):
+            out[section] = {k: v for k, v in out[section].items() if other(k)}
+    return out
+
+
 def assert_same_report(got: dict[str, Any], want: dict[str, Any]) -> None:
-    """Equal documents; means and standard deviations up to rounding, everything else exact."""
+    """Equal documents; means and standard deviations up to rounding, everything else exact.
+
+    Panels the reference does not build are left out of the comparison (and only they may be
+    missing from ``want``)."""
     got = {k: v for k, v in got.items() if k != "execution"}
+    assert set(got) - set(want) <= PANEL_KEYS, set(got) - set(want)
+    if not set(want) & PANEL_KEYS:
+        got = _without_panels(got)
     assert list(got) == list(want)
     _compare(got, want, "")
 

@@ -103,8 +103,10 @@ def test_known_lines_on_both_paths() -> None:
     )
     got = {group: values.to_pylist() for group, values in cut_fields(lines, fmt).items()}
     assert got == _reference(lines, fmt.pattern)
-    assert got["g1"] == ["GET /x HTTP/1.1", 'GET /a\\"b HTTP/1.1', "-"]
-    assert got["g4"] == ["curl/8", 'ua \\" x', "-"]
+    group = {role: f"g{index}" for index, role in enumerate(fmt.roles)}
+    assert got[group["request"]] == ["GET /x HTTP/1.1", 'GET /a\\"b HTTP/1.1', "-"]
+    assert got[group["user_agent"]] == ["curl/8", 'ua \\" x', "-"]
+    assert got[group["client"]] == ["::1", "1.2.3.4", "1.2.3.4"]
 
 
 def test_escaped_quotes_are_cut_without_the_regex(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,6 +115,8 @@ def test_escaped_quotes_are_cut_without_the_regex(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(scan, "_by_regex", no_regex)
     line = '1.2.3.4 - - [10/Oct/2000:13:55:36 +0200] "GET /a\\"b HTTP/1.1" 404 - "r\\\\" "ua \\" x"'
-    got = cut_fields(pa.array([line], type=pa.large_string()), FORMATS["combined"])
-    assert got["g1"].to_pylist() == ['GET /a\\"b HTTP/1.1']
-    assert got["g4"].to_pylist() == ['ua \\" x']
+    fmt = FORMATS["combined"]
+    got = cut_fields(pa.array([line], type=pa.large_string()), fmt)
+    group = {role: f"g{index}" for index, role in enumerate(fmt.roles)}
+    assert got[group["request"]].to_pylist() == ['GET /a\\"b HTTP/1.1']
+    assert got[group["user_agent"]].to_pylist() == ['ua \\" x']

@@ -34,8 +34,10 @@ from pipeline.cli import EXIT_INPUT, _guarded
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError, StateError
 from pipeline.ingest.aggregate import limits
+from pipeline.ingest.aggregate.clients import KeyedPanel
 from pipeline.ingest.aggregate.distribution import Distributions, Spec
 from pipeline.ingest.aggregate.filters import Filters
+from pipeline.ingest.aggregate.panels import Panels
 from pipeline.ingest.aggregate.partial import (
     Partial,
     aggregate_partition,
@@ -119,6 +121,15 @@ def tiny_caps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "TIMELINE_SLOTS", 20)
     monkeypatch.setattr(agents_module, "NAMES_CAP", 2)
     monkeypatch.setattr(distinct_module, "UNIQUE_EXACT_CAP", 3)
+    monkeypatch.setattr(limits, "CLIENTS", 4)
+    monkeypatch.setattr(limits, "CLIENT_LATENCY", Spec(("client",), 4, 0.01))
+    monkeypatch.setattr(limits, "VHOSTS", 2)
+    monkeypatch.setattr(limits, "VHOST_LATENCY", Spec(("host",), 4, 0.01))
+    monkeypatch.setattr(limits, "REFERRER_SITES", 2)
+    monkeypatch.setattr(limits, "REFERRER_URLS", 3)
+    monkeypatch.setattr(limits, "VISITORS_EXACT", 5)
+    monkeypatch.setattr(limits, "BANDWIDTH_INTERVALS", 3)
+    monkeypatch.setattr(limits, "PANEL_DAYS", 1)
 
 
 def report(partial: Partial) -> dict[str, Any]:
@@ -131,6 +142,9 @@ def report(partial: Partial) -> dict[str, Any]:
         formats=dict(sorted(formats.items())),
         has_bytes=True,
         has_time=True,
+        has_client=True,
+        has_referer=True,
+        has_host=True,
         top=10,
     ).to_dict()
     del document["execution"]
@@ -218,12 +232,40 @@ def _same_agents(ours: Any, want: Any) -> None:
         np.testing.assert_array_equal(ours.unique.hashes, want.unique.hashes, strict=True)
 
 
+def _same_keyed(ours: KeyedPanel, want: KeyedPanel) -> None:
+    _same_capped(ours.counts, want.counts)
+    if want.latency is None:
+        assert ours.latency is None
+    else:
+        assert ours.latency is not None
+        _same_distributions(ours.latency, want.latency)
+
+
+def _same_panels(ours: Panels, want: Panels) -> None:
+    for name in ("days", "hashes"):
+        mine, theirs = getattr(ours.visitors, name), getattr(want.visitors, name)
+        np.testing.assert_array_equal(mine, theirs, strict=True)
+    assert ours.visitors.sketches == want.visitors.sketches
+    assert ours.visitors.dropped_days == want.visitors.dropped_days
+    assert ours.bandwidth.dropped_days == want.bandwidth.dropped_days
+    _same_keyed(ours.hosts, want.hosts)
+    _same_keyed(ours.virtual_hosts, want.virtual_hosts)
+    _same_capped(ours.referrers.sites, want.referrers.sites)
+    _same_capped(ours.referrers.urls, want.referrers.urls)
+    assert ours.referrers.direct == want.referrers.direct
+    for name in ("slots", "totals"):
+        mine, theirs = getattr(ours.bandwidth, name), getattr(want.bandwidth, name)
+        np.testing.assert_array_equal(mine, theirs, strict=True)
+    assert ours.bandwidth.slot_s == want.bandwidth.slot_s
+
+
 #: How each type of field is compared; a field of another type fails the test.
 COMPARE: dict[type, Callable[[Any, Any], None]] = {
     pd.Series: _same_series,
     Distributions: _same_distributions,
     CappedCounts: _same_capped,
     agents_module.AgentPartial: _same_agents,
+    Panels: _same_panels,
 }
 
 
@@ -280,7 +322,12 @@ def _lines(path: Path, lines: int) -> Partial:
     return _read(path, "combined", None, keep_malformed=False)
 
 
-def test_size_follows_the_tables_not_the_lines(tmp_path: Path) -> None:
+def test_size_follows_the_tables_not_the_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # distinct visitors are a table too, bounded by their cap (16 bytes a pair, then 4 KB a
+    # day): below the 29,540 pairs of the large log, so both logs are within every cap
+    monkeypatch.setattr(limits, "VISITORS_EXACT", 500)
     small = encode_partial(_lines(tmp_path / "small.log", 1_000))
     large = encode_partial(_lines(tmp_path / "large.log", 100_000))
     assert len(large) < 2 * len(small), (len(small), len(large))
@@ -311,7 +358,8 @@ def test_known_failures_have_one_short_line(logs: Path) -> None:
         b"PK\x03\x04" + data[4:]: "not an encoded partial (no magic number)",
         data[:-1]: "encoded partial is truncated or corrupt (checksum mismatch)",
         _framed(archive, CODEC_VERSION + 1): (
-            f"encoded partial has codec version {CODEC_VERSION + 1}; this build reads only 1"
+            f"encoded partial has codec version {CODEC_VERSION + 1}; "
+            f"this build reads only {CODEC_VERSION}"
         ),
         _framed(b"PK not a zip"): "encoded partial is invalid: File is not a zip file",
     }

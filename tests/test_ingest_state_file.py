@@ -100,7 +100,7 @@ def _rewritten(state: Path, change: dict[str, object]) -> bytes:
 @pytest.mark.parametrize(
     ("change", "why"),
     [
-        ({"schema_version": 4}, "was written for report schema version 4; this version writes"),
+        ({"schema_version": 5}, "was written for report schema version 5; this version writes 6"),
         ({"state_version": 99}, "has state format version 99; this version reads 2"),
     ],
 )
@@ -128,6 +128,11 @@ def test_another_schema_is_exit_2_and_left_unchanged(
             "with --log-format 'combined'; this run has --log-format 'auto'",
         ),
         ((), ("--raw-paths",), "was written with no --raw-paths; this run has --raw-paths"),
+        (
+            ("--anonymize-ip",),
+            (),
+            "was written with --anonymize-ip; this run has no --anonymize-ip",
+        ),
         ((), ("--field", "latency=t"), "with no --field; this run has --field 'latency=t'"),
         ((), ("--since", "2026-12-01"), "with no --since; this run has --since '2026-12-01'"),
         (("--method", "GET"), ("--method", "POST"), "--method 'GET'; this run has --method 'POST'"),

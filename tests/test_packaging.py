@@ -79,13 +79,15 @@ def test_ci_runs_exactly_make_test() -> None:
         'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null'
     ]
     # the browser of the HTML report test, the primesieve of the prime benchmark's cross-check,
-    # the logrotate that rotates logs between --state runs (tests/test_ingest_state_logrotate.py)
+    # the logrotate that rotates logs between --state runs (tests/test_ingest_state_logrotate.py),
+    # the goaccess of the ingest benchmark's peers
     (packages,) = [line for line in setup if line.startswith("for package_command in ")]
     assert {pair.split(":")[0] for pair in packages.split()[3:-1]} == {
         "chromium",
         "chromium-driver",
         "primesieve",
         "logrotate",
+        "goaccess",
     }
 
 

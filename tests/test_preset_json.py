@@ -10,6 +10,7 @@ import logging
 import math
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -20,16 +21,32 @@ import pandas as pd
 import pytest
 
 from pipeline.engine.settings import ExecutionSettings
+from pipeline.errors import InputError
 from pipeline.ingest.formats.presets import preset
 from pipeline.ingest.job import run_ingest
-from pipeline.ingest.options import IngestOptions
+from pipeline.ingest.options import IngestOptions, parse_field_overrides
 from pipeline.ingest.parsing.parse import parse_text
 
 DATA = Path(__file__).parent / "data"
 FORMATS = DATA / "formats"
 
-#: (method, path, status, latency ms or None, user agent, bytes, host or None, time ms or None)
-Row = tuple[str, str, int, float | None, str, int, str | None, int | None]
+#: (method, path, status, latency ms or None, user agent, bytes, host or None, time ms or None,
+#: client or None, referer or None)
+Row = tuple[str, str, int, float | None, str, int, str | None, int | None, str | None, str | None]
+
+
+def address(value: Any) -> str | None:
+    """A client value without its port (``a.b.c.d:port``, ``[v6]:port``); ``-``/``""``: none."""
+    if not isinstance(value, str) or value in ("-", ""):
+        return None
+    if value.startswith("[") and "]" in value:
+        return value[1 : value.index("]")]
+    head, colon, port = value.rpartition(":")
+    return head if colon and port.isdigit() and head.count(".") == 3 else value
+
+
+def text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value not in ("-", "") else None
 
 
 def iso_ms(text: str) -> int:
@@ -65,6 +82,8 @@ def gcp_row(record: dict[str, Any]) -> Row:
         int(http.get("responseSize", 0)),
         host,
         iso_ms(record["timestamp"]),
+        address(http.get("remoteIp")),
+        text_or_none(http.get("referer")),
     )
 
 
@@ -80,6 +99,8 @@ def caddy_row(record: dict[str, Any]) -> Row:
         record["size"],
         request["host"],
         int(Decimal(record["ts"]) * 1000),
+        address(request.get("client_ip") or request.get("remote_ip") or request.get("remote_addr")),
+        text_or_none(request["headers"].get("Referer", [None])[0]),
     )
 
 
@@ -94,6 +115,8 @@ def traefik_row(record: dict[str, Any]) -> Row:
         record["DownstreamContentSize"],
         record["RequestHost"],
         iso_ms(time),
+        address(record.get("ClientHost") or record.get("ClientAddr")),
+        text_or_none(record.get("request_Referer")),
     )
 
 
@@ -134,6 +157,8 @@ def frame_rows(frame: pd.DataFrame) -> list[Row]:
                 int(item["bytes"]),
                 host,
                 time,
+                None if pd.isna(item["client"]) else str(item["client"]),
+                None if pd.isna(item["referer"]) else str(item["referer"]),
             )
         )
     return rows
@@ -161,6 +186,7 @@ def test_fields_match_the_reference(
     parsed = parse_text(path.read_text(encoding="utf-8"), preset(name))
     assert frame_rows(parsed.frame) == expected
     assert len(parsed.malformed) == other
+    assert all(row[8] is not None for row in expected)  # every sample line names its client
 
 
 @pytest.mark.parametrize(("name", "path", "row"), CASES, ids=[p.name for _, p, _ in CASES])
@@ -245,6 +271,49 @@ def test_host_from_host_keys_or_the_url(line: str, host: str | None, path: str) 
     frame = _parse([line])
     assert frame["path"].tolist() == [path]
     assert [None if pd.isna(h) else h for h in frame["host"]] == [host]
+
+
+@pytest.mark.parametrize(
+    ("keys", "client", "referer"),
+    [
+        (
+            '"remote_addr": "10.0.0.1", "http_referer": "https://r.example/"',
+            "10.0.0.1",
+            "https://r.example/",
+        ),
+        ('"client_ip": "2001:db8::5", "referer": "-"', "2001:db8::5", None),
+        ('"clientip": "10.0.0.2:5555", "referrer": ""', "10.0.0.2", None),
+        ('"remote_ip": "[2001:db8::6]:443", "http_referrer": "x"', "2001:db8::6", "x"),
+        ('"ip": "-"', None, None),
+        ('"request": {"client_ip": "10.0.0.3", "remote_ip": "10.9.9.9"}', "10.0.0.3", None),
+        ('"remote_addr": "10.0.0.4", "ip": "10.9.9.9"', "10.0.0.4", None),  # first alias wins
+        (
+            '"ClientHost": "10.0.0.5", "request_Referer": "https://t.example/"',
+            "10.0.0.5",
+            "https://t.example/",
+        ),
+        ('"request": {"headers": {"Referer": ["https://c.example/"]}}', None, "https://c.example/"),
+    ],
+)
+def test_client_and_referer_aliases(keys: str, client: str | None, referer: str | None) -> None:
+    frame = _parse([f'{{"path": "/", "status": 200, {keys}}}'])
+    assert [None if pd.isna(c) else c for c in frame["client"]] == [client]
+    assert [None if pd.isna(r) else r for r in frame["referer"]] == [referer]
+
+
+def test_field_sets_client_and_referer() -> None:
+    line = (
+        '{"path": "/", "status": 200, "ip": "10.9.9.9", "peer": "10.0.0.7", "from": "https://f/"}'
+    )
+    fmt = replace(preset("json"), json_fields=(("client", "peer", None), ("referer", "from", None)))
+    frame = parse_text(line, fmt).frame
+    assert frame[["client", "referer"]].values.tolist() == [["10.0.0.7", "https://f/"]]
+    assert parse_field_overrides(["client=peer", "referer=a.b"]) == (
+        ("client", "peer", None),
+        ("referer", "a.b", None),
+    )
+    with pytest.raises(InputError, match="only latency and time take a unit"):
+        parse_field_overrides(["client=peer:ms"])
 
 
 def test_named_preset_reads_only_its_keys() -> None:

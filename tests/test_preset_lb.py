@@ -216,6 +216,36 @@ REFERENCES: dict[str, Callable[[str], Row | None]] = {
 }
 
 
+def _address(text: str, port: bool) -> str | None:
+    """A client field as the ``client`` column holds it: ``-`` is none; with ``port`` the field
+    is ``address:port`` and loses its last ``:digits``; ``[v6]`` loses its brackets."""
+    if text in ("-", ""):
+        return None
+    if port:
+        address, _, number = text.rpartition(":")
+        assert address and number.isdigit(), text
+        text = address
+    return text[1:-1] if text.startswith("[") and text.endswith("]") else text
+
+
+def _haproxy_client(line: str) -> str | None:
+    before = line[: line.index(" [")].split()  # the syslog prefix, then client:port
+    return _address(before[-1], port=True)
+
+
+#: (client, referer) of a line each reference reads (plain split, no pattern).
+CLIENTS: dict[str, Callable[[str], tuple[str | None, str | None]]] = {
+    "alb": lambda line: (_address(_tokens(line)[3], port=True), None),
+    "elb": lambda line: (_address(_tokens(line)[2], port=True), None),
+    "haproxy": lambda line: (_haproxy_client(line), None),
+    "squid": lambda line: (_address(line.split()[2], port=False), None),
+    "s3": lambda line: (
+        _address(_tokens(line)[3], port=False),
+        _unquote(_tokens(line)[15]) if _unquote(_tokens(line)[15]) not in ("-", "") else None,
+    ),
+}
+
+
 def _files() -> list[tuple[str, Path]]:
     files = [
         (name, path) for name in REFERENCES for path in sorted((DATA / "formats" / name).iterdir())
@@ -275,6 +305,36 @@ def test_fields_equal_the_reference(name: str, path: Path) -> None:
         assert _same(got_row, want_row), (got_row, want_row)
     malformed = [line for line, row in zip(lines, reference, strict=True) if row is None]
     assert parsed.malformed == malformed
+
+
+@pytest.mark.parametrize(("name", "path"), FILES, ids=IDS)
+def test_client_and_referer_equal_the_reference(name: str, path: Path) -> None:
+    lines = [line for line in _lines(path) if REFERENCES[name](line) is not None]
+    want = [CLIENTS[name](line) for line in lines]
+    frame = parse_text(path.read_text(encoding="utf-8"), preset(name)).frame
+    got = [
+        tuple(value if isinstance(value, str) else None for value in pair)
+        for pair in zip(frame["client"], frame["referer"], strict=True)
+    ]
+    assert got == want
+    assert all(client is not None for client, _ in got)  # every line of these has a client
+
+
+def test_s3_referer_and_ipv6_client() -> None:
+    # the genuine samples all write "-": a sample line with a referer and an IPv6 remote_ip
+    line = next(
+        line
+        for line in _lines(DATA / "formats" / "s3" / "lnav-s3_log-samples.log")
+        if ref_s3(line) is not None
+    )
+    tokens = _tokens(line)
+    tokens[3], tokens[15] = "2001:db8::7", '"https://example.com/a?b=1"'
+    changed = " ".join(tokens)
+    assert CLIENTS["s3"](changed) == ("2001:db8::7", "https://example.com/a?b=1")
+    frame = parse_text(changed, preset("s3")).frame
+    assert frame[["client", "referer"]].values.tolist() == [
+        ["2001:db8::7", "https://example.com/a?b=1"]
+    ]
 
 
 @pytest.mark.parametrize(("name", "path"), FILES, ids=IDS)

@@ -28,8 +28,8 @@ HEROKU = Path(__file__).parent / "data" / "formats" / "heroku"
 FILES = sorted(HEROKU.iterdir())
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-#: (method, path, status, latency ms, bytes, host, time ms)
-Row = tuple[str, str, int, float, int, str, int]
+#: (method, path, status, latency ms, bytes, host, time ms, client)
+Row = tuple[str, str, int, float, int, str, int, str]
 
 
 def heroku_row(line: str) -> Row:
@@ -47,6 +47,7 @@ def heroku_row(line: str) -> Row:
         int(pairs["bytes"]),
         pairs["host"],
         millis,
+        pairs["fwd"],  # the client address the router saw (X-Forwarded-For)
     )
 
 
@@ -61,6 +62,7 @@ def frame_rows(frame: pd.DataFrame) -> list[Row]:
             int(item["bytes"]),
             str(item["host"]),
             int(item["time"].value // 10**6),
+            str(item["client"]),
         )
         for item in records
     ]

@@ -80,6 +80,8 @@ def _row(
     agent: str = "",
     size: str = "0",
     host: str | None = None,
+    client: str | None = None,
+    referer: str | None = None,
 ) -> Row | None:
     if status in ("-", "0", "000"):
         code = 0
@@ -97,6 +99,8 @@ def _row(
         "time": time_ms,
         "bytes": 0 if size == "-" else int(size),
         "host": host if host not in (None, "-", "") else url_host,
+        "client": client if client not in ("-", "") else None,
+        "referer": referer if referer not in ("-", "") else None,
     }
 
 
@@ -129,6 +133,8 @@ def _traefik(line: str) -> Row | None:
         latency=float(words[12].removesuffix("ms")),
         agent=_unquote(words[8]),
         size=words[6],
+        client=words[0],
+        referer=_unquote(words[7]),
     )
 
 
@@ -143,6 +149,8 @@ def _ingress_nginx(line: str) -> Row | None:
         latency=float(Decimal(words[10]) * 1000),
         agent=_unquote(words[8]),
         size=words[6],
+        client=words[0],
+        referer=_unquote(words[7]),
     )
 
 
@@ -161,6 +169,8 @@ def _vcombined(line: str) -> Row | None:
         agent=_unquote(words[9]),
         size=words[7],  # %O, read as the size (docs/formats.md)
         host=words[0].rsplit(":", 1)[0],
+        client=words[1],
+        referer=_unquote(words[8]),
     )
 
 
@@ -174,6 +184,7 @@ def _vcommon(line: str) -> Row | None:
         time_ms=_clf_ms(words[4]),
         size=words[7],
         host=words[0].split(":")[0],
+        client=words[1],
     )
 
 
@@ -188,6 +199,8 @@ def _lighttpd(line: str) -> Row | None:
         agent=_unquote(words[8]),
         size=words[6],
         host=words[1],
+        client=words[0],
+        referer=_unquote(words[7]),
     )
 
 
@@ -209,6 +222,8 @@ def _combined(latency_unit: Decimal | None = None, size: bool = True) -> Referen
             latency=latency,
             agent=_unquote(words[8]),
             size=words[6] if size else "0",
+            client=words[0],
+            referer=_unquote(words[7]),
         )
 
     return reference
@@ -264,9 +279,15 @@ def _parsed_rows(path: Path, fmt: LogFormat) -> tuple[list[Row], list[str]]:
                 "time": None if time is None or time != time else int(time.value // 10**6),
                 "bytes": int(record["bytes"]),
                 "host": None if not isinstance(host, str) else host,
+                "client": _string(record["client"]),
+                "referer": _string(record["referer"]),
             }
         )
     return rows, parsed.malformed
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _same(got: list[Row], want: list[Row]) -> None:
@@ -290,6 +311,8 @@ def test_sample_fields_equal_the_reference(name: str, spec: str, reference: Refe
     got, malformed = _parsed_rows(path, compile_format(spec))
     _same(got, [row for row in want if row is not None])
     assert malformed == [line for line, row in zip(lines, want, strict=True) if row is None]
+    # envoy's default format writes no client address and no referer; every other does
+    assert any(row["client"] for row in got) == (spec != "envoy")
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,7 @@ CLOUDFRONT_DEFAULT = (
     .split()[1:]
 )
 
-Row = tuple[str, str, int, float, str, Any, int, Any]
+Row = tuple[str, str, int, float, str, Any, int, Any, Any, Any]
 
 
 def _values(line: str) -> list[str]:
@@ -155,13 +155,19 @@ def _row(
             text, "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
         )
         when = calendar.timegm(stamp.timetuple()) * 1000 + stamp.microsecond // 1000
-    agent = got.get("cs(user-agent)", "-")
-    if agent == "-":
-        agent = ""
-    elif cloudfront:
-        agent = urllib.parse.unquote(agent)
-    elif not quoted["cs(user-agent)"]:
-        agent = agent.replace("+", " ")
+
+    def decoded(name: str) -> str:
+        """An agent or a referer: ``-`` is none; CloudFront URL-encodes, IIS writes ``+``."""
+        value = got.get(name, "-")
+        if value == "-":
+            return ""
+        if cloudfront:
+            return urllib.parse.unquote(value)
+        return value if quoted[name] else value.replace("+", " ")
+
+    agent = decoded("cs(user-agent)")
+    referer = decoded("cs(referer)")
+    client = got.get("c-ip", "-")
     size = got.get("sc-bytes", got.get("bytes", "-"))
     host_names = ["x-host-header"] if cloudfront else ["cs-host", "cs(host)"]
     host = next((got[name] for name in host_names if name in got), None)
@@ -175,6 +181,8 @@ def _row(
         when,
         0 if size == "-" else int(size),
         None if host in (None, "-", "") else host,
+        None if client in ("-", "") else client,
+        referer or None,
     )
 
 
@@ -194,6 +202,8 @@ def _rows(fmt: LogFormat, text: bytes) -> tuple[list[Row], int, int]:
                 None if str(time) == "NaT" else time.value // 10**6,
                 int(record["bytes"]),
                 host if isinstance(host, str) else None,
+                record["client"] if isinstance(record["client"], str) else None,
+                record["referer"] if isinstance(record["referer"], str) else None,
             )
         )
     return rows, len(parsed.malformed), parsed.directives

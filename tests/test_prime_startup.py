@@ -175,17 +175,44 @@ def test_kernel_cached_follows_numbas_index_files(
     assert not kernel_cached(source, "_sieve")
 
 
-@pytest.mark.parametrize("cached", [True, False])
-def test_a_run_says_when_it_compiles_the_kernel(
-    cached: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+BACKGROUND = (
+    "prime: compiling the sieve kernel with numba in the background (once after installing "
+    "or upgrading); sieving with numpy meanwhile"
+)
+IN_TASKS = (
+    "prime: compiling the sieve kernel with numba (once after installing or upgrading; "
+    "about 10 s, cached for later runs)"
+)
+
+
+@pytest.mark.parametrize(
+    ("cached", "can_start", "expected"),
+    [(True, True, []), (False, True, [BACKGROUND]), (False, False, [IN_TASKS])],
+    ids=["cached", "first-run", "first-run-nothing-writable"],
+)
+def test_a_run_says_when_it_compiles_the_kernel_and_starts_it_in_the_background(
+    cached: bool,
+    can_start: bool,
+    expected: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from pipeline.engine.settings import ExecutionSettings
     from pipeline.prime import job
     from pipeline.prime.options import PrimeOptions
 
+    started: list[bool] = []
+
+    def start() -> bool:
+        started.append(True)
+        return can_start
+
     monkeypatch.setattr(job, "_kernel_cached", lambda: cached)
+    monkeypatch.setattr(job, "_start_warmup", start)
     caplog.set_level("INFO", logger="pipeline.prime.job")
     options = PrimeOptions(ranges=["1e9:1.01e9"])
-    job.run_prime(None, ExecutionSettings(mode="sync"), options)  # compiled kernel
+    result = job.run_prime(None, ExecutionSettings(mode="sync"), options)  # compiled kernel
     notices = [r.message for r in caplog.records if "compiling the sieve kernel" in r.message]
-    assert len(notices) == (0 if cached else 1)
+    assert notices == expected
+    assert started == ([] if cached else [True])
+    assert result.total_primes == 482_449  # pi(1.01e9) - pi(1e9 - 1), both paths

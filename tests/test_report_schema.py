@@ -35,6 +35,7 @@ from pipeline.cli import cli
 from pipeline.ingest.aggregate import agent_parse, agents, distinct, limits
 from pipeline.ingest.aggregate.distribution import Spec
 from pipeline.ingest.aggregate.timeline import BUCKETS
+from pipeline.ingest.convert.job import run_convert
 from pipeline.loggen.generate import NGINX_TIMED_FORMAT, generate_logs
 from pipeline.registry import BUILTIN
 from pipeline.reporting.text import SCHEMA_VERSION
@@ -114,8 +115,11 @@ def _tiny_caps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "PATH_LATENCY", Spec(("path",), 4, 0.01))
     monkeypatch.setattr(limits, "TIMELINE_LATENCY", Spec(("minute",), 2, 0.02))
     monkeypatch.setattr(limits, "TIMELINE_SLOTS", 10)
-    for name in ("PATHS", "ERROR_PATHS", "AGENTS"):
+    for name in ("PATHS", "ERROR_PATHS", "AGENTS", "CLIENTS", "REFERRER_SITES", "REFERRER_URLS"):
         monkeypatch.setattr(limits, name, 5)
+    monkeypatch.setattr(limits, "CLIENT_LATENCY", Spec(("client",), 2, 0.01))
+    monkeypatch.setattr(limits, "VISITORS_EXACT", 10)
+    monkeypatch.setattr(limits, "BANDWIDTH_INTERVALS", 2)
     monkeypatch.setattr(agents, "NAMES_CAP", 2)
     monkeypatch.setattr(distinct, "UNIQUE_EXACT_CAP", 10)
     monkeypatch.setattr(agent_parse, "PARSE_BURST", 5)
@@ -165,6 +169,14 @@ SHAPES: dict[str, Callable[[Path], Any]] = {
     "ingest-capped": lambda root: _ingest(root / "realistic.log", bucket="1m"),
     # times in year 0001 and 9999: a 36500d timeline whose first bucket begins before year 1
     "ingest-centuries": lambda root: _ingest(_centuries(root)),
+    # a format with times and one without: partitioned, the untimed rows in the null day
+    "convert-mixed-formats": lambda root: run_convert(
+        str(root / "mixed"), SYNC, str(root / "dataset-mixed")
+    ),
+    # no time: not partitioned; a failed input
+    "convert-failed-input": lambda root: run_convert(
+        str(root / "failed"), SYNC, str(root / "dataset-failed")
+    ),
     "prime-ranges-file": lambda root: run_prime(str(root / "ranges.json"), SYNC),
     "prime-range-options": lambda root: run_prime(
         None, SYNC, PrimeOptions(ranges=["0:1e3", "24:28", "500:2000"])
@@ -226,7 +238,11 @@ def test_the_shapes_cover_the_optional_and_nullable_keys(
     )
     assert ingest["ingest-malformed"]["lines"]["malformed_samples"]
     capped = ingest["ingest-capped"]
-    assert [key for key, exact in capped["exact"].items() if exact] == ["requests"]
+    # the realistic JSON log has no referer and no host to cap: those lists are empty, exact
+    empty = {"referrers.sites", "referrers.urls", "virtual_hosts"}
+    exact = [key for key, exact in capped["exact"].items() if exact and key not in empty]
+    assert exact == ["requests"]
+    assert capped["bandwidth"]["p95_bps"] is None and "count_error" in capped["hosts"][0]
     assert capped["user_agents"]["estimated"] > 0
     assert sum(note.startswith("user-agent parse budget reached") for note in capped["notes"]) == 1
     assert set(capped["error_bounds"]) == {k for k, exact in capped["exact"].items() if not exact}
@@ -238,6 +254,10 @@ def test_the_shapes_cover_the_optional_and_nullable_keys(
         for note in capped["notes"]
     )
     assert any(row["max_gap"] is None for row in shapes["prime-ranges-file"]["ranges"])
+    mixed, failed = shapes["convert-mixed-formats"], shapes["convert-failed-input"]
+    assert mixed["dataset"]["partitions"][-1] == "__HIVE_DEFAULT_PARTITION__" and mixed["notes"]
+    assert (failed["dataset"]["partitioned_by"], failed["dataset"]["partitions"]) == (None, [])
+    assert failed["inputs"]["failed"]
     assert shapes["prime-range-options"]["ranges"][0]["name"] is None
 
 
@@ -247,8 +267,9 @@ def test_the_shapes_cover_the_optional_and_nullable_keys(
         (["ingest"], 0),
         (["ingest", "--path", "{logs}/failed"], 3),
         (["prime", "--range", "0:1000", "--range", "24:28"], 0),
+        (["convert", "--path", "{logs}/combined.log", "--dataset", "{logs}/dataset-cli"], 0),
     ],
-    ids=["ingest", "ingest-failed-input", "prime"],
+    ids=["ingest", "ingest-failed-input", "prime", "convert"],
 )
 def test_the_cli_json_output_validates(logs: Path, args: list[str], code: int) -> None:
     command = [arg.format(logs=logs) for arg in args] + ["--mode", "sync", "--format", "json"]
@@ -467,7 +488,8 @@ def schema_paths(node: dict[str, Any], prefix: str = "") -> set[str]:
 
 #: The sections of docs/report.md whose tables document keys, and the features they cover.
 SECTIONS = {
-    "Keys of every report": ("ingest", "prime"),
+    "Keys of every report": ("convert", "ingest", "prime"),
+    "The convert report": ("convert",),
     "The ingest report": ("ingest",),
     "The prime report": ("prime",),
 }

@@ -108,7 +108,7 @@ def test_json_schema_version_and_rounding(tmp_path: Path) -> None:
     )
     _, out, _ = _run("ingest", "--path", str(log), "--mode", "sync", "--format", "json")
     document = json.loads(out)
-    assert document["schema_version"] == 5 and next(iter(document)) == "schema_version"
+    assert document["schema_version"] == 6 and next(iter(document)) == "schema_version"
     # the mean of 0.1, 0.2, 0.4 is 0.23333333333333334 in floats: 9 significant digits remain
     assert document["latency_ms"]["mean"] == 0.233333333
     _, out, _ = _run(

@@ -21,10 +21,12 @@ import functools
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import dask
 
@@ -75,6 +77,42 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
             memory.keep_heap_small()
         stack.enter_context(_progress(settings))
         return tuple(dask.compute(*collections, **options, **kwargs))
+
+
+#: Longest wait of :func:`settle` for the tasks a failed compute left running, in seconds: a
+#: bound on how long an error waits before it is reported (legal: > 0).
+SETTLE_TIMEOUT_S: Final[float] = 60.0
+
+
+def settle(settings: ExecutionSettings) -> None:
+    """Wait until the tasks that a failed :func:`compute` left running have finished.
+
+    Dask raises a task's error at once while the graph's other running tasks go on: a thread of
+    the pool, or a worker of the cluster, may still be writing. A caller that then removes what
+    the tasks write (a temporary directory) calls this first, so nothing is written after it.
+
+    ``threading``: one task per thread of the pool, all meeting at a barrier, which they can only
+    pass once every thread is free. ``distributed`` (a client that outlives the compute): until
+    the scheduler reports no task processing. ``process`` (the pool is stopped before compute
+    returns) and ``sync``: nothing runs. Gives up after :data:`SETTLE_TIMEOUT_S`.
+    """
+    mode = settings.resolved_mode
+    if mode == "threading":
+        barrier = threading.Barrier(settings.workers)
+        meetings = [dask.delayed(_meet, pure=False)(barrier) for _ in range(settings.workers)]
+        with contextlib.suppress(threading.BrokenBarrierError):
+            compute(*meetings, settings=settings)
+    elif mode == "distributed":
+        client = default_client()
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while client is not None and time.monotonic() < deadline:
+            if not any(client.processing().values()):
+                break
+            time.sleep(0.05)
+
+
+def _meet(barrier: threading.Barrier) -> None:
+    barrier.wait(timeout=SETTLE_TIMEOUT_S)
 
 
 def _local_get(scheduler: str) -> Callable[..., Any]:

@@ -109,8 +109,8 @@ FEATURE = register(
                 str,
                 (),
                 "JSON and logfmt lines: read CANON (method, path, status, latency, user_agent, "
-                "time, bytes, host) from KEY (dotted for nested objects); UNIT s, ms, us or ns. "
-                "Repeatable.",
+                "time, bytes, host, client, referer) from KEY (dotted for nested objects); "
+                "UNIT s, ms, us or ns. Repeatable.",
                 metavar="CANON=KEY[:UNIT]",
                 multiple=True,
             ),
@@ -161,6 +161,15 @@ FEATURE = register(
                 "Group paths as written instead of by template (/items/42 -> /items/{id}).",
             ),
             FeatureOption(
+                "anonymize_ip",
+                bool,
+                False,
+                "Mask client addresses before anything is counted, as GoAccess's --anonymize-ip "
+                "does: IPv4 to /24 (192.168.1.77 -> 192.168.1.0), IPv6 to /64; a client that is "
+                "no address (a host name) is dropped. The report then quotes no malformed line "
+                "(the count stays); --malformed-out still writes them, raw.",
+            ),
+            FeatureOption(
                 "path_regex",
                 str,
                 None,
@@ -187,6 +196,14 @@ FEATURE = register(
                 "html: --output FILE, reloading itself). Ctrl-C or SIGTERM (or the end of "
                 "--path -) writes the final report and exits 0. With --state, the state is saved "
                 "every interval.",
+            ),
+            FeatureOption(
+                "exact",
+                bool,
+                False,
+                "Make every percentile exact whatever the number of distinct latencies, in "
+                "bounded memory: more passes over the input (each about one more read of it; "
+                "execution.passes counts them). Not with --path -, a FIFO, --follow or --state.",
             ),
             FeatureOption(
                 "interval",

@@ -37,6 +37,7 @@ from pipeline.ingest.aggregate.partial import (
     merge_partials,
     sample,
 )
+from pipeline.ingest.aggregate.windows import Request
 from pipeline.ingest.detect import Detection, detect_samples, head_of_text, with_detections
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.inputs.files import Block
@@ -64,14 +65,15 @@ def files_partial(
     filters: Filters | None = None,
     raw_paths: bool = False,
     json_fields: JsonFields = (),
+    refine: Request | None = None,
 ) -> Partial:
     """Several whole files read by one task: each still counts, and fails, on its own.
 
     ``formats`` gives each file's log format (default: the default grammar for all); None for a
     file means "detect it here" (``--log-format auto``), from the text this task reads anyway
     (:func:`~pipeline.ingest.detect.head_of_text`, same rules as in the client); a file
-    detected as JSON lines gets ``json_fields``. ``filters`` and ``raw_paths`` as in
-    :func:`~pipeline.ingest.read.block_partial`.
+    detected as JSON lines gets ``json_fields``. ``filters``, ``raw_paths`` and ``refine`` as
+    in :func:`~pipeline.ingest.read.block_partial`.
     """
     fmts: list[LogFormat | None] = (
         list(formats) if formats is not None else [DEFAULT_FORMAT] * len(blocks)
@@ -89,11 +91,11 @@ def files_partial(
 
     def flush() -> None:
         if run:
-            together = _together(run, run_format, keep_malformed, raw_paths)
+            together = _together(run, run_format, keep_malformed, raw_paths, filters, refine)
             if together is None:
                 runs = [block for block, _ in run]
                 fmts = [run_format] * len(run)
-                together = _one_by_one(runs, fmts, keep_malformed, raw_paths=raw_paths)
+                together = _one_by_one(runs, fmts, keep_malformed, filters, raw_paths, refine)
             parts.append(together)
             run.clear()
 
@@ -107,11 +109,13 @@ def files_partial(
             # compressed (streamed), or a file with overlong lines, which the read text lacks:
             # block_partial reads it again and puts those lines where they were (rare)
             flush()
-            parts.append(_one_by_one([block], [fmt], keep_malformed, filters, raw_paths))
+            parts.append(_one_by_one([block], [fmt], keep_malformed, filters, raw_paths, refine))
             continue
         if filtering:
             flush()
-            parts.append(_text_partial(block, read[0], fmt, keep_malformed, filters, raw_paths))
+            parts.append(
+                _text_partial(block, read[0], fmt, keep_malformed, filters, raw_paths, refine)
+            )
             continue
         if run and fmt != run_format:
             flush()
@@ -160,6 +164,7 @@ def _text_partial(
     keep_malformed: bool,
     filters: Filters | None,
     raw_paths: bool,
+    refine: Request | None = None,
 ) -> Partial:
     """One file's partial from its text already read (as :func:`block_partial` would give)."""
     part = aggregate_partition(
@@ -168,6 +173,7 @@ def _text_partial(
         keep_malformed=keep_malformed,
         filters=filters,
         raw_paths=raw_paths,
+        refine=refine,
     )
     return merge_file([part], block.path, fmt.name)
 
@@ -178,11 +184,14 @@ def _one_by_one(
     keep_malformed: bool,
     filters: Filters | None = None,
     raw_paths: bool = False,
+    refine: Request | None = None,
 ) -> Partial:
     return merge_partials(
         [
             merge_file(
-                [block_partial(b, keep_malformed, fmt, filters, raw_paths)], b.path, fmt.name
+                [block_partial(b, keep_malformed, fmt, filters, raw_paths, refine)],
+                b.path,
+                fmt.name,
             )
             for b, fmt in zip(blocks, fmts, strict=True)
         ]
@@ -194,9 +203,12 @@ def _together(
     fmt: LogFormat,
     keep_malformed: bool,
     raw_paths: bool,
+    filters: Filters | None = None,
+    refine: Request | None = None,
 ) -> Partial | None:
     """One parse and one aggregation for all ``files`` (same format); None if the boundary
-    lines did not all come back as malformed lines."""
+    lines did not all come back as malformed lines. ``filters`` filter no line here (files
+    with active filters are read one by one): only their ``anonymize_ip`` applies."""
     if fmt.kind == "w3c":  # each file starts with no directive in force: not one text
         return None
     found = parsed_counts([text for _, text in files], fmt)
@@ -204,20 +216,24 @@ def _together(
         return None
     counts, parsed = found
     per_file = malformed_per_text(parsed, len(files))
-    total = aggregate_partition(parsed, "", raw_paths=raw_paths)
+    total = aggregate_partition(parsed, "", filters=filters, raw_paths=raw_paths, refine=refine)
+    anonymize = filters is not None and filters.anonymize_ip
     reports: list[FileReport] = []
     failed: list[FailedInput] = []
     samples: list[MalformedSample] = []
     records: list[str] = []
     for (block, _), bad, good in zip(files, per_file, counts, strict=True):
         source = escape_text(block.path)
-        quoted = [sample(line, text) for line, text in bad[: MALFORMED_SAMPLES - len(samples)]]
+        kept = 0 if anonymize else MALFORMED_SAMPLES - len(samples)
+        quoted = [sample(line, text) for line, text in bad[:kept]]
         samples.extend(replace(one, file=block.path) for one in quoted)
         if keep_malformed:
             records.extend(f"{source}\t{text}" for _, text in bad)
-        first = bad[0][1] if bad else None
+        first = bad[0][1] if bad and not anonymize else None
         if good == 0 and bad:  # "no line matches": merge_file words it (rare: its cost is fine)
-            stub = Partial(malformed=len(bad), malformed_samples=[sample(*bad[0])])
+            stub = Partial(
+                malformed=len(bad), malformed_samples=[] if anonymize else [sample(*bad[0])]
+            )
             failed.extend(merge_file([stub], block.path, fmt.name).failed)
         reports.append(FileReport(block.path, fmt.name, good, len(bad), 0, first))
     return replace(

@@ -33,6 +33,7 @@ from pipeline.engine.execution import compute
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError, OutputError
 from pipeline.ingest.aggregate.agent_parse import refill_budget
+from pipeline.ingest.aggregate.exact import Context, ExactFigures, timeline_minutes
 from pipeline.ingest.aggregate.filters import Filters
 from pipeline.ingest.aggregate.partial import (
     FileReport,
@@ -41,12 +42,14 @@ from pipeline.ingest.aggregate.partial import (
     merge_partials,
     merge_task,
 )
+from pipeline.ingest.aggregate.windows import Request
 from pipeline.ingest.detect import Detection, detect_formats, with_detections
-from pipeline.ingest.formats.presets import LogFormat, preset
+from pipeline.ingest.formats.presets import LogFormat, base_role, preset
 from pipeline.ingest.group import files_partial
 from pipeline.ingest.inputs.files import (
     Block,
     expand_path,
+    is_special_file,
     list_inputs,
     plan_blocks,
     plan_tasks,
@@ -56,6 +59,7 @@ from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.parsing.jsonlines import ALIASES
 from pipeline.ingest.parsing.parse import empty_frame, parse_text
 from pipeline.ingest.parsing.records import key_table
+from pipeline.ingest.passes import exact_passes
 from pipeline.ingest.read import (
     block_directives,
     block_formats,
@@ -110,6 +114,10 @@ def run_ingest(
     """
     started = time.perf_counter()
     options = IngestOptions() if options is None else options
+    if options.exact and path == STDIN_PATH:
+        raise InputError(
+            "--exact cannot read standard input (--path -): the input cannot be read twice"
+        )
     out_path = Path(options.malformed_out) if options.malformed_out is not None else None
     if options.state is not None:
         check_state_path(options.state, path)
@@ -118,6 +126,7 @@ def run_ingest(
     refill_budget()  # the user-agent parse budget of this process (threading and sync runs)
     grown: list[str] = []
     pending: PendingState | None = None
+    figures: ExactFigures | None = None
     if options.state is not None:  # checked and locked before anything is read
         store, saved = open_state(options, path)
     try:
@@ -128,8 +137,8 @@ def run_ingest(
             if listing.failed:
                 total = merge_partials([total, Partial(failed=listing.failed)])
         else:
-            total, files, known, grown = _read_all(path, settings, options, keep)
-        result = _result(total, known, options, settings, started, grown, pending)
+            total, files, known, grown, figures = _read_all(path, settings, options, keep)
+        result = _result(total, known, options, settings, started, grown, pending, None, figures)
     except BaseException:
         if pending is not None:
             pending.release()
@@ -141,11 +150,13 @@ def run_ingest(
 
 def _read_all(
     path: str, settings: ExecutionSettings, options: IngestOptions, keep: bool
-) -> tuple[Partial, list[str], dict[str, Detection | None], list[str]]:
-    """Read every input (no ``--state``): the total, the files, their formats, growth notes."""
+) -> tuple[Partial, list[str], dict[str, Detection | None], list[str], ExactFigures | None]:
+    """Read every input (no ``--state``): the total, the files, their formats, growth notes,
+    and with ``--exact`` what the later passes found."""
     blocksize, raw_paths = options.blocksize, options.raw_paths
     overrides, fixed, filters = options.overrides, options.fixed_format, options.filters
     grown: list[str] = []
+    figures: ExactFigures | None = None
     if path == STDIN_PATH:
         total, detection = stdin_total(
             settings,
@@ -161,6 +172,13 @@ def _read_all(
     else:
         listing = list_inputs(path)
         files = listing.files
+        if options.exact:
+            special = next((name for name in files if is_special_file(name)), None)
+            if special is not None:
+                raise InputError(
+                    f"--exact cannot read {escape_text(special)}, not a regular file (a FIFO?): "
+                    "the input cannot be read twice"
+                )
         tasks = plan_tasks(files, blocksize, listing.stats)
         known = _known_formats(files, tasks, fixed, detect_all=filters.by_time, settings=settings)
         formats = {name: _format_of(found, overrides) for name, found in known.items()}
@@ -172,10 +190,36 @@ def _read_all(
         log.info("ingest: %d file(s), %d read task(s)", len(files), len(tasks))
         graph = _graph(formats, tasks, keep, filters, raw_paths, overrides)
         (total,) = compute(graph, settings=settings)
+        if options.exact and not total.failed:
+            figures = _exact(total, options, settings, formats, tasks)
+            if figures.failed:
+                total = merge_partials([total, Partial(failed=list(figures.failed))])
         if listing.failed:  # directories that could not be listed, after the files' failures
             total = merge_partials([total, Partial(failed=listing.failed)])
         grown = _grown_notes(tasks)
-    return total, files, known, grown
+    return total, files, known, grown, figures
+
+
+def _exact(
+    total: Partial,
+    options: IngestOptions,
+    settings: ExecutionSettings,
+    formats: dict[str, LogFormat | None],
+    tasks: Sequence[tuple[Block, ...]],
+) -> ExactFigures:
+    """``--exact``: the later passes (:mod:`pipeline.ingest.passes`), each the same graph as
+    pass 1's over the same planned blocks, with a later-pass request."""
+    filters, raw_paths, overrides = options.filters, options.raw_paths, options.overrides
+
+    def run_pass(request: Request) -> Partial:
+        graph = _graph(formats, tasks, False, filters, raw_paths, overrides, request)
+        (merged,) = compute(graph, settings=settings)
+        assert isinstance(merged, Partial)
+        return merged
+
+    context = Context(options.top, timeline_minutes(total, options.bucket, True))
+    blocks = [block for task in tasks for block in task]
+    return exact_passes(total, context, blocks, run_pass)
 
 
 def build_report(
@@ -201,8 +245,10 @@ def _result(
     grown: list[str],
     pending: PendingState | None,
     formats: Mapping[str, LogFormat] | None = None,
+    figures: ExactFigures | None = None,
 ) -> IngestResult:
-    """The report of a run's total (written ``--malformed-out`` records included)."""
+    """The report of a run's total (written ``--malformed-out`` records included); ``figures``:
+    what the later passes of ``--exact`` found."""
     overrides, filters = options.overrides, options.filters
     out_path = Path(options.malformed_out) if options.malformed_out is not None else None
     by_name = pending.formats if pending is not None else (formats or {})
@@ -235,10 +281,24 @@ def _result(
         + grown,
         has_bytes=any(fmt.has_bytes for fmt in used),
         has_time=any(fmt.has_time for fmt in used),
+        has_client=any(has_field(fmt, "client") for fmt in used),
+        has_referer=any(has_field(fmt, "referer") for fmt in used),
+        has_host=any(has_field(fmt, "host") for fmt in used),
         bucket=options.bucket,
         top=options.top,
+        refined=None if figures is None or figures.failed else figures,
+        passes=1 if figures is None else figures.passes,
     )
     return replace(result, output_errors=output_errors, pending_state=pending)
+
+
+def has_field(fmt: LogFormat, name: str) -> bool:
+    """Whether lines of ``fmt`` can carry the field ``name`` (``client``, ``referer``, ``host``):
+    JSON, logfmt and W3C lines name their fields per line, so they can; a fixed format when one
+    of its roles is that field. The report has a field's panels only then."""
+    roles = {base_role(role) for role in fmt.roles}
+    # a load balancer's client is "address:port" (role client_port, the port dropped)
+    return fmt.keyed or fmt.kind == "w3c" or name in roles or f"{name}_port" in roles
 
 
 def _format_of(
@@ -383,6 +443,7 @@ def _graph(
     filters: Filters,
     raw_paths: bool,
     overrides: tuple[tuple[str, str, str | None], ...],
+    refine: Request | None = None,
 ) -> Any:
     """The delayed tree: read tasks -> a merge tree per split file -> one merge tree overall.
 
@@ -395,6 +456,9 @@ def _graph(
     Every key is a token of its inputs, including each file's size and modification time
     (:class:`~pipeline.ingest.inputs.files.Block`): a file rewritten between two runs on one
     long-lived ``distributed`` client gets new keys, so its stale result is never reused.
+
+    ``refine``: a later pass of ``--exact`` (:mod:`pipeline.ingest.passes`): the same tasks,
+    each reducing its lines to the latencies of the request's windows.
     """
     split: dict[str, list[Any]] = {}
     starts = _block_formats(formats, tasks)
@@ -403,7 +467,7 @@ def _graph(
         if first.length is not None:
             fmt = starts.get((first.path, first.offset), formats[first.path])
             block = dask.delayed(block_partial, pure=True)(
-                first, keep_malformed, fmt, filters, raw_paths
+                first, keep_malformed, fmt, filters, raw_paths, refine
             )
             split.setdefault(first.path, []).append(block)
     level: list[Any] = []
@@ -431,6 +495,7 @@ def _graph(
                 filters,
                 raw_paths,
                 overrides,
+                refine,
             )
             # the blocks and formats enter the graph as data that dask does not walk: calling a
             # delayed function walks its arguments (dataclasses included, field by field), and
@@ -444,6 +509,7 @@ def _graph(
                 filters,
                 raw_paths,
                 overrides,
+                refine,
                 dask_key_name=key,
             )
             level.append(group)
@@ -521,8 +587,9 @@ def parsed_frame(path: str, options: IngestOptions | None = None) -> dd.DataFram
 
     >>> from pipeline.ingest.feature import DATA_DIR
     >>> frame = parsed_frame(str(DATA_DIR / "logs"))
-    >>> list(frame.columns)
-    ['method', 'path', 'status', 'latency_ms', 'user_agent', 'time', 'bytes', 'host']
+    >>> list(frame.columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['method', 'path', 'status', 'latency_ms', 'user_agent', 'time', 'bytes', 'host', 'client',
+     'referer']
     """
     import dask.dataframe as dd
 

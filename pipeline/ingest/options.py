@@ -94,6 +94,14 @@ class IngestOptions:
     follow, interval
         Keep reading: every ``interval`` seconds the new complete lines of the inputs are
         added and the report emitted again (:mod:`pipeline.ingest.follow`).
+    anonymize_ip
+        Mask client addresses before anything is counted (IPv4 to /24, IPv6 to /64, as
+        GoAccess's ``--anonymize-ip``; :mod:`pipeline.ingest.parsing.addresses`) and leave
+        ``lines.malformed_samples`` empty (``malformed_out`` still gets the raw lines).
+    exact
+        Make every percentile exact by more passes over the input
+        (:mod:`pipeline.ingest.passes`); not with standard input, a FIFO, ``follow`` or
+        ``state``.
     """
 
     malformed_out: str | None = None
@@ -111,6 +119,8 @@ class IngestOptions:
     state: str | None = None
     follow: bool = False
     interval: float = DEFAULT_INTERVAL
+    anonymize_ip: bool = False
+    exact: bool = False
 
     def __post_init__(self) -> None:
         check_blocksize(self.blocksize)
@@ -122,6 +132,10 @@ class IngestOptions:
         if isinstance(self.field, str):
             raise InputError(f"field must be a sequence of CANON=KEY[:UNIT], got {self.field!r}")
         object.__setattr__(self, "field", tuple(self.field))
+        if self.exact and self.follow:
+            raise InputError("--exact cannot be used with --follow: the input cannot be read twice")
+        if self.exact and self.state is not None:
+            raise InputError("--exact cannot be used with --state: the state holds no values")
         # The derived forms below are computed (and cached) now, so a bad value fails here.
         _ = self.overrides, self.fixed_format, self.filters
 
@@ -144,6 +158,7 @@ class IngestOptions:
             status=self.status,
             method=self.method,
             path_regex=self.path_regex,
+            anonymize_ip=bool(self.anonymize_ip),
         )
 
 

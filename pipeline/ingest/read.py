@@ -44,6 +44,7 @@ from pipeline.ingest.aggregate.partial import (
     merge_partials,
     sample,
 )
+from pipeline.ingest.aggregate.windows import Request
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.inputs.files import Block
 from pipeline.ingest.inputs.planned import (
@@ -92,13 +93,33 @@ def block_partial(
     fmt: LogFormat = DEFAULT_FORMAT,
     filters: Filters | None = None,
     raw_paths: bool = False,
+    refine: Request | None = None,
 ) -> Partial:
     """Read, parse (with the file's format) and aggregate one block; a read failure is returned,
-    not raised. Read errors are caught around reading and decompressing only."""
+    not raised. Read errors are caught around reading and decompressing only. ``refine``: a
+    later pass of ``--exact`` (:func:`~pipeline.ingest.aggregate.partial.aggregate_partition`)."""
     source = escape_text(block.path)
+    parts: list[Partial] = []
+    for piece in block_pieces(block, source, keep_malformed, filters):
+        if isinstance(piece, Partial):
+            if piece.failed:
+                return piece
+            parts.append(piece)
+            continue
+        parts.extend(text_partials(piece, fmt, source, keep_malformed, filters, raw_paths, refine))
+        fmt = carried(fmt, piece)  # W3C: the directives in force reach the next piece
+    return merge_partials(parts) if parts else Partial()
+
+
+def block_pieces(
+    block: Block, source: str, keep_malformed: bool, filters: Filters | None
+) -> Iterator[bytes | Partial]:
+    """The text pieces of one block in stream order, each run of overlong lines as a
+    :func:`overlong_partial` where it stands (so line numbers stay right), and when reading
+    fails a last ``Partial`` holding only the failure (read errors are caught around reading and
+    decompressing only)."""
     overlong: list[Overlong] = []
     pieces = block_bytes(block, overlong)
-    parts: list[Partial] = []
     skipped = 0  # overlong lines already placed: each sits between the pieces around it
     while True:
         try:
@@ -106,15 +127,14 @@ def block_partial(
         except READ_ERRORS as exc:
             message = describe_error(exc)
             log.debug("cannot read %s: %s", block.path, message)
-            return Partial(failed=[FailedInput(block.path, message)])
-        if len(overlong) > skipped:  # in stream order, so line numbers stay right
-            parts.append(overlong_partial(overlong[skipped:], source, keep_malformed))
+            yield Partial(failed=[FailedInput(block.path, message)])
+            return
+        if len(overlong) > skipped:
+            yield overlong_partial(overlong[skipped:], source, keep_malformed, filters)
             skipped = len(overlong)
         if text is None:
-            break
-        parts.extend(text_partials(text, fmt, source, keep_malformed, filters, raw_paths))
-        fmt = carried(fmt, text)  # W3C: the directives in force reach the next piece
-    return merge_partials(parts) if parts else Partial()
+            return
+        yield text
 
 
 def block_directives(block: Block) -> tuple[str, ...]:
@@ -149,6 +169,7 @@ def text_partials(
     keep_malformed: bool,
     filters: Filters | None,
     raw_paths: bool,
+    refine: Request | None = None,
 ) -> list[Partial]:
     """The partials of a text of whole lines, one per slice of at most
     :data:`~pipeline.ingest.parsing.parse.MAX_PARSE_LINES` lines: each slice is parsed and
@@ -158,15 +179,23 @@ def text_partials(
         parsed = parse_text(part, fmt)
         parts.append(
             aggregate_partition(
-                parsed, source, keep_malformed=keep_malformed, filters=filters, raw_paths=raw_paths
+                parsed,
+                source,
+                keep_malformed=keep_malformed,
+                filters=filters,
+                raw_paths=raw_paths,
+                refine=refine,
             )
         )
         fmt = carried(fmt, part)  # W3C: the directives in force reach the next slice
     return parts
 
 
-def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: bool) -> Partial:
-    """Skipped overlong lines as malformed lines, quoted by a placeholder naming their offset.
+def overlong_partial(
+    lines: Sequence[Overlong], source: str, keep_malformed: bool, filters: Filters | None = None
+) -> Partial:
+    """Skipped overlong lines as malformed lines, quoted by a placeholder naming their offset
+    (no sample under ``filters.anonymize_ip``, like any malformed line).
 
     ``lines`` are consecutive lines of their file (lines 1, 2, ... of this partial).
     """
@@ -177,7 +206,11 @@ def overlong_partial(lines: Sequence[Overlong], source: str, keep_malformed: boo
     ]
     return Partial(
         malformed=len(lines),
-        malformed_samples=[sample(n, text) for n, text in enumerate(quoted[:MALFORMED_SAMPLES], 1)],
+        malformed_samples=[
+            sample(n, text)
+            for n, text in enumerate(quoted[:MALFORMED_SAMPLES], 1)
+            if filters is None or not filters.anonymize_ip
+        ],
         lines_seen=len(lines),
         malformed_lines=[f"{source}\t{text}" for text in quoted] if keep_malformed else [],
     )

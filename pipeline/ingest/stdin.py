@@ -126,7 +126,7 @@ class StdinCounter:
             self.carry = use = use if isinstance(piece, Overlong) else carried(use, piece)
         keep = self.keep_malformed
         parts = [
-            dask.delayed(overlong_partial)([piece], STDIN_NAME, keep)
+            dask.delayed(overlong_partial)([piece], STDIN_NAME, keep, self.filters)
             if isinstance(piece, Overlong)
             else dask.delayed(text_partial, pure=False)(
                 piece, STDIN_NAME, keep, start, self.filters, self.raw_paths

@@ -41,6 +41,7 @@ from pipeline.prime.ranges import PrimeRange
 from pipeline.prime.sieve.summary import Summary, merge
 from pipeline.prime.tuning import (
     INIT_NUMBERS_PER_PRIME,
+    INTERIM_MAX_END,
     MAX_RANGES,
     MAX_TASKS,
     NS_PER_NUMBER,
@@ -77,6 +78,9 @@ class Plan:
         Pieces that lie in a bridged gap between union intervals (sieved, never counted).
     tuplets
         Whether the summaries count triplets to sextuplets too (``--tuplets``).
+    interim
+        A first run (numba's cache is empty and :mod:`pipeline.prime.background_compile` compiles
+        the kernel in the background): tasks that start before it is ready sieve with numpy.
     """
 
     union: tuple[tuple[int, int], ...]
@@ -87,6 +91,7 @@ class Plan:
     compiled: bool = True
     outside: tuple[int, ...] = ()
     tuplets: bool = False
+    interim: bool = False
 
     @property
     def covered(self) -> int:
@@ -187,15 +192,33 @@ def _union(ranges: Sequence[PrimeRange]) -> list[tuple[int, int]]:
 
 
 def sieve_task(
-    packed: npt.NDArray[np.int64], compiled: bool = True, tuplets: bool = False
+    packed: npt.NDArray[np.int64],
+    compiled: bool = True,
+    tuplets: bool = False,
+    interim: bool = False,
 ) -> tuple[Summary, ...]:
     """Sieve task: the summaries of every piece of the windows in ``packed``, in order.
 
     ``packed`` is :func:`pack_windows` of the task's windows (a flat array, which dask neither
     traverses nor tokenizes element by element). The kernel is imported here, in the worker, so
-    building a graph never starts numba.
+    building a graph never starts numba. With ``interim`` (a first run) a task that starts
+    before the background compile is done sieves with numpy when its windows end below
+    ``INTERIM_MAX_END``, and otherwise waits for the compiled kernel.
     """
     windows = unpack_windows(packed)
+    if compiled and interim:
+        from pipeline.prime.sieve import warmup
+
+        if not warmup.kernel_ready():
+            if max(hi for _, hi, _ in windows) <= INTERIM_MAX_END:
+                from pipeline.prime.sieve import interim as numpy_sieve
+
+                return tuple(
+                    s
+                    for lo, hi, cuts in windows
+                    for s in numpy_sieve.summaries(lo, hi, cuts, tuplets)
+                )
+            warmup.wait_ready()
     if not compiled:
         from pipeline.prime.sieve import plain
 
@@ -331,12 +354,9 @@ def build_graph(job_plan: Plan) -> Any:
     tasks = []
     for windows in job_plan.tasks:
         packed = pack_windows(windows)
-        key = f"prime-sieve-{tokenize(packed, job_plan.compiled, job_plan.tuplets)}"
-        tasks.append(
-            dask.delayed(sieve_task, pure=True)(
-                packed, job_plan.compiled, job_plan.tuplets, dask_key_name=key
-            )
-        )
+        flags = (job_plan.compiled, job_plan.tuplets, job_plan.interim)
+        key = f"prime-sieve-{tokenize(packed, *flags)}"
+        tasks.append(dask.delayed(sieve_task, pure=True)(packed, *flags, dask_key_name=key))
     spans = np.array(job_plan.spans, dtype=np.int64).reshape(-1, 2)
     outside = np.array(job_plan.outside, dtype=np.int64)
     token = tokenize(spans, outside, [t.key for t in tasks])

@@ -21,6 +21,7 @@ with ``nth`` the job is :func:`pipeline.prime.nth.run_nth` instead (no ranges ar
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -96,10 +97,17 @@ def run_prime(
     writer = _PrimesFile(primes_out) if primes_out is not None else None
     workers = settings.effective_workers
     log.info("%s", describe(job_plan, len(parsed), workers))
-    if job_plan.compiled and not _kernel_cached():
+    cold = job_plan.compiled and not _kernel_cached()
+    if cold and writer is None and _start_warmup():
+        log.info(
+            "prime: compiling the sieve kernel with numba in the background (once after "
+            "installing or upgrading); sieving with numpy meanwhile"
+        )
+        job_plan = dataclasses.replace(job_plan, interim=True)
+    elif cold:
         log.info(
             "prime: compiling the sieve kernel with numba (once after installing or upgrading; "
-            "about 15 s, cached for later runs)"
+            "about 10 s, cached for later runs)"
         )
     output_error: str | None = None
     if writer is None:
@@ -113,9 +121,17 @@ def run_prime(
 
 def _kernel_cached() -> bool:
     """Whether the compiled kernel is in numba's cache (checked without importing numba)."""
-    from pipeline.prime.sieve import cache_dir
+    from pipeline.prime.sieve import warmup
 
-    return cache_dir.kernel_cached(Path(__file__).with_name("sieve") / "kernel.py", "_sieve")
+    return warmup.kernel_ready()
+
+
+def _start_warmup() -> bool:
+    """Compile the kernel in a background process (:mod:`pipeline.prime.background_compile`);
+    whether it started (not when numba cannot cache anywhere)."""
+    from pipeline.prime import background_compile
+
+    return background_compile.start() is not None
 
 
 def _result(

@@ -88,7 +88,7 @@ def run_nth(
     if job_plan.compiled and not _kernel_cached():
         log.info(
             "prime: compiling the sieve kernel with numba (once after installing or upgrading; "
-            "about 15 s, cached for later runs)"
+            "about 10 s, cached for later runs)"
         )
     ((summaries, _),) = compute(build_graph(job_plan), settings=settings)
     below: Summary | None = None

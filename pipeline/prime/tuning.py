@@ -58,11 +58,13 @@ INIT_NUMBERS_PER_PRIME: Final[int] = 20
 SEGMENT_TREE_SPAN: Final[int] = 64
 
 #: log2 of the bytes of wheel-30 sieve processed at once (a *block*; one byte = 30 numbers, so
-#: 2**17 bytes = 3.9 million numbers). Small and medium primes write all over the block, so it
-#: should sit in the L2 cache (512 kB - 1 MB per core on current x86); smaller blocks make every
-#: prime pay its per-block loop overhead more often. Legal range: 10 .. 22 (large-prime bucket
-#: entries keep the in-block offset in 26 bits; the tests use 10 to cross many blocks).
-BLOCK_LOG: Final[int] = 17
+#: 2**18 bytes = 7.9 million numbers; primesieve's segment is 256 KiB too). Small and medium
+#: primes write all over the block, so it should sit in the L2 cache (512 kB - 1 MB per core on
+#: current x86); smaller blocks make every prime pay its per-block loop overhead more often
+#: (2**17 was 25 % slower at 10^10 on the reference machine, 2**19 15 %). Legal range: 10 .. 22
+#: (large-prime bucket entries keep the in-block offset in 26 bits; the tests use 10 to cross
+#: many blocks).
+BLOCK_LOG: Final[int] = 18
 
 #: Pre-sieve groups: each group's product P is the period (in bytes) of a pattern that is copied
 #: (first group) or AND-ed (the others) into every block instead of crossing off its primes one by
@@ -77,10 +79,11 @@ PRESIEVE_GROUPS: Final[tuple[tuple[int, ...], ...]] = (
     (61, 67, 71),
 )
 
-#: log2 of the bytes a small prime crosses off at once (a part of a block): small primes write
-#: all over it, so it should sit in the L1 data cache (32-48 KiB on current x86). Smaller parts
-#: make every small prime pay its loop set-up more often. Legal range: 6 .. BLOCK_LOG.
-SMALL_BLOCK_LOG: Final[int] = 15
+#: log2 of the bytes a small prime crosses off at once (a part of a block). Small primes write
+#: all over it; a part in the L1 data cache (2**15) makes each prime pay its loop set-up 8 times
+#: per block and leaves primes from 8,192 to 65,536 to the slower medium loop, which measured
+#: slower than a part in L2 (2**17). Legal range: 6 .. BLOCK_LOG.
+SMALL_BLOCK_LOG: Final[int] = 17
 
 #: A sieving prime is *small* (crossed off 8 multiples per step, one part of a block at a time)
 #: when each residue class has at least this many hits per part
@@ -92,7 +95,7 @@ SMALL_PRIME_HITS: Final[int] = 2
 #: ``p >= 2**BLOCK_LOG * LARGE_PRIME_BLOCKS``, i.e. it has about ``8 / LARGE_PRIME_BLOCKS`` hits
 #: per block. Lower values move more primes to the buckets (less per-block work for primes that
 #: miss the block, more bucket traffic per hit). Legal range: >= 1.
-LARGE_PRIME_BLOCKS: Final[int] = 2
+LARGE_PRIME_BLOCKS: Final[int] = 1
 
 #: Entries (8 bytes each) per chunk of the large-prime bucket pool. Bigger chunks mean fewer
 #: chunk switches but more memory held by partly filled chunks (up to two per bucket). Legal
@@ -108,6 +111,14 @@ EDGE_PRIMES: Final[int] = 20
 #: Smaller means more tasks; larger means more memory per task. Legal range: MIN_SEGMENT_SIZE ..
 #: MAX_SEGMENT_SIZE.
 PRIMES_OUT_SEGMENT: Final[int] = 2**24
+
+#: On a first run (numba's cache empty, the kernel compiling in the background) a task whose
+#: windows end at most here sieves with numpy (:mod:`pipeline.prime.sieve.interim`) until the
+#: compiled kernel is ready; a task above waits for it. numpy pays one Python-level slice per
+#: sieving prime and chunk of 8.4 million numbers (about 0.4 us each): below 2**40 (82,000
+#: sieving primes) that is a few ns per number, near 10^15 (2 million) about 100, slower than
+#: waiting for the compile. Legal range: >= 0 (0: always wait).
+INTERIM_MAX_END: Final[int] = 2**40
 
 #: A job whose whole estimated work, costed for the plain numpy sieve (each number, plus
 #: ``PLAIN_NUMBERS_PER_PRIME`` per sieving prime and window for its Python-level slice), is at

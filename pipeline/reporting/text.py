@@ -18,7 +18,7 @@ from pipeline.reporting.display import TERMINAL_CONTROLS, escape_undecodable
 #: Version of the JSON documents (``"schema_version"``): an integer, raised once per issue that
 #: changes a key's name, type or enumeration; docs/report.schema.json changes with it (its
 #: ``$defs/schema_version``), and docs/report.md lists the versions.
-SCHEMA_VERSION: Final[int] = 5
+SCHEMA_VERSION: Final[int] = 6
 
 #: Significant digits of the floats in the JSON document: enough for any latency (ms with us
 #: resolution up to 10^9 ms would need 12, but latencies are exact decimals with at most 3

@@ -1,9 +1,14 @@
-"""``--since``, ``--until``, ``--status``, ``--method``, ``--path-regex``: which parsed lines count.
+"""``--since``, ``--until``, ``--status``, ``--method``, ``--path-regex``: which parsed lines count
+(and ``--anonymize-ip``, how their client addresses are counted).
 
 Filters apply after parsing, to each partition's typed frame, with vectorised masks. A line a
-filter removes is counted in ``lines.filtered`` and appears in no statistic. All values are
-validated up front by :func:`build_filters` (an unparseable date, an unknown status class, an
-invalid RE2 pattern raise :class:`~pipeline.errors.InputError` before any task runs).
+filter removes is counted in ``lines.filtered`` and appears in no statistic. ``anonymize_ip``
+rides along because it has the same reach: it travels with every block task, in every mode, to
+the first step after the parse (:func:`pipeline.ingest.aggregate.partial.aggregate_partition`),
+which masks the ``client`` column before anything is counted and keeps no malformed line text.
+All values are validated up front by :func:`build_filters` (an unparseable date, an unknown
+status class, an invalid RE2 pattern raise :class:`~pipeline.errors.InputError` before any task
+runs).
 
 >>> filters = build_filters(status="5xx,404", method="get")
 >>> sorted(filters.classes), sorted(filters.statuses), sorted(filters.methods)
@@ -13,7 +18,7 @@ invalid RE2 pattern raise :class:`~pipeline.errors.InputError` before any task r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -38,10 +43,12 @@ class Filters:
     classes: frozenset[int] = frozenset()
     methods: frozenset[str] = frozenset()
     path_regex: str | None = None
+    anonymize_ip: bool = False
 
     @property
     def active(self) -> bool:
-        return self != Filters()
+        """Some line may be filtered out (``anonymize_ip`` filters none)."""
+        return replace(self, anonymize_ip=False) != Filters()
 
     @property
     def by_time(self) -> bool:
@@ -79,6 +86,7 @@ def build_filters(
     status: str | None = None,
     method: str | None = None,
     path_regex: str | None = None,
+    anonymize_ip: bool = False,
 ) -> Filters:
     """Validate the CLI's filter strings; raise InputError with one line on a bad value."""
     since_ms = _instant(since, "--since") if since else None
@@ -115,6 +123,7 @@ def build_filters(
         classes=frozenset(classes),
         methods=frozenset(methods),
         path_regex=path_regex,
+        anonymize_ip=anonymize_ip,
     )
 
 

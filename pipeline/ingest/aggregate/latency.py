@@ -12,6 +12,7 @@ it; mean and sample standard deviation use a two-pass formula over the distinct 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
@@ -67,12 +68,36 @@ def latency_summary(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) 
         found: np.float64 = values[int(np.searchsorted(cumulative, rank, side="right"))]
         return found
 
+    stats.update(ranked(at, total))
+    return stats
+
+
+def ranked(at: Callable[[int], np.float64], total: int) -> dict[str, float]:
+    """``median`` and :data:`PERCENTILES` of ``total`` values from ``at(rank)``, the value at a
+    0-based rank of the sorted values: numpy's ``linear`` method, operation for operation."""
     middle = total // 2
     median = at(middle) if total % 2 else (at(middle - 1) + at(middle)) / np.float64(2)
-    stats["median"] = float(median)
+    out = {"median": float(median)}
     for key, percent in PERCENTILES:
-        stats[key] = _percentile(at, total, percent)
-    return stats
+        out[key] = _percentile(at, total, percent)
+    return out
+
+
+def wanted_ranks(total: int) -> list[int]:
+    """The 0-based ranks :func:`ranked` reads for ``total`` values (``total`` >= 1).
+
+    >>> wanted_ranks(10)
+    [4, 5, 8, 9]
+    """
+    seen: set[int] = set()
+
+    def record(rank: int) -> np.float64:
+        seen.add(rank)
+        zero: np.float64 = np.float64(0)
+        return zero
+
+    ranked(record, total)
+    return sorted(seen)
 
 
 def _percentile(at: Any, total: int, percent: int) -> float:

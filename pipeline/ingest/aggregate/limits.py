@@ -46,3 +46,58 @@ AGENTS: Final[int] = 2_000
 #: gives more rows than this, is raised, with a note. At least 300 (the rows of an ``auto``
 #: timeline).
 TIMELINE_SLOTS: Final[int] = 5_000
+
+#: ``--exact``: distinct latencies a later pass keeps, shared by all its windows (24 bytes each:
+#: 2**20 entries are 24 MB per partial, whatever the input). A window gets ``EXACT_BUDGET //
+#: windows`` of them, at least ``EXACT_MIN_WINDOW``; a window with more distinct values is
+#: counted in that many sub-windows instead and refined by one more pass, so a larger budget
+#: means fewer passes (at most ``1 + ceil(64 / log2(cap))``), a smaller one less memory.
+#: Legal range: >= EXACT_MIN_WINDOW.
+EXACT_BUDGET: Final[int] = 2**20
+
+#: ``--exact``: the fewest distinct values a window keeps whatever the number of windows, which
+#: bounds the passes (16 gives at most 17). Legal range: >= 2.
+EXACT_MIN_WINDOW: Final[int] = 16
+
+#: Client addresses a partial keeps (``hosts``), the most frequent ones, with their bytes; the
+#: others are summed into a bound (:mod:`pipeline.ingest.aggregate.topk`). At least 1,000.
+CLIENTS: Final[int] = 2_000
+
+#: Latency per kept client address (``hosts[].p95``): as :data:`PATH_LATENCY` (1,024 distinct
+#: latencies exact, then a 1% sketch); at most ``CLIENTS`` groups, about 48 MB per partial.
+CLIENT_LATENCY: Final[Spec] = Spec(("client",), cap=1_024, alpha=0.01)
+
+#: Virtual hosts a partial keeps (``virtual_hosts``), with their bytes. At least 1,000.
+VHOSTS: Final[int] = 2_000
+
+#: Latency per kept virtual host (``virtual_hosts[].p95``): as :data:`PATH_LATENCY`.
+VHOST_LATENCY: Final[Spec] = Spec(("host",), cap=1_024, alpha=0.01)
+
+#: Referring sites (the referer URL's host) a partial keeps (``referrers.sites``). At least 1,000.
+REFERRER_SITES: Final[int] = 2_000
+
+#: Referer URLs as written a partial keeps (``referrers.urls``). At least 1,000.
+REFERRER_URLS: Final[int] = 2_000
+
+#: Distinct (UTC day, client, user agent) visitors counted exactly, as (day, 64-bit hash) pairs of
+#: 16 bytes: up to 3.2 MB per partial. Beyond it every day becomes an HLL sketch of
+#: ``2**VISITOR_LG_K`` registers (the count is then an estimate, flagged). Larger: exact on
+#: bigger logs, bigger partials. Legal range: 0 (always sketches) .. 10,000,000.
+VISITORS_EXACT: Final[int] = 200_000
+
+#: log2 of the HLL registers of one day's visitor sketch: 12 gives 4 KB per day (HLL_8) and a
+#: relative standard error of 1.6% per day after a union; a year of days is 1.5 MB. Each step up
+#: halves the variance and doubles the size. Legal range: 7 .. 21.
+VISITOR_LG_K: Final[int] = 12
+
+#: 5-minute intervals a partial keeps for ``bandwidth.p95_bps`` (16 bytes each: 17 MB at the
+#: cap, 10 years of intervals). Beyond it the partial keeps one total per UTC day: ``by_day``
+#: stays exact and ``p95_bps`` becomes null, flagged. Legal range: >= 1.
+BANDWIDTH_INTERVALS: Final[int] = 1_051_200
+
+#: Most UTC days a per-day panel keeps (``visitors`` and ``bandwidth.by_day``): the most recent
+#: ones, so that a log spanning centuries cannot hold a visitor sketch (4 KB) per day for each of
+#: them. 3,660 days (10 years) are 15 MB of sketches at most. Beyond it the older days are
+#: dropped, flagged in ``exact`` (the kept days stay exact or estimated as before; dropping the
+#: oldest days gives the same days for any merge order). Legal range: >= 1.
+PANEL_DAYS: Final[int] = 3_660

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from pipeline.engine.memory import releasing_memory
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.agents import AgentPartial, merge_agents, summarize_agents
+from pipeline.ingest.aggregate.clients import coded_panel
 from pipeline.ingest.aggregate.distribution import (
     Distributions,
     empty,
@@ -42,15 +43,16 @@ from pipeline.ingest.aggregate.distribution import (
     rekey,
 )
 from pipeline.ingest.aggregate.filters import Filters
+from pipeline.ingest.aggregate.panels import Panels, merge_panels, panels_of
 from pipeline.ingest.aggregate.templates import template_paths
 from pipeline.ingest.aggregate.topk import (
     CappedCounts,
-    capped_at,
     capped_counts,
     empty_capped,
     merge_capped,
-    top_positions,
 )
+from pipeline.ingest.aggregate.windows import Refined, Request, Rows, merge_refined, refine_rows
+from pipeline.ingest.parsing.addresses import anonymized
 from pipeline.ingest.parsing.parse import ParsedPartition
 from pipeline.reporting.text import FailedInput
 
@@ -200,9 +202,16 @@ class Partial:
         Slot length, one of :data:`SLOT_MINUTES`.
     file_reports
         One entry per file read (set by :func:`merge_file`).
+    panels
+        Visitors, hosts, referrers, bandwidth and virtual hosts
+        (:mod:`pipeline.ingest.aggregate.panels`).
     keys
         JSON and logfmt: keys the lines have (a sample, and every ``--field`` key found), for
         the warning on a ``--field`` key no line has; at most :data:`KEYS_KEPT`.
+    refined
+        A pass of ``--exact`` after the first: the latencies of its windows
+        (:mod:`pipeline.ingest.aggregate.windows`); such a partial holds only this and the
+        line counts.
     """
 
     files: int = 0
@@ -233,6 +242,8 @@ class Partial:
     timeline_minutes: int = 1
     file_reports: list[FileReport] = field(default_factory=list)
     keys: frozenset[str] = frozenset()
+    refined: Refined | None = None
+    panels: Panels = field(default_factory=Panels)
 
 
 #: Keys a merged partial keeps (the first in sorted order): a bound on a partial's size whatever
@@ -247,6 +258,7 @@ def aggregate_partition(
     keep_malformed: bool = False,
     filters: Filters | None = None,
     raw_paths: bool = False,
+    refine: Request | None = None,
 ) -> Partial:
     """Reduce one parsed partition to its counts (the per-partition half of the job).
 
@@ -259,12 +271,21 @@ def aggregate_partition(
     keep_malformed
         Keep every malformed line (for ``--malformed-out``), not only the first samples.
     filters
-        Which parsed lines count; the others are only counted as filtered.
+        Which parsed lines count; the others are only counted as filtered. With
+        ``filters.anonymize_ip`` the ``client`` column is masked first and no malformed line
+        is kept as a sample (``keep_malformed`` still keeps them all, for the local file).
     raw_paths
         Group paths as written instead of by template.
+    refine
+        A later pass of ``--exact``: keep only the latencies of these windows and the line
+        counts (the same parse, filters and path grouping as the first pass).
     """
     frame = parsed.frame
     malformed = parsed.malformed_array
+    anonymize = filters is not None and filters.anonymize_ip
+    if anonymize:
+        masked = anonymized(pa.array(frame["client"], type=pa.large_string()))
+        frame = frame.assign(client=masked.to_pandas().set_axis(frame.index))
     # Paths repeat: query stripping works on the distinct raw paths, templating on the distinct
     # paths without query (the low shape has 10,000 distinct raw paths per block but 24 without)
     encoded = pc.dictionary_encode(pa.array(frame["path"], type=pa.large_string()))
@@ -285,11 +306,14 @@ def aggregate_partition(
     status = frame["status"].to_numpy().astype(np.int64)
     status_class = status // 100
     latency = frame["latency_ms"].to_numpy(dtype=np.float64)
+    sizes = frame["bytes"].to_numpy(dtype=np.int64)
     group_of, names = _path_groups(stripped, raw_paths)
     # renumbered over the rows kept, so a path seen only in filtered rows is not a row of 0
     codes, used = pd.factorize(group_of[indices], sort=False)
     names = np.asarray(names, dtype=object)[used]
-    first = malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
+    if refine is not None:
+        return _refined_partial(parsed, frame, filtered, codes, names, refine)
+    first = [] if anonymize else malformed.slice(0, MALFORMED_SAMPLES).to_pylist()
     samples = [
         sample(int(index) + 1, str(line))
         for index, line in zip(parsed.malformed_index[: len(first)], first, strict=True)
@@ -321,14 +345,60 @@ def aggregate_partition(
         agent_summary=summarize_agents(agents),
         filtered=filtered,
         filtered_time=filtered_time,
-        bytes_sent=exact_sum(frame["bytes"].to_numpy(dtype=np.int64)),
+        bytes_sent=exact_sum(sizes),
         time_min=int(millis.min()) if len(millis) else None,
         time_max=int(millis.max()) if len(millis) else None,
         untimed=int((~timed).sum()),
-        **_path_tables(latency, codes, names, status_class),
+        panels=panels_of(frame, latency),
+        **_path_tables(latency, codes, names, status_class, sizes),
         **_timeline(latency[timed], millis // MINUTE_MS, status_class[timed]),
     )
     return _fit_timeline(partial)
+
+
+def _refined_partial(
+    parsed: ParsedPartition,
+    frame: pd.DataFrame,
+    filtered: int,
+    path_codes: np.ndarray[Any, Any],
+    path_names: np.ndarray[Any, Any],
+    refine: Request,
+) -> Partial:
+    """A later pass's partial: line counts and the windows' latencies
+    (:func:`~pipeline.ingest.aggregate.windows.refine_rows`). Malformed samples are pass 1's."""
+    times = frame["time"]
+    timed = times.notna().to_numpy()
+    minute = np.full(len(frame), -1, dtype=np.int64)
+    minute[timed] = times[timed].to_numpy(dtype="datetime64[ms]").view(np.int64) // MINUTE_MS
+    status_class = frame["status"].to_numpy().astype(np.int64) // 100
+    methods = frame["method"]
+    columns = {
+        "method": (
+            methods.cat.codes.to_numpy().astype(np.int64),
+            np.asarray(methods.cat.categories.astype(str), dtype=object),
+        ),
+        "status_class": (status_class, np.arange(int(status_class.max(initial=0)) + 1)),
+        "path": (np.asarray(path_codes, dtype=np.int64), path_names),
+    }
+    # any other column of the parsed frame a panel groups by (client, host: one hash pass,
+    # only when asked), codes -1 where it is null
+    for name in {panel.column for panel in refine.panels} - {"", "minute", *columns}:
+        codes, names = pd.factorize(frame[name], use_na_sentinel=True)
+        columns[name] = (codes.astype(np.int64), np.asarray(names, dtype=object))
+    rows = Rows(
+        latency=frame["latency_ms"].to_numpy(dtype=np.float64),
+        minute=minute,
+        timed=timed,
+        columns=columns,
+    )
+    return Partial(
+        parsed=len(frame),
+        malformed=len(parsed.malformed_array),
+        lines_seen=parsed.line_count,
+        directives=parsed.directives,
+        filtered=filtered,
+        refined=refine_rows(rows, refine),
+    )
 
 
 def _path_groups(
@@ -390,21 +460,15 @@ def _path_tables(
     codes: np.ndarray[Any, Any],
     names: np.ndarray[Any, Any],
     status_class: np.ndarray[Any, Any],
+    sizes: np.ndarray[Any, Any],
 ) -> dict[str, Any]:
-    """``paths``, ``path_latency`` (kept paths only) and ``error_paths`` of a partition.
+    """``paths`` (with their ``bytes``), ``path_latency`` (kept paths only) and ``error_paths``
+    of a partition.
 
     ``codes[i]`` numbers the path (template) of row ``i`` in ``names``, so every table below
     counts small integers.
     """
-    totals = np.bincount(codes, minlength=len(names))
-    positions, bound = top_positions(totals, limits.PATHS)
-    paths = capped_at(pd.Series(totals, index=pd.Index(names, dtype=object)), positions, bound)
-    kept = np.zeros(len(names), dtype=bool)
-    kept[positions] = True
-    rows = kept[codes]
-    path_latency = from_codes(
-        pd.DataFrame({"path": names}), codes[rows], latency[rows], limits.PATH_LATENCY
-    )
+    paths = coded_panel(codes, names, sizes, latency, limits.PATHS, limits.PATH_LATENCY)
     status_4xx = np.bincount(codes[status_class == 4], minlength=len(names))
     status_5xx = np.bincount(codes[status_class == 5], minlength=len(names))
     errors = np.flatnonzero(status_4xx + status_5xx)
@@ -414,7 +478,7 @@ def _path_tables(
         limits.ERROR_PATHS,
         extra,
     )
-    return {"paths": paths, "path_latency": path_latency, "error_paths": error_paths}
+    return {"paths": paths.counts, "path_latency": paths.latency, "error_paths": error_paths}
 
 
 def _timeline(
@@ -498,8 +562,18 @@ def merge_partials(partials: Sequence[Partial]) -> Partial:
         timeline_minutes=slot,
         file_reports=[report for part in partials for report in part.file_reports],
         keys=_kept_keys(frozenset().union(*(part.keys for part in partials))),
+        refined=_merge_refined([part.refined for part in partials]),
+        panels=merge_panels([part.panels for part in partials]),
     )
     return _fit_timeline(merged)
+
+
+def _merge_refined(parts: Sequence[Refined | None]) -> Refined | None:
+    """The passes' windows added up (None when no part is of a later pass)."""
+    present = [part for part in parts if part is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    return merge_refined(present)
 
 
 def _time_span(times: pd.Series) -> tuple[int, int, int] | None:
@@ -575,10 +649,11 @@ def merge_file(partials: Sequence[Partial], path: str, format_name: str = "defau
     report = FileReport(path, format_name, merged.parsed, merged.malformed, merged.filtered, first)
     failed: list[FailedInput] = []
     if merged.parsed + merged.filtered == 0 and merged.malformed:
-        shown = first if first is None or len(first) <= 120 else first[:120] + "..."
-        failed = [
-            FailedInput(path, f"no line matches log format {format_name!r}; first line: {shown!r}")
-        ]
+        message = f"no line matches log format {format_name!r}"
+        if first is not None:  # none kept under --anonymize-ip
+            shown = first if len(first) <= 120 else first[:120] + "..."
+            message += f"; first line: {shown!r}"
+        failed = [FailedInput(path, message)]
     anchored = [replace(found, file=path) for found in merged.malformed_samples]
     # a copy: the inputs are other tasks' results
     return replace(

@@ -11,12 +11,16 @@ line may hold, with the odd cases of genuine output as comments next to the fiel
 Roles used (see :mod:`pipeline.ingest.parsing.roles` for the converters)::
 
     alb, elb   latency_s_or_neg1 (x3, summed; -1 in any: no latency), time_iso, status,
-               request (full URL: reduced to its path, host kept), user_agent, bytes
+               request (full URL: reduced to its path, host kept), user_agent, bytes,
+               client_port (client:port, the port dropped)
     haproxy    time_clf_ms_utc (accept_date, no offset: UTC), latency_ms_or_neg1 (Ta or Tt),
-               status, request, bytes
-    squid      time_epoch_s, latency_ms (elapsed), status, method, target, bytes
+               status, request, bytes, client_port (client_ip:client_port)
+    squid      time_epoch_s, latency_ms (elapsed), status, method, target, bytes, client
     s3         time_clf, host (the bucket), request, status, bytes, latency_ms (total time),
-               user_agent
+               user_agent, client (remote_ip), referer
+
+None of them writes a Referer except S3 (HAProxy's captured headers are configuration, see
+below).
 
 Every pattern is anchored and uses no construct that backtracks (RE2 runs a DFA anyway).
 """
@@ -65,7 +69,8 @@ _PROCESSING_TIMES: Final[str] = (
 #: * ALB appends fields over the years (``trace_id``, ``domain_name``, ... ``conn_trace_id``):
 #:   anything after the user agent is ignored.
 ALB: Final[str] = (
-    rf"^(?:https?|h2|grpcs|wss?) (?P<time_iso>{_ISO}) [^ ]+ [^ ]+ [^ ]+ {_PROCESSING_TIMES} "
+    rf"^(?:https?|h2|grpcs|wss?) (?P<time_iso>{_ISO}) [^ ]+ (?P<client_port>[^ ]+) [^ ]+ "
+    rf"{_PROCESSING_TIMES} "
     rf"(?P<status>{_STATUS}) (?:{_STATUS}|-) [0-9]+ (?P<bytes>[0-9]+) "
     rf'"(?P<request>{_QUOTED})" "(?P<user_agent>{_QUOTED})"(?: .*)?$'
 )
@@ -83,7 +88,7 @@ ALB: Final[str] = (
 #:   size (0 bytes), like ``-``. No other negative value is accepted.
 #: * Entries written before the user agent and TLS fields existed end after the request.
 ELB: Final[str] = (
-    rf"^(?P<time_iso>{_ISO}) [^ ]+ [^ ]+ [^ ]+ {_PROCESSING_TIMES} "
+    rf"^(?P<time_iso>{_ISO}) [^ ]+ (?P<client_port>[^ ]+) [^ ]+ {_PROCESSING_TIMES} "
     rf"(?P<status>{_STATUS}|-) (?:{_STATUS}|-) (?:-1|[0-9]+) (?:-1|(?P<bytes>[0-9]+)) "
     rf'"(?P<request>{_QUOTED})"(?: "(?P<user_agent>{_QUOTED})"(?: [^ ]+ [^ ]+)?)?$'
 )
@@ -120,7 +125,7 @@ _TIMER: Final[str] = r"(?:-1|[0-9]+)"
 #: * Not requests, so malformed: ``Proxy ... started``, ``Connection closed during SSL
 #:   handshake``, TCP-mode (``option tcplog``: three timers) lines.
 HAPROXY: Final[str] = (
-    rf"^(?:{_SYSLOG})?[^ ]+ "
+    rf"^(?:{_SYSLOG})?(?P<client_port>[^ ]+) "
     r"\[(?P<time_clf_ms_utc>[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3})\] "
     rf"[^ ]+ [^ ]+ {_TIMER}/{_TIMER}/{_TIMER}/{_TIMER}/\+?(?P<latency_ms_or_neg1>{_TIMER}) "
     rf"(?P<status>{_STATUS}|-1) \+?(?P<bytes>[0-9]+) [^ ]+ [^ ]+ [^ ]+ "
@@ -140,7 +145,7 @@ HAPROXY: Final[str] = (
 #: * The URL is a full URL (reduced to its path, host kept), or ``host:443`` for ``CONNECT``
 #:   (kept as the path).
 SQUID: Final[str] = (
-    r"^(?P<time_epoch_s>[0-9]+\.[0-9]{3}) +(?P<latency_ms>[0-9]+) +[^ ]+ +"
+    r"^(?P<time_epoch_s>[0-9]+\.[0-9]{3}) +(?P<latency_ms>[0-9]+) +(?P<client>[^ ]+) +"
     rf"[A-Z_]+/(?P<status>{_STATUS}|000) +(?P<bytes>[0-9]+) +"
     r"(?P<method>[A-Za-z][A-Za-z_-]*|-) +(?P<target>[^ ]+) +[^ ]+ +[A-Z_]+/[^ ]+ +[^ ]+$"
 )
@@ -157,7 +162,8 @@ SQUID: Final[str] = (
 S3: Final[str] = (
     r"^[^ ]+ (?P<host>[^ ]+) "
     r"\[(?P<time_clf>[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4})\] "
-    rf'[^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ "(?P<request>{_QUOTED})" (?P<status>{_STATUS}|-) [^ ]+ '
+    r"(?P<client>[^ ]+) [^ ]+ [^ ]+ [^ ]+ [^ ]+ "
+    rf'"(?P<request>{_QUOTED})" (?P<status>{_STATUS}|-) [^ ]+ '
     r"(?P<bytes>[0-9]+|-) (?:[0-9]+|-) (?P<latency_ms>[0-9]+|-) (?:[0-9]+|-) "
-    rf'"{_QUOTED}" "(?P<user_agent>{_QUOTED})"(?: .*)?$'
+    rf'"(?P<referer>{_QUOTED})" "(?P<user_agent>{_QUOTED})"(?: .*)?$'
 )

@@ -9,7 +9,7 @@ whether a backslash escapes the next character in it) lets
 :func:`pipeline.ingest.formats.presets.compile_format` wraps the result in a ``LogFormat``.
 
 >>> compile_nginx('$remote_addr "$request" $status', "x").roles
-('request', 'status')
+('client', 'request', 'status')
 """
 
 from __future__ import annotations
@@ -223,10 +223,14 @@ def _time_run(fmt: str, matches: list[re.Match[str]], first: int) -> tuple[int, 
     return last, (argument if last == first else spec)
 
 
+#: Request headers (``%{Name}i``, lowercased) that carry a role.
+_HEADER_ROLES: Final[dict[str, str]] = {"user-agent": "user_agent", "referer": "referer"}
+
+
 def _apache_field(argument: str | None, letter: str, text: str) -> Field:
     if letter == "i" and argument:
-        header = argument[1:-1].lower()
-        return Field(BARE, "user_agent" if header == "user-agent" else None, QUOTED)
+        header = argument[1:-1].lower()  # header names are case-insensitive
+        return Field(BARE, _HEADER_ROLES.get(header), QUOTED)
     key = (argument or "") + letter
     if key in APACHE_DIRECTIVES:
         return APACHE_DIRECTIVES[key]

@@ -78,6 +78,9 @@ NGINX_VARIABLES: Final[dict[str, Field]] = {
     "upstream_response_time": Field(LATENCY_LIST, "latency_list_s"),
     "body_bytes_sent": Field(INTEGER_OR_DASH, "bytes"),
     "host": Field(BARE, "host", QUOTED),
+    # the address of the connection's peer (the client, or the last proxy without realip)
+    "remote_addr": Field(BARE, "client", QUOTED),
+    "http_referer": Field(BARE, "referer", QUOTED),
     "server_name": Field(BARE, "host", QUOTED),
     # lists (one value per upstream tried; ingress-nginx's upstreaminfo writes all of them)
     "upstream_addr": Field(VALUE_LIST, None, QUOTED),
@@ -98,9 +101,10 @@ NGINX_VARIABLES: Final[dict[str, Field]] = {
 #: ``^to`` and ``%{format}t`` are handled in the compiler; ``%>s``/``%<s`` modifiers are dropped
 #: first. Apache writes ``-`` for most values it does not have.
 APACHE_DIRECTIVES: Final[dict[str, Field]] = {
-    "h": Field(r"[^ ]+"),  # remote host name or address
+    # remote host name (HostnameLookups On) or address: the client
+    "h": Field(r"[^ ]+", "client"),
     "{c}h": Field(r"[^ ]+"),  # of the underlying connection
-    "a": Field(r"[^ ]+"),  # client address
+    "a": Field(r"[^ ]+", "client"),  # client address (mod_remoteip's, when it is used)
     "{c}a": Field(r"[^ ]+"),  # peer address of the connection
     "A": Field(r"[^ ]+"),  # local address
     "l": Field(r"[^ ]+"),  # remote logname (identd), "-"

@@ -31,12 +31,14 @@ Roles (what a captured field means)::
     latency_duration "12ms", "0.005s" (a duration with its unit)
     bytes            $body_bytes_sent, %b, %B
     host             $host, $server_name, %v, %V (and a full-URL target's host)
+    client           $remote_addr, %h, %a (client_port: "address:port", the port dropped)
+    referer          $http_referer, %{Referer}i (any case)
 
 When a format has several latency fields, the first of :data:`LATENCY_PRIORITY` is used; the
 others only have to match.
 
 >>> compile_format("$remote_addr [$time_local] \\"$request\\" $status $request_time").roles
-('time_clf', 'request', 'status', 'latency_s')
+('client', 'time_clf', 'request', 'status', 'latency_s')
 >>> compile_format('%h %t "%r" %>s %D').name
 'apache:%h %t "%r" %>s %D'
 """

@@ -88,9 +88,9 @@ _ENVOY: Final[str] = (
 #: duration in ms (``12ms``). Traefik writes ``-`` for a status and size it does not have (the
 #: client went away), and a bare ``-`` (unquoted) for a missing referer, agent, router or server.
 _TRAEFIK: Final[str] = (
-    rf'^[^ ]+ - [^ ]+ \[(?P<time_clf>{_CLF_TIME})\] "(?P<request>{_QUOTED})" '
+    rf'^(?P<client>[^ ]+) - [^ ]+ \[(?P<time_clf>{_CLF_TIME})\] "(?P<request>{_QUOTED})" '
     r"(?P<status>[1-5][0-9][0-9]|-) (?P<bytes>[0-9]+|-) "
-    rf'(?:"{_QUOTED}"|-) (?:"(?P<user_agent>{_QUOTED})"|-) (?:[0-9]+|-) '
+    rf'(?:"(?P<referer>{_QUOTED})"|-) (?:"(?P<user_agent>{_QUOTED})"|-) (?:[0-9]+|-) '
     rf'(?:"{_QUOTED}"|-) (?:"{_QUOTED}"|-) (?P<latency_duration>[0-9]+ms)$'
 )
 
@@ -109,7 +109,7 @@ _VCOMBINED: Final[str] = '%v:%p %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Ag
 #: ``%v %h %l %u %t "%r" %>s %b`` (Apache's common with the virtual host first); GoAccess's
 #: VCOMMON writes the host as ``%v:%p``: the port is optional and not part of the host.
 _VCOMMON: Final[str] = (
-    rf"^(?P<host>[^ :\[]+|\[[^ \]]*\])(?::[0-9]+)? [^ ]+ [^ ]+ [^ ]* "
+    rf"^(?P<host>[^ :\[]+|\[[^ \]]*\])(?::[0-9]+)? (?P<client>[^ ]+) [^ ]+ [^ ]* "
     rf'\[(?P<time_clf>{_CLF_TIME})\] "(?P<request>{_QUOTED})" '
     r"(?P<status>[1-5][0-9][0-9]) (?P<bytes>[0-9]+|-)$"
 )
@@ -200,6 +200,8 @@ PRESET_TABLE: Final[tuple[Preset, ...]] = (
             ("user_agent", "httpRequest.userAgent"),
             ("time", "timestamp"),
             ("bytes", "httpRequest.responseSize"),
+            ("client", "httpRequest.remoteIp"),
+            ("referer", "httpRequest.referer"),
         ),
     ),
     Preset(
@@ -216,6 +218,11 @@ PRESET_TABLE: Final[tuple[Preset, ...]] = (
             ("user_agent", "request.headers.User-Agent"),
             ("time", "ts:s"),
             ("bytes", "size"),
+            # client_ip: the client behind trusted proxies (Caddy 2.7+); remote_ip: the peer
+            ("client", "request.client_ip"),
+            ("client", "request.remote_ip"),
+            ("client", "request.remote_addr"),
+            ("referer", "request.headers.Referer"),
             ("prefix", r"^[A-Za-z0-9_.-]+ +\| "),
         ),
     ),
@@ -234,6 +241,9 @@ PRESET_TABLE: Final[tuple[Preset, ...]] = (
             ("time", "StartUTC"),
             ("time", "time"),
             ("bytes", "DownstreamContentSize"),
+            ("client", "ClientHost"),
+            ("client", "ClientAddr"),
+            ("referer", "request_Referer"),
         ),
     ),
     Preset(
@@ -249,6 +259,7 @@ PRESET_TABLE: Final[tuple[Preset, ...]] = (
             ("latency", "service:ms"),
             ("time", "time"),
             ("bytes", "bytes"),
+            ("client", "fwd"),
             ("require", "dyno"),
             # "<time> heroku[router]: " (heroku logs), or a logplex frame as a drain receives it:
             # "<octets> <PRI>1 <time> <host> heroku router - "

@@ -54,6 +54,8 @@ CANONICAL: Final[tuple[str, ...]] = (
     "time",
     "bytes",
     "host",
+    "client",
+    "referer",
 )
 
 #: Keys tried for each field, in order, with the unit of a latency or numeric time.
@@ -118,6 +120,33 @@ ALIASES: Final[KeyTable] = {
     "host": tuple(
         (key, None)
         for key in ("host", "http_host", "server_name", "vhost", "request.host", "RequestHost")
+    ),
+    # the client address: nginx's and Caddy's names, Traefik's ClientHost; a port written
+    # with it ("ip:port", "[v6]:port") is dropped (pipeline.ingest.parsing.addresses)
+    "client": tuple(
+        (key, None)
+        for key in (
+            "remote_addr",
+            "client_ip",
+            "clientip",
+            "remote_ip",
+            "ip",
+            "request.client_ip",
+            "request.remote_ip",
+            "request.remote_addr",
+            "ClientHost",
+        )
+    ),
+    "referer": tuple(
+        (key, None)
+        for key in (
+            "http_referer",
+            "referer",
+            "referrer",
+            "http_referrer",
+            "request.headers.Referer",
+            "request_Referer",
+        )
     ),
 }
 

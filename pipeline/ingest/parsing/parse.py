@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.ingest.formats.presets import LogFormat
+from pipeline.ingest.parsing.addresses import clients
 from pipeline.ingest.parsing.convert import (
     decimal_to_ms,
     integer_or_dash,
@@ -108,7 +109,10 @@ class ParsedPartition:
         ``status`` (int16), ``latency_ms`` (float64, NaN when the line has none), ``user_agent``
         (string, ``""`` when missing or ``-``), ``time`` (UTC, NaT when none), ``bytes`` (int64,
         0 when the format has no size), ``host`` (string: the virtual host or the host of a
-        full-URL request target; missing when the line has none).
+        full-URL request target; missing when the line has none), ``client`` (string: the
+        client address as written, without its port; missing when the format or line has
+        none: :mod:`pipeline.ingest.parsing.addresses`) and ``referer`` (string: the Referer
+        header as written; missing when the format has none or the line writes ``-`` or ``""``).
     malformed_array
         The trimmed malformed lines, in input order, as an Arrow array (no Python objects until
         someone asks for them).
@@ -148,8 +152,9 @@ class ParsedPartition:
 def empty_frame() -> pd.DataFrame:
     """A zero-row frame with the parsed columns and dtypes (dask ``meta``).
 
-    >>> list(empty_frame().dtypes.astype(str))
-    ['category', 'str', 'int16', 'float64', 'str', 'datetime64[ms, UTC]', 'int64', 'str']
+    >>> list(empty_frame().dtypes.astype(str))  # doctest: +NORMALIZE_WHITESPACE
+    ['category', 'str', 'int16', 'float64', 'str', 'datetime64[ms, UTC]', 'int64', 'str',
+     'str', 'str']
     """
     return parse_lines([]).frame
 
@@ -172,7 +177,7 @@ def parse_text(text: str | bytes, fmt: LogFormat = DEFAULT_FORMAT) -> ParsedPart
     the parser's memory follows the longest slice, not the number of lines.
 
     >>> frame = parse_text("\\n  \\r\\n[PURGE] /x, status=404, time=007ms user-agent=\\n").frame
-    >>> frame.drop(columns=["time", "bytes", "host"]).to_dict("records")
+    >>> frame.drop(columns=["time", "bytes", "host", "client", "referer"]).to_dict("records")
     [{'method': 'PURGE', 'path': '/x', 'status': 404, 'latency_ms': 7.0, 'user_agent': ''}]
     """
     parts = []
@@ -373,6 +378,8 @@ def _default_fields(valid: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray[An
         "time": pa.nulls(count, TIME_TYPE),
         "bytes": pa.array(np.zeros(count, dtype=np.int64)),
         "host": pa.nulls(count, pa.large_string()),
+        "client": pa.nulls(count, pa.large_string()),
+        "referer": pa.nulls(count, pa.large_string()),
     }, latency_ok
 
 
@@ -422,6 +429,10 @@ def _regex_fields(
         "time": _times(time_ms, has_time),
         "bytes": pa.array(sizes),
         "host": _hosts(fields.get("host", url_hosts), count),
+        "client": clients(
+            fields.get("client", fields.get("client_port")), count, "client_port" in fields
+        ),
+        "referer": _hosts(fields.get("referer"), count),
     }, valid
 
 
@@ -436,6 +447,8 @@ def _json_fields(rows: JsonRows) -> tuple[dict[str, pa.Array], np.ndarray[Any, A
         "time": _times(rows.time_ms[rows.ok], rows.has_time[rows.ok]),
         "bytes": pa.array(rows.bytes[rows.ok]),
         "host": _hosts(rows.host.filter(keep), int(rows.ok.sum())),
+        "client": clients(rows.client.filter(keep), int(rows.ok.sum())),
+        "referer": _hosts(rows.referer.filter(keep), int(rows.ok.sum())),
     }, np.ones(int(rows.ok.sum()), dtype=bool)
 
 
@@ -447,7 +460,7 @@ def _agents(agent: pa.Array | None, count: int) -> pa.Array:
 
 
 def _hosts(host: pa.Array | None, count: int) -> pa.Array:
-    """Hosts; a missing field, ``-`` or ``""`` is no host (null)."""
+    """Hosts (and referers); a missing field, ``-`` or ``""`` is none (null)."""
     if host is None:
         return pa.nulls(count, pa.large_string())
     host = pc.cast(host, pa.large_string())

@@ -1,12 +1,12 @@
 """Decoded records (JSON objects, logfmt lines) -> the parsed columns, through a key table.
 
 A *key table* maps each canonical field (``method``, ``path``, ``request``, ``status``,
-``latency``, ``user_agent``, ``time``, ``bytes``, ``host``) to the keys tried for it, in order,
-each with an optional unit. The generic ``json`` and ``logfmt`` presets use the usual names
-(:data:`pipeline.ingest.parsing.jsonlines.ALIASES`); a named preset (``gcp``, ``caddy``,
-``traefik-json``, ``heroku``) brings its own table in its row's ``options``, as
-``(canonical, "key[:unit]")`` pairs, and only its keys are tried, so a file of another
-application does not read as that preset. ``--field CANON=KEY[:UNIT]`` puts KEY first.
+``latency``, ``user_agent``, ``time``, ``bytes``, ``host``, ``client``, ``referer``) to the
+keys tried for it, in order, each with an optional unit. The generic ``json`` and ``logfmt``
+presets use the usual names (:data:`pipeline.ingest.parsing.jsonlines.ALIASES`); a named
+preset (``gcp``, ``caddy``, ``traefik-json``, ``heroku``) brings its own table in its row's
+``options``, as ``(canonical, "key[:unit]")`` pairs, and only its keys are tried, so a file of
+another application does not read as that preset. ``--field CANON=KEY[:UNIT]`` puts KEY first.
 
 Rules shared by every keyed format:
 
@@ -62,6 +62,8 @@ FIELDS: Final[tuple[str, ...]] = (
     "time",
     "bytes",
     "host",
+    "client",
+    "referer",
 )
 
 KeyTable = dict[str, tuple[tuple[str, str | None], ...]]
@@ -87,6 +89,8 @@ class JsonRows:
     has_time: BoolArray
     bytes: IntArray
     host: pa.Array
+    client: pa.Array
+    referer: pa.Array
     keys: frozenset[str] = frozenset()
 
 
@@ -181,6 +185,8 @@ def rows_from_records(
     latency_unit: list[str | None] = []
     agents = [""] * count
     hosts: list[str | None] = [None] * count
+    client_values: list[str | None] = [None] * count
+    referers: list[str | None] = [None] * count
     time_text: list[str | None] = [None] * count
     time_ms = np.zeros(count, dtype=np.int64)
     has_time = np.zeros(count, dtype=bool)
@@ -229,6 +235,10 @@ def rows_from_records(
         agents[index] = agent[0] if agent is not None and agent[0] != "-" else ""
         host = _first(record, keys["host"], str)
         hosts[index] = host[0] if host is not None and host[0] not in ("", "-") else None
+        client = _first(record, keys["client"], str)
+        client_values[index] = client[0] if client is not None else None
+        referer = _first(record, keys["referer"], str)
+        referers[index] = referer[0] if referer is not None else None
         byte_counts[index] = size
         status[index] = code
         ok[index] = True
@@ -261,6 +271,8 @@ def rows_from_records(
         has_time=has_time,
         bytes=byte_counts,
         host=host_array,
+        client=_strings(client_values),
+        referer=_strings(referers),
         keys=frozenset(seen | found_probes),
     )
 

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.ingest.formats.presets import LogFormat
+from pipeline.ingest.parsing.addresses import clients
 from pipeline.ingest.parsing.boundary import BOUNDARY
 from pipeline.ingest.parsing.convert import (
     decimal_to_ms,
@@ -243,6 +244,8 @@ def _columns(
             "time": pa.array(time_ms, type=pa.int64(), mask=~has_time).cast(TIME_TYPE),
             "bytes": pa.array(sizes),
             "host": hosts(column("host"), url_hosts, n),
+            "client": clients(column("client"), n),
+            "referer": _referers(column("referer", plain=False), state, quoted, n),
         }
     )
     if not valid.all():
@@ -263,7 +266,18 @@ _ROLES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("latency", ("time-taken", "timetakenms")),
     ("user_agent", ("cs(user-agent)",)),
     ("bytes", ("sc-bytes", "bytes")),
+    ("client", ("c-ip",)),
+    ("referer", ("cs(referer)",)),
 )
+
+
+def _referers(referer: pa.Array | None, state: LogFormat, quoted: bool, n: int) -> pa.Array:
+    """Referers, decoded as the format's agents are (IIS ``+``, CloudFront's URL encoding);
+    ``-`` and ``""`` are none (null)."""
+    if referer is None:
+        return pa.nulls(n, pa.large_string())
+    decoded = agents(referer, state, quoted, n)
+    return pc.if_else(pc.equal(decoded, ""), pa.scalar(None, pa.large_string()), decoded)
 
 
 def _wanted(index: dict[str, int], cloudfront: bool) -> dict[str, int]:

@@ -2,7 +2,9 @@
 
 Sections: header (command, inputs, formats, failed inputs, mode, workers, date, elapsed), summary
 cards, the latency histogram on a log axis with p50/p95/p99 marked, latency percentiles by method
-and by status class, status classes and codes, top paths, user agents and their families, the
+and by status class (a note instead when no request has a latency), status classes and codes,
+top paths, user agents and their families, the panels (visitors, hosts, referrers, bandwidth,
+virtual hosts: :mod:`pipeline.ingest.report.html_panels`), the
 timeline (requests and 5xx per bucket, p50/p95 per bucket, with hover tooltips) when the log has
 times, malformed samples and notes. Everything is built from the JSON document of the result, so
 the page shows exactly what ``--format json`` says.
@@ -24,7 +26,9 @@ from typing import Any, Final
 from pipeline.ingest.aggregate.agents import PARSED_LISTS
 from pipeline.ingest.aggregate.partial import MINUTE_MS
 from pipeline.ingest.aggregate.timeline import BUCKETS
+from pipeline.ingest.report.html_panels import panels_sections
 from pipeline.ingest.report.result import IngestResult
+from pipeline.ingest.report.text import NO_LATENCY, has_latency
 from pipeline.reporting.page import (
     CLASS_COLOURS,
     SERIES,
@@ -52,11 +56,16 @@ def render_ingest_html(result: IngestResult, context: PageContext) -> str:
     if timeline is not None and len(timeline["rows"]) > MAX_TIMELINE_BUCKETS:
         data["timeline"] = merge_timeline(timeline, MAX_TIMELINE_BUCKETS)
     plots: list[Plot] = []
+    timed = has_latency(data)
     body = [_summary(data), _failed(data)]
-    body.append(_latency_section(data, plots))
+    if timed:
+        body.append(_latency_section(data, plots))
+    else:
+        body.append(section("Latency", f'<p class="note">{escape(NO_LATENCY)}.</p>'))
     body.append(_status_section(data, plots))
     body.append(_paths_section(data))
     body.append(_agents_section(data, plots))
+    body += panels_sections(data, _approx, timed)
     if data.get("timeline") is not None:
         body.append(_timeline_section(data["timeline"], plots))
     body.append(_lines_section(data))
@@ -132,7 +141,7 @@ def _summary(data: Mapping[str, Any]) -> str:
     total = requests["total"]
     classes = requests["by_status_class"]
     mark = _approx(data, "latency_ms")
-    items = [
+    items: list[tuple[str, str]] = [
         ("requests", f"{total:,}"),
         ("lines parsed", f"{lines['parsed']:,}"),
         ("malformed", f"{lines['malformed']:,}"),
@@ -140,10 +149,13 @@ def _summary(data: Mapping[str, Any]) -> str:
         ("directives", f"{lines['directives']:,}"),
         ("error rate (5xx)", format_share(classes["5xx"], total)),
         ("4xx rate", format_share(classes["4xx"], total)),
-        (f"p50 ms{mark}", format_ms(latency["median"])),
-        (f"p95 ms{mark}", format_ms(latency["p95"])),
-        (f"p99 ms{mark}", format_ms(latency["p99"])),
     ]
+    if has_latency(data):
+        items += [
+            (f"p50 ms{mark}", format_ms(latency["median"])),
+            (f"p95 ms{mark}", format_ms(latency["p95"])),
+            (f"p99 ms{mark}", format_ms(latency["p99"])),
+        ]
     return section("Summary", cards(items))
 
 
@@ -340,18 +352,19 @@ def _status_section(data: Mapping[str, Any], plots: list[Plot]) -> str:
 
 def _paths_section(data: Mapping[str, Any]) -> str:
     total = data["requests"]["total"]
+    timed = has_latency(data)
     rows = [
         [
             entry["path"],
             entry["count"],
             (format_share(entry["count"], total), entry["count"]),
-            _ms_cell(entry, "mean"),
-            _ms_cell(entry, "p95"),
+            *([_ms_cell(entry, "mean"), _ms_cell(entry, "p95")] if timed else []),
         ]
         for entry in data["top_paths"]
     ]
+    headers = ["path", "requests", "share", *(["mean ms", "p95 ms"] if timed else [])]
     parts = [
-        table(["path", "requests", "share", "mean ms", "p95 ms"], rows, table_id="top-paths"),
+        table(headers, rows, table_id="top-paths"),
         '<p class="note">Paths without their query string; click a header to sort.</p>',
     ]
     errors = data.get("top_errors")

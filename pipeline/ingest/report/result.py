@@ -25,6 +25,7 @@ from pipeline.engine.settings import ExecutionSettings
 from pipeline.ingest.aggregate import limits
 from pipeline.ingest.aggregate.agents import agents_report
 from pipeline.ingest.aggregate.distribution import KEYED, Distributions, combine, summaries
+from pipeline.ingest.aggregate.exact import ExactFigures
 from pipeline.ingest.aggregate.latency import latency_summary
 from pipeline.ingest.aggregate.partial import MalformedSample, Partial
 from pipeline.ingest.aggregate.timeline import (
@@ -37,6 +38,7 @@ from pipeline.ingest.aggregate.timeline import (
     timeline_rows,
 )
 from pipeline.ingest.aggregate.topk import CappedCounts, report_entries, top_rows
+from pipeline.ingest.report.panels import PANEL_KEYS, Fields, panels_report
 from pipeline.reporting.text import FailedInput
 
 #: Entries of ``top_paths`` and ``user_agents.top``.
@@ -97,6 +99,9 @@ class IngestResult:
     exact: Mapping[str, bool] | None = None
     error_bounds: Mapping[str, str] | None = None
     user_agents_estimated: int = 0
+    #: ``visitors``, ``hosts``, ``referrers``, ``bandwidth``, ``virtual_hosts``: those whose
+    #: field some input's format has (:mod:`pipeline.ingest.report.panels`), as in the JSON.
+    panels: Mapping[str, Any] = field(default_factory=dict)
     #: One message per extra output (``--malformed-out``) that could not be written: the report
     #: is still printed, then the CLI prints these and exits 2 (not part of the JSON report).
     output_errors: tuple[str, ...] = ()
@@ -168,6 +173,7 @@ class IngestResult:
                 },
             }
         )
+        document.update(self.panels)
         if self.timeline is not None:
             document["timeline"] = {
                 "bucket": self.timeline["bucket"],
@@ -189,8 +195,13 @@ def build_result(
     notes: Sequence[str] = (),
     has_bytes: bool = False,
     has_time: bool = False,
+    has_client: bool = False,
+    has_referer: bool = False,
+    has_host: bool = False,
     bucket: str = "auto",
     top: int = TOP_N,
+    refined: ExactFigures | None = None,
+    passes: int = 1,
 ) -> IngestResult:
     """Turn the merged counts of a run into the report.
 
@@ -198,8 +209,14 @@ def build_result(
     it to the end of this function, so it covers building the report (the timeline included),
     everything but writing it out.
     ``has_time``: some input's format has a time field (then ``time_range`` and ``timeline`` are
-    reported, even when no request was kept); ``has_bytes``: some format has a response size.
+    reported, even when no request was kept); ``has_bytes``: some format has a response size
+    (then ``bandwidth`` is reported); ``has_client``, ``has_referer``, ``has_host``: some format
+    has that field (then ``visitors`` and ``hosts``, ``referrers``, ``virtual_hosts``).
+    ``refined``: the figures of ``--exact``'s later passes, which replace the sketched
+    percentiles (:mod:`pipeline.ingest.aggregate.exact`); ``passes``: how many passes read the
+    input (``execution.passes``).
     """
+    fixes = _Fixes(refined)
     requests = partial.requests
     methods = requests.groupby(level="method").sum()
     statuses = requests.groupby(level="status").sum()
@@ -209,7 +226,9 @@ def build_result(
     bounds = _Bounds()
     latency = partial.latency
     overall = combine(latency, limits.LATENCY, lambda frame: 0)
-    overall_stats = summaries(overall, KEYED).get(0, (_no_latency(), True))
+    overall_stats = fixes.apply("latency_ms", summaries(overall, KEYED)).get(
+        0, (_no_latency(), True)
+    )
     bounds.flag("latency_ms", overall_stats[1], _sketch_bound(limits.LATENCY.alpha))
     bounds.flag(
         "latency_histogram",
@@ -217,20 +236,23 @@ def build_result(
         f"latencies within {_percent(limits.LATENCY.alpha)} of a bin edge may be counted in "
         "the neighbouring bin",
     )
-    time_keys = _time_keys(partial, has_time, bucket, bounds)
+    time_keys = _time_keys(partial, has_time, bucket, bounds, fixes)
     time_notes = time_keys.pop("notes", ())
     agents = agents_report(partial.agent_summary, top)
     agent_bounds = agents.error_bounds()
     for key, exact in agents.exact_flags().items():
         bounds.flag(key, exact, agent_bounds.get(key, ""))
     histogram = latency_histogram(_by_value(overall))
-    by_method = _grouped(latency, "method", str, bounds)
+    by_method = _grouped(latency, "method", str, bounds, fixes)
     by_class_latency = _grouped(
-        latency, "status_class", lambda c: status_class_name(int(c)), bounds
+        latency, "status_class", lambda c: status_class_name(int(c)), bounds, fixes
     )
-    top_paths = _top_paths(partial, top, bounds)
+    top_paths = _top_paths(partial, top, bounds, fixes)
     top_errors = _top_errors(partial.error_paths, top, bounds)
     top_agents = _top_agents(partial.agents, top, bounds)
+    fields = Fields(has_client, has_referer, has_host, has_bytes, has_time)
+    top_listed = top_rows(partial.paths, top)[0]
+    panels = panels_report(partial, fields, top, top_listed, bounds.flag, fixes.apply)
     elapsed_s = time.perf_counter() - started
     return IngestResult(
         files=partial.files,
@@ -254,7 +276,7 @@ def build_result(
         user_agents_os=agents.os,
         user_agents_devices=agents.devices,
         user_agents_estimated=agents.estimated,
-        execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3)},
+        execution={**settings.describe(), "elapsed_s": round(elapsed_s, 3), "passes": passes},
         filtered=partial.filtered,
         directives=partial.directives,
         formats=dict(formats or {}),
@@ -262,6 +284,7 @@ def build_result(
         bytes_sent=partial.bytes_sent if has_bytes else None,
         exact=bounds.exact,
         error_bounds=bounds.bounds,
+        panels=panels,
         **time_keys,
     )
 
@@ -282,6 +305,7 @@ EXACT_KEYS: Final[tuple[str, ...]] = (
     "user_agents.os",
     "user_agents.devices",
     "user_agents.by_family",
+    *PANEL_KEYS,
     "timeline",
 )
 
@@ -307,6 +331,42 @@ class _Bounds:
         return {key: self._bounds[key] for key in EXACT_KEYS if key in self._bounds}
 
 
+class _Fixes:
+    """The exact figures of ``--exact`` (:class:`~pipeline.ingest.aggregate.exact.ExactFigures`),
+    applied to the statistics a panel computed from pass 1."""
+
+    def __init__(self, exact: ExactFigures | None) -> None:
+        self._exact = exact
+
+    def resolved(self, panel: str) -> bool:
+        """Whether every group of ``panel`` was made exact."""
+        return self._exact is not None and panel in self._exact.exact
+
+    def of(self, panel: str) -> dict[Any, dict[str, Any]]:
+        """The exact figures of ``panel``'s groups, by group key (empty without ``--exact``)."""
+        if not self.resolved(panel):
+            return {}
+        assert self._exact is not None
+        return self._exact.figures.get(panel, {})
+
+    def apply(
+        self, panel: str, stats: dict[Any, tuple[dict[str, Any], bool]]
+    ) -> dict[Any, tuple[dict[str, Any], bool]]:
+        """``summaries`` with the exact percentiles in, and every group exact when resolved."""
+        if not self.resolved(panel):
+            return stats
+        found = self.of(panel)
+        out = {}
+        for key, (block, _) in stats.items():
+            fixed = dict(block)
+            fixed.update({k: v for k, v in found.get(key, {}).items() if k in _PERCENTILE_KEYS})
+            out[key] = (fixed, True)
+        return out
+
+
+_PERCENTILE_KEYS: Final = frozenset({"median", "p90", "p95", "p99"})
+
+
 def _percent(alpha: float) -> str:
     return f"{alpha * 100:g}%"
 
@@ -330,7 +390,9 @@ def _no_latency() -> dict[str, Any]:
     return latency_summary(np.array([]), np.array([], dtype=np.int64))
 
 
-def _time_keys(partial: Partial, has_time: bool, bucket: str, bounds: _Bounds) -> dict[str, Any]:
+def _time_keys(
+    partial: Partial, has_time: bool, bucket: str, bounds: _Bounds, fixes: _Fixes
+) -> dict[str, Any]:
     """``time_range`` and ``timeline`` (None for both without a time field or a timed request)."""
     if not has_time:
         return {"time_range": None, "timeline": None}
@@ -357,6 +419,11 @@ def _time_keys(partial: Partial, has_time: bool, bucket: str, bounds: _Bounds) -
         )
     chosen = fitted
     rows, exact = timeline_rows(first, last, chosen, partial.timeline, partial.timeline_latency)
+    if fixes.resolved("timeline"):
+        start = first // 60_000 // BUCKETS[chosen]
+        for key, found in fixes.of("timeline").items():
+            rows[int(key) - start].update(latency_p50=found["median"], latency_p95=found["p95"])
+        exact = True
     bounds.flag(
         "timeline",
         exact,
@@ -419,12 +486,12 @@ def _by_value(dist: Distributions) -> pd.Series:
 
 
 def _grouped(
-    latency: Distributions, level: str, label: Any, bounds: _Bounds
+    latency: Distributions, level: str, label: Any, bounds: _Bounds, fixes: _Fixes
 ) -> dict[str, dict[str, Any]]:
     """Statistics per method or per status class, and its exact flag."""
     combined = combine(latency, limits.LATENCY, lambda frame: frame[level])
-    stats = summaries(combined, KEYED)
     key = f"latency_by_{level}"
+    stats = fixes.apply(key, summaries(combined, KEYED))
     sketched = [label(name) for name, (_, exact) in sorted(stats.items()) if not exact]
     bounds.flag(key, not sketched, _sketch_bound(limits.LATENCY.alpha, ", ".join(sketched)))
     return {label(name): block for name, (block, _) in sorted(stats.items())}
@@ -441,9 +508,22 @@ def _rows_exact(counts: CappedCounts, top: int, what: str) -> tuple[pd.DataFrame
     return rows, exact, bound
 
 
-def _top_paths(partial: Partial, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:
+def _top_paths(
+    partial: Partial, top: int, bounds: _Bounds, fixes: _Fixes
+) -> tuple[dict[str, Any], ...]:
     rows, exact, bound = _rows_exact(partial.paths, top, "path")
     stats = summaries(partial.path_latency, limits.PATH_LATENCY, list(rows.index))
+    if fixes.resolved("top_paths"):
+        found = fixes.of("top_paths")
+        if any("requests" in figures for figures in found.values()):
+            rows, exact = _recounted(partial.paths, rows, found, top)
+        stats = fixes.apply("top_paths", stats)
+        for name, figures in found.items():
+            if "requests" in figures:
+                block = dict(stats.get(name, (_no_latency(), True))[0])
+                block.update({k: v for k, v in figures.items() if k in _PERCENTILE_KEYS})
+                block["mean"] = figures["mean"]
+                stats[name] = (block, True)
     sketched = [name for name, (_, is_exact) in stats.items() if not is_exact]
     if sketched:
         bound = (bound + "; " if not exact else "") + _sketch_bound(
@@ -468,6 +548,29 @@ def _top_paths(partial: Partial, top: int, bounds: _Bounds) -> tuple[dict[str, A
         }
 
     return report_entries(rows, exact, entry)
+
+
+def _recounted(
+    paths: CappedCounts, rows: pd.DataFrame, found: dict[Any, dict[str, Any]], top: int
+) -> tuple[pd.DataFrame, bool]:
+    """The listed rows with the counts ``--exact`` recounted (error 0), in report order, and
+    whether the list is now provably the top: its smallest count above the largest count any
+    name left out can have (``count + error`` of a name held, ``dropped_max`` of the others),
+    and no name missing from a short list."""
+    rows = rows.copy()
+    for name, figures in found.items():
+        if "requests" in figures:
+            rows.loc[name, "count"] = figures["requests"]
+            rows.loc[name, "error"] = 0
+    names = [str(name) for name in rows.index]
+    counts = rows["count"].astype(np.int64).tolist()
+    order = sorted(range(len(rows)), key=lambda i: (-counts[i], names[i]))
+    rows = rows.iloc[order]
+    rest = paths.table.drop(index=rows.index)
+    upper = max([paths.dropped_max, *(rest["count"] + rest["error"]).tolist()])
+    last = int(rows["count"].iloc[-1]) if len(rows) else 0
+    short = len(rows) < top and paths.dropped_max > 0
+    return rows, not bool(rows["error"].any()) and upper < last and not short
 
 
 def _top_errors(errors: CappedCounts, top: int, bounds: _Bounds) -> tuple[dict[str, Any], ...]:

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from pipeline.ingest.aggregate.agents import PARSED_LISTS
 from pipeline.ingest.report.result import IngestResult
+from pipeline.ingest.report.text_panels import panels_text
 from pipeline.reporting.text import (
     Cell,
     footer,
@@ -28,6 +29,18 @@ TEXT_WIDTH: Final[int] = 56
 #: Columns the text report fits (tables, notes, malformed samples).
 REPORT_WIDTH: Final[int] = 100
 
+#: Keys ``--exact`` makes exact (their percentiles, and the counts of the listed top paths).
+EXACT_FIXES: Final[frozenset[str]] = frozenset(
+    {"latency_ms", "latency_by_method", "latency_by_status_class", "top_paths", "timeline"}
+)
+
+#: The note of a text report whose percentiles were sketched, on how to get them exact.
+EXACT_NOTE: Final[str] = (
+    "--exact gives exact percentiles (and exact counts for the listed paths) in the same "
+    "memory: it reads the input again, about the time of one more run per extra pass "
+    "(usually one, rarely two)"
+)
+
 #: Marks approximate figures (the JSON's ``exact`` flags) in the text report.
 APPROXIMATE: Final[str] = "~"
 
@@ -43,6 +56,7 @@ def render_ingest(result: IngestResult) -> str:
     """
     data = result.to_dict()
     lines, inputs, requests = data["lines"], data["inputs"], data["requests"]
+    timed = has_latency(data)
     total = requests["total"]
     formats = ", ".join(
         f"{_short(name, 60)} ({count:,})" for name, count in inputs["formats"].items()
@@ -80,27 +94,21 @@ def render_ingest(result: IngestResult) -> str:
         "",
         "Requests by status",
         _count_table("status", requests["by_status"], total),
+        *_latency_tables(data),
         "",
-        _title(data, "latency_ms", "Latency (ms)"),
-        _latency_table({"all": data["latency_ms"]}, "scope"),
-        "",
-        _title(data, "latency_by_method", "Latency by method (ms)"),
-        _latency_table(data["latency_by_method"], "method"),
-        "",
-        _title(data, "latency_by_status_class", "Latency by status class (ms)"),
-        _latency_table(data["latency_by_status_class"], "class"),
-        "",
-        _title(data, "top_paths", "Top paths (latency in ms)"),
+        _title(data, "top_paths", "Top paths" + (" (latency in ms)" if timed else "")),
         format_table(
-            ["path", "requests", "share", "p50 ms", "p95 ms", "p99 ms"],
+            ["path", "requests", "share", *(["p50 ms", "p95 ms", "p99 ms"] if timed else [])],
             [
                 [
                     _short(row["path"], 40),
                     _count(row),
                     Cell("-" if row["share"] is None else f"{100 * row['share']:.1f} %"),
-                    Cell(format_ms(row["p50"])),
-                    Cell(format_ms(row["p95"])),
-                    Cell(format_ms(row["p99"])),
+                    *(
+                        [Cell(format_ms(row[key])) for key in ("p50", "p95", "p99")]
+                        if timed
+                        else []
+                    ),
                 ]
                 for row in data["top_paths"]
             ],
@@ -131,6 +139,7 @@ def render_ingest(result: IngestResult) -> str:
         _title(data, "user_agents.by_family", "Requests by user-agent family"),
         _count_table("family", data["user_agents"]["by_family"], total),
         *_parsed_agents(data, total),
+        *panels_text(data, _title, _short, timed),
     ]
     if "timeline" in data and data["timeline"]["rows"]:
         parts += ["", *timeline_text(data["timeline"])]
@@ -139,9 +148,40 @@ def render_ingest(result: IngestResult) -> str:
     if data["error_bounds"]:
         parts += ["", f"{APPROXIMATE} approximate figures (everything else is exact)"]
         parts += [wrap_note(f"{key}: {bound}") for key, bound in data["error_bounds"].items()]
+        if data["execution"].get("passes", 1) == 1 and EXACT_FIXES & set(data["error_bounds"]):
+            parts.append(wrap_note(EXACT_NOTE))
     execution = data["execution"]
     parts += ["", footer(execution["elapsed_s"], execution["mode"], execution["workers"])]
     return "\n".join(parts) + "\n"
+
+
+def has_latency(data: Mapping[str, Any]) -> bool:
+    """Whether any request counted has a latency (else the latency tables are left out)."""
+    return bool(data["latency_ms"]["count"])
+
+
+#: What the text and HTML reports say in place of the latency tables of a log without latency.
+NO_LATENCY: Final[str] = (
+    "Latency: no request counted has a latency (the notes say which formats have no latency "
+    "field), so the latency tables are left out; the JSON report keeps its latency keys, empty"
+)
+
+
+def _latency_tables(data: Mapping[str, Any]) -> list[str]:
+    """The three latency tables, or one line saying why there are none."""
+    if not has_latency(data):
+        return ["", textwrap.fill(NO_LATENCY, REPORT_WIDTH)]
+    return [
+        "",
+        _title(data, "latency_ms", "Latency (ms)"),
+        _latency_table({"all": data["latency_ms"]}, "scope"),
+        "",
+        _title(data, "latency_by_method", "Latency by method (ms)"),
+        _latency_table(data["latency_by_method"], "method"),
+        "",
+        _title(data, "latency_by_status_class", "Latency by status class (ms)"),
+        _latency_table(data["latency_by_status_class"], "class"),
+    ]
 
 
 def _title(data: Mapping[str, Any], key: str, title: str) -> str:

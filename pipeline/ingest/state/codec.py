@@ -45,6 +45,7 @@ from pipeline.ingest.aggregate.distribution import Distributions
 from pipeline.ingest.aggregate.partial import FileReport, MalformedSample, Partial
 from pipeline.ingest.aggregate.topk import CappedCounts
 from pipeline.ingest.state.arrays import Reader, Spec, Writer, read_npz, write_npz
+from pipeline.ingest.state.panels_codec import get_panels, put_panels
 from pipeline.reporting.text import FailedInput
 
 #: First bytes of every encoding: not text, so no log or JSON file starts with them.
@@ -52,7 +53,7 @@ MAGIC: Final[bytes] = b"\x93MOPART\n"
 
 #: Version of the layout; a decoder reads only its own (an older state must be rebuilt by a
 #: full run, never guessed at). Bump it with any change to what is stored or how.
-CODEC_VERSION: Final[int] = 1
+CODEC_VERSION: Final[int] = 2
 
 _HEADER: Final = struct.Struct(">8sH16s")
 
@@ -108,6 +109,7 @@ def encode_partial(partial: Partial) -> bytes:
     for name in _CAPPED:
         manifest[name] = _put_capped(writer, name, getattr(partial, name))
     manifest["agent_summary"] = _put_agents(writer, partial.agent_summary)
+    manifest["panels"] = put_panels(writer, partial.panels, _put_capped, _put_distributions)
     text = json.dumps(manifest, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
     writer.arrays["manifest"] = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     archive = write_npz(writer.arrays)
@@ -130,7 +132,9 @@ def decode_partial(data: bytes) -> Partial:
         raise StateError("not an encoded partial (no magic number)")
     _, version, digest = _HEADER.unpack_from(data)
     if version != CODEC_VERSION:
-        raise StateError(f"encoded partial has codec version {version}; this build reads only 1")
+        raise StateError(
+            f"encoded partial has codec version {version}; this build reads only {CODEC_VERSION}"
+        )
     archive = data[_HEADER.size :]
     if _digest(archive) != digest:
         raise StateError("encoded partial is truncated or corrupt (checksum mismatch)")
@@ -151,7 +155,7 @@ def _decoded(archive: bytes) -> Partial:
     manifest = json.loads(reader.array("manifest", "|u1").tobytes().decode("ascii"))
     if not isinstance(manifest, dict):
         raise TypeError("the manifest is not an object")
-    counts = {name: _int(manifest[name]) for name in _COUNTS}
+    counts: dict[str, Any] = {name: _int(manifest[name]) for name in _COUNTS}
     span = manifest["filtered_time"]
     return Partial(
         **counts,
@@ -188,6 +192,7 @@ def _decoded(archive: bytes) -> Partial:
         error_paths=_get_capped(reader, "error_paths", manifest["error_paths"]),
         agents=_get_capped(reader, "agents", manifest["agents"]),
         agent_summary=_get_agents(reader, manifest["agent_summary"]),
+        panels=get_panels(reader, manifest["panels"], _get_capped, _get_distributions),
     )
 
 

@@ -63,7 +63,11 @@ OPTION_FLAGS: Final[dict[str, str]] = {
     "method": "--method",
     "path_regex": "--path-regex",
     "raw_paths": "--raw-paths",
+    "anonymize_ip": "--anonymize-ip",
 }
+
+#: Recorded options newer than some states: the value a state without the key was written with.
+_ADDED_OPTIONS: Final[dict[str, Any]] = {"anonymize_ip": False}
 
 
 def state_options(options: IngestOptions) -> dict[str, Any]:
@@ -79,6 +83,9 @@ def state_options(options: IngestOptions) -> dict[str, Any]:
         "method": options.method,
         "path_regex": options.path_regex,
         "raw_paths": options.raw_paths,
+        # the partial holds masked addresses and no malformed text: never merged with one
+        # that holds raw ones
+        "anonymize_ip": bool(options.anonymize_ip),
     }
 
 
@@ -92,6 +99,16 @@ def caps() -> dict[str, Any]:
         "error_paths": limits.ERROR_PATHS,
         "agents": limits.AGENTS,
         "timeline_slots": limits.TIMELINE_SLOTS,
+        "clients": limits.CLIENTS,
+        "client_latency": [limits.CLIENT_LATENCY.cap, limits.CLIENT_LATENCY.alpha],
+        "vhosts": limits.VHOSTS,
+        "vhost_latency": [limits.VHOST_LATENCY.cap, limits.VHOST_LATENCY.alpha],
+        "referrer_sites": limits.REFERRER_SITES,
+        "referrer_urls": limits.REFERRER_URLS,
+        "visitors_exact": limits.VISITORS_EXACT,
+        "visitor_lg_k": limits.VISITOR_LG_K,
+        "bandwidth_intervals": limits.BANDWIDTH_INTERVALS,
+        "panel_days": limits.PANEL_DAYS,
     }
 
 
@@ -236,9 +253,10 @@ class StateFile:
         if not isinstance(recorded, dict):
             raise self._refuse("is corrupt (no options in its header)")
         for name, flag in OPTION_FLAGS.items():
-            if recorded.get(name) != self.options[name]:
+            written = recorded.get(name, _ADDED_OPTIONS.get(name))
+            if written != self.options[name]:
                 raise StateError(
-                    f"--state {self.shown} was written with {_shown(flag, recorded.get(name))}; "
+                    f"--state {self.shown} was written with {_shown(flag, written)}; "
                     f"this run has {_shown(flag, self.options[name])}: give the same "
                     f"{flag} or another --state file"
                 )

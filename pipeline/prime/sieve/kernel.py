@@ -7,8 +7,8 @@ The algorithm is primesieve's (``src/Erat*.cpp``, ``PreSieve.cpp``), in a smalle
   sieve, walked in cache-sized *blocks* of ``2**BLOCK_LOG`` bytes.
 * **Pre-sieve.** The multiples of the primes in ``PRESIEVE_GROUPS`` are not crossed off: each
   group's periodic pattern is copied (first group) or AND-ed (others) into the block.
-* **Small primes** (many hits per L1-sized part of a block, ``2**SMALL_BLOCK_LOG`` bytes) are
-  crossed off one part at a time, so their scattered writes hit the L1 cache. The multiples
+* **Small primes** (many hits per cache-sized part of a block, ``2**SMALL_BLOCK_LOG`` bytes) are
+  crossed off one part at a time, so their scattered writes hit the cache. The multiples
   ``p*m`` with ``m`` in one residue class mod 30 are every ``p``-th byte, always the same bit, so
   a prime keeps 8 offsets, one per class, all within ``p`` bytes of each other, and its loop
   crosses off all 8 per step of ``p`` bytes (primesieve's ``EratSmall``).
@@ -80,7 +80,9 @@ _U_DELTA = wheel.WHEEL_DELTA.astype(np.uint64)
 _U_CORRECTION = wheel.WHEEL_CORRECTION.astype(np.uint64)
 _U_NEXT = wheel.WHEEL_NEXT.astype(np.uint64)
 _RESIDUE_INDEX = wheel.RESIDUE_INDEX
-_FROM_MASK = wheel.FROM_MASK
+_FROM_MASK = wheel.FROM_MASK.astype(np.uint64)
+_BELOW_MASK = (0xFF ^ wheel.FROM_MASK).astype(np.uint64)
+_ALL: Final[np.uint64] = np.uint64(0xFF)
 _POP8 = wheel.POPCOUNT8
 _LOW = wheel.LOW_BIT
 _HIGH = wheel.HIGH_BIT
@@ -128,30 +130,24 @@ def base_primes(limit: int) -> I64:
     """
     if limit < 2:
         return np.zeros(0, dtype=np.int64)
-    primes = _odd_sieve(limit)
+    odd = np.ones((limit - 1) // 2 + 1, dtype=np.bool_)  # odd[i] <-> 2*i + 1
+    _odd_sieve(odd)
+    primes = np.concatenate(([2], 2 * np.flatnonzero(odd) + 1)).astype(np.int64)
     primes.flags.writeable = False
     return primes
 
 
 @njit
-def _odd_sieve(limit: int) -> I64:
-    odd = np.ones((limit - 1) // 2 + 1, dtype=np.bool_)  # odd[i] <-> 2*i + 1
+def _odd_sieve(odd: npt.NDArray[np.bool_]) -> None:
+    """Clear ``odd[i]`` (standing for ``2*i + 1``) for every odd composite; ``odd[0]`` is 1."""
     odd[0] = False
     i = 1
-    while (2 * i + 1) * (2 * i + 1) <= limit:
+    while (2 * i + 1) * (2 * i + 1) < 2 * odd.size:
         if odd[i]:
             p = 2 * i + 1
             for k in range(p * p // 2, odd.size, p):
                 odd[k] = False
         i += 1
-    out = np.empty(np.count_nonzero(odd) + 1, dtype=np.int64)
-    out[0] = 2
-    n = 1
-    for k in range(odd.size):
-        if odd[k]:
-            out[n] = 2 * k + 1
-            n += 1
-    return out
 
 
 def sieve_window(lo: int, hi: int, cuts: Sequence[int], *, tuplets: bool = False) -> list[Summary]:
@@ -163,22 +159,7 @@ def sieve_window(lo: int, hi: int, cuts: Sequence[int], *, tuplets: bool = False
     bounds = np.array([lo, *cuts, hi], dtype=np.int64)
     if hi <= lo or np.any(np.diff(bounds) <= 0):
         raise ValueError(f"bad window [{lo}, {hi}) with cuts {list(cuts)}")
-    pattern, offsets, periods = _patterns()
-    primes = base_primes(_sieving_limit(hi))
-    stats, heads, tails, _ = _sieve(
-        lo,
-        hi,
-        bounds,
-        primes,
-        pattern,
-        offsets,
-        periods,
-        _PRESIEVED,
-        False,
-        tuplets,
-        _empty_out(),
-        _TUNING,
-    )
+    stats, heads, tails, _ = _run(lo, hi, bounds, tuplets, None)
     # plain lists: a window may hold 100,000 pieces, and numpy indexing is slow per piece; only
     # the edge primes that exist are converted (pieces of small ranges hold a few primes)
     edges, rows = bounds.tolist(), stats.tolist()
@@ -214,16 +195,12 @@ def window_primes(lo: int, hi: int) -> I64:
     """Every prime in ``[lo, hi)``, ascending (``--primes-out`` and tests: memory grows)."""
     if hi <= lo:
         return np.zeros(0, dtype=np.int64)
-    pattern, offsets, periods = _patterns()
-    primes = base_primes(_sieving_limit(hi))
     width = hi - lo
     # Brun-Titchmarsh (Montgomery-Vaughan): at most 2y/log(y) primes in any interval of length y.
     capacity = 2 * width // max(int(math.log(width)), 1) + 64 if width > 64 else width
     out = np.empty(capacity, dtype=np.int64)
     bounds = np.array([lo, hi], dtype=np.int64)
-    *_, found = _sieve(
-        lo, hi, bounds, primes, pattern, offsets, periods, _PRESIEVED, True, False, out, _TUNING
-    )
+    *_, found = _run(lo, hi, bounds, False, out)
     small = np.array([p for p in _WHEEL_PRIMES if lo <= p < hi], dtype=np.int64)
     return np.concatenate((small, out[: int(found)]))
 
@@ -235,8 +212,67 @@ def _sieving_limit(hi: int) -> int:
     return 1 << max(math.isqrt(hi - 1), 1).bit_length()
 
 
-def _empty_out() -> I64:
-    return np.zeros(0, dtype=np.int64)
+def _run(
+    lo: int, hi: int, bounds: I64, tuplets: bool, out: I64 | None
+) -> tuple[I64, I64, I64, int]:
+    """Allocate everything :func:`_sieve` needs, split the sieving primes into their classes
+    and sieve; ``(stats, heads, tails, found)`` as :func:`_sieve` fills them.
+
+    With ``out`` the primes are listed into it instead of summarised.
+    """
+    pattern, offsets, periods = _patterns()
+    primes = base_primes(_sieving_limit(hi))
+    block_log, small_hits, large_blocks, chunk, _, small_log = (int(t) for t in _TUNING)
+    # small: p <= 2**small_log / small_hits; medium: below 2**block_log * large_blocks; large:
+    # the rest up to isqrt(hi - 1) (see pipeline.prime.tuning)
+    first = int(np.searchsorted(primes, _PRESIEVED[-1], side="right"))
+    stop = max(first, int(np.searchsorted(primes, math.isqrt(hi - 1), side="right")))
+    small_max = (1 << small_log) // small_hits
+    mid = min(max(first, int(np.searchsorted(primes, small_max, side="right"))), stop)
+    large_min = (1 << block_log) * large_blocks
+    big = min(max(mid, int(np.searchsorted(primes, large_min, side="left"))), stop)
+    nlarge = stop - big
+    max_step = 6 * (int(primes[stop - 1]) // 30) + 7 if nlarge else 0
+    nslots = 1
+    while nslots < (max_step >> block_log) + 2:
+        nslots *= 2
+    # every prime is in one bucket; each bucket has one partly filled chunk and at most one empty
+    # one, and the chunk being emptied is freed only after its entries moved on
+    nchunks = nlarge // chunk + 2 * nslots + 2 if nlarge else 0
+    npieces = bounds.size - 1
+    block = np.empty(1 << block_log, dtype=np.uint8)
+    stats = np.zeros((npieces, 9), dtype=np.int64)
+    heads = np.zeros((npieces, _EDGE), dtype=np.int64)
+    tails = np.zeros((npieces, _EDGE), dtype=np.int64)
+    found = _sieve(
+        lo,
+        hi,
+        bounds,
+        primes,
+        np.array([first, mid, big, stop, nslots], dtype=np.int64),
+        pattern,
+        offsets,
+        periods,
+        _PRESIEVED,
+        out is not None,
+        tuplets,
+        np.zeros(0, dtype=np.int64) if out is None else out,
+        _TUNING,
+        stats,
+        heads,
+        tails,
+        block,
+        block.view(np.uint64),
+        np.empty((mid - first) * 8, dtype=np.int64),
+        np.empty(big - mid, dtype=np.int64),
+        np.empty(big - mid, dtype=np.int64),
+        np.empty(nchunks * chunk, dtype=np.uint64),
+        np.full(nchunks, -1, dtype=np.int64),
+        np.arange(nchunks - 1, -1, -1, dtype=np.int64),
+        np.full(nslots, -1, dtype=np.int64),
+        np.empty(_EDGE, dtype=np.int64),
+    )
+    return stats, heads, tails, int(found)
 
 
 @njit
@@ -270,6 +306,7 @@ def _sieve(
     hi: int,
     bounds: I64,
     primes: I64,
+    layout: I64,
     pattern: U8,
     pattern_offsets: I64,
     pattern_periods: I64,
@@ -278,46 +315,43 @@ def _sieve(
     tuplets: bool,
     out: I64,
     tuning: I64,
-) -> tuple[I64, I64, I64, int]:
+    stats: I64,
+    heads: I64,
+    tails: I64,
+    block: U8,
+    words: npt.NDArray[np.uint64],
+    small_off: I64,
+    medium_off: I64,
+    medium_w: I64,
+    pool: npt.NDArray[np.uint64],
+    chunk_next: I64,
+    free: I64,
+    slot_end: I64,
+    scratch: I64,
+) -> int:
     """Sieve ``[lo, hi)`` block by block; summarise each piece, or list the primes into ``out``.
 
-    Returns ``(stats, heads, tails, found)``: per piece ``[count, twins, max_gap, gap_after,
-    last, triplets, quadruplets, quintuplets, sextuplets]`` (the tuplets only with ``tuplets``;
-    only numbers on the wheel, i.e. without 2, 3, 5), its first and last ``_EDGE``
-    primes (``tails`` right-aligned), and the number of primes written to ``out``.
+    Fills, per piece, ``stats`` ``[count, twins, max_gap, gap_after, last, triplets,
+    quadruplets, quintuplets, sextuplets]`` (the tuplets only with ``tuplets``; only numbers on
+    the wheel, i.e. without 2, 3, 5), its first and last ``_EDGE`` primes in ``heads`` and
+    ``tails`` (right-aligned); returns the number of primes written to ``out``. Every array is
+    allocated by :func:`_run`, which also splits the sieving primes into classes (``layout``):
+    numba compiles each numpy function a kernel calls as a function of its own, so a kernel
+    that only indexes arrays compiles several times faster.
     """
-    block_log, small_hits, large_blocks, chunk, edge, small_log = tuning
-    size = 1 << block_log
+    block_log = tuning[0]
+    chunk = tuning[3]
+    small_log = tuning[5]
+    first, mid, big, stop, nslots = layout[0], layout[1], layout[2], layout[3], layout[4]
+    size = block.size
     k0 = lo // 30
     nbytes = (hi - 1) // 30 - k0 + 1
     nblocks = (nbytes + size - 1) >> block_log
     npieces = bounds.size - 1
-    stats = np.zeros((npieces, 9), dtype=np.int64)
-    heads = np.zeros((npieces, edge), dtype=np.int64)
-    tails = np.zeros((npieces, edge), dtype=np.int64)
     found = 0
-    block = np.empty(size, dtype=np.uint8)
-    words = block.view(np.uint64)
-
-    # Sieving primes: above the pre-sieved ones, up to isqrt(hi - 1), split in three classes.
-    first = 0
-    while first < primes.size and primes[first] <= presieved[-1]:
-        first += 1
-    stop = first
-    while stop < primes.size and primes[stop] * primes[stop] < hi:
-        stop += 1
-    small_max = (1 << small_log) // small_hits
-    large_min = size * large_blocks
-    mid = first
-    while mid < stop and primes[mid] <= small_max:
-        mid += 1
-    big = mid
-    while big < stop and primes[big] < large_min:
-        big += 1
 
     # Small primes: 8 next offsets each (bytes from the window start until active).
     nsmall = mid - first
-    small_off = np.empty(nsmall * 8, dtype=np.int64)
     for a in range(nsmall):
         p = primes[first + a]
         m0 = _first_multiplier(lo, p)
@@ -326,30 +360,17 @@ def _sieve(
             small_off[a * 8 + j] = p * m // 30 - k0
     # Medium primes: next offset and wheel index.
     nmedium = big - mid
-    medium_off = np.empty(nmedium, dtype=np.int64)
-    medium_w = np.empty(nmedium, dtype=np.int64)
     for a in range(nmedium):
         p = primes[mid + a]
         m0 = _first_multiplier(lo, p)
         m = m0 + _TO_COPRIME[m0 % 30]
         medium_off[a] = p * m // 30 - k0
         medium_w[a] = 8 * _RESIDUE_INDEX[p % 30] + _RESIDUE_INDEX[m % 30]
-    # Large primes: a bucket per block ahead (circular), each a list of chunks from one pool. An
-    # entry is one uint64: q = p // 30 (high 32 bits), byte offset in its block, wheel index.
-    nlarge = stop - big
-    max_step = 6 * (primes[stop - 1] // 30) + 7 if nlarge else 0
-    nslots = 1
-    while nslots < (max_step >> block_log) + 2:
-        nslots *= 2
-    # every prime is in one bucket; each bucket has one partly filled chunk and at most one empty
-    # one, and the chunk being emptied is freed only after its entries moved on
-    nchunks = nlarge // chunk + 2 * nslots + 2 if nlarge else 0
-    pool = np.empty(nchunks * chunk, dtype=np.uint64)
-    chunk_next = np.full(nchunks, -1, dtype=np.int64)
-    free = np.arange(nchunks - 1, -1, -1).astype(np.int64)
-    nfree = nchunks
-    # slot_end[s]: pool index where bucket s's next entry goes (in its newest chunk), -1 if empty
-    slot_end = np.full(nslots, -1, dtype=np.int64)
+    # Large primes: a bucket per block ahead (circular), each a list of chunks from one pool
+    # (``pool``, ``chunk_next``, the stack of free chunks ``free``). An entry is one uint64:
+    # q = p // 30 (high 32 bits), byte offset in its block, wheel index. slot_end[s]: pool index
+    # where bucket s's next entry goes (in its newest chunk), -1 if empty.
+    nfree = free.size
     next_large = big
 
     small_active = 0
@@ -369,11 +390,15 @@ def _sieve(
             i = 0
             while i < n:
                 run = min(n - i, period - pos)
+                # unsigned indices: no negative-index check, so LLVM vectorises the loops
+                ui = np.uint64(i)
+                up = np.uint64(base + pos)
                 if g == 0:
-                    block[i : i + run] = pattern[base + pos : base + pos + run]
+                    for t in range(np.uint64(run)):
+                        block[ui + t] = pattern[up + t]
                 else:
-                    for t in range(run):
-                        block[i + t] &= pattern[base + pos + t]
+                    for t in range(np.uint64(run)):
+                        block[ui + t] &= pattern[up + t]
                 i += run
                 pos = 0
         for p in presieved:
@@ -384,7 +409,10 @@ def _sieve(
             block[0] &= np.uint8(0xFE)  # 1 is not prime
 
         # small primes
-        while small_active < nsmall and primes[first + small_active] ** 2 < block_end:
+        while (
+            small_active < nsmall
+            and primes[first + small_active] * primes[first + small_active] < block_end
+        ):
             for j in range(8):
                 small_off[small_active * 8 + j] -= start
             small_active += 1
@@ -469,7 +497,10 @@ def _sieve(
             small_off[a] -= n
 
         # medium primes
-        while medium_active < nmedium and primes[mid + medium_active] ** 2 < block_end:
+        while (
+            medium_active < nmedium
+            and primes[mid + medium_active] * primes[mid + medium_active] < block_end
+        ):
             medium_off[medium_active] -= start
             medium_active += 1
         un = np.uint64(n)
@@ -485,7 +516,7 @@ def _sieve(
             medium_w[a] = np.int64(uw)
 
         # large primes: join when the sieve reaches their square, then the bucket of this block
-        while next_large < stop and primes[next_large] ** 2 < block_end:
+        while next_large < stop and primes[next_large] * primes[next_large] < block_end:
             p = primes[next_large]
             next_large += 1
             m0 = _first_multiplier(lo, p)
@@ -577,21 +608,17 @@ def _sieve(
                 break
             i0 = max(first_byte, 0)
             i1 = min(last_byte, n - 1)
-            mask_lo = _FROM_MASK[a_lo % 30] if first_byte >= 0 else np.uint8(0xFF)
-            mask_hi = (
-                np.uint8(0xFF) ^ _FROM_MASK[(a_hi - 1) % 30 + 1]
-                if last_byte < n
-                else np.uint8(0xFF)
-            )
+            mask_lo = _FROM_MASK[a_lo % 30] if first_byte >= 0 else _ALL
+            mask_hi = _BELOW_MASK[(a_hi - 1) % 30 + 1] if last_byte < n else _ALL
             _scan(block, words, i0, i1, mask_lo, mask_hi, kabs, stats, heads, piece)
-            _tail(block, i0, i1, mask_lo, mask_hi, kabs, tails, stats, piece)
+            _tail(block, i0, i1, mask_lo, mask_hi, kabs, tails, scratch, piece)
             if tuplets:
                 _tuplets(block, words, i0, i1, mask_lo, mask_hi, stats, piece)
             if last_byte < n:
                 piece += 1
             else:
                 break
-    return stats, heads, tails, found
+    return found
 
 
 @njit
@@ -613,8 +640,8 @@ def _scan(
     words: npt.NDArray[np.uint64],
     i0: int,
     i1: int,
-    mask_lo: np.uint8,
-    mask_hi: np.uint8,
+    mask_lo: np.uint64,
+    mask_hi: np.uint64,
     kabs: int,
     stats: I64,
     heads: I64,
@@ -627,7 +654,7 @@ def _scan(
     edge = head.size
     i = i0
     while i <= i1 and (i == i0 or i & 7):
-        v = block[i]
+        v = np.uint64(block[i])
         if i == i0:
             v &= mask_lo
         if i == i1:
@@ -641,7 +668,7 @@ def _scan(
         if w:
             if count < edge or gap < _WORD_SPAN_GAP:
                 for t in range(8):
-                    v = block[i + t]
+                    v = np.uint64(block[i + t])
                     if count < edge:
                         _head(v, kabs + i + t, count, head)
                     count, twins, gap, after, last = _add_byte(
@@ -661,7 +688,7 @@ def _scan(
                 last = 30 * (kabs + i + (high >> 3)) + RESIDUES[high & 7]
         i += 8
     while i <= i1:
-        v = block[i]
+        v = np.uint64(block[i])
         if i == i1:
             v &= mask_hi
         if count < edge:
@@ -678,8 +705,8 @@ def _tuplets(
     words: npt.NDArray[np.uint64],
     i0: int,
     i1: int,
-    mask_lo: np.uint8,
-    mask_hi: np.uint8,
+    mask_lo: np.uint64,
+    mask_hi: np.uint64,
     stats: I64,
     piece: int,
 ) -> None:
@@ -704,7 +731,7 @@ def _tuplets(
                 t6 += np.int64(popcount64(x & _T6_MASK))
             i += 8
             continue
-        v = block[i]
+        v = np.uint64(block[i])
         if i == i0:
             v &= mask_lo
         if i == i1:
@@ -719,7 +746,7 @@ def _tuplets(
 
 @njit
 def _add_byte(
-    v: np.uint8,
+    v: np.uint64,
     k: int,
     count: int,
     twins: int,
@@ -751,14 +778,14 @@ def _add_byte(
 
 
 @njit
-def _head(v: np.uint8, k: int, count: int, head: I64) -> None:
+def _head(v: np.uint64, k: int, count: int, head: I64) -> None:
     """Record the primes of byte ``v`` as the piece's first primes while fewer than wanted."""
     h = count
     x = v
     while x and h < head.size:
         head[h] = 30 * k + RESIDUES[_LOW[x]]
         h += 1
-        x &= x - np.uint8(1)
+        x &= x - np.uint64(1)
 
 
 @njit
@@ -766,20 +793,20 @@ def _tail(
     block: U8,
     i0: int,
     i1: int,
-    mask_lo: np.uint8,
-    mask_hi: np.uint8,
+    mask_lo: np.uint64,
+    mask_hi: np.uint64,
     kabs: int,
     tails: I64,
-    stats: I64,
+    scratch: I64,
     piece: int,
 ) -> None:
     """Append the last (up to ``_EDGE``) primes of bytes ``i0..i1`` to the piece's tail."""
     edge = tails.shape[1]
-    found = np.empty(edge, dtype=np.int64)  # descending
+    found = scratch  # descending
     n = 0
     i = i1
     while i >= i0 and n < edge:
-        v = block[i]
+        v = np.uint64(block[i])
         if i == i1:
             v &= mask_hi
         if i == i0:
