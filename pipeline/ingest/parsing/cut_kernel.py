@@ -17,8 +17,6 @@ not kept) and ``escaped`` (1 when a backslash escapes the next byte in the field
 
 from __future__ import annotations
 
-from typing import Any
-
 import numba
 import numpy as np
 import numpy.typing as npt
@@ -85,21 +83,28 @@ def cut_spans(
 
 @numba.njit(nogil=True, cache=True)  # type: ignore[untyped-decorator]
 def gather(raw: Bytes, begin: Ints, stop: Ints, keep: Ints) -> tuple[Ints, Bytes]:
-    """The offsets and bytes of a string array of ``raw[begin[i]:stop[i]]`` for i in ``keep``."""
-    offsets = np.zeros(len(keep) + 1, np.int64)
-    for out in range(len(keep)):
+    """Every kept field of the lines ``keep`` copied out, in one pass over those lines.
+
+    ``offsets[group]`` are the string offsets of that field's values inside ``data`` (offsets
+    of one group are consecutive, from ``offsets[group, 0]`` to ``offsets[group, -1]``), so each
+    field becomes a string array over its own slice of ``data`` without another copy. Line by
+    line, not field by field, so each line's bytes are read while they are in the cache.
+    """
+    groups = begin.shape[0]
+    count = len(keep)
+    offsets = np.empty((groups, count + 1), np.int64)
+    total = 0
+    for group in range(groups):
+        offsets[group, 0] = total
+        for out in range(count):
+            line = keep[out]
+            total += stop[group, line] - begin[group, line]
+            offsets[group, out + 1] = total
+    data = np.empty(total, np.uint8)
+    for out in range(count):
         line = keep[out]
-        offsets[out + 1] = offsets[out] + (stop[line] - begin[line])
-    data = np.empty(offsets[-1], np.uint8)
-    for out in range(len(keep)):
-        line = keep[out]
-        target = offsets[out]
-        for source in range(begin[line], stop[line]):
-            data[target] = raw[source]
-            target += 1
+        for group in range(groups):
+            first = begin[group, line]
+            target = offsets[group, out]
+            data[target : target + stop[group, line] - first] = raw[first : stop[group, line]]
     return offsets, data
-
-
-def kernels() -> tuple[Any, Any]:
-    """The two compiled functions (for a caller that imports this module lazily)."""
-    return cut_spans, gather

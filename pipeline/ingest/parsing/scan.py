@@ -14,12 +14,14 @@ When it applies (:func:`plan`): every field of the format is followed by a liter
 character it never contains (:data:`~pipeline.ingest.formats.directives.NEVER_CONTAINS`), or ends
 the line. Lines it cannot vouch for go back to the regex: any line where the cut does not land
 exactly on the end of the line (a self-check). The two paths give identical fields on every
-line: the test suite compares them on hostile lines.
+line: the test suite compares them on hostile lines. A text of few lines keeps the regex while
+the loop is not loaded (:data:`COMPILED_CUT_MIN_LINES`): a small log does not pay for numba.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +34,8 @@ from pipeline.ingest.parsing.convert import large_strings
 #: the delimiter byte that ends the field, or -1 when the field ends the line; whether a
 #: backslash escapes the next byte in the field).
 Step = tuple[int, str, int, bool]
+
+_KERNEL = "pipeline.ingest.parsing.cut_kernel"
 
 
 def plan(fmt: LogFormat) -> list[Step] | None:
@@ -57,15 +61,29 @@ def plan(fmt: LogFormat) -> list[Step] | None:
     return steps
 
 
-def cut_fields(lines: pa.Array, fmt: LogFormat) -> dict[str, pa.Array]:
+#: Lines from which a text is cut by the compiled loop rather than by RE2's capture groups, while
+#: the loop is not loaded yet in this process. Loading it (``import numba`` and its cached machine
+#: code) costs about 0.7 s of CPU once per process, and the loop saves about 1 s of CPU per
+#: million lines, so a small log stays on the regex; a process that has loaded the loop uses it
+#: for every text. Both paths give the same fields (tests/test_ingest_scan.py). Legal range: >= 0.
+COMPILED_CUT_MIN_LINES: Final[int] = 50_000
+
+
+def cut_fields(
+    lines: pa.Array, fmt: LogFormat, *, compiled: bool | None = None
+) -> dict[str, pa.Array]:
     """The captured fields (``g0``, ``g1``, ...) of lines that all match ``fmt.pattern``.
 
-    Same result as ``pc.extract_regex(lines, fmt.pattern)`` field by field.
+    Same result as ``pc.extract_regex(lines, fmt.pattern)`` field by field. ``compiled`` forces
+    the compiled cut (True) or the regex (False); None chooses by
+    :data:`COMPILED_CUT_MIN_LINES`.
     """
     steps = plan(fmt)
     lines = large_strings(lines)
     count = len(lines)
-    if steps is None or count == 0:
+    if compiled is None:
+        compiled = count >= COMPILED_CUT_MIN_LINES or _KERNEL in sys.modules
+    if steps is None or count == 0 or not compiled:
         return _by_regex(lines, fmt)
     from pipeline.ingest.parsing.cut_kernel import cut_spans, gather  # numba: on first use
 
@@ -86,11 +104,14 @@ def cut_fields(lines: pa.Array, fmt: LogFormat) -> dict[str, pa.Array]:
         fmt.extras,
     )
     fast = np.flatnonzero(exact)
+    field_offsets, field_data = gather(raw, begin, stop, fast)
     out = {}
     for index, group in enumerate(names):
-        field_offsets, field_data = gather(raw, begin[index], stop[index], fast)
+        first, last = field_offsets[index, 0], field_offsets[index, -1]
         out[group] = pa.LargeStringArray.from_buffers(
-            len(fast), pa.py_buffer(field_offsets), pa.py_buffer(field_data)
+            len(fast),
+            pa.py_buffer(field_offsets[index] - first),
+            pa.py_buffer(field_data[first:last]),
         )
     if len(fast) == count:
         return out
