@@ -8,13 +8,16 @@ non-ASCII characters wherever a field may hold them.
 
 from __future__ import annotations
 
+import sys
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.formats.presets import compile_format, preset
+from pipeline.ingest.formats.presets import LogFormat, compile_format, preset
+from pipeline.ingest.parsing import scan
 from pipeline.ingest.parsing.scan import cut_fields, plan
 from tests.conftest import examples
 
@@ -86,8 +89,43 @@ def test_cut_fields_equal_regex_groups(lines: list[str], name: str) -> None:
     array = pa.array(lines, type=pa.large_string())
     valid = array.filter(pc.match_substring_regex(array, pattern=fmt.match_pattern))
     want = _reference(valid, fmt.pattern)
-    got = {group: values.to_pylist() for group, values in cut_fields(valid, fmt).items()}
+    got = {group: values.to_pylist() for group, values in _compiled_cut(valid, fmt).items()}
     assert got == want
+
+
+def _compiled_cut(lines: pa.Array, fmt: LogFormat) -> dict[str, pa.Array]:
+    """``cut_fields`` by the compiled loop (the lines it cannot vouch for still go back to the
+    regex, so the merge is checked too)."""
+    return cut_fields(lines, fmt, compiled=True)
+
+
+def test_small_texts_stay_on_the_regex_until_the_loop_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The size rule: below ``COMPILED_CUT_MIN_LINES`` lines, and while the loop is not loaded,
+    the regex cuts; at or above it (or once loaded) the loop does."""
+    fmt = FORMATS["combined"]
+    line = '::1 - - [10/Oct/2000:13:55:36 +0200] "GET /x HTTP/1.1" 200 5 "-" "curl/8"'
+    lines = pa.array([line] * 3, type=pa.large_string())
+    calls: list[int] = []
+    by_regex = scan._by_regex
+
+    def counted(array: pa.Array, fmt: LogFormat) -> dict[str, pa.Array]:
+        calls.append(len(array))
+        return by_regex(array, fmt)
+
+    monkeypatch.setattr(scan, "_by_regex", counted)
+    monkeypatch.setattr(scan, "COMPILED_CUT_MIN_LINES", 4)
+    monkeypatch.delitem(sys.modules, scan._KERNEL, raising=False)
+    want = _reference(lines, fmt.pattern)
+    assert {g: v.to_pylist() for g, v in cut_fields(lines, fmt).items()} == want
+    assert calls == [3]
+    monkeypatch.setattr(scan, "COMPILED_CUT_MIN_LINES", 3)
+    assert {g: v.to_pylist() for g, v in cut_fields(lines, fmt).items()} == want
+    assert calls == [3]
+    monkeypatch.setattr(scan, "COMPILED_CUT_MIN_LINES", 4)  # loaded now: the loop cuts
+    assert {g: v.to_pylist() for g, v in cut_fields(lines, fmt).items()} == want
+    assert calls == [3]
 
 
 def test_known_lines_on_both_paths() -> None:
@@ -100,9 +138,22 @@ def test_known_lines_on_both_paths() -> None:
         ],
         type=pa.large_string(),
     )
-    got = {group: values.to_pylist() for group, values in cut_fields(lines, fmt).items()}
+    got = {group: values.to_pylist() for group, values in _compiled_cut(lines, fmt).items()}
     assert got == _reference(lines, fmt.pattern)
     group = {role: f"g{index}" for index, role in enumerate(fmt.roles)}
     assert got[group["request"]] == ["GET /x HTTP/1.1", 'GET /a\\"b HTTP/1.1', "-"]
     assert got[group["user_agent"]] == ["curl/8", 'ua \\" x', "-"]
     assert got[group["client"]] == ["::1", "1.2.3.4", "1.2.3.4"]
+
+
+def test_escaped_quotes_are_cut_without_the_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_regex(lines: pa.Array, fmt: LogFormat) -> dict[str, pa.Array]:
+        raise AssertionError(f"{len(lines)} line(s) went back to the regex")
+
+    monkeypatch.setattr(scan, "_by_regex", no_regex)
+    line = '1.2.3.4 - - [10/Oct/2000:13:55:36 +0200] "GET /a\\"b HTTP/1.1" 404 - "r\\\\" "ua \\" x"'
+    fmt = FORMATS["combined"]
+    got = _compiled_cut(pa.array([line], type=pa.large_string()), fmt)
+    group = {role: f"g{index}" for index, role in enumerate(fmt.roles)}
+    assert got[group["request"]].to_pylist() == ['GET /a\\"b HTTP/1.1']
+    assert got[group["user_agent"]].to_pylist() == ['ua \\" x']
