@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -87,10 +88,15 @@ def test_ambiguous_formats_keep_the_regex() -> None:
 def test_cut_fields_equal_regex_groups(lines: list[str], name: str) -> None:
     fmt = FORMATS[name]
     array = pa.array(lines, type=pa.large_string())
-    valid = array.filter(pc.match_substring_regex(array, pattern=fmt.match_pattern))
+    matched = pc.match_substring_regex(array, pattern=fmt.match_pattern)
+    valid = array.filter(matched)
     want = _reference(valid, fmt.pattern)
     got = {group: values.to_pylist() for group, values in _compiled_cut(valid, fmt).items()}
     assert got == want
+    keep = np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
+    for compiled in (True, False):  # every line given, the matched ones selected by ``keep``
+        selected = cut_fields(array, fmt, keep=keep, compiled=compiled)
+        assert {group: values.to_pylist() for group, values in selected.items()} == want
 
 
 def _compiled_cut(lines: pa.Array, fmt: LogFormat) -> dict[str, pa.Array]:

@@ -70,13 +70,18 @@ COMPILED_CUT_MIN_LINES: Final[int] = 50_000
 
 
 def cut_fields(
-    lines: pa.Array, fmt: LogFormat, *, compiled: bool | None = None
+    lines: pa.Array,
+    fmt: LogFormat,
+    *,
+    keep: np.ndarray[Any, Any] | None = None,
+    compiled: bool | None = None,
 ) -> dict[str, pa.Array]:
-    """The captured fields (``g0``, ``g1``, ...) of lines that all match ``fmt.pattern``.
+    """The captured fields (``g0``, ``g1``, ...) of the lines ``keep`` selects (all when None),
+    which all match ``fmt.pattern``.
 
-    Same result as ``pc.extract_regex(lines, fmt.pattern)`` field by field. ``compiled`` forces
-    the compiled cut (True) or the regex (False); None chooses by
-    :data:`COMPILED_CUT_MIN_LINES`.
+    Same result as ``pc.extract_regex(lines.filter(keep), fmt.pattern)`` field by field, without
+    copying the kept lines first on the compiled path. ``compiled`` forces the compiled cut
+    (True) or the regex (False); None chooses by :data:`COMPILED_CUT_MIN_LINES`.
     """
     steps = plan(fmt)
     lines = large_strings(lines)
@@ -84,7 +89,8 @@ def cut_fields(
     if compiled is None:
         compiled = count >= COMPILED_CUT_MIN_LINES or _KERNEL in sys.modules
     if steps is None or count == 0 or not compiled:
-        return _by_regex(lines, fmt)
+        kept = lines if keep is None or keep.all() else lines.filter(pa.array(keep))
+        return _by_regex(kept, fmt)
     from pipeline.ingest.parsing.cut_kernel import cut_spans, gather  # numba: on first use
 
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
@@ -103,7 +109,8 @@ def cut_fields(
         len(names),
         fmt.extras,
     )
-    fast = np.flatnonzero(exact)
+    wanted = np.ones(count, dtype=bool) if keep is None else keep
+    fast = np.flatnonzero(exact & wanted)
     field_offsets, field_data = gather(raw, begin, stop, fast)
     out = {}
     for index, group in enumerate(names):
@@ -113,9 +120,10 @@ def cut_fields(
             pa.py_buffer(field_offsets[index] - first),
             pa.py_buffer(field_data[first:last]),
         )
-    if len(fast) == count:
+    slow = np.flatnonzero(~exact & wanted)
+    if len(slow) == 0:
         return out
-    return _merge(lines, fmt, fast, np.flatnonzero(~exact), out)
+    return _merge(lines, fmt, fast, slow, out)
 
 
 def _merge(
@@ -125,7 +133,8 @@ def _merge(
     slow: np.ndarray[Any, Any],
     cut: dict[str, pa.Array],
 ) -> dict[str, pa.Array]:
-    """Fields of the cut lines and of the others (by regex), put back in input order."""
+    """Fields of the cut lines ``fast`` and of the lines ``slow`` (by regex), in input order
+    (both are indexes into ``lines``, ascending)."""
     by_regex = _by_regex(lines.take(pa.array(slow)), fmt)
     order = pa.array(np.argsort(np.concatenate([fast, slow]), kind="stable"))
     return {
