@@ -9,6 +9,7 @@ non-ASCII characters wherever a field may hold them.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.ingest.formats.presets import LogFormat, compile_format, preset
+from pipeline.ingest.formats.table import PRESET_TABLE
 from pipeline.ingest.parsing import scan
 from pipeline.ingest.parsing.scan import cut_fields, plan
 from tests.conftest import examples
@@ -33,6 +35,10 @@ FORMATS = {
     "timed": compile_format(TIMED),
     "apache": compile_format(APACHE),
 }
+
+DATA = Path(__file__).parent / "data"
+SAMPLES = DATA / "formats"
+REAL = DATA
 
 _TEXT = st.text(alphabet=list('ab /?=.-"\\[]:x0é\t'), max_size=12)
 _BARE = st.text(alphabet=list('ab/?=.-[]:0é"\\'), max_size=8)
@@ -163,3 +169,40 @@ def test_escaped_quotes_are_cut_without_the_regex(monkeypatch: pytest.MonkeyPatc
     group = {role: f"g{index}" for index, role in enumerate(fmt.roles)}
     assert got[group["request"]].to_pylist() == ['GET /a\\"b HTTP/1.1']
     assert got[group["user_agent"]].to_pylist() == ['ua \\" x']
+
+
+def _genuine_cases() -> list[tuple[str, Path]]:
+    """(preset, file) for every genuine sample file of a regex preset the loop can cut, and the
+    logs real servers wrote on 127.0.0.1 (tests/data/*-real, their own preset or format)."""
+    cases = []
+    for row in PRESET_TABLE:
+        if row.kind == "regex" and row.samples and plan(preset(row.name)) is not None:
+            cases += [(row.name, path) for path in sorted((SAMPLES / row.samples).iterdir())]
+    cases += [("combined", path) for path in sorted(REAL.glob("*-real/**/combined.log"))]
+    cases.append(("lighttpd", REAL / "lighttpd-real" / "access.log"))
+    apache = REAL / "apache2-real"
+    cases.append((APACHE_COMBINED + " %D", apache / "combined-D.log"))
+    cases.append((APACHE_COMBINED + " %{ms}T", apache / "combined-msT.log"))
+    return cases
+
+
+#: Apache's combined LogFormat as tests/data/apache2-real/apache2.conf.in writes it.
+APACHE_COMBINED = '%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"'
+
+
+@pytest.mark.parametrize(("name", "path"), _genuine_cases(), ids=lambda value: str(value)[-40:])
+def test_genuine_lines_cut_as_the_regex_captures(name: str, path: Path) -> None:
+    """On every genuine line of the format (the matched ones; a sample file may hold others),
+    the compiled cut and RE2's capture groups give the same fields."""
+    fmt = compile_format(name) if " " in name else preset(name)
+    assert plan(fmt) is not None
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = pa.array(text.splitlines(), type=pa.large_string())
+    keep = np.asarray(
+        pc.fill_null(pc.match_substring_regex(lines, pattern=fmt.match_pattern), False),
+        dtype=bool,
+    )
+    want = _reference(lines.filter(pa.array(keep)), fmt.pattern)
+    got = cut_fields(lines, fmt, keep=keep, compiled=True)
+    assert keep.any(), f"no line of {path.name} is {name}"
+    assert {group: values.to_pylist() for group, values in got.items()} == want
