@@ -178,8 +178,14 @@ def test_kernel_cached_follows_numbas_index_files(
     index = folder / "kernel._sieve-4.py311.nbi"
     index.write_text("")
     os.utime(source, (1_000_000, 1_000_000))
+    assert not kernel_cached(source, "_sieve")  # an index without code: a stopped compile
+    code = folder / "kernel._sieve-4.py311.1.nbc"
+    code.write_text("")
     assert kernel_cached(source, "_sieve")
     assert not kernel_cached(source, "_other")
+    os.utime(code, (999_999, 999_999))  # code older than the source: stale
+    assert not kernel_cached(source, "_sieve")
+    os.utime(code, (1_000_000, 1_000_000))
     os.utime(index, (999_999, 999_999))  # the source changed after the last compile
     assert not kernel_cached(source, "_sieve")
 
