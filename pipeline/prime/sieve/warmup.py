@@ -46,11 +46,13 @@ KERNEL_SOURCE = Path(__file__).with_name("kernel.py")
 WAIT_LIMIT_S = 120.0
 #: How often a waiting task looks at the cache again: a small share of the compile time.
 _POLL_S = 0.05
-#: Niceness the background compile adds to its own (``os.nice``): 0 lets it take a core from the
-#: numpy tasks of the run that started it, which then take longer (a first ``--range 0:2e9``
-#: measured about 1.5 s slower on 2 cores); 19 gives it only idle time, so a long first run may
-#: sieve with numpy to its end. Legal range: 0 .. 19.
-COMPILE_NICENESS = 10
+#: Niceness the background compile adds to its own (``os.nice``). Even an idle core given to the
+#: compile slows the run's numpy tasks (2 cores: caches, memory bandwidth, the GIL-bound
+#: threading tasks leave part of a core idle), so the first ``--range 0:2e9`` sieved in 10 s with
+#: 19, 12-15 s with 10 and 13-14 s with 0, 6.6 s with no compile at all (load 3.5-4.6). 19 gives
+#: it idle time only: a long first run in process mode (both cores busy) sieves with numpy to its
+#: end and the next run waits for the compile. Legal range: 0 .. 19.
+COMPILE_NICENESS = 19
 #: The mark a stopped compile leaves in numba's cache directory (:func:`mark_stopped`).
 STOPPED_MARK = "mini-orchestrator-compile-stopped"
 
