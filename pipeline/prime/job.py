@@ -2,7 +2,8 @@
 
 Validation happens first (ranges file or ``--range`` values, ``segment_size``, the
 ``--primes-out`` file), then the plan of :mod:`pipeline.prime.graph` is logged at INFO with a
-time estimate and computed in one :func:`pipeline.engine.execution.compute` call.
+time estimate and computed in one :func:`pipeline.engine.execution.compute_calls` call (inline
+for a one-task plan, through Dask otherwise).
 
 With ``primes_out`` the same tasks instead *list* their primes (as decimal text, formatted in
 compiled code) along with their summaries, and :func:`pipeline.engine.execution.compute_ordered`
