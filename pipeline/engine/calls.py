@@ -15,10 +15,10 @@ function must be a picklable top-level function, as for any Dask task.
 
 >>> def add(a, b):
 ...     return a + b
->>> total = call(add, call(add, 1, 2), 4, name="add")
+>>> total = call(add, call(add, 1, 2, name="inner"), 4, name="outer")
 >>> is_chain([total]), run_inline([total])
 (True, (7,))
->>> is_chain([call(add, call(add, 1, 2), call(add, 3, 4), name="add")])
+>>> is_chain([call(add, call(add, 1, 2, name="a"), call(add, 3, 4, name="b"), name="sum")])
 False
 """
 
