@@ -260,14 +260,15 @@ def _first_run(text: str, lo: int, hi: int, modes: tuple[str, ...], workers: int
 
 
 def _wait_for_cache(directory: Path, limit_s: float = 300.0) -> None:
-    """Wait until no background compile (``python -m pipeline.prime.sieve.warmup``) that a first
-    run with ``NUMBA_CACHE_DIR=directory`` started is running (a tiny run starts none)."""
+    """Wait until no background compile (``python -m pipeline.prime.background_compile``) that
+    a first run with ``NUMBA_CACHE_DIR=directory`` started is running (the CLI stops or waits
+    for its own at exit, so this only guards against one left by a killed run)."""
     import psutil
 
     def compiling(process: psutil.Process) -> bool:
         try:
             command = process.cmdline()
-            return "pipeline.prime.sieve.warmup" in command and process.environ().get(
+            return "pipeline.prime.background_compile" in command and process.environ().get(
                 "NUMBA_CACHE_DIR"
             ) == str(directory)
         except psutil.Error:

@@ -42,7 +42,6 @@ from pipeline.engine.settings import (
 from pipeline.errors import InputError, OutputError, PipelineError
 from pipeline.loggen import FORMATS as GENERATED_FORMATS
 from pipeline.loggen import NO_RESPONSE_RATE
-from pipeline.reporting.csvout import check_csv_directory, csv_tables, write_csv_directory
 from pipeline.reporting.display import escape_text, escape_undecodable
 from pipeline.reporting.outputs import STREAM_PATH, atomic_text, check_outputs
 from pipeline.reporting.text import format_bytes, json_document, render_json, render_json_line
@@ -331,6 +330,8 @@ def _run(
             written[option.cli_flag] = options.get(option.name)
     inputs = [str(path if path is not None else feature.default_path)]
     if output_format == "csv":
+        from pipeline.reporting.csvout import check_csv_directory
+
         if options.get("follow"):
             raise InputError("--follow cannot write --format csv; use --format json or text")
         written.pop("--output")
@@ -340,7 +341,7 @@ def _run(
     argv: list[str] = obj.get("argv", []) if isinstance(obj, dict) else []
     shown_path = _shown_input(feature, path, options)
     about = {"command": shlex.join(argv), "input": shown_path}
-    from pipeline.engine.execution import session  # imports dask: after check_dask_config
+    from pipeline.engine.execution import session
 
     context = (shown_path, argv)
     live = _live_output(feature, options, output_format, output, context)
@@ -440,6 +441,8 @@ def _emit(
     """
     try:
         if output_format == "csv" and output is not None:
+            from pipeline.reporting.csvout import csv_tables, write_csv_directory
+
             write_csv_directory(csv_tables(json_document(result)), output)
         else:
             _write_report(_render(feature, result, output_format, output, context, lines), output)

@@ -183,3 +183,47 @@ def test_a_dask_config_file_value_is_judged_like_a_variable(
         key = "distributed.comm.timeouts.connect"
         message = problem.format(key=key)
         assert err == f"Error: DASK_CONFIG: Dask config file '{config}': {key}: {message}\n"
+
+
+def test_config_paths_are_the_ones_dask_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Computed without importing Dask, so checked against Dask's own list (a private function:
+    this test is where a change in Dask shows)."""
+    import dask.config
+
+    from pipeline.engine.daskconfig import config_paths
+
+    for name in ("DASK_CONFIG", "DASK_ROOT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    assert config_paths(os.environ) == dask.config._get_paths()
+    monkeypatch.setenv("DASK_ROOT_CONFIG", "/nowhere/root")
+    monkeypatch.setenv("DASK_CONFIG", "/nowhere/mine")
+    assert config_paths(os.environ) == dask.config._get_paths()
+    assert config_paths(os.environ)[0] == "/nowhere/root"
+
+
+@pytest.mark.subprocess
+def test_a_malformed_file_in_the_users_dask_config_stops_even_a_one_task_run(
+    tmp_path: Path,
+) -> None:
+    """No DASK_* variable: the file is found by its place (~/.config/dask), so the check still
+    runs, and imports Dask, before a run that would not have imported it."""
+    folder = tmp_path / ".config" / "dask"
+    folder.mkdir(parents=True)
+    (folder / "bad.yaml").write_text("a: [1, 2\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+    env["XDG_CACHE_HOME"] = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    env["HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "cli.py", "prime", "--range", "0:100"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"Error: Dask config file '{folder / 'bad.yaml'}' is malformed: "
+        "expected ',' or ']', but got '<stream end>' (line 2, column 1)\n"
+    )

@@ -111,12 +111,22 @@ CLIENTS = [
     ("-", False, None),
     ("-", True, None),
     ("", False, None),
+    ("[unknown]", False, "unknown"),  # brackets without a colon are stripped too
 ]
 
 
 @pytest.mark.parametrize(("text", "port", "client"), CLIENTS)
 def test_client_as_written_without_port(text: str, port: bool, client: str | None) -> None:
     assert clients(pa.array([text]), 1, with_port=port).to_pylist() == [client]
+
+
+@pytest.mark.parametrize("port", [False, True])
+def test_clients_in_one_column_equal_one_by_one(port: bool) -> None:
+    """A column mixing every case (and many plain addresses) gives each value's own result."""
+    texts = [text for text, with_port, _ in CLIENTS if with_port == port]
+    column = ["10.0.0.1"] * 50 + texts + ["10.0.0.2"] * 50
+    want = [clients(pa.array([text]), 1, with_port=port).to_pylist()[0] for text in column]
+    assert clients(pa.array(column), len(column), with_port=port).to_pylist() == want
 
 
 def test_no_client_field_is_null() -> None:

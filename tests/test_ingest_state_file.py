@@ -101,7 +101,7 @@ def _rewritten(state: Path, change: dict[str, object]) -> bytes:
     ("change", "why"),
     [
         ({"schema_version": 5}, "was written for report schema version 5; this version writes 6"),
-        ({"state_version": 99}, "has state format version 99; this version reads 1"),
+        ({"state_version": 99}, "has state format version 99; this version reads 2"),
     ],
 )
 def test_another_schema_is_exit_2_and_left_unchanged(

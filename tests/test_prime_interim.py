@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 
 from pipeline.prime import background_compile, graph
 from pipeline.prime.sieve import cache_dir, interim, plain, warmup
-from tests.conftest import examples
+from tests.conftest import REPO_ROOT, examples
 
 
 @settings(max_examples=examples(200), deadline=None)
@@ -141,24 +142,50 @@ def test_the_background_compile_is_a_module_that_fills_the_cache_and_exits() -> 
     assert np.array_equal(interim.odd_chunk(0, 30), plain.plain_primes(0, 30))
 
 
-def test_exiting_waits_for_the_background_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_first_run_stops_the_compile_at_exit_and_a_later_one_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     registered: list[tuple[object, ...]] = []
     monkeypatch.setattr(atexit, "register", lambda *args: registered.append(args))
     monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: _Sleeper())
-    process = background_compile.start()
-    assert registered == [
-        (background_compile.finish, process)
-    ]  # waited for at exit, after the report
-    assert isinstance(process, _Sleeper)
-    background_compile.finish(process)
-    assert process.waited
+    caplog.set_level("INFO", logger="pipeline.prime.background_compile")
+    first = background_compile.start()
+    assert registered == [(background_compile.finish, first)]  # at exit, after the report
+    assert isinstance(first, _Sleeper)
+    assert not warmup.stopped_before()
+    background_compile.finish(first)
+    assert (first.killed, first.waited) == (True, True)  # stopped, and reaped
+    assert warmup.stopped_before()  # the mark, in numba's cache directory
+    assert (tmp_path / warmup.STOPPED_MARK).is_file()
+    later = background_compile.start()
+    assert isinstance(later, _Sleeper)
+    background_compile.finish(later)
+    assert (later.killed, later.waited) == (False, True)  # waited for to the end
+    assert [r.message for r in caplog.records] == [
+        "prime: the sieve kernel's background compile was stopped at exit; the next run "
+        "continues it (what it compiled is cached)",
+        "prime: finishing the sieve kernel's compile before exiting (once; Ctrl-C skips it)",
+    ]
+
+
+def test_a_mark_older_than_the_kernel_does_not_count(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    warmup.mark_stopped()
+    assert warmup.stopped_before()
+    changed = warmup.KERNEL_SOURCE.stat().st_mtime
+    os.utime(tmp_path / warmup.STOPPED_MARK, (changed - 10, changed - 10))  # an upgrade since
+    assert not warmup.stopped_before()
 
 
 class _Sleeper:
-    """A stand-in for the compile's process: running until waited for."""
+    """A stand-in for the compile's process: running until waited for or killed."""
 
     def __init__(self) -> None:
         self.waited = False
+        self.killed = False
 
     def poll(self) -> int | None:
         return 0 if self.waited else None
@@ -166,6 +193,38 @@ class _Sleeper:
     def wait(self) -> int:
         self.waited = True
         return 0
+
+    def kill(self) -> None:
+        self.killed = True
+
+
+@pytest.mark.subprocess
+def test_a_first_run_exits_without_waiting_for_the_compile(tmp_path: Path) -> None:
+    import psutil
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "cli.py", "prime", "--range", "1e9:1.01e9", "--format", "json"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout)["total_primes"] == 482_449  # pi(1.01e9) - pi(1e9 - 1)
+    assert done.stderr.splitlines()[-1] == (
+        "INFO prime: the sieve kernel's background compile was stopped at exit; the next run "
+        "continues it (what it compiled is cached)"
+    )
+    assert (tmp_path / warmup.STOPPED_MARK).is_file()
+
+    def compiling(process: psutil.Process) -> bool:
+        with contextlib.suppress(psutil.Error):
+            return process.environ().get("NUMBA_CACHE_DIR") == str(tmp_path)
+        return False
+
+    assert not any(compiling(p) for p in psutil.process_iter())  # nothing outlived the run
 
 
 @pytest.mark.subprocess
@@ -190,3 +249,10 @@ def test_the_background_compile_dies_with_its_parent(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
     assert not list(tmp_path.rglob("*.nbi"))  # killed before its compile was cached
+
+
+def test_the_compile_lowers_its_own_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    niced: list[int] = []
+    monkeypatch.setattr(os, "nice", niced.append)
+    background_compile.main(None)  # the kernel is cached: it loads and returns
+    assert niced == [warmup.COMPILE_NICENESS]

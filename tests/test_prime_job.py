@@ -181,3 +181,33 @@ def test_elapsed_covers_reading_ranges_and_building_the_report(
     assert result.elapsed_s == 13.0
     assert result.to_dict()["execution"]["elapsed_s"] == 13.0
     assert "computed in 13.000 s, mode sync, 1 worker" in render_prime(result)
+
+
+@pytest.mark.parametrize(
+    ("ranges", "tuplets"),
+    [
+        ([PrimeRange(0, 100)], False),  # the plain sieve
+        ([PrimeRange(0, 10**7), PrimeRange(10, 20)], True),  # the compiled kernel, one task
+        ([PrimeRange(10**12, 10**12 + 10**6)], True),
+    ],
+    ids=["trivial", "one-task-kernel", "high"],
+)
+def test_a_one_task_plan_gives_the_same_results_inline_and_through_dask(
+    ranges: list[PrimeRange], tuplets: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.engine import execution
+    from pipeline.prime.graph import graph_calls
+
+    job_plan = plan(ranges, 2**28, tuplets=tuplets)
+    assert len(job_plan.tasks) == 1
+    threads = ExecutionSettings(mode="threading", workers=2)
+    through_dask = execution.compute(build_graph(job_plan), settings=threads)
+    monkeypatch.setattr(execution, "compute", None)  # the inline path must not call it
+    inline = execution.compute_calls(graph_calls(job_plan), settings=threads)
+    assert inline == through_dask
+    ((per_range, union),) = inline
+    first, last = min(r.start for r in ranges), max(r.end for r in ranges)  # one interval here
+    assert union.count == len(reference_primes(first, last + 1))
+    assert [s.count for s in per_range] == [
+        len(reference_primes(r.start, r.end + 1)) for r in ranges
+    ]

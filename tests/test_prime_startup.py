@@ -26,23 +26,33 @@ try:
     runpy.run_path("cli.py", run_name="__main__")
 except SystemExit as exc:
     code = exc.code
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pandas", "distributed", "numba"})
-print("\\n" + " ".join(heavy), code)
+heavy = {"pandas", "distributed", "numba", "dask"}
+print("\\n" + " ".join(sorted({m.split(".")[0] for m in sys.modules} & heavy)), code)
 """
 
 
 @pytest.mark.subprocess
 @pytest.mark.parametrize(
-    ("ranges", "numba_expected"),
-    [("0:100", False), ("0:1e7", True)],
-    ids=["trivial-plain-sieve", "compiled-kernel"],
+    ("args", "count", "expected"),
+    [
+        (["--range", "0:100"], 25, []),
+        (["--range", "0:1e7"], 664_579, ["numba"]),
+        (["--range", "0:1e7", "--segment-size", "4e6"], 664_579, ["dask", "numba"]),
+    ],
+    ids=["trivial-plain-sieve", "one-task-compiled-kernel", "three-tasks"],
 )
-def test_a_prime_run_imports_neither_pandas_nor_distributed(
-    ranges: str, numba_expected: bool
+def test_a_prime_run_imports_dask_only_for_more_than_one_task(
+    args: list[str], count: int, expected: list[str], tmp_path: Path
 ) -> None:
+    # no Dask configuration to check (no DASK_* variable, no ~/.config/dask): a one-task run
+    # then never imports Dask; the numba cache stays where it was
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+    env["XDG_CACHE_HOME"] = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    env["HOME"] = str(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-c", IMPORTS_AFTER_RUN, "--range", ranges],
+        [sys.executable, "-c", IMPORTS_AFTER_RUN, *args, "--worker", "2"],
         cwd=REPO_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -51,9 +61,8 @@ def test_a_prime_run_imports_neither_pandas_nor_distributed(
     *report, modules_line = done.stdout.strip().splitlines()
     *modules, code = modules_line.split(" ")
     assert code == "0", done.stderr
-    assert json.loads("\n".join(report))["total_primes"] == (25 if ranges == "0:100" else 664579)
-    assert "pandas" not in modules and "distributed" not in modules
-    assert ("numba" in modules) == numba_expected
+    assert json.loads("\n".join(report))["total_primes"] == count
+    assert [m for m in modules if m] == expected  # never pandas nor distributed
 
 
 @pytest.fixture
@@ -169,8 +178,14 @@ def test_kernel_cached_follows_numbas_index_files(
     index = folder / "kernel._sieve-4.py311.nbi"
     index.write_text("")
     os.utime(source, (1_000_000, 1_000_000))
+    assert not kernel_cached(source, "_sieve")  # an index without code: a stopped compile
+    code = folder / "kernel._sieve-4.py311.1.nbc"
+    code.write_text("")
     assert kernel_cached(source, "_sieve")
     assert not kernel_cached(source, "_other")
+    os.utime(code, (999_999, 999_999))  # code older than the source: stale
+    assert not kernel_cached(source, "_sieve")
+    os.utime(code, (1_000_000, 1_000_000))
     os.utime(index, (999_999, 999_999))  # the source changed after the last compile
     assert not kernel_cached(source, "_sieve")
 

@@ -15,6 +15,10 @@ a run (a local cluster or a client reads them); the scheduler, its workers and i
 ``DASK_POOL`` say, and keys without a default (or with a free-form one, like
 ``multiprocessing-method``) are not judged.
 
+With no ``DASK_*`` variable set and none of Dask's configuration paths present
+(:func:`config_paths`, looked at without importing Dask) there is nothing to check, and nothing is
+imported: a run that computes inline (``prime --range 0:100``) never imports Dask at all.
+
 >>> check_dask_config({"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "10s"})
 >>> try:
 ...     check_dask_config({"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "abc"})
@@ -30,6 +34,8 @@ import functools
 import importlib.util
 import os
 import re
+import site
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -53,6 +59,8 @@ def check_dask_config(environ: Mapping[str, str] | None = None) -> None:
         naming the file or the variable.
     """
     environ = os.environ if environ is None else environ
+    if "dask" not in sys.modules and not _anything_to_check(environ):
+        return
     try:
         import dask.config
     except Exception as exc:  # whatever dask raised while reading its files
@@ -77,6 +85,28 @@ def check_dask_config(environ: Mapping[str, str] | None = None) -> None:
             problem = _problem(key, dask.config.interpret_value(text))
             if problem is not None:
                 raise ConfigurationError(f"{name}={text!r} {problem}")
+
+
+def config_paths(environ: Mapping[str, str]) -> list[str]:
+    """The files and directories Dask reads its configuration from, in its order, as
+    ``dask.config.paths`` lists them for ``environ`` (computed here without importing Dask;
+    tests compare the two)."""
+    paths = [
+        environ.get("DASK_ROOT_CONFIG", "/etc/dask"),
+        os.path.join(sys.prefix, "etc", "dask"),
+        *[os.path.join(prefix, "etc", "dask") for prefix in site.PREFIXES],
+        os.path.join(os.path.expanduser("~"), ".config", "dask"),
+    ]
+    if "DASK_CONFIG" in environ:
+        paths.append(environ["DASK_CONFIG"])
+    return list(reversed(list(dict.fromkeys(reversed(paths)))))  # duplicates: the last one kept
+
+
+def _anything_to_check(environ: Mapping[str, str]) -> bool:
+    """Whether a ``DASK_*`` variable is set or one of Dask's configuration paths exists."""
+    return any(name.startswith("DASK_") for name in environ) or any(
+        os.path.exists(path) for path in config_paths(environ)
+    )
 
 
 def _leaves(tree: Any, prefix: str) -> Iterator[tuple[str, Any]]:

@@ -1,11 +1,19 @@
 """How work is computed: the one place that names a Dask scheduler.
 
 Job modules build Dask collections or delayed graphs and call :func:`compute` with the user's
-:class:`ExecutionSettings`; they never pick a scheduler themselves. Our mode names map to Dask's
-explicitly (``process`` -> ``processes``: Dask rejects the singular), and the scheduler is always
-passed, because bags and dataframes default to different ones. ``distributed`` computes through a
-``distributed.Client`` (see :mod:`pipeline.engine.cluster`); :func:`session` keeps one client (and
-an optional HTML profile) open across a whole run.
+:class:`ExecutionSettings`, or describe their graph as plain calls
+(:mod:`pipeline.engine.calls`) and call :func:`compute_calls`; they never pick a scheduler
+themselves. Our mode names map to Dask's explicitly (``process`` -> ``processes``: Dask rejects
+the singular), and the scheduler is always passed, because bags and dataframes default to
+different ones. ``distributed`` computes through a ``distributed.Client`` (see
+:mod:`pipeline.engine.cluster`); :func:`session` keeps one client (and an optional HTML profile)
+open across a whole run.
+
+One task needs no scheduler: :func:`compute_calls` runs a graph of calls that can only run one
+after another (one task, or a task and the reduction of its result) inline in this thread, as
+Dask's synchronous scheduler would, and :func:`compute_ordered` a single item, so a trivial run
+never imports Dask (:func:`runs_inline` says when). Dask, ``distributed`` and the process
+helpers are imported only by the paths that use them.
 
 >>> import dask
 >>> from pipeline.engine.settings import ExecutionSettings
@@ -24,14 +32,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-import dask
-
-from pipeline.engine import children, cluster, gathering, memory
+from pipeline.engine import calls
 from pipeline.engine.settings import LOCAL_SCHEDULERS, ExecutionSettings, default_client
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +53,14 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
     Extra keyword arguments go to :func:`dask.compute` (e.g. ``optimize_graph``). In
     ``distributed`` mode the current :func:`session`'s client is used, or a temporary one.
     """
+    import dask
+
+    from pipeline.engine import memory
+
     mode = settings.resolved_mode
     if mode == "distributed":
+        from pipeline.engine import cluster, gathering
+
         with cluster.open_client(settings) as client:
             futures = client.compute(list(collections), **kwargs)
             return tuple(
@@ -79,6 +93,34 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
         return tuple(dask.compute(*collections, **options, **kwargs))
 
 
+def runs_inline(settings: ExecutionSettings) -> bool:
+    """Whether work whose tasks can only run one after another (a chain: one task, or a task and
+    the reduction of its result) runs inline: in this thread, without Dask, as the synchronous
+    scheduler would run it.
+
+    Yes in every local mode (no two of its tasks could run at once, so threads and processes
+    would only add their start-up), except with a profile (``--profile`` shows Dask's tasks:
+    such a run goes through Dask with the chosen scheduler). Never in ``distributed`` mode,
+    whose tasks always run on the cluster (its dashboard and profile show them).
+    """
+    return settings.resolved_mode != "distributed" and not settings.profile
+
+
+def compute_calls(*roots: calls.Call, settings: ExecutionSettings) -> tuple[Any, ...]:
+    """Compute graphs described as plain calls (:mod:`pipeline.engine.calls`), one result per
+    root.
+
+    A chain (:func:`pipeline.engine.calls.is_chain`) runs inline when :func:`runs_inline`
+    allows it; any other graph becomes the equivalent ``dask.delayed`` graph
+    (:func:`pipeline.engine.calls.to_delayed`) computed by :func:`compute` with ``settings``.
+    Both give the same results: the same functions on the same arguments.
+    """
+    if runs_inline(settings) and calls.is_chain(roots):
+        log.debug("computing %d call(s) inline: one after another, no scheduler", len(roots))
+        return calls.run_inline(roots)
+    return compute(*calls.to_delayed(roots), settings=settings)
+
+
 #: Longest wait of :func:`settle` for the tasks a failed compute left running, in seconds: a
 #: bound on how long an error waits before it is reported (legal: > 0).
 SETTLE_TIMEOUT_S: Final[float] = 60.0
@@ -96,6 +138,8 @@ def settle(settings: ExecutionSettings) -> None:
     the scheduler reports no task processing. ``process`` (the pool is stopped before compute
     returns) and ``sync``: nothing runs. Gives up after :data:`SETTLE_TIMEOUT_S`.
     """
+    import dask
+
     mode = settings.resolved_mode
     if mode == "threading":
         barrier = threading.Barrier(settings.workers)
@@ -181,13 +225,17 @@ def session(
     profile covers the whole block, its header saying ``about`` the run (e.g. ``command`` and
     ``input``) followed by the mode and the workers. Everything opened here is closed on exit.
     """
-    from pipeline.engine import profiling
-
     distributed = settings.resolved_mode == "distributed"
     reused = distributed and settings.scheduler_address is None and (default_client() is not None)
     with contextlib.ExitStack() as stack:
-        client = stack.enter_context(cluster.open_client(settings)) if distributed else None
+        client = None
+        if distributed:
+            from pipeline.engine import cluster
+
+            client = stack.enter_context(cluster.open_client(settings))
         if settings.profile:
+            from pipeline.engine import profiling
+
             facts = {**(about or {}), "mode": settings.resolved_mode}
             facts["workers"] = (
                 "the cluster's" if settings.scheduler_address else str(settings.effective_workers)
@@ -197,9 +245,17 @@ def session(
             )
         yield Session(
             client=client,
-            dashboard_link=cluster.dashboard_url(client) if client is not None else None,
+            dashboard_link=_dashboard_url(client),
             owns_cluster=distributed and not reused and settings.scheduler_address is None,
         )
+
+
+def _dashboard_url(client: Any | None) -> str | None:
+    if client is None:
+        return None
+    from pipeline.engine import cluster
+
+    return cluster.dashboard_url(client)
 
 
 @contextlib.contextmanager
@@ -214,7 +270,11 @@ def _process_pool(workers: int, *, death_signal: bool) -> Iterator[ProcessPoolEx
     (:mod:`pipeline.engine.children`; ``death_signal`` as for
     :func:`~pipeline.engine.children.exit_with_parent`).
     """
+    from concurrent.futures import ProcessPoolExecutor
+
     from dask.multiprocessing import get_context
+
+    from pipeline.engine import children
 
     if os.environ.get("PYTHONHASHSEED") in (None, "0"):
         os.environ["PYTHONHASHSEED"] = "6640"  # as Dask does: consistent hashing in workers
@@ -254,14 +314,16 @@ def compute_ordered(
     For results too big to hold all at once (a job streaming them to a file): at most about
     twice as many tasks as workers are in flight or waiting to be consumed. One pool (or the
     session's client) serves the whole iteration. ``function`` must be a picklable top-level
-    function.
+    function. A single item is computed inline when :func:`runs_inline` allows it.
     """
     mode = settings.resolved_mode
     ahead = 2 * max(settings.effective_workers, 1)
-    if mode == "sync" or not items:
+    if mode == "sync" or not items or (len(items) == 1 and runs_inline(settings)):
         yield from (function(item) for item in items)
         return
     if mode == "distributed":
+        from pipeline.engine import cluster
+
         with cluster.open_client(settings) as client:
             yield from _ordered(
                 lambda item: client.submit(function, item, pure=False),

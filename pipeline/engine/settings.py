@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -159,7 +160,13 @@ class ExecutionSettings:
 
 
 def default_client() -> Any | None:
-    """The ``distributed.Client`` that is currently the default (e.g. made in a notebook)."""
+    """The ``distributed.Client`` that is currently the default (e.g. made in a notebook).
+
+    None without importing ``distributed`` (about a second) when nothing has imported it yet:
+    no client can exist then.
+    """
+    if "distributed" not in sys.modules:
+        return None
     try:
         from distributed import default_client as _default_client
     except ImportError:  # pragma: no cover - distributed is a runtime dependency

@@ -19,8 +19,9 @@ found by bisection, and the reduction answers each range with at most ``O(log pi
 contains :func:`dask.base.tokenize` of the task's inputs, so two different jobs on one
 long-lived ``distributed`` client never share a key.
 
-No task returns primes; the graph is built here and computed by :mod:`pipeline.prime.job`
-through :func:`pipeline.engine.execution.compute`, which alone picks the scheduler.
+No task returns primes; the graph is described here as plain calls and computed by
+:mod:`pipeline.prime.job` through :func:`pipeline.engine.execution.compute_calls`, which alone
+picks the scheduler (none at all for a one-task plan: it runs inline, without importing Dask).
 """
 
 from __future__ import annotations
@@ -31,11 +32,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import dask
 import numpy as np
 import numpy.typing as npt
-from dask.base import tokenize
 
+from pipeline.engine.calls import Call, call, to_delayed
 from pipeline.errors import InputError
 from pipeline.prime.ranges import PrimeRange
 from pipeline.prime.sieve.summary import Summary, merge
@@ -345,24 +345,33 @@ def _merge_optional(a: Summary | None, b: Summary | None) -> Summary | None:
     return merge(a, b)
 
 
+def graph_calls(job_plan: Plan) -> Call:
+    """The graph of ``job_plan`` as plain calls (:mod:`pipeline.engine.calls`): one
+    ``prime-sieve`` call per task, and the ``prime-reduce`` call of their results, which gives
+    ``(per-range summaries, union summary)``.
+
+    Building it imports no Dask: the engine runs a one-task plan inline, and hands any other to
+    Dask (:func:`pipeline.engine.execution.compute_calls`).
+    """
+    flags = (job_plan.compiled, job_plan.tuplets, job_plan.interim)
+    tasks = [
+        call(sieve_task, pack_windows(windows), *flags, name="prime-sieve")
+        for windows in job_plan.tasks
+    ]
+    spans = np.array(job_plan.spans, dtype=np.int64).reshape(-1, 2)
+    outside = np.array(job_plan.outside, dtype=np.int64)
+    return call(reduce_pieces, spans, outside, *tasks, name="prime-reduce", nout=2)
+
+
 def build_graph(job_plan: Plan) -> Any:
-    """The delayed ``(per-range summaries, union summary)`` of ``job_plan``.
+    """The delayed ``(per-range summaries, union summary)`` of ``job_plan`` (the Dask graph of
+    :func:`graph_calls`, for notebooks and :mod:`pipeline.prime.explore`).
 
     Key names carry a token of their inputs: the same windows give the same key (computed once
     on a shared client), different inputs never collide.
     """
-    tasks = []
-    for windows in job_plan.tasks:
-        packed = pack_windows(windows)
-        flags = (job_plan.compiled, job_plan.tuplets, job_plan.interim)
-        key = f"prime-sieve-{tokenize(packed, *flags)}"
-        tasks.append(dask.delayed(sieve_task, pure=True)(packed, *flags, dask_key_name=key))
-    spans = np.array(job_plan.spans, dtype=np.int64).reshape(-1, 2)
-    outside = np.array(job_plan.outside, dtype=np.int64)
-    token = tokenize(spans, outside, [t.key for t in tasks])
-    return dask.delayed(reduce_pieces, pure=True, nout=2)(
-        spans, outside, *tasks, dask_key_name=f"prime-reduce-{token}"
-    )
+    (delayed,) = to_delayed([graph_calls(job_plan)])
+    return delayed
 
 
 def describe(job_plan: Plan, ranges: int, workers: int) -> str:

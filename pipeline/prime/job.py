@@ -2,7 +2,8 @@
 
 Validation happens first (ranges file or ``--range`` values, ``segment_size``, the
 ``--primes-out`` file), then the plan of :mod:`pipeline.prime.graph` is logged at INFO with a
-time estimate and computed in one :func:`pipeline.engine.execution.compute` call.
+time estimate and computed in one :func:`pipeline.engine.execution.compute_calls` call (inline
+for a one-task plan, through Dask otherwise).
 
 With ``primes_out`` the same tasks instead *list* their primes (as decimal text, formatted in
 compiled code) along with their summaries, and :func:`pipeline.engine.execution.compute_ordered`
@@ -31,10 +32,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from pipeline.engine.execution import compute, compute_ordered
+from pipeline.engine.execution import compute_calls, compute_ordered
 from pipeline.engine.settings import ExecutionSettings
 from pipeline.errors import InputError
-from pipeline.prime.graph import Plan, Window, build_graph, describe, plan, reduce_pieces
+from pipeline.prime.graph import Plan, Window, describe, graph_calls, plan, reduce_pieces
 from pipeline.prime.options import PrimeOptions
 from pipeline.prime.ranges import PrimeRange, load_ranges, parse_range_options
 from pipeline.prime.report.result import PrimeResult, RangeStats
@@ -111,7 +112,7 @@ def run_prime(
         )
     output_error: str | None = None
     if writer is None:
-        ((range_summaries, total),) = compute(build_graph(job_plan), settings=settings)
+        ((range_summaries, total),) = compute_calls(graph_calls(job_plan), settings=settings)
     else:
         range_summaries, total, output_error = _sieve_and_write(job_plan, settings, writer)
     return _result(

@@ -29,13 +29,12 @@ import time
 from pathlib import Path
 from typing import Final
 
-import dask
 import numpy as np
-from dask.base import tokenize
 
-from pipeline.engine.execution import compute
+from pipeline.engine.calls import call
+from pipeline.engine.execution import compute_calls
 from pipeline.engine.settings import ExecutionSettings
-from pipeline.prime.graph import build_graph, describe, plan
+from pipeline.prime.graph import describe, graph_calls, plan
 from pipeline.prime.options import PrimeOptions
 from pipeline.prime.ranges import PrimeRange
 from pipeline.prime.report.result import PrimeResult, RangeStats
@@ -90,7 +89,7 @@ def run_nth(
             "prime: compiling the sieve kernel with numba (once after installing or upgrading; "
             "about 10 s, cached for later runs)"
         )
-    ((summaries, _),) = compute(build_graph(job_plan), settings=settings)
+    ((summaries, _),) = compute_calls(graph_calls(job_plan), settings=settings)
     below: Summary | None = None
     before = 0
     for index, s in enumerate(summaries):
@@ -102,8 +101,7 @@ def run_nth(
     else:  # pragma: no cover - the bounds are theorems
         raise AssertionError(f"the {ordinal(n)} prime is not in [{lo}, {hi}]")
     args = (r.start, r.end + 1, n - before, job_plan.compiled, options.tuplets)
-    task = dask.delayed(locate_task, pure=True)(*args, dask_key_name=f"prime-nth-{tokenize(args)}")
-    ((prime, last),) = compute(task, settings=settings)
+    ((prime, last),) = compute_calls(call(locate_task, *args, name="prime-nth"), settings=settings)
     total = last if below is None else merge(below, last)
     whole = PrimeRange(0, prime)
     return PrimeResult(

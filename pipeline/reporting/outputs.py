@@ -33,7 +33,6 @@ import glob
 import io
 import logging
 import os
-import secrets
 import shutil
 import stat
 import sys
@@ -158,7 +157,7 @@ def atomic_path(path: str | os.PathLike[str], *, what: str = "output") -> Iterat
 def _open_temp(real: str) -> tuple[str, IO[bytes]]:
     """Create the hidden temporary sibling of ``real`` with plain ``open`` permissions."""
     directory, name = os.path.split(real)
-    temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    temp = os.path.join(directory, f".{name}.{os.urandom(4).hex()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     descriptor = os.open(temp, flags, 0o666)  # the kernel applies the umask, as open() would
     temporaries.register(temp)

@@ -3,7 +3,8 @@
 A format string is scanned once: its literal text becomes escaped pattern text, each variable or
 directive the pattern and role of its row in :mod:`pipeline.ingest.formats.directives` (quoted
 where the format quotes it), and the groups that carry a role are named ``g0``, ``g1``, ... in
-order. The layout (literals and fields with the characters each field never contains) lets
+order. The layout (literals and fields with the characters each field never contains, and
+whether a backslash escapes the next character in it) lets
 :mod:`pipeline.ingest.parsing.scan` cut validated lines without capture groups.
 :func:`pipeline.ingest.formats.presets.compile_format` wraps the result in a ``LogFormat``.
 
@@ -21,6 +22,7 @@ from pipeline.ingest.formats.directives import (
     APACHE_DIRECTIVES,
     APACHE_NAMED,
     BARE,
+    ESCAPED,
     LATENCY_LIST,
     LATENCY_LIST_OR_EMPTY,
     MERGED_TIME_ARGUMENTS,
@@ -39,7 +41,7 @@ class Compiled(NamedTuple):
 
     pattern: str
     roles: tuple[str, ...]
-    layout: tuple[tuple[str, str, str], ...]
+    layout: tuple[tuple[str, str, str, bool], ...]
     options: tuple[tuple[str, str], ...]
 
 
@@ -95,13 +97,13 @@ class _Builder:
         self.time_spec = ""  # the argument of the %{...}t directive being added
         self.parts: list[str] = []
         self.roles: list[str] = []
-        self.layout: list[tuple[str, str, str]] = []
+        self.layout: list[tuple[str, str, str, bool]] = []
 
     def literal(self, text: str) -> None:
         if not text:
             return
         self.parts.append(_literal(text))
-        self.layout.append(("literal", text, ""))
+        self.layout.append(("literal", text, "", False))
 
     def field(self, field: Field, quoted: bool) -> None:
         pattern = field.quoted_pattern if quoted and field.quoted_pattern else field.pattern
@@ -112,17 +114,18 @@ class _Builder:
         if self.tabs and not quoted:
             pattern = {BARE: TAB_FIELD, r"[^ ]+": TAB_FIELD_NONEMPTY}.get(pattern, pattern)
         stops = NEVER_CONTAINS.get(pattern, "")
+        escaped = pattern in ESCAPED
         role = field.role
         if role is None or role in self.roles:  # a repeated role is matched, not captured
             self.parts.append(f"(?:{pattern})")
-            self.layout.append(("field", "", stops))
+            self.layout.append(("field", "", stops, escaped))
             return
         group = f"g{len(self.roles)}"
         self.roles.append(role)
         if role == "time_strftime":
             self.strftime = self.time_spec
         self.parts.append(f"(?P<{group}>{pattern})")
-        self.layout.append(("field", group, stops))
+        self.layout.append(("field", group, stops, escaped))
 
     def build(self, name: str) -> Compiled:
         if "status" not in self.roles:

@@ -211,3 +211,8 @@ NEVER_CONTAINS: Final[dict[str, str]] = {
     TAB_FIELD: "\t",
     TAB_FIELD_NONEMPTY: "\t",
 }
+
+#: Patterns in which a backslash escapes the next character (nginx's ``\x22`` and Apache's
+#: ``\"``): such a field ends at the first delimiter that is not escaped, so a cut that skips
+#: each backslash and the character after it finds the same end as the regex.
+ESCAPED: Final[frozenset[str]] = frozenset({QUOTED})

@@ -130,8 +130,9 @@ class LogFormat:
     json_fields
         For ``json``: ``--field`` overrides as ``(canonical, key, unit)``.
     layout
-        For ``regex``: the format as a sequence of ``("literal", text, "")`` and
-        ``("field", group or "", characters the field never contains)`` (used by
+        For ``regex``: the format as a sequence of ``("literal", text, "", False)`` and
+        ``("field", group or "", characters the field never contains, whether a backslash
+        escapes the next character in it)`` (used by
         :mod:`pipeline.ingest.parsing.scan` to cut validated lines at their delimiters).
     extras
         The line may continue after the format (``common``/``combined``: `` ...``).
@@ -147,7 +148,7 @@ class LogFormat:
     pattern: str = ""
     roles: tuple[str, ...] = ()
     json_fields: tuple[tuple[str, str, str | None], ...] = ()
-    layout: tuple[tuple[str, str, str], ...] = ()
+    layout: tuple[tuple[str, str, str, bool], ...] = ()
     extras: bool = False
     options: tuple[tuple[str, str], ...] = ()
     wrapper: str = ""

@@ -57,8 +57,16 @@ def clients(client: pa.Array | None, count: int, with_port: bool = False) -> pa.
     client = pc.cast(client, pa.large_string())
     if with_port:
         client = pc.replace_substring_regex(client, r"^(.+):[0-9]+$", r"\1")
-    client = pc.replace_substring_regex(client, r"^\[([^\]]*)\](?::[0-9]+)?$", r"\1")
-    client = pc.replace_substring_regex(client, r"^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+):[0-9]+$", r"\1")
+    # each rewrite below needs a leading "[" or a ":": most logs have neither (IPv4 without a
+    # port), and two cheap scans skip both regex passes over every line
+    if (
+        pc.any(pc.starts_with(client, "[")).as_py()
+        or pc.any(pc.match_substring(client, ":")).as_py()
+    ):
+        client = pc.replace_substring_regex(client, r"^\[([^\]]*)\](?::[0-9]+)?$", r"\1")
+        client = pc.replace_substring_regex(
+            client, r"^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+):[0-9]+$", r"\1"
+        )
     return pc.if_else(pc.is_in(client, pa.array(["-", ""])), _NONE, client)
 
 

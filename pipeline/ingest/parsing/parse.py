@@ -284,7 +284,7 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
         columns, valid = _default_fields(_kept(lines, ok))
     elif fmt.kind == "regex":
         ok = _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
-        columns, valid = _regex_fields(cut_fields(_kept(lines, ok), fmt), fmt)
+        columns, valid = _regex_fields(cut_fields(lines, fmt, keep=ok), fmt)
     elif fmt.kind == "w3c":
         w3c = parse_w3c(lines, fmt)
         ok, columns, directive = w3c.ok, w3c.columns, w3c.directive

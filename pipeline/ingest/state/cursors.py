@@ -183,11 +183,19 @@ def format_from_json(item: Any) -> LogFormat:
         pattern=_typed(item["pattern"], str),
         roles=tuple(roles),
         json_fields=strings(item["json_fields"], 3, nullable_last=True),
-        layout=strings(item["layout"], 3),
+        layout=tuple(_layout_row(row) for row in item["layout"]),
         extras=_typed(item["extras"], bool),
         options=strings(item["options"], 2),
         wrapper=_typed(item["wrapper"], str),
     )
+
+
+def _layout_row(row: Any) -> tuple[str, str, str, bool]:
+    """One ``LogFormat.layout`` entry: three strings and whether the field has escapes."""
+    if not isinstance(row, list) or len(row) != 4:
+        raise ValueError("expected layout rows of 4")
+    kind, text, stops, escaped = row
+    return (_typed(kind, str), _typed(text, str), _typed(stops, str), _typed(escaped, bool))
 
 
 @dataclass(frozen=True)

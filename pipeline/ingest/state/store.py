@@ -48,7 +48,7 @@ from pipeline.reporting.text import SCHEMA_VERSION
 MAGIC: Final[bytes] = b"mini-orchestrator ingest state\n"
 
 #: Version of this layout (header keys, cursor fields); another one is refused.
-STATE_VERSION: Final[int] = 1
+STATE_VERSION: Final[int] = 2
 
 _LENGTH: Final[int] = 8
 _DIGEST: Final[int] = 32

@@ -58,9 +58,13 @@ def kernel_cached(source: Path, function: str) -> bool:
     """Whether numba's cache holds ``function`` of ``source`` compiled after its last change.
 
     Numba names a cache index ``<module>.<function>-<line>.py<version>.nbi``, where ``line`` is
-    the first line of the (decorated) definition, and writes it next to the source or under
-    ``NUMBA_CACHE_DIR/<folder>_<hash>/``. An index older than the source is stale: numba will
-    compile again. A heuristic (numba also checks the source's size), used only to say so.
+    the first line of the (decorated) definition, and its compiled code
+    ``<same name>.<n>.nbc``, next to the source or under ``NUMBA_CACHE_DIR/<folder>_<hash>/``.
+    An index older than the source is stale: numba will compile again. Numba writes the index
+    first and the code second (``numba.core.caching.IndexDataCacheFile.save``, each file through
+    a temporary file and ``os.replace``), so a compile stopped between the two leaves an index
+    without code, which numba treats as a miss: both must be there. A heuristic (numba also
+    checks the source's size), used only to decide whether to start the background compile.
     """
     directory = choose_cache_dir()
     if directory is None:
@@ -76,8 +80,11 @@ def kernel_cached(source: Path, function: str) -> bool:
     changed = source.stat().st_mtime
     root = Path(directory)
     for index in (*root.glob(name), *root.glob(f"*/{name}")):
+        code = index.parent.glob(index.name.removesuffix(".nbi") + ".*.nbc")
         try:
-            if index.stat().st_mtime >= changed:
+            if index.stat().st_mtime >= changed and any(
+                data.stat().st_mtime >= changed for data in code
+            ):
                 return True
         except OSError:
             continue
