@@ -137,6 +137,43 @@ def test_tiny_blocks_across_block_edges(lo: int, hi: int, cuts: tuple[int, ...])
         assert piece == reference_summary(a, b, [p for p in expected if a <= p < b])
 
 
+#: Sieving primes of every class for the tiny tunings: with 2**10-byte blocks 1031 is large, with
+#: 2**13 small or medium (the test checks that each class is exercised by some tuning).
+SQUARE_PRIMES = [503, 1031, 2053, 4099]
+
+
+@pytest.mark.usefixtures("tiny_blocks")
+@pytest.mark.parametrize("p", SQUARE_PRIMES)
+@pytest.mark.parametrize("shift", [1, 0, -1], ids=["last-byte", "first-byte", "second-byte"])
+def test_a_square_at_a_block_edge(p: int, shift: int) -> None:
+    """A sieving prime joins in the block that holds its square, also when the square's byte is
+    the last of one block or the first of the next (the window is placed so that it is), and
+    with a piece boundary exactly at the square."""
+    size = 1 << int(kernel._TUNING[0])
+    k0 = p * p // 30 - size + shift  # the square's byte is at offset size - shift of the window
+    lo, hi = 30 * k0, 30 * (k0 + size + 64)
+    cuts = (p * p, p * p + 1)
+    expected = reference_primes(lo, hi)
+    assert p * p not in window_primes(lo, hi).tolist()
+    bounds = [lo, *cuts, hi]
+    for piece, (a, b) in zip(sieve_window(lo, hi, cuts), itertools.pairwise(bounds), strict=True):
+        assert piece == reference_summary(a, b, [q for q in expected if a <= q < b])
+
+
+def test_square_primes_cover_every_class() -> None:
+    """Each prime class (small, medium, large) is met by :data:`SQUARE_PRIMES` in some tuning."""
+    classes = set()
+    for block_log, hits, large_blocks, _, _, small_log in TINY:
+        for p in SQUARE_PRIMES:
+            if p <= (1 << small_log) // hits:
+                classes.add("small")
+            elif p < (1 << block_log) * large_blocks:
+                classes.add("medium")
+            else:
+                classes.add("large")
+    assert classes == {"small", "medium", "large"}
+
+
 def test_pieces_split_at_cuts() -> None:
     cuts = (5, 6, 100, 101, 1000)
     pieces = sieve_window(0, 5000, cuts)
