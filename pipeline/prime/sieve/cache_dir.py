@@ -8,11 +8,15 @@ order of preference is documented there and in docs/design.md.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 PACKAGE_CACHE = Path(__file__).resolve().parent / "__pycache__"
+SIEVE_DIR = Path(__file__).resolve().parent
+#: The file beside the cached kernel that names the sieve sources it was compiled from.
+SOURCES_STAMP = "sieve-sources.sha256"
 
 
 def _writable(directory: Path) -> bool:
@@ -67,7 +71,7 @@ def kernel_cached(source: Path, function: str) -> bool:
     checks the source's size), used only to decide whether to start the background compile.
     """
     directory = choose_cache_dir()
-    if directory is None:
+    if directory is None or not _stamp_matches(directory):
         return False
     lines = source.read_text(encoding="utf-8").splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith(f"def {function}(")]
@@ -89,3 +93,70 @@ def kernel_cached(source: Path, function: str) -> bool:
         except OSError:
             continue
     return False
+
+
+def sources_digest() -> str:
+    """SHA-256 of every module of the sieve package (names and contents, in name order)."""
+    digest = hashlib.sha256()
+    for path in sorted(SIEVE_DIR.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def numba_cache_folder(directory: str) -> Path:
+    """Where numba caches this package's functions under ``directory``.
+
+    The package's own ``__pycache__``, or for another directory numba's subfolder for the
+    sources' folder: ``<folder name>_<sha1 of its full path>``
+    (``numba.core.caching._CacheLocator.get_suitable_cache_subpath``; a test checks they agree).
+    """
+    if Path(directory) == PACKAGE_CACHE:
+        return PACKAGE_CACHE
+    parent = str(SIEVE_DIR)
+    return Path(directory) / f"{SIEVE_DIR.name}_{hashlib.sha1(parent.encode()).hexdigest()}"
+
+
+def _stamp_matches(directory: str) -> bool:
+    """Whether the cached sieve was compiled from the sieve's current sources (see
+    :func:`drop_stale`); False when no digest was written yet."""
+    try:
+        stamp = numba_cache_folder(directory) / SOURCES_STAMP
+        return stamp.read_text(encoding="ascii") == sources_digest()
+    except OSError:
+        return False
+
+
+def drop_stale(directory: str | None) -> int:
+    """Remove the cached sieve code when any sieve module changed since it was compiled.
+
+    Why: numba keys a function's cache on its own file only, but the kernel's driver
+    (``kernel._sieve``) compiles the functions it calls from the sibling modules (``crossing``,
+    ``buckets``, ``counting``, ``presieve``) into its own cached code, so a change to one of
+    them alone would leave stale machine code in use. The digest of all the sieve's sources is
+    kept beside the cache; when it differs, every cached function of the package is removed
+    (numba then compiles again) and the new digest written. Returns the files removed. Called
+    before numba is imported (:mod:`pipeline.prime.sieve.compiled`).
+    """
+    if directory is None:
+        return 0
+    if _stamp_matches(directory):
+        return 0
+    folder = numba_cache_folder(directory)
+    stamp = folder / SOURCES_STAMP
+    digest = sources_digest()
+    removed = 0
+    for stem in sorted(path.stem for path in SIEVE_DIR.glob("*.py")):
+        for cached in (*folder.glob(f"{stem}.*.nbi"), *folder.glob(f"{stem}.*.nbc")):
+            try:
+                cached.unlink()
+                removed += 1
+            except OSError:
+                continue
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{SOURCES_STAMP}.{os.getpid()}"
+        partial.write_text(digest, encoding="ascii")
+        os.replace(partial, stamp)
+    except OSError:
+        pass
+    return removed

@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pipeline.prime.sieve.cache_dir import PACKAGE_CACHE, choose_cache_dir
+from pipeline.prime.sieve.cache_dir import PACKAGE_CACHE, choose_cache_dir, drop_stale
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 CACHE_DIR = choose_cache_dir()
+drop_stale(CACHE_DIR)  # a sibling module changed: its code may be inside a cached caller
 
 import numba  # noqa: E402  (after NUMBA_CACHE_DIR is decided)
 from numba import types  # noqa: E402

@@ -24,10 +24,10 @@ boundary). All arithmetic is int64, exact for ``hi <= 2**62 / 30``; the job limi
 ``10**15 + 1``.
 
 numba's cache is keyed on the file of each compiled function: :func:`_sieve`'s cached machine
-code includes the functions it calls from the other modules, but is only recompiled when this
-file changes. So the tuning constants reach the kernel as an argument (``_TUNING``), never
-frozen in from another module, and a change to a phase module must come with a change here
-(or an emptied cache) during development; an install or upgrade rewrites every file.
+code includes the functions it calls from the other modules, but numba only checks this file.
+So the tuning constants reach the kernel as an argument (``_TUNING``), never frozen in from
+another module, and :func:`pipeline.prime.sieve.cache_dir.drop_stale` retires the whole cached
+kernel when any sieve module changes.
 
 >>> window_primes(0, 50).tolist()
 [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47]
