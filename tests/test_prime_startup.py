@@ -162,8 +162,11 @@ def test_numba_cache_dir_wins_and_an_unwritable_home_falls_back_to_tmp(shared_tm
 def test_kernel_cached_follows_numbas_index_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from pipeline.prime.sieve import cache_dir
     from pipeline.prime.sieve.cache_dir import kernel_cached
 
+    # the sources' digest matches (tests/test_prime_cache_stale.py covers a stale one)
+    monkeypatch.setattr(cache_dir, "_stamp_matches", lambda directory: True)
     source = tmp_path / "src" / "kernel.py"
     source.parent.mkdir()
     source.write_text("import x\n\n\n@njit\ndef _sieve(a):\n    return a\n")
