@@ -116,12 +116,13 @@ def numba_cache_folder(directory: str) -> Path:
     return Path(directory) / f"{SIEVE_DIR.name}_{hashlib.sha1(parent.encode()).hexdigest()}"
 
 
-def _stamp_matches(directory: str) -> bool:
-    """Whether the cached sieve was compiled from the sieve's current sources (see
-    :func:`drop_stale`); False when no digest was written yet."""
+def _stamp_matches(directory: str, digest: str | None = None) -> bool:
+    """Whether the cached sieve was compiled from the sieve's current sources, whose
+    :func:`sources_digest` is ``digest`` (computed when None; see :func:`drop_stale`); False when
+    no digest was written yet."""
     try:
         stamp = numba_cache_folder(directory) / SOURCES_STAMP
-        return stamp.read_text(encoding="ascii") == sources_digest()
+        return stamp.read_text(encoding="ascii") == (digest or sources_digest())
     except OSError:
         return False
 
@@ -139,11 +140,11 @@ def drop_stale(directory: str | None) -> int:
     """
     if directory is None:
         return 0
-    if _stamp_matches(directory):
+    digest = sources_digest()
+    if _stamp_matches(directory, digest):
         return 0
     folder = numba_cache_folder(directory)
     stamp = folder / SOURCES_STAMP
-    digest = sources_digest()
     removed = 0
     for stem in sorted(path.stem for path in SIEVE_DIR.glob("*.py")):
         for cached in (*folder.glob(f"{stem}.*.nbi"), *folder.glob(f"{stem}.*.nbc")):
