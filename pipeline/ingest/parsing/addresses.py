@@ -57,16 +57,15 @@ def clients(client: pa.Array | None, count: int, with_port: bool = False) -> pa.
     client = pc.cast(client, pa.large_string())
     if with_port:
         client = pc.replace_substring_regex(client, r"^(.+):[0-9]+$", r"\1")
-    # each rewrite below needs a leading "[" or a ":": most logs have neither (IPv4 without a
-    # port), and two cheap scans skip both regex passes over every line
-    if (
-        pc.any(pc.starts_with(client, "[")).as_py()
-        or pc.any(pc.match_substring(client, ":")).as_py()
-    ):
-        client = pc.replace_substring_regex(client, r"^\[([^\]]*)\](?::[0-9]+)?$", r"\1")
-        client = pc.replace_substring_regex(
-            client, r"^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+):[0-9]+$", r"\1"
-        )
+    # each rewrite below needs a leading "[" or a ":": most values have neither (IPv4 without a
+    # port), so only those that do go through the two regex passes
+    needs = pc.or_(pc.starts_with(client, "["), pc.match_substring(client, ":"))
+    if pc.any(needs).as_py():
+        needs = pc.fill_null(needs, False)
+        some = client.filter(needs)
+        some = pc.replace_substring_regex(some, r"^\[([^\]]*)\](?::[0-9]+)?$", r"\1")
+        some = pc.replace_substring_regex(some, r"^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+):[0-9]+$", r"\1")
+        client = pc.replace_with_mask(client, needs, some)
     return pc.if_else(pc.is_in(client, pa.array(["-", ""])), _NONE, client)
 
 

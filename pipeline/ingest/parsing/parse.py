@@ -472,8 +472,10 @@ def _times(time_ms: np.ndarray[Any, Any], has_time: np.ndarray[Any, Any]) -> pa.
 
 
 def _kept(array: pa.Array, keep: np.ndarray[Any, Any]) -> pa.Array:
-    """The entries of ``array`` where ``keep`` is True; the array itself (no copy) when all are."""
-    return array if keep.all() else array.filter(pa.array(keep))
+    """The entries of ``array`` where ``keep`` is True; a slice of it (no copy) when those are its
+    first entries, as when only the empty piece after a text's last line break is dropped."""
+    count = int(np.count_nonzero(keep))
+    return array.slice(0, count) if keep[:count].all() else array.filter(pa.array(keep))
 
 
 def _bool(array: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
