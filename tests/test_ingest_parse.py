@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.ingest.parsing import parse
-from pipeline.ingest.parsing.parse import PY_WHITESPACE, empty_frame, parse_lines, parse_text
+from pipeline.ingest.parsing.own_grammar import PY_WHITESPACE
+from pipeline.ingest.parsing.parse import empty_frame, parse_lines, parse_text
 from tests.conftest import examples
 from tests.test_ingest_reference import ref_parse
 

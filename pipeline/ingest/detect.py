@@ -43,7 +43,8 @@ import pyarrow.compute as pc
 from pipeline.ingest.aggregate.partial import Partial
 from pipeline.ingest.formats.presets import DETECTION_ORDER, LogFormat, preset, wrapped
 from pipeline.ingest.inputs.files import compression_of, is_special_file
-from pipeline.ingest.parsing.parse import PY_WHITESPACE, parse_text
+from pipeline.ingest.parsing.own_grammar import PY_WHITESPACE
+from pipeline.ingest.parsing.parse import parse_text
 from pipeline.ingest.parsing.sampled import SampleLines, may_parse, sample_scores
 from pipeline.ingest.parsing.wrappers import WRAPPER_MARKS, unwrap
 

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.parsing.boundary import BOUNDARY
-from pipeline.ingest.parsing.parse import PY_WHITESPACE, ParsedPartition, parse_text
+from pipeline.ingest.parsing.own_grammar import PY_WHITESPACE
+from pipeline.ingest.parsing.parse import ParsedPartition, parse_text
 
 __all__ = ["BOUNDARY", "malformed_per_text", "parsed_counts"]
 

@@ -27,7 +27,6 @@ spelled out character by character in :data:`PY_WHITESPACE`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
@@ -40,47 +39,19 @@ import pyarrow.compute as pc
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.parsing.addresses import clients
 from pipeline.ingest.parsing.convert import (
-    decimal_to_ms,
     integer_or_dash,
-    positions,
     split_request,
     status_codes,
-    substrings,
     url_targets,
 )
 from pipeline.ingest.parsing.jsonlines import JsonRows, parse_json
 from pipeline.ingest.parsing.logfmt import parse_logfmt
+from pipeline.ingest.parsing.own_grammar import PY_WHITESPACE, own_fields
 from pipeline.ingest.parsing.roles import latency_of, time_of
 from pipeline.ingest.parsing.scan import cut_fields
 from pipeline.ingest.parsing.w3c import parse_w3c
 from pipeline.ingest.parsing.w3c_state import carried
 from pipeline.ingest.parsing.wrappers import unwrap
-
-#: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
-#: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.
-PY_WHITESPACE: Final[str] = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
-    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000"
-)
-
-_NOT_SPACE: Final[str] = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]"
-
-#: The line grammar in RE2 syntax, for a trimmed line (documentation and the reference for
-#: :data:`_VALID_PREFIX`). STATUS 100-599 is checked by the pattern itself; LATENCY rejects
-#: ``.5``, ``5.``, signs, exponents, ``nan`` and ``inf``.
-LINE_PATTERN: Final[str] = (
-    r"^\[(?P<method>[A-Z]+)\] "
-    rf"(?P<path>{_NOT_SPACE}+), "
-    r"status=(?P<status>[1-5][0-9][0-9]), "
-    r"time=(?P<latency_ms>[0-9]+(?:\.[0-9]+)?)ms "
-    r"user-agent=(?P<user_agent>.*)$"
-)
-
-#: What is actually matched: the grammar up to ``user-agent=`` without capture groups, so RE2
-#: runs its fast DFA (captures force the slower NFA: about 5x slower here). The UA part ``.*$``
-#: adds nothing because a line never contains ``\n``. Fields are then cut out by position.
-_VALID_PREFIX: Final[str] = re.sub(r"\(\?P<\w+>", "(?:", LINE_PATTERN).removesuffix("(?:.*)$")
 
 DEFAULT_FORMAT: Final[LogFormat] = LogFormat("default", "default")
 
@@ -280,8 +251,8 @@ def _parse_array(raw: pa.Array, fmt: LogFormat) -> _Parsed:
     if fmt.wrapper:  # a container's line: read the line inside (malformed ones as written)
         lines, stamps = unwrap(lines, fmt.wrapper)
     if fmt.kind == "default":
-        ok = _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
-        columns, valid = _default_fields(_kept(lines, ok))
+        ok, columns, valid = own_fields(lines)
+        columns |= _absent(len(valid))
     elif fmt.kind == "regex":
         ok = _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
         columns, valid = _regex_fields(cut_fields(lines, fmt, keep=ok), fmt)
@@ -350,37 +321,15 @@ def _to_partition(parsed: _Parsed) -> ParsedPartition:
     )
 
 
-def _default_fields(valid: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray[Any, Any]]:
-    """The typed columns of lines known to match the default grammar (positional cut).
-
-    Every separator is found with a plain substring search: its first occurrence is the right one
-    because METHOD, PATH, STATUS and LATENCY cannot contain a space, and every separator does.
-    """
-    offsets = np.frombuffer(valid.buffers()[1], dtype=np.int64)[
-        valid.offset : valid.offset + len(valid) + 1
-    ]
-    data = valid.buffers()[2]
-    start, end = offsets[:-1], offsets[1:]
-    close = start + positions(valid, "] ")
-    comma = start + positions(valid, ", status=")
-    unit = start + positions(valid, "ms user-agent=")
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    digits = [raw[comma + 9 + i].astype(np.int16) - ord("0") for i in range(3)]
-    status = digits[0] * 100 + digits[1] * 10 + digits[2]
-    latency, latency_ok = decimal_to_ms(substrings(data, comma + 19, unit), exponent=0)
-    count = len(valid)
+def _absent(count: int) -> dict[str, pa.Array]:
+    """The columns of a format that has none of them: no time, size, host, client or referer."""
     return {
-        "method": substrings(data, start + 1, close).dictionary_encode(),
-        "path": substrings(data, close + 2, comma),
-        "status": pa.array(status, type=pa.int16()),
-        "latency_ms": pa.array(latency, type=pa.float64()),
-        "user_agent": substrings(data, unit + 14, end),
         "time": pa.nulls(count, TIME_TYPE),
         "bytes": pa.array(np.zeros(count, dtype=np.int64)),
         "host": pa.nulls(count, pa.large_string()),
         "client": pa.nulls(count, pa.large_string()),
         "referer": pa.nulls(count, pa.large_string()),
-    }, latency_ok
+    }
 
 
 def _regex_fields(

@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 from pipeline.ingest.formats.presets import LogFormat
 from pipeline.ingest.parsing.joined import BOUNDARY
 from pipeline.ingest.parsing.logfmt import may_be_logfmt
-from pipeline.ingest.parsing.parse import _VALID_PREFIX, PY_WHITESPACE, parse_text
+from pipeline.ingest.parsing.own_grammar import PY_WHITESPACE, VALID_PREFIX
+from pipeline.ingest.parsing.parse import parse_text
 
 
 class SampleLines:
@@ -53,7 +54,7 @@ def may_parse(fmt: LogFormat, lines: pa.Array) -> np.ndarray[Any, Any]:
     if fmt.kind == "regex":
         return _bool(pc.match_substring_regex(lines, pattern=fmt.match_pattern))
     if fmt.kind == "default":
-        return _bool(pc.match_substring_regex(lines, pattern=_VALID_PREFIX))
+        return _bool(pc.match_substring_regex(lines, pattern=VALID_PREFIX))
     if fmt.kind == "json":
         prefix = dict(fmt.options).get("prefix")
         if prefix is not None:
