@@ -89,6 +89,8 @@ def compute(*collections: Any, settings: ExecutionSettings, **kwargs: Any) -> tu
             )
             # this process unpickles every task's result: give freed arrays back at once
             memory.keep_heap_small()
+        elif mode == "threading":
+            memory.allow_heap_growth()  # its tasks reuse each other's freed memory
         stack.enter_context(_progress(settings))
         return tuple(dask.compute(*collections, **options, **kwargs))
 
