@@ -120,16 +120,8 @@ def cross_small(
     while end < n:
         end = min(end + (1 << part_log), n)
         u1 = np.uint64(end)
-        # one call per class with the class as a constant: LLVM inlines each and the 8 masks
-        # and byte distances of the class become immediates (a loop over i would not)
-        _cross_class(block, small, bounds[0], joined[0], small_off, small_w, u1, 0)
-        _cross_class(block, small, bounds[1], joined[1], small_off, small_w, u1, 1)
-        _cross_class(block, small, bounds[2], joined[2], small_off, small_w, u1, 2)
-        _cross_class(block, small, bounds[3], joined[3], small_off, small_w, u1, 3)
-        _cross_class(block, small, bounds[4], joined[4], small_off, small_w, u1, 4)
-        _cross_class(block, small, bounds[5], joined[5], small_off, small_w, u1, 5)
-        _cross_class(block, small, bounds[6], joined[6], small_off, small_w, u1, 6)
-        _cross_class(block, small, bounds[7], joined[7], small_off, small_w, u1, 7)
+        for i in range(8):
+            _cross_class(block, small, bounds[i], joined[i], small_off, small_w, u1, i)
     for i in range(8):
         for a in range(bounds[i], joined[i]):
             small_off[a] -= n
@@ -154,9 +146,6 @@ def _cross_class(
     c1, c2, c3 = _U_SPREAD[w0 + 1], _U_SPREAD[w0 + 2], _U_SPREAD[w0 + 3]
     c4, c5, c6 = _U_SPREAD[w0 + 4], _U_SPREAD[w0 + 5], _U_SPREAD[w0 + 6]
     c7 = _U_SPREAD[w0 + 7]
-    m0, m1, m2, m3 = _WHEEL_MASK[w0], _WHEEL_MASK[w0 + 1], _WHEEL_MASK[w0 + 2], _WHEEL_MASK[w0 + 3]
-    m4, m5, m6 = _WHEEL_MASK[w0 + 4], _WHEEL_MASK[w0 + 5], _WHEEL_MASK[w0 + 6]
-    m7 = _WHEEL_MASK[w0 + 7]
     for a in range(a0, a1):
         q = np.uint64(small[a] // 30)
         uo = np.uint64(small_off[a])
@@ -173,16 +162,24 @@ def _cross_class(
                     d6 = q * np.uint64(22) + c6
                     up = np.uint64(30) * q + r
                     last = u1 - d7  # a step starting below it ends below u1
-                    while uo < last:
-                        block[uo] &= m0
-                        block[uo + d1] &= m1
-                        block[uo + d2] &= m2
-                        block[uo + d3] &= m3
-                        block[uo + d4] &= m4
-                        block[uo + d5] &= m5
-                        block[uo + d6] &= m6
-                        block[uo + d7] &= m7
-                        uo += up
+                    # one call per class with the class as a constant (a specialisation each):
+                    # LLVM inlines them and the 8 masks become immediates
+                    if i == 0:
+                        uo = _steps(block, uo, last, up, d1, d2, d3, d4, d5, d6, d7, np.int64(0))
+                    elif i == 1:
+                        uo = _steps(block, uo, last, up, d1, d2, d3, d4, d5, d6, d7, np.int64(1))
+                    elif i == 2:
+                        uo = _steps(block, uo, last, up, d1, d2, d3, d4, d5, d6, d7, np.int64(2))
+                    elif i == 3:
+                        uo = _steps(block, uo, last, up, d1, d2, d3, d4, d5, d6, d7, np.int64(3))
+                    elif i == 4:
+                        uo = _steps(block, uo, last, up, d1, d2, d3, d4, d5, d6, d7, np.int64(4))
+                    elif i == 5:
+                        uo = _steps(block, uo, last, up, d1, d2, d3, d4, d5, d6, d7, np.int64(5))
+                    elif i == 6:
+                        uo = _steps(block, uo, last, up, d1, d2, d3, d4, d5, d6, d7, np.int64(6))
+                    else:
+                        uo = _steps(block, uo, last, up, d1, d2, d3, d4, d5, d6, d7, np.int64(7))
                     if uo >= u1:
                         break
             block[uo] &= _WHEEL_MASK[uw]
@@ -222,3 +219,37 @@ def cross_medium(
         medium_off[a] = np.int64(uo - un)
         medium_w[a] = np.int64(uw)
     return active
+
+
+@njit
+def _steps(
+    block: U8,
+    uo: np.uint64,
+    last: np.uint64,
+    up: np.uint64,
+    d1: np.uint64,
+    d2: np.uint64,
+    d3: np.uint64,
+    d4: np.uint64,
+    d5: np.uint64,
+    d6: np.uint64,
+    d7: np.uint64,
+    i: int,
+) -> np.uint64:
+    """Cross off whole steps of a class-``i`` prime from byte ``uo`` while ``uo < last``; the
+    byte of the next step's first crossing."""
+    w0 = 8 * i
+    m0, m1, m2, m3 = _WHEEL_MASK[w0], _WHEEL_MASK[w0 + 1], _WHEEL_MASK[w0 + 2], _WHEEL_MASK[w0 + 3]
+    m4, m5, m6 = _WHEEL_MASK[w0 + 4], _WHEEL_MASK[w0 + 5], _WHEEL_MASK[w0 + 6]
+    m7 = _WHEEL_MASK[w0 + 7]
+    while uo < last:
+        block[uo] &= m0
+        block[uo + d1] &= m1
+        block[uo + d2] &= m2
+        block[uo + d3] &= m3
+        block[uo + d4] &= m4
+        block[uo + d5] &= m5
+        block[uo + d6] &= m6
+        block[uo + d7] &= m7
+        uo += up
+    return uo
