@@ -162,8 +162,9 @@ def _cross_class(
                     d6 = q * np.uint64(22) + c6
                     up = np.uint64(30) * q + r
                     last = u1 - d7  # a step starting below it ends below u1
-                    # one call per class with the class as a constant (a specialisation each):
-                    # LLVM inlines them and the 8 masks become immediates
+                    # one call per class, the class a constant but not a numba literal (which
+                    # would compile _steps 8 times): LLVM inlines the 8 calls and folds each
+                    # class's masks into immediates; the branch is the same for all of a0:a1
                     if i == 0:
                         uo = _steps(block, uo, last, up, d1, d2, d3, d4, d5, d6, d7, np.int64(0))
                     elif i == 1:
