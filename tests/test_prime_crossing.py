@@ -90,7 +90,7 @@ def test_primes_join_at_a_block_edge(shift: int) -> None:
         np.testing.assert_array_equal(got, expected_bytes(primes, k0, got.size))
 
 
-#: Tunings where the small primes are the whole range 73 .. 2**13 / 2 (blocks of 2**13 bytes,
+#: Tunings where the small primes are the whole range 167 .. 2**13 / 2 (blocks of 2**13 bytes,
 #: parts of 2**6 .. 2**9) and cross many part and block edges.
 SMALL_TUNINGS = [(13, 2, 4, 64, 20, 6), (13, 2, 4, 64, 20, 9)]
 
