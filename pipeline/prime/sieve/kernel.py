@@ -49,7 +49,7 @@ import numpy.typing as npt
 from pipeline.prime.sieve.buckets import join_large, sweep_bucket
 from pipeline.prime.sieve.compiled import njit
 from pipeline.prime.sieve.counting import list_block, primes_text, summarise_block
-from pipeline.prime.sieve.crossing import cross_medium, cross_small, medium_start, small_start
+from pipeline.prime.sieve.crossing import cross_medium, cross_small, small_classes, wheel_start
 from pipeline.prime.sieve.presieve import PRESIEVED, patterns, presieve
 from pipeline.prime.sieve.summary import Summary, merge
 from pipeline.prime.tuning import (
@@ -199,6 +199,7 @@ def _run(
     # every prime is in one bucket; each bucket has one partly filled chunk and at most one empty
     # one, and the chunk being emptied is freed only after its entries moved on
     nchunks = nlarge // chunk + 2 * nslots + 2 if nlarge else 0
+    small, small_bounds = small_classes(primes[first:mid])
     npieces = bounds.size - 1
     block = np.empty(1 << block_log, dtype=np.uint8)
     stats = np.zeros((npieces, 9), dtype=np.int64)
@@ -223,7 +224,11 @@ def _run(
         tails,
         block,
         block.view(np.uint64),
-        np.empty((mid - first) * 8, dtype=np.int64),
+        small,
+        small_bounds,
+        small_bounds[:8].copy(),
+        np.empty(mid - first, dtype=np.int64),
+        np.empty(mid - first, dtype=np.int64),
         np.empty(big - mid, dtype=np.int64),
         np.empty(big - mid, dtype=np.int64),
         np.empty(nchunks * chunk, dtype=np.uint64),
@@ -258,7 +263,11 @@ def _sieve(
     tails: I64,
     block: U8,
     words: U64,
+    small: I64,
+    small_bounds: I64,
+    small_joined: I64,
     small_off: I64,
+    small_w: I64,
     medium_off: I64,
     medium_w: I64,
     pool: U64,
@@ -285,11 +294,10 @@ def _sieve(
     nbytes = (hi - 1) // 30 - k0 + 1
     nblocks = (nbytes + size - 1) >> block_log
     found = 0
-    small_start(lo, primes, first, mid - first, small_off)
-    medium_start(lo, primes, mid, big - mid, medium_off, medium_w)
+    wheel_start(lo, small, 0, mid - first, small_off, small_w)
+    wheel_start(lo, primes, mid, big - mid, medium_off, medium_w)
     nfree = free.size
     next_large = big
-    small_active = 0
     medium_active = 0
     piece = 0  # first piece not finished before the current block
     for b in range(nblocks):
@@ -298,16 +306,16 @@ def _sieve(
         kabs = k0 + start
         block_end = 30 * (kabs + n)  # numbers below this are in this block or earlier
         presieve(block, n, kabs, pattern, pattern_offsets, pattern_periods, presieved)
-        small_active = cross_small(
+        cross_small(
             block,
             n,
             start,
             block_end,
-            primes,
-            first,
-            mid - first,
-            small_active,
+            small,
+            small_bounds,
+            small_joined,
             small_off,
+            small_w,
             small_log,
         )
         medium_active = cross_medium(
