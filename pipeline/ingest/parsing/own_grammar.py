@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.ingest.parsing.convert import decimal_to_ms, large_strings, positions, substrings
-from pipeline.ingest.parsing.scan import COMPILED_CUT_MIN_LINES
+from pipeline.ingest.parsing.scan import COMPILED_CUT_MIN_LINES, gathered, string_bytes
 
 #: Every character for which ``str.isspace()`` is true (what ``str.strip()`` removes).
 #: ``tests/test_ingest_parse.py`` checks this against a scan of all code points.
@@ -91,26 +91,12 @@ def own_fields(lines: pa.Array, *, compiled: bool | None = None) -> tuple[Mask, 
 
 
 def _compiled(lines: pa.Array) -> tuple[Mask, Columns, Mask]:
-    from pipeline.ingest.parsing.cut_kernel import gather  # numba: on first use
-    from pipeline.ingest.parsing.default_kernel import scan_default
+    from pipeline.ingest.parsing.default_kernel import scan_default  # numba: on first use
 
-    count = len(lines)
-    offsets = np.ascontiguousarray(
-        np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + count + 1]
-    )
-    data = lines.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    offsets, raw = string_bytes(lines)
     ok, begin, stop, status = scan_default(raw, offsets)
     keep = np.flatnonzero(ok)
-    field_offsets, field_data = gather(raw, begin, stop, keep)
-    method, path, latency_text, agent = (
-        pa.LargeStringArray.from_buffers(
-            len(keep),
-            pa.py_buffer(field_offsets[row] - field_offsets[row, 0]),
-            pa.py_buffer(field_data[field_offsets[row, 0] : field_offsets[row, -1]]),
-        )
-        for row in range(4)
-    )
+    method, path, latency_text, agent = gathered(raw, begin, stop, keep)
     latency, valid = decimal_to_ms(latency_text, exponent=0)
     return (
         ok,
@@ -127,15 +113,12 @@ def _compiled(lines: pa.Array) -> tuple[Mask, Columns, Mask]:
 
 def _by_position(matched: pa.Array) -> tuple[Columns, Mask]:
     """The typed columns of lines known to match (positional cut after RE2's check)."""
-    offsets = np.frombuffer(matched.buffers()[1], dtype=np.int64)[
-        matched.offset : matched.offset + len(matched) + 1
-    ]
+    offsets, raw = string_bytes(matched)
     data = matched.buffers()[2]
     start, end = offsets[:-1], offsets[1:]
     close = start + positions(matched, "] ")
     comma = start + positions(matched, ", status=")
     unit = start + positions(matched, "ms user-agent=")
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     digits = [raw[comma + 9 + i].astype(np.int16) - ord("0") for i in range(3)]
     status = digits[0] * 100 + digits[1] * 10 + digits[2]
     latency, latency_ok = decimal_to_ms(substrings(data, comma + 19, unit), exponent=0)

@@ -93,13 +93,9 @@ def cut_fields(
     if steps is None or count == 0 or not compiled:
         kept = lines if keep is None or keep.all() else lines.filter(pa.array(keep))
         return _by_regex(kept, fmt)
-    from pipeline.ingest.parsing.cut_kernel import cut_spans, gather  # numba: on first use
+    from pipeline.ingest.parsing.cut_kernel import cut_spans  # numba: on first use
 
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
-        lines.offset : lines.offset + count + 1
-    ]
-    data = lines.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    offsets, raw = string_bytes(lines)
     names = [group for _, group, _, _ in steps if group]
     begin, stop, exact = cut_spans(
         raw,
@@ -113,19 +109,42 @@ def cut_fields(
     )
     wanted = np.ones(count, dtype=bool) if keep is None else keep
     fast = np.flatnonzero(exact & wanted)
-    field_offsets, field_data = gather(raw, begin, stop, fast)
-    out = {}
-    for index, group in enumerate(names):
-        first, last = field_offsets[index, 0], field_offsets[index, -1]
-        out[group] = pa.LargeStringArray.from_buffers(
-            len(fast),
-            pa.py_buffer(field_offsets[index] - first),
-            pa.py_buffer(field_data[first:last]),
-        )
+    out = dict(zip(names, gathered(raw, begin, stop, fast), strict=True))
     slow = np.flatnonzero(~exact & wanted)
     if len(slow) == 0:
         return out
     return _merge(lines, fmt, fast, slow, out)
+
+
+def string_bytes(lines: pa.Array) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The string offsets (``count + 1``, contiguous) and the bytes of a ``large_string`` array,
+    without a copy of the bytes: line ``i`` is ``raw[offsets[i]:offsets[i + 1]]``."""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    data = lines.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return np.ascontiguousarray(offsets[lines.offset : lines.offset + len(lines) + 1]), raw
+
+
+def gathered(
+    raw: np.ndarray[Any, Any],
+    begin: np.ndarray[Any, Any],
+    stop: np.ndarray[Any, Any],
+    keep: np.ndarray[Any, Any],
+) -> list[pa.Array]:
+    """One ``large_string`` array per row of the spans ``begin``/``stop`` (a field each), of the
+    lines ``keep``, copied out by the compiled :func:`~pipeline.ingest.parsing.cut_kernel.gather`
+    (one buffer shared by all fields)."""
+    from pipeline.ingest.parsing.cut_kernel import gather  # numba: on first use
+
+    offsets, data = gather(raw, begin, stop, keep)
+    return [
+        pa.LargeStringArray.from_buffers(
+            len(keep),
+            pa.py_buffer(offsets[row] - offsets[row, 0]),
+            pa.py_buffer(data[offsets[row, 0] : offsets[row, -1]]),
+        )
+        for row in range(len(offsets))
+    ]
 
 
 def _merge(

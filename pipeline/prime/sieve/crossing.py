@@ -37,7 +37,6 @@ from pipeline.prime.sieve.compiled import njit
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 
-_RESIDUES = wheel.RESIDUES
 _RESIDUE_INDEX = wheel.RESIDUE_INDEX
 _TO_COPRIME = wheel.TO_COPRIME
 _WHEEL_MASK = wheel.WHEEL_MASK
